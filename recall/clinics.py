@@ -1,0 +1,127 @@
+"""Clinics and their settings: zone, phone region, recall timing, calling hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall.clock import Clock
+from recall.db import Base, UTCDateTime
+from recall.errors import NotFound, ValidationError
+from recall.phones import validate_region
+from recall.timeutil import format_hhmm, parse_hhmm, validate_zone
+
+DEFAULT_COOLING_OFF_HOURS = 72
+DEFAULT_RECALL_MULTIPLIER = "1.5"
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    phone_region: Mapped[str] = mapped_column(sa.String(2))
+    currency: Mapped[str] = mapped_column(sa.String(3), default="EUR")
+    recall_cooling_off_hours: Mapped[int] = mapped_column(default=DEFAULT_COOLING_OFF_HOURS)
+    # Calling hours in minutes after local midnight, weekdays and weekend apart.
+    calling_weekday_start: Mapped[int] = mapped_column(sa.SmallInteger, default=9 * 60)
+    calling_weekday_end: Mapped[int] = mapped_column(sa.SmallInteger, default=20 * 60)
+    calling_weekend_start: Mapped[int] = mapped_column(sa.SmallInteger, default=10 * 60)
+    calling_weekend_end: Mapped[int] = mapped_column(sa.SmallInteger, default=16 * 60)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("recall_cooling_off_hours >= 0", name="cooling_off_non_negative"),
+        sa.CheckConstraint("calling_weekday_start < calling_weekday_end", name="weekday_hours_order"),
+        sa.CheckConstraint("calling_weekend_start < calling_weekend_end", name="weekend_hours_order"),
+    )
+
+    def calling_hours(self, weekend: bool) -> tuple[int, int]:
+        if weekend:
+            return self.calling_weekend_start, self.calling_weekend_end
+        return self.calling_weekday_start, self.calling_weekday_end
+
+
+@dataclass(frozen=True)
+class ClinicInput:
+    name: str
+    timezone: str
+    phone_region: str
+    currency: str = "EUR"
+
+
+def _validate_currency(code: str) -> str:
+    code = (code or "").upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ValidationError("must be a three-letter ISO 4217 currency code", field="currency")
+    return code
+
+
+def create_clinic(session: Session, clock: Clock, data: ClinicInput) -> Clinic:
+    from recall.payplan import PayPlan  # the plan is created with its clinic
+
+    if not data.name.strip():
+        raise ValidationError("must not be empty", field="name")
+    clinic = Clinic(
+        name=data.name.strip(),
+        timezone=validate_zone(data.timezone),
+        phone_region=validate_region(data.phone_region),
+        currency=_validate_currency(data.currency),
+        recall_cooling_off_hours=DEFAULT_COOLING_OFF_HOURS,
+        calling_weekday_start=9 * 60,
+        calling_weekday_end=20 * 60,
+        calling_weekend_start=10 * 60,
+        calling_weekend_end=16 * 60,
+        created_at=clock.now(),
+    )
+    session.add(clinic)
+    session.flush()
+    session.add(PayPlan.default_for(clinic.id, clock.now()))
+    session.commit()
+    return clinic
+
+
+def get_clinic(session: Session, clinic_id: int) -> Clinic:
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("clinic", clinic_id)
+    return clinic
+
+
+_HOURS_FIELDS = ("calling_weekday_start", "calling_weekday_end", "calling_weekend_start", "calling_weekend_end")
+
+
+def update_clinic(session: Session, clinic_id: int, changes: dict[str, Any]) -> Clinic:
+    """Apply a manager's edit of name, zone, region, currency, cooling-off and calling hours."""
+    clinic = get_clinic(session, clinic_id)
+    if "name" in changes:
+        if not str(changes["name"]).strip():
+            raise ValidationError("must not be empty", field="name")
+        clinic.name = changes["name"].strip()
+    if "timezone" in changes:
+        clinic.timezone = validate_zone(changes["timezone"])
+    if "phone_region" in changes:
+        clinic.phone_region = validate_region(changes["phone_region"])
+    if "currency" in changes:
+        clinic.currency = _validate_currency(changes["currency"])
+    if "recall_cooling_off_hours" in changes:
+        hours = changes["recall_cooling_off_hours"]
+        if not isinstance(hours, int) or not 0 <= hours <= 24 * 365:
+            raise ValidationError("must be a whole number of hours between 0 and 8760", field="recall_cooling_off_hours")
+        clinic.recall_cooling_off_hours = hours
+    for name in _HOURS_FIELDS:
+        if name in changes:
+            setattr(clinic, name, parse_hhmm(changes[name], name))
+    for kind in ("weekday", "weekend"):
+        start, end = getattr(clinic, f"calling_{kind}_start"), getattr(clinic, f"calling_{kind}_end")
+        if start >= end:
+            raise ValidationError(
+                f"must be after calling_{kind}_start ({format_hhmm(start)})", field=f"calling_{kind}_end"
+            )
+    session.commit()
+    return clinic

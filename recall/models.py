@@ -1,0 +1,14 @@
+"""Imports every aggregate's tables so that the metadata is complete (for Alembic and tests)."""
+
+from recall.bookings import Booking
+from recall.catalog import Provider, Service
+from recall.clinics import Clinic
+from recall.credit import CreditEntry
+from recall.patients import Patient
+from recall.payplan import PayPlan, ServiceRate
+from recall.recall_tasks import RecallTask
+from recall.staff import ApiToken, Staff
+from recall.visits import Visit
+
+__all__ = ["ApiToken", "Booking", "Clinic", "CreditEntry", "Patient", "PayPlan", "Provider", "RecallTask",
+           "Service", "ServiceRate", "Staff", "Visit"]

@@ -1,0 +1,129 @@
+"""Patients: E.164 phone, preferred language, contact consent per channel, opt-out."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall.clinics import get_clinic
+from recall.clock import Clock
+from recall.db import Base, UTCDateTime, enum_column_type
+from recall.errors import NotFound, ValidationError
+from recall.phones import to_e164
+from recall.timeutil import validate_zone
+
+
+class Language(str, enum.Enum):
+    EN = "en"
+    PL = "pl"
+    RU = "ru"
+    SV = "sv"
+    ZH = "zh"
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    phone_e164: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[Language] = mapped_column(enum_column_type(Language, "patient_language"))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))
+    consent_sms: Mapped[bool] = mapped_column(default=True)
+    consent_voice: Mapped[bool] = mapped_column(default=True)
+    consent_call: Mapped[bool] = mapped_column(default=True)
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phone_invalid: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.Index("ix_patients_clinic_phone", "clinic_id", "phone_e164"),
+        sa.Index("ix_patients_clinic_name", "clinic_id", "full_name"),
+        sa.UniqueConstraint("clinic_id", "external_ref", name="uq_patients_clinic_external_ref"),
+    )
+
+    @property
+    def zone_name(self) -> str | None:
+        return self.timezone
+
+
+_SIMPLE = ("date_of_birth", "consent_sms", "consent_voice", "consent_call")
+
+
+def _apply(patient: Patient, data: dict[str, Any], region: str, now: datetime) -> None:
+    if "full_name" in data:
+        if not str(data["full_name"]).strip():
+            raise ValidationError("must not be empty", field="full_name")
+        patient.full_name = data["full_name"].strip()
+    if "phone" in data:
+        patient.phone_e164 = to_e164(data["phone"], region)
+        patient.phone_invalid = False  # a corrected number is presumed good again
+    if "language" in data:
+        patient.language = Language(data["language"])
+    if "timezone" in data:
+        patient.timezone = validate_zone(data["timezone"]) if data["timezone"] else None
+    if "external_ref" in data:
+        patient.external_ref = data["external_ref"] or None
+    for name in _SIMPLE:
+        if name in data:
+            setattr(patient, name, data[name])
+    if "opted_out" in data and data["opted_out"] != patient.opted_out:
+        patient.opted_out = data["opted_out"]
+        patient.opted_out_at = now if data["opted_out"] else None
+    patient.updated_at = now
+
+
+def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[str, Any]) -> Patient:
+    clinic = get_clinic(session, clinic_id)
+    now = clock.now()
+    patient = Patient(clinic_id=clinic_id, created_at=now, language=Language.EN)
+    for required in ("full_name", "phone"):
+        if required not in data:
+            raise ValidationError("is required", field=required)
+    _apply(patient, data, clinic.phone_region, now)
+    session.add(patient)
+    session.commit()
+    return patient
+
+
+def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: int, data: dict[str, Any]) -> Patient:
+    clinic = get_clinic(session, clinic_id)
+    patient = get_patient(session, clinic_id, patient_id)
+    _apply(patient, data, clinic.phone_region, clock.now())
+    session.commit()
+    return patient
+
+
+def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:
+    stmt = sa.select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    patient = session.scalar(stmt)
+    if patient is None:
+        raise NotFound("patient", patient_id)
+    return patient
+
+
+def search_patients(clinic_id: int, *, q: str | None = None, phone: str | None = None,
+                    language: Language | None = None) -> sa.Select[tuple[Patient]]:
+    stmt = sa.select(Patient).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
+    if q:
+        stmt = stmt.where(Patient.full_name.ilike(f"%{_escape_like(q)}%", escape="\\"))
+    if phone:
+        stmt = stmt.where(Patient.phone_e164 == phone)
+    if language:
+        stmt = stmt.where(Patient.language == language)
+    return stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,43 @@
+"""Phone numbers are parsed once, at the edge, and are E.164 everywhere inside."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from recall.errors import ValidationError
+
+
+def to_e164(raw: str, default_region: str, field: str = "phone") -> str:
+    """Parse ``raw`` (national or international) against the clinic's region."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValidationError("a phone number is required", field=field)
+    try:
+        number = phonenumbers.parse(raw, default_region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"'{raw}' is not a phone number: {_reason(exc)}", field=field) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            f"'{raw}' is not a valid phone number (read with default region {default_region.upper()})", field=field
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def validate_region(region: str, field: str = "phone_region") -> str:
+    code = (region or "").upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(f"'{region}' is not a supported ISO 3166 region code (for example PL, SE)", field=field)
+    return code
+
+
+def region_of(e164: str) -> str | None:
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
+
+
+def _reason(exc: phonenumbers.NumberParseException) -> str:
+    return {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }.get(exc.error_type, "cannot be read")

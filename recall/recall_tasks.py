@@ -1,0 +1,138 @@
+"""Recall tasks: the operators' work of winning back a patient who left without a follow-up.
+
+A task is due when the follow-up should happen (the recommended date), never
+before the clinic's cooling-off delay has passed. At most one task per visit is
+open at a time: a partial unique index makes a duplicate impossible.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall.clinics import Clinic
+from recall.db import Base, UTCDateTime, enum_column_type
+from recall.errors import NotFound
+from recall.timeutil import at_local
+
+
+class TaskStatus(str, enum.Enum):
+    OPEN = "open"
+    WON = "won"  # a booking was made from the task
+    CLOSED = "closed"  # ended without a win from the queue; see close_reason
+
+
+class TaskReason(str, enum.Enum):
+    DECLINED = "declined"
+    UNDECIDED = "undecided"
+    BOOKING_CANCELLED = "booking_cancelled"
+    NO_SHOW = "no_show"
+
+
+class CloseReason(str, enum.Enum):
+    BOOKED = "booked"  # won: a booking from the queue
+    BOOKED_AT_DESK = "booked_at_desk"  # the front desk booked after all (a corrected checkout)
+    NOT_NEEDED = "not_needed"  # the checkout was corrected to "no follow-up needed"
+
+
+OPEN = TaskStatus.OPEN.value
+
+
+class RecallTask(Base):
+    __tablename__ = "recall_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
+    # The suggestion; the booking that wins the task may differ.
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("services.id"))
+    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"))
+    origin_visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    origin_booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
+    reason: Mapped[TaskReason] = mapped_column(enum_column_type(TaskReason, "recall_task_reason"))
+    status: Mapped[TaskStatus] = mapped_column(enum_column_type(TaskStatus, "recall_task_status"))
+    follow_up_date: Mapped[date | None] = mapped_column(sa.Date)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    close_reason: Mapped[CloseReason | None] = mapped_column(enum_column_type(CloseReason, "recall_close_reason"))
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
+
+    __table_args__ = (
+        sa.Index(
+            "uq_recall_tasks_open_visit", "origin_visit_id", unique=True,
+            sqlite_where=sa.text(f"status = '{OPEN}'"), postgresql_where=sa.text(f"status = '{OPEN}'"),
+        ),
+        sa.Index("ix_recall_tasks_queue", "clinic_id", "status", "due_at"),
+        sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
+    )
+
+
+def due_at_for(clinic: Clinic, follow_up_date: date | None, now: datetime) -> datetime:
+    """When a new task becomes due: the recommended day's first calling minute, after cooling-off."""
+    earliest = now + timedelta(hours=clinic.recall_cooling_off_hours)
+    if follow_up_date is None:
+        return earliest
+    weekend = follow_up_date.weekday() >= 5
+    start, _ = clinic.calling_hours(weekend)
+    return max(at_local(follow_up_date, start, clinic.timezone), earliest)
+
+
+def open_task(
+    session: Session, *, clinic: Clinic, patient_id: int, reason: TaskReason, due_at: datetime, now: datetime,
+    follow_up_date: date | None, service_id: int | None, provider_id: int | None,
+    origin_visit_id: int | None = None, origin_booking_id: int | None = None,
+) -> RecallTask:
+    """Add an open task to the caller's transaction (the caller commits)."""
+    task = RecallTask(
+        clinic_id=clinic.id, patient_id=patient_id, service_id=service_id, provider_id=provider_id,
+        origin_visit_id=origin_visit_id, origin_booking_id=origin_booking_id, reason=reason,
+        status=TaskStatus.OPEN, follow_up_date=follow_up_date, due_at=due_at, created_at=now,
+    )
+    session.add(task)
+    session.flush()
+    return task
+
+
+def close_task(task: RecallTask, *, status: TaskStatus, reason: CloseReason, now: datetime,
+               by_staff_id: int | None, booking_id: int | None = None) -> None:
+    task.status = status
+    task.close_reason = reason
+    task.closed_at = now
+    task.closed_by_id = by_staff_id
+    task.booking_id = booking_id
+
+
+def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
+    stmt = sa.select(RecallTask).where(RecallTask.id == task_id, RecallTask.clinic_id == clinic_id)
+    task = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if task is None:
+        raise NotFound("recall task", task_id)
+    return task
+
+
+def open_task_for_visit(session: Session, visit_id: int) -> RecallTask | None:
+    return session.scalar(
+        sa.select(RecallTask).where(RecallTask.origin_visit_id == visit_id, RecallTask.status == TaskStatus.OPEN)
+    )
+
+
+def list_tasks(clinic_id: int, *, status: TaskStatus | None = None, due_from: datetime | None = None,
+               due_to: datetime | None = None, patient_id: int | None = None,
+               service_id: int | None = None) -> sa.Select[tuple[RecallTask]]:
+    stmt = sa.select(RecallTask).where(RecallTask.clinic_id == clinic_id).order_by(RecallTask.due_at, RecallTask.id)
+    if status is not None:
+        stmt = stmt.where(RecallTask.status == status)
+    if due_from is not None:
+        stmt = stmt.where(RecallTask.due_at >= due_from)
+    if due_to is not None:
+        stmt = stmt.where(RecallTask.due_at < due_to)
+    if patient_id is not None:
+        stmt = stmt.where(RecallTask.patient_id == patient_id)
+    if service_id is not None:
+        stmt = stmt.where(RecallTask.service_id == service_id)
+    return stmt

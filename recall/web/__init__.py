@@ -1,0 +1,57 @@
+"""The web package: the app factory, blueprints, error mapping and the CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_smorest
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+from recall.clock import Clock, SystemClock
+from recall.db import Database
+from recall.web import errors
+from recall.web.common import close_session
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = errors.ErrorSchema
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return errors.handle_http_exception(error)
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None, *,
+               clock: Clock | None = None, database: Database | None = None) -> Flask:
+    settings = config.load(config_name, overrides)
+    app = Flask("recall")
+    app.config.update(settings)
+    app.extensions["recall.db"] = database or Database(
+        app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=app.config["DB_POOL_SIZE"], max_overflow=app.config["DB_MAX_OVERFLOW"],
+    )
+    app.extensions["recall.clock"] = clock or SystemClock()
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+    app.teardown_appcontext(close_session)
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "security": [{"bearerAuth": []}],
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "info": {"description": "recall: visits, bookings split by role, recall tasks and the credit ledger."},
+    })
+
+    api = Api(app)
+    from recall.web import bookings, catalog, clinic, earnings, patients, recall_tasks, staff, visits
+
+    for module in (clinic, staff, patients, catalog, visits, bookings, recall_tasks, earnings):
+        api.register_blueprint(module.blp, url_prefix="/api/v1")
+    errors.register(app)
+
+    from recall.web import cli, docs, health
+
+    health.register(app)
+    docs.register(app)
+    cli.register(app)
+    return app

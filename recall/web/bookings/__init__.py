@@ -1,0 +1,3 @@
+from recall.web.bookings.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,3 @@
+from recall.web.catalog.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,98 @@
+"""Flask CLI: ``flask --app wsgi recall <command>``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from recall.actors import Role
+from recall.clinics import ClinicInput, create_clinic
+from recall.migrate import upgrade
+from recall.staff import create_staff, get_staff, issue_token
+from recall.web.common import clock, database
+
+group = AppGroup("recall", help="Run and administer the recall service.")
+
+
+@group.command("migrate")
+def migrate_cmd() -> None:
+    """Bring the database schema to the latest revision (Alembic)."""
+    upgrade(database().engine)
+    click.echo("database is at the latest revision")
+
+
+@group.command("create-clinic")
+@click.option("--name", required=True)
+@click.option("--timezone", "zone", required=True, help="IANA name, e.g. Europe/Warsaw")
+@click.option("--region", required=True, help="default phone region, e.g. PL")
+@click.option("--currency", default="EUR", show_default=True)
+def create_clinic_cmd(name: str, zone: str, region: str, currency: str) -> None:
+    """Create a clinic (with the default pay plan) and print its id."""
+    with database().writer() as s:
+        clinic = create_clinic(s, clock(), ClinicInput(name=name, timezone=zone, phone_region=region,
+                                                       currency=currency))
+    click.echo(f"clinic {clinic.id} created")
+
+
+@group.command("create-staff")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--email", default=None)
+def create_staff_cmd(clinic_id: int, name: str, role: str, email: str | None) -> None:
+    """Create a staff member and print their first API token (shown once)."""
+    with database().writer() as s:
+        member = create_staff(s, clock(), clinic_id, name=name, role=Role(role), email=email)
+        issued = issue_token(s, clock(), member, "cli")
+    click.echo(f"staff {member.id} ({role}) created; token: {issued.secret}")
+
+
+@group.command("issue-token")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--staff", "staff_id", type=int, required=True)
+@click.option("--label", default="cli")
+def issue_token_cmd(clinic_id: int, staff_id: int, label: str) -> None:
+    """Issue another API token for a staff member."""
+    with database().writer() as s:
+        issued = issue_token(s, clock(), get_staff(s, clinic_id, staff_id), label)
+    click.echo(issued.secret)
+
+
+@group.command("load-demo")
+def load_demo_cmd() -> None:
+    """Load a demo clinic with providers, services and patients in five languages."""
+    from recall.demo import load_demo
+
+    with database().writer() as s:
+        report = load_demo(s, clock())
+    click.echo(report)
+
+
+@group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--threads", default=8, show_default=True)
+@click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo clinic if none exists")
+def serve_cmd(host: str, port: int, threads: int, demo: bool) -> None:
+    """Migrate, load the demo clinic if the database is empty, and serve with waitress."""
+    import sqlalchemy as sa
+    from flask import current_app
+    from waitress import serve
+
+    from recall.clinics import Clinic
+    from recall.demo import load_demo
+
+    upgrade(database().engine)
+    if demo:
+        with database().writer() as s:
+            if s.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 0:
+                click.echo(load_demo(s, clock()))
+            else:
+                s.rollback()
+    click.echo(f"recall listening on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="recall")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(group)

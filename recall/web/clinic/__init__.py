@@ -1,0 +1,3 @@
+from recall.web.clinic.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,45 @@
+"""The caller's own clinic: its settings and its pay plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from recall import clinics, payplan
+from recall.payplan import PlanTerms
+from recall.web.auth import any_staff, manager_only
+from recall.web.clinic.schemas import ClinicSchema, ClinicUpdateSchema, PayPlanInputSchema, PayPlanSchema
+from recall.web.common import actor, clock, session
+
+blp = Blueprint("clinic", __name__, description="The caller's clinic, its settings and pay plan")
+
+
+@blp.route("/clinic", methods=["GET"])
+@any_staff
+@blp.response(200, ClinicSchema)
+def get_clinic() -> Any:
+    return clinics.get_clinic(session(), actor().clinic_id)
+
+
+@blp.route("/clinic", methods=["PATCH"])
+@manager_only
+@blp.arguments(ClinicUpdateSchema)
+@blp.response(200, ClinicSchema)
+def update_clinic(changes: dict[str, Any]) -> Any:
+    return clinics.update_clinic(session(), actor().clinic_id, changes)
+
+
+@blp.route("/clinic/pay-plan", methods=["GET"])
+@any_staff
+@blp.response(200, PayPlanSchema)
+def get_pay_plan() -> Any:
+    return payplan.load_terms(session(), actor().clinic_id)
+
+
+@blp.route("/clinic/pay-plan", methods=["PUT"])
+@manager_only
+@blp.arguments(PayPlanInputSchema)
+@blp.response(200, PayPlanSchema)
+def replace_pay_plan(terms: PlanTerms) -> Any:
+    return payplan.replace_plan(session(), clock(), actor().clinic_id, terms)

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import marshmallow as ma
+
+from recall.actors import Role
+from recall.payplan import EARNING_ROLES, PlanTerms
+from recall.timeutil import format_hhmm
+
+HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
+
+
+class ClinicSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    timezone = ma.fields.String()
+    phone_region = ma.fields.String()
+    currency = ma.fields.String()
+    recall_cooling_off_hours = ma.fields.Integer()
+    calling_weekday_start = ma.fields.Function(lambda c: format_hhmm(c.calling_weekday_start))
+    calling_weekday_end = ma.fields.Function(lambda c: format_hhmm(c.calling_weekday_end))
+    calling_weekend_start = ma.fields.Function(lambda c: format_hhmm(c.calling_weekend_start))
+    calling_weekend_end = ma.fields.Function(lambda c: format_hhmm(c.calling_weekend_end))
+
+
+class ClinicUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    timezone = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    phone_region = ma.fields.String(validate=ma.validate.Length(equal=2))
+    currency = ma.fields.String(validate=ma.validate.Length(equal=3))
+    recall_cooling_off_hours = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=8760))
+    calling_weekday_start = ma.fields.String(validate=HHMM)
+    calling_weekday_end = ma.fields.String(validate=HHMM)
+    calling_weekend_start = ma.fields.String(validate=HHMM)
+    calling_weekend_end = ma.fields.String(validate=HHMM)
+
+
+class ServiceRateSchema(ma.Schema):
+    service_id = ma.fields.Integer(required=True, strict=True)
+    role = ma.fields.Enum(Role, by_value=True, required=True,
+                          validate=ma.validate.OneOf(EARNING_ROLES, error="must be frontdesk or operator"))
+    amount_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
+
+
+class PayPlanInputSchema(ma.Schema):
+    frontdesk_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
+    operator_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
+    recall_multiplier = ma.fields.Decimal(required=True, places=None, allow_nan=False,
+                                          validate=ma.validate.Range(min=1, max=100))
+    service_rates = ma.fields.List(ma.fields.Nested(ServiceRateSchema), load_default=list)
+
+    @ma.validates_schema
+    def _unique_rates(self, data: dict[str, Any], **_kw: Any) -> None:
+        keys = [(r["service_id"], r["role"]) for r in data.get("service_rates", [])]
+        if len(keys) != len(set(keys)):
+            raise ma.ValidationError("one amount per service and role", field_name="service_rates")
+
+    @ma.post_load
+    def _terms(self, data: dict[str, Any], **_kw: Any) -> PlanTerms:
+        return PlanTerms(
+            frontdesk_base_cents=data["frontdesk_base_cents"], operator_base_cents=data["operator_base_cents"],
+            recall_multiplier=Decimal(data["recall_multiplier"]),
+            service_rates={(r["service_id"], r["role"]): r["amount_cents"] for r in data["service_rates"]},
+        )
+
+
+class PayPlanSchema(ma.Schema):
+    frontdesk_base_cents = ma.fields.Integer()
+    operator_base_cents = ma.fields.Integer()
+    recall_multiplier = ma.fields.Function(lambda t: float(t.recall_multiplier))
+    service_rates = ma.fields.Function(lambda t: [
+        {"service_id": sid, "role": role.value, "amount_cents": cents}
+        for (sid, role), cents in sorted(t.service_rates.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
+    ])
+    version = ma.fields.Integer()

@@ -1,0 +1,3 @@
+from recall.web.earnings.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from recall.actors import Role
+from recall.credit import CreditKind
+from recall.web.clinic.schemas import PayPlanInputSchema
+from recall.web.common import DayRangeArgs, PageArgs
+
+
+class _Totals(ma.Schema):
+    booked_cents = ma.fields.Integer()
+    booked_count = ma.fields.Integer()
+    earned_cents = ma.fields.Integer()
+    earned_count = ma.fields.Integer()
+    voided_cents = ma.fields.Integer()
+    voided_count = ma.fields.Integer()
+
+
+class DaySchema(_Totals):
+    day = ma.fields.Date()
+
+
+class EarningsSchema(_Totals):
+    staff_id = ma.fields.Integer()
+    start = ma.fields.Date(data_key="from")
+    end = ma.fields.Date(data_key="to")
+    currency = ma.fields.String()
+    pending_cents = ma.fields.Integer(metadata={"description": "still pending at the end of the range"})
+    pending_count = ma.fields.Integer()
+    days = ma.fields.List(ma.fields.Nested(DaySchema))
+
+
+class StaffSummarySchema(_Totals):
+    staff_id = ma.fields.Integer()
+    name = ma.fields.String()
+    role = ma.fields.Enum(Role, by_value=True)
+    pending_cents = ma.fields.Integer()
+    pending_count = ma.fields.Integer()
+
+
+class TeamEarningsSchema(ma.Schema):
+    start = ma.fields.Date(data_key="from")
+    end = ma.fields.Date(data_key="to")
+    currency = ma.fields.String()
+    staff = ma.fields.List(ma.fields.Nested(StaffSummarySchema))
+
+
+class WhatIfInputSchema(ma.Schema):
+    from_ = ma.fields.Date(data_key="from", required=True)
+    to = ma.fields.Date(required=True)
+    plan = ma.fields.Nested(PayPlanInputSchema, required=True)
+
+    @ma.validates_schema
+    def _ordered(self, data: dict[str, Any], **_kw: Any) -> None:
+        if data.get("from_") and data.get("to") and data["to"] < data["from_"]:
+            raise ma.ValidationError("must not be before from", field_name="to")
+
+
+class WhatIfRowSchema(ma.Schema):
+    staff_id = ma.fields.Integer()
+    name = ma.fields.String()
+    role = ma.fields.Enum(Role, by_value=True)
+    realized_count = ma.fields.Integer()
+    actual_cents = ma.fields.Integer()
+    proposed_cents = ma.fields.Integer()
+    difference_cents = ma.fields.Integer()
+
+
+class WhatIfSchema(ma.Schema):
+    start = ma.fields.Date(data_key="from")
+    end = ma.fields.Date(data_key="to")
+    currency = ma.fields.String()
+    actual_cents = ma.fields.Integer()
+    proposed_cents = ma.fields.Integer()
+    rows = ma.fields.List(ma.fields.Nested(WhatIfRowSchema))
+
+
+class LedgerArgs(PageArgs, DayRangeArgs):
+    staff_id = ma.fields.Integer()
+    kind = ma.fields.Enum(CreditKind, by_value=True)

@@ -1,0 +1,3 @@
+from recall.web.patients.routes import blp
+
+__all__ = ["blp"]

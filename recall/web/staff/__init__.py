@@ -1,0 +1,3 @@
+from recall.web.staff.routes import blp
+
+__all__ = ["blp"]

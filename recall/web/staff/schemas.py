@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from recall.actors import Role
+from recall.web.common import PageArgs, strict_bool
+
+
+class StaffSchema(ma.Schema):
+    id = ma.fields.Integer()
+    clinic_id = ma.fields.Integer()
+    name = ma.fields.String()
+    email = ma.fields.String(allow_none=True)
+    role = ma.fields.Enum(Role, by_value=True)
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+
+
+class StaffCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    role = ma.fields.Enum(Role, by_value=True, required=True)
+    email = ma.fields.Email(load_default=None, validate=ma.validate.Length(max=254))
+
+
+class StaffUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    active = strict_bool()
+
+
+class StaffListArgs(PageArgs):
+    role = ma.fields.Enum(Role, by_value=True)
+    active = ma.fields.Boolean()
+
+
+class TokenCreateSchema(ma.Schema):
+    label = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+
+
+class TokenSchema(ma.Schema):
+    id = ma.fields.Integer()
+    staff_id = ma.fields.Integer()
+    hint = ma.fields.String(metadata={"description": "the token's first characters"})
+    label = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    revoked_at = ma.fields.DateTime(allow_none=True)
+
+
+class IssuedTokenSchema(TokenSchema):
+    token = ma.fields.String(metadata={"description": "the secret; shown this once and never again"})

@@ -1,0 +1,3 @@
+from recall.web.visits.routes import blp
+
+__all__ = ["blp"]

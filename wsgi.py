@@ -1,0 +1,2 @@
+from recall.web import create_app
+app = create_app()
