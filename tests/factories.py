@@ -1,0 +1,134 @@
+"""Plain factory functions with keyword defaults, and a two-clinic world for API tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from recall.actors import Actor, Role
+from recall.catalog import Provider, Service, create_provider, create_service
+from recall.clinics import Clinic, ClinicInput, create_clinic
+from recall.clock import Clock
+from recall.db import Database
+from recall.patients import Patient, create_patient
+from recall.staff import Staff, create_staff, issue_token
+
+
+def make_clinic(db: Database, clock: Clock, **kw: Any) -> Clinic:
+    data = {"name": "Nordvik Family Clinic", "timezone": "Europe/Stockholm", "phone_region": "SE",
+            "currency": "SEK", **kw}
+    with db.writer() as s:
+        return create_clinic(s, clock, ClinicInput(**data))
+
+
+def make_staff(db: Database, clock: Clock, clinic_id: int, role: Role = Role.OPERATOR,
+               **kw: Any) -> tuple[Staff, str]:
+    with db.writer() as s:
+        member = create_staff(s, clock, clinic_id, name=kw.get("name", f"{role.value} person"), role=role,
+                              email=kw.get("email"))
+        return member, issue_token(s, clock, member, "test").secret
+
+
+def make_provider(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Provider:
+    with db.writer() as s:
+        return create_provider(s, clock, clinic_id, {"name": "Dr. Anna Berg", "specialty": "general practice", **kw})
+
+
+def make_service(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Service:
+    data = {"name": "General check-up", "duration_minutes": 30, "follow_up_interval_days": 30, **kw}
+    with db.writer() as s:
+        return create_service(s, clock, clinic_id, data)
+
+
+def make_patient(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Patient:
+    data = {"full_name": "Astrid Andersson", "phone": "070-123 45 67", "language": "sv", **kw}
+    with db.writer() as s:
+        return create_patient(s, clock, clinic_id, data)
+
+
+def actor_of(staff: Staff) -> Actor:
+    return Actor(staff_id=staff.id, clinic_id=staff.clinic_id, role=staff.role)
+
+
+def iso(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class ClinicWorld:
+    clinic: Clinic
+    staff: dict[str, Staff] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    providers: list[Provider] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    patients: list[Patient] = field(default_factory=list)
+
+
+@dataclass
+class World:
+    a: ClinicWorld
+    b: ClinicWorld
+    clock: Clock
+
+
+def _clinic_world(db: Database, clock: Clock, name: str, people: dict[str, Role]) -> ClinicWorld:
+    cw = ClinicWorld(clinic=make_clinic(db, clock, name=name))
+    for key, role in people.items():
+        cw.staff[key], cw.tokens[key] = make_staff(db, clock, cw.clinic.id, role, name=key)
+    cw.providers = [make_provider(db, clock, cw.clinic.id),
+                    make_provider(db, clock, cw.clinic.id, name="Dr. Piotr Zieliński", specialty="ENT")]
+    cw.services = [make_service(db, clock, cw.clinic.id),
+                   make_service(db, clock, cw.clinic.id, name="ENT consultation", duration_minutes=20,
+                                follow_up_interval_days=None)]
+    cw.patients = [make_patient(db, clock, cw.clinic.id),
+                   make_patient(db, clock, cw.clinic.id, full_name="Katarzyna Kowalska", phone="+48 512 345 678",
+                                language="pl")]
+    return cw
+
+
+def make_world(db: Database, clock: Clock) -> World:
+    a = _clinic_world(db, clock, "Nordvik Family Clinic", {
+        "manager": Role.MANAGER, "frontdesk": Role.FRONTDESK, "frontdesk2": Role.FRONTDESK,
+        "operator": Role.OPERATOR, "operator2": Role.OPERATOR})
+    b = _clinic_world(db, clock, "Other Clinic", {
+        "manager": Role.MANAGER, "frontdesk": Role.FRONTDESK, "operator": Role.OPERATOR})
+    return World(a=a, b=b, clock=clock)
+
+
+class Api:
+    """The test client, speaking as one staff member."""
+
+    def __init__(self, client: FlaskClient, token: str | None):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method: str, url: str, **kw: Any) -> TestResponse:
+        return self.client.open(f"/api/v1{url}", method=method, headers=self.headers, **kw)
+
+    def get(self, url: str, **kw: Any) -> TestResponse:
+        return self._call("GET", url, **kw)
+
+    def post(self, url: str, json: Any = None, **kw: Any) -> TestResponse:
+        return self._call("POST", url, json=json, **kw)
+
+    def put(self, url: str, json: Any = None, **kw: Any) -> TestResponse:
+        return self._call("PUT", url, json=json, **kw)
+
+    def patch(self, url: str, json: Any = None, **kw: Any) -> TestResponse:
+        return self._call("PATCH", url, json=json, **kw)
+
+    def delete(self, url: str, **kw: Any) -> TestResponse:
+        return self._call("DELETE", url, **kw)
+
+
+def api_as(client: FlaskClient, cw: ClinicWorld, who: str) -> Api:
+    return Api(client, cw.tokens[who])
+
+
+def future(clock: Clock, days: int = 7, hour: int = 9) -> datetime:
+    """A whole hour some days ahead, in UTC."""
+    return (clock.now() + timedelta(days=days)).replace(hour=hour, minute=0, second=0, microsecond=0)
