@@ -166,7 +166,7 @@ def what_if(session: Session, clinic_id: int, start: date, end: date, proposed: 
                CreditEntry.local_day >= start, CreditEntry.local_day <= end)
         .group_by(CreditEntry.staff_id, CreditEntry.role, CreditEntry.service_id, CreditEntry.is_recall)
     ).all()
-    names = dict(session.execute(sa.select(Staff.id, Staff.name).where(Staff.clinic_id == clinic_id)).tuples())
+    names = {r.id: r.name for r in session.execute(sa.select(Staff.id, Staff.name).where(Staff.clinic_id == clinic_id))}
     rows: dict[int, WhatIfRow] = {}
     per_staff: dict[int, list[tuple]] = defaultdict(list)
     for g in groups:

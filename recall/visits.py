@@ -194,9 +194,13 @@ def checkout(session: Session, clock: Clock, actor: Actor, visit_id: int, req: C
 def _book_at_desk(session: Session, clock: Clock, actor: Actor, visit: Visit, req: CheckoutRequest) -> Booking:
     assert req.booking is not None
     desk = req.booking
+    provider_id, service_id = desk.provider_id, desk.service_id
+    if provider_id is None and service_id is None:
+        # Named neither: the follow-up is with the same provider, for the same service.
+        provider_id, service_id = visit.provider_id, visit.service_id
     booking_req = BookingRequest(
-        patient_id=visit.patient_id, start_at=desk.start_at, end_at=desk.end_at, provider_id=desk.provider_id,
-        service_id=desk.service_id, note=desk.note, channel=Channel.IN_PERSON, source=Source.VISIT_CHECKOUT,
+        patient_id=visit.patient_id, start_at=desk.start_at, end_at=desk.end_at, provider_id=provider_id,
+        service_id=service_id, note=desk.note, channel=Channel.IN_PERSON, source=Source.VISIT_CHECKOUT,
     )
     try:
         booking = book(session, clock, actor, booking_req, checkout_visit_id=visit.id)
