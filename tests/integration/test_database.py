@@ -1,0 +1,56 @@
+"""The schema comes from the migrations, matches the models, and the databases are set up as designed."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import recall.models  # noqa: F401
+from recall.db import Base, make_engine
+from recall.migrate import downgrade, upgrade
+
+
+def test_the_migrated_schema_matches_the_models(database):
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == []
+
+
+def test_migrations_go_down_to_nothing_and_back_up(db_url):
+    engine = make_engine(db_url)
+    try:
+        downgrade(engine, "base")
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+        upgrade(engine)
+        assert set(Base.metadata.tables) <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=7000)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 7000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_a_second_open_task_for_the_same_visit_is_impossible(database, clock, world, people):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from recall.clinics import get_clinic
+    from recall.recall_tasks import TaskReason, open_task
+    from recall.visits import check_in
+
+    with database.writer() as s:
+        visit = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id)
+    with database.writer() as s:
+        clinic = get_clinic(s, world.a.clinic.id)
+        kw = dict(clinic=clinic, patient_id=visit.patient_id, reason=TaskReason.UNDECIDED, due_at=clock.now(),
+                  now=clock.now(), follow_up_date=None, service_id=None, provider_id=None, origin_visit_id=visit.id)
+        open_task(s, **kw)
+        with pytest.raises(IntegrityError):
+            open_task(s, **kw)
