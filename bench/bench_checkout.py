@@ -25,6 +25,7 @@ import cProfile
 import io
 import pstats
 import random
+import re
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -168,9 +169,32 @@ def in_process_checkouts(bdb: BenchDatabase, world: World, requests: list[Reques
         if c:
             print(f"  SQL statements per '{kind}' checkout (incl. BEGIN on SQLite): {min(c)}..{max(c)}")
     if profiler:
+        stats = pstats.Stats(profiler)
+        print_by_package(stats)
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(30)
+        stats.stream = out
+        stats.sort_stats("cumulative").print_stats(40)
         print(out.getvalue())
+
+
+def print_by_package(stats: pstats.Stats) -> None:
+    """Own (tottime) profile time summed per top-level package: where the CPU of a checkout goes."""
+    totals: dict[str, float] = {}
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        m = re.search(r"site-packages/([^/]+)", filename)
+        if m:
+            key = m.group(1).removesuffix(".py")
+        elif "/recall/" in filename:
+            key = "recall (" + filename.rsplit("/recall/", 1)[1] + ")"
+        elif filename.startswith("~") or filename.startswith("<"):
+            key = "builtins"
+        else:
+            key = "stdlib"
+        totals[key] = totals.get(key, 0.0) + tottime
+    grand = sum(totals.values())
+    print("  own CPU time by package (cProfile tottime):")
+    for key, t in sorted(totals.items(), key=lambda kv: -kv[1])[:15]:
+        print(f"    {key:40s} {100 * t / grand:5.1f}%")
 
 
 def show(name: str, r: LoadResult, concurrency: int) -> None:
