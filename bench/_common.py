@@ -123,6 +123,12 @@ class Latencies:
                 "p99_ms": 1000 * percentile(s, 0.99), "max_ms": 1000 * s[-1] if s else math.nan}
 
 
+def machine_note() -> str:
+    """CPUs and load average: other work on the machine skews every figure, so say so in the output."""
+    one, five, _ = os.getloadavg()
+    return f"{os.cpu_count()} CPUs, load average {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
 def fmt_ms(x: float) -> str:
     return f"{x:8.2f}"
 

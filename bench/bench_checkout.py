@@ -37,7 +37,8 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BenchDatabase, LoadResult, Request, Watchdog, add_database_args, fmt_ms, open_database, run_load, running_server,
+    BenchDatabase, LoadResult, Request, Watchdog, add_database_args, fmt_ms, machine_note, open_database, run_load,
+    running_server,
 )
 from _server import SCRATCH  # noqa: E402
 
@@ -91,7 +92,8 @@ class World:
         with self.db.writer() as s:
             first = s.scalar(sa.select(sa.func.coalesce(sa.func.max(Patient.id), 0))) + 1
             s.execute(sa.insert(Patient.__table__), [{
-                "clinic_id": self.clinic_id, "full_name": f"Patient {tag}-{i}", "phone_e164": f"+4670{(tag + i) % 10**7:07d}",
+                "clinic_id": self.clinic_id, "full_name": f"Patient {tag}-{i}",
+                "phone_e164": f"+4670{(tag + i) % 10**7:07d}",
                 "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
                 "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
                 "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
@@ -147,7 +149,7 @@ def in_process_checkouts(bdb: BenchDatabase, world: World, requests: list[Reques
     def _count(*_a: object) -> None:
         current[0] += 1
 
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU time, not wall
     t0 = time.perf_counter()
     try:
         for req in requests:
@@ -180,7 +182,8 @@ def in_process_checkouts(bdb: BenchDatabase, world: World, requests: list[Reques
 def print_by_package(stats: pstats.Stats) -> None:
     """Own (tottime) profile time summed per top-level package: where the CPU of a checkout goes."""
     totals: dict[str, float] = {}
-    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+    raw_stats = stats.stats  # type: ignore[attr-defined]
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in raw_stats.items():
         m = re.search(r"site-packages/([^/]+)", filename)
         if m:
             key = m.group(1).removesuffix(".py")
@@ -192,7 +195,7 @@ def print_by_package(stats: pstats.Stats) -> None:
             key = "stdlib"
         totals[key] = totals.get(key, 0.0) + tottime
     grand = sum(totals.values())
-    print("  own CPU time by package (cProfile tottime):")
+    print("  own CPU time by package (cProfile tottime, CPU clock):")
     for key, t in sorted(totals.items(), key=lambda kv: -kv[1])[:15]:
         print(f"    {key:40s} {100 * t / grand:5.1f}%")
 
@@ -222,7 +225,8 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per measured phase")
     parser.add_argument("--config", default="production", help="config name passed to create_app")
     parser.add_argument("--profile", action="store_true",
-                        help="also cProfile 200 in-process checkouts (Flask test client) and print the top entries")
+                        help="also cProfile (CPU time) 200 in-process checkouts (Flask test client) and print "
+                             "the top entries")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not 0 <= args.booked_fraction <= 1:
@@ -242,6 +246,7 @@ def main() -> int:
         measured = world.checkout_requests(visits[n_profile + args.warmup:n_profile + args.warmup + args.requests],
                                            args.booked_fraction, rng)
         print(f"database: {bdb.describe()}   setup {time.perf_counter() - t_setup:.1f} s")
+        print(f"machine: {machine_note()}")
         print(f"load: {args.concurrency} client threads (this process, keep-alive http.client) -> waitress "
               f"threads={args.server_threads} in a subprocess on 127.0.0.1; {args.requests} measured requests "
               f"per app after {args.warmup} warm-up; booked fraction {args.booked_fraction}")
@@ -267,14 +272,16 @@ def main() -> int:
         ratio = recall.throughput / bare.throughput
         verdict = "MET" if ratio >= TARGET_RATIO else "NOT MET"
         print(f"ratio recall/bare throughput: {ratio:.3f}   (target >= {TARGET_RATIO}: {verdict})")
-        print(f"latency ratio p50 recall/bare: {recall.latencies.summary()['p50_ms'] / bare.latencies.summary()['p50_ms']:.1f}x")
+        p50_ratio = recall.latencies.summary()["p50_ms"] / bare.latencies.summary()["p50_ms"]
+        print(f"latency ratio p50 recall/bare: {p50_ratio:.1f}x")
 
         # The checkouts really happened: visits checked out, tasks opened, bookings and credit written.
         with bdb.db.reader() as s:
             done = s.scalar(sa.select(sa.func.count()).select_from(Visit).where(
                 Visit.clinic_id == world.clinic_id, Visit.status == VisitStatus.CHECKED_OUT))
             expected = len(sample) + warm_result.ok + recall.ok
-            print(f"check: {done} visits checked out in the bench clinic (expected {expected})")
+            print(f"machine after: {machine_note()}")
+        print(f"check: {done} visits checked out in the bench clinic (expected {expected})")
         errors = bare.errors + recall.errors
         return 1 if errors or done != expected else 0
     finally:

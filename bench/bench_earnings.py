@@ -36,7 +36,7 @@ import random
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -47,7 +47,8 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BenchDatabase, KeepAliveClient, Latencies, Watchdog, add_database_args, fmt_ms, open_database, running_server,
+    BenchDatabase, KeepAliveClient, Latencies, Watchdog, add_database_args, fmt_ms, machine_note, open_database,
+    running_server,
 )
 
 from recall.actors import Role  # noqa: E402
@@ -56,6 +57,7 @@ from recall.catalog import create_provider, create_service  # noqa: E402
 from recall.clinics import ClinicInput, create_clinic  # noqa: E402
 from recall.clock import SystemClock  # noqa: E402
 from recall.credit import CreditEntry, CreditKind  # noqa: E402
+from recall.db import UTCDateTime  # noqa: E402
 from recall.earnings import staff_earnings  # noqa: E402
 from recall.patients import Language, Patient  # noqa: E402
 from recall.staff import create_staff, issue_token  # noqa: E402
@@ -73,22 +75,40 @@ CHUNK = 20_000  # bookings per bulk-insert batch
 
 
 class BulkTable:
-    """Rows for one table in SQLAlchemy's storage form, written by executemany (SQLite) or COPY (PostgreSQL)."""
+    """Rows for one table in SQLAlchemy's storage form, written by executemany (SQLite) or COPY (PostgreSQL).
+
+    Values go through fast converters for the few types used here; the first row of
+    every batch is also converted by SQLAlchemy's own bind processors and must match,
+    so the stored form is exactly what the ORM would write.
+    """
 
     def __init__(self, engine: sa.Engine, table: sa.Table, columns: list[str]):
         self.table, self.columns, self.engine = table, columns, engine
         dialect = engine.dialect
         self.procs = [(i, p) for i, name in enumerate(columns)
                       if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+        self.fast = [(i, f) for i, name in enumerate(columns)
+                     if (f := _fast_converter(table.c[name].type, dialect.name)) is not None]
 
-    def _stored(self, rows: Iterable[tuple]) -> Iterator[tuple]:
-        procs = self.procs
+    def _generic(self, row: tuple) -> tuple:
+        values = list(row)
+        for i, proc in self.procs:
+            if values[i] is not None:
+                values[i] = proc(values[i])
+        return tuple(values)
+
+    def _stored(self, rows: list[tuple]) -> Iterator[tuple]:
+        if rows and (got := self._convert(rows[0])) != (want := self._generic(rows[0])):
+            raise AssertionError(f"{self.table.name}: bulk form {got} differs from SQLAlchemy's {want}")
         for row in rows:
-            values = list(row)
-            for i, proc in procs:
-                if values[i] is not None:
-                    values[i] = proc(values[i])
-            yield tuple(values)
+            yield self._convert(row)
+
+    def _convert(self, row: tuple) -> tuple:
+        values = list(row)
+        for i, conv in self.fast:
+            if values[i] is not None:
+                values[i] = conv(values[i])
+        return tuple(values)
 
     def write(self, raw: object, rows: list[tuple]) -> None:
         """Append ``rows`` inside the caller's transaction on the DBAPI connection ``raw``."""
@@ -98,9 +118,25 @@ class BulkTable:
             raw.executemany(f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})",  # type: ignore[attr-defined]
                             self._stored(rows))
         else:
-            with raw.cursor() as cur, cur.copy(f"COPY {self.table.name} ({cols}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+            copy_sql = f"COPY {self.table.name} ({cols}) FROM STDIN"
+            with raw.cursor() as cur, cur.copy(copy_sql) as copy:  # type: ignore[attr-defined]
                 for row in self._stored(rows):
                     copy.write_row(row)
+
+
+def _fast_converter(type_: sa.types.TypeEngine, dialect: str) -> Callable[[object], object] | None:
+    if isinstance(type_, sa.Enum):
+        return lambda v: v.value  # type: ignore[attr-defined]
+    if dialect != "sqlite":
+        return None  # psycopg adapts aware datetimes, dates and booleans itself
+    if isinstance(type_, UTCDateTime):
+        # naive UTC text, always with microseconds (the values here are already UTC)
+        return lambda v: v.isoformat(" ", "microseconds")[:26]  # type: ignore[attr-defined]
+    if isinstance(type_, sa.Date):
+        return lambda v: v.isoformat()  # type: ignore[attr-defined]
+    if isinstance(type_, sa.Boolean):
+        return int  # type: ignore[return-value]
+    return None
 
 
 BOOKING_COLS = ["id", "clinic_id", "patient_id", "provider_id", "service_id", "start_at", "end_at", "status", "channel",
@@ -137,7 +173,8 @@ class Expected:
     """Totals computed while generating, to check what staff_earnings() answers."""
 
     def __init__(self) -> None:
-        # (staff, year, month) -> [booked_cents, booked_n, earned_cents, earned_n, voided_cents, voided_n, signed_cents, signed_n]
+        # (staff, year, month) -> [booked_cents, booked_n, earned_cents, earned_n, voided_cents, voided_n,
+        #                          signed_cents, signed_n]  (signed: + pending, - earned or void)
         self.months: dict[tuple[int, int, int], list[int]] = defaultdict(lambda: [0] * 8)
 
     def add(self, staff_id: int, kind: CreditKind, cents: int, day: date) -> None:
@@ -152,8 +189,8 @@ class Expected:
     def check(self, staff_id: int, start: date, end: date, got: object) -> None:
         assert start.day == 1 and start.year == end.year and start.month == end.month
         m = self.months.get((staff_id, start.year, start.month), [0] * 8)
-        pending = [sum(v[6] for (s, y, mo), v in self.months.items() if s == staff_id and (y, mo) <= (end.year, end.month)),
-                   sum(v[7] for (s, y, mo), v in self.months.items() if s == staff_id and (y, mo) <= (end.year, end.month))]
+        upto = [v for (s, y, mo), v in self.months.items() if s == staff_id and (y, mo) <= (end.year, end.month)]
+        pending = [sum(v[6] for v in upto), sum(v[7] for v in upto)]
         want = (m[0], m[1], m[2], m[3], m[4], m[5], pending[0], pending[1])
         have = tuple(getattr(got, f) for f in ("booked_cents", "booked_count", "earned_cents", "earned_count",
                                                "voided_cents", "voided_count", "pending_cents", "pending_count"))
@@ -257,8 +294,8 @@ class LedgerBuilder:
             status = outcome[0] if outcome else (BookingStatus.CONFIRMED if r < 0.5 else BookingStatus.BOOKED)
             updated = outcome[2] if outcome else created
             bookings.append((
-                booking_id, clinic.id, rng.choice(clinic.patients), rng.choice(clinic.providers), service_id, start, end,
-                status, channel, Source.NEW_REQUEST, None, None, None, m.id, m.id, m.role, None,
+                booking_id, clinic.id, rng.choice(clinic.patients), rng.choice(clinic.providers), service_id, start,
+                end, status, channel, Source.NEW_REQUEST, None, None, None, m.id, m.id, m.role, None,
                 "patient called" if status is BookingStatus.CANCELLED else None, created, updated))
             day = local_day(created, clinic.zone)
             entries.append((entry_id, clinic.id, m.id, m.role, booking_id, service_id, is_recall, CreditKind.PENDING,
@@ -285,6 +322,10 @@ class LedgerBuilder:
         books = BulkTable(self.engine, Booking.__table__, BOOKING_COLS)
         ledger = BulkTable(self.engine, CreditEntry.__table__, ENTRY_COLS)
         raw = self.engine.raw_connection()
+        sqlite = self.engine.dialect.name == "sqlite"
+        if sqlite:  # a bigger page cache for this loading connection only; put back before it returns to the pool
+            cache_size = raw.driver_connection.execute("PRAGMA cache_size").fetchone()[0]
+            raw.driver_connection.execute("PRAGMA cache_size=-262144")
         try:
             self._begin(raw)
             for booking_rows, entry_rows in self.generate():
@@ -298,6 +339,8 @@ class LedgerBuilder:
                                 f"(SELECT max(id) FROM {table}))")
                 raw.commit()
         finally:
+            if sqlite:
+                raw.driver_connection.execute(f"PRAGMA cache_size={int(cache_size)}")
             raw.close()
 
     def analyze(self, sqlite_too: bool) -> str:
@@ -395,6 +438,7 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
             raise SystemExit(f"{bdb.describe()} already holds {existing} credit entries; pass --reset to start "
                              "from an empty database (or --allow-existing to add to them)")
         print(f"database: {bdb.describe()}")
+        print(f"machine: {machine_note()}")
         builder = LedgerBuilder(bdb, args, rng)
         t0 = time.perf_counter()
         builder.setup()
@@ -490,6 +534,7 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
                 results[label] = lat
             http.close()
 
+        print(f"machine after: {machine_note()}")
         print()
         met = True
         for label, lat in results.items():

@@ -19,6 +19,7 @@ class Config:
     DB_POOL_SIZE = 10
     DB_MAX_OVERFLOW = 20
     JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 1024 * 1024  # no request of this API comes near 1 MiB
 
     # flask-smorest / OpenAPI
     API_TITLE = "recall"

@@ -80,6 +80,7 @@ ATTEND_EARLIEST = timedelta(hours=2)
 START_GRACE = timedelta(minutes=5)
 DEFAULT_DURATION = timedelta(minutes=30)
 MAX_DURATION = timedelta(hours=12)
+MAX_AHEAD = timedelta(days=3 * 366)
 
 
 class Booking(Base):
@@ -177,6 +178,8 @@ def _times(start: datetime, end: datetime | None, service: Service | None, now: 
         raise ValidationError("must carry a UTC offset or Z", field="start_at")
     if start < now - START_GRACE:
         raise ValidationError("must not be in the past", field="start_at")
+    if start > now + MAX_AHEAD:
+        raise ValidationError("must be within three years from now", field="start_at")
     if end is None:
         end = start + (timedelta(minutes=service.duration_minutes) if service else DEFAULT_DURATION)
     elif end.tzinfo is None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from babel.numbers import list_currencies
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clock import Clock
@@ -57,8 +58,9 @@ class ClinicInput:
 
 def _validate_currency(code: str) -> str:
     code = (code or "").upper()
-    if len(code) != 3 or not code.isalpha():
-        raise ValidationError("must be a three-letter ISO 4217 currency code", field="currency")
+    if code not in list_currencies():
+        raise ValidationError(f"'{code}' is not an ISO 4217 currency code (for example SEK, PLN, EUR)",
+                              field="currency")
     return code
 
 

@@ -23,6 +23,8 @@ EARNING_ROLES = (Role.FRONTDESK, Role.OPERATOR)
 DEFAULT_BASE_CENTS = 1000
 DEFAULT_MULTIPLIER = Decimal("1.5")
 MAX_MULTIPLIER = Decimal("100")
+# At most 100,000.00 per booking before the multiplier, so that x100 still fits a 32-bit amount.
+MAX_CENTS = 10_000_000
 
 
 class PayPlan(Base):
@@ -82,8 +84,8 @@ class PlanTerms:
 
     def __post_init__(self) -> None:
         for name in ("frontdesk_base_cents", "operator_base_cents"):
-            if getattr(self, name) < 0:
-                raise ValidationError("must not be negative", field=name)
+            if not 0 <= getattr(self, name) <= MAX_CENTS:
+                raise ValidationError(f"must be between 0 and {MAX_CENTS}", field=name)
         if not Decimal(1) <= self.recall_multiplier <= MAX_MULTIPLIER:
             raise ValidationError("must be between 1 and 100", field="recall_multiplier")
         if self.recall_multiplier != self.recall_multiplier.quantize(Decimal("0.001")):
@@ -91,8 +93,8 @@ class PlanTerms:
         for (_, role), cents in self.service_rates.items():
             if role not in EARNING_ROLES:
                 raise ValidationError("must be frontdesk or operator", field="service_rates.role")
-            if cents < 0:
-                raise ValidationError("must not be negative", field="service_rates.amount_cents")
+            if not 0 <= cents <= MAX_CENTS:
+                raise ValidationError(f"must be between 0 and {MAX_CENTS}", field="service_rates.amount_cents")
 
     def base(self, role: Role) -> int:
         return self.frontdesk_base_cents if role is Role.FRONTDESK else self.operator_base_cents
@@ -123,12 +125,19 @@ def load_terms(session: Session, clinic_id: int) -> PlanTerms:
     )
 
 
+def check_rates(session: Session, clinic_id: int, terms: PlanTerms, prefix: str = "service_rates") -> None:
+    """Every per-service amount must name a service of this clinic."""
+    from recall.catalog import Service
+
+    known = set(session.scalars(sa.select(Service.id).where(Service.clinic_id == clinic_id)))
+    for index, (service_id, _role) in enumerate(terms.service_rates):
+        if service_id not in known:
+            raise ValidationError(f"no service {service_id} in this clinic", field=f"{prefix}.{index}.service_id")
+
+
 def replace_plan(session: Session, clock: Clock, clinic_id: int, terms: PlanTerms) -> PlanTerms:
     """Adopt a new plan. Entries already in the ledger keep the amounts they were booked at."""
-    from recall.catalog import referenced
-
-    for service_id, _role in terms.service_rates:
-        referenced(session, clinic_id, None, service_id)
+    check_rates(session, clinic_id, terms)
     plan = session.get(PayPlan, clinic_id, with_for_update=True)
     if plan is None:
         plan = PayPlan.default_for(clinic_id, clock.now())

@@ -42,6 +42,7 @@ class FollowUp(str, enum.Enum):
 
 
 NEEDS_RECALL = (FollowUp.DECLINED, FollowUp.UNDECIDED)
+MAX_FOLLOW_UP_DAYS = 3650
 
 
 class Visit(Base):
@@ -147,6 +148,8 @@ def _recommended_date(session: Session, visit: Visit, clinic: Clinic, req: Check
     if req.follow_up_date is not None:
         if req.follow_up_date <= visit_day:
             raise ValidationError("must be after the visit day", field="follow_up_date")
+        if req.follow_up_date > visit_day + timedelta(days=MAX_FOLLOW_UP_DAYS):
+            raise ValidationError("must be within ten years of the visit", field="follow_up_date")
         return req.follow_up_date
     interval = req.follow_up_interval_days
     if interval is None and visit.service_id is not None:

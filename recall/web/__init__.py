@@ -7,12 +7,22 @@ from typing import Any
 import flask_smorest
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import config
 from recall.clock import Clock, SystemClock
 from recall.db import Database
 from recall.web import errors
-from recall.web.common import close_session
+from recall.web.common import MAX_ID, close_session
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` in a path. An id larger than an id column holds names nothing, so it becomes 0,
+    which no row has: the request gets the usual 404 instead of a database overflow."""
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        return number if number <= MAX_ID else 0
 
 
 class Api(flask_smorest.Api):
@@ -42,7 +52,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
         "info": {"description": "recall: visits, bookings split by role, recall tasks and the credit ledger."},
     })
 
+    app.url_map.converters["int"] = BoundedInt
     api = Api(app)
+    api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     from recall.web import bookings, catalog, clinic, earnings, patients, recall_tasks, staff, visits
 
     for module in (clinic, staff, patients, catalog, visits, bookings, recall_tasks, earnings):

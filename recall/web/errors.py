@@ -111,6 +111,9 @@ def register(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return handle_http_exception(exc)
+        if isinstance(exc, RecursionError):
+            # Only a pathologically nested JSON body gets the parser this deep.
+            return payload(400, "bad_request", "the body is nested too deeply", {"body": ["nested too deeply"]}), 400
         # The type and the frames only: messages and arguments may hold patient data.
         log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
         return payload(500, "internal_error", "the server failed; the failure is logged"), 500

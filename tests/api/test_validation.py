@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from recall.bookings import BookingRequest, Channel, create_booking
 from recall.clock import FixedClock
 from recall.db import Base, Database
+from recall.patients import create_patient
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.factories import World, actor_of, api_as, future, iso
 
@@ -180,7 +181,8 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
     "POST /visits": ("POST", lambda v: "/visits", lambda v: {
         "patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service}, "frontdesk"),
     "POST /visits/<id>/checkout": ("POST", lambda v: f"/visits/{v.visit}/checkout", lambda v: {
-        "follow_up": "booked", "booking": {"start_at": v.later(days=30), "service_id": v.service},
+        "follow_up": "booked", "booking": {"start_at": v.later(days=30), "service_id": v.service,
+                                           "note": "bring the referral"},
         "note": "call after 5 pm"}, "frontdesk"),
 }
 
@@ -929,13 +931,23 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
     who = VALID[key][3] if key in VALID and VALID[key][3] == "frontdesk" else "manager"
     headers = api_as(client, world.a, who).headers
 
+    def fresh_patient() -> int:
+        with database.writer() as s:
+            return create_patient(s, clock, world.a.clinic.id, {"full_name": "Sweep", "phone": "070-765 43 21"}).id
+
     def target() -> str:
+        """The URL for the next payload. A checkout, cancel or move that succeeds changes its target, and a
+        later payload would then stop at a 409 before reaching the code under test: give each its own."""
         ids = {"staff_id": v.staff["operator2"], **{arg: getattr(v, attr) for arg, attr in PATH_IDS.items()}}
         if rule.endswith("/checkout"):
-            # A checkout that succeeds is done; give every payload a visit of its own to check out.
             with database.writer() as s:
-                ids["visit_id"] = check_in(s, clock, actor_of(world.a.staff["frontdesk"]), patient_id=v.patient2,
+                ids["visit_id"] = check_in(s, clock, actor_of(world.a.staff["frontdesk"]), patient_id=fresh_patient(),
                                            provider_id=v.provider, service_id=v.service).id
+        if rule.endswith(("/cancel", "/move")):
+            with database.writer() as s:
+                ids["booking_id"] = create_booking(s, clock, actor_of(world.a.staff["operator"]), BookingRequest(
+                    patient_id=fresh_patient(), service_id=v.service, channel=Channel.PHONE,
+                    start_at=future(clock, days=3))).id
         return re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
 
     crashes, shapeless = [], []
@@ -949,6 +961,10 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
             if not (isinstance(body, dict) and {"code", "status", "error", "message"} <= body.keys()):
                 shapeless.append(f"{response.status_code} {response.get_data(as_text=True)[:80]!r} <- "
                                  f"{_describe(payload, valid)}")
+        elif key == "POST /bookings":
+            # Free the slot, so the next payload is not refused as an overlapping booking.
+            freed = client.post(f"/api/v1/bookings/{response.json['id']}/cancel", headers=headers, json={})
+            assert freed.status_code == 200, freed.get_json()
     assert not crashes, f"{len(crashes)} requests to {key} crashed the service:\n" + "\n".join(crashes[:40])
     assert not shapeless, "refusals outside the error shape:\n" + "\n".join(shapeless[:20])
 
@@ -962,32 +978,46 @@ def test_a_json_body_nested_too_deep_is_refused_not_a_crash(client, database, wo
 
 
 def test_an_id_too_large_for_the_database_is_404_not_a_crash(app, client, world, v):
-    huge = str(2**64)
+    # 2**31 overflows PostgreSQL's integer columns, 2**63 SQLite's, 2**64 both.
     crashes = []
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/") or "<int:" not in rule.rule:
             continue
-        url = re.sub(r"<int:\w+>", huge, rule.rule)
+        short = re.sub(r"<(?:\w+:)?\w+>", "<id>", rule.rule.removeprefix("/api/v1"))
         for method in sorted(rule.methods & {"GET", "POST", "PATCH", "DELETE"}):
-            short = re.sub(r"<(?:\w+:)?\w+>", "<id>", rule.rule.removeprefix("/api/v1"))
             body = VALID[f"{method} {short}"][2](v) if f"{method} {short}" in VALID else None
-            response = api_as(client, world.a, "manager")._call(method, url.removeprefix("/api/v1"),
-                                                                **({"json": body} if body is not None else {}))
-            if response.status_code != 404:
-                crashes.append(f"{method} {url}: {response.status_code}")
+            for huge in (2**31, 2**63, 2**64):
+                url = re.sub(r"<int:\w+>", str(huge), rule.rule.removeprefix("/api/v1"))
+                response = api_as(client, world.a, "manager")._call(method, url,
+                                                                    **({"json": body} if body is not None else {}))
+                if response.status_code != 404:
+                    crashes.append(f"{method} {url}: {response.status_code}")
     assert not crashes, "\n".join(crashes)
+
+
+@pytest.mark.parametrize("query", [
+    "/bookings?patient_id={n}", "/bookings?provider_id={n}", "/bookings?credited_staff_id={n}",
+    "/visits?patient_id={n}", "/recall-tasks?patient_id={n}", "/recall-tasks?service_id={n}", "/ledger?staff_id={n}",
+    "/patients?page={n}", "/bookings?page={n}"])
+def test_a_number_too_large_for_the_database_in_a_query_is_never_a_crash(client, world, v, query):
+    # A filter by an id that cannot exist finds nothing (or is refused); a page past the end is empty.
+    for n in (2**31, 2**63, 10**30):
+        response = api_as(client, world.a, "manager").get(query.format(n=n))
+        assert response.status_code in (200, 422), (query.format(n=n), response.status_code)
+        if response.status_code == 200:
+            assert response.json["items"] == []
 
 
 def test_huge_ids_in_a_body_are_422_not_a_crash(client, database, world, v):
     manager = api_as(client, world.a, "manager")
     booking = VALID["POST /bookings"][2](v)
     for name in ("patient_id", "provider_id", "service_id"):
-        for huge in (2**63, 10**30, -(2**63) - 1):
+        for huge in (2**31, 2**63, 10**30, -(2**63) - 1):
             with nothing_written(database):
                 response = manager.post("/bookings", json={**booking, name: huge})
             assert_rejected(response, name)
     with nothing_written(database):
-        response = manager.post("/visits", json={"patient_id": 2**64})
+        response = manager.post("/visits", json={"patient_id": 2**31})
     assert_rejected(response, "patient_id")
 
 

@@ -7,12 +7,11 @@ import marshmallow as ma
 from recall.actors import Role
 from recall.bookings import BookingRequest, BookingStatus, Channel, Source
 from recall.credit import CreditKind
-from recall.web.common import RangeArgs
-
-Id = ma.fields.Integer
+from recall.web.common import Day, Id, Input, Instant, RangeArgs
 
 
-class BookingSchema(ma.Schema):
+
+class BookingSchema(Input):
     id = Id()
     patient_id = Id()
     provider_id = Id(allow_none=True)
@@ -34,9 +33,9 @@ class BookingSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class BookingTimeSchema(ma.Schema):
-    start_at = ma.fields.AwareDateTime(required=True)
-    end_at = ma.fields.AwareDateTime(load_default=None, metadata={"description": "default: the service's duration"})
+class BookingTimeSchema(Input):
+    start_at = Instant(required=True)
+    end_at = Instant(load_default=None, metadata={"description": "default: the service's duration"})
     provider_id = Id(strict=True, load_default=None)
     service_id = Id(strict=True, load_default=None)
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500),
@@ -56,13 +55,13 @@ class BookingCreateSchema(BookingTimeSchema):
         return BookingRequest(**data)
 
 
-class MoveSchema(ma.Schema):
-    start_at = ma.fields.AwareDateTime(required=True)
-    end_at = ma.fields.AwareDateTime(load_default=None, metadata={"description": "default: keep the duration"})
+class MoveSchema(Input):
+    start_at = Instant(required=True)
+    end_at = Instant(load_default=None, metadata={"description": "default: keep the duration"})
     provider_id = Id(strict=True, load_default=None)
 
 
-class CancelSchema(ma.Schema):
+class CancelSchema(Input):
     reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=200))
 
 
@@ -74,7 +73,7 @@ class BookingListArgs(RangeArgs):
     channel = ma.fields.Enum(Channel, by_value=True)
 
 
-class CreditEntrySchema(ma.Schema):
+class CreditEntrySchema(Input):
     id = Id()
     booking_id = Id()
     staff_id = Id()
@@ -84,4 +83,4 @@ class CreditEntrySchema(ma.Schema):
     kind = ma.fields.Enum(CreditKind, by_value=True)
     amount_cents = ma.fields.Integer()
     occurred_at = ma.fields.DateTime()
-    local_day = ma.fields.Date()
+    local_day = Day()

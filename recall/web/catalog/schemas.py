@@ -2,17 +2,17 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from recall.web.common import PageArgs, strict_bool
+from recall.web.common import Input, PageArgs, strict_bool
 
 
-class ProviderSchema(ma.Schema):
+class ProviderSchema(Input):
     id = ma.fields.Integer()
     name = ma.fields.String()
     specialty = ma.fields.String()
     active = ma.fields.Boolean()
 
 
-class ProviderUpdateSchema(ma.Schema):
+class ProviderUpdateSchema(Input):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     specialty = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
     active = strict_bool()
@@ -23,7 +23,7 @@ class ProviderCreateSchema(ProviderUpdateSchema):
     specialty = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
 
 
-class ServiceSchema(ma.Schema):
+class ServiceSchema(Input):
     id = ma.fields.Integer()
     name = ma.fields.String()
     duration_minutes = ma.fields.Integer()
@@ -31,7 +31,7 @@ class ServiceSchema(ma.Schema):
     active = ma.fields.Boolean()
 
 
-class ServiceUpdateSchema(ma.Schema):
+class ServiceUpdateSchema(Input):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     duration_minutes = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=5, max=720))
     follow_up_interval_days = ma.fields.Integer(strict=True, allow_none=True,

@@ -6,13 +6,15 @@ from typing import Any
 import marshmallow as ma
 
 from recall.actors import Role
-from recall.payplan import EARNING_ROLES, PlanTerms
+from recall.errors import ValidationError as DomainValidationError
+from recall.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
 from recall.timeutil import format_hhmm
+from recall.web.common import Id, Input
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 
 
-class ClinicSchema(ma.Schema):
+class ClinicSchema(Input):
     id = ma.fields.Integer()
     name = ma.fields.String()
     timezone = ma.fields.String()
@@ -25,7 +27,7 @@ class ClinicSchema(ma.Schema):
     calling_weekend_end = ma.fields.Function(lambda c: format_hhmm(c.calling_weekend_end))
 
 
-class ClinicUpdateSchema(ma.Schema):
+class ClinicUpdateSchema(Input):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     timezone = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
     phone_region = ma.fields.String(validate=ma.validate.Length(equal=2))
@@ -37,16 +39,16 @@ class ClinicUpdateSchema(ma.Schema):
     calling_weekend_end = ma.fields.String(validate=HHMM)
 
 
-class ServiceRateSchema(ma.Schema):
-    service_id = ma.fields.Integer(required=True, strict=True)
+class ServiceRateSchema(Input):
+    service_id = Id(required=True, strict=True)
     role = ma.fields.Enum(Role, by_value=True, required=True,
                           validate=ma.validate.OneOf(EARNING_ROLES, error="must be frontdesk or operator"))
-    amount_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
+    amount_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
 
 
-class PayPlanInputSchema(ma.Schema):
-    frontdesk_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
-    operator_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10**9))
+class PayPlanInputSchema(Input):
+    frontdesk_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
+    operator_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
     recall_multiplier = ma.fields.Decimal(required=True, places=None, allow_nan=False,
                                           validate=ma.validate.Range(min=1, max=100))
     service_rates = ma.fields.List(ma.fields.Nested(ServiceRateSchema), load_default=list)
@@ -59,14 +61,17 @@ class PayPlanInputSchema(ma.Schema):
 
     @ma.post_load
     def _terms(self, data: dict[str, Any], **_kw: Any) -> PlanTerms:
-        return PlanTerms(
-            frontdesk_base_cents=data["frontdesk_base_cents"], operator_base_cents=data["operator_base_cents"],
-            recall_multiplier=Decimal(data["recall_multiplier"]),
-            service_rates={(r["service_id"], r["role"]): r["amount_cents"] for r in data["service_rates"]},
-        )
+        try:
+            return PlanTerms(
+                frontdesk_base_cents=data["frontdesk_base_cents"], operator_base_cents=data["operator_base_cents"],
+                recall_multiplier=Decimal(data["recall_multiplier"]),
+                service_rates={(r["service_id"], r["role"]): r["amount_cents"] for r in data["service_rates"]},
+            )
+        except DomainValidationError as exc:  # reported under this schema's place in the request
+            raise ma.ValidationError(exc.fields) from None
 
 
-class PayPlanSchema(ma.Schema):
+class PayPlanSchema(Input):
     frontdesk_base_cents = ma.fields.Integer()
     operator_base_cents = ma.fields.Integer()
     recall_multiplier = ma.fields.Function(lambda t: float(t.recall_multiplier))

@@ -12,6 +12,7 @@ from recall import earnings
 from recall.clinics import get_clinic
 from recall.credit import CreditEntry
 from recall.errors import Forbidden
+from recall.payplan import check_rates
 from recall.staff import get_staff
 from recall.web.auth import any_staff, manager_only
 from recall.web.bookings.schemas import CreditEntrySchema
@@ -69,6 +70,7 @@ def what_if(data: dict[str, Any]) -> Any:
     """What the realized bookings of a past range would have paid under a proposed plan."""
     clinic = get_clinic(session(), actor().clinic_id)
     start, end = earnings.period(clinic, clock().now(), data["from_"], data["to"])
+    check_rates(session(), clinic.id, data["plan"], prefix="plan.service_rates")
     result = earnings.what_if(session(), clinic.id, start, end, data["plan"])
     return {"start": result.start, "end": result.end, "currency": clinic.currency,
             "actual_cents": result.actual_cents, "proposed_cents": result.proposed_cents,

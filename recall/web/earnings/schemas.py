@@ -7,10 +7,10 @@ import marshmallow as ma
 from recall.actors import Role
 from recall.credit import CreditKind
 from recall.web.clinic.schemas import PayPlanInputSchema
-from recall.web.common import DayRangeArgs, PageArgs
+from recall.web.common import Day, DayRangeArgs, Id, Input, PageArgs
 
 
-class _Totals(ma.Schema):
+class _Totals(Input):
     booked_cents = ma.fields.Integer()
     booked_count = ma.fields.Integer()
     earned_cents = ma.fields.Integer()
@@ -20,13 +20,13 @@ class _Totals(ma.Schema):
 
 
 class DaySchema(_Totals):
-    day = ma.fields.Date()
+    day = Day()
 
 
 class EarningsSchema(_Totals):
     staff_id = ma.fields.Integer()
-    start = ma.fields.Date(data_key="from")
-    end = ma.fields.Date(data_key="to")
+    start = Day(data_key="from")
+    end = Day(data_key="to")
     currency = ma.fields.String()
     pending_cents = ma.fields.Integer(metadata={"description": "still pending at the end of the range"})
     pending_count = ma.fields.Integer()
@@ -41,16 +41,16 @@ class StaffSummarySchema(_Totals):
     pending_count = ma.fields.Integer()
 
 
-class TeamEarningsSchema(ma.Schema):
-    start = ma.fields.Date(data_key="from")
-    end = ma.fields.Date(data_key="to")
+class TeamEarningsSchema(Input):
+    start = Day(data_key="from")
+    end = Day(data_key="to")
     currency = ma.fields.String()
     staff = ma.fields.List(ma.fields.Nested(StaffSummarySchema))
 
 
-class WhatIfInputSchema(ma.Schema):
-    from_ = ma.fields.Date(data_key="from", required=True)
-    to = ma.fields.Date(required=True)
+class WhatIfInputSchema(Input):
+    from_ = Day(data_key="from", required=True)
+    to = Day(required=True)
     plan = ma.fields.Nested(PayPlanInputSchema, required=True)
 
     @ma.validates_schema
@@ -59,7 +59,7 @@ class WhatIfInputSchema(ma.Schema):
             raise ma.ValidationError("must not be before from", field_name="to")
 
 
-class WhatIfRowSchema(ma.Schema):
+class WhatIfRowSchema(Input):
     staff_id = ma.fields.Integer()
     name = ma.fields.String()
     role = ma.fields.Enum(Role, by_value=True)
@@ -69,9 +69,9 @@ class WhatIfRowSchema(ma.Schema):
     difference_cents = ma.fields.Integer()
 
 
-class WhatIfSchema(ma.Schema):
-    start = ma.fields.Date(data_key="from")
-    end = ma.fields.Date(data_key="to")
+class WhatIfSchema(Input):
+    start = Day(data_key="from")
+    end = Day(data_key="to")
     currency = ma.fields.String()
     actual_cents = ma.fields.Integer()
     proposed_cents = ma.fields.Integer()
@@ -79,5 +79,5 @@ class WhatIfSchema(ma.Schema):
 
 
 class LedgerArgs(PageArgs, DayRangeArgs):
-    staff_id = ma.fields.Integer()
+    staff_id = Id()
     kind = ma.fields.Enum(CreditKind, by_value=True)

@@ -3,16 +3,16 @@ from __future__ import annotations
 import marshmallow as ma
 
 from recall.patients import Language
-from recall.web.common import PageArgs, strict_bool
+from recall.web.common import Day, Input, PageArgs, strict_bool
 
 
-class PatientSchema(ma.Schema):
+class PatientSchema(Input):
     id = ma.fields.Integer()
     full_name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_e164", metadata={"description": "E.164"})
     language = ma.fields.Enum(Language, by_value=True)
     timezone = ma.fields.String(allow_none=True)
-    date_of_birth = ma.fields.Date(allow_none=True)
+    date_of_birth = Day(allow_none=True)
     external_ref = ma.fields.String(allow_none=True)
     consent_sms = ma.fields.Boolean()
     consent_voice = ma.fields.Boolean()
@@ -24,13 +24,13 @@ class PatientSchema(ma.Schema):
     updated_at = ma.fields.DateTime()
 
 
-class PatientUpdateSchema(ma.Schema):
+class PatientUpdateSchema(Input):
     full_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     phone = ma.fields.String(validate=ma.validate.Length(min=3, max=40),
                              metadata={"description": "national (read with the clinic's region) or international"})
     language = ma.fields.Enum(Language, by_value=True)
     timezone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
-    date_of_birth = ma.fields.Date(allow_none=True)
+    date_of_birth = Day(allow_none=True)
     external_ref = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     consent_sms = strict_bool()
     consent_voice = strict_bool()

@@ -3,10 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from recall.actors import Role
-from recall.web.common import PageArgs, strict_bool
+from recall.web.common import Input, PageArgs, strict_bool
 
 
-class StaffSchema(ma.Schema):
+class StaffSchema(Input):
     id = ma.fields.Integer()
     clinic_id = ma.fields.Integer()
     name = ma.fields.String()
@@ -16,13 +16,13 @@ class StaffSchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
-class StaffCreateSchema(ma.Schema):
+class StaffCreateSchema(Input):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     role = ma.fields.Enum(Role, by_value=True, required=True)
     email = ma.fields.Email(load_default=None, validate=ma.validate.Length(max=254))
 
 
-class StaffUpdateSchema(ma.Schema):
+class StaffUpdateSchema(Input):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     active = strict_bool()
 
@@ -32,11 +32,11 @@ class StaffListArgs(PageArgs):
     active = ma.fields.Boolean()
 
 
-class TokenCreateSchema(ma.Schema):
+class TokenCreateSchema(Input):
     label = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
 
 
-class TokenSchema(ma.Schema):
+class TokenSchema(Input):
     id = ma.fields.Integer()
     staff_id = ma.fields.Integer()
     hint = ma.fields.String(metadata={"description": "the token's first characters"})

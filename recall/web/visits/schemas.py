@@ -6,13 +6,12 @@ import marshmallow as ma
 
 from recall.visits import CheckoutRequest, DeskBooking, FollowUp, VisitStatus
 from recall.web.bookings.schemas import BookingSchema, BookingTimeSchema
-from recall.web.common import RangeArgs
+from recall.web.common import Day, Id, Input, RangeArgs
 from recall.web.recall_tasks.schemas import RecallTaskSchema
 
-Id = ma.fields.Integer
 
 
-class VisitSchema(ma.Schema):
+class VisitSchema(Input):
     id = Id()
     patient_id = Id()
     provider_id = Id(allow_none=True)
@@ -24,12 +23,12 @@ class VisitSchema(ma.Schema):
     checked_out_at = ma.fields.DateTime(allow_none=True)
     checked_out_by_id = Id(allow_none=True)
     follow_up = ma.fields.Enum(FollowUp, by_value=True, allow_none=True)
-    follow_up_date = ma.fields.Date(allow_none=True)
+    follow_up_date = Day(allow_none=True)
     follow_up_booking_id = Id(allow_none=True)
     follow_up_note = ma.fields.String(allow_none=True)
 
 
-class CheckInSchema(ma.Schema):
+class CheckInSchema(Input):
     patient_id = Id(required=True, strict=True)
     provider_id = Id(strict=True, load_default=None)
     service_id = Id(strict=True, load_default=None)
@@ -43,9 +42,9 @@ class DeskBookingSchema(BookingTimeSchema):
         return DeskBooking(**data)
 
 
-class CheckoutSchema(ma.Schema):
+class CheckoutSchema(Input):
     follow_up = ma.fields.Enum(FollowUp, by_value=True, required=True)
-    follow_up_date = ma.fields.Date(load_default=None, metadata={"description": "the recommended follow-up day"})
+    follow_up_date = Day(load_default=None, metadata={"description": "the recommended follow-up day"})
     follow_up_interval_days = Id(strict=True, load_default=None, validate=ma.validate.Range(min=1, max=3650),
                                  metadata={"description": "or: days after the visit; default from the service"})
     booking = ma.fields.Nested(DeskBookingSchema, load_default=None,
@@ -58,7 +57,7 @@ class CheckoutSchema(ma.Schema):
         return CheckoutRequest(**data)
 
 
-class CheckoutResultSchema(ma.Schema):
+class CheckoutResultSchema(Input):
     visit = ma.fields.Nested(VisitSchema)
     booking = ma.fields.Nested(BookingSchema, allow_none=True)
     recall_task = ma.fields.Nested(RecallTaskSchema, allow_none=True)
