@@ -22,7 +22,6 @@ from recall.credit import CreditKind, record_outcome, record_pending
 from recall.db import Base, UTCDateTime, enum_column_type
 from recall.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.patients import get_patient
-from recall.payplan import load_terms
 from recall.recall_tasks import (
     CloseReason, RecallTask, TaskReason, TaskStatus, close_task, get_task, open_task, open_task_for_visit,
 )
@@ -254,8 +253,7 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
     if staff_id is not None and role is not None:
         record_pending(
             session, booking_id=booking.id, clinic_id=clinic.id, clinic_zone=clinic.timezone, staff_id=staff_id,
-            role=role, service_id=booking.service_id, is_recall=task is not None and role is Role.OPERATOR,
-            terms=load_terms(session, clinic.id), now=now,
+            role=role, service_id=booking.service_id, is_recall=task is not None and role is Role.OPERATOR, now=now,
         )
     return booking
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.actors import Role
 from recall.db import Base, UTCDateTime, enum_column_type
-from recall.payplan import PlanTerms
+from recall.payplan import amount_for
 from recall.timeutil import local_day
 
 
@@ -53,11 +53,12 @@ class CreditEntry(Base):
 
 def record_pending(
     session: Session, *, booking_id: int, clinic_id: int, clinic_zone: str, staff_id: int, role: Role,
-    service_id: int | None, is_recall: bool, terms: PlanTerms, now: datetime,
+    service_id: int | None, is_recall: bool, now: datetime,
 ) -> CreditEntry:
     entry = CreditEntry(
         clinic_id=clinic_id, staff_id=staff_id, role=role, booking_id=booking_id, service_id=service_id,
-        is_recall=is_recall, kind=CreditKind.PENDING, amount_cents=terms.amount(role, service_id, is_recall),
+        is_recall=is_recall, kind=CreditKind.PENDING,
+        amount_cents=amount_for(session, clinic_id, role, service_id, is_recall),
         occurred_at=now, local_day=local_day(now, clinic_zone),
     )
     session.add(entry)

@@ -125,6 +125,22 @@ def load_terms(session: Session, clinic_id: int) -> PlanTerms:
     )
 
 
+def amount_for(session: Session, clinic_id: int, role: Role, service_id: int | None, is_recall: bool) -> int:
+    """What one booking is worth under the clinic's current plan, in one query."""
+    rate = sa.select(ServiceRate.amount_cents).where(
+        ServiceRate.clinic_id == clinic_id, ServiceRate.service_id == service_id, ServiceRate.role == role
+    ).scalar_subquery()
+    row = session.execute(
+        sa.select(PayPlan.frontdesk_base_cents, PayPlan.operator_base_cents, PayPlan.recall_multiplier_milli,
+                  rate).where(PayPlan.clinic_id == clinic_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFound("pay plan of clinic", clinic_id)
+    rates = {(service_id, role): row[3]} if row[3] is not None and service_id is not None else {}
+    terms = PlanTerms(row[0], row[1], Decimal(row[2]) / 1000, rates)
+    return terms.amount(role, service_id, is_recall)
+
+
 def check_rates(session: Session, clinic_id: int, terms: PlanTerms, prefix: str = "service_rates") -> None:
     """Every per-service amount must name a service of this clinic."""
     from recall.catalog import Service

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.actors import Actor, Role
 from recall.bookings import Booking, BookingRequest, Channel, Source, attend, book, get_booking
-from recall.catalog import referenced
+from recall.catalog import Service, referenced
 from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type
@@ -139,7 +139,7 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
     return visit
 
 
-def _recommended_date(session: Session, visit: Visit, clinic: Clinic, req: CheckoutRequest) -> date | None:
+def _recommended_date(visit: Visit, service: Service | None, clinic: Clinic, req: CheckoutRequest) -> date | None:
     if req.follow_up_date is not None and req.follow_up_interval_days is not None:
         raise ValidationError("give follow_up_date or follow_up_interval_days, not both", field="follow_up_date")
     if req.follow_up is FollowUp.NOT_NEEDED:
@@ -152,9 +152,8 @@ def _recommended_date(session: Session, visit: Visit, clinic: Clinic, req: Check
             raise ValidationError("must be within ten years of the visit", field="follow_up_date")
         return req.follow_up_date
     interval = req.follow_up_interval_days
-    if interval is None and visit.service_id is not None:
-        _, service = referenced(session, clinic.id, None, visit.service_id)
-        interval = service.follow_up_interval_days if service else None
+    if interval is None and service is not None:
+        interval = service.follow_up_interval_days
     if interval is None:
         if req.follow_up is FollowUp.BOOKED:
             return None  # the booking itself says when
@@ -173,7 +172,9 @@ def checkout(session: Session, clock: Clock, actor: Actor, visit_id: int, req: C
         raise ValidationError("is required when follow_up is 'booked'", field="booking")
     visit = get_visit(session, actor.clinic_id, visit_id, for_update=True)
     clinic = get_clinic(session, actor.clinic_id)
-    recommended = _recommended_date(session, visit, clinic, req)
+    # Held for the whole checkout, so a booking for the same service finds it in the session.
+    _, service = referenced(session, clinic.id, None, visit.service_id)
+    recommended = _recommended_date(visit, service, clinic, req)
 
     if visit.status is VisitStatus.CHECKED_OUT:
         replay = _replay(session, visit, req, recommended)
@@ -181,15 +182,16 @@ def checkout(session: Session, clock: Clock, actor: Actor, visit_id: int, req: C
             return replay
         return _correct(session, clock, actor, clinic, visit, req, recommended)
 
-    visit.status = VisitStatus.CHECKED_OUT
-    visit.checked_out_at = now
-    visit.checked_out_by_id = actor.staff_id
-    visit.follow_up, visit.follow_up_date, visit.follow_up_note = req.follow_up, recommended, req.note
     booking = task = None
     if req.follow_up is FollowUp.BOOKED:
         booking = _book_at_desk(session, clock, actor, visit, req)
     elif req.follow_up in NEEDS_RECALL:
         task = _open_recall(session, clinic, visit, req.follow_up, recommended, now)
+    # Changed after the booking's flush, so the visit is written once, at commit.
+    visit.status = VisitStatus.CHECKED_OUT
+    visit.checked_out_at = now
+    visit.checked_out_by_id = actor.staff_id
+    visit.follow_up, visit.follow_up_date, visit.follow_up_note = req.follow_up, recommended, req.note
     session.commit()
     return CheckoutResult(visit=visit, booking=booking, recall_task=task, replayed=False)
 
