@@ -62,7 +62,6 @@ CHANNEL_ROLE: dict[Channel, Role | None] = {
     Channel.VOICE_REPLY: None,
     Channel.ONLINE: None,
 }
-REMOTE_CHANNELS = tuple(c for c, r in CHANNEL_ROLE.items() if r is Role.OPERATOR)
 ACTIVE = (BookingStatus.BOOKED, BookingStatus.CONFIRMED)
 # Allowed moves between statuses; the three outcomes are final.
 TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {

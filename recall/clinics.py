@@ -17,7 +17,6 @@ from recall.phones import validate_region
 from recall.timeutil import format_hhmm, parse_hhmm, validate_zone
 
 DEFAULT_COOLING_OFF_HOURS = 72
-DEFAULT_RECALL_MULTIPLIER = "1.5"
 
 
 class Clinic(Base):

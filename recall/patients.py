@@ -51,10 +51,6 @@ class Patient(Base):
         sa.UniqueConstraint("clinic_id", "external_ref", name="uq_patients_clinic_external_ref"),
     )
 
-    @property
-    def zone_name(self) -> str | None:
-        return self.timezone
-
 
 _SIMPLE = ("date_of_birth", "consent_sms", "consent_voice", "consent_call")
 

@@ -29,10 +29,6 @@ def validate_region(region: str, field: str = "phone_region") -> str:
     return code
 
 
-def region_of(e164: str) -> str | None:
-    return phonenumbers.region_code_for_number(phonenumbers.parse(e164))
-
-
 def _reason(exc: phonenumbers.NumberParseException) -> str:
     return {
         phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",

@@ -34,11 +34,6 @@ def local_day(instant: datetime, zone_name: str) -> date:
     return instant.astimezone(zone(zone_name)).date()
 
 
-def local_midnight(day: date, zone_name: str) -> datetime:
-    """The UTC instant at which ``day`` begins in ``zone_name``."""
-    return datetime.combine(day, time(0), tzinfo=zone(zone_name)).astimezone(UTC)
-
-
 def at_local(day: date, minute_of_day: int, zone_name: str) -> datetime:
     """The UTC instant of ``day`` at ``minute_of_day`` wall-clock time in ``zone_name``.
 

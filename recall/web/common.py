@@ -163,6 +163,3 @@ def page_schema(item: type[ma.Schema]) -> type[ma.Schema]:
     return _page_schemas[name]
 
 
-def iso_day(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-

@@ -88,10 +88,7 @@ def handle_http_exception(exc: HTTPException) -> tuple[dict[str, Any], int, dict
 def register(app: Flask) -> None:
     @app.errorhandler(errors.RecallError)
     def _domain(exc: errors.RecallError) -> tuple[dict[str, Any], int]:
-        code = STATUS.get(type(exc), 400)
-        for cls, status in STATUS.items():
-            if isinstance(exc, cls):
-                code = status
+        code = next((status for cls, status in STATUS.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": 'Bearer realm="recall"'} if code == 401 else {}
         return payload(code, exc.code, exc.message, exc.fields or None), code, headers
 
