@@ -47,6 +47,13 @@ def add_database_args(parser: argparse.ArgumentParser) -> None:
                         help="hard stop for the whole run, in seconds (default %(default)s)")
 
 
+def bench_parser(description: str | None) -> argparse.ArgumentParser:
+    """A script's parser: its docstring (``description``) as the help text, then the database arguments."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_database_args(parser)
+    return parser
+
+
 # --------------------------------------------------------------------------- databases
 
 

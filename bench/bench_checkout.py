@@ -20,7 +20,6 @@ and the ratio recall/bare throughput (target from the issue: >= 0.6).
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -37,7 +36,7 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    BenchDatabase, LoadResult, Request, Watchdog, add_database_args, fmt_ms, machine_note, open_database, run_load,
+    BenchDatabase, LoadResult, Request, Watchdog, bench_parser, fmt_ms, machine_note, open_database, run_load,
     running_server,
 )
 from _server import SCRATCH  # noqa: E402
@@ -214,8 +213,7 @@ def show(name: str, r: LoadResult, concurrency: int) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_database_args(parser)
+    parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=3000, help="measured requests per app (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per app first")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default %(default)s)")

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+
+pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient

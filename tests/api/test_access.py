@@ -6,292 +6,46 @@ token is 401; a role outside the list is 403; a role inside it succeeds; an id
 of the other clinic is 404 in a path and 422 (naming the field) in a body; and
 lists never show the other clinic's rows. A test walks ``app.url_map`` so that a
 new endpoint without a row in the table fails.
+
+The scene and the table of endpoints are in endpoints.py.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from recall.actors import Actor
-from recall.bookings import Booking, BookingRequest, Channel, create_booking
+from recall.bookings import Booking
 from recall.catalog import Provider, Service
 from recall.clock import FixedClock
 from recall.credit import CreditEntry
-from recall.db import Base, Database
+from recall.db import Database
 from recall.patients import Patient
 from recall.recall_tasks import RecallTask
-from recall.staff import ApiToken, Staff, get_staff, issue_token, revoke_token
-from recall.visits import CheckoutRequest, FollowUp, Visit, check_in, checkout
-from tests.factories import Api, ClinicWorld, World, actor_of, api_as, future, iso
+from recall.staff import Staff, get_staff, issue_token, revoke_token
+from recall.visits import Visit
+from tests.api.checks import assert_error, names_field, nothing_written
+from tests.api.endpoints import (
+    ENDPOINTS, EVERYONE, MANAGER, ROLES, UNGUARDED, ClinicScene, Scene, booking_body, build_clinic, pay_plan,
+)
+from tests.factories import Api, ClinicWorld, World, actor_of, api_as
 
-ROLES = ("operator", "frontdesk", "manager")
-EVERYONE = frozenset(ROLES)
-MANAGER = frozenset({"manager"})
-AT_THE_CLINIC = frozenset({"frontdesk", "manager"})
-# Not resources: the OpenAPI document and the interactive docs are public.
-UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/static/<path:filename>"}
-ERROR_KEYS = {"code", "status", "error", "message"}
-
-
-# --- the scene: one of each thing in both clinics -------------------------------------------------------------
-
-
-@dataclass
-class ClinicScene:
-    """Ids of one clinic's rows, by what they are."""
-
-    world: ClinicWorld
-    clock: FixedClock
-    staff: dict[str, int] = field(default_factory=dict)
-    tokens: dict[str, int] = field(default_factory=dict)
-    booking: int = 0  # an operator's phone booking that started an hour ago
-    desk_booking: int = 0  # a front-desk booking of the second patient, an hour from now
-    visit: int = 0  # a checked-in visit, ready for checkout
-    task: int = 0  # an open recall task of the second patient
-
-    @property
-    def patient(self) -> int:
-        return self.world.patients[0].id
-
-    @property
-    def patient2(self) -> int:
-        return self.world.patients[1].id
-
-    @property
-    def provider(self) -> int:
-        return self.world.providers[0].id
-
-    @property
-    def service(self) -> int:
-        return self.world.services[0].id
-
-    def own(self, who: str) -> int:
-        return self.staff[who]
-
-    @property
-    def other(self) -> int:
-        """Someone who is never the caller in these tests."""
-        return self.staff["operator2"] if "operator2" in self.staff else self.staff["frontdesk"]
-
-    def later(self, days: int = 7) -> str:
-        return iso(future(self.clock, days=days))
-
-
-@dataclass
-class Scene:
-    a: ClinicScene
-    b: ClinicScene
-
-
-def _build(database: Database, clock: FixedClock, cw: ClinicWorld) -> ClinicScene:
-    scene = ClinicScene(world=cw, clock=clock, staff={k: s.id for k, s in cw.staff.items()})
-    people: dict[str, Actor] = {k: actor_of(s) for k, s in cw.staff.items()}
-    earlier = FixedClock(clock.now() - timedelta(hours=3))
-    with database.writer() as s:
-        scene.tokens = {k: s.scalar(sa.select(ApiToken.id).where(ApiToken.staff_id == i))
-                        for k, i in scene.staff.items()}
-    with database.writer() as s:
-        scene.booking = create_booking(s, earlier, people["operator"], BookingRequest(
-            patient_id=scene.patient, provider_id=scene.provider, service_id=scene.service, channel=Channel.PHONE,
-            start_at=clock.now() - timedelta(hours=1))).id
-    with database.writer() as s:
-        scene.desk_booking = create_booking(s, clock, people["frontdesk"], BookingRequest(
-            patient_id=scene.patient2, service_id=scene.service, channel=Channel.IN_PERSON,
-            start_at=clock.now() + timedelta(hours=1))).id
-    with database.writer() as s:
-        scene.visit = check_in(s, clock, people["frontdesk"], patient_id=scene.patient, provider_id=scene.provider,
-                               service_id=scene.service).id
-    with database.writer() as s:
-        left = check_in(s, earlier, people["frontdesk"], patient_id=scene.patient2, service_id=scene.service)
-    with database.writer() as s:
-        result = checkout(s, earlier, people["frontdesk"], left.id, CheckoutRequest(follow_up=FollowUp.DECLINED))
-        assert result.recall_task is not None
-        scene.task = result.recall_task.id
-    return scene
+# --- the scene, and the table as parameters --------------------------------------------------------------------------
 
 
 @pytest.fixture
 def scene(database: Database, clock: FixedClock, world: World) -> Scene:
-    return Scene(a=_build(database, clock, world.a), b=_build(database, clock, world.b))
+    return Scene(a=build_clinic(database, clock, world.a), b=build_clinic(database, clock, world.b))
 
-
-# --- the table of endpoints --------------------------------------------------------------------------------------
-
-Path = Callable[[ClinicScene, str], str]
-Body = Callable[[ClinicScene, str], Any]
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    method: str
-    rule: str  # exactly as in app.url_map, without the /api/v1 prefix
-    allowed: frozenset[str]
-    path: Path
-    body: Body | None = None
-    variant: str = ""
-
-    @property
-    def name(self) -> str:
-        return f"{self.method} {self.rule}" + (f" ({self.variant})" if self.variant else "")
-
-    @property
-    def takes_id(self) -> bool:
-        return "<" in self.rule
-
-    def call(self, api: Api, scene: ClinicScene, who: str, *, path_from: ClinicScene | None = None) -> Any:
-        body = self.body(scene, who) if self.body else None
-        url = self.path(path_from or scene, who)
-        return api._call(self.method, url, **({"json": body} if body is not None else {}))
-
-
-def _booking_body(s: ClinicScene, who: str) -> dict[str, Any]:
-    return {"patient_id": s.patient, "service_id": s.service, "start_at": s.later(),
-            "channel": "in_person" if who == "frontdesk" else "phone"}
-
-
-def _plan(s: ClinicScene, _who: str = "") -> dict[str, Any]:
-    return {"frontdesk_base_cents": 1200, "operator_base_cents": 1500, "recall_multiplier": 2,
-            "service_rates": [{"service_id": s.service, "role": "operator", "amount_cents": 1800}]}
-
-
-def ep(method: str, rule: str, allowed: frozenset[str], path: str | Path, body: Body | None = None,
-       variant: str = "") -> Endpoint:
-    resolve: Path = (lambda _s, _w, p=path: p) if isinstance(path, str) else path
-    return Endpoint(method, rule, allowed, resolve, body, variant)
-
-
-ENDPOINTS: list[Endpoint] = [
-    # the clinic and its pay plan
-    ep("GET", "/clinic", EVERYONE, "/clinic"),
-    ep("PATCH", "/clinic", MANAGER, "/clinic", lambda s, w: {"name": "Nordvik Clinic"}),
-    ep("GET", "/clinic/pay-plan", EVERYONE, "/clinic/pay-plan"),
-    ep("PUT", "/clinic/pay-plan", MANAGER, "/clinic/pay-plan", _plan),
-    # staff and tokens
-    ep("GET", "/me", EVERYONE, "/me"),
-    ep("GET", "/staff", MANAGER, "/staff"),
-    ep("POST", "/staff", MANAGER, "/staff", lambda s, w: {"name": "Li Wei", "role": "operator"}),
-    ep("GET", "/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/staff/{s.own(w)}", variant="own"),
-    ep("GET", "/staff/<int:staff_id>", MANAGER, lambda s, w: f"/staff/{s.other}", variant="someone else"),
-    ep("PATCH", "/staff/<int:staff_id>", MANAGER, lambda s, w: f"/staff/{s.other}",
-       lambda s, w: {"name": "Olga Petrova"}),
-    ep("GET", "/staff/<int:staff_id>/tokens", EVERYONE, lambda s, w: f"/staff/{s.own(w)}/tokens", variant="own"),
-    ep("GET", "/staff/<int:staff_id>/tokens", MANAGER, lambda s, w: f"/staff/{s.other}/tokens",
-       variant="someone else"),
-    ep("POST", "/staff/<int:staff_id>/tokens", MANAGER, lambda s, w: f"/staff/{s.other}/tokens",
-       lambda s, w: {"label": "desk laptop"}),
-    ep("DELETE", "/staff/<int:staff_id>/tokens/<int:token_id>", EVERYONE,
-       lambda s, w: f"/staff/{s.own(w)}/tokens/{s.tokens[w]}", variant="own"),
-    ep("DELETE", "/staff/<int:staff_id>/tokens/<int:token_id>", MANAGER,
-       lambda s, w: f"/staff/{s.other}/tokens/{s.tokens['operator2' if 'operator2' in s.tokens else 'frontdesk']}",
-       variant="someone else"),
-    # patients
-    ep("GET", "/patients", EVERYONE, "/patients"),
-    ep("POST", "/patients", EVERYONE, "/patients",
-       lambda s, w: {"full_name": "Nils Nilsson", "phone": "070-765 43 21"}),
-    ep("GET", "/patients/<int:patient_id>", EVERYONE, lambda s, w: f"/patients/{s.patient}"),
-    ep("PATCH", "/patients/<int:patient_id>", EVERYONE, lambda s, w: f"/patients/{s.patient}",
-       lambda s, w: {"language": "en"}),
-    # the catalog
-    ep("GET", "/providers", EVERYONE, "/providers"),
-    ep("POST", "/providers", MANAGER, "/providers", lambda s, w: {"name": "Dr. Wang Fang", "specialty": "ENT"}),
-    ep("GET", "/providers/<int:provider_id>", EVERYONE, lambda s, w: f"/providers/{s.provider}"),
-    ep("PATCH", "/providers/<int:provider_id>", MANAGER, lambda s, w: f"/providers/{s.provider}",
-       lambda s, w: {"specialty": "family medicine"}),
-    ep("GET", "/services", EVERYONE, "/services"),
-    ep("POST", "/services", MANAGER, "/services", lambda s, w: {"name": "Vaccination", "duration_minutes": 15}),
-    ep("GET", "/services/<int:service_id>", EVERYONE, lambda s, w: f"/services/{s.service}"),
-    ep("PATCH", "/services/<int:service_id>", MANAGER, lambda s, w: f"/services/{s.service}",
-       lambda s, w: {"duration_minutes": 45}),
-    # visits
-    ep("POST", "/visits", AT_THE_CLINIC, "/visits", lambda s, w: {"patient_id": s.patient2, "service_id": s.service}),
-    ep("GET", "/visits", EVERYONE, "/visits"),
-    ep("GET", "/visits/<int:visit_id>", EVERYONE, lambda s, w: f"/visits/{s.visit}"),
-    ep("POST", "/visits/<int:visit_id>/checkout", AT_THE_CLINIC, lambda s, w: f"/visits/{s.visit}/checkout",
-       lambda s, w: {"follow_up": "not_needed"}),
-    # bookings
-    ep("POST", "/bookings", EVERYONE, "/bookings", _booking_body),
-    ep("GET", "/bookings", EVERYONE, "/bookings"),
-    ep("GET", "/bookings/<int:booking_id>", EVERYONE, lambda s, w: f"/bookings/{s.booking}"),
-    ep("GET", "/bookings/<int:booking_id>/credit", frozenset({"operator", "manager"}),
-       lambda s, w: f"/bookings/{s.booking}/credit", variant="an operator's booking"),
-    ep("GET", "/bookings/<int:booking_id>/credit", AT_THE_CLINIC,
-       lambda s, w: f"/bookings/{s.desk_booking}/credit", variant="a front-desk booking"),
-    ep("POST", "/bookings/<int:booking_id>/confirm", EVERYONE, lambda s, w: f"/bookings/{s.booking}/confirm"),
-    ep("POST", "/bookings/<int:booking_id>/move", EVERYONE, lambda s, w: f"/bookings/{s.booking}/move",
-       lambda s, w: {"start_at": s.later()}),
-    ep("POST", "/bookings/<int:booking_id>/cancel", EVERYONE, lambda s, w: f"/bookings/{s.booking}/cancel",
-       lambda s, w: {"reason": "the patient asked"}),
-    ep("POST", "/bookings/<int:booking_id>/attend", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/attend"),
-    ep("POST", "/bookings/<int:booking_id>/no-show", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/no-show"),
-    # recall tasks
-    ep("GET", "/recall-tasks", EVERYONE, "/recall-tasks"),
-    ep("GET", "/recall-tasks/<int:task_id>", EVERYONE, lambda s, w: f"/recall-tasks/{s.task}"),
-    # earnings and the ledger
-    ep("GET", "/earnings/me", EVERYONE, "/earnings/me"),
-    ep("GET", "/earnings/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/earnings/staff/{s.own(w)}", variant="own"),
-    ep("GET", "/earnings/staff/<int:staff_id>", MANAGER, lambda s, w: f"/earnings/staff/{s.other}",
-       variant="someone else"),
-    ep("GET", "/earnings/team", MANAGER, "/earnings/team"),
-    ep("POST", "/earnings/what-if", MANAGER, "/earnings/what-if",
-       lambda s, w: {"from": "2026-01-01", "to": "2026-02-28", "plan": _plan(s)}),
-    ep("GET", "/ledger", EVERYONE, "/ledger"),
-    ep("GET", "/ledger", EVERYONE, lambda s, w: f"/ledger?staff_id={s.own(w)}", variant="own staff_id"),
-    ep("GET", "/ledger", MANAGER, lambda s, w: f"/ledger?staff_id={s.other}", variant="someone else's staff_id"),
-]
-
-BY_NAME = {e.name: e for e in ENDPOINTS}
-assert len(BY_NAME) == len(ENDPOINTS), "two rows of the table share a name"
 
 ALLOWED = [pytest.param(e, who, id=f"{e.name} as {who}") for e in ENDPOINTS for who in ROLES if who in e.allowed]
 DENIED = [pytest.param(e, who, id=f"{e.name} as {who}") for e in ENDPOINTS for who in ROLES if who not in e.allowed]
 ALL = [pytest.param(e, id=e.name) for e in ENDPOINTS]
 WITH_ID = [pytest.param(e, id=e.name) for e in ENDPOINTS if e.takes_id]
-
-
-# --- helpers -------------------------------------------------------------------------------------------------------
-
-
-def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to prove a refused request wrote nothing."""
-    with database.reader() as s:
-        return {t.name: sorted((tuple(r) for r in s.execute(sa.select(t))), key=repr)
-                for t in Base.metadata.sorted_tables}
-
-
-@contextmanager
-def nothing_written(database: Database) -> Iterator[None]:
-    before = snapshot(database)
-    yield
-    after = snapshot(database)
-    changed = [name for name in before if before[name] != after[name]]
-    assert not changed, f"a refused request changed the tables {changed}"
-
-
-def _unindexed(name: str) -> str:
-    return re.sub(r"\.\d+(?=\.|$)", "", name)
-
-
-def names_field(body: dict[str, Any], expected: str) -> bool:
-    """The error names ``expected`` ("service_rates.0.service_id"); list indices may be left out."""
-    return any(_unindexed(name) == _unindexed(expected) for name in body.get("fields", {}))
-
-
-def assert_error(response: Any, status: int, error: str) -> dict[str, Any]:
-    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
-    body = response.get_json()
-    assert isinstance(body, dict) and ERROR_KEYS <= body.keys(), body
-    assert body["code"] == status and body["error"] == error, body
-    assert isinstance(body["status"], str) and body["status"], body
-    assert isinstance(body["message"], str) and body["message"], body
-    return body
 
 
 # --- every endpoint has a row --------------------------------------------------------------------------------------
@@ -388,7 +142,7 @@ def test_a_role_that_may_call_an_endpoint_gets_its_answer(client, scene, world, 
                                          ("operator", "in_person"), ("operator", "online"),
                                          ("operator", "voice_reply")])
 def test_nobody_books_through_a_channel_of_another_roles_territory(client, database, scene, world, who, channel):
-    body = {**_booking_body(scene.a, who), "channel": channel}
+    body = {**booking_body(scene.a, who), "channel": channel}
     with nothing_written(database):
         response = api_as(client, world.a, who).post("/bookings", json=body)
     assert_error(response, 403, "forbidden")
@@ -396,7 +150,7 @@ def test_nobody_books_through_a_channel_of_another_roles_territory(client, datab
 
 @pytest.mark.parametrize("who", ["operator", "frontdesk"])
 def test_only_a_manager_books_on_behalf_of_someone_else(client, database, scene, world, who):
-    body = {**_booking_body(scene.a, who), "on_behalf_of_staff_id": scene.a.staff[who]}
+    body = {**booking_body(scene.a, who), "on_behalf_of_staff_id": scene.a.staff[who]}
     with nothing_written(database):
         response = api_as(client, world.a, who).post("/bookings", json=body)
     assert_error(response, 403, "forbidden")
@@ -469,12 +223,12 @@ BODY_REFS = {
         "POST", lambda a: f"/visits/{a.visit}/checkout", lambda a, r: {
             "follow_up": "booked", "booking": {"start_at": a.later(), "service_id": r.service}},
         "booking.service_id"),
-    # _plan(r) holds one service rate, for r's service.
+    # pay_plan(r) holds one service rate, for r's service.
     "PUT /clinic/pay-plan service_rates.0.service_id": BodyRef(
-        "PUT", lambda a: "/clinic/pay-plan", lambda a, r: _plan(r), "service_rates.0.service_id"),
+        "PUT", lambda a: "/clinic/pay-plan", lambda a, r: pay_plan(r), "service_rates.0.service_id"),
     "POST /earnings/what-if plan.service_rates.0.service_id": BodyRef(
         "POST", lambda a: "/earnings/what-if", lambda a, r: {"from": "2026-01-01", "to": "2026-02-28",
-                                                             "plan": _plan(r)},
+                                                             "plan": pay_plan(r)},
         "plan.service_rates.0.service_id"),
 }
 REFS = [pytest.param(case, id=name) for name, case in BODY_REFS.items()]
@@ -551,8 +305,8 @@ def test_a_what_if_counts_only_the_callers_clinic(client, database, clock, scene
     # Clinic a's operator earns an attended booking; clinic b's what-if over the same days sees none of it.
     assert api_as(client, world.a, "frontdesk").post(f"/bookings/{scene.a.booking}/attend").status_code == 200
     today = clock.now().date().isoformat()
-    body = {"from": today, "to": today, "plan": _plan(scene.b)}
-    mine = api_as(client, world.a, "manager").post("/earnings/what-if", json={**body, "plan": _plan(scene.a)})
+    body = {"from": today, "to": today, "plan": pay_plan(scene.b)}
+    mine = api_as(client, world.a, "manager").post("/earnings/what-if", json={**body, "plan": pay_plan(scene.a)})
     theirs = api_as(client, world.b, "manager").post("/earnings/what-if", json=body)
     assert [r["staff_id"] for r in mine.json["rows"]] == [scene.a.staff["operator"]]
     assert theirs.status_code == 200 and theirs.json["rows"] == [] and theirs.json["actual_cents"] == 0

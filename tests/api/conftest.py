@@ -1,0 +1,44 @@
+"""The ``v`` fixture: the scene (tests/api/scene.py) that the validation tests send their requests into."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from recall.bookings import BookingRequest, Channel, create_booking
+from recall.clock import FixedClock
+from recall.db import Database
+from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
+from tests.api.scene import Scene
+from tests.factories import World, actor_of, future
+
+
+@pytest.fixture
+def v(database: Database, clock: FixedClock, world: World) -> Scene:
+    a = world.a
+    people = {k: actor_of(s) for k, s in a.staff.items()}
+    earlier = FixedClock(clock.now() - timedelta(days=1))
+
+    def write(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        with database.writer() as s:
+            return fn(s, *args, **kw)
+
+    patient, patient2 = a.patients[0].id, a.patients[1].id
+    service, ent = a.services[0].id, a.services[1].id
+    desk = people["frontdesk"]
+    left = write(check_in, earlier, desk, patient_id=patient2, service_id=service)
+    task = write(checkout, earlier, desk, left.id, CheckoutRequest(follow_up=FollowUp.DECLINED)).recall_task
+    return Scene(
+        clock=clock, staff={k: s.id for k, s in a.staff.items()}, patient=patient, patient2=patient2,
+        provider=a.providers[0].id, service=service, ent_service=ent,
+        visit=write(check_in, clock, desk, patient_id=patient, provider_id=a.providers[0].id, service_id=service).id,
+        ent_visit=write(check_in, clock, desk, patient_id=patient2, service_id=ent).id,
+        bare_visit=write(check_in, clock, desk, patient_id=patient).id,
+        booking=write(create_booking, clock, people["operator"], BookingRequest(
+            patient_id=patient, service_id=service, channel=Channel.PHONE,
+            start_at=future(clock, days=3))).id,
+        task=task.id, b_operator=world.b.staff["operator"].id, b_service=world.b.services[0].id,
+    )

@@ -1,0 +1,103 @@
+"""The scene the validation tests vary, and a valid request for every endpoint that takes a body.
+
+``Scene`` holds the ids of clinic a's rows that the requests name (the ``v``
+fixture in conftest.py builds it); ``VALID`` is, per endpoint, a request that
+succeeds on it: the tests change one thing in it and expect a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from recall.clock import FixedClock
+from tests.factories import future, iso
+
+# --- the scene ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scene:
+    """Clinic a's rows that the requests below name, and a few of clinic b's."""
+
+    clock: FixedClock
+    staff: dict[str, int]
+    patient: int
+    patient2: int
+    provider: int
+    service: int  # a general check-up, follow-up after 30 days
+    ent_service: int  # no default follow-up interval
+    visit: int  # checked in today with the check-up service
+    ent_visit: int  # checked in today with the ENT service
+    bare_visit: int  # checked in today with no service at all
+    booking: int  # an operator's phone booking in three days
+    task: int  # an open recall task of the second patient
+    b_operator: int
+    b_service: int
+
+    def later(self, days: int = 7, hour: int = 9) -> str:
+        return iso(future(self.clock, days=days, hour=hour))
+
+    def ago(self, **delta: float) -> str:
+        return iso(self.clock.now() - timedelta(**delta))
+
+    @property
+    def today(self) -> str:
+        return self.clock.now().date().isoformat()  # 09:00 in Stockholm: the same day
+
+
+# --- valid requests, each varied by the tests in one field -----------------------------------------------------------
+
+
+def plan(**changes: Any) -> dict[str, Any]:
+    return {"frontdesk_base_cents": 1000, "operator_base_cents": 1200, "recall_multiplier": 1.5,
+            "service_rates": [], **changes}
+
+
+VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]] = {
+    # name: (method, path, body, who)
+    "POST /patients": ("POST", lambda v: "/patients", lambda v: {
+        "full_name": "Nils Nilsson", "phone": "070-765 43 21", "language": "sv", "timezone": "Europe/Stockholm",
+        "date_of_birth": "1980-05-17", "external_ref": "EMR-1", "consent_sms": True}, "frontdesk"),
+    "PATCH /patients/<id>": ("PATCH", lambda v: f"/patients/{v.patient}", lambda v: {
+        "full_name": "Astrid Andersson", "phone": "070-123 45 67", "consent_call": False}, "operator"),
+    "POST /providers": ("POST", lambda v: "/providers", lambda v: {"name": "Dr. Wang Fang", "specialty": "ENT"},
+                        "manager"),
+    "PATCH /providers/<id>": ("PATCH", lambda v: f"/providers/{v.provider}", lambda v: {"active": False}, "manager"),
+    "POST /services": ("POST", lambda v: "/services", lambda v: {
+        "name": "Vaccination", "duration_minutes": 15, "follow_up_interval_days": 180}, "manager"),
+    "PATCH /services/<id>": ("PATCH", lambda v: f"/services/{v.service}", lambda v: {
+        "duration_minutes": 45, "follow_up_interval_days": None}, "manager"),
+    "POST /staff": ("POST", lambda v: "/staff", lambda v: {
+        "name": "Li Wei", "role": "operator", "email": "li.wei@example.com"}, "manager"),
+    "PATCH /staff/<id>": ("PATCH", lambda v: f"/staff/{v.staff['operator2']}", lambda v: {
+        "name": "Olga Petrova", "active": False}, "manager"),
+    "POST /staff/<id>/tokens": ("POST", lambda v: f"/staff/{v.staff['operator']}/tokens", lambda v: {
+        "label": "desk laptop"}, "manager"),
+    "PATCH /clinic": ("PATCH", lambda v: "/clinic", lambda v: {
+        "name": "Nordvik Clinic", "timezone": "Europe/Warsaw", "phone_region": "PL", "currency": "PLN",
+        "recall_cooling_off_hours": 48, "calling_weekday_start": "08:30", "calling_weekday_end": "19:00"},
+        "manager"),
+    "PUT /clinic/pay-plan": ("PUT", lambda v: "/clinic/pay-plan", lambda v: plan(service_rates=[
+        {"service_id": v.service, "role": "operator", "amount_cents": 1500}]), "manager"),
+    "POST /earnings/what-if": ("POST", lambda v: "/earnings/what-if", lambda v: {
+        "from": "2026-01-01", "to": "2026-02-28", "plan": plan()}, "manager"),
+    "POST /bookings": ("POST", lambda v: "/bookings", lambda v: {
+        "patient_id": v.patient, "provider_id": v.provider, "service_id": v.service, "start_at": v.later(),
+        "channel": "phone", "note": "prefers mornings"}, "operator"),
+    "POST /bookings/<id>/move": ("POST", lambda v: f"/bookings/{v.booking}/move", lambda v: {
+        "start_at": v.later(days=5), "provider_id": v.provider}, "operator"),
+    "POST /bookings/<id>/cancel": ("POST", lambda v: f"/bookings/{v.booking}/cancel", lambda v: {
+        "reason": "the patient asked"}, "operator"),
+    "POST /visits": ("POST", lambda v: "/visits", lambda v: {
+        "patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service}, "frontdesk"),
+    "POST /visits/<id>/checkout": ("POST", lambda v: f"/visits/{v.visit}/checkout", lambda v: {
+        "follow_up": "booked", "booking": {"start_at": v.later(days=30), "service_id": v.service,
+                                           "note": "bring the referral"},
+        "note": "call after 5 pm"}, "frontdesk"),
+}
+
+# A string far longer than any field takes.
+LONG = "x" * 100_000
