@@ -14,8 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
-pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,7 +21,8 @@ from flask.testing import FlaskClient
 from recall.clock import FixedClock
 from recall.db import Base, Database, make_engine
 from recall.migrate import upgrade
-from tests.factories import World, make_world
+pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
+from tests.factories import World, make_world  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
