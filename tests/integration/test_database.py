@@ -54,3 +54,22 @@ def test_a_second_open_task_for_the_same_visit_is_impossible(database, clock, wo
         open_task(s, **kw)
         with pytest.raises(IntegrityError):
             open_task(s, **kw)
+
+
+def test_the_database_refuses_to_rewrite_or_delete_a_ledger_entry(database, clock, world, people):
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+
+    from recall.bookings import BookingRequest, Channel, create_booking
+    from recall.credit import CreditEntry
+    from tests.factories import future
+
+    with database.writer() as s:
+        booking = create_booking(s, clock, people["operator"], BookingRequest(
+            patient_id=world.a.patients[0].id, start_at=future(clock), channel=Channel.PHONE,
+            service_id=world.a.services[0].id))
+    for statement in (sa.update(CreditEntry).values(amount_cents=1), sa.delete(CreditEntry)):
+        with database.writer() as s, pytest.raises(DatabaseError, match="append-only"):
+            s.execute(statement.where(CreditEntry.booking_id == booking.id))
+    with database.reader() as s:
+        assert s.scalars(sa.select(CreditEntry.amount_cents)).all() == [1000]
