@@ -153,7 +153,7 @@ class Watchdog:
         self._timer.start()
 
     def _fire(self) -> None:
-        print(f"\n!! watchdog: run exceeded its time limit; stopping", file=sys.stderr, flush=True)
+        print("\n!! watchdog: run exceeded its time limit; stopping", file=sys.stderr, flush=True)
         for cleanup in self.cleanups:
             try:
                 cleanup()

@@ -26,7 +26,7 @@ from recall.recall_tasks import (
     CloseReason, RecallTask, TaskReason, TaskStatus, close_task, get_task, open_task, open_task_for_visit,
 )
 from recall.staff import get_staff
-from recall.timeutil import at_local, local_day
+from recall.timeutil import local_day
 
 
 class BookingStatus(str, enum.Enum):
@@ -342,10 +342,7 @@ def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: d
         return None
     visit = session.get(Visit, visit_id)
     recommended: date | None = visit.follow_up_date if visit else None
-    due = now
-    if recommended is not None:
-        start, _ = clinic.calling_hours(recommended.weekday() >= 5)
-        due = max(at_local(recommended, start, clinic.timezone), now)
+    due = max(clinic.first_calling_minute(recommended), now) if recommended is not None else now
     return open_task(
         session, clinic=clinic, patient_id=booking.patient_id, reason=reason, due_at=due, now=now,
         follow_up_date=recommended, service_id=booking.service_id, provider_id=booking.provider_id,

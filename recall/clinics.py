@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from recall.clock import Clock
 from recall.db import Base, UTCDateTime
 from recall.errors import NotFound, ValidationError
 from recall.phones import validate_region
-from recall.timeutil import format_hhmm, parse_hhmm, validate_zone
+from recall.timeutil import at_local, format_hhmm, parse_hhmm, validate_zone
 
 DEFAULT_COOLING_OFF_HOURS = 72
 
@@ -45,6 +45,11 @@ class Clinic(Base):
         if weekend:
             return self.calling_weekend_start, self.calling_weekend_end
         return self.calling_weekday_start, self.calling_weekday_end
+
+    def first_calling_minute(self, day: date) -> datetime:
+        """The UTC instant at which calling hours begin on ``day`` in the clinic's zone."""
+        start, _ = self.calling_hours(weekend=day.weekday() >= 5)
+        return at_local(day, start, self.timezone)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.clinics import Clinic
 from recall.db import Base, UTCDateTime, enum_column_type
 from recall.errors import NotFound
-from recall.timeutil import at_local
 
 
 class TaskStatus(str, enum.Enum):
@@ -77,9 +76,7 @@ def due_at_for(clinic: Clinic, follow_up_date: date | None, now: datetime) -> da
     earliest = now + timedelta(hours=clinic.recall_cooling_off_hours)
     if follow_up_date is None:
         return earliest
-    weekend = follow_up_date.weekday() >= 5
-    start, _ = clinic.calling_hours(weekend)
-    return max(at_local(follow_up_date, start, clinic.timezone), earliest)
+    return max(clinic.first_calling_minute(follow_up_date), earliest)
 
 
 def open_task(

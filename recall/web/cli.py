@@ -88,8 +88,6 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool) -> None:
         with database().writer() as s:
             if s.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 0:
                 click.echo(load_demo(s, clock()))
-            else:
-                s.rollback()
     click.echo(f"recall listening on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
     serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="recall")
 
