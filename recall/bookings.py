@@ -234,6 +234,8 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
             raise Conflict(f"recall task {task.id} is already {task.status.value}", field="recall_task_id")
         if task.patient_id != patient.id:
             raise ValidationError(f"recall task {task.id} is for another patient", field="recall_task_id")
+        if task.lease_holder_id not in (None, actor.staff_id) and task.lease_expires_at and task.lease_expires_at > now:
+            raise Conflict(f"recall task {task.id} is being worked by another operator", field="recall_task_id")
         follow_up_of = task.origin_visit_id
 
     booking = Booking(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime
 from recall.errors import NotFound, ValidationError
+from recall.recall_tasks import reweigh_open_tasks
 
 
 class Provider(Base):
@@ -33,6 +34,8 @@ class Service(Base):
     duration_minutes: Mapped[int] = mapped_column(default=30)
     # The follow-up the doctor usually recommends after this visit; None: no follow-up.
     follow_up_interval_days: Mapped[int | None] = mapped_column()
+    # How much winning this patient back is worth to the clinic; orders the recall queue.
+    value_weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -40,6 +43,7 @@ class Service(Base):
         sa.UniqueConstraint("clinic_id", "name", name="uq_services_clinic_name"),
         sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
         sa.CheckConstraint("follow_up_interval_days IS NULL OR follow_up_interval_days > 0", name="interval_positive"),
+        sa.CheckConstraint("value_weight >= 0.1 AND value_weight <= 10", name="value_weight_range"),
     )
 
 
@@ -103,7 +107,7 @@ def update_provider(session: Session, clinic_id: int, provider_id: int, data: di
 
 
 def create_service(session: Session, clock: Clock, clinic_id: int, data: dict[str, Any]) -> Service:
-    service = Service(clinic_id=clinic_id, created_at=clock.now(), active=True, duration_minutes=30)
+    service = Service(clinic_id=clinic_id, created_at=clock.now(), active=True, duration_minutes=30, value_weight=1.0)
     _set_fields(service, data)
     session.add(service)
     session.commit()
@@ -113,6 +117,8 @@ def create_service(session: Session, clock: Clock, clinic_id: int, data: dict[st
 def update_service(session: Session, clinic_id: int, service_id: int, data: dict[str, Any]) -> Service:
     service = get_service(session, clinic_id, service_id)
     _set_fields(service, data)
+    if "value_weight" in data:
+        reweigh_open_tasks(session, service.id, service.value_weight)
     session.commit()
     return service
 

@@ -17,6 +17,17 @@ from recall.phones import validate_region
 from recall.timeutil import at_local, format_hhmm, parse_hhmm, validate_zone
 
 DEFAULT_COOLING_OFF_HOURS = 72
+DEFAULT_BACKOFF_MINUTES = [4 * 60, 24 * 60, 3 * 24 * 60]
+# The recall queue's rules a manager may change: field -> (lowest, highest) allowed; None allowed where nullable.
+QUEUE_RULES: dict[str, tuple[int, int]] = {
+    "recall_lease_minutes": (1, 240),
+    "recall_max_attempts": (1, 50),
+    "recall_callback_hold_minutes": (0, 24 * 60),
+    "surge_backlog": (1, 10_000_000),
+    "surge_overdue_days": (1, 3650),
+    "surge_overdue_tasks": (1, 10_000_000),
+}
+NULLABLE_RULES = frozenset({"surge_backlog", "surge_overdue_days"})
 
 
 class Clinic(Base):
@@ -33,6 +44,15 @@ class Clinic(Base):
     calling_weekday_end: Mapped[int] = mapped_column(sa.SmallInteger, default=20 * 60)
     calling_weekend_start: Mapped[int] = mapped_column(sa.SmallInteger, default=10 * 60)
     calling_weekend_end: Mapped[int] = mapped_column(sa.SmallInteger, default=16 * 60)
+    # The recall queue: how long a claim lasts, when an unanswered patient is tried again and given up,
+    # how long a requested callback stays with the operator who took it, and when the queue is in a surge.
+    recall_lease_minutes: Mapped[int] = mapped_column(default=15)
+    recall_max_attempts: Mapped[int] = mapped_column(default=5)
+    recall_backoff_minutes: Mapped[list[int]] = mapped_column(sa.JSON, default=lambda: list(DEFAULT_BACKOFF_MINUTES))
+    recall_callback_hold_minutes: Mapped[int] = mapped_column(default=60)
+    surge_backlog: Mapped[int | None] = mapped_column()
+    surge_overdue_days: Mapped[int | None] = mapped_column()
+    surge_overdue_tasks: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -45,6 +65,11 @@ class Clinic(Base):
         if weekend:
             return self.calling_weekend_start, self.calling_weekend_end
         return self.calling_weekday_start, self.calling_weekday_end
+
+    def backoff_after(self, failed_attempts: int) -> int:
+        """Minutes until the next try after the given number of unanswered attempts (the last step repeats)."""
+        steps = self.recall_backoff_minutes or DEFAULT_BACKOFF_MINUTES
+        return steps[min(max(failed_attempts, 1), len(steps)) - 1]
 
     def first_calling_minute(self, day: date) -> datetime:
         """The UTC instant at which calling hours begin on ``day`` in the clinic's zone."""
@@ -68,6 +93,16 @@ def _validate_currency(code: str) -> str:
     return code
 
 
+def _backoff(steps: Any) -> list[int]:
+    if not isinstance(steps, list) or not 1 <= len(steps) <= 10:
+        raise ValidationError("must be a list of 1 to 10 waits in minutes", field="recall_backoff_minutes")
+    for i, step in enumerate(steps):
+        if not isinstance(step, int) or isinstance(step, bool) or not 5 <= step <= 60 * 24 * 30:
+            raise ValidationError("must be a whole number of minutes between 5 and 43200",
+                                  field=f"recall_backoff_minutes.{i}")
+    return list(steps)
+
+
 def create_clinic(session: Session, clock: Clock, data: ClinicInput) -> Clinic:
     from recall.payplan import PayPlan  # the plan is created with its clinic
 
@@ -83,6 +118,8 @@ def create_clinic(session: Session, clock: Clock, data: ClinicInput) -> Clinic:
         calling_weekday_end=20 * 60,
         calling_weekend_start=10 * 60,
         calling_weekend_end=16 * 60,
+        recall_lease_minutes=15, recall_max_attempts=5, recall_backoff_minutes=list(DEFAULT_BACKOFF_MINUTES),
+        recall_callback_hold_minutes=60, surge_overdue_tasks=1,
         created_at=clock.now(),
     )
     session.add(clinic)
@@ -120,6 +157,17 @@ def update_clinic(session: Session, clinic_id: int, changes: dict[str, Any]) -> 
         if not isinstance(hours, int) or not 0 <= hours <= 24 * 365:
             raise ValidationError("must be a whole number of hours between 0 and 8760", field="recall_cooling_off_hours")
         clinic.recall_cooling_off_hours = hours
+    for name, (low, high) in QUEUE_RULES.items():
+        if name in changes:
+            value = changes[name]
+            if value is None and name in NULLABLE_RULES:
+                setattr(clinic, name, None)
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValidationError(f"must be a whole number between {low} and {high}", field=name)
+            setattr(clinic, name, value)
+    if "recall_backoff_minutes" in changes:
+        clinic.recall_backoff_minutes = _backoff(changes["recall_backoff_minutes"])
     for name in _HOURS_FIELDS:
         if name in changes:
             setattr(clinic, name, parse_hhmm(changes[name], name))

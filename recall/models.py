@@ -1,5 +1,6 @@
 """Imports every aggregate's tables so that the metadata is complete (for Alembic and tests)."""
 
+from recall.attempts import ContactAttempt
 from recall.bookings import Booking
 from recall.catalog import Provider, Service
 from recall.clinics import Clinic
@@ -10,5 +11,5 @@ from recall.recall_tasks import RecallTask
 from recall.staff import ApiToken, Staff
 from recall.visits import Visit
 
-__all__ = ["ApiToken", "Booking", "Clinic", "CreditEntry", "Patient", "PayPlan", "Provider", "RecallTask",
+__all__ = ["ApiToken", "Booking", "ContactAttempt", "Clinic", "CreditEntry", "Patient", "PayPlan", "Provider", "RecallTask",
            "Service", "ServiceRate", "Staff", "Visit"]

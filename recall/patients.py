@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall import recall_tasks
 from recall.clinics import get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type
@@ -91,12 +92,27 @@ def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[st
     return patient
 
 
-def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: int, data: dict[str, Any]) -> Patient:
+def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: int, data: dict[str, Any],
+                   by_staff_id: int | None = None) -> Patient:
     clinic = get_clinic(session, clinic_id)
-    patient = get_patient(session, clinic_id, patient_id)
-    _apply(patient, data, clinic.phone_region, clock.now())
+    patient = get_patient(session, clinic_id, patient_id, for_update=True)
+    was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
+    now = clock.now()
+    _apply(patient, data, clinic.phone_region, now)
+    if patient.opted_out and not was_opted_out:
+        opt_out(session, patient, now, by_staff_id)
+    if was_invalid and "phone" in data and patient.phone_e164 != old_phone:
+        recall_tasks.unpark(session, patient.id, now)
+    elif was_invalid and "phone" in data:
+        patient.phone_invalid = True  # the same wrong number again is still wrong
     session.commit()
     return patient
+
+
+def opt_out(session: Session, patient: Patient, now: datetime, by_staff_id: int | None) -> None:
+    """No more contact: the flag, and every open recall task of the patient closes (the caller commits)."""
+    patient.opted_out, patient.opted_out_at, patient.updated_at = True, now, now
+    recall_tasks.close_for_opt_out(session, patient.id, now, by_staff_id)
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:

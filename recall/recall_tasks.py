@@ -22,6 +22,7 @@ class TaskStatus(str, enum.Enum):
     OPEN = "open"
     WON = "won"  # a booking was made from the task
     CLOSED = "closed"  # ended without a win from the queue; see close_reason
+    PARKED = "parked"  # waiting for the patient's wrong phone number to be corrected
 
 
 class TaskReason(str, enum.Enum):
@@ -35,9 +36,17 @@ class CloseReason(str, enum.Enum):
     BOOKED = "booked"  # won: a booking from the queue
     BOOKED_AT_DESK = "booked_at_desk"  # the front desk booked after all (a corrected checkout)
     NOT_NEEDED = "not_needed"  # the checkout was corrected to "no follow-up needed"
+    DECLINED = "declined"  # the patient said no on the phone; decline_reason says why
+    UNREACHABLE = "unreachable"  # the clinic's attempt limit ran out without an answer
+    OPTED_OUT = "opted_out"  # the patient asked not to be contacted again
+    BOOKED_ELSEWHERE = "booked_elsewhere"  # won: the patient booked another way after the task opened
+    ALREADY_BOOKED = "already_booked"  # obsolete: the patient had a future booking before the task opened
 
 
 OPEN = TaskStatus.OPEN.value
+# Each point of a service's value weight above 1 counts as one more day overdue in the queue's order.
+WEIGHT_HEAD_START = timedelta(days=1)
+MIN_WEIGHT, MAX_WEIGHT = 0.1, 10.0
 
 
 class RecallTask(Base):
@@ -60,6 +69,16 @@ class RecallTask(Base):
     closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     close_reason: Mapped[CloseReason | None] = mapped_column(enum_column_type(CloseReason, "recall_close_reason"))
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # The queue: the order key, the lease an operator holds, and a callback reserved for one operator.
+    value_weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
+    rank_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_holder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    failed_attempts: Mapped[int] = mapped_column(default=0)  # no answer, busy, voicemail
+    reserved_for_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         sa.Index(
@@ -67,8 +86,31 @@ class RecallTask(Base):
             sqlite_where=sa.text(f"status = '{OPEN}'"), postgresql_where=sa.text(f"status = '{OPEN}'"),
         ),
         sa.Index("ix_recall_tasks_queue", "clinic_id", "status", "due_at"),
+        sa.Index("ix_recall_tasks_rank", "clinic_id", "status", "rank_at", "id"),
+        sa.Index("ix_recall_tasks_reserved", "reserved_for_id", "status"),
+        sa.Index("ix_recall_tasks_lease_holder", "lease_holder_id"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
     )
+
+
+def set_due(task: RecallTask, due_at: datetime) -> None:
+    """Move the task's due time, and with it its place in the queue."""
+    task.due_at = due_at
+    task.rank_at = due_at - WEIGHT_HEAD_START * (task.value_weight - 1.0)
+
+
+def drop_lease(task: RecallTask) -> None:
+    task.lease_holder_id = None
+    task.lease_expires_at = None
+
+
+def reweigh_open_tasks(session: Session, service_id: int, weight: float) -> None:
+    """A manager changed a service's value: its waiting tasks take their new place in the queue."""
+    tasks = session.scalars(sa.select(RecallTask).where(
+        RecallTask.service_id == service_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))))
+    for task in tasks:
+        task.value_weight = weight
+        set_due(task, task.due_at)
 
 
 def due_at_for(clinic: Clinic, follow_up_date: date | None, now: datetime) -> datetime:
@@ -85,11 +127,16 @@ def open_task(
     origin_visit_id: int | None = None, origin_booking_id: int | None = None,
 ) -> RecallTask:
     """Add an open task to the caller's transaction (the caller commits)."""
+    from recall.catalog import Service
+
+    weight = session.scalar(sa.select(Service.value_weight).where(Service.id == service_id)) if service_id else None
     task = RecallTask(
         clinic_id=clinic.id, patient_id=patient_id, service_id=service_id, provider_id=provider_id,
         origin_visit_id=origin_visit_id, origin_booking_id=origin_booking_id, reason=reason,
-        status=TaskStatus.OPEN, follow_up_date=follow_up_date, due_at=due_at, created_at=now,
+        status=TaskStatus.OPEN, follow_up_date=follow_up_date, created_at=now, value_weight=weight or 1.0,
+        attempt_count=0, failed_attempts=0,
     )
+    set_due(task, due_at)
     session.add(task)
     session.flush()
     return task
@@ -102,6 +149,8 @@ def close_task(task: RecallTask, *, status: TaskStatus, reason: CloseReason, now
     task.closed_at = now
     task.closed_by_id = by_staff_id
     task.booking_id = booking_id
+    drop_lease(task)
+    task.reserved_for_id = task.reserved_until = None
 
 
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
@@ -119,8 +168,9 @@ def open_task_for_visit(session: Session, visit_id: int) -> RecallTask | None:
 
 
 def list_tasks(clinic_id: int, *, status: TaskStatus | None = None, due_from: datetime | None = None,
-               due_to: datetime | None = None, patient_id: int | None = None,
-               service_id: int | None = None) -> sa.Select[tuple[RecallTask]]:
+               due_to: datetime | None = None, patient_id: int | None = None, service_id: int | None = None,
+               assignee_id: int | None = None, leased: bool | None = None,
+               now: datetime | None = None) -> sa.Select[tuple[RecallTask]]:
     stmt = sa.select(RecallTask).where(RecallTask.clinic_id == clinic_id).order_by(RecallTask.due_at, RecallTask.id)
     if status is not None:
         stmt = stmt.where(RecallTask.status == status)
@@ -132,4 +182,28 @@ def list_tasks(clinic_id: int, *, status: TaskStatus | None = None, due_from: da
         stmt = stmt.where(RecallTask.patient_id == patient_id)
     if service_id is not None:
         stmt = stmt.where(RecallTask.service_id == service_id)
+    if assignee_id is not None:
+        stmt = stmt.where(sa.or_(RecallTask.lease_holder_id == assignee_id, RecallTask.reserved_for_id == assignee_id))
+    if leased is not None and now is not None:
+        held = sa.and_(RecallTask.lease_holder_id.is_not(None), RecallTask.lease_expires_at > now)
+        stmt = stmt.where(held if leased else sa.not_(held))
     return stmt
+
+
+def close_for_opt_out(session: Session, patient_id: int, now: datetime, by_staff_id: int | None) -> int:
+    """The patient asked not to be contacted: every waiting task of theirs ends. Returns how many."""
+    tasks = session.scalars(sa.select(RecallTask).where(
+        RecallTask.patient_id == patient_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)))).all()
+    for task in tasks:
+        close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.OPTED_OUT, now=now, by_staff_id=by_staff_id)
+    return len(tasks)
+
+
+def unpark(session: Session, patient_id: int, now: datetime) -> int:
+    """The patient's number was corrected: tasks parked on a wrong number are due again at once."""
+    tasks = session.scalars(sa.select(RecallTask).where(
+        RecallTask.patient_id == patient_id, RecallTask.status == TaskStatus.PARKED)).all()
+    for task in tasks:
+        task.status = TaskStatus.OPEN
+        set_due(task, max(task.due_at, now))
+    return len(tasks)

@@ -15,6 +15,7 @@ from recall.clinics import Clinic, ClinicInput, create_clinic
 from recall.clock import Clock
 from recall.db import Database
 from recall.patients import Patient, create_patient
+from recall.recall_tasks import RecallTask, TaskReason, open_task
 from recall.staff import Staff, create_staff, issue_token
 
 
@@ -48,6 +49,22 @@ def make_patient(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Patie
     data = {"full_name": "Astrid Andersson", "phone": "070-123 45 67", "language": "sv", **kw}
     with db.writer() as s:
         return create_patient(s, clock, clinic_id, data)
+
+
+def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw: Any) -> RecallTask:
+    """An open recall task, due now unless ``due_at`` says otherwise; ``leased_to`` leases it for 15 minutes."""
+    leased_to = kw.pop("leased_to", None)
+    with db.writer() as s:
+        clinic = s.get(Clinic, clinic_id)
+        assert clinic is not None
+        task = open_task(s, clinic=clinic, patient_id=patient_id, reason=kw.pop("reason", TaskReason.UNDECIDED),
+                         due_at=kw.pop("due_at", clock.now()), now=kw.pop("now", clock.now()),
+                         follow_up_date=kw.pop("follow_up_date", None), service_id=kw.pop("service_id", None),
+                         provider_id=kw.pop("provider_id", None), **kw)
+        if leased_to is not None:
+            task.lease_holder_id, task.lease_expires_at = leased_to, clock.now() + timedelta(minutes=15)
+        s.commit()
+        return task
 
 
 def actor_of(staff: Staff) -> Actor:

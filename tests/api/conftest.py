@@ -13,7 +13,7 @@ from recall.clock import FixedClock
 from recall.db import Database
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.scene import Scene
-from tests.factories import World, actor_of, future
+from tests.factories import World, actor_of, future, make_task
 
 
 @pytest.fixture
@@ -40,5 +40,7 @@ def v(database: Database, clock: FixedClock, world: World) -> Scene:
         booking=write(create_booking, clock, people["operator"], BookingRequest(
             patient_id=patient, service_id=service, channel=Channel.PHONE,
             start_at=future(clock, days=3))).id,
-        task=task.id, b_operator=world.b.staff["operator"].id, b_service=world.b.services[0].id,
+        task=task.id, held=make_task(database, clock, a.clinic.id, patient, service_id=service,
+                                     leased_to=people["operator"].staff_id).id,
+        b_operator=world.b.staff["operator"].id, b_service=world.b.services[0].id,
     )

@@ -21,12 +21,13 @@ from recall.clock import FixedClock
 from recall.db import Database
 from recall.staff import ApiToken
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
-from tests.factories import Api, ClinicWorld, actor_of, future, iso
+from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_task
 
 ROLES = ("operator", "frontdesk", "manager")
 EVERYONE = frozenset(ROLES)
 MANAGER = frozenset({"manager"})
 AT_THE_CLINIC = frozenset({"frontdesk", "manager"})
+QUEUE = frozenset({"operator", "manager"})
 # Not resources: the OpenAPI document and the interactive docs are public.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/static/<path:filename>"}
 
@@ -46,6 +47,7 @@ class ClinicScene:
     desk_booking: int = 0  # a front-desk booking of the second patient, an hour from now
     visit: int = 0  # a checked-in visit, ready for checkout
     task: int = 0  # an open recall task of the second patient
+    leased: dict[str, int] = field(default_factory=dict)  # a due task leased to each queue worker
 
     @property
     def patient(self) -> int:
@@ -62,6 +64,10 @@ class ClinicScene:
     @property
     def service(self) -> int:
         return self.world.services[0].id
+
+    def held(self, who: str) -> int:
+        """A task leased to ``who`` (for a role that works no queue, the operator's)."""
+        return self.leased.get(who, self.leased["operator"])
 
     def own(self, who: str) -> int:
         return self.staff[who]
@@ -105,6 +111,9 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         result = checkout(s, earlier, people["frontdesk"], left.id, CheckoutRequest(follow_up=FollowUp.DECLINED))
         assert result.recall_task is not None
         scene.task = result.recall_task.id
+    for who in ("operator", "manager"):
+        scene.leased[who] = make_task(database, clock, cw.clinic.id, scene.patient, service_id=scene.service,
+                                      leased_to=scene.staff[who]).id
     return scene
 
 
@@ -216,9 +225,16 @@ ENDPOINTS: list[Endpoint] = [
        lambda s, w: {"reason": "the patient asked"}),
     ep("POST", "/bookings/<int:booking_id>/attend", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/attend"),
     ep("POST", "/bookings/<int:booking_id>/no-show", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/no-show"),
-    # recall tasks
-    ep("GET", "/recall-tasks", EVERYONE, "/recall-tasks"),
-    ep("GET", "/recall-tasks/<int:task_id>", EVERYONE, lambda s, w: f"/recall-tasks/{s.task}"),
+    # the recall queue
+    ep("GET", "/recall-tasks", QUEUE, "/recall-tasks"),
+    ep("GET", "/recall-tasks/<int:task_id>", QUEUE, lambda s, w: f"/recall-tasks/{s.task}"),
+    ep("POST", "/recall-queue/claim", QUEUE, "/recall-queue/claim"),
+    ep("GET", "/recall-queue/surge", QUEUE, "/recall-queue/surge"),
+    ep("PUT", "/recall-tasks/<int:task_id>/lease", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/lease"),
+    ep("DELETE", "/recall-tasks/<int:task_id>/lease", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/lease"),
+    ep("POST", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts",
+       lambda s, w: {"outcome": "no_answer", "duration_seconds": 25}),
+    ep("GET", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts"),
     # earnings and the ledger
     ep("GET", "/earnings/me", EVERYONE, "/earnings/me"),
     ep("GET", "/earnings/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/earnings/staff/{s.own(w)}", variant="own"),

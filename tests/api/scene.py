@@ -34,6 +34,7 @@ class Scene:
     bare_visit: int  # checked in today with no service at all
     booking: int  # an operator's phone booking in three days
     task: int  # an open recall task of the second patient
+    held: int  # a due recall task of the first patient, leased to the operator
     b_operator: int
     b_service: int
 
@@ -91,6 +92,9 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
         "start_at": v.later(days=5), "provider_id": v.provider}, "operator"),
     "POST /bookings/<id>/cancel": ("POST", lambda v: f"/bookings/{v.booking}/cancel", lambda v: {
         "reason": "the patient asked"}, "operator"),
+    "POST /recall-tasks/<id>/attempts": ("POST", lambda v: f"/recall-tasks/{v.held}/attempts", lambda v: {
+        "outcome": "callback_requested", "callback_at": v.later(days=1, hour=10), "channel": "phone",
+        "duration_seconds": 95, "note": "asked to be called after lunch"}, "operator"),
     "POST /visits": ("POST", lambda v: "/visits", lambda v: {
         "patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service}, "frontdesk"),
     "POST /visits/<id>/checkout": ("POST", lambda v: f"/visits/{v.visit}/checkout", lambda v: {

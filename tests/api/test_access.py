@@ -30,7 +30,7 @@ from recall.staff import Staff, get_staff, issue_token, revoke_token
 from recall.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
 from tests.api.endpoints import (
-    ENDPOINTS, EVERYONE, MANAGER, ROLES, UNGUARDED, ClinicScene, Scene, booking_body, build_clinic, pay_plan,
+    ENDPOINTS, EVERYONE, MANAGER, QUEUE, ROLES, UNGUARDED, ClinicScene, Scene, booking_body, build_clinic, pay_plan,
 )
 from tests.factories import Api, ClinicWorld, World, actor_of, api_as
 
@@ -173,7 +173,8 @@ def test_an_id_that_exists_nowhere_is_404_like_the_other_clinics(client, databas
                           services=[Service(id=900_302)], patients=[Patient(id=900_303), Patient(id=900_304)]),
         clock=scene.a.clock, staff={k: 900_000 + i for i, k in enumerate(scene.a.staff)},
         tokens={k: 900_100 + i for i, k in enumerate(scene.a.tokens)},
-        booking=900_201, desk_booking=900_202, visit=900_203, task=900_204)
+        booking=900_201, desk_booking=900_202, visit=900_203, task=900_204,
+        leased={"operator": 900_205, "manager": 900_206})
     with nothing_written(database):
         response = endpoint.call(api_as(client, world.a, "manager"), scene.a, "manager", path_from=nowhere)
     assert_error(response, 404, "not_found")
@@ -258,7 +259,7 @@ LISTS = {
     "/staff": (Staff, MANAGER),
     "/visits": (Visit, EVERYONE),
     "/bookings": (Booking, EVERYONE),
-    "/recall-tasks": (RecallTask, EVERYONE),
+    "/recall-tasks": (RecallTask, QUEUE),
     "/ledger": (CreditEntry, EVERYONE),
 }
 

@@ -21,7 +21,7 @@ from recall.patients import create_patient
 from recall.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
 from tests.api.scene import LONG, VALID
-from tests.factories import actor_of, api_as, future
+from tests.factories import actor_of, api_as, future, make_task
 
 # --- the garbage sweep ------------------------------------------------------------------------------------------------
 
@@ -124,7 +124,8 @@ SWEPT = [
     ("POST", "/api/v1/bookings/<int:booking_id>/move"), ("POST", "/api/v1/bookings/<int:booking_id>/cancel"),
     ("POST", "/api/v1/bookings/<int:booking_id>/confirm"), ("POST", "/api/v1/bookings/<int:booking_id>/attend"),
     ("POST", "/api/v1/bookings/<int:booking_id>/no-show"), ("POST", "/api/v1/visits"),
-    ("POST", "/api/v1/visits/<int:visit_id>/checkout"),
+    ("POST", "/api/v1/visits/<int:visit_id>/checkout"), ("POST", "/api/v1/recall-queue/claim"),
+    ("PUT", "/api/v1/recall-tasks/<int:task_id>/lease"), ("POST", "/api/v1/recall-tasks/<int:task_id>/attempts"),
 ]
 
 
@@ -159,6 +160,9 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
                 ids["booking_id"] = create_booking(s, clock, actor_of(world.a.staff["operator"]), BookingRequest(
                     patient_id=fresh_patient(), service_id=v.service, channel=Channel.PHONE,
                     start_at=future(clock, days=3))).id
+        if rule.endswith(("/attempts", "/lease")):
+            ids["task_id"] = make_task(database, clock, world.a.clinic.id, fresh_patient(),
+                                       leased_to=world.a.staff[who].id).id
         return re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
 
     crashes, shapeless = [], []

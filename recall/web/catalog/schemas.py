@@ -28,6 +28,7 @@ class ServiceSchema(Input):
     name = ma.fields.String()
     duration_minutes = ma.fields.Integer()
     follow_up_interval_days = ma.fields.Integer(allow_none=True)
+    value_weight = ma.fields.Float()
     active = ma.fields.Boolean()
 
 
@@ -36,6 +37,10 @@ class ServiceUpdateSchema(Input):
     duration_minutes = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=5, max=720))
     follow_up_interval_days = ma.fields.Integer(strict=True, allow_none=True,
                                                 validate=ma.validate.Range(min=1, max=3650))
+    value_weight = ma.fields.Float(
+        allow_nan=False, validate=ma.validate.Range(min=0.1, max=10),
+        metadata={"description": "Value of winning this patient back; each point above 1 counts as a day "
+                                 "more overdue in the recall queue, and it multiplies overdue age in a surge."})
     active = strict_bool()
 
 

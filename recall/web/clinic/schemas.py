@@ -6,6 +6,7 @@ from typing import Any
 import marshmallow as ma
 
 from recall.actors import Role
+from recall.clinics import NULLABLE_RULES, QUEUE_RULES
 from recall.errors import ValidationError as DomainValidationError
 from recall.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
 from recall.timeutil import format_hhmm
@@ -25,6 +26,19 @@ class ClinicSchema(Input):
     calling_weekday_end = ma.fields.Function(lambda c: format_hhmm(c.calling_weekday_end))
     calling_weekend_start = ma.fields.Function(lambda c: format_hhmm(c.calling_weekend_start))
     calling_weekend_end = ma.fields.Function(lambda c: format_hhmm(c.calling_weekend_end))
+    recall_lease_minutes = ma.fields.Integer()
+    recall_max_attempts = ma.fields.Integer()
+    recall_backoff_minutes = ma.fields.List(ma.fields.Integer())
+    recall_callback_hold_minutes = ma.fields.Integer()
+    surge_backlog = ma.fields.Integer(allow_none=True)
+    surge_overdue_days = ma.fields.Integer(allow_none=True)
+    surge_overdue_tasks = ma.fields.Integer()
+
+
+def _rule(name: str, description: str) -> ma.fields.Integer:
+    low, high = QUEUE_RULES[name]
+    return ma.fields.Integer(strict=True, allow_none=name in NULLABLE_RULES, validate=ma.validate.Range(min=low, max=high),
+                             metadata={"description": description})
 
 
 class ClinicUpdateSchema(Input):
@@ -37,6 +51,18 @@ class ClinicUpdateSchema(Input):
     calling_weekday_end = ma.fields.String(validate=HHMM)
     calling_weekend_start = ma.fields.String(validate=HHMM)
     calling_weekend_end = ma.fields.String(validate=HHMM)
+    recall_lease_minutes = _rule("recall_lease_minutes", "How long a claimed task stays with its operator.")
+    recall_max_attempts = _rule("recall_max_attempts", "Unanswered attempts before a task ends as unreachable.")
+    recall_backoff_minutes = ma.fields.List(
+        ma.fields.Integer(strict=True, validate=ma.validate.Range(min=5, max=43200)),
+        validate=ma.validate.Length(min=1, max=10),
+        metadata={"description": "Waits after the 1st, 2nd, ... unanswered attempt; the last one repeats."})
+    recall_callback_hold_minutes = _rule("recall_callback_hold_minutes",
+                                         "How long a requested callback is kept for the operator who took it.")
+    surge_backlog = _rule("surge_backlog", "A surge starts when this many tasks are due; null: never.")
+    surge_overdue_days = _rule("surge_overdue_days",
+                               "A surge starts when surge_overdue_tasks tasks are this many days overdue; null: never.")
+    surge_overdue_tasks = _rule("surge_overdue_tasks", "See surge_overdue_days.")
 
 
 class ServiceRateSchema(Input):

@@ -47,4 +47,4 @@ def get_patient(patient_id: int) -> Any:
 @blp.arguments(PatientUpdateSchema)
 @blp.response(200, PatientSchema)
 def update_patient(data: dict[str, Any], patient_id: int) -> Any:
-    return patients.update_patient(session(), clock(), actor().clinic_id, patient_id, data)
+    return patients.update_patient(session(), clock(), actor().clinic_id, patient_id, data, actor().staff_id)

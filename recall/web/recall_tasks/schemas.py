@@ -4,9 +4,10 @@ from typing import Any
 
 import marshmallow as ma
 
+from recall.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
 from recall.recall_tasks import CloseReason, TaskReason, TaskStatus
-from recall.web.common import Day, Id, Input, Instant, PageArgs
-
+from recall.web.bookings.schemas import BookingTimeSchema
+from recall.web.common import Day, Id, Input, Instant, PageArgs, RangeArgs
 
 
 class RecallTaskSchema(Input):
@@ -24,7 +25,15 @@ class RecallTaskSchema(Input):
     closed_at = ma.fields.DateTime(allow_none=True)
     closed_by_id = Id(allow_none=True)
     close_reason = ma.fields.Enum(CloseReason, by_value=True, allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
     booking_id = Id(allow_none=True)
+    value_weight = ma.fields.Float()
+    lease_holder_id = Id(allow_none=True)
+    lease_expires_at = ma.fields.DateTime(allow_none=True)
+    attempt_count = ma.fields.Integer()
+    failed_attempts = ma.fields.Integer()
+    reserved_for_id = Id(allow_none=True)
+    reserved_until = ma.fields.DateTime(allow_none=True)
 
 
 class TaskListArgs(PageArgs):
@@ -33,8 +42,76 @@ class TaskListArgs(PageArgs):
     due_to = Instant()
     patient_id = Id()
     service_id = Id()
+    assignee_id = Id(metadata={"description": "tasks leased to, or a callback reserved for, this staff member"})
+    leased = ma.fields.Boolean(metadata={"description": "only tasks under an unexpired lease (true) or free (false)"})
 
     @ma.validates_schema
     def _ordered(self, data: dict[str, Any], **_kw: Any) -> None:
         if data.get("due_from") and data.get("due_to") and data["due_to"] <= data["due_from"]:
             raise ma.ValidationError("must be after due_from", field_name="due_to")
+
+
+class SurgeSchema(Input):
+    active = ma.fields.Boolean()
+    reasons = ma.fields.List(ma.fields.String())
+    backlog_threshold = ma.fields.Integer(allow_none=True)
+    overdue_days_threshold = ma.fields.Integer(allow_none=True)
+    overdue_tasks_threshold = ma.fields.Integer(allow_none=True)
+
+
+class ClaimSchema(Input):
+    task = ma.fields.Nested(RecallTaskSchema, allow_none=True,
+                            metadata={"description": "null: nothing is due that may be called now"})
+    surge = ma.fields.Nested(SurgeSchema)
+    closed_on_the_way = ma.fields.Integer(
+        metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"})
+
+
+class AttemptSchema(Input):
+    id = Id()
+    task_id = Id()
+    patient_id = Id()
+    staff_id = Id()
+    channel = ma.fields.Enum(AttemptChannel, by_value=True)
+    outcome = ma.fields.Enum(Outcome, by_value=True)
+    answered = ma.fields.Boolean()
+    started_at = ma.fields.DateTime()
+    ended_at = ma.fields.DateTime()
+    duration_seconds = ma.fields.Integer()
+    note = ma.fields.String(allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
+    callback_at = ma.fields.DateTime(allow_none=True)
+    booking_id = Id(allow_none=True)
+
+
+class AttemptBookingSchema(BookingTimeSchema):
+    @ma.post_load
+    def _details(self, data: dict[str, Any], **_kw: Any) -> BookingDetails:
+        return BookingDetails(**data)
+
+
+class AttemptCreateSchema(Input):
+    outcome = ma.fields.Enum(Outcome, by_value=True, required=True)
+    channel = ma.fields.Enum(AttemptChannel, by_value=True, load_default=AttemptChannel.PHONE)
+    duration_seconds = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0, max=14400))
+    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000),
+                            metadata={"description": "operational remarks only; never a diagnosis"})
+    decline_reason = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=200),
+                                      metadata={"description": "required with outcome declined"})
+    callback_at = Instant(load_default=None, metadata={"description": "required with outcome callback_requested"})
+    booking = ma.fields.Nested(AttemptBookingSchema, load_default=None,
+                               metadata={"description": "required with outcome booked: the booking to make"})
+
+    @ma.post_load
+    def _input(self, data: dict[str, Any], **_kw: Any) -> AttemptInput:
+        return AttemptInput(**data)
+
+
+class AttemptResultSchema(Input):
+    attempt = ma.fields.Nested(AttemptSchema)
+    task = ma.fields.Nested(RecallTaskSchema)
+    booking_id = Id(allow_none=True)
+
+
+class AttemptListArgs(RangeArgs):
+    staff_id = Id()

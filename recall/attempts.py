@@ -1,0 +1,203 @@
+"""Contact attempts: every call, chat or SMS an operator makes on a recall task, and what it leads to.
+
+The outcome decides the task's fate by the clinic's rules:
+
+| outcome | what happens |
+|---|---|
+| no_answer, busy, voicemail | back in the queue after the clinic's growing backoff; after ``recall_max_attempts`` unanswered attempts the task ends as unreachable |
+| declined | closed, with the reason |
+| wrong_number | the patient's phone is flagged invalid and the task parked until the number is corrected |
+| callback_requested | due at the time the patient asked for, reserved for this operator for the clinic's hold window |
+| opted_out | the patient is opted out; all their open tasks end |
+| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate |
+
+Only the operator holding the task's lease may log an attempt on it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall import bookings, patients, queue
+from recall.actors import Actor, Role
+from recall.bookings import BookingRequest, Channel, Source
+from recall.clinics import get_clinic
+from recall.clock import Clock
+from recall.db import Base, UTCDateTime, enum_column_type
+from recall.errors import ValidationError
+from recall.recall_tasks import CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task, set_due
+
+MAX_DURATION_SECONDS = 4 * 3600
+MAX_CALLBACK_AHEAD = timedelta(days=90)
+
+
+class Outcome(str, enum.Enum):
+    BOOKED = "booked"
+    DECLINED = "declined"
+    NO_ANSWER = "no_answer"
+    VOICEMAIL = "voicemail"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"
+    CALLBACK_REQUESTED = "callback_requested"
+    OPTED_OUT = "opted_out"
+
+
+class AttemptChannel(str, enum.Enum):
+    PHONE = "phone"
+    CHAT = "chat"
+    SMS = "sms"
+
+
+# The patient was reached and spoke for themselves: these count as contacts.
+ANSWERED = frozenset({Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED, Outcome.OPTED_OUT})
+RETRY = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.BUSY})
+
+
+class ContactAttempt(Base):
+    __tablename__ = "contact_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("recall_tasks.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    channel: Mapped[AttemptChannel] = mapped_column(enum_column_type(AttemptChannel, "attempt_channel"))
+    outcome: Mapped[Outcome] = mapped_column(enum_column_type(Outcome, "attempt_outcome"))
+    answered: Mapped[bool] = mapped_column()
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[int] = mapped_column()
+    note: Mapped[str | None] = mapped_column(sa.String(1000))
+    decline_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
+
+    __table_args__ = (
+        sa.CheckConstraint(f"duration_seconds >= 0 AND duration_seconds <= {MAX_DURATION_SECONDS}",
+                           name="duration_range"),
+        sa.Index("ix_contact_attempts_staff_time", "clinic_id", "staff_id", "ended_at"),
+        sa.Index("ix_contact_attempts_task", "task_id", "ended_at"),
+    )
+
+
+@dataclass(frozen=True)
+class BookingDetails:
+    start_at: datetime
+    end_at: datetime | None = None
+    provider_id: int | None = None
+    service_id: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class AttemptInput:
+    outcome: Outcome
+    channel: AttemptChannel = AttemptChannel.PHONE
+    duration_seconds: int = 0
+    note: str | None = None
+    decline_reason: str | None = None
+    callback_at: datetime | None = None
+    booking: BookingDetails | None = None
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    attempt: ContactAttempt
+    task: RecallTask
+    booking_id: int | None = None
+
+
+def _check(data: AttemptInput, now: datetime) -> None:
+    if not 0 <= data.duration_seconds <= MAX_DURATION_SECONDS:
+        raise ValidationError("must be between 0 and 14400 seconds", field="duration_seconds")
+    needs = {Outcome.DECLINED: "decline_reason", Outcome.CALLBACK_REQUESTED: "callback_at", Outcome.BOOKED: "booking"}
+    for outcome, name in needs.items():
+        given = getattr(data, name) is not None
+        if data.outcome is outcome and not given:
+            raise ValidationError(f"is required when the outcome is {outcome.value}", field=name)
+        if data.outcome is not outcome and given:
+            raise ValidationError(f"only goes with the outcome {outcome.value}", field=name)
+    if data.decline_reason is not None and not data.decline_reason.strip():
+        raise ValidationError("must not be empty", field="decline_reason")
+    if data.callback_at is not None:
+        if data.callback_at <= now:
+            raise ValidationError("must be in the future", field="callback_at")
+        if data.callback_at > now + MAX_CALLBACK_AHEAD:
+            raise ValidationError("must be within 90 days", field="callback_at")
+
+
+def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data: AttemptInput) -> AttemptResult:
+    """Record one contact attempt on a task the caller holds, and apply its outcome; commits."""
+    actor.require(Role.OPERATOR, Role.MANAGER)
+    now = clock.now()
+    _check(data, now)
+    clinic = get_clinic(session, actor.clinic_id)
+    # Lock order as in the booking flow: the patient, then the task.
+    task_patient = get_task(session, actor.clinic_id, task_id).patient_id
+    patient = patients.get_patient(session, actor.clinic_id, task_patient, for_update=True)
+    task = queue.held_by(session, actor, task_id)
+    attempt = ContactAttempt(
+        clinic_id=clinic.id, task_id=task.id, patient_id=patient.id, staff_id=actor.staff_id, channel=data.channel,
+        outcome=data.outcome, answered=data.outcome in ANSWERED, started_at=now - timedelta(
+            seconds=data.duration_seconds), ended_at=now, duration_seconds=data.duration_seconds,
+        note=data.note, decline_reason=data.decline_reason, callback_at=data.callback_at,
+    )
+    task.attempt_count += 1
+    booking_id = None
+    if data.outcome in RETRY:
+        task.failed_attempts += 1
+        drop_lease(task)
+        if task.failed_attempts >= clinic.recall_max_attempts:
+            close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.UNREACHABLE, now=now,
+                       by_staff_id=actor.staff_id)
+        else:
+            set_due(task, now + timedelta(minutes=clinic.backoff_after(task.failed_attempts)))
+            task.reserved_for_id = task.reserved_until = None
+    elif data.outcome is Outcome.DECLINED:
+        task.decline_reason = data.decline_reason
+        close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.DECLINED, now=now, by_staff_id=actor.staff_id)
+    elif data.outcome is Outcome.WRONG_NUMBER:
+        patient.phone_invalid, patient.updated_at = True, now
+        task.status = TaskStatus.PARKED
+        drop_lease(task)
+    elif data.outcome is Outcome.CALLBACK_REQUESTED:
+        assert data.callback_at is not None
+        if not queue.in_calling_hours(clinic, patient.timezone, data.callback_at):
+            raise ValidationError("is outside the patient's calling hours", field="callback_at")
+        set_due(task, data.callback_at)
+        task.reserved_for_id = actor.staff_id
+        task.reserved_until = data.callback_at + timedelta(minutes=clinic.recall_callback_hold_minutes)
+        drop_lease(task)
+    elif data.outcome is Outcome.OPTED_OUT:
+        patients.opt_out(session, patient, now, actor.staff_id)
+    else:
+        assert data.booking is not None
+        channel = Channel(data.channel.value)
+        booking = bookings.book(session, clock, actor, BookingRequest(
+            patient_id=patient.id, start_at=data.booking.start_at, end_at=data.booking.end_at, channel=channel,
+            provider_id=data.booking.provider_id, service_id=data.booking.service_id, source=Source.RECALL_TASK,
+            recall_task_id=task.id, note=data.booking.note,
+        ))
+        attempt.booking_id = booking_id = booking.id
+    session.add(attempt)
+    session.commit()
+    return AttemptResult(attempt, task, booking_id)
+
+
+def list_attempts(clinic_id: int, *, task_id: int | None = None, staff_id: int | None = None,
+                  since: datetime | None = None, until: datetime | None = None) -> sa.Select[tuple[ContactAttempt]]:
+    stmt = sa.select(ContactAttempt).where(ContactAttempt.clinic_id == clinic_id)
+    if task_id is not None:
+        stmt = stmt.where(ContactAttempt.task_id == task_id)
+    if staff_id is not None:
+        stmt = stmt.where(ContactAttempt.staff_id == staff_id)
+    if since is not None:
+        stmt = stmt.where(ContactAttempt.ended_at >= since)
+    if until is not None:
+        stmt = stmt.where(ContactAttempt.ended_at < until)
+    return stmt.order_by(ContactAttempt.ended_at, ContactAttempt.id)
