@@ -29,7 +29,7 @@ from recall.bookings import BookingRequest, Channel, Source
 from recall.clinics import get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type
-from recall.errors import ValidationError
+from recall.errors import RecallError, ValidationError
 from recall.recall_tasks import CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task, set_due
 
 MAX_DURATION_SECONDS = 4 * 3600
@@ -178,11 +178,16 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     else:
         assert data.booking is not None
         channel = Channel(data.channel.value)
-        booking = bookings.book(session, clock, actor, BookingRequest(
-            patient_id=patient.id, start_at=data.booking.start_at, end_at=data.booking.end_at, channel=channel,
-            provider_id=data.booking.provider_id, service_id=data.booking.service_id, source=Source.RECALL_TASK,
-            recall_task_id=task.id, note=data.booking.note,
-        ))
+        try:
+            booking = bookings.book(session, clock, actor, BookingRequest(
+                patient_id=patient.id, start_at=data.booking.start_at, end_at=data.booking.end_at, channel=channel,
+                provider_id=data.booking.provider_id, service_id=data.booking.service_id, source=Source.RECALL_TASK,
+                recall_task_id=task.id, note=data.booking.note,
+            ))
+        except RecallError as exc:
+            # The booking's fields sit under "booking" in an attempt.
+            exc.fields = {f"booking.{name}": msgs for name, msgs in exc.fields.items()}
+            raise
         attempt.booking_id = booking_id = booking.id
     session.add(attempt)
     session.commit()

@@ -60,7 +60,9 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
         task = open_task(s, clinic=clinic, patient_id=patient_id, reason=kw.pop("reason", TaskReason.UNDECIDED),
                          due_at=kw.pop("due_at", clock.now()), now=kw.pop("now", clock.now()),
                          follow_up_date=kw.pop("follow_up_date", None), service_id=kw.pop("service_id", None),
-                         provider_id=kw.pop("provider_id", None), **kw)
+                         provider_id=kw.pop("provider_id", None))
+        for name, value in kw.items():  # queue state: reserved_for_id, reserved_until, ...
+            setattr(task, name, value)
         if leased_to is not None:
             task.lease_holder_id, task.lease_expires_at = leased_to, clock.now() + timedelta(minutes=15)
         s.commit()

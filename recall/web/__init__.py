@@ -55,9 +55,11 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.url_map.converters["int"] = BoundedInt
     api = Api(app)
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
-    from recall.web import bookings, catalog, clinic, earnings, patients, recall_tasks, staff, visits
+    from recall.web import (
+        bookings, catalog, clinic, earnings, patients, queue_stats, recall_tasks, staff, visits,
+    )
 
-    for module in (clinic, staff, patients, catalog, visits, bookings, recall_tasks, earnings):
+    for module in (clinic, staff, patients, catalog, visits, bookings, recall_tasks, queue_stats, earnings):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     errors.register(app)
 
