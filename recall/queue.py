@@ -44,19 +44,23 @@ class Claim:
 
 
 @functools.lru_cache(maxsize=1)
-def _all_zones() -> tuple[str, ...]:
-    return tuple(sorted(zoneinfo.available_timezones()))
+def _all_zones() -> tuple[tuple[str, zoneinfo.ZoneInfo], ...]:
+    """Every IANA zone, held strongly: ZoneInfo's own cache is small, and re-reading tzdata is slow."""
+    zones = []
+    for name in sorted(zoneinfo.available_timezones()):
+        try:
+            zones.append((name, zoneinfo.ZoneInfo(name)))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # pragma: no cover - a broken tzdata entry
+            continue
+    return tuple(zones)
 
 
 @functools.lru_cache(maxsize=64)
 def _zones_open(hours: tuple[int, int, int, int], minute: int) -> tuple[str, ...]:
     now = datetime.fromtimestamp(minute * 60, tz=timezone.utc)
     open_zones = []
-    for name in _all_zones():
-        try:
-            local = now.astimezone(zoneinfo.ZoneInfo(name))
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # pragma: no cover - a broken tzdata entry
-            continue
+    for name, zone in _all_zones():
+        local = now.astimezone(zone)
         start, end = (hours[2], hours[3]) if local.weekday() >= 5 else (hours[0], hours[1])
         if start <= local.hour * 60 + local.minute < end:
             open_zones.append(name)
