@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from recall.actors import Actor, Role
 from recall.catalog import create_provider, create_service
 from recall.clinics import ClinicInput, create_clinic
-from recall.clock import Clock
+from recall.clock import Clock, FixedClock
 from recall.patients import create_patient
 from recall.staff import create_staff, issue_token
 from recall.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
@@ -29,9 +29,10 @@ PROVIDERS = [
     ("Dr. Anna Berg", "general practice"), ("Dr. Piotr Zieliński", "otolaryngology (ENT)"),
     ("Dr. Ivan Petrov", "cardiology"), ("Dr. Chen Jing", "dermatology"), ("Dr. Sara Holm", "dentistry"),
 ]
+# (name, minutes, follow-up interval in days, value weight in the recall queue)
 SERVICES = [
-    ("General check-up", 30, 365), ("ENT consultation", 20, 30), ("Cardiology follow-up", 30, 90),
-    ("Dermatology check", 20, 180), ("Dental hygiene", 45, 180), ("Blood pressure control", 15, 30),
+    ("General check-up", 30, 365, 1.0), ("ENT consultation", 20, 30, 1.0), ("Cardiology follow-up", 30, 90, 2.5),
+    ("Dermatology check", 20, 180, 1.0), ("Dental hygiene", 45, 180, 1.5), ("Blood pressure control", 15, 30, 2.0),
 ]
 # (name, language, phone as a patient would give it, zone if not the clinic's)
 PATIENTS = [
@@ -65,8 +66,8 @@ def load_demo(session: Session, clock: Clock) -> str:
         actors[role].append(Actor(staff_id=member.id, clinic_id=clinic.id, role=role))
         lines.append(f"  {role.value:<9} {name:<20} {secret}")
     providers = [create_provider(session, clock, clinic.id, {"name": n, "specialty": s}) for n, s in PROVIDERS]
-    services = [create_service(session, clock, clinic.id, {"name": n, "duration_minutes": d,
-                                                           "follow_up_interval_days": f}) for n, d, f in SERVICES]
+    services = [create_service(session, clock, clinic.id, {"name": n, "duration_minutes": d, "follow_up_interval_days": f,
+                                                           "value_weight": w}) for n, d, f, w in SERVICES]
     patients = [
         create_patient(session, clock, clinic.id, {"full_name": n, "language": lang, "phone": phone,
                                                    **({"timezone": tz} if tz else {})})
@@ -84,6 +85,13 @@ def load_demo(session: Session, clock: Clock) -> str:
             start = (now + timedelta(days=14 + i)).replace(hour=8, minute=0, second=0, microsecond=0)
             booking = DeskBooking(start_at=start, provider_id=provider.id, service_id=service.id)
         checkout(session, clock, desk, visit.id, CheckoutRequest(follow_up=follow_up, booking=booking))
+    # Earlier visits whose patients left undecided: their recall work is due now, for the operators' queue.
+    for i, patient in enumerate(patients[12:24]):
+        provider, service = providers[i % len(providers)], services[(i % 3) * 2 + 1]  # ENT, dermatology, BP
+        then = FixedClock(now - timedelta(days=200 + 7 * i))
+        visit = check_in(session, then, desk, patient_id=patient.id, provider_id=provider.id, service_id=service.id)
+        checkout(session, then, desk, visit.id, CheckoutRequest(follow_up=outcomes[1 + i % 2]))
     lines.append(f"  {len(providers)} providers, {len(services)} services, {len(patients)} patients in en/pl/ru/sv/zh,"
-                 " 12 visits checked out today (recall tasks open for the undecided and declined)")
+                 " 12 visits checked out today (recall tasks open for the undecided and declined),"
+                 " 12 overdue recall tasks from earlier visits")
     return "\n".join(lines)
