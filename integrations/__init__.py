@@ -1,0 +1,1 @@
+"""Adapters from recall's ports to outside providers (Twilio first)."""

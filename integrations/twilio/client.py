@@ -1,0 +1,280 @@
+"""The Twilio gateway: recall's MessageSender and VoiceCaller on top of the official SDK.
+
+Why a custom HTTP client: twilio-python 9 builds every URL as
+``Domain.base_url`` ("https://api.twilio.com", hard-coded in ``rest/api/ApiBase.py``)
++ version + path, then hands the absolute URL to ``client.http_client.request``.
+Swapping the HTTP client is the one documented seam that sees *every* request
+(any domain, any resource), so it is where we (a) send requests to a local
+stand-in or a mock server instead of api.twilio.com, (b) size the connection pool
+for many sender threads, (c) use separate connect and read timeouts, and
+(d) keep phone numbers and message text out of the logs (the SDK's own client
+logs full URLs, query strings included, at INFO).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http import HttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
+
+from recall.sending import (
+    PermanentSendError,
+    SendError,
+    SenderIdentity,
+    SendResult,
+    TransientSendError,
+    UnknownOutcomeError,
+)
+
+_log = logging.getLogger(__name__)
+
+#: Header carrying our idempotency key. Twilio ignores it (creating a Message or
+#: a Call is not idempotent at Twilio); it is sent so that the stand-in, a proxy
+#: or Twilio support can tie a retry to its first attempt.
+IDEMPOTENCY_HEADER = "X-Recall-Idempotency-Key"
+
+#: Call progress events we ask Twilio to report (it always reports "completed").
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+_PERMANENT_REASONS: dict[int, str] = {
+    21610: "opted_out",
+    21211: "invalid_phone",
+    21614: "invalid_phone",
+    21612: "unreachable_destination",
+    21408: "unreachable_destination",
+}
+
+T = TypeVar("T")
+
+
+class RoutingHttpClient(HttpClient):  # type: ignore[misc]
+    """A thread-safe, pooled HTTP client for the SDK that can re-route api.twilio.com.
+
+    One instance is shared by every thread using a gateway: the urllib3 pool
+    is thread-safe, cookies are refused (so the session holds no mutable
+    per-request state), and per-call extra headers live in a thread-local.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        max_pool: int = 64,
+    ) -> None:
+        super().__init__(_log, is_async=False, timeout=None)
+        if connect_timeout <= 0 or read_timeout <= 0:
+            raise ValueError("timeouts must be positive")
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.timeouts = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        # Refuse every cookie: a shared session must not carry state between threads.
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        if self.base_url:
+            # A local target must never be reached through an environment proxy.
+            self.session.trust_env = False
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max_pool, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._local = threading.local()
+
+    @contextmanager
+    def extra_headers(self, headers: dict[str, str]) -> Iterator[None]:
+        """Add headers to every request this thread makes inside the block."""
+        previous = getattr(self._local, "headers", None)
+        self._local.headers = {**(previous or {}), **headers}
+        try:
+            yield
+        finally:
+            self._local.headers = previous
+
+    def route(self, url: str) -> str:
+        """Rewrite a Twilio URL to the configured base URL, keeping path and query."""
+        if not self.base_url:
+            return url
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if host != "twilio.com" and not host.endswith(".twilio.com"):
+            raise ValueError("refusing to route a non-Twilio URL while base_url is set")
+        base = urlsplit(self.base_url)
+        path = base.path.rstrip("/") + parts.path
+        return urlunsplit((base.scheme, base.netloc, path, parts.query, parts.fragment))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        """Send one request; requests' exceptions propagate for the gateway to classify."""
+        merged = {**(headers or {}), **(getattr(self._local, "headers", None) or {})}
+        target = self.route(url)
+        response = self.session.request(
+            method.upper(),
+            target,
+            params=params,  # type: ignore[arg-type]
+            data=data,
+            headers=merged,
+            auth=auth,
+            timeout=(self.timeouts[0], timeout) if timeout else self.timeouts,
+            allow_redirects=allow_redirects,
+        )
+        # Path only: the query string of a list call can hold a phone number.
+        _log.debug("twilio %s %s -> %s", method.upper(), urlsplit(target).path, response.status_code)
+        return Response(int(response.status_code), response.text, response.headers)
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self.session.close()
+
+
+def classify_rest_error(status: int, code: int | None) -> SendError:
+    """Map an HTTP status and Twilio error code to our error hierarchy."""
+    if status == 429 or code == 20429:
+        return TransientSendError("rate_limited", code=code, status=status)
+    if status >= 500:
+        return TransientSendError("provider_error", code=code, status=status)
+    return PermanentSendError(_PERMANENT_REASONS.get(code or 0, "rejected"), code=code, status=status)
+
+
+def classify_connection_error(error: requests.RequestException) -> SendError:
+    """Tell "never connected" (safe to retry) from "sent, then lost" (outcome unknown)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return TransientSendError("connect_timeout")
+    if isinstance(error, requests.Timeout):  # a ReadTimeout: the request was written
+        return UnknownOutcomeError("read_timeout")
+    if isinstance(error, requests.ConnectionError):
+        cause = error.args[0] if error.args else None
+        if isinstance(cause, MaxRetryError):
+            cause = cause.reason
+        # NewConnectionError covers refused connections and (urllib3 2) failed DNS look-ups.
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
+            return TransientSendError("connection_failed")
+        if isinstance(error, requests.exceptions.SSLError):
+            return TransientSendError("tls_failed")
+    # A reset or a close after the request went out, a truncated body, anything else.
+    return UnknownOutcomeError("connection_lost")
+
+
+class TwilioGateway:
+    """Sends SMS and places calls through Twilio; implements MessageSender and VoiceCaller.
+
+    Safe to share between threads. ``base_url`` (e.g. "http://127.0.0.1:8765")
+    sends every request to a stand-in or a mock server instead of api.twilio.com.
+    """
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        max_pool: int = 64,
+        connect_timeout: float | None = None,
+    ) -> None:
+        self.http = RoutingHttpClient(
+            base_url=base_url,
+            connect_timeout=connect_timeout or min(3.05, timeout),
+            read_timeout=timeout,
+            max_pool=max_pool,
+        )
+        self.client = Client(account_sid, auth_token, http_client=self.http)
+
+    def send_sms(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str,
+        idempotency_key: str,
+        sender: SenderIdentity,
+    ) -> SendResult:
+        """Create a Message; its first status is normally "queued" (or "accepted" via a service)."""
+        sender.require_sms_sender()
+        kwargs: dict[str, str] = {"to": to, "body": body, "status_callback": status_callback}
+        if sender.from_number:
+            kwargs["from_"] = sender.from_number
+        else:
+            kwargs["messaging_service_sid"] = str(sender.messaging_service_sid)
+        message = self._call(idempotency_key, lambda: self.client.messages.create(**kwargs))
+        return SendResult(sid=str(message.sid), status=str(message.status))
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        twiml_url: str,
+        status_callback: str,
+        idempotency_key: str,
+        sender: SenderIdentity,
+    ) -> SendResult:
+        """Create a Call that fetches its TwiML with a POST and reports progress by POST."""
+        caller_id = sender.require_caller_id()
+        call = self._call(
+            idempotency_key,
+            lambda: self.client.calls.create(
+                to=to,
+                from_=caller_id,
+                url=twiml_url,
+                method="POST",
+                status_callback=status_callback,
+                status_callback_method="POST",
+                status_callback_event=list(CALL_EVENTS),
+            ),
+        )
+        return SendResult(sid=str(call.sid), status=str(call.status))
+
+    def fetch_message(self, sid: str) -> SendResult:
+        """Look a message up by SID (to reconcile an attempt whose callback never came)."""
+        message = self._call(None, lambda: self.client.messages(sid).fetch())
+        return SendResult(sid=str(message.sid), status=str(message.status))
+
+    def fetch_call(self, sid: str) -> SendResult:
+        """Look a call up by SID."""
+        call = self._call(None, lambda: self.client.calls(sid).fetch())
+        return SendResult(sid=str(call.sid), status=str(call.status))
+
+    def close(self) -> None:
+        """Release pooled connections (call on shutdown)."""
+        self.http.close()
+
+    def _call(self, idempotency_key: str | None, action: Callable[[], T]) -> T:
+        """Run one SDK call and translate every failure into a SendError."""
+        headers = {IDEMPOTENCY_HEADER: idempotency_key} if idempotency_key else {}
+        try:
+            with self.http.extra_headers(headers):
+                return action()
+        except TwilioRestException as error:
+            raise classify_rest_error(int(error.status), _int_or_none(error.code)) from error
+        except TwilioServiceException as error:  # RFC 9457 errors: not a TwilioRestException
+            raise classify_rest_error(int(error.status), _int_or_none(error.code)) from error
+        except requests.RequestException as error:
+            raise classify_connection_error(error) from error
+
+
+def _int_or_none(value: object) -> int | None:
+    """Twilio codes arrive as ints, numeric strings or nothing."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None

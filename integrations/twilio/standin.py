@@ -1,0 +1,378 @@
+"""A local, faithful stand-in for the parts of Twilio's 2010 REST API that recall uses.
+
+Real HTTP (HTTP/1.1 keep-alive, one thread per connection) so that the real
+SDK, through the real gateway, is exercised end to end: Messages and Calls
+create and fetch, basic auth, Twilio's error JSON, plus what a test needs and
+Twilio cannot give: injected faults (per destination number, N times), latency,
+a request log, and signed webhooks on demand (delivery receipts, call progress,
+inbound SMS, key presses). Control it from Python (``StandIn``) or over HTTP
+under ``/_standin/``. It binds to 127.0.0.1 and posts only to loopback targets.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from integrations.twilio.standin_control import handle_control
+from integrations.twilio.standin_state import (
+    API_VERSION, Fault, Recorded, Resource, StandInState, error_body, new_sid, segments,
+)
+from integrations.twilio.standin_webhooks import WebhookResponse, post_webhook
+
+_API = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)(?:/(?P<sid>[^/]+))?\.json$")
+# Call statuses -> the StatusCallbackEvent that reports them ("completed" is always sent).
+_EVENT_OF = {"initiated": "initiated", "queued": "initiated", "ringing": "ringing", "in-progress": "answered"}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], standin: StandIn) -> None:
+        self.standin = standin
+        self.connections: set[socket.socket] = set()
+        self.conn_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 120  # an idle keep-alive connection is closed after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.conn_lock:
+            self.server.connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.conn_lock:
+            self.server.connections.discard(self.connection)
+        super().finish()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: request lines hold phone numbers; the request log is the record."""
+
+    def do_GET(self) -> None:
+        self.server.standin._dispatch(self)
+
+    def do_POST(self) -> None:
+        self.server.standin._dispatch(self)
+
+    def do_DELETE(self) -> None:
+        self.server.standin._dispatch(self)
+
+    def read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def reply(self, status: int, payload: Any) -> None:
+        body = json.dumps(payload).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Twilio-Request-Id", new_sid("RQ"))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def basic_auth(self) -> tuple[str | None, str | None]:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Basic "):
+            return None, None
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None
+        return user, password
+
+
+class StandIn:
+    """The stand-in server and its control surface.
+
+    Typical use: ``base_url = standin.start()``, point a TwilioGateway at it, then
+    ``standin.add_fault(status=400, code=21211, to="+46700000013", times=None)``
+    to make one number always invalid, and ``standin.deliver(sid)`` to send a receipt.
+    """
+
+    def __init__(
+        self,
+        port: int = 0,
+        auth_token: str = "standin-auth-token",
+        account_sid: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        allow_remote_callbacks: bool = False,
+    ) -> None:
+        self.state = StandInState(account_sid, auth_token)
+        self.auth_token = auth_token
+        self.allow_remote_callbacks = allow_remote_callbacks
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self.base_url = ""
+
+    # -- lifecycle ----------------------------------------------------------
+    def start(self) -> str:
+        """Serve in a background thread; returns the base URL (e.g. "http://127.0.0.1:41234")."""
+        self._server = _Server(self._address, self)
+        self.base_url = f"http://{self._address[0]}:{self._server.server_port}"
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="standin-callbacks")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="twilio-standin", daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the command-line entry point)."""
+        if self._server is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving, free hung requests and close every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self.state.release.set()
+        server.shutdown()
+        with server.conn_lock:
+            for connection in list(server.connections):
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        server.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> StandIn:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- control ------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget messages, calls, faults, latency and the request log."""
+        self.state.reset()
+
+    def set_latency(self, ms: int) -> None:
+        """Delay every API request by ``ms`` (each in its own thread: delays overlap)."""
+        self.state.latency_ms = max(0, int(ms))
+
+    def set_auto_deliver(self, enabled: bool) -> None:
+        """After each created message, post "sent" then "delivered" to its StatusCallback."""
+        self.state.auto_deliver = bool(enabled)
+
+    def add_fault(self, **spec: Any) -> None:
+        """Queue a fault, e.g. ``add_fault(status=429, code=20429, times=2)`` or ``add_fault(timeout=True)``."""
+        self.state.add_fault(Fault.from_dict(spec))
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every API request received so far, oldest first."""
+        return list(self.state.records)
+
+    @property
+    def max_concurrency(self) -> int:
+        """The most API requests that were in progress at the same moment."""
+        return self.state.max_in_flight
+
+    def messages(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Created messages (as GET would return them), newest first."""
+        return self.state.find("Messages", to)
+
+    def calls(self, to: str | None = None) -> list[dict[str, Any]]:
+        """Created calls, newest first."""
+        return self.state.find("Calls", to)
+
+    # -- webhooks -------------------------------------------------------------
+    def deliver(
+        self, message_sid: str, status: str = "delivered", error_code: int | None = None
+    ) -> WebhookResponse | None:
+        """Set a message's status and post it to its StatusCallback (None when it has none)."""
+        changes: dict[str, Any] = {"status": status, "error_code": error_code}
+        resource = self.state.get(message_sid)
+        if resource is None:
+            raise KeyError(message_sid)
+        if status in ("sent", "delivered") and not resource.json.get("date_sent"):
+            changes["date_sent"] = resource.json["date_updated"]
+        resource = self.state.update(message_sid, **changes)
+        if not resource.status_callback:
+            return None
+        data = resource.json
+        params = [("MessageSid", message_sid), ("SmsSid", message_sid), ("AccountSid", data["account_sid"]),
+                  ("From", data["from"] or ""), ("To", data["to"]), ("MessageStatus", status),
+                  ("SmsStatus", status), ("ApiVersion", API_VERSION)]
+        if data.get("messaging_service_sid"):
+            params.append(("MessagingServiceSid", data["messaging_service_sid"]))
+        if error_code is not None:
+            params.append(("ErrorCode", str(error_code)))
+        return self._post(resource.status_callback, params)
+
+    def call_status(self, call_sid: str, status: str, duration: int | None = None) -> WebhookResponse | None:
+        """Set a call's status and post it to its StatusCallback if that event was subscribed."""
+        resource = self.state.update(call_sid, status=status)
+        event = _EVENT_OF.get(status, "completed")
+        if not resource.status_callback or (event != "completed" and event not in resource.events):
+            return None
+        params = self._call_params(resource) + [
+            ("CallStatus", status), ("CallbackSource", "call-progress-events"),
+            ("SequenceNumber", str(self.state.next_sequence(call_sid))), ("Timestamp", resource.json["date_updated"]),
+        ]
+        if event == "completed":
+            params += [("CallDuration", str(duration or 0)), ("Duration", str(-(-(duration or 0) // 60)))]
+        return self._post(resource.status_callback, params)
+
+    def answer(self, call_sid: str) -> WebhookResponse:
+        """The callee picks up: fetch the call's TwiML from its Url (POST, as Twilio does)."""
+        resource = self.state.update(call_sid, status="in-progress")
+        if not resource.url:
+            raise ValueError("this call has no Url")
+        return self._post(resource.url, self._call_params(resource) + [("CallStatus", "in-progress")])
+
+    def press_key(self, call_sid: str, digits: str, url: str) -> WebhookResponse:
+        """Post a <Gather> result to ``url`` (the Gather's action)."""
+        resource = self.state.get(call_sid)
+        if resource is None:
+            raise KeyError(call_sid)
+        params = self._call_params(resource) + [
+            ("CallStatus", "in-progress"), ("Digits", digits), ("FinishedOnKey", ""), ("msg", "Gather End"),
+        ]
+        return self._post(url, params)
+
+    def inbound_sms(self, from_: str, to: str, body: str, url: str, account_sid: str | None = None) -> WebhookResponse:
+        """A patient texts the clinic's number: post the incoming message to ``url``."""
+        account = account_sid or self.state.account_sid or "AC" + "0" * 32
+        resource = self.state.create_message(account, {"From": from_, "To": to, "Body": body}, direction="inbound")
+        sid = resource.json["sid"]
+        params = [("MessageSid", sid), ("SmsSid", sid), ("SmsMessageSid", sid), ("AccountSid", account),
+                  ("From", from_), ("To", to), ("Body", body), ("NumMedia", "0"),
+                  ("NumSegments", str(segments(body))), ("SmsStatus", "received"), ("ApiVersion", API_VERSION)]
+        return self._post(url, params)
+
+    def _call_params(self, resource: Resource) -> list[tuple[str, str]]:
+        data = resource.json
+        return [("CallSid", data["sid"]), ("AccountSid", data["account_sid"]), ("From", data["from"]),
+                ("To", data["to"]), ("Called", data["to"]), ("Caller", data["from"]),
+                ("Direction", "outbound-api"), ("ApiVersion", API_VERSION)]
+
+    def _post(self, url: str, params: list[tuple[str, str]]) -> WebhookResponse:
+        return post_webhook(url, params, auth_token=self.auth_token, allow_remote=self.allow_remote_callbacks)
+
+    def _auto_deliver(self, sid: str) -> None:
+        for status in ("sent", "delivered"):
+            try:
+                self.deliver(sid, status)
+            except (OSError, KeyError, ValueError):
+                return  # the receiver is gone or the state was reset: nothing to report to
+
+    # -- request handling -------------------------------------------------------
+    def _dispatch(self, handler: _Handler) -> None:
+        url = urlsplit(handler.path)
+        raw = handler.read_body()
+        if url.path.startswith("/_standin/"):
+            status, payload = handle_control(self, handler.command, url.path, raw)
+            handler.reply(status, payload)
+            return
+        match = _API.match(url.path)
+        if match is None:
+            handler.reply(404, error_body(404, 20404))
+            return
+        self.state.enter()
+        try:
+            self._api(handler, match, url.query, raw)
+        finally:
+            self.state.leave()
+
+    def _api(self, handler: _Handler, match: re.Match[str], query: str, raw: bytes) -> None:
+        if self.state.latency_ms:
+            time.sleep(self.state.latency_ms / 1000)
+        multi = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        if handler.command == "GET":
+            multi = {**multi, **parse_qs(query, keep_blank_values=True)}
+        form = {key: values[0] for key, values in multi.items()}
+        account, kind, sid = match["account"], match["kind"], match["sid"]
+        entry = Recorded(handler.command, urlsplit(handler.path).path, kind, multi,
+                         handler.headers.get("X-Recall-Idempotency-Key"))
+        self.state.record(entry)
+        status, payload = self._respond(handler, entry, account, kind, sid, form)
+        entry.status = status
+        if status:
+            handler.reply(status, payload)
+
+    def _respond(
+        self, handler: _Handler, entry: Recorded, account: str, kind: str, sid: str | None, form: dict[str, str]
+    ) -> tuple[int | None, Any]:
+        if not self.state.authorized(account, *handler.basic_auth()):
+            return 401, error_body(401, 20003)
+        if handler.command == "GET":
+            return self._read(account, kind, sid, form)
+        if handler.command != "POST" or sid is not None:
+            return 405, error_body(405, 20004, "Method not allowed")
+        fault = self.state.take_fault(kind, form.get("To"))
+        if fault is not None:
+            entry.fault = asdict(fault)
+            if fault.slow_ms:
+                time.sleep(fault.slow_ms / 1000)
+            if fault.status:
+                default = {429: 20429, 401: 20003, 404: 20404}.get(fault.status, fault.status)
+                code = fault.code or (20500 if fault.status >= 500 else default)
+                return fault.status, error_body(fault.status, code, fault.message)
+        invalid = self.state.validate_message(form) if kind == "Messages" else self.state.validate_call(form)
+        if invalid is not None:
+            return invalid[0], error_body(*invalid)
+        if fault is not None and (fault.timeout or fault.drop) and not fault.accept:
+            resource = None
+        elif kind == "Messages":
+            resource = self.state.create_message(account, form)
+        else:
+            resource = self.state.create_call(account, form, entry.form.get("StatusCallbackEvent", []))
+        entry.sid = resource.json["sid"] if resource else None
+        if fault is not None and (fault.timeout or fault.drop):
+            if fault.timeout:
+                self.state.release.wait(fault.hang_ms / 1000)
+            handler.close_connection = True
+            return None, None
+        assert resource is not None
+        if kind == "Messages" and self.state.auto_deliver and resource.status_callback and self._pool:
+            self._pool.submit(self._auto_deliver, resource.json["sid"])
+        return 201, resource.json
+
+    def _read(self, account: str, kind: str, sid: str | None, query: dict[str, str]) -> tuple[int, Any]:
+        if sid is not None:
+            resource = self.state.get(sid)
+            if resource is None or resource.kind != kind or resource.json["account_sid"] != account:
+                return 404, error_body(404, 20404)
+            return 200, resource.json
+        items = [r for r in self.state.find(kind, query.get("To")) if r["account_sid"] == account]
+        size = int(query.get("PageSize") or 50)
+        uri = f"/{API_VERSION}/Accounts/{account}/{kind}.json"
+        return 200, {
+            kind.lower(): items[:size], "end": max(0, min(size, len(items)) - 1), "first_page_uri": uri,
+            "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
+            "start": 0, "uri": uri,
+        }

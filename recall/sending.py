@@ -1,0 +1,109 @@
+"""The ports through which the domain sends SMS and places voice calls.
+
+The domain decides *what* to send and records every attempt before and after
+calling out (see DESIGN.md, "Side effects leave a record first"); an adapter in
+``integrations/`` decides *how*. This module holds only what both sides must
+agree on: the request shape, the result, and an error hierarchy that tells the
+caller the one thing it has to decide next: retry, give up, or reconcile.
+
+No provider SDK, Flask or HTTP library is imported here on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class SenderIdentity:
+    """Who a clinic's messages and calls come from.
+
+    A clinic sends SMS either from one number or through a Messaging Service
+    (which picks a number from its pool); a call always needs a caller id.
+    """
+
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+
+    def require_sms_sender(self) -> None:
+        """Refuse an identity that is ambiguous or empty for SMS."""
+        if (self.from_number is None) == (self.messaging_service_sid is None):
+            raise ValueError("exactly one of from_number or messaging_service_sid must be set for SMS")
+
+    def require_caller_id(self) -> str:
+        """Return the caller id for a voice call; a Messaging Service cannot place calls."""
+        if not self.from_number:
+            raise ValueError("a from_number is required to place a call")
+        return self.from_number
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The provider accepted the request: its id for the message or call, and its first status."""
+
+    sid: str
+    status: str
+
+
+class SendError(Exception):
+    """The provider did not (knowingly) accept the request.
+
+    ``code`` is the provider's error code when it gave one (or the HTTP status);
+    ``reason`` is a short machine string the domain can store and branch on.
+    Messages never contain the destination number or the text.
+    """
+
+    def __init__(self, reason: str, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(f"{type(self).__name__}: {reason} (code={code}, status={status})")
+        self.reason = reason
+        self.code = code
+        self.status = status
+
+
+class TransientSendError(SendError):
+    """Nothing was sent and trying again later may succeed (rate limit, provider outage, no connection)."""
+
+
+class PermanentSendError(SendError):
+    """The provider refused this request; sending it again unchanged will fail the same way.
+
+    Reasons: ``opted_out`` (the recipient replied STOP), ``invalid_phone``,
+    ``unreachable_destination`` (a landline, a blocked region), ``rejected`` (anything else).
+    """
+
+
+class UnknownOutcomeError(SendError):
+    """The request was written but no answer came back: the provider may or may not have acted.
+
+    Retrying blindly can send a patient the same message twice; the caller must
+    reconcile (wait for a status callback, or look the attempt up) before retrying.
+    """
+
+
+class MessageSender(Protocol):
+    """Sends one SMS; raises a :class:`SendError` subclass when it was not accepted."""
+
+    def send_sms(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str,
+        idempotency_key: str,
+        sender: SenderIdentity,
+    ) -> SendResult: ...
+
+
+class VoiceCaller(Protocol):
+    """Places one outbound call whose script is fetched from ``twiml_url``."""
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        twiml_url: str,
+        status_callback: str,
+        idempotency_key: str,
+        sender: SenderIdentity,
+    ) -> SendResult: ...
