@@ -112,6 +112,7 @@ class Booking(Base):
         sa.Index("ix_bookings_patient_start", "patient_id", "start_at"),
         sa.Index("ix_bookings_clinic_start", "clinic_id", "start_at"),
         sa.Index("ix_bookings_follow_up_of_visit", "follow_up_of_visit_id"),
+        sa.Index("ix_bookings_clinic_created", "clinic_id", "created_at"),
     )
 
 

@@ -89,6 +89,8 @@ class RecallTask(Base):
         sa.Index("ix_recall_tasks_rank", "clinic_id", "status", "rank_at", "id"),
         sa.Index("ix_recall_tasks_reserved", "reserved_for_id", "status"),
         sa.Index("ix_recall_tasks_lease_holder", "lease_holder_id"),
+        sa.Index("ix_recall_tasks_closed", "clinic_id", "closed_at"),
+        sa.Index("ix_recall_tasks_created", "clinic_id", "created_at"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
     )
 

@@ -235,6 +235,14 @@ ENDPOINTS: list[Endpoint] = [
     ep("POST", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts",
        lambda s, w: {"outcome": "no_answer", "duration_seconds": 25}),
     ep("GET", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts"),
+    # queue statistics
+    ep("GET", "/recall-queue/health", MANAGER, "/recall-queue/health"),
+    ep("GET", "/recall-queue/kpis", MANAGER, "/recall-queue/kpis"),
+    ep("GET", "/recall-queue/kpis", MANAGER,
+       lambda s, w: f"/recall-queue/kpis?from=2026-03-01&to=2026-03-07&group=week&staff_id={s.other}",
+       variant="one operator's week"),
+    ep("GET", "/recall-queue/staffing", MANAGER,
+       "/recall-queue/staffing?target_days=5&hours_per_day=7&occupancy=0.85"),
     # earnings and the ledger
     ep("GET", "/earnings/me", EVERYONE, "/earnings/me"),
     ep("GET", "/earnings/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/earnings/staff/{s.own(w)}", variant="own"),

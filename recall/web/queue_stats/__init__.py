@@ -1,0 +1,3 @@
+from recall.web.queue_stats.routes import blp
+
+__all__ = ["blp"]

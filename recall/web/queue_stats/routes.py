@@ -1,0 +1,83 @@
+"""Queue statistics for managers: the queue's health, the team's KPIs and the staffing forecast.
+
+Read-only views over recall.queue_stats and recall.staffing. Every figure is the clinic's own; the
+ranges are read in the clinic's zone, so "a day" is the day the clinic lived through.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from recall import queue_stats, staffing
+from recall.clinics import Clinic, get_clinic
+from recall.clock import UTC
+from recall.errors import NotFound, ValidationError
+from recall.staff import get_staff
+from recall.timeutil import at_local, local_day
+from recall.web.auth import manager_only
+from recall.web.common import actor, clock, session
+from recall.web.queue_stats.schemas import (
+    KpiArgs, QueueHealthSchema, StaffingArgs, StaffingForecastSchema, TeamKpisSchema,
+)
+
+blp = Blueprint("queue_stats", __name__, description="Recall queue health, team KPIs and staffing")
+
+
+@blp.route("/recall-queue/health", methods=["GET"])
+@manager_only
+@blp.response(200, QueueHealthSchema)
+def health() -> Any:
+    """The queue right now: open, due, overdue by age, leased, callbacks, parked, recently unreachable; per service."""
+    clinic = get_clinic(session(), actor().clinic_id)
+    return queue_stats.queue_health(session(), clinic, clock().now())
+
+
+def _bound(value: date | datetime, clinic: Clinic, *, end: bool) -> datetime:
+    """An instant as given; a day as its local midnight (the next one for ``to``, which is inclusive)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return at_local(value + timedelta(days=1 if end else 0), 0, clinic.timezone)
+
+
+def _range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """The range asked for; by default the last 7 local days (day) or the last 4 ISO weeks (week), today included."""
+    start, end = args.get("from_"), args.get("to")
+    if start is None and end is None:
+        today = local_day(now, clinic.timezone)
+        first = today - timedelta(days=6 if args["group"] == "day" else today.weekday() + 21)
+        return _bound(first, clinic, end=False), _bound(today, clinic, end=True)
+    if start is None or end is None:
+        raise ValidationError("give both from and to, or neither", field="from" if start is None else "to")
+    return _bound(start, clinic, end=False), _bound(end, clinic, end=True)
+
+
+@blp.route("/recall-queue/kpis", methods=["GET"])
+@manager_only
+@blp.arguments(KpiArgs, location="query")
+@blp.response(200, TeamKpisSchema)
+def kpis(args: dict[str, Any]) -> Any:
+    """Per operator and local day or ISO week: attempts, contacts, pace, handle and wrap-up, conversion,
+    first-contact resolution and the realized rate, each ratio with its numerator and denominator."""
+    clinic = get_clinic(session(), actor().clinic_id)
+    start, end = _range(clinic, args, clock().now())
+    staff_id = args.get("staff_id")
+    if staff_id is not None:
+        try:
+            get_staff(session(), clinic.id, staff_id)
+        except NotFound:
+            raise ValidationError(f"no staff member {staff_id} in this clinic", field="staff_id") from None
+    rows = queue_stats.team_kpis(session(), clinic, start=start, end=end, group=args["group"], staff_id=staff_id)
+    return {"start": start, "end": end, "group": args["group"], "timezone": clinic.timezone, "rows": rows}
+
+
+@blp.route("/recall-queue/staffing", methods=["GET"])
+@manager_only
+@blp.arguments(StaffingArgs, location="query")
+@blp.response(200, StaffingForecastSchema)
+def staffing_forecast(args: dict[str, Any]) -> Any:
+    """How many operators it takes to clear the work due within target_days, from the queue and its history."""
+    clinic = get_clinic(session(), actor().clinic_id)
+    return staffing.forecast(session(), clinic, clock().now(), **args)

@@ -1,0 +1,334 @@
+"""Queue health, team KPIs and the staffing forecast, checked against figures worked out by hand.
+
+Times are written in the clinic's zone, Europe/Stockholm: CET (UTC+1) until 2026-03-29 01:00 UTC,
+CEST (UTC+2) after. The KPI day is worked through the real use cases (claim_next, log_attempt, the
+booking flow) with the clock moved between steps; the DST week and the history behind the forecast
+are rows written directly, because calling hours would not hand out a task at midnight.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from recall.actors import Actor
+from recall.attempts import AttemptChannel, AttemptInput, AttemptResult, BookingDetails, ContactAttempt, Outcome, \
+    log_attempt
+from recall.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
+from recall.clinics import get_clinic, update_clinic
+from recall.clock import FixedClock
+from recall.db import Database
+from recall.errors import ValidationError
+from recall.queue import claim_next
+from recall.queue_stats import KpiRow, queue_health, team_kpis
+from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
+from recall.staffing import forecast
+from tests.factories import World, make_patient
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def local(day: int, hhmm: str, month: int = 3) -> datetime:
+    hours, minutes = map(int, hhmm.split(":"))
+    return datetime(2026, month, day, hours, minutes, tzinfo=STOCKHOLM).astimezone(timezone.utc)
+
+
+def add_task(database: Database, world: World, *, due: datetime, created: datetime | None = None,
+             patient_id: int | None = None, service: int | None = None, cw: str = "a", **attrs: Any) -> int:
+    """An open task written directly, with any of its columns then set by hand."""
+    side = getattr(world, cw)
+    with database.writer() as s:
+        task = open_task(s, clinic=get_clinic(s, side.clinic.id), patient_id=patient_id or side.patients[0].id,
+                         reason=TaskReason.UNDECIDED, due_at=due, now=created or due, follow_up_date=None,
+                         service_id=side.services[service].id if service is not None else None, provider_id=None)
+        for name, value in attrs.items():
+            setattr(task, name, value)
+        s.commit()
+        return task.id
+
+
+def add_attempt(database: Database, task_id: int, staff: Actor, start: datetime, end: datetime,
+                outcome: Outcome = Outcome.NO_ANSWER) -> None:
+    with database.writer() as s:
+        task = s.get(RecallTask, task_id)
+        assert task is not None
+        s.add(ContactAttempt(clinic_id=task.clinic_id, task_id=task_id, patient_id=task.patient_id,
+                             staff_id=staff.staff_id, channel=AttemptChannel.PHONE, outcome=outcome,
+                             answered=outcome not in (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL,
+                                                      Outcome.WRONG_NUMBER),
+                             started_at=start, ended_at=end, duration_seconds=int((end - start).total_seconds())))
+        s.commit()
+
+
+def kpis(database: Database, world: World, start: datetime, end: datetime, **kw: Any) -> list[KpiRow]:
+    with database.reader() as s:
+        return team_kpis(s, get_clinic(s, world.a.clinic.id), start=start, end=end, **kw)
+
+
+# --- a worked Monday and Tuesday, through the use cases ------------------------------------------------------------
+
+
+class Desk:
+    """Claims a task at the start of a call and logs it at the end, as an operator's screen would."""
+
+    def __init__(self, database: Database, clock: FixedClock, world: World):
+        self.database, self.clock, self.world = database, clock, world
+        self.service = world.a.services[0].id
+        self.count = 0
+
+    def task(self, due: datetime) -> int:
+        self.count += 1
+        patient = make_patient(self.database, self.clock, self.world.a.clinic.id, full_name=f"Patient {self.count}")
+        return add_task(self.database, self.world, due=due, created=self.clock.now(), patient_id=patient.id)
+
+    def call(self, who: Actor, task_id: int, start: datetime, end: datetime, outcome: Outcome,
+             books_for: datetime | None = None, **kw: Any) -> AttemptResult:
+        self.clock.set(start)
+        with self.database.writer() as s:
+            claim = claim_next(s, self.clock, who)
+        assert claim.task is not None and claim.task.id == task_id, "the script expects this task to be next"
+        self.clock.set(end)
+        booking = BookingDetails(start_at=books_for, service_id=self.service) if books_for else None
+        with self.database.writer() as s:
+            return log_attempt(s, self.clock, who, task_id, AttemptInput(
+                outcome=outcome, duration_seconds=int((end - start).total_seconds()), booking=booking, **kw))
+
+    def at(self, when: datetime, use_case: Any, who: Actor, *args: Any) -> Any:
+        self.clock.set(when)
+        with self.database.writer() as s:
+            return use_case(s, self.clock, who, *args)
+
+
+@pytest.fixture
+def worked(database: Database, clock: FixedClock, world: World, people: dict[str, Actor]) -> dict[str, int]:
+    """op1 works Monday 2 March, op2 a little on Monday and on Tuesday 3 March. Two unanswered tries
+    make a task unreachable here."""
+    with database.writer() as s:
+        update_clinic(s, world.a.clinic.id, {"recall_max_attempts": 2})
+    op1, op2, desk = people["operator"], people["operator2"], people["frontdesk"]
+    d = Desk(database, clock, world)
+    t1, t2, t3, t4, t5 = (d.task(local(2, hhmm)) for hhmm in ("09:00", "09:09", "09:20", "10:00", "10:06"))
+    t8, t6, t7 = d.task(local(2, "16:00")), d.task(local(3, "11:00")), d.task(local(3, "11:05"))
+
+    d.call(op1, t1, local(2, "09:00"), local(2, "09:05"), Outcome.NO_ANSWER)  # due again 4 h later
+    b2 = d.call(op1, t2, local(2, "09:09"), local(2, "09:12"), Outcome.BOOKED, local(3, "10:00")).booking_id
+    d.call(op1, t3, local(2, "09:20"), local(2, "09:26"), Outcome.DECLINED, decline_reason="feels fine")
+    d.call(op1, t4, local(2, "10:00"), local(2, "10:04"), Outcome.CALLBACK_REQUESTED, callback_at=local(2, "14:00"))
+    b5 = d.call(op1, t5, local(2, "10:06"), local(2, "10:10"), Outcome.BOOKED, local(4, "09:00")).booking_id
+    d.call(op1, t1, local(2, "13:10"), local(2, "13:12"), Outcome.NO_ANSWER)  # the second miss: unreachable
+    d.call(op1, t4, local(2, "14:00"), local(2, "14:04"), Outcome.BOOKED, local(20, "10:00", month=4))
+    d.call(op2, t8, local(2, "16:00"), local(2, "16:06"), Outcome.WRONG_NUMBER)  # parked
+    d.at(local(3, "10:00"), mark_attended, desk, b2)
+    d.call(op2, t6, local(3, "11:00"), local(3, "11:02"), Outcome.NO_ANSWER)
+    b7 = d.call(op2, t7, local(3, "11:05"), local(3, "11:09"), Outcome.BOOKED, local(6, "10:00")).booking_id
+    d.at(local(3, "11:15"), cancel_booking, op2, b7)
+    stranger = make_patient(database, clock, world.a.clinic.id, full_name="Walk-in caller")
+    d.at(local(3, "12:00"), create_booking, op2, BookingRequest(  # credited to op2, but not from the queue
+        patient_id=stranger.id, start_at=local(20, "11:00", month=4), channel=Channel.PHONE, service_id=d.service))
+    d.call(op2, t6, local(3, "15:10"), local(3, "15:13"), Outcome.BOOKED, local(10, "09:00"))
+    d.at(local(4, "09:30"), mark_no_show, desk, b5)
+    return {"op1": op1.staff_id, "op2": op2.staff_id}
+
+
+def figures(row: KpiRow, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(row, name) for name in names)
+
+
+def test_each_operators_day_adds_up_to_the_figures_worked_out_by_hand(database, world, worked):
+    op1, op2 = worked["op1"], worked["op2"]
+    rows = kpis(database, world, local(2, "00:00"), local(4, "00:00"))
+    monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
+    assert [(r.period_start, r.staff_id) for r in rows] == [
+        (monday, None), (monday, op1), (monday, op2), (tuesday, None), (tuesday, op2)]
+    team1, o1, o2, team2, o2b = rows
+
+    # op1, Monday: 09:00-09:05, 09:09-09:12, 09:20-09:26 | 34 min idle breaks the stretch | 10:00-10:04,
+    # 10:06-10:10 | 13:10-13:12 | 14:00-14:04 (48 min after). Stretches 26 + 10 + 2 + 4 min = 2520 s = 0.7 h,
+    # 7 attempts -> 10 an hour. Calls 300+180+360+240+240+120+240 = 1680 s -> 240 s each. Wrap-up inside
+    # stretches 4 + 8 + 2 min = 840 s over 3 gaps -> 280 s.
+    assert figures(o1, "attempts", "working_seconds", "attempts_per_hour") == (7, 2520, pytest.approx(10.0))
+    assert figures(o1, "handle_seconds", "avg_handle_seconds") == (1680, pytest.approx(240.0))
+    assert figures(o1, "wrap_up_seconds", "wrap_up_gaps", "avg_wrap_up_seconds") == (840, 3, pytest.approx(280.0))
+    # Answered: booked x3, declined, callback requested; the two no-answers are not contacts.
+    assert figures(o1, "contacts", "refusals", "bookings", "contact_rate") == (5, 1, 3, pytest.approx(5 / 7))
+    # Closed by op1: t2, t5, t4 won; t3 declined; t1 unreachable -> 3 of 5.
+    assert figures(o1, "tasks_won", "tasks_closed", "closed_declined", "closed_unreachable", "conversion") == (
+        3, 5, 1, 1, pytest.approx(0.6))
+    # t2 and t5 booked on their first answered call; t4 only on the callback after "call me at 14:00".
+    assert figures(o1, "first_contact_wins", "first_contact_resolution") == (2, pytest.approx(2 / 3))
+    # Bookings credited: t2's attended, t5's a no-show, t4's still ahead (left out of the rate).
+    assert figures(o1, "credited_bookings", "bookings_attended", "bookings_no_show", "bookings_pending",
+                   "bookings_with_outcome", "realized_rate") == (3, 1, 1, 1, 2, pytest.approx(0.5))
+
+    # op2, Monday: one 6-minute call to a wrong number; no gaps, closures or bookings -> null ratios.
+    assert figures(o2, "attempts", "contacts", "working_seconds", "attempts_per_hour") == (1, 0, 360, 10.0)
+    assert figures(o2, "avg_wrap_up_seconds", "conversion", "first_contact_resolution", "realized_rate") == (
+        None, None, None, None)
+    # The team's Monday: both summed; 8 attempts over 0.8 h.
+    assert figures(team1, "staff_id", "attempts", "working_seconds", "attempts_per_hour", "avg_handle_seconds") == (
+        None, 8, 2880, pytest.approx(10.0), pytest.approx(255.0))
+    assert figures(team1, "tasks_won", "tasks_closed", "first_contact_wins", "realized_rate") == (3, 5, 2, 0.5)
+
+    # op2, Tuesday: 11:00-11:02 no answer, 11:05-11:09 booked | 15:10-15:13 booked the first task, the first
+    # answered call on it, so still first-contact. 9 + 3 min = 720 s -> 3 attempts at 15 an hour.
+    assert figures(o2b, "attempts", "working_seconds", "attempts_per_hour", "avg_wrap_up_seconds") == (
+        3, 720, pytest.approx(15.0), pytest.approx(180.0))
+    assert figures(o2b, "tasks_won", "tasks_closed", "conversion", "first_contact_resolution") == (2, 2, 1.0, 1.0)
+    # Credited: the cancelled one, one still ahead, and the walk-in caller's booking made outside the queue.
+    assert figures(o2b, "bookings", "credited_bookings", "bookings_cancelled", "bookings_pending",
+                   "realized_rate") == (2, 3, 1, 2, 0.0)
+    assert figures(team2, "attempts", "working_seconds", "credited_bookings") == (3, 720, 3)
+
+
+def test_a_week_sums_its_days_and_a_staff_filter_keeps_the_team_rows(database, world, worked):
+    [team, o1, o2] = kpis(database, world, local(2, "00:00"), local(4, "00:00"), group="week")
+    assert (team.period_start, team.period_end) == (date(2026, 3, 2), date(2026, 3, 8))
+    # 11 attempts over 2520 + 360 + 720 = 3600 s; 5 of 7 closures won, 4 of them on the first contact;
+    # realized: 1 attended of 3 known (a no-show and a cancellation), 3 still ahead.
+    assert figures(team, "attempts", "working_seconds", "attempts_per_hour") == (11, 3600, pytest.approx(11.0))
+    assert figures(team, "conversion", "first_contact_resolution") == (pytest.approx(5 / 7), pytest.approx(0.8))
+    assert figures(team, "bookings_pending", "realized_rate") == (3, pytest.approx(1 / 3))
+    assert (o1.attempts, o2.attempts) == (7, 4)
+
+    only = kpis(database, world, local(2, "00:00"), local(4, "00:00"), staff_id=worked["op1"])
+    assert [(r.period_start.day, r.staff_id) for r in only] == [(2, None), (2, worked["op1"]), (3, None)]
+
+
+def test_weeks_and_days_follow_local_midnight_across_the_spring_dst_change(database, world, people):
+    op = people["operator"]
+    task = add_task(database, world, due=local(28, "09:00"))
+    add_attempt(database, task, op, local(28, "23:30"), local(28, "23:40"))  # Sat, CET: 22:30 UTC
+    add_attempt(database, task, op, local(29, "01:30"), local(29, "01:40"))  # Sun, CET, before the change
+    add_attempt(database, task, op, local(29, "23:50"), local(29, "23:55"))  # Sun, CEST
+    add_attempt(database, task, op, local(30, "00:05"), local(30, "00:10"))  # Mon 00:05 CEST is Sunday 22:05 UTC
+    add_attempt(database, task, op, local(30, "00:40"), local(30, "00:55"))  # exactly 30 min later: same stretch
+    weeks = kpis(database, world, local(23, "00:00"), local(6, "00:00", month=4), group="week")
+    mine = {r.period_start: r for r in weeks if r.staff_id == op.staff_id}
+    # Week of 23 March: three separate calls, 10 + 10 + 5 min = 1500 s -> 3 / (1500/3600) = 7.2 an hour, no gaps.
+    assert figures(mine[date(2026, 3, 23)], "attempts", "working_seconds", "attempts_per_hour",
+                   "avg_wrap_up_seconds") == (3, 1500, pytest.approx(7.2), None)
+    # Week of 30 March: the stretch that began on Sunday 23:50 goes on; the 00:05 call adds its 10 idle minutes
+    # and 5 of its own, the 00:40 one 30 + 15: 3600 s -> 2 an hour; wrap-up (600 + 1800) / 2.
+    assert figures(mine[date(2026, 3, 30)], "attempts", "working_seconds", "attempts_per_hour",
+                   "avg_wrap_up_seconds", "avg_handle_seconds") == (2, 3600, 2.0, 1200.0, 600.0)
+    days = {r.period_start: (r.attempts, r.working_seconds)
+            for r in kpis(database, world, local(28, "00:00"), local(31, "00:00")) if r.staff_id is None}
+    assert days == {date(2026, 3, 28): (1, 600), date(2026, 3, 29): (2, 900), date(2026, 3, 30): (2, 3600)}
+    # A range that starts mid-stretch counts the stretch as a longer range does.
+    [team, row] = kpis(database, world, local(30, "00:00"), local(6, "00:00", month=4), group="week")
+    assert (team.working_seconds, row.working_seconds) == (3600, 3600)
+
+
+def test_a_kpi_range_must_be_forward_and_at_most_366_days(database, world):
+    for start, end in ((local(3, "00:00"), local(2, "00:00")), (local(2, "00:00"), local(2, "00:00") +
+                                                                timedelta(days=367))):
+        with pytest.raises(ValidationError) as refused:
+            kpis(database, world, start, end)
+        assert "to" in refused.value.fields
+    assert len(kpis(database, world, local(2, "00:00"), local(2, "00:00") + timedelta(days=366))) == 366
+
+
+# --- queue health ----------------------------------------------------------------------------------------------------
+
+
+def test_queue_health_counts_every_band_and_lens_per_service(database, clock, world, people):
+    now, op = clock.now(), people["operator"].staff_id
+    hour, day = timedelta(hours=1), timedelta(days=1)
+    closed = {"status": TaskStatus.CLOSED, "closed_by_id": op}
+    add_task(database, world, service=0, due=now + 2 * day)  # not yet due
+    add_task(database, world, service=0, due=now - 2 * hour, lease_holder_id=op, lease_expires_at=now + 10 * hour)
+    add_task(database, world, service=0, due=now - 3 * day, lease_holder_id=op, lease_expires_at=now - hour / 60)
+    add_task(database, world, service=0, due=now - day, status=TaskStatus.PARKED)
+    add_task(database, world, service=0, due=now - 9 * day, **closed, close_reason=CloseReason.DECLINED,
+             closed_at=now - day)
+    add_task(database, world, service=1, due=now - 10 * day)
+    add_task(database, world, service=1, due=now - 40 * day)
+    add_task(database, world, service=1, due=now + hour, reserved_for_id=op, reserved_until=now + 2 * hour)
+    add_task(database, world, service=1, due=now - 9 * day, **closed, close_reason=CloseReason.UNREACHABLE,
+             closed_at=now - 5 * day)
+    add_task(database, world, due=now - day)  # exactly one day overdue: "1 to 7 days"
+    add_task(database, world, due=now)  # due this instant: "under 1 day"
+    add_task(database, world, due=now - hour / 12, reserved_for_id=op, reserved_until=now - hour / 60)  # lapsed
+    add_task(database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE,
+             closed_at=now - 31 * day)  # outside the 30-day window
+    add_task(database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE,
+             closed_at=now - 29 * day)
+    add_task(database, world, cw="b", due=now - day)  # the other clinic's
+    with database.reader() as s:
+        health = queue_health(s, get_clinic(s, world.a.clinic.id), now)
+
+    names = ("open", "not_yet_due", "due_now", "overdue_under_1_day", "overdue_1_to_7_days", "overdue_7_to_30_days",
+             "overdue_over_30_days", "leased", "callbacks", "parked", "unreachable")
+    assert figures(health.totals, *names) == (9, 2, 7, 3, 2, 1, 1, 1, 1, 1, 2)
+    general, ent, none = health.services
+    assert (general.service_id, general.service_name) == (world.a.services[0].id, "General check-up")
+    assert figures(general, *names) == (3, 1, 2, 1, 1, 0, 0, 1, 0, 1, 0)
+    assert (ent.service_name, figures(ent, *names)) == ("ENT consultation", (3, 1, 2, 0, 0, 1, 1, 0, 1, 0, 1))
+    assert (none.service_id, none.service_name, figures(none, *names)) == (
+        None, "none", (3, 0, 3, 2, 1, 0, 0, 0, 0, 0, 1))
+    assert health.unreachable_since == now - 30 * day and health.surge.active is False
+
+
+# --- the staffing forecast -------------------------------------------------------------------------------------------
+
+
+def test_the_forecast_turns_the_queue_and_its_history_into_operators(database, clock, world, people):
+    now, day = clock.now(), timedelta(days=1)
+    long_ago, recently = now - 40 * day, now - 10 * day
+    for k in range(10):  # due now
+        add_task(database, world, due=now - k * timedelta(hours=1), created=long_ago)
+    for due in (now + timedelta(hours=1), now + day, now + day, now + 36 * timedelta(hours=1), now + 2 * day,
+                now + 2 * day):  # due within the 2-day window (its last instant included), created lately
+        add_task(database, world, due=due, created=recently)
+    for due in (now + 2 * day + timedelta(seconds=1), now + 3 * day, now + 10 * day):  # later: not counted
+        add_task(database, world, due=due, created=long_ago)
+    add_task(database, world, due=now - day, created=long_ago, status=TaskStatus.PARKED)
+    history = [(TaskStatus.WON, CloseReason.BOOKED, n) for n in (1, 2, 3, 2)] + [
+        (TaskStatus.CLOSED, reason, n) for reason, n in ((CloseReason.DECLINED, 2), (CloseReason.UNREACHABLE, 5),
+                                                         (CloseReason.OPTED_OUT, 1), (CloseReason.NOT_NEEDED, 0))]
+    closed = [add_task(database, world, due=now - 20 * day, created=now - 20 * day, status=status,
+                       close_reason=reason, attempt_count=n, closed_at=now - 5 * day)
+              for status, reason, n in history]
+    add_task(database, world, due=now - 60 * day, created=now - 28 * day - timedelta(seconds=1),
+             status=TaskStatus.CLOSED, close_reason=CloseReason.UNREACHABLE, attempt_count=30, closed_at=now - 29 * day)
+    # Attempts: two operators, each two stretches of four 5-minute calls 2 minutes apart.
+    for who, feb in (("operator", 20), ("operator2", 21)):
+        for first in ("10:00", "13:00"):
+            h, m = map(int, first.split(":"))
+            for k in range(4):
+                start = datetime(2026, 2, feb, h, m + 7 * k, tzinfo=STOCKHOLM)
+                add_attempt(database, closed[k], people[who], start, start + timedelta(minutes=5))
+    add_attempt(database, closed[0], people["operator"], local(10, "10:00", month=1), local(10, "11:00", month=1))
+
+    with database.reader() as s:
+        result = forecast(s, get_clinic(s, world.a.clinic.id), now, target_days=2, hours_per_day=2, occupancy=0.5)
+    # Work: 10 due now + 6 due in the window; 14 tasks created in 28 days -> 0.5 a day -> 1 more in 2 days.
+    assert (result.due_now, result.due_in_window, result.created_in_lookback) == (10, 6, 14)
+    assert (result.incoming_tasks, result.work_tasks) == (pytest.approx(1.0), pytest.approx(17.0))
+    # History: 16 attempts over 8 closed tasks = 2 a task; 16 attempts for 4 wins; 300 s calls, 120 s gaps.
+    assert (result.attempts_per_task, result.attempts_per_win) == (2.0, 4.0)
+    assert (result.handle_seconds, result.wrap_up_seconds, result.defaults_used) == (
+        pytest.approx(300), pytest.approx(120), [])
+    # 17 x 2 = 34 attempts x 420 s = 14280 s = 3.97 h; an operator gives 2 days x 2 h x 0.5 = 2 h -> ceil(1.98) = 2.
+    assert (result.total_attempts, result.workload_hours) == (pytest.approx(34), pytest.approx(14280 / 3600))
+    assert (result.hours_per_operator, result.operators_needed, result.operators_active) == (2.0, 2, 2)
+    assert [(a.attempts, round(a.working_hours * 60)) for a in result.active_operators] == [(8, 52), (8, 52)]
+
+
+def test_without_history_the_forecast_uses_and_names_its_defaults(database, clock, world):
+    now = clock.now()
+    for _ in range(5):
+        add_task(database, world, due=now, created=now - timedelta(days=40))
+    with database.reader() as s:
+        clinic = get_clinic(s, world.a.clinic.id)
+        result = forecast(s, clinic, now, target_days=1, hours_per_day=1, occupancy=0.5)
+        with pytest.raises(ValidationError) as refused:
+            forecast(s, clinic, now, target_days=1, hours_per_day=1, occupancy=0)
+    assert refused.value.fields.keys() == {"occupancy"}
+    assert result.defaults_used == ["attempts_per_task", "handle_seconds", "wrap_up_seconds"]
+    # 5 tasks x 3 attempts x (240 + 60) s = 4500 s against 1 h x 0.5 = 1800 s an operator -> ceil(2.5) = 3.
+    assert (result.attempts_per_task, result.seconds_per_attempt, result.attempts_per_win) == (3.0, 300.0, None)
+    assert (result.operators_needed, result.operators_active, result.active_operators) == (3, 0, [])
