@@ -38,6 +38,18 @@ class Config:
     # Trust X-Forwarded-* from this many proxies (0 = none).
     PROXY_FIX_HOPS = 0
 
+    # Twilio. TWILIO_BASE_URL points the SDK somewhere other than api.twilio.com (the local stand-in);
+    # PUBLIC_BASE_URL is the address Twilio calls back and signs (behind a proxy: the proxy's).
+    TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+    TWILIO_AUTH_TOKEN = "standin-auth-token"
+    TWILIO_BASE_URL: str | None = None
+    TWILIO_DEFAULT_FROM: str | None = "+46700000000"
+    TWILIO_TIMEOUT_SECONDS = 10.0
+    PUBLIC_BASE_URL = ""
+    # The reminder worker: parallel sends per process, and seconds between scheduler ticks.
+    WORKER_CONCURRENCY = 32
+    WORKER_INTERVAL_SECONDS = 1.0
+
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
@@ -51,6 +63,10 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     PROXY_FIX_HOPS = 1
+    # No defaults that could reach a real account: these come from the environment.
+    TWILIO_ACCOUNT_SID = ""
+    TWILIO_AUTH_TOKEN = ""
+    TWILIO_DEFAULT_FROM = None
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -68,7 +84,9 @@ def load(name: str | None = None, overrides: dict[str, Any] | None = None) -> di
     except KeyError:
         raise RuntimeError(f"RECALL_ENV={name!r} is not one of {sorted(CONFIGS)}") from None
     settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-    if os.environ.get("DATABASE_URL"):
-        settings["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    for key in ("DATABASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_BASE_URL", "TWILIO_DEFAULT_FROM",
+                "PUBLIC_BASE_URL"):
+        if os.environ.get(key):
+            settings[key] = os.environ[key]
     settings.update(overrides or {})
     return settings

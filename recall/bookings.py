@@ -19,6 +19,7 @@ from recall.catalog import Service, referenced
 from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
 from recall.credit import CreditKind, record_outcome, record_pending
+from recall import reminders
 from recall.db import Base, UTCDateTime, enum_column_type
 from recall.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.patients import get_patient
@@ -252,6 +253,7 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
         # A booking from a recall task wins it, whatever provider or service it ended up with.
         close_task(task, status=TaskStatus.WON, reason=CloseReason.BOOKED, now=now, by_staff_id=actor.staff_id,
                    booking_id=booking.id)
+    reminders.plan_booking(session, booking, now, reason="booked")
     if staff_id is not None and role is not None:
         record_pending(
             session, booking_id=booking.id, clinic_id=clinic.id, clinic_zone=clinic.timezone, staff_id=staff_id,
@@ -276,6 +278,7 @@ def _locked_active(session: Session, actor: Actor, booking_id: int, to: BookingS
 def confirm_booking(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
     booking = _locked_active(session, actor, booking_id, BookingStatus.CONFIRMED)
     booking.status, booking.updated_at = BookingStatus.CONFIRMED, clock.now()
+    reminders.plan_booking(session, booking, clock.now(), reason="confirmed")  # steps not needed once confirmed go
     session.commit()
     return booking
 
@@ -294,6 +297,7 @@ def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> N
     if now < booking.start_at - ATTEND_EARLIEST:
         raise Conflict("the appointment has not come yet; attendance is recorded on the day", field="status")
     booking.status, booking.updated_at = BookingStatus.ATTENDED, now
+    reminders.cancel_waiting(session, now, booking_id=booking.id, reason="attended")
     clinic = get_clinic(session, actor.clinic_id)
     # A realized booking counts on the day of the visit.
     record_outcome(session, booking_id=booking.id, kind=CreditKind.EARNED, now=now,
@@ -322,6 +326,7 @@ def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int
 def _end(session: Session, actor: Actor, booking: Booking, status: BookingStatus, now: datetime,
          task_reason: TaskReason) -> None:
     booking.status, booking.updated_at = status, now
+    reminders.cancel_waiting(session, now, booking_id=booking.id, reason=status.value)
     clinic = get_clinic(session, actor.clinic_id)
     record_outcome(session, booking_id=booking.id, kind=CreditKind.VOID, now=now, day=local_day(now, clinic.timezone))
     _reopen_follow_up(session, clinic, booking, now, task_reason)
@@ -373,6 +378,7 @@ def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, 
         booking.provider_id = provider.id
     if booking.status is BookingStatus.CONFIRMED:
         booking.status = BookingStatus.BOOKED
+    reminders.plan_booking(session, booking, now, reason="moved")
     session.commit()
     return booking
 

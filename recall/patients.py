@@ -111,8 +111,11 @@ def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: i
 
 def opt_out(session: Session, patient: Patient, now: datetime, by_staff_id: int | None) -> None:
     """No more contact: the flag, and every open recall task of the patient closes (the caller commits)."""
+    from recall.reminders import cancel_waiting
+
     patient.opted_out, patient.opted_out_at, patient.updated_at = True, now, now
     recall_tasks.close_for_opt_out(session, patient.id, now, by_staff_id)
+    cancel_waiting(session, now, patient_id=patient.id, reason="opted_out")
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:

@@ -15,6 +15,7 @@ above 1). In a surge the order is strictly value weight x overdue age.
 from __future__ import annotations
 
 import functools
+import json
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -27,6 +28,7 @@ from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking
 from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
+from recall.db import UTCDateTime
 from recall.errors import Conflict
 from recall.patients import Patient
 from recall.recall_tasks import CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task
@@ -88,15 +90,20 @@ def _free(now: datetime) -> Any:
 
 def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool,
                 surge: bool) -> sa.Select[Any]:
-    future_booking = sa.exists().where(
-        Booking.patient_id == RecallTask.patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # SQLite's planner would take the due-time index and sort every due task; "+column" keeps it off that
+    # index, so it walks the rank index in order and stops at the first free task.
+    due_at = sa.type_coerce(sa.literal_column("+recall_tasks.due_at"), UTCDateTime()) if sqlite else RecallTask.due_at
+    # Callbacks reserved for me: "+clinic_id" likewise keeps it on ix_recall_tasks_reserved (a handful of rows)
+    # instead of walking every open task of the clinic by ix_recall_tasks_queue.
+    in_clinic = sa.literal_column("+recall_tasks.clinic_id") if sqlite and reserved_only else RecallTask.clinic_id
     stmt = (
-        sa.select(RecallTask.id, future_booking.label("booked_ahead"))
+        sa.select(RecallTask.id, RecallTask.patient_id)
         .join(Patient, Patient.id == RecallTask.patient_id)
         .where(
-            RecallTask.clinic_id == clinic.id, RecallTask.status == TaskStatus.OPEN, RecallTask.due_at <= now,
+            in_clinic == clinic.id, RecallTask.status == TaskStatus.OPEN, due_at <= now,
             _free(now), Patient.opted_out.is_(False), Patient.phone_invalid.is_(False),
-            sa.func.coalesce(Patient.timezone, clinic.timezone).in_(zones_in_calling_hours(clinic, now)),
+            _in_zones(sa.func.coalesce(Patient.timezone, clinic.timezone), zones_in_calling_hours(clinic, now), sqlite),
         )
     )
     if reserved_only:
@@ -107,9 +114,28 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
                                  RecallTask.reserved_until <= now))
         order = [_surge_order(session, now), RecallTask.id] if surge else [RecallTask.rank_at, RecallTask.id]
     stmt = stmt.order_by(*order).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
+    if not sqlite:
         stmt = stmt.with_for_update(skip_locked=True, of=RecallTask)
     return stmt
+
+
+def _booked_ahead(session: Session, patient_id: int, now: datetime) -> bool:
+    return session.scalar(sa.select(Booking.id).where(
+        Booking.patient_id == patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now).limit(1)) is not None
+
+
+def _in_zones(zone: Any, zones: tuple[str, ...], sqlite: bool) -> Any:
+    """``zone IN zones`` as ONE bound parameter (an array, or a JSON list on SQLite): hundreds of zone names
+    as separate parameters would cost more to build and compile than the query costs to run."""
+    if sqlite:
+        names = sa.select(sa.column("value")).select_from(sa.func.json_each(json.dumps(zones))).scalar_subquery()
+        return zone.in_(names)
+    return zone == sa.any_(sa.func.string_to_array(sa.bindparam("open_zones", _comma_joined(zones)), ","))
+
+
+@functools.lru_cache(maxsize=64)
+def _comma_joined(zones: tuple[str, ...]) -> str:
+    return ",".join(zones)
 
 
 def _surge_order(session: Session, now: datetime) -> Any:
@@ -140,16 +166,13 @@ def _close_booked_ahead(session: Session, task_id: int, now: datetime) -> None:
 
 def _take(session: Session, task_id: int, me: int, now: datetime, until: datetime) -> RecallTask | None:
     """The lease itself: a conditional update that only succeeds while the task is still free."""
-    taken = session.execute(
+    return session.scalars(
         sa.update(RecallTask)
         .where(RecallTask.id == task_id, RecallTask.status == TaskStatus.OPEN, _free(now))
         .values(lease_holder_id=me, lease_expires_at=until)
-        .returning(RecallTask.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    if taken is None:
-        return None
-    return session.get(RecallTask, task_id, populate_existing=True)
+        .returning(RecallTask)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).first()
 
 
 def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
@@ -166,7 +189,7 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
                                               surge=surge.active)).first()
             if row is None:
                 break
-            if row.booked_ahead:
+            if _booked_ahead(session, row.patient_id, now):
                 _close_booked_ahead(session, row.id, now)
                 closed += 1
                 continue

@@ -30,6 +30,8 @@ class TaskReason(str, enum.Enum):
     UNDECIDED = "undecided"
     BOOKING_CANCELLED = "booking_cancelled"
     NO_SHOW = "no_show"
+    REMINDER_CALL = "reminder_call"  # the reminder policy wants a human to call about a booking
+    PATIENT_REQUEST = "patient_request"  # the patient asked for someone (a key press, or an SMS reply to read)
 
 
 class CloseReason(str, enum.Enum):
@@ -70,6 +72,8 @@ class RecallTask(Base):
     close_reason: Mapped[CloseReason | None] = mapped_column(enum_column_type(CloseReason, "recall_close_reason"))
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
     decline_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # What the patient wrote back to a reminder, for the operator who calls them (never logged).
+    request_text: Mapped[str | None] = mapped_column(sa.String(1600))
     # The queue: the order key, the lease an operator holds, and a callback reserved for one operator.
     value_weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
     rank_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,7 +22,8 @@ from recall.clock import FixedClock
 from recall.db import Base, Database, make_engine
 from recall.migrate import upgrade
 pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
-from tests.factories import World, make_world  # noqa: E402
+from recall.actors import Actor  # noqa: E402
+from tests.factories import World, actor_of, make_world  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -95,3 +96,9 @@ def world(database: Database, clock: FixedClock) -> World:
     """Two clinics: "a" with a manager, two front-desk admins, two operators, providers, services and
     patients; "b" with its own manager, front desk, operator and patient, to prove isolation."""
     return make_world(database, clock)
+
+
+@pytest.fixture
+def people(world: World) -> dict[str, Actor]:
+    """Clinic a's staff as actors, by the names the world gives them."""
+    return {key: actor_of(member) for key, member in world.a.staff.items()}

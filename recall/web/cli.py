@@ -69,13 +69,42 @@ def load_demo_cmd() -> None:
     click.echo(report)
 
 
+@group.command("worker")
+@click.option("--once", is_flag=True, help="send what is due now and exit")
+def worker_cmd(once: bool) -> None:
+    """Send due reminders through Twilio: APScheduler ticks until stopped (any number may run)."""
+    from flask import current_app
+
+    from recall.db import Database
+    from recall.web.worker import build_dispatcher, schedule
+
+    app = current_app._get_current_object()
+    # Each parallel send holds a connection while it is recorded; size the pool for them.
+    db = Database(app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+                  pool_size=app.config["WORKER_CONCURRENCY"] + 4, max_overflow=4)
+    if once:
+        dispatcher, gateway = build_dispatcher(app.config, db, clock())
+        click.echo(f"dispatched: {dispatcher.drain().outcomes}")
+        gateway.close()
+        return
+    click.echo(f"recall worker: sending due reminders every {app.config['WORKER_INTERVAL_SECONDS']} s")
+    try:
+        schedule(app, db, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
 @group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--threads", default=8, show_default=True)
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo clinic if none exists")
-def serve_cmd(host: str, port: int, threads: int, demo: bool) -> None:
-    """Migrate, load the demo clinic if the database is empty, and serve with waitress."""
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="run the reminder worker inside the web process")
+@click.option("--standin/--no-standin", default=True, show_default=True,
+              help="without TWILIO_BASE_URL set, start the local Twilio stand-in and send to it")
+def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, standin: bool) -> None:
+    """Migrate, load the demo clinic if the database is empty, run the worker, and serve with waitress."""
     import sqlalchemy as sa
     from flask import current_app
     from waitress import serve
@@ -88,8 +117,24 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool) -> None:
         with database().writer() as s:
             if s.scalar(sa.select(sa.func.count()).select_from(Clinic)) == 0:
                 click.echo(load_demo(s, clock()))
+    app = current_app._get_current_object()
+    app.config["PUBLIC_BASE_URL"] = app.config["PUBLIC_BASE_URL"] or f"http://{host}:{port}"
+    if standin and not app.config["TWILIO_BASE_URL"] and app.config["ENV_NAME"] != "production":
+        from integrations.twilio.standin import StandIn
+
+        fake = StandIn(auth_token=app.config["TWILIO_AUTH_TOKEN"], account_sid=app.config["TWILIO_ACCOUNT_SID"])
+        app.config["TWILIO_BASE_URL"] = fake.start()
+        fake.set_auto_deliver(True)
+        click.echo(f"local Twilio stand-in at {app.config['TWILIO_BASE_URL']} (nothing leaves this machine)")
+    if worker:
+        from recall.web.worker import schedule
+
+        # In the web process the worker shares the request pool: keep its parallel sends few.
+        app.config["WORKER_CONCURRENCY"] = min(app.config["WORKER_CONCURRENCY"], 4)
+        schedule(app, database(), blocking=False).start()
+        click.echo(f"reminder worker running every {app.config['WORKER_INTERVAL_SECONDS']} s")
     click.echo(f"recall listening on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
-    serve(current_app._get_current_object(), host=host, port=port, threads=threads, ident="recall")
+    serve(app, host=host, port=port, threads=threads, ident="recall")
 
 
 def register(app: Flask) -> None:

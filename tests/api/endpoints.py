@@ -19,6 +19,7 @@ from recall.actors import Actor
 from recall.bookings import BookingRequest, Channel, create_booking
 from recall.clock import FixedClock
 from recall.db import Database
+from recall.reminder_policy import ReminderPolicy, replace_policy
 from recall.staff import ApiToken
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_task
@@ -48,6 +49,7 @@ class ClinicScene:
     visit: int = 0  # a checked-in visit, ready for checkout
     task: int = 0  # an open recall task of the second patient
     leased: dict[str, int] = field(default_factory=dict)  # a due task leased to each queue worker
+    policy_version: int = 0  # the clinic's last saved reminder policy: 1 in clinic a, 2 in clinic b
 
     @property
     def patient(self) -> int:
@@ -114,6 +116,12 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
     for who in ("operator", "manager"):
         scene.leased[who] = make_task(database, clock, cw.clinic.id, scene.patient, service_id=scene.service,
                                       leased_to=scene.staff[who]).id
+    # Clinic a (built first) saves its reminder policy once, clinic b twice: a's version in b's path names nothing.
+    with database.reader() as s:
+        built = s.scalar(sa.select(sa.func.count(sa.distinct(ReminderPolicy.clinic_id)))) or 0
+    for _ in range(built + 1):
+        with database.writer() as s:
+            scene.policy_version = replace_policy(s, clock, people["manager"], reminder_policy(scene))[0].version
     return scene
 
 
@@ -156,6 +164,12 @@ def pay_plan(s: ClinicScene, _who: str = "") -> dict[str, Any]:
             "service_rates": [{"service_id": s.service, "role": "operator", "amount_cents": 1800}]}
 
 
+def reminder_policy(s: ClinicScene, _who: str = "") -> dict[str, Any]:
+    return {"steps": [{"offset_minutes": 1440, "channel": "sms"},
+                      {"offset_minutes": 120, "channel": "voice", "fallback": "sms"}],
+            "overrides": [{"service_id": s.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}]}
+
+
 def ep(method: str, rule: str, allowed: frozenset[str], path: str | Path, body: Body | None = None,
        variant: str = "") -> Endpoint:
     resolve: Path = (lambda _s, _w, p=path: p) if isinstance(path, str) else path
@@ -168,6 +182,14 @@ ENDPOINTS: list[Endpoint] = [
     ep("PATCH", "/clinic", MANAGER, "/clinic", lambda s, w: {"name": "Nordvik Clinic"}),
     ep("GET", "/clinic/pay-plan", EVERYONE, "/clinic/pay-plan"),
     ep("PUT", "/clinic/pay-plan", MANAGER, "/clinic/pay-plan", pay_plan),
+    # the reminder policy
+    ep("GET", "/clinic/reminder-policy", EVERYONE, "/clinic/reminder-policy"),
+    ep("PUT", "/clinic/reminder-policy", MANAGER, "/clinic/reminder-policy", reminder_policy),
+    ep("GET", "/clinic/reminder-policy/versions", MANAGER, "/clinic/reminder-policy/versions"),
+    ep("GET", "/clinic/reminder-policy/versions/<int:version>", MANAGER,
+       lambda s, w: f"/clinic/reminder-policy/versions/{s.policy_version}"),
+    ep("POST", "/clinic/reminder-policy/preview", MANAGER, "/clinic/reminder-policy/preview",
+       lambda s, w: {"language": "pl", "start_at": s.later(), "service_id": s.service, "provider_id": s.provider}),
     # staff and tokens
     ep("GET", "/me", EVERYONE, "/me"),
     ep("GET", "/staff", MANAGER, "/staff"),

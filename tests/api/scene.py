@@ -83,6 +83,17 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
         "manager"),
     "PUT /clinic/pay-plan": ("PUT", lambda v: "/clinic/pay-plan", lambda v: plan(service_rates=[
         {"service_id": v.service, "role": "operator", "amount_cents": 1500}]), "manager"),
+    "PUT /clinic/reminder-policy": ("PUT", lambda v: "/clinic/reminder-policy", lambda v: {
+        "steps": [{"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True},
+                  {"offset_minutes": 120, "channel": "voice", "fallback": "sms"}],
+        "overrides": [{"service_id": v.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}],
+        "hours": {"weekday_start": "08:00", "weekday_end": "19:00", "weekend_start": "10:00", "weekend_end": "14:00"},
+        "templates": {"sms": {"sv": "{clinic}: din tid {date} kl. {time}. Svara 1 eller 2."}},
+        "show_provider": False, "sender": {"from_number": "08-500 000 00", "messaging_service_sid": None},
+        "rate_limits": {"sms_per_second": 2, "calls_per_second": 1}}, "manager"),
+    "POST /clinic/reminder-policy/preview": ("POST", lambda v: "/clinic/reminder-policy/preview", lambda v: {
+        "template": "{clinic}: {date} {time}", "language": "sv", "channel": "sms", "start_at": v.later(),
+        "service_id": v.service, "provider_id": v.provider}, "manager"),
     "POST /earnings/what-if": ("POST", lambda v: "/earnings/what-if", lambda v: {
         "from": "2026-01-01", "to": "2026-02-28", "plan": plan()}, "manager"),
     "POST /bookings": ("POST", lambda v: "/bookings", lambda v: {

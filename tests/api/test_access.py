@@ -31,6 +31,7 @@ from recall.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
 from tests.api.endpoints import (
     ENDPOINTS, EVERYONE, MANAGER, QUEUE, ROLES, UNGUARDED, ClinicScene, Scene, booking_body, build_clinic, pay_plan,
+    reminder_policy,
 )
 from tests.factories import Api, ClinicWorld, World, actor_of, api_as
 
@@ -227,6 +228,13 @@ BODY_REFS = {
     # pay_plan(r) holds one service rate, for r's service.
     "PUT /clinic/pay-plan service_rates.0.service_id": BodyRef(
         "PUT", lambda a: "/clinic/pay-plan", lambda a, r: pay_plan(r), "service_rates.0.service_id"),
+    "PUT /clinic/reminder-policy overrides.0.service_id": BodyRef(
+        "PUT", lambda a: "/clinic/reminder-policy", lambda a, r: reminder_policy(r), "overrides.0.service_id"),
+    "POST /clinic/reminder-policy/preview provider_id": BodyRef(
+        "POST", lambda a: "/clinic/reminder-policy/preview", lambda a, r: {"provider_id": r.provider}, "provider_id"),
+    "POST /clinic/reminder-policy/preview policy.overrides.0.service_id": BodyRef(
+        "POST", lambda a: "/clinic/reminder-policy/preview", lambda a, r: {"policy": reminder_policy(r)},
+        "policy.overrides.0.service_id"),
     "POST /earnings/what-if plan.service_rates.0.service_id": BodyRef(
         "POST", lambda a: "/earnings/what-if", lambda a, r: {"from": "2026-01-01", "to": "2026-02-28",
                                                              "plan": pay_plan(r)},

@@ -126,6 +126,7 @@ SWEPT = [
     ("POST", "/api/v1/bookings/<int:booking_id>/no-show"), ("POST", "/api/v1/visits"),
     ("POST", "/api/v1/visits/<int:visit_id>/checkout"), ("POST", "/api/v1/recall-queue/claim"),
     ("PUT", "/api/v1/recall-tasks/<int:task_id>/lease"), ("POST", "/api/v1/recall-tasks/<int:task_id>/attempts"),
+    ("PUT", "/api/v1/clinic/reminder-policy"), ("POST", "/api/v1/clinic/reminder-policy/preview"),
 ]
 
 

@@ -21,6 +21,9 @@ depends_on = None
 
 STATUS_CHECK = "status IN ({})"
 CLOSE_CHECK = "close_reason IN ({})"
+REASON_CHECK = "reason IN ({})"
+OLD_REASONS = "'declined', 'undecided', 'booking_cancelled', 'no_show'"
+NEW_REASONS = OLD_REASONS + ", 'reminder_call', 'patient_request'"
 OLD_STATUSES = "'open', 'won', 'closed'"
 NEW_STATUSES = OLD_STATUSES + ", 'parked'"
 OLD_CLOSE = "'booked', 'booked_at_desk', 'not_needed'"
@@ -68,6 +71,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('recall_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('decline_reason', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('request_text', sa.String(length=1600), nullable=True))
         batch_op.add_column(sa.Column('value_weight', sa.Float(), nullable=False, server_default='1.0'))
         batch_op.add_column(sa.Column('rank_at', recall.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('lease_holder_id', sa.Integer(), nullable=True))
@@ -78,8 +82,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('reserved_until', recall.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_status'), type_='check')
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_close_reason'), type_='check')
+        batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_reason'), type_='check')
         batch_op.alter_column('close_reason', existing_type=sa.VARCHAR(length=14), type_=sa.String(length=16),
                               existing_nullable=True)
+        batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_task_reason'), REASON_CHECK.format(NEW_REASONS))
         batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_task_status'), STATUS_CHECK.format(NEW_STATUSES))
         batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_close_reason'), CLOSE_CHECK.format(NEW_CLOSE))
         batch_op.create_index('ix_recall_tasks_lease_holder', ['lease_holder_id'], unique=False)
@@ -123,8 +129,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_recall_tasks_lease_holder')
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_status'), type_='check')
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_close_reason'), type_='check')
+        batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_reason'), type_='check')
         batch_op.alter_column('close_reason', existing_type=sa.String(length=16), type_=sa.VARCHAR(length=14),
                               existing_nullable=True)
+        batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_task_reason'), REASON_CHECK.format(OLD_REASONS))
         batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_task_status'), STATUS_CHECK.format(OLD_STATUSES))
         batch_op.create_check_constraint(op.f('ck_recall_tasks_recall_close_reason'), CLOSE_CHECK.format(OLD_CLOSE))
         batch_op.drop_column('reserved_until')
@@ -136,6 +144,7 @@ def downgrade() -> None:
         batch_op.drop_column('rank_at')
         batch_op.drop_column('value_weight')
         batch_op.drop_column('decline_reason')
+        batch_op.drop_column('request_text')
 
     with op.batch_alter_table('clinics', schema=None) as batch_op:
         batch_op.drop_column('surge_overdue_tasks')

@@ -1,0 +1,3 @@
+from recall.web.reminder_policy.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,50 @@
+"""The reminder worker: APScheduler ticks that drain due reminders through Twilio.
+
+The scheduler only decides *when* to look; the database decides who sends what
+(claims are leases), so any number of these may run, in their own processes or
+inside the web process of the one-command demo.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from integrations.twilio.client import TwilioGateway
+from recall.clock import Clock
+from recall.db import Database
+from recall.dispatch import DispatchSettings, Dispatcher
+
+_log = logging.getLogger(__name__)
+
+
+def build_dispatcher(config: dict[str, Any], database: Database, clock: Clock) -> tuple[Dispatcher, TwilioGateway]:
+    gateway = TwilioGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
+                            base_url=config["TWILIO_BASE_URL"], timeout=config["TWILIO_TIMEOUT_SECONDS"],
+                            max_pool=config["WORKER_CONCURRENCY"] + 4)
+    settings = DispatchSettings(
+        worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64], callback_base=config["PUBLIC_BASE_URL"],
+        concurrency=config["WORKER_CONCURRENCY"], default_from=config["TWILIO_DEFAULT_FROM"],
+    )
+    return Dispatcher(database, clock, gateway, gateway, settings), gateway
+
+
+def _tick(dispatcher: Dispatcher) -> None:
+    result = dispatcher.drain()
+    if result.total:
+        _log.info("reminders dispatched: %s", result.outcomes)
+
+
+def schedule(app: Flask, database: Database, *, blocking: bool) -> BlockingScheduler | BackgroundScheduler:
+    """A scheduler whose one job drains due reminders every WORKER_INTERVAL_SECONDS (never two at once)."""
+    dispatcher, _gateway = build_dispatcher(app.config, database, app.extensions["recall.clock"])
+    scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
+    scheduler.add_job(_tick, "interval", args=[dispatcher], seconds=app.config["WORKER_INTERVAL_SECONDS"],
+                      max_instances=1, coalesce=True, id="dispatch-reminders")
+    return scheduler

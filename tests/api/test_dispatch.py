@@ -1,0 +1,201 @@
+"""Dispatching reminders through the real Twilio SDK to the local stand-in, with faults injected.
+
+Every reminder ends sent, failed with a reason, cancelled or (the documented case) unknown, and the
+stand-in never receives the same reminder twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+
+from integrations.twilio.client import TwilioGateway
+from integrations.twilio.standin import StandIn
+from recall.bookings import BookingRequest, Channel, cancel_booking, create_booking
+from recall.clock import FixedClock
+from recall.dispatch import DispatchSettings, Dispatcher
+from recall.patients import Patient
+from recall.reminder_planning import Channel as Via
+from recall.reminders import Reminder, ReminderStatus
+from tests.factories import make_patient
+
+UTC = timezone.utc
+ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
+SMS_TIME = VISIT - timedelta(hours=24)
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    stand = StandIn(auth_token=TOKEN, account_sid=ACCOUNT)
+    stand.start()
+    yield stand
+    stand.stop()
+
+
+@pytest.fixture
+def gateway(standin: StandIn) -> Iterator[TwilioGateway]:
+    gw = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=1.0)
+    yield gw
+    gw.close()
+
+
+def _dispatcher(database, clock, gateway, **kw) -> Dispatcher:
+    settings = DispatchSettings(worker_id=kw.pop("worker_id", "w1"), callback_base="https://clinic.example.com",
+                                concurrency=kw.pop("concurrency", 4), default_from="+46700000000", **kw)
+    return Dispatcher(database, clock, gateway, gateway, settings)
+
+
+def _booked(database, clock, world, people, n=1, **patient_kw):
+    ids = []
+    for i in range(n):
+        patient = make_patient(database, clock, world.a.clinic.id, phone=f"+4670{1000000 + i:07d}", **patient_kw).id
+        with database.writer() as s:
+            ids.append(create_booking(s, clock, people["operator"], BookingRequest(
+                patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE)).id)
+    return ids
+
+
+def _statuses(database, channel=Via.SMS):
+    with database.reader() as s:
+        rows = s.scalars(sa.select(Reminder).where(Reminder.channel == channel).order_by(Reminder.id)).all()
+        return [(r.status, r.outcome) for r in rows]
+
+
+def test_due_sms_reminders_go_out_once_each_in_the_patients_language(database, world, people, standin, gateway):
+    clock = FixedClock(SMS_TIME - timedelta(hours=1))
+    _booked(database, clock, world, people, n=3, language="pl")
+    dispatcher = _dispatcher(database, clock, gateway)
+    assert dispatcher.drain().total == 0, "nothing is due an hour early"
+    clock.set(SMS_TIME)
+    assert dispatcher.drain().outcomes == {"sent": 3}
+    sent = standin.messages()
+    assert len(sent) == 3 and len({m["to"] for m in sent}) == 3
+    assert all("czwartek" in m["body"] for m in sent), "the date is rendered in Polish"
+    callbacks = [r.value("StatusCallback") for r in standin.requests if r.path.endswith("Messages.json")]
+    with database.reader() as s:
+        ids = s.scalars(sa.select(Reminder.id).where(Reminder.channel == Via.SMS)).all()
+    assert sorted(callbacks) == sorted(f"https://clinic.example.com/webhooks/twilio/message-status?r={i}" for i in ids)
+    assert _statuses(database) == [(ReminderStatus.SENT, None)] * 3
+    assert dispatcher.drain().total == 0, "a second pass sends nothing again"
+
+
+def test_a_reminder_of_a_booking_cancelled_before_its_time_is_never_sent(database, world, people, standin, gateway):
+    clock = FixedClock(SMS_TIME - timedelta(days=1))
+    booking = _booked(database, clock, world, people)[0]
+    with database.writer() as s:
+        cancel_booking(s, clock, people["operator"], booking)
+    clock.set(SMS_TIME + timedelta(hours=1))
+    _dispatcher(database, clock, gateway).drain()
+    assert standin.messages() == []
+
+
+def test_a_reminder_claimed_then_cancelled_before_the_send_is_not_sent(database, world, people, standin, gateway):
+    clock = FixedClock(SMS_TIME)
+    booking = _booked(database, clock, world, people)[0]
+    dispatcher = _dispatcher(database, clock, gateway)
+    claimed = dispatcher.claim(10)
+    assert len(claimed) == 1
+    with database.writer() as s:
+        cancel_booking(s, clock, people["operator"], booking)
+    assert dispatcher.process(claimed[0]) == "not_ours"
+    assert standin.messages() == []
+    assert _statuses(database)[0] == (ReminderStatus.CANCELLED, "cancelled")
+
+
+@pytest.mark.parametrize("fault,status,outcome", [
+    ({"status": 400, "code": 21610}, ReminderStatus.FAILED, "opted_out"),
+    ({"status": 400, "code": 21211}, ReminderStatus.FAILED, "invalid_phone"),
+    ({"status": 400, "code": 21614}, ReminderStatus.FAILED, "invalid_phone"),
+    ({"status": 429, "code": 20429}, ReminderStatus.PLANNED, "rate_limited"),
+    ({"status": 500}, ReminderStatus.PLANNED, "provider_error"),
+])
+def test_each_failure_ends_the_reminder_or_schedules_a_bounded_retry(database, world, people, standin, gateway,
+                                                                      fault, status, outcome):
+    clock = FixedClock(SMS_TIME)
+    _booked(database, clock, world, people)
+    standin.add_fault(**fault, resource="Messages")
+    _dispatcher(database, clock, gateway).drain()
+    assert _statuses(database)[0] == (status, outcome)
+    with database.reader() as s:
+        patient = s.scalars(sa.select(Patient).where(Patient.phone_e164 == "+46701000000")).one()
+        assert patient.consent_sms is (outcome != "opted_out")
+        assert patient.phone_invalid is (outcome == "invalid_phone")
+
+
+def test_a_transient_failure_is_retried_after_the_backoff_then_given_up(database, world, people, standin, gateway):
+    clock = FixedClock(SMS_TIME)
+    _booked(database, clock, world, people)
+    standin.add_fault(status=503, resource="Messages", times=None)
+    dispatcher = _dispatcher(database, clock, gateway, backoff_seconds=(30, 60))
+    for wait in (30, 60):
+        dispatcher.drain()
+        assert _statuses(database)[0] == (ReminderStatus.PLANNED, "provider_error")
+        clock.advance(timedelta(seconds=wait))
+    dispatcher.drain()
+    assert _statuses(database)[0] == (ReminderStatus.FAILED, "provider_error")
+    assert len([r for r in standin.requests if r.path.endswith("Messages.json")]) == 3
+
+
+def test_a_timeout_after_the_request_went_out_is_unknown_and_never_sent_again(database, world, people, standin,
+                                                                             gateway):
+    clock = FixedClock(SMS_TIME)
+    _booked(database, clock, world, people)
+    standin.add_fault(timeout=True, accept=True, hang_ms=2500, resource="Messages")
+    dispatcher = _dispatcher(database, clock, gateway)
+    assert dispatcher.drain().outcomes == {"unknown": 1}
+    clock.advance(timedelta(hours=1))
+    assert dispatcher.drain().total == 0
+    assert _statuses(database)[0] == (ReminderStatus.UNKNOWN, "read_timeout")
+    assert len(standin.messages()) == 1, "Twilio took it once; we did not send it again"
+
+
+def test_a_worker_that_died_mid_send_leaves_an_unknown_reminder_not_a_second_sms(database, world, people, standin,
+                                                                                 gateway):
+    clock = FixedClock(SMS_TIME)
+    _booked(database, clock, world, people)
+    dead = _dispatcher(database, clock, gateway, worker_id="dead")
+    assert len(dead.claim(10)) == 1  # ... and the process is killed before recording anything
+    clock.advance(timedelta(minutes=3))  # the two-minute lease lapses
+    alive = _dispatcher(database, clock, gateway, worker_id="alive")
+    assert alive.drain().total == 0
+    assert _statuses(database)[0] == (ReminderStatus.UNKNOWN, "worker_lost")
+    assert standin.messages() == []
+
+
+def test_a_voice_call_that_fails_for_good_falls_back_to_an_sms(database, world, people, standin, gateway):
+    clock = FixedClock(VISIT - timedelta(hours=2))
+    _booked(database, clock, world, people)
+    with database.writer() as s:  # the SMS step went out yesterday
+        s.execute(sa.update(Reminder).where(Reminder.channel == Via.SMS).values(status=ReminderStatus.SENT))
+        s.execute(sa.update(Reminder).where(Reminder.channel == Via.VOICE).values(fallback="sms"))
+        s.commit()
+    standin.add_fault(status=400, code=21217, resource="Calls")
+    outcomes = _dispatcher(database, clock, gateway).drain().outcomes
+    assert outcomes == {"failed": 1, "sent": 1}
+    assert _statuses(database, Via.VOICE) == [(ReminderStatus.FAILED, "rejected")]
+    assert [m["to"] for m in standin.messages()] == ["+46701000000"]
+
+
+def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin, gateway):
+    from recall.reminder_policy import replace_policy
+
+    clock = FixedClock(SMS_TIME - timedelta(days=1))
+    with database.writer() as s:
+        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                                                     "rate_limits": {"sms_per_second": 20}})
+    _booked(database, clock, world, people, n=30)
+    clock.set(SMS_TIME)
+    _dispatcher(database, clock, gateway, concurrency=8).drain()
+    times = sorted(r.at for r in standin.requests if r.path.endswith("Messages.json"))
+    assert len(times) == 30
+    # Slots are exactly 50 ms apart; a send leaves a few ms after its slot. No second holds more than a few over 20
+    # (sends that left a few ms late from the previous second), and over the whole run the rate is 20/s within a few percent.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 24, busiest
+    assert (len(times) - 1) / (times[-1] - times[0]) <= 20 * 1.05
+    assert Counter(m["to"] for m in standin.messages()).most_common(1)[0][1] == 1

@@ -1,0 +1,397 @@
+"""Twilio's webhooks: signatures, form checks and TwiML through the test client, then over real HTTP.
+
+The fast tests sign with ``signatures.sign`` over the URL the test client requests. The live ones run the app
+on a socket and let the Twilio stand-in, driven through the real SDK by TwilioGateway, post what Twilio would:
+they prove that the URL we check is the one Twilio signed, also behind a proxy with ``PUBLIC_BASE_URL``.
+"""
+
+from __future__ import annotations
+
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from integrations.twilio import signatures
+from integrations.twilio.client import TwilioGateway
+from integrations.twilio.standin import StandIn
+from integrations.twilio.standin_webhooks import post_webhook
+from recall.bookings import Booking, BookingStatus
+from recall.credit import CreditKind
+from recall.recall_tasks import TaskReason
+from recall.reminder_planning import Channel, Fallback
+from recall.reminders import Reminder, ReminderStatus
+from recall.sending import SenderIdentity
+from recall.web import create_app, webhooks
+from tests.api.checks import assert_error, assert_rejected, nothing_written
+from tests.factories import make_patient
+from tests.integration.test_inbound import (
+    SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, status_of, tasks_of,
+)
+
+TOKEN = "webhook-test-token"
+ACCOUNT = "AC" + "7" * 32
+CLINIC_NUMBER = "+46850000000"
+HOOKS = webhooks.PREFIX
+
+
+def webhook_app(database: Any, clock: Any, **config: Any) -> Flask:
+    app = create_app("test", {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "", **config}, clock=clock,
+                     database=database)
+    if "twilio_webhooks" not in app.blueprints:  # until the factory registers it
+        app.register_blueprint(webhooks.blp)
+    return app
+
+
+@pytest.fixture
+def hooks(database, clock) -> FlaskClient:
+    return webhook_app(database, clock).test_client()
+
+
+def post(client: FlaskClient, path: str, form: dict[str, str], *, token: str = TOKEN, signature: str | None = None,
+         signed_path: str | None = None) -> Any:
+    """POST a form as Twilio would: signed over the URL requested (or ``signed_path``), unless told otherwise."""
+    if signature is None:
+        signature = signatures.sign(token, f"http://localhost{HOOKS}{signed_path or path}", form)
+    headers = {"X-Twilio-Signature": signature} if signature else {}
+    return client.post(HOOKS + path, data=form, headers=headers)
+
+
+def twiml(response: Any) -> ET.Element:
+    assert (response.status_code, response.mimetype) == (200, "text/xml"), response.get_data(as_text=True)
+    return ET.fromstring(response.get_data(as_text=True))
+
+
+def receipt(sid: str, status: str, code: int | None = None) -> dict[str, str]:
+    form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "MessageStatus": status, "SmsStatus": status}
+    return form | ({"ErrorCode": str(code)} if code is not None else {})
+
+
+def call_form(sid: str, **extra: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": ACCOUNT, "From": CLINIC_NUMBER, "To": SV_PHONE, **extra}
+
+
+def text_form(body: str, sid: str | None = None, sender: str = SV_PHONE) -> dict[str, str]:
+    sid = sid or new_sid()
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": CLINIC_NUMBER,
+            "Body": body}
+
+
+@pytest.fixture
+def scene(database, clock, world) -> dict[str, Any]:
+    """A booking with a sent SMS reminder and a voice reminder mid-call."""
+    booking = booked(database, clock, world)
+    return {"booking": booking,
+            "sms": make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE),
+            "call": make_reminder(database, clock, booking, channel=Channel.VOICE, sid=new_sid("CA"))}
+
+
+def every_webhook(scene: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    sms, call = scene["sms"], scene["call"]
+    return [(f"/message-status?r={sms.id}", receipt(sms.provider_sid, "undelivered", 30003)),
+            (f"/call-status?r={call.id}", call_form(call.provider_sid, CallStatus="no-answer")),
+            (f"/voice?r={call.id}", call_form(call.provider_sid, CallStatus="in-progress")),
+            (f"/gather?r={call.id}", call_form(call.provider_sid, Digits="2")),
+            ("/inbound-sms", text_form("2"))]
+
+
+# --- who may call ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("forgery", ["another token", "missing", "garbage", "another url", "tampered form"])
+def test_every_webhook_refuses_a_forged_or_missing_signature_and_writes_nothing(hooks, database, scene, forgery):
+    for path, form in every_webhook(scene):
+        kw: dict[str, Any] = {"another token": {"token": "not-our-token"}, "missing": {"signature": ""},
+                              "garbage": {"signature": "AAAA" * 7},
+                              "another url": {"signed_path": path + ("&x=1" if "?" in path else "?r=1")},
+                              "tampered form": {"signature": signatures.sign(TOKEN, f"http://localhost{HOOKS}{path}",
+                                                                              form)}}[forgery]
+        sent = form | {"Body": "STOP", "Digits": "2"} if forgery == "tampered form" else form
+        with nothing_written(database):
+            assert_error(post(hooks, path, sent, **kw), 403, "forbidden")
+
+
+def test_without_an_auth_token_configured_every_webhook_is_refused(database, clock, scene):
+    client = webhook_app(database, clock, TWILIO_AUTH_TOKEN="").test_client()
+    for path, form in every_webhook(scene):
+        with nothing_written(database):
+            assert_error(post(client, path, form, token=""), 403, "forbidden")
+
+
+@pytest.mark.parametrize("path,form,field", [
+    ("/message-status", {"MessageStatus": "delivered"}, "MessageSid"),
+    ("/message-status", receipt("SM' OR 1=1", "delivered"), "MessageSid"),
+    ("/message-status", receipt("SM" + "0" * 32, "failed") | {"ErrorCode": "-1"}, "ErrorCode"),
+    ("/message-status", receipt("SM" + "0" * 32, "failed") | {"ErrorCode": str(2**40)}, "ErrorCode"),
+    ("/message-status?r=abc", receipt("SM" + "0" * 32, "delivered"), "r"),
+    ("/message-status?r=99999999999", receipt("SM" + "0" * 32, "delivered"), "r"),
+    ("/message-status", {"MessageSid": "SM" + "0" * 32}, "MessageStatus"),
+    ("/call-status", {"CallSid": "CA" + "0" * 32}, "CallStatus"),
+    ("/call-status", {"CallStatus": "completed"}, "CallSid"),
+    ("/voice", call_form("CA" + "0" * 32), "r"),
+    ("/gather?r=1", call_form("CA" + "0" * 32, Digits="1 OR 2"), "Digits"),
+    ("/gather?r=1", {"Digits": "1"}, "CallSid"),
+    ("/inbound-sms", {"MessageSid": "SM" + "0" * 32, "Body": "1"}, "From"),
+    ("/inbound-sms", text_form("1", sender="+4670\x00"), "From"),
+])
+def test_a_malformed_field_is_a_400_naming_it_and_writes_nothing(hooks, database, world, path, form, field):
+    with nothing_written(database):
+        assert_rejected(post(hooks, path, form), field, status=400)
+
+
+# --- receipts and call progress -------------------------------------------------------------------------------------
+
+
+def test_an_undelivered_receipt_fails_the_sms_and_plans_its_fallback_and_a_late_sent_is_ignored(hooks, database,
+                                                                                                 scene, clock):
+    sms = scene["sms"]
+    for status in ("undelivered", "sent", "delivered"):
+        assert post(hooks, f"/message-status?r={sms.id}", receipt(sms.provider_sid, status, 30003)).status_code == 200
+    rows = [r for r in reminders_of(database, sms.booking_id) if r.channel is Channel.SMS or r.fallback_of_id]
+    assert [(r.status, r.error_code, r.outcome, r.fallback_of_id) for r in rows] == [
+        (ReminderStatus.FAILED, 30003, "unreachable", None), (ReminderStatus.PLANNED, None, None, sms.id)]
+    assert rows[1].channel is Channel.VOICE and rows[1].due_at == clock.now()
+
+
+def test_a_receipt_for_a_sid_we_never_recorded_is_answered_200_and_writes_nothing(hooks, database, scene):
+    with nothing_written(database):
+        assert post(hooks, "/message-status", receipt(new_sid(), "delivered")).status_code == 200
+        assert post(hooks, "/call-status", call_form(new_sid("CA"), CallStatus="completed")).status_code == 200
+        assert post(hooks, "/message-status", receipt(new_sid(), "some-new-status")).status_code == 200
+
+
+def test_a_completed_call_is_delivered_as_answered(hooks, database, scene):
+    call = scene["call"]
+    form = call_form(call.provider_sid, CallStatus="completed", AnsweredBy="human")
+    assert post(hooks, f"/call-status?r={call.id}", form).status_code == 200
+    with database.reader() as s:
+        assert (s.get(Reminder, call.id).status, s.get(Reminder, call.id).outcome) == (ReminderStatus.DELIVERED,
+                                                                                       "answered")
+
+
+# --- the call -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language,say,voice,words", [
+    ("sv", "sv-SE", "Polly.Astrid", "tryck 1"), ("pl", "pl-PL", "Polly.Ewa", "naciśnij 1"),
+    ("en", "en-GB", "Polly.Amy", "press 1"), ("ru", "ru-RU", "Polly.Tatyana", "нажмите 1"),
+    ("zh", "cmn-CN", "Polly.Zhiyu", "确认请按1")])
+def test_the_call_speaks_the_patients_language_and_repeats_once_when_nothing_is_pressed(hooks, database, clock,
+                                                                                       world, language, say, voice,
+                                                                                       words):
+    patient = make_patient(database, clock, world.a.clinic.id, phone="+46701112233", language=language)
+    call = make_reminder(database, clock, booked(database, clock, world, patient_id=patient.id),
+                         channel=Channel.VOICE, sid=new_sid("CA"))
+    first = twiml(post(hooks, f"/voice?r={call.id}", call_form(call.provider_sid)))
+    gather, redirect = first
+    assert (gather.tag, gather.get("action"), gather.get("numDigits")) == (
+        "Gather", f"http://localhost{HOOKS}/gather?r={call.id}", "1")
+    assert gather[0].get("language") == say and gather[0].get("voice") == voice and words in gather[0].text
+    assert (redirect.tag, redirect.text) == ("Redirect", f"http://localhost{HOOKS}/voice?r={call.id}&repeat=1")
+    again = twiml(post(hooks, f"/voice?r={call.id}&repeat=1", call_form(call.provider_sid)))
+    assert [e.tag for e in again] == ["Gather", "Hangup"]
+    assert again[0].get("action") == f"http://localhost{HOOKS}/gather?r={call.id}&repeat=1"
+
+
+def test_a_call_about_a_booking_that_was_cancelled_meanwhile_just_hangs_up(hooks, scene, database, clock, world):
+    post(hooks, "/inbound-sms", text_form("2"))
+    voice = post(hooks, f"/voice?r={scene['call'].id}", call_form(scene["call"].provider_sid))
+    assert [e.tag for e in twiml(voice)] == ["Hangup"]
+
+
+def test_pressing_1_confirms_and_says_so_in_the_patients_language(hooks, database, scene):
+    call = scene["call"]
+    say, hangup = twiml(post(hooks, f"/gather?r={call.id}", call_form(call.provider_sid, Digits="1")))
+    assert (say.text, say.get("language"), hangup.tag) == ("Tack, din tid är bekräftad. Hej då.", "sv-SE", "Hangup")
+    assert status_of(database, call.booking_id) is BookingStatus.CONFIRMED
+
+
+def test_pressing_2_twice_in_a_retry_cancels_once_and_voids_the_credit(hooks, database, scene):
+    call = scene["call"]
+    for _ in range(2):
+        assert twiml(post(hooks, f"/gather?r={call.id}", call_form(call.provider_sid, Digits="2")))[0].text == \
+            "Tack, din tid är avbokad. Hej då."
+    assert credit_kinds(database, call.booking_id) == [CreditKind.PENDING, CreditKind.VOID]
+    assert [t.reason for t in tasks_of(database, call.patient_id)] == [TaskReason.BOOKING_CANCELLED]
+
+
+def test_pressing_3_leaves_a_task_for_an_operator(hooks, database, scene):
+    call = scene["call"]
+    assert twiml(post(hooks, f"/gather?r={call.id}", call_form(call.provider_sid, Digits="3")))[0].text == \
+        "Tack. Någon från kliniken ringer upp dig. Hej då."
+    [task] = tasks_of(database, call.patient_id)
+    assert (task.reason, task.origin_booking_id) == (TaskReason.PATIENT_REQUEST, call.booking_id)
+
+
+def test_another_key_repeats_the_message_once_then_says_goodbye(hooks, database, scene):
+    call = scene["call"]
+    with nothing_written(database):
+        [redirect] = twiml(post(hooks, f"/gather?r={call.id}", call_form(call.provider_sid, Digits="9")))
+        assert redirect.text == f"http://localhost{HOOKS}/voice?r={call.id}&repeat=1"
+        say, hangup = twiml(post(hooks, f"/gather?r={call.id}&repeat=1", call_form(call.provider_sid, Digits="9")))
+        assert (say.text, hangup.tag) == ("Hej då.", "Hangup")
+
+
+# --- SMS replies ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body,reply,status", [("1", "Tack, din tid är bekräftad.", BookingStatus.CONFIRMED),
+                                               ("C", "Tack, din tid är bekräftad.", BookingStatus.CONFIRMED),
+                                               ("2", "Tack, din tid är avbokad.", BookingStatus.CANCELLED)])
+def test_a_reply_confirms_or_cancels_and_is_acknowledged_by_sms(hooks, database, scene, body, reply, status):
+    [message] = twiml(post(hooks, "/inbound-sms", text_form(body)))
+    assert (message.tag, message.text) == ("Message", reply)
+    assert status_of(database, scene["booking"].id) is status
+
+
+@pytest.mark.parametrize("body", ["STOP", "START"])
+def test_stop_and_start_are_answered_by_twilio_not_by_us(hooks, database, scene, body):
+    assert list(twiml(post(hooks, "/inbound-sms", text_form(body)))) == []
+
+
+def test_a_retried_free_text_makes_one_task_that_carries_the_text(hooks, database, scene):
+    form = text_form("Can I come on Friday afternoon instead?")
+    for _ in range(2):
+        assert post(hooks, "/inbound-sms", form).status_code == 200
+    [task] = tasks_of(database, scene["booking"].patient_id)
+    assert (task.request_text, task.origin_booking_id) == (form["Body"], scene["booking"].id)
+
+
+def test_a_body_with_a_nul_character_is_stored_without_it(hooks, database, scene):
+    assert post(hooks, "/inbound-sms", text_form("Fri\x00day please")).status_code == 200
+    assert tasks_of(database, scene["booking"].patient_id)[0].request_text == "Friday please"
+
+
+# --- over real HTTP, with the Twilio stand-in -----------------------------------------------------------------------
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    (thread := threading.Thread(target=server.serve_forever, daemon=True)).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+@contextmanager
+def proxy(target: str) -> Iterator[str]:
+    """A reverse proxy: the app sees its own Host, not the one Twilio requested and signed."""
+    upstream = requests.Session()
+    upstream.trust_env = False
+
+    class Forward(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            answer = upstream.post(target + self.path, data=body, headers=headers, timeout=10)
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        upstream.close()
+
+
+@pytest.fixture
+def live(database, clock) -> Iterator[tuple[Flask, str]]:
+    app = webhook_app(database, clock)
+    with serving(app) as base:
+        yield app, base
+
+
+@pytest.fixture
+def twilio() -> Iterator[tuple[StandIn, TwilioGateway]]:
+    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as standin:
+        gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=5.0)
+        yield standin, gateway
+        gateway.close()
+
+
+def sent_by_standin(database: Any, reminder: Reminder, sid: str) -> None:
+    """What the sender records once Twilio accepted the request."""
+    with database.writer() as s:
+        s.execute(sa.update(Reminder).where(Reminder.id == reminder.id).values(provider_sid=sid, status=ReminderStatus.SENT))
+        s.commit()
+
+
+def test_the_standins_signed_receipts_resolve_an_unknown_send_and_run_the_fallback(live, twilio, database, clock,
+                                                                                  world):
+    (_app, base), (standin, gateway) = live, twilio
+    booking = booked(database, clock, world)
+    unknown = make_reminder(database, clock, booking, status=ReminderStatus.UNKNOWN, fallback=Fallback.VOICE)
+    message = gateway.send_sms(to=SV_PHONE, body="Reminder", idempotency_key="k1",
+                               status_callback=f"{base}{HOOKS}/message-status?r={unknown.id}",
+                               sender=SenderIdentity(from_number=CLINIC_NUMBER))
+    assert standin.deliver(message.sid, "sent").status == 200
+    assert standin.deliver(message.sid, "undelivered", error_code=30003).status == 200
+    failed, fallback = reminders_of(database, booking.id)
+    assert (failed.provider_sid, failed.status, failed.outcome) == (message.sid, ReminderStatus.FAILED,
+                                                                     "unreachable")
+    assert (fallback.channel, fallback.fallback_of_id) == (Channel.VOICE, failed.id)
+
+
+def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, twilio, database, clock, world):
+    (_app, base), (standin, gateway) = live, twilio
+    reminder = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE,
+                             status=ReminderStatus.SENDING)
+    call = gateway.place_call(to=SV_PHONE, twiml_url=f"{base}{HOOKS}/voice?r={reminder.id}",
+                              status_callback=f"{base}{HOOKS}/call-status?r={reminder.id}", idempotency_key="k2",
+                              sender=SenderIdentity(from_number=CLINIC_NUMBER))
+    sent_by_standin(database, reminder, call.sid)
+    gather, redirect = ET.fromstring(standin.answer(call.sid).body)
+    silence = ET.fromstring(post_webhook(redirect.text, [("CallSid", call.sid)], auth_token=TOKEN).body)
+    assert [e.tag for e in silence] == ["Gather", "Hangup"]
+    ack = ET.fromstring(standin.press_key(call.sid, "1", gather.get("action")).body)
+    assert ack[0].text == "Tack, din tid är bekräftad. Hej då."
+    assert standin.call_status(call.sid, "completed", duration=42).status == 200
+    assert status_of(database, reminder.booking_id) is BookingStatus.CONFIRMED
+    with database.reader() as s:
+        assert s.get(Reminder, reminder.id).outcome == "answered"
+
+
+def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(live, twilio, database, clock, world):
+    (_app, base), (standin, gateway) = live, twilio
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    with StandIn(auth_token="someone-else", account_sid=ACCOUNT) as impostor, nothing_written(database):
+        assert impostor.inbound_sms(SV_PHONE, CLINIC_NUMBER, "2", f"{base}{HOOKS}/inbound-sms").status == 403
+    answer = standin.inbound_sms(SV_PHONE, CLINIC_NUMBER, "2", f"{base}{HOOKS}/inbound-sms")
+    assert ET.fromstring(answer.body)[0].text == "Tack, din tid är avbokad."
+    assert credit_kinds(database, booking.id) == [CreditKind.PENDING, CreditKind.VOID]
+    with database.reader() as s:
+        assert s.get(Booking, booking.id).cancel_reason == "patient cancelled by SMS"
+
+
+def test_behind_a_proxy_the_public_base_url_is_what_twilio_signed(live, twilio, database, clock, world):
+    (app, base), (standin, _gateway) = live, twilio
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    with proxy(base) as public:
+        url = f"{public}{HOOKS}/inbound-sms"
+        for configured, expected in (("", 403), ("https://clinic.example.com", 403), (public + "/", 200)):
+            app.config["PUBLIC_BASE_URL"] = configured
+            assert standin.inbound_sms(SV_PHONE, CLINIC_NUMBER, "1", url).status == expected, configured
+    assert status_of(database, booking.id) is BookingStatus.CONFIRMED

@@ -1,0 +1,393 @@
+"""What comes back after a reminder, on every configured database: receipts, call progress, key presses, SMS replies.
+
+The helpers at the top (``booked``, ``make_reminder``, ``new_sid``) are shared with tests/api/test_webhooks.py.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from recall import bookings, inbound
+from recall.bookings import Booking, BookingRequest, BookingStatus, cancel_booking, create_booking
+from recall.clock import Clock
+from recall.credit import CreditKind, entries_for_booking
+from recall.db import Database
+from recall.patients import Patient
+from recall.recall_tasks import RecallTask, TaskReason, TaskStatus
+from recall.reminder_planning import Channel, Fallback
+from recall.reminder_policy import replace_policy
+from recall.reminders import Reminder, ReminderStatus, WebhookReceipt
+from tests.api.checks import nothing_written
+from tests.factories import World, actor_of, future, make_patient
+
+SV_PHONE = "+46701234567"  # clinic a's first patient (and, as it happens, clinic b's)
+OFFSET = 45
+
+
+def new_sid(prefix: str = "SM") -> str:
+    """A Twilio-shaped SID."""
+    return prefix + secrets.token_hex(16)
+
+
+def booked(database: Database, clock: Clock, world: World, *, patient_id: int | None = None,
+           days: int = 3) -> Booking:
+    """An operator's phone booking (pending credit) some days ahead, with the default policy's reminders planned."""
+    request = BookingRequest(patient_id=patient_id or world.a.patients[0].id, service_id=world.a.services[0].id,
+                             start_at=future(clock, days=days), channel=bookings.Channel.PHONE)
+    with database.writer() as s:
+        return create_booking(s, clock, actor_of(world.a.staff["operator"]), request)
+
+
+def make_reminder(database: Database, clock: Clock, booking: Booking, *, channel: Channel = Channel.SMS,
+                  status: ReminderStatus = ReminderStatus.SENT, sid: str | None = None,
+                  fallback: Fallback = Fallback.NONE, sent_at: datetime | None = None) -> Reminder:
+    """A reminder row as the sender leaves it: sent with a SID (or ``unknown`` without one).
+
+    Its step runs ``OFFSET`` minutes before the visit, which no default step does, so ``reminders_of`` tells
+    it (and its fallback) apart from the booking's planned reminders."""
+    now = clock.now()
+    with database.writer() as s:
+        reminder = Reminder(
+            clinic_id=booking.clinic_id, booking_id=booking.id, patient_id=booking.patient_id, policy_version=0,
+            step_index=0, offset_minutes=OFFSET, channel=channel, fallback=fallback, status=status, send_at=now,
+            due_at=now, attempts=1, provider_sid=sid, provider_status="queued" if sid else None,
+            sent_at=sent_at or (now if sid else None), created_at=now, updated_at=now)
+        s.add(reminder)
+        s.commit()
+        return reminder
+
+
+def run(database: Database, fn: Any, *args: Any, **kw: Any) -> Any:
+    with database.writer() as s:
+        return fn(s, *args, **kw)
+
+
+def reminders_of(database: Database, booking_id: int, *, planned_too: bool = False) -> list[Reminder]:
+    """The booking's reminders made by ``make_reminder`` and their fallbacks (``planned_too``: all of them)."""
+    stmt = sa.select(Reminder).where(Reminder.booking_id == booking_id).order_by(Reminder.id)
+    with database.reader() as s:
+        return list(s.scalars(stmt if planned_too else stmt.where(Reminder.offset_minutes == OFFSET)))
+
+
+def tasks_of(database: Database, patient_id: int) -> list[RecallTask]:
+    with database.reader() as s:
+        return list(s.scalars(sa.select(RecallTask).where(RecallTask.patient_id == patient_id)
+                              .order_by(RecallTask.id)))
+
+
+def status_of(database: Database, booking_id: int) -> BookingStatus:
+    with database.reader() as s:
+        booking = s.get(Booking, booking_id)
+        assert booking is not None
+        return booking.status
+
+
+def credit_kinds(database: Database, booking_id: int) -> list[CreditKind]:
+    with database.reader() as s:
+        return [e.kind for e in entries_for_booking(s, booking_id)]
+
+
+def sms(database: Database, clock: Clock, body: str, phone: str = SV_PHONE, sid: str | None = None) -> str | None:
+    return run(database, inbound.inbound_sms, clock, message_sid=sid or new_sid(), from_number=phone,
+               to_number="+46850000000", body=body)
+
+
+# --- delivery receipts --------------------------------------------------------------------------------------------
+
+
+def test_a_delivery_receipt_marks_the_sms_delivered_and_a_late_sent_changes_nothing(database, clock, world):
+    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    assert run(database, inbound.message_status, clock, reminder_id=None, sid=reminder.provider_sid,
+               status="delivered", error_code=None) == "updated"
+    assert run(database, inbound.message_status, clock, reminder_id=None, sid=reminder.provider_sid,
+               status="sent", error_code=None) == "unchanged"
+    [row] = reminders_of(database, reminder.booking_id)
+    assert (row.status, row.provider_status) == (ReminderStatus.DELIVERED, "delivered")
+
+
+@pytest.mark.parametrize("status,code,outcome", [("undelivered", 30003, "unreachable"), ("failed", 30006, "landline"),
+                                                 ("undelivered", 30005, "unknown_destination"),
+                                                 ("failed", 12345, "failed")])
+def test_an_sms_that_fails_records_why_and_plans_its_voice_fallback_due_now(database, clock, world, status, code,
+                                                                             outcome):
+    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid(), fallback=Fallback.VOICE)
+    for _ in range(2):  # Twilio retries: the fallback is planned once
+        run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=reminder.provider_sid,
+            status=status, error_code=code)
+    failed, fallback = reminders_of(database, reminder.booking_id)
+    assert (failed.status, failed.error_code, failed.outcome) == (ReminderStatus.FAILED, code, outcome)
+    assert (fallback.channel, fallback.status, fallback.fallback_of_id) == (Channel.VOICE, ReminderStatus.PLANNED,
+                                                                            failed.id)
+    assert fallback.due_at == clock.now() and fallback.fallback is Fallback.NONE
+
+
+def test_a_failed_step_whose_fallback_is_a_human_call_becomes_an_operators_task(database, clock, world):
+    booking = booked(database, clock, world)
+    reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.OPERATOR_CALL)
+    run(database, inbound.message_status, clock, reminder_id=None, sid=reminder.provider_sid, status="failed",
+        error_code=30003)
+    [task] = tasks_of(database, booking.patient_id)
+    assert (task.reason, task.origin_booking_id, task.due_at) == (TaskReason.REMINDER_CALL, booking.id, clock.now())
+    handed = reminders_of(database, booking.id)[1]
+    assert (handed.channel, handed.status, handed.task_id) == (Channel.OPERATOR_CALL, ReminderStatus.HANDED_OVER,
+                                                               task.id)
+
+
+@pytest.mark.parametrize("why", ["cancelled", "started"])
+def test_no_fallback_runs_for_a_booking_that_is_over_or_has_begun(database, clock, world, why):
+    booking = booked(database, clock, world, days=1)
+    reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE)
+    if why == "cancelled":
+        run(database, cancel_booking, clock, actor_of(world.a.staff["operator"]), booking.id)
+    else:
+        clock.set(booking.start_at)
+    run(database, inbound.message_status, clock, reminder_id=None, sid=reminder.provider_sid, status="undelivered",
+        error_code=30003)
+    assert [r.status for r in reminders_of(database, booking.id)] == [ReminderStatus.FAILED]
+
+
+def test_a_callback_for_a_sid_we_never_recorded_writes_nothing(database, clock, world):
+    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    with nothing_written(database):
+        assert run(database, inbound.message_status, clock, reminder_id=None, sid=new_sid(), status="delivered",
+                   error_code=None) == "ignored"
+        assert run(database, inbound.call_status, clock, reminder_id=None, sid=new_sid("CA"),
+                   status="completed") == "ignored"
+
+
+def test_a_callback_resolves_a_reminder_whose_send_ended_unknown_by_the_id_in_its_url(database, clock, world):
+    reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.UNKNOWN)
+    sid = new_sid()
+    run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=sid, status="sent", error_code=None)
+    [row] = reminders_of(database, reminder.booking_id)
+    assert (row.status, row.provider_sid, row.sent_at) == (ReminderStatus.SENT, sid, clock.now())
+
+
+def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database, clock, world):
+    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    with nothing_written(database):
+        run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=new_sid(), status="failed",
+            error_code=30003)
+
+
+def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fallback_still_runs(database, clock,
+                                                                                                 world):
+    booking = booked(database, clock, world)
+    reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE)
+    run(database, inbound.message_status, clock, reminder_id=None, sid=reminder.provider_sid, status="failed",
+        error_code=21610)
+    assert [(r.channel, r.outcome) for r in reminders_of(database, booking.id)] == [(Channel.SMS, "opted_out"),
+                                                                                   (Channel.VOICE, None)]
+    with database.reader() as s:
+        patient = s.get(Patient, booking.patient_id)
+        assert (patient.consent_sms, patient.opted_out) == (False, False)
+
+
+# --- call progress ------------------------------------------------------------------------------------------------
+
+
+def test_a_completed_call_is_delivered_as_answered(database, clock, world):
+    reminder = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE,
+                             sid=new_sid("CA"), fallback=Fallback.SMS)
+    for status in ("ringing", "in-progress", "completed", "ringing"):
+        run(database, inbound.call_status, clock, reminder_id=reminder.id, sid=reminder.provider_sid, status=status)
+    [row] = reminders_of(database, reminder.booking_id)
+    assert (row.status, row.outcome, row.provider_status) == (ReminderStatus.DELIVERED, "answered", "completed")
+
+
+@pytest.mark.parametrize("status,answered_by,outcome", [("busy", None, "busy"), ("no-answer", None, "no-answer"),
+                                                        ("failed", None, "failed"), ("canceled", None, "canceled"),
+                                                        ("completed", "machine_end_beep", "machine")])
+def test_a_call_nobody_answered_fails_and_falls_back_to_an_sms(database, clock, world, status, answered_by,
+                                                               outcome):
+    reminder = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE,
+                             sid=new_sid("CA"), fallback=Fallback.SMS)
+    run(database, inbound.call_status, clock, reminder_id=None, sid=reminder.provider_sid, status=status,
+        answered_by=answered_by)
+    call, text = reminders_of(database, reminder.booking_id)
+    assert (call.status, call.outcome) == (ReminderStatus.FAILED, outcome)
+    assert (text.channel, text.status, text.fallback_of_id) == (Channel.SMS, ReminderStatus.PLANNED, call.id)
+
+
+# --- the voice script and key presses -----------------------------------------------------------------------------
+
+
+def test_the_voice_script_speaks_the_patients_language_and_the_clinics_own_text(database, clock, world):
+    polish = make_reminder(database, clock, booked(database, clock, world, patient_id=world.a.patients[1].id),
+                           channel=Channel.VOICE, sid=new_sid("CA"))
+    with database.reader() as s:
+        text, language = inbound.voice_script(s, polish.id)
+    assert language == "pl" and "Nordvik Family Clinic" in text and "naciśnij 1" in text
+    run(database, replace_policy, clock, actor_of(world.a.staff["manager"]), {
+        "steps": [], "templates": {"voice": {"pl": "Wizyta w {clinic}: {date}, {time}. Jedynka potwierdza."}}})
+    with database.reader() as s:
+        assert inbound.voice_script(s, polish.id)[0].startswith("Wizyta w Nordvik Family Clinic: ")
+
+
+def press(database: Database, clock: Clock, reminder: Reminder, digits: str) -> inbound.Ack:
+    return run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=reminder.provider_sid,
+               digits=digits)
+
+
+def voice_reminder(database: Database, clock: Clock, world: World, **kw: Any) -> Reminder:
+    return make_reminder(database, clock, booked(database, clock, world, **kw), channel=Channel.VOICE,
+                         sid=new_sid("CA"))
+
+
+def test_pressing_1_confirms_the_booking(database, clock, world):
+    reminder = voice_reminder(database, clock, world)
+    assert press(database, clock, reminder, "1") == inbound.Ack("confirmed", "sv")
+    assert status_of(database, reminder.booking_id) is BookingStatus.CONFIRMED
+
+
+def test_pressing_2_cancels_once_voids_the_credit_stops_reminders_and_leaves_work_for_an_operator(database, clock,
+                                                                                                   world):
+    booking = booked(database, clock, world)
+    reminder = make_reminder(database, clock, booking, channel=Channel.VOICE, sid=new_sid("CA"))
+    for _ in range(2):  # Twilio retried the key press
+        assert press(database, clock, reminder, "2").key == "cancelled"
+    assert status_of(database, booking.id) is BookingStatus.CANCELLED
+    assert credit_kinds(database, booking.id) == [CreditKind.PENDING, CreditKind.VOID]
+    assert ReminderStatus.PLANNED not in [r.status for r in reminders_of(database, booking.id, planned_too=True)]
+    [task] = tasks_of(database, booking.patient_id)
+    assert (task.reason, task.origin_booking_id, task.status) == (TaskReason.BOOKING_CANCELLED, booking.id,
+                                                                  TaskStatus.OPEN)
+    with database.reader() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(WebhookReceipt)) == 1
+
+
+def test_pressing_3_asks_for_a_person_once(database, clock, world):
+    reminder = voice_reminder(database, clock, world)
+    assert press(database, clock, reminder, "3").key == "callback"
+    assert press(database, clock, reminder, "3").key == "callback"
+    [task] = tasks_of(database, reminder.patient_id)
+    assert (task.reason, task.origin_booking_id, task.due_at) == (TaskReason.PATIENT_REQUEST, reminder.booking_id,
+                                                                  clock.now())
+
+
+@pytest.mark.parametrize("digits", ["", "0", "9", "*", "12"])
+def test_any_other_key_asks_for_the_message_again_and_writes_nothing(database, clock, world, digits):
+    reminder = voice_reminder(database, clock, world)
+    with nothing_written(database):
+        assert press(database, clock, reminder, digits).key == "repeat"
+
+
+@pytest.mark.parametrize("digits", ["1", "2"])
+def test_a_key_press_about_a_booking_that_is_over_changes_nothing_and_says_so(database, clock, world, digits):
+    reminder = voice_reminder(database, clock, world)
+    run(database, cancel_booking, clock, actor_of(world.a.staff["operator"]), reminder.booking_id)
+    expected = "cancelled" if digits == "2" else "unchanged"
+    assert press(database, clock, reminder, digits).key == expected
+    assert credit_kinds(database, reminder.booking_id) == [CreditKind.PENDING, CreditKind.VOID]
+
+
+# --- SMS replies --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body,patient,reply", [
+    ("1", 0, "Tack, din tid är bekräftad."), ("C", 0, "Tack, din tid är bekräftad."),
+    ("tak", 1, "Dziękujemy, wizyta jest potwierdzona."),
+    (" Potwierdzam! ", 1, "Dziękujemy, wizyta jest potwierdzona.")])
+def test_a_confirming_reply_confirms_the_booking_and_thanks_in_the_patients_language(database, clock, world, body,
+                                                                                     patient, reply):
+    person = world.a.patients[patient]
+    reminder = make_reminder(database, clock, booked(database, clock, world, patient_id=person.id), sid=new_sid())
+    assert sms(database, clock, body, phone=person.phone_e164) == reply
+    assert status_of(database, reminder.booking_id) is BookingStatus.CONFIRMED
+
+
+def test_a_reply_2_cancels_the_booking_once_even_when_twilio_retries(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sid = new_sid()
+    assert sms(database, clock, "2", sid=sid) == "Tack, din tid är avbokad."
+    assert sms(database, clock, "2", sid=sid) == "Tack, din tid är avbokad."
+    assert credit_kinds(database, booking.id) == [CreditKind.PENDING, CreditKind.VOID]
+    assert [t.reason for t in tasks_of(database, booking.patient_id)] == [TaskReason.BOOKING_CANCELLED]
+
+
+def test_stop_opts_out_every_patient_of_the_clinic_with_that_number_and_answers_nothing(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sibling = make_patient(database, clock, world.a.clinic.id, full_name="Erik Andersson", phone=SV_PHONE)
+    elsewhere = make_patient(database, clock, world.b.clinic.id, full_name="Erik Andersson", phone=SV_PHONE)
+    assert sms(database, clock, "STOP") is None
+    with database.reader() as s:
+        flags = {p: s.get(Patient, p).opted_out for p in (booking.patient_id, sibling.id, elsewhere.id)}
+    assert flags == {booking.patient_id: True, sibling.id: True, elsewhere.id: False}
+    assert ReminderStatus.PLANNED not in [r.status for r in reminders_of(database, booking.id, planned_too=True)]
+
+
+def test_stop_from_a_number_that_got_no_reminder_opts_it_out_in_every_clinic(database, clock, world):
+    assert sms(database, clock, "stop") is None
+    with database.reader() as s:
+        assert s.scalars(sa.select(Patient.opted_out).where(Patient.phone_e164 == SV_PHONE)).all() == [True, True]
+
+
+def test_start_opts_back_in_and_future_bookings_get_their_reminders_again(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sms(database, clock, "STOP")
+    assert sms(database, clock, "START") is None
+    with database.reader() as s:
+        assert not s.get(Patient, booking.patient_id).opted_out
+    assert [r.channel for r in reminders_of(database, booking.id, planned_too=True)
+            if r.status is ReminderStatus.PLANNED] == [
+        Channel.SMS, Channel.VOICE]
+
+
+def test_free_text_becomes_one_task_carrying_the_text_even_when_twilio_retries(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sid, text = new_sid(), "Kan vi flytta till fredag eftermiddag?"
+    assert sms(database, clock, text, sid=sid) == "Tack. Någon från kliniken ringer upp dig."
+    sms(database, clock, text, sid=sid)
+    [task] = tasks_of(database, booking.patient_id)
+    assert (task.reason, task.request_text, task.origin_booking_id) == (TaskReason.PATIENT_REQUEST, text, booking.id)
+
+
+def test_a_reply_is_about_the_most_recent_sms_reminder_among_patients_sharing_a_number(database, clock, world):
+    child = make_patient(database, clock, world.a.clinic.id, full_name="Liv Andersson", phone=SV_PHONE,
+                         language="en")
+    older = booked(database, clock, world)
+    newer = booked(database, clock, world, patient_id=child.id, days=4)
+    make_reminder(database, clock, older, sid=new_sid(), sent_at=clock.now() - timedelta(hours=2))
+    make_reminder(database, clock, newer, sid=new_sid(), sent_at=clock.now() - timedelta(hours=1))
+    assert sms(database, clock, "1") == "Thank you, your appointment is confirmed."
+    assert (status_of(database, older.id), status_of(database, newer.id)) == (BookingStatus.BOOKED,
+                                                                              BookingStatus.CONFIRMED)
+
+
+def test_a_confirmation_of_a_booking_that_is_over_is_acknowledged_without_a_task(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    run(database, cancel_booking, clock, actor_of(world.a.staff["operator"]), booking.id)
+    assert sms(database, clock, "1").startswith("Tack. Den här tiden kan inte längre ändras")
+    assert tasks_of(database, booking.patient_id) == []
+
+
+def test_a_reply_from_a_patient_who_got_no_sms_reminder_is_left_to_an_operator(database, clock, world):
+    patient = make_patient(database, clock, world.a.clinic.id, phone="+46707777777")
+    assert sms(database, clock, "1", phone=patient.phone_e164) == "Tack. Någon från kliniken ringer upp dig."
+    [task] = tasks_of(database, patient.id)
+    assert (task.reason, task.request_text, task.origin_booking_id) == (TaskReason.PATIENT_REQUEST, "1", None)
+
+
+def test_an_sms_from_a_number_no_patient_has_writes_nothing(database, clock, world):
+    with nothing_written(database):
+        assert sms(database, clock, "1", phone="+46709999999") is None
+
+
+def test_the_system_actor_that_confirms_and_cancels_is_never_recorded(database, clock, world):
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sms(database, clock, "2")
+    with database.reader() as s:
+        row = s.get(Booking, booking.id)
+        assert (row.created_by_id, row.credited_staff_id) == (world.a.staff["operator"].id,) * 2
+        assert {e.staff_id for e in entries_for_booking(s, booking.id)} == {world.a.staff["operator"].id}
