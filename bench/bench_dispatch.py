@@ -1,0 +1,383 @@
+"""Reminder dispatch throughput against a bare Twilio SDK loop, and the accuracy of the per-clinic rate limit.
+
+    .venv/bin/python bench/bench_dispatch.py                       # fresh SQLite file
+    .venv/bin/python bench/bench_dispatch.py --database-url postgresql://postgres@127.0.0.1:5432/recall_bench_dispatch --reset
+
+The Twilio stand-in runs in its own process (``python -m integrations.twilio``, ``--latency-ms`` per
+request, 50 by default), so its CPU is not ours. Both measured loops run in this process, one after the
+other, each with ``--concurrency`` (32) threads and a TwilioGateway (the real SDK through
+RoutingHttpClient) pointed at the stand-in:
+
+* bare:     ``--reminders`` calls of ``TwilioGateway.send_sms`` (``client.messages.create`` plus the
+            idempotency header), nothing else; run before and after the dispatch, the mean is the baseline;
+* dispatch: ``recall.dispatch.Dispatcher.drain()`` over as many due SMS reminders (bulk-loaded), with the
+            same settings as ``flask recall worker``: claim under a lease, check, render, send, record.
+
+The dispatch clinic has no rate limit: a stored policy whose ``sms_per_second`` is null, which the Pacer
+treats as "no limit" but which validation refuses today (a policy can only say 0.1..100/s, and a clinic
+without one runs DEFAULT_POLICY at 1/s); ``--no-limit-as max`` uses a valid policy at 100/s instead.
+Then one run per ``--rates`` entry (rate:count) with a policy at that rate: the achieved rate is
+(n-1)/(last-first) over the stand-in's request times, and the busiest 1-second window is counted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # integrations/, whatever the editable install maps
+
+from _common import BenchDatabase, Watchdog, _proc_cpu_seconds, bench_parser, machine_note, open_database  # noqa: E402
+
+from integrations.twilio.client import TwilioGateway  # noqa: E402
+from recall.actors import Actor, Role  # noqa: E402
+from recall.bookings import Booking, BookingStatus, Channel, Source  # noqa: E402
+from recall.catalog import create_service  # noqa: E402
+from recall.clinics import ClinicInput, create_clinic  # noqa: E402
+from recall.clock import SystemClock  # noqa: E402
+from recall.db import Database  # noqa: E402
+from recall.dispatch import DispatchSettings, Dispatcher  # noqa: E402
+from recall.patients import Language, Patient  # noqa: E402
+from recall.reminder_planning import MAX_RATE, Fallback  # noqa: E402
+from recall.reminder_planning import Channel as Via  # noqa: E402
+from recall.reminder_policy import ReminderPolicy, replace_policy  # noqa: E402
+from recall.reminders import Reminder, ReminderStatus  # noqa: E402
+from recall.sending import SenderIdentity  # noqa: E402
+from recall.staff import create_staff  # noqa: E402
+
+UTC = timezone.utc
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT, TOKEN, FROM = "AC" + "0" * 32, "bench-auth-token", "+46700000000"
+CALLBACK = "https://clinic.example.com"
+TARGET_RATIO, TARGET_RATE_ERROR = 0.9, 0.01
+BODY = "Påminnelse: Bench Clinic, tid torsdag 5 mars 13:00. Svara STOP för att avregistrera dig."
+
+
+# --------------------------------------------------------------------------- the stand-in process
+
+
+class StandInProcess:
+    """``python -m integrations.twilio`` on a free loopback port, driven through its ``/_standin/`` API."""
+
+    def __init__(self, latency_ms: int):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.latency_ms = latency_ms
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "integrations.twilio", "--port", str(port), "--auth-token", TOKEN,
+             "--account-sid", ACCOUNT, "--latency-ms", str(latency_ms)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.control("GET", "stats")
+                return
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("the Twilio stand-in did not start") from None
+                time.sleep(0.1)
+
+    def control(self, method: str, name: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base_url}/_standin/{name}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    def reset(self) -> None:
+        self.control("POST", "reset", {})
+        self.control("POST", "latency", {"ms": self.latency_ms})
+
+    def creates(self) -> list[dict[str, Any]]:
+        """Every Messages create the stand-in answered since the last reset, oldest first."""
+        return [r for r in self.control("GET", "requests") if r["method"] == "POST" and r["resource"] == "Messages"]
+
+    def cpu_seconds(self) -> float:
+        return _proc_cpu_seconds(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+
+def _die_with_parent() -> None:
+    """The stand-in never outlives this script, even if it is killed (Linux: PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_clinic(db: Database, rate: float | None) -> tuple[int, int, int]:
+    """A clinic whose stored policy sends one SMS a day before the visit at ``rate``/s: clinic, service, version."""
+    clock = SystemClock()
+    with db.writer() as s:
+        clinic = create_clinic(s, clock, ClinicInput(name=f"Bench clinic {time.time_ns()}",
+                                                     timezone="Europe/Stockholm", phone_region="SE", currency="SEK"))
+        manager = create_staff(s, clock, clinic.id, name="Bench manager", role=Role.MANAGER)
+        service = create_service(s, clock, clinic.id, {"name": "Check-up", "duration_minutes": 30,
+                                                       "follow_up_interval_days": 30})
+        s.commit()
+    with db.writer() as s:
+        policy, _ = replace_policy(s, clock, Actor(staff_id=manager.id, clinic_id=clinic.id, role=Role.MANAGER), {
+            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+            "rate_limits": {"sms_per_second": rate or MAX_RATE}})
+        version = policy.version
+    if rate is None:  # the same document with a null rate, stored as the next version past validation
+        with db.writer() as s:
+            body = {**policy.body, "rate_limits": {**policy.body["rate_limits"], "sms_per_second": None}}
+            s.add(ReminderPolicy(clinic_id=clinic.id, version=version + 1, body=body, created_at=clock.now(),
+                                 created_by_id=manager.id))
+            s.commit()
+        version += 1
+    return clinic.id, service.id, version
+
+
+def load_reminders(db: Database, clinic: tuple[int, int, int], n: int, phone_base: int) -> None:
+    """``n`` patients, each with a booking tomorrow and its SMS reminder, due a minute ago (Core inserts)."""
+    now, (clinic_id, service_id, version) = datetime.now(UTC), clinic
+    with db.writer() as s:
+        patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
+            "clinic_id": clinic_id, "full_name": f"Bench patient {i}", "phone_e164": f"+4670{phone_base + i:07d}",
+            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
+            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
+            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now} for i in range(n)]))
+        start = now + timedelta(days=1)
+        bookings = list(s.scalars(sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [{
+            "clinic_id": clinic_id, "patient_id": p, "provider_id": None, "service_id": service_id,
+            "start_at": start, "end_at": start + timedelta(minutes=30), "status": BookingStatus.BOOKED,
+            "channel": Channel.PHONE, "source": Source.NEW_REQUEST, "source_visit_id": None, "recall_task_id": None,
+            "follow_up_of_visit_id": None, "created_by_id": None, "credited_staff_id": None, "credited_role": None,
+            "note": None, "cancel_reason": None, "created_at": now, "updated_at": now} for p in patients]))
+        s.execute(sa.insert(Reminder), [{
+            "clinic_id": clinic_id, "booking_id": b, "patient_id": p, "policy_version": version, "step_index": 0,
+            "offset_minutes": 24 * 60, "channel": Via.SMS, "fallback": Fallback.NONE, "fallback_of_id": None,
+            "status": ReminderStatus.PLANNED, "send_at": now - timedelta(minutes=1),
+            "due_at": now - timedelta(minutes=1, microseconds=n - i), "attempts": 0, "lease_expires_at": None,
+            "claimed_by": None, "provider_sid": None, "provider_status": None, "error_code": None, "outcome": None,
+            "task_id": None, "created_at": now, "updated_at": now, "sent_at": None}
+            for i, (b, p) in enumerate(zip(bookings, patients))])
+        s.commit()
+
+
+def cancel_leftovers(db: Database) -> int:
+    """A phase stopped by --max-seconds leaves due reminders; the next phase must not send them."""
+    with db.writer() as s:
+        count = s.execute(sa.update(Reminder).where(Reminder.status == ReminderStatus.PLANNED).values(
+            status=ReminderStatus.CANCELLED, outcome="bench_leftover")).rowcount or 0
+        s.commit()
+    return count
+
+
+def due_planned(db: Database) -> int:
+    with db.reader() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
+            Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= datetime.now(UTC))) or 0
+
+
+# --------------------------------------------------------------------------- the measured loops
+
+
+@dataclass
+class Phase:
+    name: str
+    n: int
+    wall: float
+    cpu: float  # this process, all threads
+    standin_cpu: float
+    times: list[float]  # when the stand-in answered each create, sorted
+    outcomes: dict[str, int]
+
+    @property
+    def throughput(self) -> float:
+        return self.n / self.wall if self.wall else math.nan
+
+    @property
+    def steady(self) -> float:
+        """The rate between the first and the last request the stand-in saw: (n-1)/(last-first)."""
+        span = self.times[-1] - self.times[0] if len(self.times) > 1 else 0.0
+        return (len(self.times) - 1) / span if span else math.nan
+
+    @property
+    def busiest_second(self) -> int:
+        t, best, j = self.times, 0, 0
+        for i in range(len(t)):
+            while t[i] - t[j] >= 1.0:
+                j += 1
+            best = max(best, i - j + 1)
+        return best
+
+    def show(self) -> None:
+        print(f"  {self.name:<30} {self.n:>6} sent in {self.wall:6.2f} s = {self.throughput:7.1f} msgs/s "
+              f"(first..last request {self.steady:7.1f}/s); CPU/msg here {1000 * self.cpu / max(self.n, 1):5.2f} ms, "
+              f"stand-in {1000 * self.standin_cpu / max(self.n, 1):5.2f} ms; {self.outcomes}")
+
+
+def measure(name: str, standin: StandInProcess, run: Callable[[], dict[str, int]]) -> Phase:
+    standin.reset()
+    cpu0, sc0, t0 = time.process_time(), standin.cpu_seconds(), time.perf_counter()
+    outcomes = run()
+    wall, cpu, scpu = time.perf_counter() - t0, time.process_time() - cpu0, standin.cpu_seconds() - sc0
+    times = sorted(r["at"] for r in standin.creates() if r["status"] == 201)
+    return Phase(name, outcomes.get("sent", 0), wall, cpu, scpu, times, outcomes)
+
+
+def round_trip_ms(gateway: TwilioGateway, standin: StandInProcess, n: int = 21) -> float:
+    standin.reset()
+    times = []
+    for i in range(n):
+        t0 = time.perf_counter()
+        gateway.send_sms(to=f"+4670{9_000_000 + i:07d}", body=BODY, idempotency_key=f"rtt-{i}",
+                         status_callback=f"{CALLBACK}/rtt", sender=SenderIdentity(from_number=FROM))
+        times.append(time.perf_counter() - t0)
+    return 1000 * sorted(times)[n // 2]
+
+
+def bare_loop(gateway: TwilioGateway, n: int, concurrency: int, phone_base: int, max_seconds: float
+              ) -> Callable[[], dict[str, int]]:
+    def run() -> dict[str, int]:
+        position, lock, counts = iter(range(n)), threading.Lock(), {"sent": 0, "error": 0}
+        deadline, sender = time.monotonic() + max_seconds, SenderIdentity(from_number=FROM)
+
+        def worker() -> None:
+            sent = errors = 0
+            while time.monotonic() < deadline:
+                with lock:
+                    i = next(position, None)
+                if i is None:
+                    break
+                try:
+                    gateway.send_sms(to=f"+4670{phone_base + i:07d}", body=BODY, idempotency_key=f"bare-{i}",
+                                     status_callback=f"{CALLBACK}/webhooks/twilio/message-status?r={i}",
+                                     sender=sender)
+                    sent += 1
+                except Exception:  # noqa: BLE001 - counted, the loop goes on
+                    errors += 1
+            with lock:
+                counts["sent"] += sent
+                counts["error"] += errors
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(max_seconds + 60)
+        return {k: v for k, v in counts.items() if v}
+    return run
+
+
+def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds: float
+             ) -> Callable[[], dict[str, int]]:
+    settings = DispatchSettings(worker_id=f"bench:{os.getpid()}", callback_base=CALLBACK, concurrency=concurrency,
+                                default_from=FROM)
+    dispatcher = Dispatcher(db, SystemClock(), gateway, gateway, settings)
+
+    def run() -> dict[str, int]:
+        outcomes = dispatcher.drain(max_seconds=max_seconds).outcomes
+        left = cancel_leftovers(db)
+        return {**outcomes, "left unsent (time cap)": left} if left else outcomes
+    return run
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def main() -> int:
+    parser = bench_parser(__doc__)
+    parser.add_argument("--reminders", type=int, default=10_000, help="per throughput phase (default %(default)s)")
+    parser.add_argument("--concurrency", type=int, default=32, help="sender threads (default %(default)s)")
+    parser.add_argument("--latency-ms", type=int, default=50, help="the stand-in's delay per request")
+    parser.add_argument("--rates", default="30:600,100:2000",
+                        help="rate-limited runs, rate/s:reminders, comma-separated ('' for none)")
+    parser.add_argument("--no-limit-as", choices=("null", "max"), default="null",
+                        help="the throughput clinic's rate: a stored null (no limit) or the maximum, 100/s")
+    parser.add_argument("--max-seconds", type=float, default=240, help="time cap per measured phase")
+    args = parser.parse_args()
+    rates = [(float(r), int(c)) for r, c in (item.split(":") for item in args.rates.split(",") if item)]
+
+    watchdog = Watchdog(args.timeout)
+    bdb: BenchDatabase = open_database(args.database_url, reset=args.reset)
+    db = Database(bdb.url, pool_size=args.concurrency + 4, max_overflow=4)  # as `flask recall worker` sizes it
+    standin = StandInProcess(args.latency_ms)
+    watchdog.cleanups.append(standin.stop)
+    gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, max_pool=args.concurrency + 4)
+    try:
+        if due_planned(db):
+            raise SystemExit(f"{due_planned(db)} reminders are already due in this database; use --reset")
+        print(f"database: {bdb.describe()}\nmachine: {machine_note()}")
+        print(f"stand-in: own process, {args.latency_ms} ms per request; {args.concurrency} sender threads here")
+        t = time.perf_counter()
+        load_reminders(db, make_clinic(db, None if args.no_limit_as == "null" else MAX_RATE), args.reminders, 0)
+        print(f"loaded {args.reminders} due SMS reminders in {time.perf_counter() - t:.1f} s "
+              f"(rate: {'none, null in the policy' if args.no_limit_as == 'null' else f'{MAX_RATE:g}/s'})\n")
+
+        print(f"stand-in round trip, one request at a time: p50 {round_trip_ms(gateway, standin):.1f} ms "
+              f"(its latency is {args.latency_ms} ms; the rest is HTTP, the SDK and TCP)\n")
+        print("throughput")
+        bare1 = measure("bare SDK loop (before)", standin, bare_loop(gateway, args.reminders, args.concurrency,
+                                                                      5_000_000, args.max_seconds))
+        bare1.show()
+        run = measure("recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds))
+        run.show()
+        bare2 = measure("bare SDK loop (after)", standin, bare_loop(gateway, args.reminders, args.concurrency,
+                                                                     5_000_000, args.max_seconds))
+        bare2.show()
+        bare, bare_steady = (bare1.throughput + bare2.throughput) / 2, (bare1.steady + bare2.steady) / 2
+        ratio = run.throughput / bare
+        print(f"  ratio dispatch/bare: {ratio:.3f} (first..last: {run.steady / bare_steady:.3f})"
+              f"   target >= {TARGET_RATIO}: {'MET' if ratio >= TARGET_RATIO else 'NOT MET'}")
+        print(f"  concurrency limit: {args.concurrency} x 1/{args.latency_ms} ms = "
+              f"{args.concurrency * 1000 / args.latency_ms:.0f} msgs/s\n")
+
+        print("rate limits (achieved = (n-1)/(last-first) of the stand-in's request times)")
+        phone_base = args.reminders
+        for rate, count in rates:
+            load_reminders(db, make_clinic(db, rate), count, phone_base)
+            phone_base += count
+            phase = measure(f"limit {rate:g}/s", standin, dispatch(db, gateway, args.concurrency, args.max_seconds))
+            error = (phase.steady - rate) / rate
+            close, below = abs(error) <= TARGET_RATE_ERROR, phase.steady <= rate and phase.busiest_second <= rate
+            print(f"  limit {rate:6g}/s, {count:5} reminders: achieved {phase.steady:8.3f}/s ({100 * error:+.2f} %), "
+                  f"busiest 1 s window {phase.busiest_second}, wall {phase.wall:.1f} s, {phase.outcomes}\n"
+                  f"{'':20}within 1 %: {'MET' if close else 'NOT MET'}; never above (achieved and busiest "
+                  f"second <= limit): {'MET' if below else 'NOT MET'}")
+        print(f"\nmachine after: {machine_note()}")
+        return 0
+    finally:
+        gateway.close()
+        standin.stop()
+        db.dispose()
+        bdb.close()
+        watchdog.cancel()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

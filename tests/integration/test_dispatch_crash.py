@@ -1,0 +1,282 @@
+"""Reminder workers killed with SIGKILL mid-dispatch: nothing is sent twice and nothing stays ``sending``.
+
+Two production workers (``flask --app wsgi recall worker``, each its own process with 32 parallel sends)
+drain due SMS reminders to a Twilio stand-in in this process (30 ms per request). One of them is killed
+with SIGKILL a few times at random moments while it has sends in flight, and a fresh one started in its
+place; the other runs throughout. When the survivors have sent everything they could, the test reaps with
+a clock past the lease, as the next worker would two minutes later, and checks what the stand-in saw
+against what the database says. The seed of the kill times is printed; set ``CRASH_SEED`` to replay one.
+
+The reminders belong to a clinic whose policy sends at 100 SMS/s (the most a policy may set), so the run
+lasts long enough for several kills and each kill strands up to 32 claimed reminders, some of them on the
+wire. A send that raises in a worker (on a busy PostgreSQL server: "too many clients", since each worker
+pools 40 connections) is logged with the reminder's id and left ``sending``; it ends ``unknown`` too, and
+is counted on top of the kills. Every wait has a deadline and every worker is killed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import IO
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from integrations.twilio.client import TwilioGateway
+from integrations.twilio.standin import StandIn
+from integrations.twilio.standin_state import Recorded
+from recall.actors import Role
+from recall.bookings import Booking, BookingStatus, Channel, Source
+from recall.clock import FixedClock, SystemClock
+from recall.db import Database
+from recall.dispatch import DispatchSettings, Dispatcher
+from recall.patients import Language, Patient
+from recall.reminder_planning import Channel as Via
+from recall.reminder_planning import Fallback
+from recall.reminder_policy import replace_policy
+from recall.reminders import Reminder, ReminderStatus
+from tests.factories import actor_of, make_clinic, make_service, make_staff
+
+UTC = timezone.utc
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+CALLBACK_BASE = "https://clinic.example.com"
+REMINDERS = {"postgresql": 2000, "sqlite": 1500}
+RATE = 100  # SMS per second: the policy's maximum (MAX_RATE)
+LATENCY_MS = 30
+KILLS = 4
+CONCURRENCY = 32  # WORKER_CONCURRENCY, the CLI's default: what one kill can strand at most
+LEASE = timedelta(minutes=2)  # DispatchSettings' default; the CLI cannot set another
+START_DEADLINE = 30  # seconds for a new worker to claim its first reminder
+FINISH_DEADLINE = 60  # seconds for the survivors to finish after the last kill
+# Dispatcher._safely logs a send that raised (a lost connection, say); that reminder stays ``sending`` under
+# its lease, and the reaper makes it ``unknown`` like a killed worker's.
+FAILED_UNEXPECTEDLY = re.compile(r"^sending reminder (\d+) failed unexpectedly$", re.MULTILINE)
+FINAL = {ReminderStatus.SENT, ReminderStatus.FAILED, ReminderStatus.CANCELLED, ReminderStatus.UNKNOWN}
+
+
+def _dialect(url: str) -> str:
+    return "sqlite" if url.startswith("sqlite") else "postgresql"
+
+
+def _load_due_reminders(database: Database, n: int) -> int:
+    """A clinic sending at ``RATE`` and ``n`` due SMS reminders, one per booking and patient; returns the clinic."""
+    clock = SystemClock()
+    now = clock.now()
+    clinic = make_clinic(database, clock)
+    manager, _ = make_staff(database, clock, clinic.id, Role.MANAGER, name="Manager")
+    service = make_service(database, clock, clinic.id)
+    with database.writer() as s:
+        policy, _ = replace_policy(s, clock, actor_of(manager), {
+            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": RATE}})
+    with database.writer() as s:
+        patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
+            "clinic_id": clinic.id, "full_name": f"Crash patient {i}", "phone_e164": f"+4670{i:07d}",
+            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
+            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
+            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
+        } for i in range(n)]))
+        start = now + timedelta(days=1)
+        bookings = list(s.scalars(sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [{
+            "clinic_id": clinic.id, "patient_id": patient, "provider_id": None, "service_id": service.id,
+            "start_at": start, "end_at": start + timedelta(minutes=30), "status": BookingStatus.BOOKED,
+            "channel": Channel.PHONE, "source": Source.NEW_REQUEST, "source_visit_id": None,
+            "recall_task_id": None, "follow_up_of_visit_id": None, "created_by_id": None,
+            "credited_staff_id": None, "credited_role": None, "note": None, "cancel_reason": None,
+            "created_at": now, "updated_at": now,
+        } for patient in patients]))
+        s.execute(sa.insert(Reminder), [{
+            "clinic_id": clinic.id, "booking_id": booking, "patient_id": patient, "policy_version": policy.version,
+            "step_index": 0, "offset_minutes": 24 * 60, "channel": Via.SMS, "fallback": Fallback.NONE,
+            "fallback_of_id": None, "status": ReminderStatus.PLANNED, "send_at": now - timedelta(minutes=1),
+            "due_at": now - timedelta(minutes=1, milliseconds=i), "attempts": 0, "lease_expires_at": None,
+            "claimed_by": None, "provider_sid": None, "provider_status": None, "error_code": None,
+            "outcome": None, "task_id": None, "created_at": now, "updated_at": now, "sent_at": None,
+        } for i, (booking, patient) in enumerate(zip(bookings, patients))])
+        s.commit()
+    return clinic.id
+
+
+@dataclass
+class Worker:
+    """One ``flask --app wsgi recall worker`` process; its output goes to a file, shown when the test fails."""
+
+    proc: subprocess.Popen[bytes]
+    log: Path
+    out: IO[bytes]
+
+    @classmethod
+    def start(cls, env: dict[str, str], log: Path) -> Worker:
+        out = log.open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "recall", "worker"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return cls(proc, log, out)
+
+    @property
+    def worker_id(self) -> str:  # as recall.web.worker.build_dispatcher names it
+        return f"{socket.gethostname()}:{self.proc.pid}"[:64]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.out.close()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self.out.close()
+
+    def errored(self) -> set[int]:
+        """Reminders whose send raised in this worker (each is logged with its id)."""
+        return {int(m) for m in FAILED_UNEXPECTEDLY.findall(self.log.read_text(errors="replace"))}
+
+    def tail(self) -> str:
+        text = self.log.read_text(errors="replace")
+        return f"--- {self.log.name} (exit {self.proc.returncode}) ---\n{text[-3000:]}"
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float, what: str, workers: list[Worker]) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {seconds} s waiting for {what}\n"
+                                 + "\n".join(w.tail() for w in workers))
+        time.sleep(0.05)
+
+
+def _scalar(database: Database, stmt: sa.Select[tuple[int]]) -> int:
+    with database.reader() as s:
+        return s.scalar(stmt) or 0
+
+
+def _count(*where: sa.ColumnElement[bool]) -> sa.Select[tuple[int]]:
+    return sa.select(sa.func.count()).select_from(Reminder).where(*where)
+
+
+def _due_planned() -> sa.Select[tuple[int]]:
+    return _count(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= datetime.now(UTC))
+
+
+def _reminder_of(request: Recorded) -> int:
+    """The reminder a request was for: its idempotency key is reminder-<id>-<attempt>."""
+    assert request.idempotency_key is not None and request.idempotency_key.startswith("reminder-")
+    return int(request.idempotency_key.split("-")[1])
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    stand = StandIn(auth_token=TOKEN, account_sid=ACCOUNT)
+    stand.start()
+    stand.set_latency(LATENCY_MS)
+    yield stand
+    stand.stop()
+
+
+@pytest.mark.timeout(240)
+def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_sending(
+        database: Database, db_url: str, standin: StandIn, tmp_path: Path) -> None:
+    n = REMINDERS[_dialect(db_url)]
+    _load_due_reminders(database, n)
+    seed = int(os.environ.get("CRASH_SEED") or random.randrange(1_000_000))
+    rng = random.Random(seed)
+    env = {**os.environ, "RECALL_ENV": "production", "DATABASE_URL": db_url, "TWILIO_BASE_URL": standin.base_url,
+           "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_DEFAULT_FROM": "+46700000000",
+           "PUBLIC_BASE_URL": CALLBACK_BASE}
+    workers: list[Worker] = []
+    killed: list[Worker] = []
+    stranded_at_kill: list[int] = []
+    t0 = time.monotonic()
+    try:
+        survivor = Worker.start(env, tmp_path / "survivor.log")
+        workers.append(survivor)
+        for k in range(KILLS):
+            victim = Worker.start(env, tmp_path / f"victim-{k}.log")
+            workers.append(victim)
+            _wait_until(lambda: _scalar(database, _count(Reminder.claimed_by == victim.worker_id)) > 0
+                        or _scalar(database, _due_planned()) == 0, START_DEADLINE, f"victim {k} to claim", workers)
+            if _scalar(database, _due_planned()) == 0:
+                break  # the survivor sent everything: no kill left to make
+            time.sleep(rng.uniform(0.05, 1.0))
+            victim.kill()
+            killed.append(victim)
+            stranded_at_kill.append(_scalar(database, _count(Reminder.status == ReminderStatus.SENDING,
+                                                             Reminder.claimed_by == victim.worker_id)))
+        alive = [w for w in workers if w not in killed]
+
+        def finished() -> bool:
+            if _scalar(database, _due_planned()):
+                return False
+            with database.reader() as s:
+                busy = set(s.scalars(sa.select(Reminder.id).where(
+                    Reminder.status == ReminderStatus.SENDING, Reminder.claimed_by.in_([w.worker_id for w in alive]))))
+            return busy <= set().union(*(w.errored() for w in alive))
+        _wait_until(finished, FINISH_DEADLINE, "the survivors to finish", workers)
+        dispatch_seconds = time.monotonic() - t0
+    finally:
+        for worker in workers:
+            if worker not in killed:
+                worker.stop()
+    errored = set().union(*(w.errored() for w in workers))
+
+    gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url)
+    try:
+        later = FixedClock(datetime.now(UTC) + LEASE + timedelta(seconds=1))
+        reaped = Dispatcher(database, later, gateway, gateway, DispatchSettings(
+            worker_id="reaper", callback_base=CALLBACK_BASE)).reap()
+    finally:
+        gateway.close()
+
+    with database.reader() as s:
+        rows = s.execute(sa.select(Reminder.id, Reminder.status, Reminder.provider_sid, Reminder.claimed_by,
+                                   Reminder.outcome)).all()
+    requests = [r for r in standin.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
+    statuses = Counter(row.status for row in rows)
+    per_reminder = Counter(_reminder_of(r) for r in requests)
+    per_callback = Counter(parse_qs(urlsplit(r.value("StatusCallback") or "").query)["r"][0] for r in requests)
+    by_sid = Counter(r.sid for r in requests if r.sid)
+    killed_ids = {w.worker_id for w in killed}
+    print(f"\n{_dialect(db_url)} (seed {seed}): {n} reminders, {len(killed)} kills stranding {stranded_at_kill} "
+          f"claimed reminders, {dispatch_seconds:.1f} s; reaped {reaped}; statuses "
+          f"{ {str(k.value): v for k, v in sorted(statuses.items())} }; {len(requests)} requests at the stand-in "
+          f"({len(by_sid)} accepted, {sum(1 for r in requests if r.status is None)} never answered); "
+          f"{len(errored)} sends raised in a worker")
+    if errored:
+        print(next(w.tail() for w in workers if w.errored()))
+
+    assert len(rows) == n
+    assert killed, "no worker was killed: the run proved nothing"
+    assert statuses[ReminderStatus.SENDING] == 0
+    assert set(statuses) <= FINAL | {ReminderStatus.PLANNED}, statuses
+    assert _scalar(database, _due_planned()) == 0, "a planned reminder may only wait for a retry"
+    assert [r for r, times in per_reminder.items() if times > 1] == [], "a reminder went out twice"
+    assert [r for r, times in per_callback.items() if times > 1] == [], "a callback URL went out twice"
+    sent = [row for row in rows if row.status is ReminderStatus.SENT]
+    assert [row.id for row in sent if by_sid[row.provider_sid] != 1] == [], "a sent reminder lacks its one request"
+    assert [row.id for row in sent if per_reminder[row.id] != 1] == []
+    on_the_wire = {row.id: row.status for row in rows if per_reminder[row.id]}
+    assert {rid: st for rid, st in on_the_wire.items() if st not in (ReminderStatus.SENT, ReminderStatus.UNKNOWN)} \
+        == {}, "a request that went out was recorded as never sent"
+    unknown = [row for row in rows if row.status is ReminderStatus.UNKNOWN]
+    assert [row.id for row in unknown if row.outcome != "worker_lost"
+            or (row.claimed_by not in killed_ids and row.id not in errored)] == []
+    assert 0 < len(unknown) <= len(killed) * CONCURRENCY + len(errored)
+    assert reaped == len(unknown)
