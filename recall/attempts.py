@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall import bookings, patients, queue
 from recall.actors import Actor, Role
-from recall.bookings import BookingRequest, Channel, Source
+from recall.bookings import BookingRequest, BookingSlot, Channel, Source
 from recall.clinics import get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type
@@ -85,13 +85,8 @@ class ContactAttempt(Base):
     )
 
 
-@dataclass(frozen=True)
-class BookingDetails:
-    start_at: datetime
-    end_at: datetime | None = None
-    provider_id: int | None = None
-    service_id: int | None = None
-    note: str | None = None
+# The booking an attempt with the outcome "booked" makes.
+BookingDetails = BookingSlot
 
 
 @dataclass(frozen=True)

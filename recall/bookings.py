@@ -118,6 +118,17 @@ class Booking(Base):
 
 
 @dataclass(frozen=True)
+class BookingSlot:
+    """When and with whom a booking made inside another request (a checkout, a contact attempt) takes place."""
+
+    start_at: datetime
+    end_at: datetime | None = None
+    provider_id: int | None = None
+    service_id: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     patient_id: int
     start_at: datetime

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -145,7 +145,7 @@ class Dispatcher:
                     outcome = self._failed(session, reminder, error)
                     session.commit()
                     return outcome
-                return self._record(reminder_id, lambda s, r: self._failed(s, r, error))
+                return self._record(reminder_id, lambda s, r, failure=error: self._failed(s, r, failure))
             if self.postgres:
                 outcome = self._sent(reminder, result.sid, result.status)
                 session.commit()

@@ -149,8 +149,9 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
     so a re-plan does not pile up rows for steps that already went out.
     """
     b = booking
-    first = session.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.booking_id == b.id)) == 0
-    cancel_waiting(session, now, booking_id=b.id, reason=reason)
+    first = session.scalar(sa.select(Reminder.id).where(Reminder.booking_id == b.id).limit(1)) is None
+    if not first:  # a new booking has nothing to cancel
+        cancel_waiting(session, now, booking_id=b.id, reason=reason)
     status = getattr(b.status, "value", b.status)
     if status not in ACTIVE_BOOKING:
         return []

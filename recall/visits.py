@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.actors import Actor, Role
-from recall.bookings import Booking, BookingRequest, Channel, Source, attend, book, get_booking
+from recall.bookings import Booking, BookingRequest, BookingSlot, Channel, Source, attend, book, get_booking
 from recall.catalog import Service, referenced
 from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
@@ -72,15 +72,8 @@ class Visit(Base):
     )
 
 
-@dataclass(frozen=True)
-class DeskBooking:
-    """The follow-up booked at checkout: for the visit's patient, in person."""
-
-    start_at: datetime
-    end_at: datetime | None = None
-    provider_id: int | None = None
-    service_id: int | None = None
-    note: str | None = None
+# The follow-up booked at checkout: for the visit's patient, in person.
+DeskBooking = BookingSlot
 
 
 @dataclass(frozen=True)

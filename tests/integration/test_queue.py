@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import BookingRequest, Channel, create_booking
+from recall.bookings import BookingRequest, Channel, Source, create_booking
 from recall.clinics import Clinic
 from recall.clock import FixedClock
 from recall.errors import Conflict, Forbidden
@@ -236,7 +236,7 @@ def test_a_task_leased_by_one_operator_cannot_be_booked_by_another(database, clo
     with database.writer() as s, pytest.raises(Conflict):
         create_booking(s, clock, people["operator2"], BookingRequest(
             patient_id=patient, service_id=world.a.services[0].id, channel=Channel.PHONE,
-            start_at=clock.now() + timedelta(days=2), source=__import__("recall.bookings").bookings.Source.RECALL_TASK,
+            start_at=clock.now() + timedelta(days=2), source=Source.RECALL_TASK,
             recall_task_id=task.id))
 
 
