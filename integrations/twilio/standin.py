@@ -76,9 +76,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self.server.standin._dispatch(self)
 
-    def read_body(self) -> bytes:
+    def read_body(self) -> bytes | None:
+        """The whole body, or None when the client went away before sending all of it (a killed worker):
+        like Twilio, the stand-in acts only on complete requests."""
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            self.close_connection = True
+            return None
+        return body
 
     def reply(self, status: int, payload: Any) -> None:
         body = json.dumps(payload).encode("utf-8")
@@ -296,6 +302,8 @@ class StandIn:
     def _dispatch(self, handler: _Handler) -> None:
         url = urlsplit(handler.path)
         raw = handler.read_body()
+        if raw is None:
+            return
         if url.path.startswith("/_standin/"):
             status, payload = handle_control(self, handler.command, url.path, raw)
             handler.reply(status, payload)

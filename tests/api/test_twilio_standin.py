@@ -210,6 +210,20 @@ def test_a_timeout_that_was_not_accepted_leaves_no_message(gateway: TwilioGatewa
     assert twilio.messages() == []
 
 
+def test_a_request_whose_sender_died_mid_body_creates_nothing(twilio: StandIn) -> None:
+    """A worker killed while writing its request leaves half a body; Twilio acts only on whole requests."""
+    body = "To=%2B46700000001&From=%2B46850000000&Body=Hello&StatusCallback=http%3A%2F%2F127.0.0.1%3A9%2Fs"
+    head = (f"POST /2010-04-01/Accounts/{ACCOUNT}/Messages.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+    port = int(twilio.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(head.encode() + body[:20].encode())
+        sock.shutdown(socket.SHUT_WR)
+        assert sock.recv(1024) == b""  # closed without an answer
+
+    assert twilio.requests == [] and twilio.messages() == []
+
+
 def test_a_refused_port_is_transient_because_nothing_was_sent() -> None:
     gw = TwilioGateway(ACCOUNT, TOKEN, base_url=f"http://127.0.0.1:{unused_port()}", timeout=2.0)
     try:
