@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +32,15 @@ DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
 
 
+# The longest tests start first, so that parallel workers (pytest-xdist, --dist worksteal) share out
+# the rest around them instead of one worker finishing alone with them at the end.
+SLOW_FIRST = ("test_queue_concurrency.py::test_many_claimers", "test_dispatch_crash.py::")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not any(name in item.nodeid for name in SLOW_FIRST))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
@@ -42,36 +52,72 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _worker_database_url(url: str) -> str:
+    """Under pytest-xdist each worker process gets a database of its own on the same server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'test'}_{worker}"
+    admin = make_engine(url).execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 @pytest.fixture(scope="session")
 def pg_migrated() -> str:
     assert PG_URL
-    engine = make_engine(PG_URL)
+    url = _worker_database_url(PG_URL)
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP SCHEMA public CASCADE")
         conn.exec_driver_sql("CREATE SCHEMA public")
     upgrade(engine)
     engine.dispose()
-    return PG_URL
+    return url
+
+
+@pytest.fixture(scope="session")
+def _shared_databases() -> Iterator[dict[str, Database]]:
+    """One ``Database`` per URL for the whole session. SQLAlchemy caches compiled statements per engine;
+    a new engine for every test compiled every statement again, a third of the suite's time."""
+    made: dict[str, Database] = {}
+    yield made
+    for db in made.values():
+        db.dispose()
 
 
 @pytest.fixture(params=DATABASES)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, _shared_databases: dict[str, Database]) -> str:
+    """A freshly migrated, empty database for this test: the SQLite template copied over this process's
+    file, or every PostgreSQL table truncated. Connections of the previous test are closed first."""
     if request.param == "sqlite":
-        path = tmp_path / "recall.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite:///{path}"
+        template = request.getfixturevalue("sqlite_template")
+        path = template.parent / "recall.db"
+        url = f"sqlite:///{path}"
+        if url in _shared_databases:
+            _shared_databases[url].dispose()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        shutil.copy(template, path)
+        return url
     url = request.getfixturevalue("pg_migrated")
-    engine = make_engine(url)
+    db = _shared_databases.setdefault(url, Database(url))
+    db.dispose()
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-    with engine.begin() as conn:
+    with db.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
     return url
 
 
 @pytest.fixture
-def database(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
+def database(db_url: str, _shared_databases: dict[str, Database]) -> Iterator[Database]:
+    db = _shared_databases.setdefault(db_url, Database(db_url))
     yield db
     db.dispose()
 
@@ -81,9 +127,27 @@ def clock() -> FixedClock:
     return FixedClock(T0)
 
 
+@pytest.fixture(scope="session")
+def _shared_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Flask, dict[str, object]]:
+    """One app per test process: building the OpenAPI document for every blueprint is most of what
+    ``create_app`` costs (about 60 ms), and half the suite's tests need an app."""
+    from recall.web import create_app
+
+    placeholder = Database(f"sqlite:///{tmp_path_factory.mktemp('app') / 'unused.db'}")  # replaced per test
+    shared = create_app("test", database=placeholder, clock=FixedClock(T0))
+    placeholder.dispose()
+    return shared, dict(shared.config)
+
+
 @pytest.fixture
-def app(database: Database, clock: FixedClock) -> Flask:
-    return __import__("recall.web", fromlist=["create_app"]).create_app("test", clock=clock, database=database)
+def app(_shared_app: tuple[Flask, dict[str, object]], database: Database, clock: FixedClock) -> Flask:
+    """The test-configured app, speaking to this test's database with this test's clock; settings a
+    previous test changed are put back."""
+    shared, pristine = _shared_app
+    shared.config.clear()
+    shared.config.update(pristine)
+    shared.extensions["recall.db"], shared.extensions["recall.clock"] = database, clock
+    return shared
 
 
 @pytest.fixture

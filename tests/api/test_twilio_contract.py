@@ -12,6 +12,7 @@ first use. Without node/npm the tests skip, except under CI where they fail.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -90,21 +91,25 @@ class Prism:
 def prism_bin() -> Path:
     if not SPEC.is_file():
         unavailable(f"Twilio's OpenAPI description is missing at {SPEC}")
-    if PRISM_BIN.exists() and installed_version() == PRISM_VERSION:
-        return PRISM_BIN
     npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        unavailable("node and npm are needed to install Stoplight Prism for the Twilio contract tests")
-    started = time.monotonic()
-    done = subprocess.run(
-        [str(npm), "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS),
-         f"@stoplight/prism-cli@{PRISM_VERSION}"],
-        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
-    )
-    if done.returncode != 0 or not PRISM_BIN.exists():
-        pytest.fail(f"npm could not install Prism {PRISM_VERSION}:\n{done.stdout}\n{done.stderr}")
-    print(f"installed Prism {PRISM_VERSION} in {time.monotonic() - started:.1f}s")
-    return PRISM_BIN
+    TOOLS.mkdir(parents=True, exist_ok=True)
+    # Test processes running in parallel (pytest-xdist) install once: the others wait on the lock.
+    with open(TOOLS.parent / "prism.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if PRISM_BIN.exists() and installed_version() == PRISM_VERSION:
+            return PRISM_BIN
+        if npm is None or shutil.which("node") is None:
+            unavailable("node and npm are needed to install Stoplight Prism for the Twilio contract tests")
+        started = time.monotonic()
+        done = subprocess.run(
+            [str(npm), "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS),
+             f"@stoplight/prism-cli@{PRISM_VERSION}"],
+            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+        )
+        if done.returncode != 0 or not PRISM_BIN.exists():
+            pytest.fail(f"npm could not install Prism {PRISM_VERSION}:\n{done.stdout}\n{done.stderr}")
+        print(f"installed Prism {PRISM_VERSION} in {time.monotonic() - started:.1f}s")
+        return PRISM_BIN
 
 
 @pytest.fixture(scope="session")
