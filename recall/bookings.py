@@ -20,11 +20,12 @@ from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
 from recall.credit import CreditKind, record_outcome, record_pending
 from recall import reminders
-from recall.db import Base, UTCDateTime, enum_column_type
+from recall.db import Base, UTCDateTime, enum_column_type, locking
 from recall.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.patients import get_patient
 from recall.recall_tasks import (
-    CloseReason, RecallTask, TaskReason, TaskStatus, close_task, get_task, open_task, open_task_for_visit,
+    SERVICE_REASONS, CloseReason, RecallTask, TaskReason, TaskStatus, close_service_tasks, close_task, get_task,
+    open_task, open_task_for_visit,
 )
 from recall.staff import get_staff
 from recall.timeutil import local_day
@@ -178,7 +179,7 @@ def credit_target(session: Session, actor: Actor, channel: Channel,
 
 def get_booking(session: Session, clinic_id: int, booking_id: int, *, for_update: bool = False) -> Booking:
     stmt = sa.select(Booking).where(Booking.id == booking_id, Booking.clinic_id == clinic_id)
-    booking = session.scalar(stmt.with_for_update() if for_update else stmt)
+    booking = session.scalar(locking(stmt) if for_update else stmt)
     if booking is None:
         raise NotFound("booking", booking_id)
     return booking
@@ -268,7 +269,9 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
     if staff_id is not None and role is not None:
         record_pending(
             session, booking_id=booking.id, clinic_id=clinic.id, clinic_zone=clinic.timezone, staff_id=staff_id,
-            role=role, service_id=booking.service_id, is_recall=task is not None and role is Role.OPERATOR, now=now,
+            role=role, service_id=booking.service_id, now=now,
+            # a win-back, not service work about a booking the patient already had or asked for
+            is_recall=task is not None and task.reason not in SERVICE_REASONS and role is Role.OPERATOR,
         )
     return booking
 
@@ -280,21 +283,33 @@ def create_booking(session: Session, clock: Clock, actor: Actor, req: BookingReq
 
 
 def _locked_active(session: Session, actor: Actor, booking_id: int, to: BookingStatus) -> Booking:
+    """The booking, locked, if it may become ``to``. Lock order everywhere: the patient, then the booking
+    (then a task), so two use cases touching one patient's bookings and tasks queue instead of deadlocking."""
+    booking = get_booking(session, actor.clinic_id, booking_id)
+    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
     booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
     if to not in TRANSITIONS[booking.status]:
         raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become {to.value}", field="status")
     return booking
 
 
-def confirm_booking(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+def confirm(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    """The patient confirmed (the caller commits): steps the policy does not run once confirmed are dropped."""
     booking = _locked_active(session, actor, booking_id, BookingStatus.CONFIRMED)
     booking.status, booking.updated_at = BookingStatus.CONFIRMED, clock.now()
-    reminders.plan_booking(session, booking, clock.now(), reason="confirmed")  # steps not needed once confirmed go
+    reminders.plan_booking(session, booking, clock.now(), reason="confirmed")
+    return booking
+
+
+def confirm_booking(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    booking = confirm(session, clock, actor, booking_id)
     session.commit()
     return booking
 
 
 def mark_attended(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    booking = get_booking(session, actor.clinic_id, booking_id)
+    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
     booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
     attend(session, actor, booking, clock.now())
     session.commit()
@@ -309,6 +324,7 @@ def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> N
         raise Conflict("the appointment has not come yet; attendance is recorded on the day", field="status")
     booking.status, booking.updated_at = BookingStatus.ATTENDED, now
     reminders.cancel_waiting(session, now, booking_id=booking.id, reason="attended")
+    close_service_tasks(session, booking.id, now)
     clinic = get_clinic(session, actor.clinic_id)
     # A realized booking counts on the day of the visit.
     record_outcome(session, booking_id=booking.id, kind=CreditKind.EARNED, now=now,
@@ -325,11 +341,16 @@ def mark_no_show(session: Session, clock: Clock, actor: Actor, booking_id: int) 
     return booking
 
 
-def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, reason: str | None = None) -> Booking:
-    now = clock.now()
+def cancel(session: Session, clock: Clock, actor: Actor, booking_id: int, reason: str | None = None) -> Booking:
+    """Cancel a booking inside the caller's transaction: its credit is void, its reminders stop."""
     booking = _locked_active(session, actor, booking_id, BookingStatus.CANCELLED)
     booking.cancel_reason = reason
-    _end(session, actor, booking, BookingStatus.CANCELLED, now, TaskReason.BOOKING_CANCELLED)
+    _end(session, actor, booking, BookingStatus.CANCELLED, clock.now(), TaskReason.BOOKING_CANCELLED)
+    return booking
+
+
+def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, reason: str | None = None) -> Booking:
+    booking = cancel(session, clock, actor, booking_id, reason)
     session.commit()
     return booking
 
@@ -338,6 +359,7 @@ def _end(session: Session, actor: Actor, booking: Booking, status: BookingStatus
          task_reason: TaskReason) -> None:
     booking.status, booking.updated_at = status, now
     reminders.cancel_waiting(session, now, booking_id=booking.id, reason=status.value)
+    close_service_tasks(session, booking.id, now)
     clinic = get_clinic(session, actor.clinic_id)
     record_outcome(session, booking_id=booking.id, kind=CreditKind.VOID, now=now, day=local_day(now, clinic.timezone))
     _reopen_follow_up(session, clinic, booking, now, task_reason)
@@ -369,9 +391,10 @@ def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: d
     )
 
 
-def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
-                 end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
-    """A new time (and perhaps provider). The credit stays pending; a confirmation must be given again."""
+def move(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
+         end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+    """A new time (and perhaps provider), inside the caller's transaction. The credit stays pending; a
+    confirmation must be given again."""
     now = clock.now()
     booking = get_booking(session, actor.clinic_id, booking_id)
     get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)  # lock order: patient, then booking
@@ -390,6 +413,12 @@ def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, 
     if booking.status is BookingStatus.CONFIRMED:
         booking.status = BookingStatus.BOOKED
     reminders.plan_booking(session, booking, now, reason="moved")
+    return booking
+
+
+def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
+                 end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+    booking = move(session, clock, actor, booking_id, start_at=start_at, end_at=end_at, provider_id=provider_id)
     session.commit()
     return booking
 

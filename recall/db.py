@@ -67,6 +67,12 @@ def enum_column_type(enum_cls: type[enum.Enum], name: str) -> sa.Enum:
     )
 
 
+def locking(stmt: sa.Select[Any]) -> sa.Select[Any]:
+    """``SELECT ... FOR UPDATE`` that also refreshes a row this session already holds: after waiting for the
+    lock, the row may have changed, and the identity map would otherwise hand back what it read before."""
+    return stmt.with_for_update().execution_options(populate_existing=True)
+
+
 def normalize_url(url: str) -> str:
     """Accept the usual ``postgres://`` spellings and route them through psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall import recall_tasks
 from recall.clinics import get_clinic
 from recall.clock import Clock
-from recall.db import Base, UTCDateTime, enum_column_type
+from recall.db import Base, UTCDateTime, enum_column_type, locking
 from recall.errors import NotFound, ValidationError
 from recall.phones import to_e164
 from recall.timeutil import validate_zone
@@ -121,7 +121,7 @@ def opt_out(session: Session, patient: Patient, now: datetime, by_staff_id: int 
 def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:
     stmt = sa.select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = locking(stmt)
     patient = session.scalar(stmt)
     if patient is None:
         raise NotFound("patient", patient_id)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinics import Clinic
-from recall.db import Base, UTCDateTime, enum_column_type
+from recall.db import Base, UTCDateTime, enum_column_type, locking
 from recall.errors import NotFound
 
 
@@ -34,6 +34,13 @@ class TaskReason(str, enum.Enum):
     PATIENT_REQUEST = "patient_request"  # the patient asked for someone (a key press, or an SMS reply to read)
 
 
+# Service work about a booking the patient already has (a reminder call, an answer to their request), as
+# opposed to winning back a patient who left without one. It is time-critical (the visit is coming), so it
+# goes before every win-back task; it is not closed because the patient has a future booking (that booking
+# is what it is about) but when that booking is over; and a booking made from it is not a win-back.
+SERVICE_REASONS = frozenset({TaskReason.REMINDER_CALL, TaskReason.PATIENT_REQUEST})
+
+
 class CloseReason(str, enum.Enum):
     BOOKED = "booked"  # won: a booking from the queue
     BOOKED_AT_DESK = "booked_at_desk"  # the front desk booked after all (a corrected checkout)
@@ -43,11 +50,19 @@ class CloseReason(str, enum.Enum):
     OPTED_OUT = "opted_out"  # the patient asked not to be contacted again
     BOOKED_ELSEWHERE = "booked_elsewhere"  # won: the patient booked another way after the task opened
     ALREADY_BOOKED = "already_booked"  # obsolete: the patient had a future booking before the task opened
+    # Service tasks (SERVICE_REASONS):
+    CONFIRMED = "confirmed"  # the patient confirmed the booking on the call
+    CANCELLED = "cancelled"  # the patient cancelled the booking on the call
+    RESCHEDULED = "rescheduled"  # the booking was moved to a time the patient asked for
+    RESOLVED = "resolved"  # the patient was reached and helped; the booking stands as it was
+    BOOKING_OVER = "booking_over"  # the booking it was about was cancelled, attended or missed, or has begun
 
 
 OPEN = TaskStatus.OPEN.value
 # Each point of a service's value weight above 1 counts as one more day overdue in the queue's order.
 WEIGHT_HEAD_START = timedelta(days=1)
+# Service tasks rank as if this much overdue: ahead of any win-back work, in the order they fell due.
+SERVICE_HEAD_START = timedelta(days=3650)
 MIN_WEIGHT, MAX_WEIGHT = 0.1, 10.0
 
 
@@ -102,7 +117,10 @@ class RecallTask(Base):
 def set_due(task: RecallTask, due_at: datetime) -> None:
     """Move the task's due time, and with it its place in the queue."""
     task.due_at = due_at
-    task.rank_at = due_at - WEIGHT_HEAD_START * (task.value_weight - 1.0)
+    if task.reason in SERVICE_REASONS:
+        task.rank_at = due_at - SERVICE_HEAD_START
+    else:
+        task.rank_at = due_at - WEIGHT_HEAD_START * (task.value_weight - 1.0)
 
 
 def drop_lease(task: RecallTask) -> None:
@@ -161,7 +179,7 @@ def close_task(task: RecallTask, *, status: TaskStatus, reason: CloseReason, now
 
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
     stmt = sa.select(RecallTask).where(RecallTask.id == task_id, RecallTask.clinic_id == clinic_id)
-    task = session.scalar(stmt.with_for_update() if for_update else stmt)
+    task = session.scalar(locking(stmt) if for_update else stmt)
     if task is None:
         raise NotFound("recall task", task_id)
     return task
@@ -202,6 +220,16 @@ def close_for_opt_out(session: Session, patient_id: int, now: datetime, by_staff
         RecallTask.patient_id == patient_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)))).all()
     for task in tasks:
         close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.OPTED_OUT, now=now, by_staff_id=by_staff_id)
+    return len(tasks)
+
+
+def close_service_tasks(session: Session, booking_id: int, now: datetime) -> int:
+    """The booking is over (cancelled, attended, missed): calls about it are no longer needed. Returns how many."""
+    tasks = session.scalars(sa.select(RecallTask).where(
+        RecallTask.origin_booking_id == booking_id, RecallTask.reason.in_(SERVICE_REASONS),
+        RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)))).all()
+    for task in tasks:
+        close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.BOOKING_OVER, now=now, by_staff_id=None)
     return len(tasks)
 
 

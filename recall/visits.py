@@ -20,7 +20,7 @@ from recall.bookings import Booking, BookingRequest, BookingSlot, Channel, Sourc
 from recall.catalog import Service, referenced
 from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
-from recall.db import Base, UTCDateTime, enum_column_type
+from recall.db import Base, UTCDateTime, enum_column_type, locking
 from recall.errors import Conflict, NotFound, RecallError, ValidationError
 from recall.patients import get_patient
 from recall.recall_tasks import (
@@ -95,7 +95,7 @@ class CheckoutResult:
 
 def get_visit(session: Session, clinic_id: int, visit_id: int, *, for_update: bool = False) -> Visit:
     stmt = sa.select(Visit).where(Visit.id == visit_id, Visit.clinic_id == clinic_id)
-    visit = session.scalar(stmt.with_for_update() if for_update else stmt)
+    visit = session.scalar(locking(stmt) if for_update else stmt)
     if visit is None:
         raise NotFound("visit", visit_id)
     return visit
@@ -107,7 +107,8 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
     actor.require(Role.FRONTDESK, Role.MANAGER)
     now = clock.now()
     try:
-        patient = get_patient(session, actor.clinic_id, patient_id)
+        # locked when the booking will change: the patient, then the booking, as everywhere
+        patient = get_patient(session, actor.clinic_id, patient_id, for_update=booking_id is not None)
     except NotFound:
         raise ValidationError(f"no patient {patient_id} in this clinic", field="patient_id") from None
     booking = None
