@@ -9,9 +9,20 @@ The outcome decides the task's fate by the clinic's rules:
 | wrong_number | the patient's phone is flagged invalid and the task parked until the number is corrected |
 | callback_requested | due at the time the patient asked for, reserved for this operator for the clinic's hold window |
 | opted_out | the patient is opted out; all their open tasks end |
-| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate |
+| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate (the base rate on a service call) |
 
-Only the operator holding the task's lease may log an attempt on it.
+Service calls (a reminder call, a patient's request: ``recall_tasks.SERVICE_REASONS``) are about a
+booking the patient already has, and add four outcomes that act on it through the core's use cases,
+in the attempt's transaction:
+
+| outcome | what happens |
+|---|---|
+| confirmed | the booking is confirmed |
+| cancelled | the booking is cancelled (its credit void, its reminders stopped, a follow-up's recall re-opened) |
+| rescheduled | the booking moves to the attempt's ``booking.start_at`` (and ``end_at``, ``provider_id``) |
+| resolved | the patient was helped; the booking stands as it was |
+
+Each closes the task with that reason. Only the operator holding the task's lease may log an attempt on it.
 """
 
 from __future__ import annotations
@@ -29,8 +40,10 @@ from recall.bookings import BookingRequest, BookingSlot, Channel, Source
 from recall.clinics import get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type
-from recall.errors import RecallError, ValidationError
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task, set_due
+from recall.errors import Conflict, RecallError, ValidationError
+from recall.recall_tasks import (
+    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task, set_due,
+)
 
 MAX_DURATION_SECONDS = 4 * 3600
 MAX_CALLBACK_AHEAD = timedelta(days=90)
@@ -45,6 +58,11 @@ class Outcome(str, enum.Enum):
     WRONG_NUMBER = "wrong_number"
     CALLBACK_REQUESTED = "callback_requested"
     OPTED_OUT = "opted_out"
+    # Only on service work about the patient's booking (a reminder call, a patient's request):
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+    RESOLVED = "resolved"
 
 
 class AttemptChannel(str, enum.Enum):
@@ -53,8 +71,13 @@ class AttemptChannel(str, enum.Enum):
     SMS = "sms"
 
 
+# Outcomes of a service call, and the task's close reason for each.
+SERVICE_OUTCOMES: dict[Outcome, CloseReason] = {
+    Outcome.CONFIRMED: CloseReason.CONFIRMED, Outcome.CANCELLED: CloseReason.CANCELLED,
+    Outcome.RESCHEDULED: CloseReason.RESCHEDULED, Outcome.RESOLVED: CloseReason.RESOLVED}
 # The patient was reached and spoke for themselves: these count as contacts.
-ANSWERED = frozenset({Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED, Outcome.OPTED_OUT})
+ANSWERED = frozenset({Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED, Outcome.OPTED_OUT,
+                      *SERVICE_OUTCOMES})
 RETRY = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.BUSY})
 
 
@@ -110,13 +133,19 @@ class AttemptResult:
 def _check(data: AttemptInput, now: datetime) -> None:
     if not 0 <= data.duration_seconds <= MAX_DURATION_SECONDS:
         raise ValidationError("must be between 0 and 14400 seconds", field="duration_seconds")
-    needs = {Outcome.DECLINED: "decline_reason", Outcome.CALLBACK_REQUESTED: "callback_at", Outcome.BOOKED: "booking"}
-    for outcome, name in needs.items():
+    needs = {"decline_reason": (Outcome.DECLINED,), "callback_at": (Outcome.CALLBACK_REQUESTED,),
+             "booking": (Outcome.BOOKED, Outcome.RESCHEDULED)}
+    for name, outcomes in needs.items():
         given = getattr(data, name) is not None
-        if data.outcome is outcome and not given:
-            raise ValidationError(f"is required when the outcome is {outcome.value}", field=name)
-        if data.outcome is not outcome and given:
-            raise ValidationError(f"only goes with the outcome {outcome.value}", field=name)
+        if data.outcome in outcomes and not given:
+            raise ValidationError(f"is required when the outcome is {data.outcome.value}", field=name)
+        if data.outcome not in outcomes and given:
+            raise ValidationError(f"only goes with the outcome {' or '.join(o.value for o in outcomes)}", field=name)
+    if data.outcome is Outcome.RESCHEDULED and data.booking is not None:
+        for name in ("service_id", "note"):
+            if getattr(data.booking, name) is not None:
+                raise ValidationError("a reschedule moves the booking as it is; book a new visit to change it",
+                                      field=f"booking.{name}")
     if data.decline_reason is not None and not data.decline_reason.strip():
         raise ValidationError("must not be empty", field="decline_reason")
     if data.callback_at is not None:
@@ -136,6 +165,8 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     task_patient = get_task(session, actor.clinic_id, task_id).patient_id
     patient = patients.get_patient(session, actor.clinic_id, task_patient, for_update=True)
     task = queue.held_by(session, actor, task_id)
+    if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
+        raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")
     attempt = ContactAttempt(
         clinic_id=clinic.id, task_id=task.id, patient_id=patient.id, staff_id=actor.staff_id, channel=data.channel,
         outcome=data.outcome, answered=data.outcome in ANSWERED, started_at=now - timedelta(
@@ -170,6 +201,11 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         drop_lease(task)
     elif data.outcome is Outcome.OPTED_OUT:
         patients.opt_out(session, patient, now, actor.staff_id)
+    elif data.outcome in SERVICE_OUTCOMES:
+        booking_id = _serve(session, clock, actor, task, data)
+        attempt.booking_id = booking_id
+        close_task(task, status=TaskStatus.CLOSED, reason=SERVICE_OUTCOMES[data.outcome], now=now,
+                   by_staff_id=actor.staff_id, booking_id=booking_id)
     else:
         assert data.booking is not None
         channel = Channel(data.channel.value)
@@ -187,6 +223,34 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     session.add(attempt)
     session.commit()
     return AttemptResult(attempt, task, booking_id)
+
+
+def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data: AttemptInput) -> int | None:
+    """Act on the booking a service call is about (the caller commits); returns its id."""
+    booking_id = task.origin_booking_id
+    if data.outcome is Outcome.RESOLVED:
+        return booking_id
+    if booking_id is None:
+        raise Conflict("this request is about no booking; there is nothing to confirm, cancel or move",
+                       field="outcome")
+    current = bookings.get_booking(session, actor.clinic_id, booking_id)
+    if current.status not in bookings.ACTIVE or current.start_at <= clock.now():
+        raise Conflict(f"booking {booking_id} is {current.status.value}"
+                       + ("" if current.status not in bookings.ACTIVE else " and has begun"), field="outcome")
+    try:
+        if data.outcome is Outcome.CONFIRMED:
+            if current.status is not bookings.BookingStatus.CONFIRMED:
+                bookings.confirm(session, clock, actor, booking_id)
+        elif data.outcome is Outcome.CANCELLED:
+            bookings.cancel(session, clock, actor, booking_id, "patient cancelled on a reminder call")
+        else:
+            assert data.booking is not None
+            bookings.move(session, clock, actor, booking_id, start_at=data.booking.start_at,
+                          end_at=data.booking.end_at, provider_id=data.booking.provider_id)
+    except RecallError as exc:
+        exc.fields = {f"booking.{name}": msgs for name, msgs in exc.fields.items()}
+        raise
+    return booking_id
 
 
 def list_attempts(clinic_id: int, *, task_id: int | None = None, staff_id: int | None = None,

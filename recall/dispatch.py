@@ -156,8 +156,9 @@ class Dispatcher:
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
         if self.postgres:  # a cancel, move or opt-out waits for this send to be recorded
-            session.execute(sa.select(Booking.id).where(Booking.id == reminder.booking_id).with_for_update(read=True))
+            # the patient, then the booking: the order every use case that changes them locks in
             session.execute(sa.select(Patient.id).where(Patient.id == reminder.patient_id).with_for_update(read=True))
+            session.execute(sa.select(Booking.id).where(Booking.id == reminder.booking_id).with_for_update(read=True))
             session.refresh(reminder)
         booking, patient = session.get(Booking, reminder.booking_id), session.get(Patient, reminder.patient_id)
         clinic = session.get(Clinic, reminder.clinic_id)

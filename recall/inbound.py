@@ -370,6 +370,11 @@ def _task(session: Session, now: datetime, patient: Patient, booking: Booking | 
 
 
 def _locked_booking(session: Session, booking_id: int) -> Booking | None:
+    """The booking, locked after its patient: the order every use case that changes them locks in."""
+    patient_id = session.scalar(sa.select(Booking.patient_id).where(Booking.id == booking_id))
+    if patient_id is None:
+        return None
+    session.execute(sa.select(Patient.id).where(Patient.id == patient_id).with_for_update())
     return session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
 
 

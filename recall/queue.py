@@ -9,7 +9,12 @@ held while a person works, and a lease nobody renews lapses by itself.
 
 Order: callbacks now due that are reserved for the caller, then due tasks by
 rank (due time moved earlier by a day per point of the service's value weight
-above 1). In a surge the order is strictly value weight x overdue age.
+above 1). Service calls about a booking the patient has (a reminder call, a
+patient's request) rank ahead of all win-back work: the visit will not wait. In a
+surge the order is service calls first, then strictly value weight x overdue age.
+
+A win-back task whose patient already has a future booking closes itself on the
+way; a service call closes itself once the booking it is about is over or has begun.
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from recall.clock import Clock
 from recall.db import UTCDateTime
 from recall.errors import Conflict
 from recall.patients import Patient
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task
+from recall.recall_tasks import (
+    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task,
+)
 from recall.surge import SurgeStatus, surge_status
 
 # How many tasks one claim may close on its way (their patients booked meanwhile) before it gives up.
@@ -98,7 +105,7 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
     # instead of walking every open task of the clinic by ix_recall_tasks_queue.
     in_clinic = sa.literal_column("+recall_tasks.clinic_id") if sqlite and reserved_only else RecallTask.clinic_id
     stmt = (
-        sa.select(RecallTask.id, RecallTask.patient_id)
+        sa.select(RecallTask.id, RecallTask.patient_id, RecallTask.reason, RecallTask.origin_booking_id)
         .join(Patient, Patient.id == RecallTask.patient_id)
         .where(
             in_clinic == clinic.id, RecallTask.status == TaskStatus.OPEN, due_at <= now,
@@ -112,7 +119,9 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
     else:
         stmt = stmt.where(sa.or_(RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me,
                                  RecallTask.reserved_until <= now))
-        order = [_surge_order(session, now), RecallTask.id] if surge else [RecallTask.rank_at, RecallTask.id]
+        service_first = sa.case((RecallTask.reason.in_(SERVICE_REASONS), 0), else_=1)
+        order = [service_first, _surge_order(session, now), RecallTask.id] if surge \
+            else [RecallTask.rank_at, RecallTask.id]
     stmt = stmt.order_by(*order).limit(1)
     if not sqlite:
         stmt = stmt.with_for_update(skip_locked=True, of=RecallTask)
@@ -122,6 +131,12 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
 def _booked_ahead(session: Session, patient_id: int, now: datetime) -> bool:
     return session.scalar(sa.select(Booking.id).where(
         Booking.patient_id == patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now).limit(1)) is not None
+
+
+def _booking_over(session: Session, booking_id: int, now: datetime) -> bool:
+    """Whether the booking a service call is about is no longer worth a call: ended, or already begun."""
+    return session.scalar(sa.select(Booking.id).where(
+        Booking.id == booking_id, Booking.status.in_(ACTIVE), Booking.start_at > now)) is None
 
 
 def _in_zones(zone: Any, zones: tuple[str, ...], sqlite: bool) -> Any:
@@ -189,7 +204,16 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
                                               surge=surge.active)).first()
             if row is None:
                 break
-            if _booked_ahead(session, row.patient_id, now):
+            if row.reason in SERVICE_REASONS:
+                if row.origin_booking_id is not None and _booking_over(session, row.origin_booking_id, now):
+                    task = session.get(RecallTask, row.id)
+                    assert task is not None
+                    close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.BOOKING_OVER, now=now,
+                               by_staff_id=None)
+                    session.flush()
+                    closed += 1
+                    continue
+            elif _booked_ahead(session, row.patient_id, now):
                 _close_booked_ahead(session, row.id, now)
                 closed += 1
                 continue

@@ -15,8 +15,9 @@ never a Python loop over every task. The definitions, and why:
   first start to last end, is working time. Each attempt carries the part of the span it adds (the
   idle gap before it, when it joins, plus its own call), so a stretch splits cleanly at midnight and
   a range that starts mid-stretch counts the same as a longer one. Wrap-up is the mean of those gaps.
-- Conversion: of the tasks an operator closed through the queue (won; declined, unreachable, opted
-  out), the share won. Desk corrections (booked at the desk, not needed) are not the operator's doing.
+- Conversion: of the win-back tasks an operator closed through the queue (won; declined, unreachable,
+  opted out), the share won. Desk corrections (booked at the desk, not needed) are not the operator's
+  doing, and service calls (a reminder call, a patient's request) win nobody back, so neither counts.
 - First-contact resolution: of the tasks the operator won, those whose booked attempt was the first
   answered one on the task (earlier unanswered tries do not spoil it).
 - Realized rate: of the bookings credited to the operator (by any path) created in the period, the
@@ -44,7 +45,7 @@ from recall.catalog import Service
 from recall.clock import UTC
 from recall.clinics import Clinic
 from recall.errors import ValidationError
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus
+from recall.recall_tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskStatus
 from recall.staff import Staff
 from recall.surge import SurgeStatus, surge_status
 from recall.timeutil import local_day, zone
@@ -255,8 +256,8 @@ def _closures(session: Session, clinic: Clinic, start: datetime, end: datetime, 
         sa.select(t.closed_by_id.label("staff_id"), period(t.closed_at).label("period"), t.status, t.close_reason,
                   sa.case((sa.and_(t.status == TaskStatus.WON, first_contact), 1), else_=0).label("fcr"))
         .where(t.clinic_id == clinic.id, t.status.in_((TaskStatus.WON, TaskStatus.CLOSED)),
-               t.close_reason.in_(QUEUE_CLOSE_REASONS), t.closed_by_id.in_(staff_ids),
-               t.closed_at >= start, t.closed_at < end)
+               t.close_reason.in_(QUEUE_CLOSE_REASONS), t.reason.not_in(SERVICE_REASONS),
+               t.closed_by_id.in_(staff_ids), t.closed_at >= start, t.closed_at < end)
     ).subquery()
     c = inner.c
     return _grouped(session, inner, {

@@ -31,6 +31,24 @@ from recall.reminder_policy import current_policy
 from recall.surge import surge_status
 
 
+class CallOutcome(str, enum.Enum):
+    """How a human reminder call by the front desk went (an operator's call is a recall task's attempt)."""
+
+    CONFIRMED = "confirmed"  # the patient confirmed: the booking is confirmed
+    CANCELLED = "cancelled"  # the patient cancelled: the booking is cancelled
+    RESCHEDULED = "rescheduled"  # the booking was moved to a time the patient asked for
+    REACHED = "reached"  # reminded; the booking stands as it was
+    NO_ANSWER = "no_answer"  # these three keep the call on the list, to try again
+    BUSY = "busy"
+    VOICEMAIL = "voicemail"
+    WRONG_NUMBER = "wrong_number"  # the patient's phone is flagged invalid
+    OPTED_OUT = "opted_out"  # the patient asked not to be contacted again
+    SUPERSEDED = "superseded"  # a newer call about the same booking replaced it (the booking moved)
+
+
+RETRY_CALL = frozenset({CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL})
+
+
 class ReminderStatus(str, enum.Enum):
     PLANNED = "planned"
     SENDING = "sending"
@@ -78,9 +96,18 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A front-desk call on the desk's list: the last try, by whom, and when it was done (handled_at).
+    call_outcome: Mapped[CallOutcome | None] = mapped_column(enum_column_type(CallOutcome, "reminder_call_outcome"))
+    call_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    call_note: Mapped[str | None] = mapped_column(sa.String(1000))  # staff's words: never logged
+    called_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         sa.Index("ix_reminders_due", "status", "due_at"),
+        sa.Index("ix_reminders_clinic_send", "clinic_id", "send_at"),
+        sa.Index("ix_reminders_calls", "clinic_id", "channel", "status", "handled_at"),
         sa.Index("ix_reminders_booking", "booking_id", "status"),
         sa.Index("ix_reminders_patient", "patient_id", "status"),
         # One waiting reminder per step and channel of a booking: re-planning twice cannot double it.
@@ -212,18 +239,35 @@ def list_reminders(clinic_id: int, *, booking_id: int | None = None, status: Rem
 
 
 def hand_over(session: Session, reminder: Reminder, now: datetime) -> None:
-    """A human-call step is due: an operator's task in the recall queue, or an item on the front desk's list."""
+    """A human-call step is due: an operator's task in the recall queue, or a call on the front desk's list.
+
+    One call per booking waits at a time: an operator's open reminder-call task about the booking takes
+    this step too, and a new call on the desk's list replaces one still waiting there (the booking moved).
+    """
     from recall.bookings import Booking
-    from recall.recall_tasks import TaskReason, open_task
+    from recall.recall_tasks import RecallTask, TaskReason, TaskStatus, open_task
 
     if reminder.channel is Channel.OPERATOR_CALL:
         booking = session.get(Booking, reminder.booking_id)
         clinic = session.get(Clinic, reminder.clinic_id)
         assert booking is not None and clinic is not None
-        task = open_task(session, clinic=clinic, patient_id=reminder.patient_id, reason=TaskReason.REMINDER_CALL,
-                         due_at=now, now=now, follow_up_date=None, service_id=booking.service_id,
-                         provider_id=booking.provider_id, origin_booking_id=booking.id)
+        task = session.scalar(sa.select(RecallTask).where(
+            RecallTask.origin_booking_id == booking.id, RecallTask.reason == TaskReason.REMINDER_CALL,
+            RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))).limit(1))
+        if task is None:
+            task = open_task(session, clinic=clinic, patient_id=reminder.patient_id,
+                             reason=TaskReason.REMINDER_CALL, due_at=now, now=now, follow_up_date=None,
+                             service_id=booking.service_id, provider_id=booking.provider_id,
+                             origin_booking_id=booking.id)
         reminder.task_id = task.id
+    else:
+        session.execute(
+            sa.update(Reminder).where(
+                Reminder.booking_id == reminder.booking_id, Reminder.channel == Channel.FRONTDESK_CALL,
+                Reminder.status == ReminderStatus.HANDED_OVER, Reminder.handled_at.is_(None),
+                Reminder.id != reminder.id)
+            .values(handled_at=now, call_outcome=CallOutcome.SUPERSEDED, updated_at=now)
+            .execution_options(synchronize_session=False))
     reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.HANDED_OVER, "handed_over", now
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from recall.recall_tasks import TaskReason
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import api_as, iso, make_patient, make_task
 
@@ -45,6 +46,28 @@ def test_an_operator_claims_works_and_books_from_the_queue(client, clock, world,
     assert [a["outcome"] for a in attempts.json["items"]] == ["booked"]
     assert operator.post("/recall-queue/claim").json["task"]["id"] == due[1]
     assert operator.post("/recall-queue/claim").json["task"] is None, "nothing else is due"
+
+
+def test_a_reminder_call_comes_first_and_the_operator_reschedules_the_visit_through_the_api(client, database, clock,
+                                                                                          world, due):
+    operator, a = api_as(client, world.a, "operator"), world.a
+    made = api_as(client, a, "frontdesk").post("/bookings", json={
+        "patient_id": a.patients[1].id, "service_id": a.services[0].id, "channel": "in_person",
+        "start_at": iso(clock.now() + timedelta(days=1))})
+    assert made.status_code == 201, made.get_json()
+    call = make_task(database, clock, a.clinic.id, a.patients[1].id, reason=TaskReason.REMINDER_CALL,
+                     origin_booking_id=made.json["id"])
+
+    claimed = operator.post("/recall-queue/claim").json["task"]
+    assert (claimed["id"], claimed["reason"]) == (call.id, "reminder_call")  # before tasks five days overdue
+    new_start = iso(clock.now() + timedelta(days=3))
+    moved = operator.post(f"/recall-tasks/{call.id}/attempts", json={
+        "outcome": "rescheduled", "duration_seconds": 90, "booking": {"start_at": new_start}})
+
+    assert moved.status_code == 201, moved.get_json()
+    assert moved.json["task"]["close_reason"] == "rescheduled" and moved.json["booking_id"] == made.json["id"]
+    booking = operator.get(f"/bookings/{made.json['id']}").json
+    assert booking["start_at"].replace("+00:00", "Z") == new_start and booking["status"] == "booked"
 
 
 def test_a_second_operator_never_gets_the_task_the_first_holds(client, world, due):
@@ -121,6 +144,12 @@ ATTEMPT_REFUSALS = [
     ("a booking without a time", _attempt, {"outcome": "booked", "booking": {"service_id": 1}}, "booking.start_at"),
     ("a booking of another clinic's service", _attempt, {"outcome": "booked", "booking": {
         "start_at": "2026-03-05T10:00:00Z", "service_id": 999_999}}, "booking.service_id"),
+    # The held task is win-back work: the outcomes of a service call do not end it.
+    ("a confirmation of win-back work", _attempt, {"outcome": "confirmed"}, "outcome"),
+    ("a cancellation of win-back work", _attempt, {"outcome": "cancelled"}, "outcome"),
+    ("a resolution of win-back work", _attempt, {"outcome": "resolved"}, "outcome"),
+    ("a reschedule without the new time", _attempt, {"outcome": "rescheduled"}, "booking"),
+    ("a new time with another outcome", _attempt, {"booking": {"start_at": "2026-03-05T10:00:00Z"}}, "booking"),
 ]
 
 

@@ -91,7 +91,9 @@ class AttemptBookingSchema(BookingTimeSchema):
 
 
 class AttemptCreateSchema(Input):
-    outcome = ma.fields.Enum(Outcome, by_value=True, required=True)
+    outcome = ma.fields.Enum(Outcome, by_value=True, required=True, metadata={
+        "description": "confirmed, cancelled, rescheduled and resolved end a service call (a reminder call or a "
+                       "patient's request) and act on the booking it is about"})
     channel = ma.fields.Enum(AttemptChannel, by_value=True, load_default=AttemptChannel.PHONE)
     duration_seconds = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0, max=14400))
     note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000),
@@ -100,7 +102,8 @@ class AttemptCreateSchema(Input):
                                       metadata={"description": "required with outcome declined"})
     callback_at = Instant(load_default=None, metadata={"description": "required with outcome callback_requested"})
     booking = ma.fields.Nested(AttemptBookingSchema, load_default=None,
-                               metadata={"description": "required with outcome booked: the booking to make"})
+                               metadata={"description": "required with outcome booked (the booking to make) "
+                                                        "and rescheduled (the booking's new time)"})
 
     @ma.post_load
     def _input(self, data: dict[str, Any], **_kw: Any) -> AttemptInput:
