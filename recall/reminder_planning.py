@@ -123,8 +123,8 @@ class PolicyDoc:
     templates: dict[str, dict[str, str]] = field(default_factory=dict)  # only what the manager wrote
     show_provider: bool = False
     sender: Sender = Sender()
-    sms_per_second: float = 1.0
-    calls_per_second: float = 1.0
+    sms_per_second: float | None = 1.0  # None: no limit of ours (the sender paces itself)
+    calls_per_second: float | None = 1.0
 
     def steps_for(self, service_id: int | None, provider_id: int | None) -> tuple[Step, ...]:
         """A provider's override beats a service's, which beats the clinic's steps."""

@@ -243,6 +243,13 @@ def _sender(p: _Problems, raw: Any, clinic: Clinic) -> Sender:
     return Sender(number, sid)
 
 
+def _rate(p: _Problems, rates: dict[str, Any], key: str) -> float | None:
+    """A sender's rate: left out, 1/s (what a long code takes); null, no limit of ours."""
+    if key in rates and rates[key] is None:
+        return None
+    return p.value(rates, key, f"rate_limits.{key}", "number", 1.0, MIN_RATE, MAX_RATE) or 1.0
+
+
 def policy_warnings(doc: PolicyDoc) -> list[str]:
     """What the manager should know about the SMS texts they wrote (cost, encoding, missing date)."""
     return [f"templates.sms.{lang}: {w}" for lang, text in sorted(doc.templates.get("sms", {}).items())
@@ -264,8 +271,7 @@ def validate_policy(session: Session, clinic: Clinic, raw: Any) -> tuple[PolicyD
         steps=steps, overrides=_overrides(p, session, clinic, obj.get("overrides", [])),
         hours=_hours(p, obj.get("hours", {})), templates=_templates(p, obj.get("templates", {}), bool(show)),
         show_provider=bool(show), sender=_sender(p, obj.get("sender", {}), clinic),
-        **{k: p.value(rates, k, f"rate_limits.{k}", "number", 1.0, MIN_RATE, MAX_RATE) or 1.0
-           for k in ("sms_per_second", "calls_per_second")},
+        **{k: _rate(p, rates, k) for k in ("sms_per_second", "calls_per_second")},
     )
     if p.fields:
         raise ValidationError("invalid policy: " + ", ".join(p.fields), fields=p.fields)

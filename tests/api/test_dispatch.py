@@ -199,3 +199,22 @@ def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin
     assert busiest <= 24, busiest
     assert (len(times) - 1) / (times[-1] - times[0]) <= 20 * 1.05
     assert Counter(m["to"] for m in standin.messages()).most_common(1)[0][1] == 1
+
+
+def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, world, people, standin, gateway):
+    """50 ms at the stand-in, 8 senders, no limit: 24 reminders take a few round trips, where the default
+    1/s would take 23 seconds."""
+    from recall.reminder_policy import replace_policy
+
+    clock = FixedClock(SMS_TIME - timedelta(days=1))
+    with database.writer() as s:
+        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                                                     "rate_limits": {"sms_per_second": None}})
+    _booked(database, clock, world, people, n=24)
+    clock.set(SMS_TIME)
+    standin.set_latency(50)
+    result = _dispatcher(database, clock, gateway, concurrency=8).drain()
+
+    times = sorted(r.at for r in standin.requests if r.path.endswith("Messages.json"))
+    assert result.outcomes == {"sent": 24} and len(times) == 24
+    assert times[-1] - times[0] < 3.0, times[-1] - times[0]

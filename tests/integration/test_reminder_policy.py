@@ -136,6 +136,12 @@ def test_a_sender_number_is_read_with_the_clinics_region_and_stored_in_e164(data
     assert row.body["sender"] == {"from_number": "+46850000000", "messaging_service_sid": sid}
 
 
+def test_a_null_rate_means_no_limit_and_a_rate_left_out_means_one_per_second(database, clock, people):
+    row, _ = save(database, clock, people["manager"], {"steps": [], "rate_limits": {"sms_per_second": None}})
+    assert row.body["rate_limits"] == {"sms_per_second": None, "calls_per_second": 1.0}
+    assert (row.doc.sms_per_second, row.doc.calls_per_second) == (None, 1.0)
+
+
 def test_overrides_name_services_and_providers_of_the_clinic(database, clock, world, people):
     raw = {"steps": steps(1440), "overrides": [
         {"service_id": world.a.services[1].id, "steps": steps(60)},

@@ -61,9 +61,16 @@ class SenderSchema(Input):
     messaging_service_sid = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=34))
 
 
+_NO_LIMIT = ("null: no limit of ours (Twilio queues what exceeds the sender's throughput); for a short code or a "
+             "Messaging Service whose pool paces itself. Default 1 (a long code).")
+
+
 class RateLimitsSchema(Input):
-    sms_per_second = ma.fields.Float(allow_nan=False, validate=ma.validate.Range(MIN_RATE, MAX_RATE))
-    calls_per_second = ma.fields.Float(allow_nan=False, validate=ma.validate.Range(MIN_RATE, MAX_RATE))
+    sms_per_second = ma.fields.Float(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                     metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
+    calls_per_second = ma.fields.Float(allow_nan=False, allow_none=True,
+                                       validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                       metadata={"description": "Calls per second; " + _NO_LIMIT})
 
 
 class PolicySchema(Input):
