@@ -13,9 +13,8 @@ RoutingHttpClient) pointed at the stand-in:
 * dispatch: ``recall.dispatch.Dispatcher.drain()`` over as many due SMS reminders (bulk-loaded), with the
             same settings as ``flask recall worker``: claim under a lease, check, render, send, record.
 
-The dispatch clinic has no rate limit: a stored policy whose ``sms_per_second`` is null, which the Pacer
-treats as "no limit" but which validation refuses today (a policy can only say 0.1..100/s, and a clinic
-without one runs DEFAULT_POLICY at 1/s); ``--no-limit-as max`` uses a valid policy at 100/s instead.
+The dispatch clinic has no rate limit: its policy says ``"sms_per_second": null`` (no limit of ours);
+``--no-limit-as max`` uses a policy at the highest rate a policy takes, 100/s, instead.
 Then one run per ``--rates`` entry (rate:count) with a policy at that rate: the achieved rate is
 (n-1)/(last-first) over the stand-in's request times, and the busiest 1-second window is counted.
 """
@@ -57,7 +56,7 @@ from recall.dispatch import DispatchSettings, Dispatcher  # noqa: E402
 from recall.patients import Language, Patient  # noqa: E402
 from recall.reminder_planning import MAX_RATE, Fallback  # noqa: E402
 from recall.reminder_planning import Channel as Via  # noqa: E402
-from recall.reminder_policy import ReminderPolicy, replace_policy  # noqa: E402
+from recall.reminder_policy import replace_policy  # noqa: E402
 from recall.reminders import Reminder, ReminderStatus  # noqa: E402
 from recall.sending import SenderIdentity  # noqa: E402
 from recall.staff import create_staff  # noqa: E402
@@ -149,16 +148,8 @@ def make_clinic(db: Database, rate: float | None) -> tuple[int, int, int]:
     with db.writer() as s:
         policy, _ = replace_policy(s, clock, Actor(staff_id=manager.id, clinic_id=clinic.id, role=Role.MANAGER), {
             "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-            "rate_limits": {"sms_per_second": rate or MAX_RATE}})
-        version = policy.version
-    if rate is None:  # the same document with a null rate, stored as the next version past validation
-        with db.writer() as s:
-            body = {**policy.body, "rate_limits": {**policy.body["rate_limits"], "sms_per_second": None}}
-            s.add(ReminderPolicy(clinic_id=clinic.id, version=version + 1, body=body, created_at=clock.now(),
-                                 created_by_id=manager.id))
-            s.commit()
-        version += 1
-    return clinic.id, service.id, version
+            "rate_limits": {"sms_per_second": rate}})
+    return clinic.id, service.id, policy.version
 
 
 def load_reminders(db: Database, clinic: tuple[int, int, int], n: int, phone_base: int) -> None:
@@ -318,7 +309,7 @@ def main() -> int:
     parser.add_argument("--rates", default="30:600,100:2000",
                         help="rate-limited runs, rate/s:reminders, comma-separated ('' for none)")
     parser.add_argument("--no-limit-as", choices=("null", "max"), default="null",
-                        help="the throughput clinic's rate: a stored null (no limit) or the maximum, 100/s")
+                        help="the throughput clinic's rate: null in its policy (no limit) or the maximum, 100/s")
     parser.add_argument("--max-seconds", type=float, default=240, help="time cap per measured phase")
     args = parser.parse_args()
     rates = [(float(r), int(c)) for r, c in (item.split(":") for item in args.rates.split(",") if item)]

@@ -153,9 +153,9 @@ class Database:
     def __init__(self, url: str, **engine_options: Any):
         self.engine = make_engine(url, **engine_options)
         self.dialect = self.engine.dialect.name
-        write_engine = self.engine.execution_options(recall_write=True)
+        self._write_engine = self.engine.execution_options(recall_write=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(write_engine, expire_on_commit=False)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
     def new_session(self, *, write: bool) -> Session:
         return (self._writer if write else self._reader)()
@@ -173,6 +173,12 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def connection(self, *, write: bool) -> Iterator[sa.Connection]:
+        """A Core connection for a hot path that needs no ORM (the reminder sender); the caller commits."""
+        with (self._write_engine if write else self.engine).connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,30 +21,43 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from recall import outgoing
 from recall.bookings import Booking
-from recall.clinics import Clinic
 from recall.clock import Clock
 from recall.db import Database
+from recall.pacing import Pacer
 from recall.patients import Patient
 from recall.reminder_planning import Channel, PolicyDoc
 from recall.reminder_policy import DEFAULT_POLICY, get_version
-from recall.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus, fall_back, hand_over
+from recall.reminders import Reminder, ReminderStatus, fall_back, hand_over
 from recall.sending import (
-    MessageSender, PermanentSendError, SenderIdentity, SendError, TransientSendError, UnknownOutcomeError, VoiceCaller,
+    MessageSender, PermanentSendError, SendError, SendResult, TransientSendError, UnknownOutcomeError, VoiceCaller,
 )
-from recall.templates import DEFAULT_TEMPLATES, render
-from recall.catalog import Provider
-from recall.pacing import Pacer
 
 _log = logging.getLogger(__name__)
+
+# The statements every send runs, built once (a statement caches its own cache key).
+_SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient_id")).with_for_update(read=True)
+_SHARE_BOOKING = sa.select(Booking.id).where(Booking.id == sa.bindparam("booking_id")).with_for_update(read=True)
+_RENEW = (sa.update(Reminder)
+          .where(Reminder.id == sa.bindparam("reminder_id"), Reminder.status == ReminderStatus.SENDING,
+                 Reminder.claimed_by == sa.bindparam("worker"))
+          .values(lease_expires_at=sa.bindparam("until")))
+_SENT = (sa.update(Reminder)
+         .where(Reminder.id == sa.bindparam("reminder_id"),
+                Reminder.status.not_in((ReminderStatus.DELIVERED, ReminderStatus.FAILED)))
+         .values(status=ReminderStatus.SENT, provider_sid=sa.bindparam("sid"),
+                 provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
+                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=None))
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class DispatchSettings:
     lease: timedelta = timedelta(minutes=2)
     backoff_seconds: tuple[int, ...] = (30, 120, 600, 1800)  # after the 1st, 2nd, ... transient failure
     default_from: str | None = None  # used when a clinic's policy names no sender
+    prefetch: int | None = None  # claimed reminders waiting for a thread (see ``drain``); None: concurrency / 2
 
 
 @dataclass(frozen=True, order=True)
@@ -63,6 +77,9 @@ class Claimed:
     clinic_id: int
     channel: Channel
     policy_version: int
+    booking_id: int
+    patient_id: int
+    lease_expires_at: datetime
 
 
 @dataclass
@@ -98,7 +115,8 @@ class Dispatcher:
         stmt = (sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
                 .values(status=ReminderStatus.SENDING, lease_expires_at=now + self.settings.lease,
                         claimed_by=self.settings.worker_id, attempts=Reminder.attempts + 1, updated_at=now)
-                .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version)
+                .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version,
+                           Reminder.booking_id, Reminder.patient_id, Reminder.lease_expires_at)
                 .execution_options(synchronize_session=False))
         with self.db.writer() as session:
             rows = [Claimed(*row) for row in session.execute(stmt)]
@@ -120,66 +138,101 @@ class Dispatcher:
 
     def process(self, claimed: Claimed) -> str:
         """Wait for the sender's slot, then check, send and record one claimed reminder; returns what became of it."""
-        reminder_id = claimed.id
-        if claimed.channel in (Channel.SMS, Channel.VOICE):
-            with self.db.reader() as session:
-                rate = self._rate(session, claimed)
-            self.pacer.wait_for_slot(claimed.clinic_id, claimed.channel.value, rate)
-        with self.db.writer() if self.postgres else self.db.reader() as session:
-            reminder, booking, patient, clinic = self._load(session, reminder_id)
-            refusal = self._refusal(reminder, booking, patient)
-            if refusal is not None or reminder.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL):
-                if not self.postgres:  # the check ran in a read transaction: write in a new one
-                    session.close()
-                    return self._record(reminder_id, lambda s, r: self._settle_without_sending(s, r, refusal))
-                outcome = self._settle_without_sending(session, reminder, refusal)
-                session.commit()
-                return outcome
-            request = self._request(session, reminder, booking, patient, clinic)
-            if not self.postgres:
-                session.close()
-            try:
-                result = request()
-            except SendError as error:
-                if self.postgres:
-                    outcome = self._failed(session, reminder, error)
-                    session.commit()
-                    return outcome
-                return self._record(reminder_id, lambda s, r, failure=error: self._failed(s, r, failure))
-            if self.postgres:
-                outcome = self._sent(reminder, result.sid, result.status)
-                session.commit()
-                return outcome
-            return self._record(reminder_id, lambda s, r: self._sent(r, result.sid, result.status))
+        rate = self._rate(claimed) if claimed.channel in (Channel.SMS, Channel.VOICE) else None
+        delay = self.pacer.take_slot(claimed.clinic_id, claimed.channel.value, rate) if rate else 0.0
+        self._keep_lease(claimed, delay)
+        if delay > 0:
+            self.pacer.sleep(delay)
+        return self._send_locked(claimed) if self.postgres else self._send_unlocked(claimed)
 
-    def _load(self, session: Session, reminder_id: int) -> tuple[Reminder, Booking, Patient, Clinic]:
+    def _send_locked(self, claimed: Claimed) -> str:
+        """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
+        so a cancel, move or opt-out either committed before the check or waits for the record."""
+        with self.db.writer() as session:
+            conn = session.connection()
+            # the patient, then the booking: the order every use case that changes them locks in
+            conn.execute(_SHARE_PATIENT, {"patient_id": claimed.patient_id})
+            conn.execute(_SHARE_BOOKING, {"booking_id": claimed.booking_id})
+            out = outgoing.load(conn, claimed.id)
+            assert out is not None
+            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now())
+            if refusal is not None or out.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL):
+                outcome = self._settle_without_sending(session, self._reminder(session, claimed.id), refusal)
+            else:
+                request = self._build(conn, out, claimed)
+                try:
+                    self._sent(conn, claimed.id, self._send(request))
+                    outcome = "sent"
+                except SendError as error:
+                    outcome = self._failed(session, self._reminder(session, claimed.id), error)
+            session.commit()
+            return outcome
+
+    def _send_unlocked(self, claimed: Claimed) -> str:
+        """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
+        before the request, and the result is written in a transaction of its own."""
+        with self.db.connection(write=False) as conn:
+            out = outgoing.load(conn, claimed.id)
+            assert out is not None
+            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now())
+            human = out.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL)
+            request = None if refusal is not None or human else self._build(conn, out, claimed)
+        if request is None:
+            return self._record(claimed.id, lambda s, r: self._settle_without_sending(s, r, refusal))
+        try:
+            result = self._send(request)
+        except SendError as error:
+            return self._record(claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
+        with self.db.connection(write=True) as conn:
+            self._sent(conn, claimed.id, result)
+            conn.commit()
+        return "sent"
+
+    def _build(self, conn: sa.Connection, out: outgoing.Outgoing, claimed: Claimed) -> outgoing.Request:
+        return outgoing.build(conn, out, self._policy(claimed.clinic_id, claimed.policy_version),
+                              callback_base=self.settings.callback_base, default_from=self.settings.default_from)
+
+    def _keep_lease(self, claimed: Claimed, delay: float) -> None:
+        """A reminder that waits long for its sending slot (a slow sender, or one waiting its turn here) keeps
+        its lease: renewed while it is still ours, so no other worker's reap takes it for a lost send."""
+        now = self.clock.now()
+        margin = self.settings.lease / 2
+        if claimed.lease_expires_at - now >= timedelta(seconds=delay) + margin:
+            return
+        with self.db.connection(write=True) as conn:
+            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id,
+                                  "until": now + timedelta(seconds=delay) + self.settings.lease})
+            conn.commit()
+
+    def _release(self, unstarted: list[Claimed]) -> None:
+        """Claimed, never started (the drain ran out of time): back to the queue untouched."""
+        if not unstarted:
+            return
+        with self.db.writer() as session:
+            session.execute(
+                sa.update(Reminder).where(Reminder.id.in_([c.id for c in unstarted]),
+                                          Reminder.status == ReminderStatus.SENDING,
+                                          Reminder.claimed_by == self.settings.worker_id)
+                .values(status=ReminderStatus.PLANNED, claimed_by=None, lease_expires_at=None,
+                        attempts=Reminder.attempts - 1, updated_at=self.clock.now())
+                .execution_options(synchronize_session=False))
+            session.commit()
+
+    def _send(self, request: outgoing.Request) -> SendResult:
+        if request.channel is Channel.VOICE:
+            assert request.twiml_url is not None
+            return self.caller.place_call(to=request.to, twiml_url=request.twiml_url,
+                                          status_callback=request.status_callback,
+                                          idempotency_key=request.idempotency_key, sender=request.sender)
+        assert request.body is not None
+        return self.sender.send_sms(to=request.to, body=request.body, status_callback=request.status_callback,
+                                    idempotency_key=request.idempotency_key, sender=request.sender)
+
+    @staticmethod
+    def _reminder(session: Session, reminder_id: int) -> Reminder:
         reminder = session.get(Reminder, reminder_id)
         assert reminder is not None
-        if self.postgres:  # a cancel, move or opt-out waits for this send to be recorded
-            # the patient, then the booking: the order every use case that changes them locks in
-            session.execute(sa.select(Patient.id).where(Patient.id == reminder.patient_id).with_for_update(read=True))
-            session.execute(sa.select(Booking.id).where(Booking.id == reminder.booking_id).with_for_update(read=True))
-            session.refresh(reminder)
-        booking, patient = session.get(Booking, reminder.booking_id), session.get(Patient, reminder.patient_id)
-        clinic = session.get(Clinic, reminder.clinic_id)
-        assert booking is not None and patient is not None and clinic is not None
-        return reminder, booking, patient, clinic
-
-    def _refusal(self, reminder: Reminder, booking: Booking, patient: Patient) -> str | None:
-        """Why this reminder must not go out now, if it must not."""
-        if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != self.settings.worker_id:
-            return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
-        if getattr(booking.status, "value", booking.status) not in ACTIVE_BOOKING:
-            return "booking_" + getattr(booking.status, "value", str(booking.status))
-        if booking.start_at <= self.clock.now():
-            return "too_late"
-        if patient.opted_out:
-            return "opted_out"
-        if not getattr(patient, CONSENT[reminder.channel]):
-            return "no_consent"
-        if patient.phone_invalid and reminder.channel in (Channel.SMS, Channel.VOICE):
-            return "invalid_phone"
-        return None
+        return reminder
 
     def _settle_without_sending(self, session: Session, reminder: Reminder, refusal: str | None) -> str:
         now = self.clock.now()
@@ -191,59 +244,32 @@ class Dispatcher:
         hand_over(session, reminder, now)
         return "handed_over"
 
-    def _request(self, session: Session, reminder: Reminder, booking: Booking, patient: Patient,
-                 clinic: Clinic) -> Callable[[], object]:
-        doc = self._policy(session, clinic.id, reminder.policy_version)
-        identity = SenderIdentity(from_number=doc.sender.from_number or self.settings.default_from,
-                                  messaging_service_sid=doc.sender.messaging_service_sid)
-        base, key = self.settings.callback_base.rstrip("/"), f"reminder-{reminder.id}-{reminder.attempts}"
-        if reminder.channel is Channel.VOICE:
-            if identity.messaging_service_sid and not doc.sender.from_number:
-                identity = SenderIdentity(from_number=self.settings.default_from)
-            return lambda: self.caller.place_call(
-                to=patient.phone_e164, twiml_url=f"{base}/webhooks/twilio/voice?r={reminder.id}",
-                status_callback=f"{base}/webhooks/twilio/call-status?r={reminder.id}", idempotency_key=key,
-                sender=identity)
-        if identity.messaging_service_sid:
-            identity = SenderIdentity(messaging_service_sid=identity.messaging_service_sid)
-        provider = session.get(Provider, booking.provider_id) if booking.provider_id and doc.show_provider else None
-        language = getattr(patient.language, "value", patient.language)
-        template = doc.templates.get("sms", {}).get(language) or DEFAULT_TEMPLATES["sms"][patient.language]
-        body = render(template, language=patient.language, clinic_name=clinic.name, start_at=booking.start_at,
-                      zone=patient.timezone or clinic.timezone, provider_name=provider.name if provider else None,
-                      allow_provider=doc.show_provider)
-        return lambda: self.sender.send_sms(
-            to=patient.phone_e164, body=body, status_callback=f"{base}/webhooks/twilio/message-status?r={reminder.id}",
-            idempotency_key=key, sender=identity)
-
-    def _policy(self, session: Session, clinic_id: int, version: int) -> PolicyDoc:
+    def _policy(self, clinic_id: int, version: int) -> PolicyDoc:
+        """A policy version never changes once saved, so each worker reads it once."""
         with self._lock:
             doc = self._policies.get((clinic_id, version))
         if doc is None:
-            doc = DEFAULT_POLICY if version == 0 else get_version(session, clinic_id, version).doc
+            with self.db.reader() as session:
+                doc = DEFAULT_POLICY if version == 0 else get_version(session, clinic_id, version).doc
             with self._lock:
                 self._policies[(clinic_id, version)] = doc
         return doc
 
-    def _rate(self, session: Session, claimed: Claimed) -> float | None:
-        doc = self._policy(session, claimed.clinic_id, claimed.policy_version)
+    def _rate(self, claimed: Claimed) -> float | None:
+        doc = self._policy(claimed.clinic_id, claimed.policy_version)
         return doc.calls_per_second if claimed.channel is Channel.VOICE else doc.sms_per_second
 
     def _record(self, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
         with self.db.writer() as session:
-            reminder = session.get(Reminder, reminder_id)
-            assert reminder is not None
-            outcome = apply(session, reminder)
+            outcome = apply(session, self._reminder(session, reminder_id))
             session.commit()
             return outcome
 
-    def _sent(self, reminder: Reminder, sid: str, status: str) -> str:
-        now = self.clock.now()
-        if reminder.status in (ReminderStatus.DELIVERED, ReminderStatus.FAILED):
-            return "sent"  # its status callback was faster than this thread
-        reminder.status, reminder.provider_sid, reminder.provider_status = ReminderStatus.SENT, sid, status
-        reminder.sent_at, reminder.updated_at, reminder.lease_expires_at, reminder.outcome = now, now, None, None
-        return "sent"
+    def _sent(self, conn: sa.Connection, reminder_id: int, result: SendResult) -> None:
+        """Twilio took it: one UPDATE. A status callback that was faster than this thread (delivered, failed)
+        is kept; anything else the row says now (also ``unknown``, if reap ran meanwhile) yields to the fact."""
+        conn.execute(_SENT, {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status,
+                             "now": self.clock.now()})
 
     def _failed(self, session: Session, reminder: Reminder, error: SendError) -> str:
         now = self.clock.now()
@@ -278,24 +304,35 @@ class Dispatcher:
     # --- the loop --------------------------------------------------------------------------------------------
 
     def drain(self, *, max_seconds: float | None = None, pool: ThreadPoolExecutor | None = None) -> DrainResult:
-        """Send everything due, ``concurrency`` at a time, until nothing is due (or time is up)."""
+        """Send everything due, ``concurrency`` at a time, until nothing is due (or time is up).
+
+        Claims come in batches: besides the reminders in flight, up to ``prefetch`` claimed ones wait for a
+        thread, and the next claim tops them up once half are gone, so one claim statement serves several
+        sends instead of one. The price: a worker killed outright strands up to concurrency + prefetch
+        reminders as ``unknown``. One still waiting when time is up goes back to the queue, and one that
+        waits long keeps its lease (``_keep_lease``)."""
         result, deadline = DrainResult(), None if max_seconds is None else time.monotonic() + max_seconds
         self.reap()
+        size = self.settings.concurrency
+        prefetch = size // 2 if self.settings.prefetch is None else self.settings.prefetch
         own = pool is None
-        pool = pool or ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="recall-send")
+        pool = pool or ThreadPoolExecutor(size, thread_name_prefix="recall-send")
         inflight: set[Future[str]] = set()
+        waiting: deque[Claimed] = deque()
         try:
             while True:
-                free = self.settings.concurrency - len(inflight)
-                claimed: list[Claimed] = []
-                if free > 0 and (deadline is None or time.monotonic() < deadline):
-                    claimed = self.claim(free)
-                    inflight |= {pool.submit(self._safely, row) for row in claimed}
+                in_time = deadline is None or time.monotonic() < deadline
+                free = size - len(inflight) + prefetch - len(waiting)
+                if in_time and free > 0 and len(waiting) <= prefetch // 2:
+                    waiting.extend(self.claim(free))
+                while waiting and len(inflight) < size and in_time:
+                    inflight.add(pool.submit(self._safely, waiting.popleft()))
                 if not inflight:
                     return result
                 done, inflight = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
                 for future in done:
                     result.add(future.result())
         finally:
+            self._release(list(waiting))
             if own:
                 pool.shutdown(wait=True)

@@ -1,7 +1,8 @@
 """Pacing a clinic's sender: messages/s and calls/s that hold across every worker process.
 
 Each send takes the next slot with one atomic statement on a shared row,
-``next = max(next, now) + 1/rate``, then waits until its slot. Slots are handed
+``next = max(next, now) + 1/rate``, then waits until its slot (the dispatcher sleeps, having kept
+the reminder's lease long enough). Slots are handed
 out in order and never closer than 1/rate apart, so the rate holds however many
 workers and threads send at once; the wait happens outside any transaction.
 Slots are real wall-clock time (shared by every process), not the domain's clock:
@@ -41,10 +42,3 @@ class Pacer:
                 .returning(SendPacer.next_us)).scalar_one()
             session.commit()
         return max(0.0, (taken - interval - now) / 1_000_000)
-
-    def wait_for_slot(self, clinic_id: int, channel: str, per_second: float | None) -> None:
-        if not per_second:
-            return
-        delay = self.take_slot(clinic_id, channel, per_second)
-        if delay > 0:
-            self.sleep(delay)

@@ -212,18 +212,32 @@ def locale_for(language: Language, zone_name: str | None = None) -> str:
     return _LOCALES[language]
 
 
+# A worker renders the same few days and appointment times in the same few locales all day: each
+# distinct one is formatted by Babel once.
+@lru_cache(maxsize=4096)
 def format_local_date(day: date, locale: str) -> str:
     return _plain_spaces(format_date(day, _DATE_PATTERNS[locale], locale=locale))
 
 
 def format_local_time(clock: time, locale: str) -> str:
+    return _short_time(clock.replace(second=0, microsecond=0), locale)  # "short" shows hours and minutes
+
+
+@lru_cache(maxsize=4096)
+def _short_time(clock: time, locale: str) -> str:
     return _plain_spaces(format_time(clock, "short", locale=locale))
+
+
+@lru_cache(maxsize=1024)
+def _checked(text: str, allow_provider: bool) -> str:
+    """A template checked once per text (an invalid one raises every time: errors are not cached)."""
+    return validate_template(text, allow_provider=allow_provider)
 
 
 def render(text: str, *, language: Language, clinic_name: str, start_at: datetime, zone: str,
            provider_name: str | None = None, allow_provider: bool = False) -> str:
     """The reminder for a visit starting at ``start_at`` (aware, UTC) in the patient's zone."""
-    validate_template(text, allow_provider=allow_provider)
+    _checked(text, allow_provider)
     if start_at.tzinfo is None or start_at.utcoffset() is None:
         raise ValueError("start_at must be an aware datetime (UTC)")
     locale = locale_for(language, zone)

@@ -6,8 +6,10 @@ stand-in never receives the same reminder twice.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -218,3 +220,52 @@ def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, worl
     times = sorted(r.at for r in standin.requests if r.path.endswith("Messages.json"))
     assert result.outcomes == {"sent": 24} and len(times) == 24
     assert times[-1] - times[0] < 3.0, times[-1] - times[0]
+
+
+def _policy_at(database, clock, people, rate):
+    from recall.reminder_policy import replace_policy
+
+    with database.writer() as s:
+        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                                                     "rate_limits": {"sms_per_second": rate}})
+
+
+def test_reminders_claimed_ahead_but_never_started_when_time_is_up_go_back_to_the_queue(database, world, people,
+                                                                                       standin, gateway):
+    clock = FixedClock(SMS_TIME - timedelta(days=1))
+    _policy_at(database, clock, people, 2)
+    _booked(database, clock, world, people, n=10)
+    clock.set(SMS_TIME)
+
+    result = _dispatcher(database, clock, gateway, concurrency=2, prefetch=4).drain(max_seconds=0.3)
+
+    statuses = Counter(status for status, _ in _statuses(database))
+    assert statuses[ReminderStatus.SENDING] == 0 and statuses[ReminderStatus.UNKNOWN] == 0
+    assert statuses[ReminderStatus.SENT] == result.outcomes["sent"] >= 1
+    assert statuses[ReminderStatus.PLANNED] == 10 - result.outcomes["sent"]
+    with database.reader() as s:
+        waiting = s.execute(sa.select(Reminder.attempts, Reminder.claimed_by).where(
+            Reminder.status == ReminderStatus.PLANNED)).all()
+    assert set(waiting) == {(0, None)}  # as if never claimed
+    assert len(standin.messages()) == result.outcomes["sent"]
+
+
+def test_a_reminder_waiting_long_for_its_sending_slot_keeps_its_lease(database, world, people, standin, gateway):
+    """At 1 SMS/s the fourth of four waits 3 s for its slot, longer than this worker's 2 s lease: without
+    renewing it, another worker's reap would take it for a lost send and it would never go out."""
+    clock = FixedClock(SMS_TIME - timedelta(days=1))
+    _policy_at(database, clock, people, 1)
+    _booked(database, clock, world, people, n=4)
+    clock.set(SMS_TIME)
+    lease = timedelta(seconds=2)
+    worker = _dispatcher(database, clock, gateway, concurrency=4, lease=lease)
+    with ThreadPoolExecutor(1) as pool:
+        draining = pool.submit(worker.drain)
+        time.sleep(2.5)  # the others went out at 0, 1 and 2 s; another worker reaps, its clock as far along
+        reaped = _dispatcher(database, FixedClock(SMS_TIME + timedelta(seconds=2.5)), gateway,
+                             worker_id="w2").reap()
+        result = draining.result(timeout=30)
+
+    assert reaped == 0
+    assert result.outcomes == {"sent": 4}
+    assert [status for status, _ in _statuses(database)] == [ReminderStatus.SENT] * 4

@@ -1,0 +1,131 @@
+"""What one claimed reminder sends: read in one statement, checked, and turned into a provider request.
+
+Why it is built this way: a worker sends hundreds of reminders a second, and the ORM's per-object
+loading (the reminder, its booking, patient and clinic, four statements and four objects) cost more
+CPU than the Twilio SDK's own request. Sending needs only a handful of columns, so ``load`` reads them
+in one joined Core statement into a plain record, and the dispatcher records a success with one Core
+UPDATE. Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
+fallback) still goes through the ORM and the domain's functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from recall.bookings import Booking
+from recall.catalog import Provider
+from recall.clinics import Clinic
+from recall.patients import Language, Patient
+from recall.reminder_planning import Channel, PolicyDoc
+from recall.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
+from recall.sending import SenderIdentity
+from recall.templates import SMS, render
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The columns a send needs, as they are now (on PostgreSQL, under the patient's and booking's locks)."""
+
+    reminder_id: int
+    status: ReminderStatus
+    claimed_by: str | None
+    channel: Channel
+    attempts: int
+    policy_version: int
+    clinic_id: int
+    clinic_name: str
+    clinic_zone: str
+    booking_status: str
+    start_at: datetime
+    provider_id: int | None
+    phone: str
+    language: Language
+    patient_zone: str | None
+    opted_out: bool
+    consent_sms: bool
+    consent_voice: bool
+    consent_call: bool
+    phone_invalid: bool
+
+    @property
+    def zone(self) -> str:
+        return self.patient_zone or self.clinic_zone
+
+
+_COLUMNS = (
+    Reminder.id, Reminder.status, Reminder.claimed_by, Reminder.channel, Reminder.attempts, Reminder.policy_version,
+    Clinic.id, Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
+    Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
+    Patient.consent_voice, Patient.consent_call, Patient.phone_invalid,
+)
+
+
+# Built once: a statement object caches its cache key, so each execution skips building and keying it.
+_LOAD = (sa.select(*_COLUMNS)
+         .join(Booking, Booking.id == Reminder.booking_id)
+         .join(Patient, Patient.id == Reminder.patient_id)
+         .join(Clinic, Clinic.id == Reminder.clinic_id)
+         .where(Reminder.id == sa.bindparam("reminder_id")))
+_PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider_id"))
+
+
+def load(conn: sa.Connection, reminder_id: int) -> Outgoing | None:
+    row = conn.execute(_LOAD, {"reminder_id": reminder_id}).first()
+    if row is None:
+        return None
+    values = list(row)
+    values[9] = getattr(values[9], "value", values[9])  # the booking's status, as text
+    return Outgoing(*values)
+
+
+def refusal(out: Outgoing, worker_id: str, now: datetime) -> str | None:
+    """Why this reminder must not go out now, if it must not."""
+    if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
+        return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
+    if out.booking_status not in ACTIVE_BOOKING:
+        return "booking_" + out.booking_status
+    if out.start_at <= now:
+        return "too_late"
+    if out.opted_out:
+        return "opted_out"
+    if not getattr(out, CONSENT[out.channel]):
+        return "no_consent"
+    if out.phone_invalid and out.channel in (Channel.SMS, Channel.VOICE):
+        return "invalid_phone"
+    return None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One provider request: an SMS with its text, or a call whose script is fetched from ``twiml_url``."""
+
+    channel: Channel
+    to: str
+    sender: SenderIdentity
+    status_callback: str
+    idempotency_key: str
+    body: str | None = None
+    twiml_url: str | None = None
+
+
+def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: str,
+          default_from: str | None) -> Request:
+    """The request for an SMS or voice reminder. Callback URLs carry the reminder's id, so that a callback can
+    resolve a send whose outcome we never learnt; the idempotency key names the attempt."""
+    base, key, rid = callback_base.rstrip("/"), f"reminder-{out.reminder_id}-{out.attempts}", out.reminder_id
+    number = doc.sender.from_number or default_from
+    if out.channel is Channel.VOICE:  # a Messaging Service cannot place calls
+        return Request(Channel.VOICE, out.phone, SenderIdentity(from_number=number),
+                       f"{base}/webhooks/twilio/call-status?r={rid}", key,
+                       twiml_url=f"{base}/webhooks/twilio/voice?r={rid}")
+    service = doc.sender.messaging_service_sid
+    sender = SenderIdentity(messaging_service_sid=service) if service else SenderIdentity(from_number=number)
+    provider = None
+    if doc.show_provider and out.provider_id is not None:
+        provider = conn.scalar(_PROVIDER, {"provider_id": out.provider_id})
+    body = render(doc.template(SMS, out.language), language=out.language, clinic_name=out.clinic_name,
+                  start_at=out.start_at, zone=out.zone, provider_name=provider, allow_provider=doc.show_provider)
+    return Request(Channel.SMS, out.phone, sender, f"{base}/webhooks/twilio/message-status?r={rid}", key, body=body)
