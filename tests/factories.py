@@ -10,12 +10,16 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from recall.actors import Actor, Role
+from recall.bookings import Booking
 from recall.catalog import Provider, Service, create_provider, create_service
 from recall.clinics import Clinic, ClinicInput, create_clinic
 from recall.clock import Clock
 from recall.db import Database
 from recall.patients import Patient, create_patient
 from recall.recall_tasks import RecallTask, TaskReason, open_task
+from recall.reminder_planning import Channel as Via
+from recall.reminder_planning import Fallback
+from recall.reminders import Reminder, ReminderStatus, hand_over
 from recall.staff import Staff, create_staff, issue_token
 
 
@@ -67,6 +71,31 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
             task.lease_holder_id, task.lease_expires_at = leased_to, clock.now() + timedelta(minutes=15)
         s.commit()
         return task
+
+
+def row(db: Database, model: type[Any], ident: int) -> Any:
+    """One row, as it is now in the database (a fresh read)."""
+    with db.reader() as s:
+        found = s.get(model, ident)
+        assert found is not None
+        return found
+
+
+def make_call(database: Database, clock: Clock, booking_id: int, *, offset_minutes: int = 60) -> int:
+    """A front-desk call about the booking, handed over now as the dispatcher would; returns the reminder's id."""
+    now = clock.now()
+    with database.writer() as s:
+        booking = s.get(Booking, booking_id)
+        assert booking is not None
+        reminder = Reminder(
+            clinic_id=booking.clinic_id, booking_id=booking.id, patient_id=booking.patient_id, policy_version=0,
+            step_index=0, offset_minutes=offset_minutes, channel=Via.FRONTDESK_CALL, fallback=Fallback.NONE,
+            status=ReminderStatus.PLANNED, send_at=now, due_at=now, attempts=0, created_at=now, updated_at=now)
+        s.add(reminder)
+        s.flush()
+        hand_over(s, reminder, now)
+        s.commit()
+        return reminder.id
 
 
 def actor_of(staff: Staff) -> Actor:

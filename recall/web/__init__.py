@@ -56,12 +56,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     api = Api(app)
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     from recall.web import (
-        bookings, catalog, clinic, earnings, patients, queue_stats, recall_tasks, reminder_policy, staff, visits,
-        webhooks,
+        bookings, catalog, clinic, earnings, patients, queue_stats, recall_tasks, reminder_policy, reminders, staff,
+        visits, webhooks,
     )
 
     for module in (clinic, reminder_policy, staff, patients, catalog, visits, bookings, recall_tasks, queue_stats,
-                   earnings):
+                   earnings, reminders):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, not in the OpenAPI document
     errors.register(app)

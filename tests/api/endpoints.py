@@ -1,8 +1,8 @@
 """The scene and the table of endpoints that test_access.py checks.
 
 ``build_clinic`` makes one of each thing in a clinic (a booking, a front-desk
-booking, a checked-in visit, an open recall task) and ``ClinicScene`` holds their
-ids. ``ENDPOINTS`` lists every endpoint under /api/v1 with the roles that may
+booking, a checked-in visit, an open recall task, a front-desk reminder call) and
+``ClinicScene`` holds their ids. ``ENDPOINTS`` lists every endpoint under /api/v1 with the roles that may
 call it and a request that succeeds for them.
 """
 
@@ -22,7 +22,7 @@ from recall.db import Database
 from recall.reminder_policy import ReminderPolicy, replace_policy
 from recall.staff import ApiToken
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
-from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_task
+from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_call, make_task
 
 ROLES = ("operator", "frontdesk", "manager")
 EVERYONE = frozenset(ROLES)
@@ -50,6 +50,7 @@ class ClinicScene:
     task: int = 0  # an open recall task of the second patient
     leased: dict[str, int] = field(default_factory=dict)  # a due task leased to each queue worker
     policy_version: int = 0  # the clinic's last saved reminder policy: 1 in clinic a, 2 in clinic b
+    call: int = 0  # a front-desk reminder call about the front-desk booking, handed over and still open
 
     @property
     def patient(self) -> int:
@@ -113,6 +114,7 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         result = checkout(s, earlier, people["frontdesk"], left.id, CheckoutRequest(follow_up=FollowUp.DECLINED))
         assert result.recall_task is not None
         scene.task = result.recall_task.id
+    scene.call = make_call(database, clock, scene.desk_booking)
     for who in ("operator", "manager"):
         scene.leased[who] = make_task(database, clock, cw.clinic.id, scene.patient, service_id=scene.service,
                                       leased_to=scene.staff[who]).id
@@ -257,6 +259,12 @@ ENDPOINTS: list[Endpoint] = [
     ep("POST", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts",
        lambda s, w: {"outcome": "no_answer", "duration_seconds": 25}),
     ep("GET", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts"),
+    # reminders, and the front desk's reminder calls
+    ep("GET", "/reminders", EVERYONE, "/reminders"),
+    ep("GET", "/reminders/<int:reminder_id>", EVERYONE, lambda s, w: f"/reminders/{s.call}"),
+    ep("GET", "/reminder-calls", AT_THE_CLINIC, "/reminder-calls"),
+    ep("POST", "/reminder-calls/<int:reminder_id>/outcome", AT_THE_CLINIC,
+       lambda s, w: f"/reminder-calls/{s.call}/outcome", lambda s, w: {"outcome": "no_answer", "note": "rang twice"}),
     # queue statistics
     ep("GET", "/recall-queue/health", MANAGER, "/recall-queue/health"),
     ep("GET", "/recall-queue/kpis", MANAGER, "/recall-queue/kpis"),

@@ -35,6 +35,7 @@ class Scene:
     booking: int  # an operator's phone booking in three days
     task: int  # an open recall task of the second patient
     held: int  # a due recall task of the first patient, leased to the operator
+    call: int  # a front-desk reminder call about the booking, handed over and still open
     b_operator: int
     b_service: int
 
@@ -106,6 +107,9 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
     "POST /recall-tasks/<id>/attempts": ("POST", lambda v: f"/recall-tasks/{v.held}/attempts", lambda v: {
         "outcome": "callback_requested", "callback_at": v.later(days=1, hour=10), "channel": "phone",
         "duration_seconds": 95, "note": "asked to be called after lunch"}, "operator"),
+    "POST /reminder-calls/<id>/outcome": ("POST", lambda v: f"/reminder-calls/{v.call}/outcome", lambda v: {
+        "outcome": "rescheduled", "start_at": v.later(days=5), "end_at": v.later(days=5, hour=10),
+        "provider_id": v.provider, "note": "mornings suit her better"}, "frontdesk"),
     "POST /visits": ("POST", lambda v: "/visits", lambda v: {
         "patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service}, "frontdesk"),
     "POST /visits/<id>/checkout": ("POST", lambda v: f"/visits/{v.visit}/checkout", lambda v: {

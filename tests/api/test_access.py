@@ -26,6 +26,7 @@ from recall.credit import CreditEntry
 from recall.db import Database
 from recall.patients import Patient
 from recall.recall_tasks import RecallTask
+from recall.reminders import Reminder
 from recall.staff import Staff, get_staff, issue_token, revoke_token
 from recall.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
@@ -175,7 +176,7 @@ def test_an_id_that_exists_nowhere_is_404_like_the_other_clinics(client, databas
         clock=scene.a.clock, staff={k: 900_000 + i for i, k in enumerate(scene.a.staff)},
         tokens={k: 900_100 + i for i, k in enumerate(scene.a.tokens)},
         booking=900_201, desk_booking=900_202, visit=900_203, task=900_204,
-        leased={"operator": 900_205, "manager": 900_206})
+        leased={"operator": 900_205, "manager": 900_206}, call=900_207)
     with nothing_written(database):
         response = endpoint.call(api_as(client, world.a, "manager"), scene.a, "manager", path_from=nowhere)
     assert_error(response, 404, "not_found")
@@ -235,6 +236,9 @@ BODY_REFS = {
     "POST /clinic/reminder-policy/preview policy.overrides.0.service_id": BodyRef(
         "POST", lambda a: "/clinic/reminder-policy/preview", lambda a, r: {"policy": reminder_policy(r)},
         "policy.overrides.0.service_id"),
+    "POST /reminder-calls/<id>/outcome provider_id": BodyRef(
+        "POST", lambda a: f"/reminder-calls/{a.call}/outcome", lambda a, r: {
+            "outcome": "rescheduled", "start_at": a.later(), "provider_id": r.provider}, "provider_id"),
     "POST /earnings/what-if plan.service_rates.0.service_id": BodyRef(
         "POST", lambda a: "/earnings/what-if", lambda a, r: {"from": "2026-01-01", "to": "2026-02-28",
                                                              "plan": pay_plan(r)},
@@ -269,6 +273,7 @@ LISTS = {
     "/bookings": (Booking, EVERYONE),
     "/recall-tasks": (RecallTask, QUEUE),
     "/ledger": (CreditEntry, EVERYONE),
+    "/reminders": (Reminder, EVERYONE),
 }
 
 
@@ -293,7 +298,8 @@ def test_a_list_shows_the_other_clinic_none_of_its_rows(client, database, scene,
 @pytest.mark.parametrize("query", ["/bookings?patient_id={patient}", "/bookings?provider_id={provider}",
                                    "/bookings?credited_staff_id={operator}", "/visits?patient_id={patient}",
                                    "/recall-tasks?patient_id={patient2}", "/recall-tasks?service_id={service}",
-                                   "/ledger?staff_id={operator}"])
+                                   "/ledger?staff_id={operator}", "/reminders?patient_id={patient2}",
+                                   "/reminder-calls?patient_id={patient2}"])
 def test_filtering_a_list_by_the_other_clinics_ids_finds_nothing(client, scene, world, query):
     a = scene.a
     url = query.format(patient=a.patient, patient2=a.patient2, provider=a.provider, service=a.service,

@@ -21,12 +21,12 @@ from recall.patients import create_patient
 from recall.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
 from tests.api.scene import LONG, VALID
-from tests.factories import actor_of, api_as, future, make_task
+from tests.factories import actor_of, api_as, future, make_call, make_task
 
 # --- the garbage sweep ------------------------------------------------------------------------------------------------
 
 PATH_IDS = {"booking_id": "booking", "visit_id": "visit", "patient_id": "patient", "provider_id": "provider",
-            "service_id": "service", "task_id": "task"}
+            "service_id": "service", "task_id": "task", "reminder_id": "call"}
 WEIRD: list[Any] = [
     None, "", " ", LONG, "Zoë Ørsted 张伟 Ёлка ąęł 🦷\u200b\u202e", "\x00", "nul\x00inside", "\ud800", "\uffff",
     0, -1, 2**31, 2**63, -(2**63) - 1, 10**30, 1e308, -0.0, 3.5, True, False,
@@ -127,6 +127,7 @@ SWEPT = [
     ("POST", "/api/v1/visits/<int:visit_id>/checkout"), ("POST", "/api/v1/recall-queue/claim"),
     ("PUT", "/api/v1/recall-tasks/<int:task_id>/lease"), ("POST", "/api/v1/recall-tasks/<int:task_id>/attempts"),
     ("PUT", "/api/v1/clinic/reminder-policy"), ("POST", "/api/v1/clinic/reminder-policy/preview"),
+    ("POST", "/api/v1/reminder-calls/<int:reminder_id>/outcome"),
 ]
 
 
@@ -149,18 +150,21 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
             return create_patient(s, clock, world.a.clinic.id, {"full_name": "Sweep", "phone": "070-765 43 21"}).id
 
     def target() -> str:
-        """The URL for the next payload. A checkout, cancel or move that succeeds changes its target, and a
-        later payload would then stop at a 409 before reaching the code under test: give each its own."""
+        """The URL for the next payload. A checkout, cancel, move or call outcome that succeeds changes its
+        target, and a later payload would then stop at a 409 before reaching the code under test: give each
+        its own."""
         ids = {"staff_id": v.staff["operator2"], **{arg: getattr(v, attr) for arg, attr in PATH_IDS.items()}}
         if rule.endswith("/checkout"):
             with database.writer() as s:
                 ids["visit_id"] = check_in(s, clock, actor_of(world.a.staff["frontdesk"]), patient_id=fresh_patient(),
                                            provider_id=v.provider, service_id=v.service).id
-        if rule.endswith(("/cancel", "/move")):
+        if rule.endswith(("/cancel", "/move", "/outcome")):
             with database.writer() as s:
                 ids["booking_id"] = create_booking(s, clock, actor_of(world.a.staff["operator"]), BookingRequest(
                     patient_id=fresh_patient(), service_id=v.service, channel=Channel.PHONE,
                     start_at=future(clock, days=3))).id
+        if rule.endswith("/outcome"):
+            ids["reminder_id"] = make_call(database, clock, ids["booking_id"])
         if rule.endswith(("/attempts", "/lease")):
             ids["task_id"] = make_task(database, clock, world.a.clinic.id, fresh_patient(),
                                        leased_to=world.a.staff[who].id).id

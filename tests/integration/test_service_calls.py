@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from recall import inbound
-from recall.attempts import AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
+from recall.attempts import BookingDetails, ContactAttempt, Outcome
 from recall.bookings import Booking, BookingStatus, cancel_booking
 from recall.clinics import Clinic
 from recall.clock import FixedClock
@@ -25,7 +25,8 @@ from recall.queue_stats import team_kpis
 from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
 from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus
-from tests.factories import actor_of, future, make_patient, make_task
+from tests.factories import future, make_patient, make_task, row
+from tests.integration.test_attempts import _log
 from tests.integration.test_inbound import booked, credit_kinds, new_sid, run, status_of
 
 CALL_AHEAD = 24 * 60  # the operator calls the day before
@@ -52,23 +53,12 @@ def _claim(database, clock, actor) -> RecallTask | None:
         return claim_next(s, clock, actor).task
 
 
-def _log(database, clock, actor, task_id, **kw):
-    with database.writer() as s:
-        return log_attempt(s, clock, actor, task_id, AttemptInput(**kw))
-
-
 def _task(database, task_id) -> RecallTask:
-    with database.reader() as s:
-        task = s.get(RecallTask, task_id)
-        assert task is not None
-        return task
+    return row(database, RecallTask, task_id)
 
 
 def _booking(database, booking_id) -> Booking:
-    with database.reader() as s:
-        booking = s.get(Booking, booking_id)
-        assert booking is not None
-        return booking
+    return row(database, Booking, booking_id)
 
 
 @pytest.fixture

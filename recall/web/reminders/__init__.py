@@ -1,0 +1,3 @@
+from recall.web.reminders.routes import blp
+
+__all__ = ["blp"]
