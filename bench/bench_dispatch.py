@@ -292,10 +292,20 @@ def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds
     dispatcher = Dispatcher(db, SystemClock(), gateway, gateway, settings)
 
     def run() -> dict[str, int]:
+        before = recorded_sent(db)
         outcomes = dispatcher.drain(max_seconds=max_seconds).outcomes
+        missing = outcomes.get("sent", 0) - (recorded_sent(db) - before)
+        if missing:  # a send counted here must be a row that says so
+            outcomes["SENT BUT NOT RECORDED"] = missing
         left = cancel_leftovers(db)
         return {**outcomes, "left unsent (time cap)": left} if left else outcomes
     return run
+
+
+def recorded_sent(db: Database) -> int:
+    with db.reader() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
+            Reminder.status == ReminderStatus.SENT)) or 0
 
 
 # --------------------------------------------------------------------------- the run
@@ -338,6 +348,7 @@ def main() -> int:
         bare1.show()
         run = measure("recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds))
         run.show()
+        unrecorded = run.outcomes.get("SENT BUT NOT RECORDED", 0)
         bare2 = measure("bare SDK loop (after)", standin, bare_loop(gateway, args.reminders, args.concurrency,
                                                                      5_000_000, args.max_seconds))
         bare2.show()
@@ -354,6 +365,7 @@ def main() -> int:
             load_reminders(db, make_clinic(db, rate), count, phone_base)
             phone_base += count
             phase = measure(f"limit {rate:g}/s", standin, dispatch(db, gateway, args.concurrency, args.max_seconds))
+            unrecorded += phase.outcomes.get("SENT BUT NOT RECORDED", 0)
             error = (phase.steady - rate) / rate
             close, below = abs(error) <= TARGET_RATE_ERROR, phase.steady <= rate and phase.busiest_second <= rate
             print(f"  limit {rate:6g}/s, {count:5} reminders: achieved {phase.steady:8.3f}/s ({100 * error:+.2f} %), "
@@ -361,7 +373,7 @@ def main() -> int:
                   f"{'':20}within 1 %: {'MET' if close else 'NOT MET'}; never above (achieved and busiest "
                   f"second <= limit): {'MET' if below else 'NOT MET'}")
         print(f"\nmachine after: {machine_note()}")
-        return 0
+        return 1 if unrecorded else 0
     finally:
         gateway.close()
         standin.stop()

@@ -8,6 +8,7 @@ deadlock on a lock upgrade; PostgreSQL is reached through psycopg 3.
 from __future__ import annotations
 
 import enum
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,16 +120,24 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         if not conn.get_execution_options().get("recall_write", False):
-            conn.exec_driver_sql("BEGIN")
+            _emit(conn, "BEGIN")
             return
         if not writer_lock.acquire(timeout=wait):
             raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, TimeoutError("database is locked"))
         conn.info["recall_writer"] = True
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _emit(conn, "BEGIN IMMEDIATE")
         except BaseException:
             _release(conn.info)
             raise
+
+    def _emit(conn: sa.Connection, sql: str) -> None:
+        """Straight to the driver: SQLAlchemy's statement machinery cost more than the BEGIN itself
+        (most of a reminder send's database time); its errors are wrapped as SQLAlchemy's would be."""
+        try:
+            conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise sa.exc.OperationalError(sql, {}, exc) from exc
 
     def _release(info: dict[str, Any]) -> None:
         if info.pop("recall_writer", False):

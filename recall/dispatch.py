@@ -23,15 +23,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from queue import Empty, SimpleQueue
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from recall import outgoing
-from recall.bookings import Booking
 from recall.clock import Clock
 from recall.db import Database
 from recall.pacing import Pacer
@@ -47,17 +47,25 @@ _log = logging.getLogger(__name__)
 
 # The statements every send runs, built once (a statement caches its own cache key).
 _SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient_id")).with_for_update(read=True)
-_SHARE_BOOKING = sa.select(Booking.id).where(Booking.id == sa.bindparam("booking_id")).with_for_update(read=True)
+def _claim_statement(postgres: bool) -> sa.Update:
+    """The claim, built once per dispatcher: the due reminders, oldest first, become this worker's."""
+    due = (sa.select(Reminder.id)
+           .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= sa.bindparam("now"))
+           .order_by(Reminder.due_at, Reminder.id).limit(sa.bindparam("limit")))
+    if postgres:  # claimers never wait for each other
+        due = due.with_for_update(skip_locked=True)
+    return (sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
+            .values(status=ReminderStatus.SENDING, lease_expires_at=sa.bindparam("until"),
+                    claimed_by=sa.bindparam("worker"), attempts=Reminder.attempts + 1,
+                    updated_at=sa.bindparam("now"))
+            .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version,
+                       Reminder.booking_id, Reminder.patient_id, Reminder.lease_expires_at))
+
+
 _RENEW = (sa.update(Reminder)
           .where(Reminder.id == sa.bindparam("reminder_id"), Reminder.status == ReminderStatus.SENDING,
                  Reminder.claimed_by == sa.bindparam("worker"))
           .values(lease_expires_at=sa.bindparam("until")))
-_SENT = (sa.update(Reminder)
-         .where(Reminder.id == sa.bindparam("reminder_id"),
-                Reminder.status.not_in((ReminderStatus.DELIVERED, ReminderStatus.FAILED)))
-         .values(status=ReminderStatus.SENT, provider_sid=sa.bindparam("sid"),
-                 provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
-                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=None))
 
 
 @dataclass(frozen=True)
@@ -102,25 +110,18 @@ class Dispatcher:
         self._policies: dict[tuple[int, int], PolicyDoc] = {}
         self._lock = threading.Lock()
         self.postgres = database.dialect == "postgresql"
+        self._claim = _claim_statement(self.postgres)
+        self._sent_log: outgoing.SentLog | None = None  # during a drain on SQLite
 
     # --- claiming --------------------------------------------------------------------------------------------
 
     def claim(self, limit: int) -> list[Claimed]:
         """Lease up to ``limit`` due reminders to this worker; committed before any of them is sent."""
         now = self.clock.now()
-        due = (sa.select(Reminder.id).where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= now)
-               .order_by(Reminder.due_at, Reminder.id).limit(limit))
-        if self.postgres:
-            due = due.with_for_update(skip_locked=True)
-        stmt = (sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-                .values(status=ReminderStatus.SENDING, lease_expires_at=now + self.settings.lease,
-                        claimed_by=self.settings.worker_id, attempts=Reminder.attempts + 1, updated_at=now)
-                .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version,
-                           Reminder.booking_id, Reminder.patient_id, Reminder.lease_expires_at)
-                .execution_options(synchronize_session=False))
-        with self.db.writer() as session:
-            rows = [Claimed(*row) for row in session.execute(stmt)]
-            session.commit()
+        with self.db.connection(write=True) as conn:
+            rows = [Claimed(*row) for row in conn.execute(self._claim, {
+                "now": now, "limit": limit, "until": now + self.settings.lease, "worker": self.settings.worker_id})]
+            conn.commit()
         return sorted(rows)
 
     def reap(self) -> int:
@@ -148,29 +149,28 @@ class Dispatcher:
     def _send_locked(self, claimed: Claimed) -> str:
         """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
         so a cancel, move or opt-out either committed before the check or waits for the record."""
-        with self.db.writer() as session:
-            conn = session.connection()
+        with self.db.connection(write=True) as conn:
             # the patient, then the booking: the order every use case that changes them locks in
             conn.execute(_SHARE_PATIENT, {"patient_id": claimed.patient_id})
-            conn.execute(_SHARE_BOOKING, {"booking_id": claimed.booking_id})
-            out = outgoing.load(conn, claimed.id)
+            out = outgoing.load(conn, claimed.id, share_booking=True)
             assert out is not None
             refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now())
             if refusal is not None or out.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL):
-                outcome = self._settle_without_sending(session, self._reminder(session, claimed.id), refusal)
+                outcome = self._in_orm(conn, claimed.id, lambda s, r: self._settle_without_sending(s, r, refusal))
             else:
                 request = self._build(conn, out, claimed)
                 try:
-                    self._sent(conn, claimed.id, self._send(request))
+                    outgoing.record_sent(conn, [outgoing.sent(claimed.id, self._send(request), self.clock.now())])
                     outcome = "sent"
                 except SendError as error:
-                    outcome = self._failed(session, self._reminder(session, claimed.id), error)
-            session.commit()
+                    outcome = self._in_orm(conn, claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
+            conn.commit()
             return outcome
 
     def _send_unlocked(self, claimed: Claimed) -> str:
         """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
-        before the request, and the result is written in a transaction of its own."""
+        before the request, and the result is written in a transaction of its own (within a drain, a success
+        in a batch with others: ``outgoing.SentLog``)."""
         with self.db.connection(write=False) as conn:
             out = outgoing.load(conn, claimed.id)
             assert out is not None
@@ -183,9 +183,12 @@ class Dispatcher:
             result = self._send(request)
         except SendError as error:
             return self._record(claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
-        with self.db.connection(write=True) as conn:
-            self._sent(conn, claimed.id, result)
-            conn.commit()
+        if self._sent_log is not None:
+            self._sent_log.add(claimed.id, result)
+        else:
+            with self.db.connection(write=True) as conn:
+                outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
+                conn.commit()
         return "sent"
 
     def _build(self, conn: sa.Connection, out: outgoing.Outgoing, claimed: Claimed) -> outgoing.Request:
@@ -265,11 +268,13 @@ class Dispatcher:
             session.commit()
             return outcome
 
-    def _sent(self, conn: sa.Connection, reminder_id: int, result: SendResult) -> None:
-        """Twilio took it: one UPDATE. A status callback that was faster than this thread (delivered, failed)
-        is kept; anything else the row says now (also ``unknown``, if reap ran meanwhile) yields to the fact."""
-        conn.execute(_SENT, {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status,
-                             "now": self.clock.now()})
+    @staticmethod
+    def _in_orm(conn: sa.Connection, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
+        """The domain's ORM functions, inside the connection's open transaction (the caller commits it)."""
+        with Session(bind=conn) as session:  # joins the open transaction; closing it leaves that alone
+            outcome = apply(session, Dispatcher._reminder(session, reminder_id))
+            session.flush()
+            return outcome
 
     def _failed(self, session: Session, reminder: Reminder, error: SendError) -> str:
         now = self.clock.now()
@@ -317,22 +322,35 @@ class Dispatcher:
         prefetch = size // 2 if self.settings.prefetch is None else self.settings.prefetch
         own = pool is None
         pool = pool or ThreadPoolExecutor(size, thread_name_prefix="recall-send")
-        inflight: set[Future[str]] = set()
+        finished: SimpleQueue[Future[str]] = SimpleQueue()  # each send puts itself here when done
+        inflight = 0
         waiting: deque[Claimed] = deque()
+        if not self.postgres:
+            self._sent_log = outgoing.SentLog(self.db, self.clock)
         try:
             while True:
                 in_time = deadline is None or time.monotonic() < deadline
-                free = size - len(inflight) + prefetch - len(waiting)
+                free = size - inflight + prefetch - len(waiting)
                 if in_time and free > 0 and len(waiting) <= prefetch // 2:
                     waiting.extend(self.claim(free))
-                while waiting and len(inflight) < size and in_time:
-                    inflight.add(pool.submit(self._safely, waiting.popleft()))
+                while waiting and inflight < size and in_time:
+                    pool.submit(self._safely, waiting.popleft()).add_done_callback(finished.put)
+                    inflight += 1
                 if not inflight:
                     return result
-                done, inflight = wait(inflight, timeout=1.0, return_when=FIRST_COMPLETED)
+                try:
+                    done = [finished.get(timeout=1.0)]
+                except Empty:
+                    continue
+                while not finished.empty():
+                    done.append(finished.get_nowait())
+                inflight -= len(done)
                 for future in done:
                     result.add(future.result())
         finally:
             self._release(list(waiting))
             if own:
                 pool.shutdown(wait=True)
+            if self._sent_log is not None:
+                self._sent_log.close()
+                self._sent_log = None

@@ -1,4 +1,5 @@
-"""What one claimed reminder sends: read in one statement, checked, and turned into a provider request.
+"""What one claimed reminder sends: read in one statement, checked, turned into a provider request, and its
+success written down.
 
 Why it is built this way: a worker sends hundreds of reminders a second, and the ORM's per-object
 loading (the reminder, its booking, patient and clinic, four statements and four objects) cost more
@@ -6,12 +7,20 @@ CPU than the Twilio SDK's own request. Sending needs only a handful of columns, 
 in one joined Core statement into a plain record, and the dispatcher records a success with one Core
 UPDATE. Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
 fallback) still goes through the ORM and the domain's functions.
+
+On SQLite, where every write takes the database's one write lock, the successes of a drain are written in
+batches by one ``SentLog`` thread (an executemany a few times a second) instead of a transaction per send.
+A success waits there for a few milliseconds; a worker killed meanwhile leaves those reminders ``sending``,
+and the reaper ends them ``unknown`` like any send whose worker died: never re-sent.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
+from queue import Empty, SimpleQueue
 
 import sqlalchemy as sa
 
@@ -21,8 +30,12 @@ from recall.clinics import Clinic
 from recall.patients import Language, Patient
 from recall.reminder_planning import Channel, PolicyDoc
 from recall.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
-from recall.sending import SenderIdentity
+from recall.clock import Clock
+from recall.db import Database
+from recall.sending import SenderIdentity, SendResult
 from recall.templates import SMS, render
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,10 +83,20 @@ _LOAD = (sa.select(*_COLUMNS)
          .join(Clinic, Clinic.id == Reminder.clinic_id)
          .where(Reminder.id == sa.bindparam("reminder_id")))
 _PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider_id"))
+# On PostgreSQL the booking is locked FOR SHARE by the same read (the patient was locked just before).
+_LOAD_SHARING_BOOKING = _LOAD.with_for_update(read=True, of=Booking)
+# Twilio took it. A status callback that was faster than the sender (delivered, failed) is kept; anything
+# else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact.
+_SENT = (sa.update(Reminder)
+         .where(Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
+                Reminder.status != ReminderStatus.DELIVERED, Reminder.status != ReminderStatus.FAILED)
+         .values(status=ReminderStatus.SENT, provider_sid=sa.bindparam("sid"),
+                 provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
+                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=None))
 
 
-def load(conn: sa.Connection, reminder_id: int) -> Outgoing | None:
-    row = conn.execute(_LOAD, {"reminder_id": reminder_id}).first()
+def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
+    row = conn.execute(_LOAD_SHARING_BOOKING if share_booking else _LOAD, {"reminder_id": reminder_id}).first()
     if row is None:
         return None
     values = list(row)
@@ -129,3 +152,57 @@ def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: 
     body = render(doc.template(SMS, out.language), language=out.language, clinic_name=out.clinic_name,
                   start_at=out.start_at, zone=out.zone, provider_name=provider, allow_provider=doc.show_provider)
     return Request(Channel.SMS, out.phone, sender, f"{base}/webhooks/twilio/message-status?r={rid}", key, body=body)
+
+
+def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
+    """The parameters of one success, for ``record_sent``."""
+    return {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status, "now": now}
+
+
+def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
+    conn.execute(_SENT, successes)
+
+
+class SentLog:
+    """One thread that writes the successes handed to it in batches; ``close`` writes what is left."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.db, self.clock = database, clock
+        self._queue: SimpleQueue[dict[str, object] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="recall-sent-log", daemon=True)
+        self._thread.start()
+
+    def add(self, reminder_id: int, result: SendResult) -> None:
+        self._queue.put(sent(reminder_id, result, self.clock.now()))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            item = self._queue.get()
+            batch = [] if item is None else [item]
+            done = item is None
+            while not done and len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except Empty:
+                    break
+                if item is None:
+                    done = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[dict[str, object]]) -> None:
+        try:
+            with self.db.connection(write=True) as conn:
+                record_sent(conn, batch)
+                conn.commit()
+        except Exception:  # noqa: BLE001 - they stay ``sending``; the reaper ends them ``unknown``, never re-sent
+            _log.exception("could not record %d sent reminders; their leases will lapse", len(batch))

@@ -220,6 +220,8 @@ def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, worl
     times = sorted(r.at for r in standin.requests if r.path.endswith("Messages.json"))
     assert result.outcomes == {"sent": 24} and len(times) == 24
     assert times[-1] - times[0] < 3.0, times[-1] - times[0]
+    # sends finishing together are recorded together (on SQLite in one batch): each row says so
+    assert _statuses(database) == [(ReminderStatus.SENT, None)] * 24
 
 
 def _policy_at(database, clock, people, rate):
