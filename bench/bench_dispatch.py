@@ -285,10 +285,10 @@ def bare_loop(gateway: TwilioGateway, n: int, concurrency: int, phone_base: int,
     return run
 
 
-def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds: float
-             ) -> Callable[[], dict[str, int]]:
+def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds: float,
+             prefetch: int | None = None) -> Callable[[], dict[str, int]]:
     settings = DispatchSettings(worker_id=f"bench:{os.getpid()}", callback_base=CALLBACK, concurrency=concurrency,
-                                default_from=FROM)
+                                default_from=FROM, prefetch=prefetch)
     dispatcher = Dispatcher(db, SystemClock(), gateway, gateway, settings)
 
     def run() -> dict[str, int]:
@@ -321,6 +321,8 @@ def main() -> int:
     parser.add_argument("--no-limit-as", choices=("null", "max"), default="null",
                         help="the throughput clinic's rate: null in its policy (no limit) or the maximum, 100/s")
     parser.add_argument("--max-seconds", type=float, default=240, help="time cap per measured phase")
+    parser.add_argument("--prefetch", type=int, default=None,
+                        help="reminders a worker claims ahead of its free threads (default: the worker's own)")
     args = parser.parse_args()
     rates = [(float(r), int(c)) for r, c in (item.split(":") for item in args.rates.split(",") if item)]
 
@@ -346,7 +348,8 @@ def main() -> int:
         bare1 = measure("bare SDK loop (before)", standin, bare_loop(gateway, args.reminders, args.concurrency,
                                                                       5_000_000, args.max_seconds))
         bare1.show()
-        run = measure("recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds))
+        run = measure("recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds,
+                                                           args.prefetch))
         run.show()
         unrecorded = run.outcomes.get("SENT BUT NOT RECORDED", 0)
         bare2 = measure("bare SDK loop (after)", standin, bare_loop(gateway, args.reminders, args.concurrency,

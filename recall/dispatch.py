@@ -112,6 +112,12 @@ class Dispatcher:
         self.postgres = database.dialect == "postgresql"
         self._claim = _claim_statement(self.postgres)
         self._sent_log: outgoing.SentLog | None = None  # during a drain on SQLite
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Shut down gently: claim nothing more, let the sends in flight finish and be recorded, and give the
+        reminders claimed ahead back to the queue (a deploy's SIGTERM then strands nothing as ``unknown``)."""
+        self._stopping.set()
 
     # --- claiming --------------------------------------------------------------------------------------------
 
@@ -329,7 +335,7 @@ class Dispatcher:
             self._sent_log = outgoing.SentLog(self.db, self.clock)
         try:
             while True:
-                in_time = deadline is None or time.monotonic() < deadline
+                in_time = (deadline is None or time.monotonic() < deadline) and not self._stopping.is_set()
                 free = size - inflight + prefetch - len(waiting)
                 if in_time and free > 0 and len(waiting) <= prefetch // 2:
                     waiting.extend(self.claim(free))

@@ -76,7 +76,7 @@ def worker_cmd(once: bool) -> None:
     from flask import current_app
 
     from recall.db import Database
-    from recall.web.worker import build_dispatcher, schedule
+    from recall.web.worker import build_dispatcher, run_until_stopped
 
     app = current_app._get_current_object()
     # Each parallel send holds a connection while it is recorded; size the pool for them.
@@ -88,10 +88,7 @@ def worker_cmd(once: bool) -> None:
         gateway.close()
         return
     click.echo(f"recall worker: sending due reminders every {app.config['WORKER_INTERVAL_SECONDS']} s")
-    try:
-        schedule(app, db, blocking=True).start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    run_until_stopped(app, db)
 
 
 @group.command("serve")
@@ -131,7 +128,7 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, stan
 
         # In the web process the worker shares the request pool: keep its parallel sends few.
         app.config["WORKER_CONCURRENCY"] = min(app.config["WORKER_CONCURRENCY"], 4)
-        schedule(app, database(), blocking=False).start()
+        schedule(app, database(), blocking=False)[0].start()
         click.echo(f"reminder worker running every {app.config['WORKER_INTERVAL_SECONDS']} s")
     click.echo(f"recall listening on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
     serve(app, host=host, port=port, threads=threads, ident="recall")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 from typing import Any
 
@@ -41,10 +42,32 @@ def _tick(dispatcher: Dispatcher) -> None:
         _log.info("reminders dispatched: %s", result.outcomes)
 
 
-def schedule(app: Flask, database: Database, *, blocking: bool) -> BlockingScheduler | BackgroundScheduler:
+def schedule(app: Flask, database: Database, *, blocking: bool
+             ) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
     """A scheduler whose one job drains due reminders every WORKER_INTERVAL_SECONDS (never two at once)."""
     dispatcher, _gateway = build_dispatcher(app.config, database, app.extensions["recall.clock"])
     scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(_tick, "interval", args=[dispatcher], seconds=app.config["WORKER_INTERVAL_SECONDS"],
                       max_instances=1, coalesce=True, id="dispatch-reminders")
-    return scheduler
+    return scheduler, dispatcher
+
+
+def run_until_stopped(app: Flask, database: Database) -> None:
+    """The worker process: ticks until SIGTERM or SIGINT, then stops gently (``Dispatcher.stop``): the sends in
+    flight finish and are recorded, the reminders claimed ahead go back to the queue, and the process exits."""
+    scheduler, dispatcher = schedule(app, database, blocking=True)
+
+    def stop(signum: int, _frame: object) -> None:
+        _log.info("signal %s: stopping after the sends in flight", signum)
+        dispatcher.stop()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        scheduler.start()
+    except SystemExit:
+        pass
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)

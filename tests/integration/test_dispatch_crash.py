@@ -281,3 +281,30 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
             or (row.claimed_by not in killed_ids and row.id not in errored)] == []
     assert 0 < len(unknown) <= len(killed) * (CONCURRENCY + PREFETCH) + len(errored)
     assert reaped == len(unknown)
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_told_to_stop_finishes_its_sends_and_gives_back_what_it_claimed_ahead(
+        database: Database, db_url: str, standin: StandIn, tmp_path: Path) -> None:
+    """SIGTERM (a deploy, a scale-down) is not a crash: nothing the worker claimed ends ``unknown``."""
+    _load_due_reminders(database, 1000)
+    env = {**os.environ, "RECALL_ENV": "production", "DATABASE_URL": db_url, "TWILIO_BASE_URL": standin.base_url,
+           "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_DEFAULT_FROM": "+46700000000",
+           "PUBLIC_BASE_URL": CALLBACK_BASE}
+    worker = Worker.start(env, tmp_path / "worker.log")
+    try:
+        _wait_until(lambda: _scalar(database, _count(Reminder.status == ReminderStatus.SENT)) >= 100,
+                    START_DEADLINE, "the worker to send 100", [worker])
+        worker.proc.send_signal(signal.SIGTERM)
+        assert worker.proc.wait(30) == 0, worker.tail()
+    finally:
+        worker.kill()
+
+    with database.reader() as s:
+        statuses = Counter(s.scalars(sa.select(Reminder.status)))
+        given_back = s.execute(sa.select(Reminder.attempts, Reminder.claimed_by).where(
+            Reminder.status == ReminderStatus.PLANNED)).all()
+    requests = [r for r in standin.requests if r.method == "POST" and r.path.endswith("/Messages.json")]
+    assert set(statuses) == {ReminderStatus.SENT, ReminderStatus.PLANNED}, statuses
+    assert statuses[ReminderStatus.SENT] == len(requests) < 1000  # stopped early; every request recorded
+    assert set(given_back) == {(0, None)}
