@@ -150,9 +150,9 @@ class Dispatcher:
         self._keep_lease(claimed, delay)
         if delay > 0:
             self.pacer.sleep(delay)
-        return self._send_locked(claimed) if self.postgres else self._send_unlocked(claimed)
+        return self._send_locked(claimed, rate) if self.postgres else self._send_unlocked(claimed, rate)
 
-    def _send_locked(self, claimed: Claimed) -> str:
+    def _send_locked(self, claimed: Claimed, rate: float | None) -> str:
         """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
         so a cancel, move or opt-out either committed before the check or waits for the record."""
         with self.db.connection(write=True) as conn:
@@ -166,14 +166,15 @@ class Dispatcher:
             else:
                 request = self._build(conn, out, claimed)
                 try:
-                    outgoing.record_sent(conn, [outgoing.sent(claimed.id, self._send(request), self.clock.now())])
+                    result = self._send(request, claimed, rate)
+                    outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
                     outcome = "sent"
                 except SendError as error:
                     outcome = self._in_orm(conn, claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
             conn.commit()
             return outcome
 
-    def _send_unlocked(self, claimed: Claimed) -> str:
+    def _send_unlocked(self, claimed: Claimed, rate: float | None) -> str:
         """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
         before the request, and the result is written in a transaction of its own (within a drain, a success
         in a batch with others: ``outgoing.SentLog``)."""
@@ -186,7 +187,7 @@ class Dispatcher:
         if request is None:
             return self._record(claimed.id, lambda s, r: self._settle_without_sending(s, r, refusal))
         try:
-            result = self._send(request)
+            result = self._send(request, claimed, rate)
         except SendError as error:
             return self._record(claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
         if self._sent_log is not None:
@@ -227,7 +228,9 @@ class Dispatcher:
                 .execution_options(synchronize_session=False))
             session.commit()
 
-    def _send(self, request: outgoing.Request) -> SendResult:
+    def _send(self, request: outgoing.Request, claimed: Claimed, rate: float | None) -> SendResult:
+        if rate:
+            self.pacer.space(claimed.clinic_id, claimed.channel.value, rate)
         if request.channel is Channel.VOICE:
             assert request.twiml_url is not None
             return self.caller.place_call(to=request.to, twiml_url=request.twiml_url,

@@ -195,10 +195,11 @@ def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin
     _dispatcher(database, clock, gateway, concurrency=8).drain()
     times = sorted(r.at for r in standin.requests if r.path.endswith("Messages.json"))
     assert len(times) == 30
-    # Slots are exactly 50 ms apart; a send leaves a few ms after its slot. No second holds more than a few over 20
-    # (sends that left a few ms late from the previous second), and over the whole run the rate is 20/s within a few percent.
+    # Slots are 50 ms apart and the sends themselves are held at least 50 ms apart: no second holds more than 20
+    # (one more for the few hundred microseconds the stand-in's clock may see between two requests' arrivals),
+    # and over the whole run the rate is 20/s within a few percent.
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 24, busiest
+    assert busiest <= 21, busiest
     assert (len(times) - 1) / (times[-1] - times[0]) <= 20 * 1.05
     assert Counter(m["to"] for m in standin.messages()).most_common(1)[0][1] == 1
 
