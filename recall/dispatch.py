@@ -47,6 +47,8 @@ _log = logging.getLogger(__name__)
 
 # The statements every send runs, built once (a statement caches its own cache key).
 _SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient_id")).with_for_update(read=True)
+
+
 def _claim_statement(postgres: bool) -> sa.Update:
     """The claim, built once per dispatcher: the due reminders, oldest first, become this worker's."""
     due = (sa.select(Reminder.id)
@@ -272,14 +274,14 @@ class Dispatcher:
         return doc.calls_per_second if claimed.channel is Channel.VOICE else doc.sms_per_second
 
     def _record(self, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
-        with self.db.writer() as session:
-            outcome = apply(session, self._reminder(session, reminder_id))
-            session.commit()
-            return outcome
+        """``apply`` in a write transaction of its own (SQLite: the check ran in a read transaction)."""
+        with self.db.connection(write=True) as conn, conn.begin():  # begun here, so the session joins it
+            return self._in_orm(conn, reminder_id, apply)
 
     @staticmethod
     def _in_orm(conn: sa.Connection, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
-        """The domain's ORM functions, inside the connection's open transaction (the caller commits it)."""
+        """The domain's ORM functions, inside the connection's open transaction (the caller commits it; a
+        session given a connection with no transaction begun would own, and on closing roll back, its own)."""
         with Session(bind=conn) as session:  # joins the open transaction; closing it leaves that alone
             outcome = apply(session, Dispatcher._reminder(session, reminder_id))
             session.flush()

@@ -24,7 +24,7 @@ from queue import Empty, SimpleQueue
 
 import sqlalchemy as sa
 
-from recall.bookings import Booking
+from recall.bookings import Booking, BookingStatus
 from recall.catalog import Provider
 from recall.clinics import Clinic
 from recall.patients import Language, Patient
@@ -48,10 +48,9 @@ class Outgoing:
     channel: Channel
     attempts: int
     policy_version: int
-    clinic_id: int
     clinic_name: str
     clinic_zone: str
-    booking_status: str
+    booking_status: BookingStatus  # a str enum: compares and joins as its text
     start_at: datetime
     provider_id: int | None
     phone: str
@@ -70,7 +69,7 @@ class Outgoing:
 
 _COLUMNS = (
     Reminder.id, Reminder.status, Reminder.claimed_by, Reminder.channel, Reminder.attempts, Reminder.policy_version,
-    Clinic.id, Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
+    Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
     Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
     Patient.consent_voice, Patient.consent_call, Patient.phone_invalid,
 )
@@ -97,11 +96,7 @@ _SENT = (sa.update(Reminder)
 
 def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
     row = conn.execute(_LOAD_SHARING_BOOKING if share_booking else _LOAD, {"reminder_id": reminder_id}).first()
-    if row is None:
-        return None
-    values = list(row)
-    values[9] = getattr(values[9], "value", values[9])  # the booking's status, as text
-    return Outgoing(*values)
+    return None if row is None else Outgoing(*row)
 
 
 def refusal(out: Outgoing, worker_id: str, now: datetime) -> str | None:
@@ -109,7 +104,7 @@ def refusal(out: Outgoing, worker_id: str, now: datetime) -> str | None:
     if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
         return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
     if out.booking_status not in ACTIVE_BOOKING:
-        return "booking_" + out.booking_status
+        return "booking_" + out.booking_status.value
     if out.start_at <= now:
         return "too_late"
     if out.opted_out:

@@ -37,7 +37,7 @@ from recall.db import UTCDateTime
 from recall.errors import Conflict
 from recall.patients import Patient
 from recall.recall_tasks import (
-    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task,
+    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_service_tasks, close_task, drop_lease, get_task,
 )
 from recall.surge import SurgeStatus, surge_status
 
@@ -206,12 +206,8 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
                 break
             if row.reason in SERVICE_REASONS:
                 if row.origin_booking_id is not None and _booking_over(session, row.origin_booking_id, now):
-                    task = session.get(RecallTask, row.id)
-                    assert task is not None
-                    close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.BOOKING_OVER, now=now,
-                               by_staff_id=None)
+                    closed += max(1, close_service_tasks(session, row.origin_booking_id, now))
                     session.flush()
-                    closed += 1
                     continue
             elif _booked_ahead(session, row.patient_id, now):
                 _close_booked_ahead(session, row.id, now)

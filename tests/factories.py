@@ -13,8 +13,9 @@ from recall.actors import Actor, Role
 from recall.bookings import Booking
 from recall.catalog import Provider, Service, create_provider, create_service
 from recall.clinics import Clinic, ClinicInput, create_clinic
-from recall.clock import Clock
+from recall.clock import Clock, FixedClock
 from recall.db import Database
+from recall.dispatch import DispatchSettings, Dispatcher
 from recall.patients import Patient, create_patient
 from recall.recall_tasks import RecallTask, TaskReason, open_task
 from recall.reminder_planning import Channel as Via
@@ -96,6 +97,22 @@ def make_call(database: Database, clock: Clock, booking_id: int, *, offset_minut
         hand_over(s, reminder, now)
         s.commit()
         return reminder.id
+
+
+class NoTwilio:
+    """The sender and caller of a dispatcher that only hands calls over: being asked to send is a failure."""
+
+    def send_sms(self, **_kw: Any) -> Any:
+        raise AssertionError("nothing here is due to go out by SMS")
+
+    def place_call(self, **_kw: Any) -> Any:
+        raise AssertionError("nothing here is due to go out as a voice call")
+
+
+def dispatch_at(database: Database, at: datetime) -> dict[str, int]:
+    """The real dispatcher draining what is due at ``at``, for tests where only human calls are due."""
+    settings = DispatchSettings(worker_id="desk-test", callback_base="https://clinic.example.com", concurrency=2)
+    return Dispatcher(database, FixedClock(at), NoTwilio(), NoTwilio(), settings).drain().outcomes
 
 
 def actor_of(staff: Staff) -> Actor:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +14,7 @@ import sqlalchemy as sa
 from recall.bookings import (
     Booking, BookingRequest, BookingStatus, Channel, cancel_booking, confirm_booking, create_booking, move_booking,
 )
-from recall.clock import FixedClock
 from recall.credit import CreditKind, entries_for_booking
-from recall.db import Database
-from recall.dispatch import DispatchSettings, Dispatcher
 from recall.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.patients import Patient, update_patient
 from recall.recall_tasks import CloseReason, RecallTask, TaskStatus
@@ -27,7 +23,7 @@ from recall.reminder_planning import Channel as Via
 from recall.reminder_policy import replace_policy
 from recall.reminders import CallOutcome, Reminder, ReminderStatus
 from tests.api.checks import nothing_written
-from tests.factories import actor_of, make_call, make_task, row
+from tests.factories import actor_of, dispatch_at, make_call, make_task, row
 
 UTC = timezone.utc
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
@@ -35,21 +31,6 @@ CALL_TIME = VISIT - timedelta(hours=24)  # the front desk calls the day before, 
 # The desk calls a day ahead; an SMS follows two hours before the visit.
 DESK_POLICY = {"steps": [{"offset_minutes": 24 * 60, "channel": "frontdesk_call", "routine": False},
                          {"offset_minutes": 120, "channel": "sms"}]}
-
-
-class NoTwilio:
-    """The sender and caller of a dispatcher that only hands calls over: being asked to send is a failure."""
-
-    def send_sms(self, **_kw: Any) -> Any:
-        raise AssertionError("nothing here is due to go out by SMS")
-
-    def place_call(self, **_kw: Any) -> Any:
-        raise AssertionError("nothing here is due to go out as a voice call")
-
-
-def dispatch_at(database: Database, at: datetime) -> dict[str, int]:
-    settings = DispatchSettings(worker_id="desk-test", callback_base="https://clinic.example.com", concurrency=2)
-    return Dispatcher(database, FixedClock(at), NoTwilio(), NoTwilio(), settings).drain().outcomes
 
 
 def book(database, clock, people, world, *, start=VISIT, patient=None) -> int:

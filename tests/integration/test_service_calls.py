@@ -11,23 +11,22 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from integrations.twilio.client import TwilioGateway
 from recall import inbound
 from recall.attempts import BookingDetails, ContactAttempt, Outcome
 from recall.bookings import Booking, BookingStatus, cancel_booking
 from recall.clinics import Clinic
 from recall.clock import FixedClock
 from recall.credit import CreditEntry, CreditKind
-from recall.dispatch import DispatchSettings, Dispatcher
 from recall.errors import Conflict, ValidationError
 from recall.queue import claim_next
 from recall.queue_stats import team_kpis
 from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.reminder_planning import Channel as Via
 from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus
-from tests.factories import future, make_patient, make_task, row
+from tests.factories import dispatch_at, future, make_patient, make_task, row
 from tests.integration.test_attempts import _log
-from tests.integration.test_inbound import booked, credit_kinds, new_sid, run, status_of
+from tests.integration.test_inbound import booked, credit_kinds, make_reminder, new_sid, run, status_of
 
 CALL_AHEAD = 24 * 60  # the operator calls the day before
 
@@ -35,17 +34,6 @@ CALL_AHEAD = 24 * 60  # the operator calls the day before
 def _policy_with_an_operator_call(database, clock, people) -> None:
     run(database, replace_policy, clock, people["manager"], {
         "steps": [{"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False}]})
-
-
-def _dispatch_due(database, clock) -> dict[str, int]:
-    """The real dispatcher at ``clock``: a human-call step needs no Twilio request, so the gateway points at a
-    port where nothing listens (any request would fail the send, which the outcomes below would show)."""
-    gateway = TwilioGateway("AC" + "1" * 32, "token", base_url="http://127.0.0.1:9", timeout=1.0)
-    try:
-        settings = DispatchSettings(worker_id="w1", callback_base="https://clinic.example.com", concurrency=2)
-        return Dispatcher(database, clock, gateway, gateway, settings).drain().outcomes
-    finally:
-        gateway.close()
 
 
 def _claim(database, clock, actor) -> RecallTask | None:
@@ -68,7 +56,7 @@ def reminder_call(database, clock, world, people):
     _policy_with_an_operator_call(database, clock, people)
     booking = booked(database, clock, world, days=3)
     at = FixedClock(booking.start_at - timedelta(minutes=CALL_AHEAD))
-    assert _dispatch_due(database, at) == {"handed_over": 1}
+    assert dispatch_at(database, at.now()) == {"handed_over": 1}
     with database.reader() as s:
         task = s.scalars(sa.select(RecallTask).where(RecallTask.origin_booking_id == booking.id)).one()
     return booking, task, at
@@ -87,20 +75,13 @@ def test_a_reminder_call_reaches_an_operator_although_the_patient_has_a_future_b
 
 def test_a_patients_request_by_key_press_reaches_an_operator(database, clock, world, people):
     booking = booked(database, clock, world)
-    reminder = _voice_reminder(database, clock, booking)
+    reminder = make_reminder(database, clock, booking, channel=Via.VOICE, sid=new_sid("CA"))
     run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=new_sid("CA"), digits="3")
 
     claimed = _claim(database, clock, people["operator"])
 
     assert claimed is not None and claimed.reason is TaskReason.PATIENT_REQUEST
     assert claimed.origin_booking_id == booking.id
-
-
-def _voice_reminder(database, clock, booking) -> Reminder:
-    from tests.integration.test_inbound import make_reminder
-    from recall.reminder_planning import Channel
-
-    return make_reminder(database, clock, booking, channel=Channel.VOICE, sid=new_sid("CA"))
 
 
 def test_service_calls_go_before_win_back_work_however_overdue(database, clock, world, people, reminder_call):
@@ -283,7 +264,7 @@ def test_a_second_call_step_for_the_same_booking_joins_the_open_call(database, c
         {"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False}]})
     booking = booked(database, clock, world, days=4)
     for offset in (48 * 60, CALL_AHEAD):
-        assert _dispatch_due(database, FixedClock(booking.start_at - timedelta(minutes=offset))) == {
+        assert dispatch_at(database, booking.start_at - timedelta(minutes=offset)) == {
             "handed_over": 1}
 
     with database.reader() as s:
