@@ -54,6 +54,7 @@ def test_an_unexpected_failure_is_a_json_500_whose_log_has_no_patient_data(clien
 REPLY_TEXT = "Czy mogę przyjść w piątek po szesnastej? Pozdrawiam, Zofia"
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=timezone.utc)  # Thursday 13:00 in Stockholm: the SMS goes a day ahead
 CALLBACK_BASE = "https://clinic.example.com"
+CLINIC_NUMBER = "+46850000000"
 
 
 @pytest.fixture
@@ -78,6 +79,9 @@ def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(app, clie
                                                                        every_logger_at_debug):
     caplog = every_logger_at_debug
     manager, desk = api_as(client, world.a, "manager"), api_as(client, world.a, "frontdesk")
+    # The clinic reminds by SMS a day ahead, from its own number, which is where the patient's answer goes.
+    assert manager.put("/clinic/reminder-policy", json={"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                                                       "sender": {"from_number": CLINIC_NUMBER}}).status_code == 200
     issued = manager.post(f"/staff/{world.a.staff['operator'].id}/tokens", json={"label": "headset"})
     assert issued.status_code == 201, issued.json
     token = issued.json["token"]
@@ -103,6 +107,7 @@ def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(app, clie
         finally:
             gateway.close()
         [sms] = standin.messages()
+    assert sms["from"] == CLINIC_NUMBER
     # ... and the patient answers it with a question for a person.
     form = {"MessageSid": "SM" + "5" * 32, "SmsSid": "SM" + "5" * 32, "AccountSid": config["TWILIO_ACCOUNT_SID"],
             "From": sms["to"], "To": sms["from"], "Body": REPLY_TEXT}
