@@ -35,6 +35,7 @@ class Api(flask_smorest.Api):
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None, *,
                clock: Clock | None = None, database: Database | None = None) -> Flask:
     settings = config.load(config_name, overrides)
+    config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
     app = Flask("recall")
     app.config.update(settings)
     app.extensions["recall.db"] = database or Database(

@@ -52,7 +52,7 @@ from tests.factories import actor_of, make_clinic, make_service, make_staff
 
 UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+ACCOUNT, TOKEN = "AC" + "0" * 32, "crash-test-auth-token"  # production refuses the stand-in's published default
 CALLBACK_BASE = "https://clinic.example.com"
 REMINDERS = {"postgresql": 2000, "sqlite": 1500}
 RATE = 100  # SMS per second: the policy's maximum (MAX_RATE)
