@@ -7,7 +7,7 @@ Views use this module's ``Blueprint`` instead of flask-smorest's. It adds, once 
   this a PATCH sent as a form answered 200 and changed nothing.
 * **Error answers in the document.** Every operation lists the statuses it can answer, by rule: 401 behind a
   token; 403 when its roles are narrower than all staff (or the view says it checks more, with
-  ``@may_answer(403)``); 404 with an id in the path; 400 and 415 with a JSON body; 422 with any arguments; 409
+  ``@may_answer(403)``); 404 with an id in the path; 400, 413 and 415 with a JSON body; 422 with any arguments; 409
   for a write (``@may_answer(never=(409,))`` for a POST that only computes). Each points at the error schema;
   ``default`` stands for 500 and 503.
 * **A one-line summary** for every operation: the docstring's first sentence, or the view's name read as words.
@@ -38,6 +38,7 @@ ERROR_RESPONSES: dict[int, tuple[str, str]] = {
     403: ("FORBIDDEN", "The caller's role, or their relation to the object, does not allow this."),
     404: ("NOT_FOUND", "No such object in the caller's clinic (another clinic's objects are not found either)."),
     409: ("CONFLICT", "The change clashes with the current state of the data; reload and retry."),
+    413: ("CONTENT_TOO_LARGE", "The body is larger than the service reads (1 MiB)."),
     415: ("UNSUPPORTED_MEDIA_TYPE", "The body is not `application/json`."),
     422: ("UNPROCESSABLE_ENTITY", "The input breaks a rule; `fields` names each offending field (dotted paths)."),
 }
@@ -135,7 +136,7 @@ def _statuses(method: str, rule: str, view: Any, doc: dict[str, Any]) -> set[int
         codes.add(404)
     locations = {p["in"] for p in doc.get("arguments", {}).get("parameters", [])}
     if "json" in locations:
-        codes |= {400, 415}
+        codes |= {400, 413, 415}
     if locations:
         codes.add(422)
     if method in WRITES:
