@@ -15,12 +15,14 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import marshmallow as ma
 import pytest
 import sqlalchemy as sa
 
 from recall.patients import Patient
 from recall.recall_tasks import RecallTask
 from recall.staff import ApiToken
+from recall.web.common import StrictBoolean, StrictDecimal, StrictFloat
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.scene import VALID, Scene, plan
 from tests.factories import World, api_as
@@ -184,6 +186,37 @@ def test_a_number_given_as_a_string_is_a_422(client, database, world, v, name, b
     with nothing_written(database):
         response = api_as(client, world.a, who)._call(method, path(v), json=body(v))
     assert_rejected(response, field)
+
+
+def _loose_fields(schema: ma.Schema, where: str) -> list[str]:
+    """Numbers and booleans in ``schema`` that would take a string ("2.5", "true") for a value."""
+    loose = []
+    for name, field in schema.fields.items():
+        here = f"{where}.{name}"
+        while isinstance(field, ma.fields.List):
+            field, here = field.inner, here + "[]"
+        if isinstance(field, ma.fields.Nested):
+            loose += _loose_fields(field.schema, here)
+        elif (isinstance(field, ma.fields.Boolean) and not isinstance(field, StrictBoolean)
+              or isinstance(field, ma.fields.Integer) and not field.strict
+              or isinstance(field, ma.fields.Float) and not isinstance(field, StrictFloat)
+              or isinstance(field, ma.fields.Decimal) and not isinstance(field, StrictDecimal)):
+            loose.append(here)
+    return loose
+
+
+def test_every_number_and_boolean_in_every_body_takes_only_its_json_type(_shared_app):
+    app, _config = _shared_app
+    loose, bodies = [], 0
+    for blueprint in app.blueprints.values():
+        for endpoint, docs in getattr(blueprint, "_docs", {}).items():
+            for method, doc in docs.items():
+                for param in doc.get("arguments", {}).get("parameters", []) if method != "parameters" else []:
+                    if param["in"] == "json":
+                        schema = param["schema"]() if isinstance(param["schema"], type) else param["schema"]
+                        bodies += 1
+                        loose += _loose_fields(schema, f"{method.upper()} {blueprint.name}.{endpoint}")
+    assert bodies >= 20 and loose == []
 
 
 def test_the_same_numbers_as_json_numbers_are_accepted_and_kept_exact(client, world, v):
