@@ -13,10 +13,12 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from recall.actors import Actor
+from recall.clinics import get_clinic
 from recall.clock import Clock
 from recall.db import Database
 from recall.errors import ValidationError as RecallValidationError
 from recall.pagination import Page, paginate
+from recall.timeutil import at_local
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -199,16 +201,12 @@ class DayOrInstant(ma.fields.Field):
 
 def bound(value: date | datetime | None, zone_name: str, *, end: bool) -> datetime | None:
     """One end of [from, to) as an instant: a day's local midnight (for ``to``, the next one)."""
-    from recall.timeutil import at_local  # recall.timeutil is plain domain code; imported here to keep this light
-
     if value is None or isinstance(value, datetime):
         return None if value is None else value.astimezone(timezone.utc)
     return at_local(value + timedelta(days=1) if end else value, 0, zone_name)
 
 
 def clinic_zone() -> str:
-    from recall.clinics import get_clinic
-
     return get_clinic(session(), actor().clinic_id).timezone
 
 

@@ -26,7 +26,10 @@ from typing import Any, TypeVar
 import flask_smorest
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from flask import request
+from flask_smorest.utils import prepare_response
 from webargs.core import is_json
+
+from recall.web.auth import ALL_ROLES
 
 F = TypeVar("F", bound=Callable[..., Any])
 WRITES = frozenset({"post", "put", "patch", "delete"})
@@ -124,8 +127,6 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def _statuses(method: str, rule: str, view: Any, doc: dict[str, Any]) -> set[int]:
-    from recall.web.auth import ALL_ROLES
-
     codes: set[int] = set()
     roles = getattr(view, "_recall_roles", None)
     if roles is not None:
@@ -163,8 +164,6 @@ class Plugin(MarshmallowPlugin):
 
 def register_responses(spec: Any, schema: Any, content_type: str) -> None:
     """The error answers as response components, each with the error schema and what the status means here."""
-    from flask_smorest.utils import prepare_response
-
     for status, (name, description) in ERROR_RESPONSES.items():
         response: dict[str, Any] = {"description": description, "schema": schema}
         if status == 401:
