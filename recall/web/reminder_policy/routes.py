@@ -7,9 +7,8 @@ the warnings the manager should see (an SMS text longer than 2 segments, say).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
-
-from flask_smorest import Blueprint
 
 from recall import reminder_policy
 from recall.clinics import get_clinic
@@ -18,6 +17,7 @@ from recall.reminder_policy import ReminderPolicy, policy_warnings
 from recall.timeutil import zone
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import PageArgs, actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 from recall.web.reminder_policy.schemas import (
     PolicySchema, PolicyVersionSchema, PreviewResultSchema, PreviewSchema,
 )
@@ -59,13 +59,15 @@ def replace_policy(document: dict[str, Any]) -> Any:
 @blp.response(200, page_schema(PolicyVersionSchema))
 def list_versions(args: dict[str, Any]) -> Any:
     """Every saved version, newest first."""
-    return page_of(reminder_policy.list_versions(actor().clinic_id), args)
+    page = page_of(reminder_policy.list_versions(actor().clinic_id), args)
+    return replace(page, items=[_shown(row, policy_warnings(row.doc)) for row in page.items])
 
 
 @blp.route("/clinic/reminder-policy/versions/<int:version>", methods=["GET"])
 @manager_only
 @blp.response(200, PolicyVersionSchema)
 def get_version(version: int) -> Any:
+    """One saved version of the policy."""
     row = reminder_policy.get_version(session(), actor().clinic_id, version)
     return _shown(row, policy_warnings(row.doc))
 
@@ -78,6 +80,7 @@ def _planned(step: PlannedStep, zone_name: str) -> dict[str, Any]:
 
 
 @blp.route("/clinic/reminder-policy/preview", methods=["POST"])
+@may_answer(never=(409,))
 @manager_only
 @blp.arguments(PreviewSchema)
 @blp.response(200, PreviewResultSchema)

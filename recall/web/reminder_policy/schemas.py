@@ -16,7 +16,7 @@ from recall.reminder_planning import (
 )
 from recall.reminder_policy import MAX_OVERRIDES
 from recall.templates import MAX_TEMPLATE_CHARS
-from recall.web.common import Id, Input, Instant, strict_bool
+from recall.web.common import Id, Input, Instant, Output, StrictFloat, strict_bool
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 LANGUAGES = [lang.value for lang in Language]
@@ -66,11 +66,10 @@ _NO_LIMIT = ("null: no limit of ours (Twilio queues what exceeds the sender's th
 
 
 class RateLimitsSchema(Input):
-    sms_per_second = ma.fields.Float(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                     metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
-    calls_per_second = ma.fields.Float(allow_nan=False, allow_none=True,
-                                       validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                       metadata={"description": "Calls per second; " + _NO_LIMIT})
+    sms_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                 metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
+    calls_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                   metadata={"description": "Calls per second; " + _NO_LIMIT})
 
 
 class PolicySchema(Input):
@@ -88,7 +87,7 @@ class PolicySchema(Input):
     rate_limits = ma.fields.Nested(RateLimitsSchema)
 
 
-class PolicyVersionSchema(ma.Schema):
+class PolicyVersionSchema(Output):
     version = ma.fields.Integer(metadata={"description": "0: the built-in default, never saved"})
     created_at = ma.fields.DateTime(allow_none=True)
     created_by_id = ma.fields.Integer(allow_none=True)
@@ -111,13 +110,13 @@ class PreviewSchema(Input):
     surge = strict_bool(load_default=False)
 
 
-class SegmentsSchema(ma.Schema):
+class SegmentsSchema(Output):
     encoding = ma.fields.String()
     units = ma.fields.Integer()
     segments = ma.fields.Integer()
 
 
-class PlannedStepSchema(ma.Schema):
+class PlannedStepSchema(Output):
     step_index = ma.fields.Integer()
     channel = ma.fields.String()
     fallback = ma.fields.String()
@@ -129,7 +128,7 @@ class PlannedStepSchema(ma.Schema):
         "description": "null, too_late, confirmed, no_calling_hours or after_start"})
 
 
-class PreviewResultSchema(ma.Schema):
+class PreviewResultSchema(Output):
     version = ma.fields.Integer(allow_none=True, metadata={"description": "null for a posted, unsaved policy"})
     channel = ma.fields.String()
     language = ma.fields.String()

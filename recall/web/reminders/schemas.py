@@ -9,10 +9,10 @@ from recall.patients import Language
 from recall.reminder_calls import MAX_NOTE, RECORDABLE, CallInput, CallState
 from recall.reminder_planning import Channel, Fallback
 from recall.reminders import CallOutcome, ReminderStatus
-from recall.web.common import Id, Input, Instant, PageArgs, RangeArgs
+from recall.web.common import Id, Input, Instant, Output, PageArgs, RangeArgs
 
 
-class ReminderSchema(Input):
+class ReminderSchema(Output):
     """A reminder and its delivery state. The message text is not stored, so it is not shown."""
 
     id = Id()
@@ -49,7 +49,7 @@ class ReminderListArgs(RangeArgs):
     channel = ma.fields.Enum(Channel, by_value=True)
 
 
-class CallBookingSchema(Input):
+class CallBookingSchema(Output):
     id = Id()
     start_at = ma.fields.DateTime()
     end_at = ma.fields.DateTime()
@@ -58,7 +58,7 @@ class CallBookingSchema(Input):
     service_id = Id(allow_none=True)
 
 
-class CallPatientSchema(Input):
+class CallPatientSchema(Output):
     id = Id()
     full_name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_e164", metadata={"description": "E.164"})
@@ -67,7 +67,7 @@ class CallPatientSchema(Input):
     timezone = ma.fields.String(allow_none=True)
 
 
-class CallSchema(Input):
+class CallSchema(Output):
     """A call on the front desk's list: whom to call about which visit, and how the tries went."""
 
     id = Id(attribute="reminder.id", metadata={"description": "the reminder's id"})
