@@ -103,6 +103,11 @@ class Reminder(Base):
     called_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it does not go out as the policy planned it: "surge" (a routine human call moved to ``channel``, an
+    # automated one; ``planned_channel`` says which it was) or "outside_calling_hours" (due when the patient's
+    # hours were closed, it waits for them to open: ``due_at``). Kept after it went out, for staff to read.
+    moved_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    planned_channel: Mapped[Channel | None] = mapped_column(enum_column_type(Channel, "reminder_planned_channel"))
 
     __table_args__ = (
         sa.Index("ix_reminders_due", "status", "due_at"),
@@ -238,7 +243,7 @@ def list_reminders(clinic_id: int, *, booking_id: int | None = None, status: Rem
     return stmt.order_by(Reminder.send_at, Reminder.id)
 
 
-def hand_over(session: Session, reminder: Reminder, now: datetime) -> None:
+def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
     """A human-call step is due: an operator's task in the recall queue, or a call on the front desk's list.
 
     One call per booking waits at a time: an operator's open reminder-call task about the booking takes
@@ -269,6 +274,7 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> None:
             .values(handled_at=now, call_outcome=CallOutcome.SUPERSEDED, updated_at=now)
             .execution_options(synchronize_session=False))
     reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.HANDED_OVER, "handed_over", now
+    return "handed_over"
 
 
 def fall_back(session: Session, reminder: Reminder, now: datetime) -> Reminder | None:

@@ -74,7 +74,7 @@ def test_a_manager_saves_the_whole_document_and_everyone_reads_it_back(client, w
     policy = body["policy"]
     assert [s["offset_minutes"] for s in policy["steps"]] == [2880, 1440, 120]
     assert policy["steps"][2] == {"offset_minutes": 120, "channel": "voice", "run_if_confirmed": False,
-                                  "routine": True, "fallback": "sms"}
+                                  "routine": True, "fallback": "sms", "on_machine": "fallback"}
     assert policy["sender"] == {"from_number": "+46850000000", "messaging_service_sid": None}
     assert policy["rate_limits"] == {"sms_per_second": 5.0, "calls_per_second": 0.5}
     assert policy["overrides"][1] == {"service_id": None, "provider_id": world.a.providers[0].id, "steps": []}
