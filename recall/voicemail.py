@@ -40,7 +40,9 @@ VOICEMAIL: dict[Language, str] = {
 def is_machine(answered_by: str | None) -> bool:
     """Whether Twilio's detection found a machine (or a fax) rather than a person; ``unknown`` counts as a person,
     as Twilio advises: it is what a patient who answers and stays silent looks like."""
-    return bool(answered_by) and (answered_by.startswith("machine") or answered_by == "fax")  # type: ignore[union-attr]
+    if not answered_by:
+        return False
+    return answered_by.startswith("machine") or answered_by == "fax"
 
 
 def leaves_message(session: Session, reminder: Reminder, answered_by: str | None) -> bool:
