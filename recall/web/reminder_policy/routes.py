@@ -76,7 +76,8 @@ def _planned(step: PlannedStep, zone_name: str) -> dict[str, Any]:
     return {"step_index": step.step_index, "channel": step.channel.value, "fallback": step.fallback.value,
             "offset_minutes": step.offset_minutes, "send_at": step.send_at, "moved": step.moved,
             "local_send_at": step.send_at.astimezone(zone(zone_name)).isoformat(timespec="minutes"),
-            "skipped_reason": step.skipped_reason}
+            "skipped_reason": step.skipped_reason,
+            "automated_from": step.automated_from.value if step.automated_from else None}
 
 
 @blp.route("/clinic/reminder-policy/preview", methods=["POST"])

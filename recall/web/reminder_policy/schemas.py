@@ -12,7 +12,7 @@ import marshmallow as ma
 
 from recall.patients import Language
 from recall.reminder_planning import (
-    MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback,
+    MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback, OnMachine,
 )
 from recall.reminder_policy import MAX_OVERRIDES
 from recall.templates import MAX_TEMPLATE_CHARS
@@ -36,6 +36,11 @@ class StepSchema(Input):
                                                    "(default true)."})
     fallback = ma.fields.String(validate=_one_of([f.value for f in Fallback]),
                                 metadata={"description": "What to do when the step fails for good (default none)."})
+    on_machine = ma.fields.String(validate=_one_of([o.value for o in OnMachine]), metadata={
+        "description": "When the step's voice call (the step itself, its fallback, or a human call moved to voice "
+                       "in a surge) reaches an answering machine: fallback (hang up; the call failed and the "
+                       "step's fallback runs; the default) or voicemail (leave a short message naming only the "
+                       "clinic and asking the patient to call back, in their language)."})
 
 
 class OverrideSchema(Input):
@@ -124,6 +129,8 @@ class PlannedStepSchema(Output):
     send_at = ma.fields.DateTime()
     local_send_at = ma.fields.String(metadata={"description": "send_at on the patient's wall clock"})
     moved = ma.fields.Boolean()
+    automated_from = ma.fields.String(allow_none=True, metadata={
+        "description": "a routine human call the surge moved to an automated channel: the channel it had"})
     skipped_reason = ma.fields.String(allow_none=True, metadata={
         "description": "null, too_late, confirmed, no_calling_hours or after_start"})
 

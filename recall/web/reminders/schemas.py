@@ -27,7 +27,15 @@ class ReminderSchema(Output):
     provider_sid = ma.fields.String(allow_none=True, metadata={"description": "Twilio's SID of the message or call"})
     provider_status = ma.fields.String(allow_none=True)
     error_code = ma.fields.Integer(allow_none=True)
-    outcome = ma.fields.String(allow_none=True, metadata={"description": "why it ended: skipped, failed, cancelled"})
+    outcome = ma.fields.String(allow_none=True, metadata={
+        "description": "why it ended: skipped (e.g. outside_calling_hours: due when the patient's hours were closed "
+                       "and they open only after the visit), failed, cancelled; for a call also answered, "
+                       "voicemail or machine"})
+    moved_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "why it does not go out as planned: outside_calling_hours (it waits for the patient's hours "
+                       "to open: due_at) or surge (a routine human call moved to an automated channel)"})
+    planned_channel = ma.fields.Enum(Channel, by_value=True, allow_none=True, metadata={
+        "description": "with moved_reason surge: the channel the policy planned"})
     fallback = ma.fields.Enum(Fallback, by_value=True)
     fallback_of_id = Id(allow_none=True)
     policy_version = ma.fields.Integer()
