@@ -8,10 +8,13 @@ Why it is built this way:
   effects that must not repeat (a cancellation, a task), so it is recorded in
   ``webhook_receipts`` first; a retry finds its receipt, changes nothing and is
   answered from the state the first delivery left.
-* A callback for a SID we never recorded is ignored without writing anything: it
-  is answered 200, or Twilio would retry it for hours. The one exception is a
-  reminder whose send ended ``unknown`` (no SID recorded): its callback URL names
-  it (``?r=<id>``), so the first callback tells us the SID and what became of it.
+* A callback acts only on our own sends: the reminder whose SID we recorded (and, when its URL names a
+  reminder with ``?r=<id>``, that very one). The one exception is a reminder whose send ended ``unknown``
+  (our request may have reached Twilio, no SID recorded): its callback URL names it, so the first callback
+  tells us the SID and what became of it. A callback naming a reminder never sent (still planned, or being
+  sent right now), or with a SID that is not the named reminder's, changes nothing. It is answered 200 all
+  the same, or Twilio would retry it for hours, and logged with the reminder's id only. A key press or the
+  call's script is served only to the reminder's own call, by the same rule.
 * A reminder that fails for good runs its step's fallback once, on the
   transition to ``failed``, exactly as the sender does for a refusal
   (``reminders.fall_back``): a new reminder due now (for a human call, an
@@ -66,8 +69,9 @@ ERROR_OUTCOMES: dict[int, str] = {
     30003: "unreachable", 30004: "blocked", 30005: "unknown_destination", 30006: "landline",
     30007: "carrier_filtered", 30008: "unknown_error", 30034: "unregistered_sender", 21211: "invalid_number",
     21614: "not_mobile", 21610: "opted_out"}
-# A callback may name a reminder that has no SID yet only while its send is unresolved.
-UNRESOLVED = (ReminderStatus.PLANNED, ReminderStatus.SENDING, ReminderStatus.UNKNOWN)
+# A callback may name a reminder that has no SID yet only when our request may have reached Twilio and we never
+# learnt its answer: a planned reminder was never sent, and one being sent is given its SID by the sender.
+UNRESOLVED = (ReminderStatus.UNKNOWN,)
 # Statuses a callback may move on from (cancelled, skipped and handed-over reminders are someone else's story).
 ADVANCING = (*UNRESOLVED, SENT, DELIVERED, FAILED)
 MAX_TEXT = 1600  # RecallTask.request_text
@@ -147,19 +151,40 @@ def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid:
 
 
 def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel) -> Reminder | None:
-    """The reminder a callback is about, locked: by SID, else the unresolved one its URL names (its SID is set)."""
-    reminder = session.scalar(sa.select(Reminder).where(Reminder.provider_sid == sid).with_for_update())
-    if reminder is None and reminder_id is not None:
-        named = session.scalar(sa.select(Reminder).where(Reminder.id == reminder_id).with_for_update())
-        if named is not None and named.provider_sid is None and named.status in UNRESOLVED \
-                and named.channel is channel:
-            named.provider_sid = sid
-            reminder = named
-    if reminder is None or reminder.channel is not channel or reminder.status not in ADVANCING:
+    """The reminder a callback is about, locked: the one whose SID it carries (the one its URL names, if it names
+    one), else the ``unknown`` one its URL names, which takes the SID. None (and nothing written) otherwise."""
+    reminder, why = _own_send(session, reminder_id, sid, lock=True)
+    if reminder is not None and (reminder.channel is not channel or reminder.status not in ADVANCING):
+        reminder, why = None, "a reminder this callback cannot move"
+    if reminder is None:
         session.rollback()  # nothing written: Twilio gets its 200 and stops
-        log.info("callback for a SID we do not track (reminder %s); ignored", reminder_id)
-        return None
+        log.info("callback ignored (reminder %s): %s", reminder_id, why)
     return reminder
+
+
+def _own_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool
+              ) -> tuple[Reminder | None, str]:
+    """The reminder ``sid`` is ours for, and why not when none is: the SID we recorded, or an ``unknown`` send
+    without one that the URL names (``lock``: locked, and given the SID; the caller commits or rolls back)."""
+    stmt = sa.select(Reminder).where(Reminder.provider_sid == sid)
+    reminder = session.scalar(stmt.with_for_update() if lock else stmt)
+    if reminder is not None:
+        if reminder_id is not None and reminder.id != reminder_id:
+            return None, f"the SID is reminder {reminder.id}'s"
+        return reminder, ""
+    if reminder_id is None:
+        return None, "a SID we never recorded"
+    stmt = sa.select(Reminder).where(Reminder.id == reminder_id)
+    named = session.scalar(stmt.with_for_update() if lock else stmt)
+    if named is None:
+        return None, "no such reminder"
+    if named.provider_sid is not None:
+        return None, "the SID is not the one we recorded"
+    if named.status not in UNRESOLVED:
+        return None, f"a {named.status.value} reminder has no send to resolve"
+    if lock:
+        named.provider_sid = sid
+    return named, ""
 
 
 def _advance(session: Session, now: datetime, reminder: Reminder, table: dict[str, tuple[ReminderStatus, int]],
@@ -208,10 +233,14 @@ def _fallback(session: Session, now: datetime, failed: Reminder) -> Reminder | N
 # --- the voice call ---------------------------------------------------------------------------------------------
 
 
-def voice_script(session: Session, reminder_id: int) -> tuple[str, str] | None:
-    """What the call says, in the patient's language and zone; None when there is nothing to remind of."""
+def voice_script(session: Session, reminder_id: int, call_sid: str | None = None) -> tuple[str, str] | None:
+    """What the call says, in the patient's language and zone; None when there is nothing to remind of, or the
+    call asking is not the reminder's own (``call_sid``, checked by the rule of ``_own_send``)."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.channel is not Channel.VOICE:
+        return None
+    if call_sid is not None and _own_send(session, reminder_id, call_sid, lock=False)[0] is not reminder:
+        log.info("call script refused for reminder %s: not its own call", reminder_id)
         return None
     booking = session.get(Booking, reminder.booking_id)
     patient = session.get(Patient, reminder.patient_id)
@@ -233,11 +262,15 @@ def voice_script(session: Session, reminder_id: int) -> tuple[str, str] | None:
 
 
 def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str) -> Ack:
-    """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats."""
-    reminder = session.get(Reminder, reminder_id)
+    """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats.
+
+    Only the reminder's own call may answer it (its recorded SID, or any while its send is ``unknown`` and no SID
+    is recorded): a key press from another call changes nothing and just says goodbye."""
+    reminder, why = _own_send(session, reminder_id, call_sid, lock=False)  # its status callbacks record the SID
     patient = session.get(Patient, reminder.patient_id) if reminder is not None else None
     if reminder is None or patient is None or reminder.channel is not Channel.VOICE:
         session.rollback()
+        log.info("key press ignored (reminder %s): %s", reminder_id, why or "not a voice reminder")
         return Ack("goodbye", Language.EN.value)
     language = Language(patient.language).value
     intent = KEYS.get(digits)

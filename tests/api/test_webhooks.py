@@ -169,6 +169,26 @@ def test_a_receipt_for_a_sid_we_never_recorded_is_answered_200_and_writes_nothin
         assert post(hooks, "/message-status", receipt(new_sid(), "some-new-status")).status_code == 200
 
 
+def test_a_signed_receipt_naming_a_planned_reminder_or_carrying_another_sid_changes_nothing(hooks, database,
+                                                                                           scene, clock):
+    planned = make_reminder(database, clock, scene["booking"], status=ReminderStatus.PLANNED)
+    with nothing_written(database):
+        assert post(hooks, f"/message-status?r={planned.id}", receipt(new_sid(), "delivered")).status_code == 200
+        assert post(hooks, f"/message-status?r={planned.id}",
+                    receipt(scene["sms"].provider_sid, "delivered")).status_code == 200
+        assert post(hooks, f"/call-status?r={scene['call'].id}",
+                    call_form(new_sid("CA"), CallStatus="completed")).status_code == 200
+
+
+def test_a_key_press_or_a_script_request_from_another_call_changes_nothing(hooks, database, scene):
+    call = scene["call"]
+    with nothing_written(database):
+        say, hangup = twiml(post(hooks, f"/gather?r={call.id}", call_form(new_sid("CA"), Digits="2")))
+        assert (say.text, hangup.tag) == ("Goodbye.", "Hangup")
+        assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(new_sid("CA"))))] == ["Hangup"]
+    assert status_of(database, call.booking_id) is BookingStatus.BOOKED
+
+
 def test_a_completed_call_is_delivered_as_answered(hooks, database, scene):
     call = scene["call"]
     form = call_form(call.provider_sid, CallStatus="completed", AnsweredBy="human")

@@ -175,6 +175,38 @@ def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database
             error_code=30003)
 
 
+@pytest.mark.parametrize("status", [ReminderStatus.PLANNED, ReminderStatus.SENDING])
+def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(database, clock, world, status):
+    booking = booked(database, clock, world)
+    text = make_reminder(database, clock, booking, status=status)
+    call = make_reminder(database, clock, booking, channel=Channel.VOICE, status=status)
+    with nothing_written(database):
+        assert run(database, inbound.message_status, clock, reminder_id=text.id, sid=new_sid(), status="delivered",
+                   error_code=None) == "ignored"
+        assert run(database, inbound.call_status, clock, reminder_id=call.id, sid=new_sid("CA"),
+                   status="completed") == "ignored"
+    assert [r.status for r in reminders_of(database, booking.id)] == [status, status]
+
+
+def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clock, world):
+    booking = booked(database, clock, world)
+    first = make_reminder(database, clock, booking, sid=new_sid())
+    second = make_reminder(database, clock, booking, sid=new_sid())
+    with nothing_written(database):
+        assert run(database, inbound.message_status, clock, reminder_id=second.id, sid=first.provider_sid,
+                   status="undelivered", error_code=30003) == "ignored"
+    assert [r.status for r in reminders_of(database, booking.id)] == [ReminderStatus.SENT, ReminderStatus.SENT]
+
+
+def test_an_ignored_callback_is_logged_without_patient_data(database, clock, world, caplog):
+    reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.PLANNED)
+    with caplog.at_level("INFO", logger="recall.inbound"):
+        run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=new_sid(), status="delivered",
+            error_code=None)
+    assert f"reminder {reminder.id}" in caplog.text and "planned" in caplog.text
+    assert SV_PHONE not in caplog.text and "Astrid" not in caplog.text
+
+
 def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fallback_still_runs(database, clock,
                                                                                                  world):
     booking = booked(database, clock, world)
@@ -268,6 +300,40 @@ def test_pressing_3_asks_for_a_person_once(database, clock, world):
     [task] = tasks_of(database, reminder.patient_id)
     assert (task.reason, task.origin_booking_id, task.due_at) == (TaskReason.PATIENT_REQUEST, reminder.booking_id,
                                                                   clock.now())
+
+
+@pytest.mark.parametrize("digits", ["1", "2", "3"])
+def test_a_key_press_from_a_call_that_is_not_the_reminders_own_changes_nothing(database, clock, world, digits):
+    reminder = voice_reminder(database, clock, world)
+    other = make_reminder(database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE,
+                          sid=new_sid("CA"))
+    for call_sid in (new_sid("CA"), other.provider_sid):
+        with nothing_written(database):
+            assert run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=call_sid,
+                       digits=digits).key == "goodbye"
+    assert status_of(database, reminder.booking_id) is BookingStatus.BOOKED
+    assert tasks_of(database, reminder.patient_id) == []
+
+
+def test_the_call_script_is_read_only_to_the_reminders_own_call(database, clock, world):
+    reminder = voice_reminder(database, clock, world)
+    planned = make_reminder(database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE,
+                            status=ReminderStatus.PLANNED)
+    with database.reader() as s:
+        assert inbound.voice_script(s, reminder.id, reminder.provider_sid) is not None
+        assert inbound.voice_script(s, reminder.id, new_sid("CA")) is None
+        assert inbound.voice_script(s, planned.id, new_sid("CA")) is None
+
+
+def test_a_call_whose_send_ended_unknown_still_takes_its_key_press(database, clock, world):
+    booking = booked(database, clock, world)
+    reminder = make_reminder(database, clock, booking, channel=Channel.VOICE, status=ReminderStatus.UNKNOWN)
+    call_sid = new_sid("CA")
+    with database.reader() as s:
+        assert inbound.voice_script(s, reminder.id, call_sid) is not None
+    assert run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=call_sid,
+               digits="1").key == "confirmed"
+    assert status_of(database, booking.id) is BookingStatus.CONFIRMED
 
 
 @pytest.mark.parametrize("digits", ["", "0", "9", "*", "12"])

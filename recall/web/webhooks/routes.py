@@ -10,7 +10,8 @@ Why it looks like this:
   public scheme and host on it). An empty ``TWILIO_AUTH_TOKEN`` refuses everything.
 * A malformed field is a 400 naming it, never a 500: SIDs are Twilio-shaped, a
   number fits its column, and text is checked before it reaches the database.
-* Status callbacks for SIDs we do not know are answered 200, or Twilio retries them.
+* Status callbacks for SIDs we do not know are answered 200, or Twilio retries them; what a callback may
+  change (only our own sends) is ``recall.inbound``'s rule.
 * The call repeats its message once: the first script's no-input path redirects to
   ``/voice?repeat=1``, whose no-input path hangs up; a stray key does the same.
 """
@@ -146,12 +147,14 @@ def call_status() -> Response:
 
 @blp.post("/voice")
 def voice() -> Response:
-    """The call was answered: speak the reminder and collect one key (the second time round, without repeating)."""
+    """The call was answered: speak the reminder and collect one key (the second time round, without repeating).
+    Another call than the reminder's own is hung up on, told nothing."""
     reminder_id = _reminder_id(required=True)
+    call_sid = _form("CallSid", _SID)
     repeat = request.args.get("repeat") == "1"
-    assert reminder_id is not None
+    assert reminder_id is not None and call_sid is not None
     with common.database().reader() as session:
-        script = inbound.voice_script(session, reminder_id)
+        script = inbound.voice_script(session, reminder_id, call_sid)
     if script is None:  # the booking is gone: say nothing about it
         response = VoiceResponse()
         response.hangup()
