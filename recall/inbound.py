@@ -50,6 +50,7 @@ from recall.reminders import (
     Reminder, ReminderStatus, fall_back, first_receipt, hand_over, plan_booking,
 )
 from recall.replies import Intent, classify
+from recall.reply_routing import clinic_for_reply
 from recall.templates import DEFAULT_TEMPLATES, VOICE, render
 
 log = logging.getLogger(__name__)
@@ -290,19 +291,29 @@ def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, d
 
 
 def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number: str, to_number: str | None,
-                body: str) -> str | None:
+                body: str, messaging_service_sid: str | None = None, default_from: str | None = None,
+                account: str | None = None) -> str | None:
     """A patient's SMS: confirm, cancel, opt out or in, or a text for an operator. Returns the reply to send.
 
-    The sender is matched by phone: of the patients with that number, the one who got the most recent SMS
-    reminder (its booking is what they answer); without any, the newest patient with that number, and a
-    confirm or cancel becomes a request for an operator, since we cannot tell which booking it means.
+    It is for the one clinic that owns the number (or Messaging Service) it was sent to
+    (``reply_routing.clinic_for_reply``); a number no clinic owns, or several share, changes nothing. Within
+    that clinic the sender is matched by phone: of its patients with that number, the one who got the most
+    recent SMS reminder (its booking is what they answer); without any, the newest patient with that number,
+    and a confirm or cancel becomes a request for an operator, since we cannot tell which booking it means.
     """
     now = clock.now()
-    patients = list(session.scalars(sa.select(Patient).where(Patient.phone_e164 == from_number)
+    clinic_id = clinic_for_reply(session, to_number=to_number, messaging_service_sid=messaging_service_sid,
+                                 default_from=default_from, account=account)
+    if clinic_id is None:
+        session.rollback()
+        log.info("inbound sms %s to a number no one clinic owns; ignored", message_sid)
+        return None
+    patients = list(session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
+                                                             Patient.phone_e164 == from_number)
                                     .order_by(Patient.created_at.desc(), Patient.id.desc())))
     if not patients:
         session.rollback()
-        log.info("inbound sms %s from a number no patient has; ignored", message_sid)
+        log.info("inbound sms %s from a number no patient of clinic %s has; ignored", message_sid, clinic_id)
         return None
     reminder = session.scalar(
         sa.select(Reminder).where(Reminder.patient_id.in_([p.id for p in patients]), Reminder.channel == Channel.SMS,
@@ -313,11 +324,10 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
     fresh = first_receipt(session, "sms", message_sid, now)
     log.info("inbound sms %s for patient %s: %s%s", message_sid, patient.id, reply.intent.value,
              "" if fresh else " (retry)")
-    if fresh and reply.intent is Intent.OPT_OUT:  # Twilio answers STOP and START itself: we only follow
-        # the clinic whose reminder they answer; without one we cannot tell, and err on the patient's side
-        _opt_out_phone(session, now, patient.clinic_id if reminder is not None else None, from_number)
+    if fresh and reply.intent is Intent.OPT_OUT:  # Twilio answers STOP and START itself: we only follow,
+        _opt_out_phone(session, now, clinic_id, from_number)  # in the clinic they wrote to
     elif fresh and reply.intent is Intent.OPT_IN:
-        _opt_in_phone(session, now, patient.clinic_id, from_number)
+        _opt_in_phone(session, now, clinic_id, from_number)
     if reply.intent in (Intent.OPT_OUT, Intent.OPT_IN):
         session.commit()
         return None
@@ -327,10 +337,10 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
     return ack_text(key, patient.language)
 
 
-def _opt_out_phone(session: Session, now: datetime, clinic_id: int | None, phone: str) -> None:
-    """Every patient of the clinic (None: of any clinic) with this number: no more contact, nothing goes out."""
-    stmt = sa.select(Patient).where(Patient.phone_e164 == phone)
-    for patient in session.scalars(stmt if clinic_id is None else stmt.where(Patient.clinic_id == clinic_id)):
+def _opt_out_phone(session: Session, now: datetime, clinic_id: int, phone: str) -> None:
+    """Every patient of the clinic with this number: no more contact, nothing goes out."""
+    for patient in session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
+                                                            Patient.phone_e164 == phone)):
         if not patient.opted_out:
             opt_out(session, patient, now, None)  # closes their tasks and cancels what waits to go out
 

@@ -34,8 +34,8 @@ from recall.sending import SenderIdentity
 from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import make_patient
-from tests.integration.test_inbound import (
-    SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, status_of, tasks_of,
+from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+    SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
 )
 
 TOKEN = "webhook-test-token"
@@ -80,10 +80,11 @@ def call_form(sid: str, **extra: str) -> dict[str, str]:
     return {"CallSid": sid, "AccountSid": ACCOUNT, "From": CLINIC_NUMBER, "To": SV_PHONE, **extra}
 
 
-def text_form(body: str, sid: str | None = None, sender: str = SV_PHONE) -> dict[str, str]:
+def text_form(body: str, sid: str | None = None, sender: str = SV_PHONE, to: str = CLINIC_NUMBER,
+              **extra: str) -> dict[str, str]:
     sid = sid or new_sid()
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": CLINIC_NUMBER,
-            "Body": body}
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": to, "Body": body,
+            **extra}
 
 
 @pytest.fixture
@@ -289,6 +290,28 @@ def test_a_retried_free_text_makes_one_task_that_carries_the_text(hooks, databas
 def test_a_body_with_a_nul_character_is_stored_without_it(hooks, database, scene):
     assert post(hooks, "/inbound-sms", text_form("Fri\x00day please")).status_code == 200
     assert tasks_of(database, scene["booking"].patient_id)[0].request_text == "Friday please"
+
+
+def test_a_reply_to_another_clinics_number_or_service_never_touches_the_booking_it_did_not_answer(hooks, database,
+                                                                                                  scene, clock, world):
+    booking, service = scene["booking"], "MG" + "5" * 32
+    send_from(database, clock, world.b, from_number="+46850000099", messaging_service_sid=service)
+    for form in (text_form("2", to="+46850000099"), text_form("STOP", to="+46850000099"),
+                 text_form("2", to="+46769999999", MessagingServiceSid=service)):
+        assert post(hooks, "/inbound-sms", form).status_code == 200
+    assert status_of(database, booking.id) is BookingStatus.BOOKED
+    assert tasks_of(database, booking.patient_id) == []
+    with database.reader() as s:
+        assert not s.get(type(world.a.patients[0]), booking.patient_id).opted_out
+        assert s.get(type(world.b.patients[0]), world.b.patients[0].id).opted_out
+    assert {t.clinic_id for t in tasks_of(database, world.b.patients[0].id)} == {world.b.clinic.id}
+
+
+def test_a_reply_to_a_number_no_clinic_owns_changes_nothing_and_says_nothing(hooks, database, scene):
+    for body in ("2", "STOP", "Call me"):
+        with nothing_written(database):
+            assert list(twiml(post(hooks, "/inbound-sms", text_form(body, to="+46850000077")))) == []
+    assert status_of(database, scene["booking"].id) is BookingStatus.BOOKED
 
 
 # --- over real HTTP, with the Twilio stand-in -----------------------------------------------------------------------

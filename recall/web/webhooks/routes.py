@@ -186,14 +186,17 @@ def gather() -> Response:
 
 @blp.post("/inbound-sms")
 def inbound_sms() -> Response:
-    """A patient texted the clinic's number: act on it, and acknowledge a confirm, a cancel or a request."""
+    """A patient texted a clinic's number: act on it for that clinic, and acknowledge a confirm, a cancel or a
+    request. A number (or Messaging Service) no one clinic owns changes nothing."""
     sid = _form("MessageSid", _SID, alt="SmsSid")
     sender = _form("From", _PHONE)
-    to = _form("To", _PHONE, required=False)
+    to = _form("To", _PHONE)
+    service = _form("MessagingServiceSid", _SID, required=False)
     body = request.form.get("Body") or ""
     assert sid is not None and sender is not None
     reply = inbound.inbound_sms(common.session(), common.clock(), message_sid=sid, from_number=sender,
-                                to_number=to, body=body)
+                                to_number=to, body=body, messaging_service_sid=service,
+                                default_from=current_app.config.get("TWILIO_DEFAULT_FROM"))
     response = MessagingResponse()
     if reply:
         response.message(reply)
