@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 from recall.catalog import Provider
+from recall.clinic_accounts import account_of
 from recall.clinics import Clinic
 from recall.clock import Clock
 from recall.errors import ValidationError
@@ -124,12 +125,13 @@ def ack_text(key: str, language: Language | str, *, spoken: bool = False) -> str
 
 
 def message_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                   error_code: int | None) -> str:
-    """Apply an SMS status callback; returns what happened ("updated", "unchanged", "ignored")."""
+                   error_code: int | None, account: str | None = None) -> str:
+    """Apply an SMS status callback from Twilio ``account`` (None: the service-wide one); returns what happened
+    ("updated", "unchanged", "ignored")."""
     if status not in MESSAGE_STATUS:
         log.info("message status %r is not one we track; ignored", status)
         return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.SMS)
+    reminder = _reminder_for(session, reminder_id, sid, Channel.SMS, account)
     if reminder is None:
         return "ignored"
     outcome = ERROR_OUTCOMES.get(error_code or 0, status)
@@ -137,12 +139,12 @@ def message_status(session: Session, clock: Clock, *, reminder_id: int | None, s
 
 
 def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                answered_by: str | None = None) -> str:
+                answered_by: str | None = None, account: str | None = None) -> str:
     """Apply a voice call's progress; an answering machine counts as not reached, so the fallback runs."""
     if status not in CALL_STATUS:
         log.info("call status %r is not one we track; ignored", status)
         return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE)
+    reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE, account)
     if reminder is None:
         return "ignored"
     if status == "completed" and answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
@@ -151,10 +153,11 @@ def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid:
     return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)
 
 
-def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel) -> Reminder | None:
+def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel,
+                  account: str | None) -> Reminder | None:
     """The reminder a callback is about, locked: the one whose SID it carries (the one its URL names, if it names
     one), else the ``unknown`` one its URL names, which takes the SID. None (and nothing written) otherwise."""
-    reminder, why = _own_send(session, reminder_id, sid, lock=True)
+    reminder, why = _own_send(session, reminder_id, sid, account, lock=True)
     if reminder is not None and (reminder.channel is not channel or reminder.status not in ADVANCING):
         reminder, why = None, "a reminder this callback cannot move"
     if reminder is None:
@@ -163,10 +166,22 @@ def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: 
     return reminder
 
 
-def _own_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool
+def _own_send(session: Session, reminder_id: int | None, sid: str, account: str | None, *, lock: bool
               ) -> tuple[Reminder | None, str]:
     """The reminder ``sid`` is ours for, and why not when none is: the SID we recorded, or an ``unknown`` send
-    without one that the URL names (``lock``: locked, and given the SID; the caller commits or rolls back)."""
+    without one that the URL names (``lock``: locked, and given the SID; the caller commits or rolls back).
+    Either way its clinic's Twilio account must be ``account``, the one the webhook came from."""
+    reminder, why = _named_send(session, reminder_id, sid, lock=lock)
+    if reminder is not None and account_of(session, reminder.clinic_id) != account:
+        return None, "it came from another Twilio account than the clinic's"
+    if reminder is not None and lock and reminder.provider_sid is None:
+        reminder.provider_sid = sid
+    return reminder, why
+
+
+def _named_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool) -> tuple[Reminder | None, str]:
+    """The reminder whose SID this is (and the URL's id names, if any), else the ``unknown`` one without a SID
+    the URL names; and why not when neither."""
     stmt = sa.select(Reminder).where(Reminder.provider_sid == sid)
     reminder = session.scalar(stmt.with_for_update() if lock else stmt)
     if reminder is not None:
@@ -183,8 +198,6 @@ def _own_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool
         return None, "the SID is not the one we recorded"
     if named.status not in UNRESOLVED:
         return None, f"a {named.status.value} reminder has no send to resolve"
-    if lock:
-        named.provider_sid = sid
     return named, ""
 
 
@@ -234,13 +247,14 @@ def _fallback(session: Session, now: datetime, failed: Reminder) -> Reminder | N
 # --- the voice call ---------------------------------------------------------------------------------------------
 
 
-def voice_script(session: Session, reminder_id: int, call_sid: str | None = None) -> tuple[str, str] | None:
+def voice_script(session: Session, reminder_id: int, call_sid: str | None = None,
+                 account: str | None = None) -> tuple[str, str] | None:
     """What the call says, in the patient's language and zone; None when there is nothing to remind of, or the
     call asking is not the reminder's own (``call_sid``, checked by the rule of ``_own_send``)."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.channel is not Channel.VOICE:
         return None
-    if call_sid is not None and _own_send(session, reminder_id, call_sid, lock=False)[0] is not reminder:
+    if call_sid is not None and _own_send(session, reminder_id, call_sid, account, lock=False)[0] is not reminder:
         log.info("call script refused for reminder %s: not its own call", reminder_id)
         return None
     booking = session.get(Booking, reminder.booking_id)
@@ -262,12 +276,13 @@ def voice_script(session: Session, reminder_id: int, call_sid: str | None = None
     return None  # not reached: the built-in texts always render
 
 
-def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str) -> Ack:
+def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str,
+           account: str | None = None) -> Ack:
     """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats.
 
     Only the reminder's own call may answer it (its recorded SID, or any while its send is ``unknown`` and no SID
     is recorded): a key press from another call changes nothing and just says goodbye."""
-    reminder, why = _own_send(session, reminder_id, call_sid, lock=False)  # its status callbacks record the SID
+    reminder, why = _own_send(session, reminder_id, call_sid, account, lock=False)  # its callbacks record the SID
     patient = session.get(Patient, reminder.patient_id) if reminder is not None else None
     if reminder is None or patient is None or reminder.channel is not Channel.VOICE:
         session.rollback()

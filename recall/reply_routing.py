@@ -45,6 +45,7 @@ def senders(session: Session, account: str | None = None) -> list[ClinicSender]:
             .outerjoin(latest, latest.c.clinic_id == Clinic.id)
             .outerjoin(ReminderPolicy, sa.and_(ReminderPolicy.clinic_id == Clinic.id,
                                                ReminderPolicy.version == latest.c.version))
+            .where(Clinic.twilio_account_sid.is_(None) if account is None else Clinic.twilio_account_sid == account)
             .order_by(Clinic.id))
     found = []
     for clinic_id, body in session.execute(stmt):

@@ -58,6 +58,9 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
     if name == "reset":
         standin.reset()
         return 200, {"reset": True}
+    if name == "accounts":
+        standin.add_account(str(body["account_sid"]), str(body["auth_token"]))
+        return 200, {"accounts": sorted(standin.state.accounts)}
     if name == "latency":
         standin.set_latency(int(body.get("ms", 0)))
         return 200, {"latency_ms": standin.state.latency_ms}
@@ -76,7 +79,8 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
     if name == "answer":
         return 200, _webhook(standin.answer(body["call_sid"]))
     if name == "inbound_sms":
-        return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"]))
+        return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"],
+                                                 body.get("account_sid"), body.get("messaging_service_sid")))
     if name == "press_key":
         return 200, _webhook(standin.press_key(body["call_sid"], str(body["digits"]), body["url"]))
     return 404, {"error": f"no control endpoint POST {name}"}

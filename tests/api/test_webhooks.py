@@ -35,7 +35,7 @@ from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
-    SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
+    DEFAULT_FROM, SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
 )
 
 TOKEN = "webhook-test-token"
@@ -45,8 +45,8 @@ HOOKS = webhooks.PREFIX
 
 
 def webhook_app(database: Any, clock: Any, **config: Any) -> Flask:
-    app = create_app("test", {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "", **config}, clock=clock,
-                     database=database)
+    app = create_app("test", {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "",
+                              "TWILIO_DEFAULT_FROM": DEFAULT_FROM, **config}, clock=clock, database=database)
     if "twilio_webhooks" not in app.blueprints:  # until the factory registers it
         app.register_blueprint(webhooks.blp)
     return app
@@ -119,6 +119,13 @@ def test_every_webhook_refuses_a_forged_or_missing_signature_and_writes_nothing(
         sent = form | {"Body": "STOP", "Digits": "2"} if forgery == "tampered form" else form
         with nothing_written(database):
             assert_error(post(hooks, path, sent, **kw), 403, "forbidden")
+
+
+def test_a_webhook_naming_an_account_we_do_not_serve_is_refused_though_signed_with_our_token(hooks, database,
+                                                                                           scene):
+    for path, form in every_webhook(scene):
+        with nothing_written(database):
+            assert_error(post(hooks, path, form | {"AccountSid": "AC" + "e" * 32}), 403, "forbidden")
 
 
 def test_without_an_auth_token_configured_every_webhook_is_refused(database, clock, scene):
@@ -405,7 +412,8 @@ def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, 
                               sender=SenderIdentity(from_number=CLINIC_NUMBER))
     sent_by_standin(database, reminder, call.sid)
     gather, redirect = ET.fromstring(standin.answer(call.sid).body)
-    silence = ET.fromstring(post_webhook(redirect.text, [("CallSid", call.sid)], auth_token=TOKEN).body)
+    silence = ET.fromstring(post_webhook(redirect.text, [("CallSid", call.sid), ("AccountSid", ACCOUNT)],
+                                         auth_token=TOKEN).body)
     assert [e.tag for e in silence] == ["Gather", "Hangup"]
     ack = ET.fromstring(standin.press_key(call.sid, "1", gather.get("action")).body)
     assert ack[0].text == "Tack, din tid är bekräftad. Hej då."

@@ -2,8 +2,13 @@
 
 Why it looks like this:
 
-* Every request is refused with a 403, before anything is read from or written to
-  the database, unless ``X-Twilio-Signature`` matches the URL Twilio requested.
+* Every request is refused with a 403, before anything is written to the database,
+  unless ``X-Twilio-Signature`` matches the URL Twilio requested, signed with the auth
+  token of the account its ``AccountSid`` names: the service-wide account's
+  (``TWILIO_AUTH_TOKEN``), or a clinic's own (``recall.clinic_accounts``; its sealed
+  token is the one thing read before the check). An account we do not know is refused.
+  The account is then handed to ``recall.inbound``, which acts only on a clinic whose
+  account it is: a webhook from another account, even validly signed, changes nothing.
   Behind a proxy the URL we see is not the one Twilio signed, so the public base
   URL is configured (``PUBLIC_BASE_URL``) and the path and query are appended to
   it; without one, the request's own URL is used (ProxyFix has already put the
@@ -21,13 +26,13 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
-from recall import inbound
+from recall import clinic_accounts, inbound
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -57,8 +62,17 @@ def _bad_field(exc: BadField) -> tuple[dict[str, object], int]:
 
 @blp.before_request
 def _verify_signature() -> tuple[dict[str, object], int] | None:
-    """Only Twilio, holding our auth token, may call these; a refusal writes nothing."""
-    token = current_app.config.get("TWILIO_AUTH_TOKEN") or ""
+    """Only Twilio, holding the auth token of the account it names, may call these; a refusal writes nothing."""
+    account = request.form.get("AccountSid") or None
+    service = current_app.config.get("TWILIO_ACCOUNT_SID") or None
+    if account is None or account == service:  # a missing AccountSid is refused by the view, once signed
+        g.twilio_account, token = None, current_app.config.get("TWILIO_AUTH_TOKEN") or ""
+    else:
+        g.twilio_account = account
+        sealer = clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY"))
+        with common.database().reader() as session:
+            token = clinic_accounts.token_for(session, sealer, account) if _SID.fullmatch(account) else None
+        token = token or ""
     if signatures.verify(token, signed_url(), request.form, request.headers.get("X-Twilio-Signature")):
         return None
     log.warning("refused a webhook on %s: missing or wrong X-Twilio-Signature", request.path)
@@ -109,6 +123,12 @@ def _reminder_id(*, required: bool) -> int | None:
     return value
 
 
+def _account() -> str | None:
+    """The Twilio account the (signed) webhook came from: a clinic's own Account SID, None for the service's."""
+    _form("AccountSid", _SID)
+    return g.twilio_account
+
+
 def _twiml(xml: str) -> Response:
     return Response(xml, status=200, mimetype="text/xml")
 
@@ -126,9 +146,10 @@ def message_status() -> Response:
     sid = _form("MessageSid", _SID, alt="SmsSid")
     status = _form("MessageStatus", _WORD, alt="SmsStatus")
     error_code = _number(request.form.get("ErrorCode"), "ErrorCode")
+    account = _account()
     assert sid is not None and status is not None
     inbound.message_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                           error_code=error_code)
+                           error_code=error_code, account=account)
     return _twiml(EMPTY)
 
 
@@ -139,9 +160,10 @@ def call_status() -> Response:
     sid = _form("CallSid", _SID)
     status = _form("CallStatus", _WORD)
     answered_by = _form("AnsweredBy", _WORD, required=False)
+    account = _account()
     assert sid is not None and status is not None
     inbound.call_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                        answered_by=answered_by)
+                        answered_by=answered_by, account=account)
     return _twiml(EMPTY)
 
 
@@ -151,10 +173,11 @@ def voice() -> Response:
     Another call than the reminder's own is hung up on, told nothing."""
     reminder_id = _reminder_id(required=True)
     call_sid = _form("CallSid", _SID)
+    account = _account()
     repeat = request.args.get("repeat") == "1"
     assert reminder_id is not None and call_sid is not None
     with common.database().reader() as session:
-        script = inbound.voice_script(session, reminder_id, call_sid)
+        script = inbound.voice_script(session, reminder_id, call_sid, account)
     if script is None:  # the booking is gone: say nothing about it
         response = VoiceResponse()
         response.hangup()
@@ -173,9 +196,10 @@ def gather() -> Response:
     digits = request.form.get("Digits") or ""
     if not _DIGITS.fullmatch(digits):
         raise BadField("Digits", "must be at most 16 keys: 0-9, * or #")
+    account = _account()
     assert reminder_id is not None and call_sid is not None
     ack = inbound.gather(common.session(), common.clock(), reminder_id=reminder_id, call_sid=call_sid,
-                         digits=digits)
+                         digits=digits, account=account)
     if ack.key == "repeat" and request.args.get("repeat") != "1":
         response = VoiceResponse()
         response.redirect(public_url(f"/voice?r={reminder_id}&repeat=1"), method="POST")
@@ -193,10 +217,11 @@ def inbound_sms() -> Response:
     to = _form("To", _PHONE)
     service = _form("MessagingServiceSid", _SID, required=False)
     body = request.form.get("Body") or ""
+    account = _account()
     assert sid is not None and sender is not None
     reply = inbound.inbound_sms(common.session(), common.clock(), message_sid=sid, from_number=sender,
                                 to_number=to, body=body, messaging_service_sid=service,
-                                default_from=current_app.config.get("TWILIO_DEFAULT_FROM"))
+                                default_from=current_app.config.get("TWILIO_DEFAULT_FROM"), account=account)
     response = MessagingResponse()
     if reply:
         response.message(reply)
