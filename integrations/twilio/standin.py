@@ -196,8 +196,12 @@ class StandIn:
         """Delay every API request by ``ms`` (each in its own thread: delays overlap)."""
         self.state.latency_ms = max(0, int(ms))
 
+    #: Seconds between a created message and its first auto-delivered receipt. Twilio's receipts come after its
+    #: answer to the create (a carrier is involved), and recall acts only on a receipt for a SID it recorded.
+    AUTO_DELIVER_AFTER = 1.0
+
     def set_auto_deliver(self, enabled: bool) -> None:
-        """After each created message, post "sent" then "delivered" to its StatusCallback."""
+        """After each created message, post "sent" then "delivered" to its StatusCallback (after a second)."""
         self.state.auto_deliver = bool(enabled)
 
     def add_fault(self, **spec: Any) -> None:
@@ -304,6 +308,8 @@ class StandIn:
                             allow_remote=self.allow_remote_callbacks)
 
     def _auto_deliver(self, sid: str) -> None:
+        if self.state.release.wait(self.AUTO_DELIVER_AFTER):
+            return  # stopped or reset meanwhile
         for status in ("sent", "delivered"):
             try:
                 self.deliver(sid, status)

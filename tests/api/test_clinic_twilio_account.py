@@ -246,3 +246,18 @@ def test_a_message_form_without_an_account_is_a_400_once_signed(app, database, w
     form = {k: v for k, v in text_form("1").items() if k != "AccountSid"}
     with nothing_written(database):
         assert_rejected(post(app.test_client(), "/inbound-sms", form), "AccountSid", status=400)
+
+
+def test_without_the_key_a_clinics_account_cannot_be_used_its_sends_wait_and_its_webhooks_are_refused(
+        app, database, clock, world, twilio, live):
+    own_account(app, world)
+    ids = sms_due(database, clock, world)
+    app.config["TWILIO_CREDENTIALS_KEY"] = None  # e.g. a deploy that lost it
+    assert drain(app, database, clock, twilio, live) == {"retry": 1, "sent": 1}
+    waiting = reminder(database, ids["a"])
+    assert (waiting.status, waiting.outcome, waiting.provider_sid) == (ReminderStatus.PLANNED,
+                                                                      "account_unavailable", None)
+    assert {m["account_sid"] for m in twilio.messages()} == {SERVICE}
+    form = receipt(new_sid(), "delivered") | {"AccountSid": OWN}
+    with nothing_written(database):
+        assert post(app.test_client(), f"/message-status?r={waiting.id}", form, token=OWN_TOKEN).status_code == 403
