@@ -36,6 +36,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from recall import voicemail
 from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 from recall.catalog import Provider
@@ -140,14 +141,18 @@ def message_status(session: Session, clock: Clock, *, reminder_id: int | None, s
 
 def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
                 answered_by: str | None = None, account: str | None = None) -> str:
-    """Apply a voice call's progress; an answering machine counts as not reached, so the fallback runs."""
+    """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
+    left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
+    ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
     if status not in CALL_STATUS:
         log.info("call status %r is not one we track; ignored", status)
         return "ignored"
     reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE, account)
     if reminder is None:
         return "ignored"
-    if status == "completed" and answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
+    if status == "completed" and voicemail.is_machine(answered_by):
+        if voicemail.leaves_message(session, reminder, answered_by):
+            return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, "voicemail")
         return _advance(session, clock.now(), reminder, {status: (FAILED, FINAL)}, status, None, "machine")
     outcome = "answered" if status == "completed" else status
     return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)
@@ -274,6 +279,12 @@ def voice_script(session: Session, reminder_id: int, call_sid: str | None = None
         except ValidationError:  # e.g. the clinic's text names a provider this visit has not got
             continue
     return None  # not reached: the built-in texts always render
+
+
+def own_call(session: Session, reminder_id: int, call_sid: str, account: str | None) -> bool:
+    """Whether ``call_sid`` (from ``account``) is the voice reminder's own call, by the rule of ``_own_send``."""
+    reminder = _own_send(session, reminder_id, call_sid, account, lock=False)[0]
+    return reminder is not None and reminder.channel is Channel.VOICE
 
 
 def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str,

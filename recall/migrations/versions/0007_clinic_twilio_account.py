@@ -3,7 +3,7 @@
 Existing clinics get none and keep sending through the service-wide account.
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0009 (chained after main's 0009 when main was merged in)
 Create Date: 2026-12-01
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = '0007'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
