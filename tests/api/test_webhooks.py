@@ -29,13 +29,14 @@ from recall.bookings import Booking, BookingStatus
 from recall.credit import CreditKind
 from recall.recall_tasks import TaskReason
 from recall.reminder_planning import Channel, Fallback
+from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus
 from recall.sending import SenderIdentity
 from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.factories import make_patient
+from tests.factories import actor_of, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
-    DEFAULT_FROM, SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
+    DEFAULT_FROM, OFFSET, SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
 )
 
 TOKEN = "webhook-test-token"
@@ -195,6 +196,22 @@ def test_a_key_press_or_a_script_request_from_another_call_changes_nothing(hooks
         assert (say.text, hangup.tag) == ("Goodbye.", "Hangup")
         assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(new_sid("CA"))))] == ["Hangup"]
     assert status_of(database, call.booking_id) is BookingStatus.BOOKED
+
+
+def test_an_answering_machine_on_another_call_than_the_reminders_own_is_left_no_voicemail(hooks, database, clock,
+                                                                                          world):
+    step = {"offset_minutes": OFFSET, "channel": "voice", "on_machine": "voicemail"}
+    with database.writer() as s:
+        policy, _ = replace_policy(s, clock, actor_of(world.a.staff["manager"]), {"steps": [step]})
+    call = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE, sid=new_sid("CA"))
+    with database.writer() as s:
+        s.execute(sa.update(Reminder).where(Reminder.id == call.id).values(policy_version=policy.version))
+        s.commit()
+    machine = {"AnsweredBy": "machine_end_beep"}
+    assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(call.provider_sid, **machine)))] == [
+        "Say", "Hangup"]
+    assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(new_sid("CA"), **machine)))] == [
+        "Hangup"]
 
 
 def test_a_completed_call_is_delivered_as_answered(hooks, database, scene):
