@@ -60,6 +60,8 @@ class Config:
     TWILIO_BASE_URL: str | None = None
     TWILIO_DEFAULT_FROM: str | None = None
     TWILIO_TIMEOUT_SECONDS = 10.0
+    # Fernet key(s), comma-separated (the first seals), for clinics' own auth tokens (recall.clinic_accounts).
+    TWILIO_CREDENTIALS_KEY: str | None = None
     PUBLIC_BASE_URL = ""
     # The reminder worker: parallel sends per process, and seconds between scheduler ticks.
     WORKER_CONCURRENCY = 32
@@ -108,7 +110,7 @@ def load(name: str | None = None, overrides: dict[str, Any] | None = None) -> di
         raise RuntimeError(f"RECALL_ENV={name!r} is not one of {sorted(CONFIGS)}") from None
     settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
     for key in ("DATABASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_BASE_URL", "TWILIO_DEFAULT_FROM",
-                "PUBLIC_BASE_URL"):
+                "PUBLIC_BASE_URL", "TWILIO_CREDENTIALS_KEY"):
         if os.environ.get(key):
             settings[key] = os.environ[key]
     if settings.get("GENERATE_TWILIO_AUTH_TOKEN") and not settings["TWILIO_AUTH_TOKEN"]:

@@ -53,13 +53,23 @@ class Clinic(Base):
     surge_backlog: Mapped[int | None] = mapped_column()
     surge_overdue_days: Mapped[int | None] = mapped_column()
     surge_overdue_tasks: Mapped[int] = mapped_column(default=1)
+    # The clinic's own Twilio account or subaccount (recall.clinic_accounts): its SID, and its auth token sealed
+    # with the service's key. Both or neither; none: the service-wide account sends for it.
+    twilio_account_sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
+    twilio_auth_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         sa.CheckConstraint("recall_cooling_off_hours >= 0", name="cooling_off_non_negative"),
         sa.CheckConstraint("calling_weekday_start < calling_weekday_end", name="weekday_hours_order"),
         sa.CheckConstraint("calling_weekend_start < calling_weekend_end", name="weekend_hours_order"),
+        sa.CheckConstraint("(twilio_account_sid IS NULL) = (twilio_auth_token_sealed IS NULL)",
+                           name="twilio_account_whole"),
     )
+
+    @property
+    def has_own_twilio_account(self) -> bool:
+        return self.twilio_account_sid is not None
 
     def calling_hours(self, weekend: bool) -> tuple[int, int]:
         if weekend:

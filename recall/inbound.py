@@ -8,10 +8,13 @@ Why it is built this way:
   effects that must not repeat (a cancellation, a task), so it is recorded in
   ``webhook_receipts`` first; a retry finds its receipt, changes nothing and is
   answered from the state the first delivery left.
-* A callback for a SID we never recorded is ignored without writing anything: it
-  is answered 200, or Twilio would retry it for hours. The one exception is a
-  reminder whose send ended ``unknown`` (no SID recorded): its callback URL names
-  it (``?r=<id>``), so the first callback tells us the SID and what became of it.
+* A callback acts only on our own sends: the reminder whose SID we recorded (and, when its URL names a
+  reminder with ``?r=<id>``, that very one). The one exception is a reminder whose send ended ``unknown``
+  (our request may have reached Twilio, no SID recorded): its callback URL names it, so the first callback
+  tells us the SID and what became of it. A callback naming a reminder never sent (still planned, or being
+  sent right now), or with a SID that is not the named reminder's, changes nothing. It is answered 200 all
+  the same, or Twilio would retry it for hours, and logged with the reminder's id only. A key press or the
+  call's script is served only to the reminder's own call, by the same rule.
 * A reminder that fails for good runs its step's fallback once, on the
   transition to ``failed``, exactly as the sender does for a refusal
   (``reminders.fall_back``): a new reminder due now (for a human call, an
@@ -37,6 +40,7 @@ from recall import voicemail
 from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 from recall.catalog import Provider
+from recall.clinic_accounts import account_of
 from recall.clinics import Clinic
 from recall.clock import Clock
 from recall.errors import ValidationError
@@ -48,6 +52,7 @@ from recall.reminders import (
     Reminder, ReminderStatus, fall_back, first_receipt, hand_over, plan_booking,
 )
 from recall.replies import Intent, classify
+from recall.reply_routing import clinic_for_reply
 from recall.templates import DEFAULT_TEMPLATES, VOICE, render
 
 log = logging.getLogger(__name__)
@@ -67,8 +72,9 @@ ERROR_OUTCOMES: dict[int, str] = {
     30003: "unreachable", 30004: "blocked", 30005: "unknown_destination", 30006: "landline",
     30007: "carrier_filtered", 30008: "unknown_error", 30034: "unregistered_sender", 21211: "invalid_number",
     21614: "not_mobile", 21610: "opted_out"}
-# A callback may name a reminder that has no SID yet only while its send is unresolved.
-UNRESOLVED = (ReminderStatus.PLANNED, ReminderStatus.SENDING, ReminderStatus.UNKNOWN)
+# A callback may name a reminder that has no SID yet only when our request may have reached Twilio and we never
+# learnt its answer: a planned reminder was never sent, and one being sent is given its SID by the sender.
+UNRESOLVED = (ReminderStatus.UNKNOWN,)
 # Statuses a callback may move on from (cancelled, skipped and handed-over reminders are someone else's story).
 ADVANCING = (*UNRESOLVED, SENT, DELIVERED, FAILED)
 MAX_TEXT = 1600  # RecallTask.request_text
@@ -120,12 +126,13 @@ def ack_text(key: str, language: Language | str, *, spoken: bool = False) -> str
 
 
 def message_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                   error_code: int | None) -> str:
-    """Apply an SMS status callback; returns what happened ("updated", "unchanged", "ignored")."""
+                   error_code: int | None, account: str | None = None) -> str:
+    """Apply an SMS status callback from Twilio ``account`` (None: the service-wide one); returns what happened
+    ("updated", "unchanged", "ignored")."""
     if status not in MESSAGE_STATUS:
         log.info("message status %r is not one we track; ignored", status)
         return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.SMS)
+    reminder = _reminder_for(session, reminder_id, sid, Channel.SMS, account)
     if reminder is None:
         return "ignored"
     outcome = ERROR_OUTCOMES.get(error_code or 0, status)
@@ -133,14 +140,14 @@ def message_status(session: Session, clock: Clock, *, reminder_id: int | None, s
 
 
 def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                answered_by: str | None = None) -> str:
+                answered_by: str | None = None, account: str | None = None) -> str:
     """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
     left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
     ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
     if status not in CALL_STATUS:
         log.info("call status %r is not one we track; ignored", status)
         return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE)
+    reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE, account)
     if reminder is None:
         return "ignored"
     if status == "completed" and voicemail.is_machine(answered_by):
@@ -151,20 +158,52 @@ def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid:
     return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)
 
 
-def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel) -> Reminder | None:
-    """The reminder a callback is about, locked: by SID, else the unresolved one its URL names (its SID is set)."""
-    reminder = session.scalar(sa.select(Reminder).where(Reminder.provider_sid == sid).with_for_update())
-    if reminder is None and reminder_id is not None:
-        named = session.scalar(sa.select(Reminder).where(Reminder.id == reminder_id).with_for_update())
-        if named is not None and named.provider_sid is None and named.status in UNRESOLVED \
-                and named.channel is channel:
-            named.provider_sid = sid
-            reminder = named
-    if reminder is None or reminder.channel is not channel or reminder.status not in ADVANCING:
+def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel,
+                  account: str | None) -> Reminder | None:
+    """The reminder a callback is about, locked: the one whose SID it carries (the one its URL names, if it names
+    one), else the ``unknown`` one its URL names, which takes the SID. None (and nothing written) otherwise."""
+    reminder, why = _own_send(session, reminder_id, sid, account, lock=True)
+    if reminder is not None and (reminder.channel is not channel or reminder.status not in ADVANCING):
+        reminder, why = None, "a reminder this callback cannot move"
+    if reminder is None:
         session.rollback()  # nothing written: Twilio gets its 200 and stops
-        log.info("callback for a SID we do not track (reminder %s); ignored", reminder_id)
-        return None
+        log.info("callback ignored (reminder %s): %s", reminder_id, why)
     return reminder
+
+
+def _own_send(session: Session, reminder_id: int | None, sid: str, account: str | None, *, lock: bool
+              ) -> tuple[Reminder | None, str]:
+    """The reminder ``sid`` is ours for, and why not when none is: the SID we recorded, or an ``unknown`` send
+    without one that the URL names (``lock``: locked, and given the SID; the caller commits or rolls back).
+    Either way its clinic's Twilio account must be ``account``, the one the webhook came from."""
+    reminder, why = _named_send(session, reminder_id, sid, lock=lock)
+    if reminder is not None and account_of(session, reminder.clinic_id) != account:
+        return None, "it came from another Twilio account than the clinic's"
+    if reminder is not None and lock and reminder.provider_sid is None:
+        reminder.provider_sid = sid
+    return reminder, why
+
+
+def _named_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool) -> tuple[Reminder | None, str]:
+    """The reminder whose SID this is (and the URL's id names, if any), else the ``unknown`` one without a SID
+    the URL names; and why not when neither."""
+    stmt = sa.select(Reminder).where(Reminder.provider_sid == sid)
+    reminder = session.scalar(stmt.with_for_update() if lock else stmt)
+    if reminder is not None:
+        if reminder_id is not None and reminder.id != reminder_id:
+            return None, f"the SID is reminder {reminder.id}'s"
+        return reminder, ""
+    if reminder_id is None:
+        return None, "a SID we never recorded"
+    stmt = sa.select(Reminder).where(Reminder.id == reminder_id)
+    named = session.scalar(stmt.with_for_update() if lock else stmt)
+    if named is None:
+        return None, "no such reminder"
+    if named.provider_sid is not None:
+        return None, "the SID is not the one we recorded"
+    if named.status not in UNRESOLVED:
+        return None, f"a {named.status.value} reminder has no send to resolve"
+    return named, ""
 
 
 def _advance(session: Session, now: datetime, reminder: Reminder, table: dict[str, tuple[ReminderStatus, int]],
@@ -213,10 +252,15 @@ def _fallback(session: Session, now: datetime, failed: Reminder) -> Reminder | N
 # --- the voice call ---------------------------------------------------------------------------------------------
 
 
-def voice_script(session: Session, reminder_id: int) -> tuple[str, str] | None:
-    """What the call says, in the patient's language and zone; None when there is nothing to remind of."""
+def voice_script(session: Session, reminder_id: int, call_sid: str | None = None,
+                 account: str | None = None) -> tuple[str, str] | None:
+    """What the call says, in the patient's language and zone; None when there is nothing to remind of, or the
+    call asking is not the reminder's own (``call_sid``, checked by the rule of ``_own_send``)."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.channel is not Channel.VOICE:
+        return None
+    if call_sid is not None and _own_send(session, reminder_id, call_sid, account, lock=False)[0] is not reminder:
+        log.info("call script refused for reminder %s: not its own call", reminder_id)
         return None
     booking = session.get(Booking, reminder.booking_id)
     patient = session.get(Patient, reminder.patient_id)
@@ -237,12 +281,23 @@ def voice_script(session: Session, reminder_id: int) -> tuple[str, str] | None:
     return None  # not reached: the built-in texts always render
 
 
-def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str) -> Ack:
-    """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats."""
-    reminder = session.get(Reminder, reminder_id)
+def own_call(session: Session, reminder_id: int, call_sid: str, account: str | None) -> bool:
+    """Whether ``call_sid`` (from ``account``) is the voice reminder's own call, by the rule of ``_own_send``."""
+    reminder = _own_send(session, reminder_id, call_sid, account, lock=False)[0]
+    return reminder is not None and reminder.channel is Channel.VOICE
+
+
+def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str,
+           account: str | None = None) -> Ack:
+    """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats.
+
+    Only the reminder's own call may answer it (its recorded SID, or any while its send is ``unknown`` and no SID
+    is recorded): a key press from another call changes nothing and just says goodbye."""
+    reminder, why = _own_send(session, reminder_id, call_sid, account, lock=False)  # its callbacks record the SID
     patient = session.get(Patient, reminder.patient_id) if reminder is not None else None
     if reminder is None or patient is None or reminder.channel is not Channel.VOICE:
         session.rollback()
+        log.info("key press ignored (reminder %s): %s", reminder_id, why or "not a voice reminder")
         return Ack("goodbye", Language.EN.value)
     language = Language(patient.language).value
     intent = KEYS.get(digits)
@@ -262,19 +317,29 @@ def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, d
 
 
 def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number: str, to_number: str | None,
-                body: str) -> str | None:
+                body: str, messaging_service_sid: str | None = None, default_from: str | None = None,
+                account: str | None = None) -> str | None:
     """A patient's SMS: confirm, cancel, opt out or in, or a text for an operator. Returns the reply to send.
 
-    The sender is matched by phone: of the patients with that number, the one who got the most recent SMS
-    reminder (its booking is what they answer); without any, the newest patient with that number, and a
-    confirm or cancel becomes a request for an operator, since we cannot tell which booking it means.
+    It is for the one clinic that owns the number (or Messaging Service) it was sent to
+    (``reply_routing.clinic_for_reply``); a number no clinic owns, or several share, changes nothing. Within
+    that clinic the sender is matched by phone: of its patients with that number, the one who got the most
+    recent SMS reminder (its booking is what they answer); without any, the newest patient with that number,
+    and a confirm or cancel becomes a request for an operator, since we cannot tell which booking it means.
     """
     now = clock.now()
-    patients = list(session.scalars(sa.select(Patient).where(Patient.phone_e164 == from_number)
+    clinic_id = clinic_for_reply(session, to_number=to_number, messaging_service_sid=messaging_service_sid,
+                                 default_from=default_from, account=account)
+    if clinic_id is None:
+        session.rollback()
+        log.info("inbound sms %s to a number no one clinic owns; ignored", message_sid)
+        return None
+    patients = list(session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
+                                                             Patient.phone_e164 == from_number)
                                     .order_by(Patient.created_at.desc(), Patient.id.desc())))
     if not patients:
         session.rollback()
-        log.info("inbound sms %s from a number no patient has; ignored", message_sid)
+        log.info("inbound sms %s from a number no patient of clinic %s has; ignored", message_sid, clinic_id)
         return None
     reminder = session.scalar(
         sa.select(Reminder).where(Reminder.patient_id.in_([p.id for p in patients]), Reminder.channel == Channel.SMS,
@@ -285,11 +350,10 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
     fresh = first_receipt(session, "sms", message_sid, now)
     log.info("inbound sms %s for patient %s: %s%s", message_sid, patient.id, reply.intent.value,
              "" if fresh else " (retry)")
-    if fresh and reply.intent is Intent.OPT_OUT:  # Twilio answers STOP and START itself: we only follow
-        # the clinic whose reminder they answer; without one we cannot tell, and err on the patient's side
-        _opt_out_phone(session, now, patient.clinic_id if reminder is not None else None, from_number)
+    if fresh and reply.intent is Intent.OPT_OUT:  # Twilio answers STOP and START itself: we only follow,
+        _opt_out_phone(session, now, clinic_id, from_number)  # in the clinic they wrote to
     elif fresh and reply.intent is Intent.OPT_IN:
-        _opt_in_phone(session, now, patient.clinic_id, from_number)
+        _opt_in_phone(session, now, clinic_id, from_number)
     if reply.intent in (Intent.OPT_OUT, Intent.OPT_IN):
         session.commit()
         return None
@@ -299,10 +363,10 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
     return ack_text(key, patient.language)
 
 
-def _opt_out_phone(session: Session, now: datetime, clinic_id: int | None, phone: str) -> None:
-    """Every patient of the clinic (None: of any clinic) with this number: no more contact, nothing goes out."""
-    stmt = sa.select(Patient).where(Patient.phone_e164 == phone)
-    for patient in session.scalars(stmt if clinic_id is None else stmt.where(Patient.clinic_id == clinic_id)):
+def _opt_out_phone(session: Session, now: datetime, clinic_id: int, phone: str) -> None:
+    """Every patient of the clinic with this number: no more contact, nothing goes out."""
+    for patient in session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
+                                                            Patient.phone_e164 == phone)):
         if not patient.opted_out:
             opt_out(session, patient, now, None)  # closes their tasks and cancels what waits to go out
 

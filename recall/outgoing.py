@@ -68,6 +68,7 @@ class Outgoing:
     consent_voice: bool
     consent_call: bool
     phone_invalid: bool
+    account_sid: str | None  # the clinic's own Twilio account; None: the service-wide one
 
     @property
     def zone(self) -> str:
@@ -78,7 +79,7 @@ _COLUMNS = (
     Reminder.id, Reminder.status, Reminder.claimed_by, Reminder.channel, Reminder.attempts, Reminder.policy_version,
     Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
     Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
-    Patient.consent_voice, Patient.consent_call, Patient.phone_invalid,
+    Patient.consent_voice, Patient.consent_call, Patient.phone_invalid, Clinic.twilio_account_sid,
 )
 
 
@@ -169,13 +170,14 @@ def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: 
     """The request for an SMS or voice reminder. Callback URLs carry the reminder's id, so that a callback can
     resolve a send whose outcome we never learnt; the idempotency key names the attempt."""
     base, key, rid = callback_base.rstrip("/"), f"reminder-{out.reminder_id}-{out.attempts}", out.reminder_id
-    number = doc.sender.from_number or default_from
+    number, account = doc.sender.from_number or default_from, out.account_sid
     if out.channel is Channel.VOICE:  # a Messaging Service cannot place calls
-        return Request(Channel.VOICE, out.phone, SenderIdentity(from_number=number),
+        return Request(Channel.VOICE, out.phone, SenderIdentity(from_number=number, account_sid=account),
                        f"{base}/webhooks/twilio/call-status?r={rid}", key,
                        twiml_url=f"{base}/webhooks/twilio/voice?r={rid}")
     service = doc.sender.messaging_service_sid
-    sender = SenderIdentity(messaging_service_sid=service) if service else SenderIdentity(from_number=number)
+    sender = SenderIdentity(messaging_service_sid=service, account_sid=account) if service \
+        else SenderIdentity(from_number=number, account_sid=account)
     provider = None
     if doc.show_provider and out.provider_id is not None:
         provider = conn.scalar(_PROVIDER, {"provider_id": out.provider_id})

@@ -21,10 +21,12 @@ class SenderIdentity:
 
     A clinic sends SMS either from one number or through a Messaging Service
     (which picks a number from its pool); a call always needs a caller id.
+    ``account_sid`` is the clinic's own provider account; None: the service-wide one.
     """
 
     from_number: str | None = None
     messaging_service_sid: str | None = None
+    account_sid: str | None = None
 
     def require_sms_sender(self) -> None:
         """Refuse an identity that is ambiguous or empty for SMS."""

@@ -188,12 +188,21 @@ class StandIn:
         """Forget messages, calls, faults, latency and the request log."""
         self.state.reset()
 
+    def add_account(self, account_sid: str, auth_token: str) -> None:
+        """Serve a second (third, ...) account with its own auth token, as a clinic's own account or a
+        subaccount: its API requests must carry that token, and its webhooks are signed with it."""
+        self.state.add_account(account_sid, auth_token)
+
     def set_latency(self, ms: int) -> None:
         """Delay every API request by ``ms`` (each in its own thread: delays overlap)."""
         self.state.latency_ms = max(0, int(ms))
 
+    #: Seconds between a created message and its first auto-delivered receipt. Twilio's receipts come after its
+    #: answer to the create (a carrier is involved), and recall acts only on a receipt for a SID it recorded.
+    AUTO_DELIVER_AFTER = 1.0
+
     def set_auto_deliver(self, enabled: bool) -> None:
-        """After each created message, post "sent" then "delivered" to its StatusCallback."""
+        """After each created message, post "sent" then "delivered" to its StatusCallback (after a second)."""
         self.state.auto_deliver = bool(enabled)
 
     def add_fault(self, **spec: Any) -> None:
@@ -240,7 +249,7 @@ class StandIn:
             params.append(("MessagingServiceSid", data["messaging_service_sid"]))
         if error_code is not None:
             params.append(("ErrorCode", str(error_code)))
-        return self._post(resource.status_callback, params)
+        return self._post(resource.status_callback, params, data["account_sid"])
 
     def call_status(self, call_sid: str, status: str, duration: int | None = None) -> WebhookResponse | None:
         """Set a call's status and post it to its StatusCallback if that event was subscribed."""
@@ -256,7 +265,7 @@ class StandIn:
             params += self._answered_by(resource)
         if event == "completed":
             params += [("CallDuration", str(duration or 0)), ("Duration", str(-(-(duration or 0) // 60)))]
-        return self._post(resource.status_callback, params)
+        return self._post(resource.status_callback, params, resource.json["account_sid"])
 
     def answer(self, call_sid: str) -> WebhookResponse:
         """The callee picks up: fetch the call's TwiML from its Url (POST, as Twilio does)."""
@@ -264,7 +273,7 @@ class StandIn:
         if not resource.url:
             raise ValueError("this call has no Url")
         return self._post(resource.url, self._call_params(resource) + [("CallStatus", "in-progress")]
-                          + self._answered_by(resource))
+                          + self._answered_by(resource), resource.json["account_sid"])
 
     def set_answered_by(self, to: str, answered_by: str | None) -> None:
         """Who picks up calls to ``to``: "human" (the default, also for None), "machine_end_beep", "fax", ...
@@ -287,17 +296,21 @@ class StandIn:
         params = self._call_params(resource) + [
             ("CallStatus", "in-progress"), ("Digits", digits), ("FinishedOnKey", ""), ("msg", "Gather End"),
         ]
-        return self._post(url, params)
+        return self._post(url, params, resource.json["account_sid"])
 
-    def inbound_sms(self, from_: str, to: str, body: str, url: str, account_sid: str | None = None) -> WebhookResponse:
-        """A patient texts the clinic's number: post the incoming message to ``url``."""
+    def inbound_sms(self, from_: str, to: str, body: str, url: str, account_sid: str | None = None,
+                    messaging_service_sid: str | None = None) -> WebhookResponse:
+        """A patient texts the clinic's number (of ``account_sid``, in a Messaging Service's pool if given):
+        post the incoming message to ``url``, signed with that account's token."""
         account = account_sid or self.state.account_sid or "AC" + "0" * 32
         resource = self.state.create_message(account, {"From": from_, "To": to, "Body": body}, direction="inbound")
         sid = resource.json["sid"]
         params = [("MessageSid", sid), ("SmsSid", sid), ("SmsMessageSid", sid), ("AccountSid", account),
                   ("From", from_), ("To", to), ("Body", body), ("NumMedia", "0"),
                   ("NumSegments", str(segments(body))), ("SmsStatus", "received"), ("ApiVersion", API_VERSION)]
-        return self._post(url, params)
+        if messaging_service_sid:
+            params.append(("MessagingServiceSid", messaging_service_sid))
+        return self._post(url, params, account)
 
     def _call_params(self, resource: Resource) -> list[tuple[str, str]]:
         data = resource.json
@@ -305,10 +318,14 @@ class StandIn:
                 ("To", data["to"]), ("Called", data["to"]), ("Caller", data["from"]),
                 ("Direction", "outbound-api"), ("ApiVersion", API_VERSION)]
 
-    def _post(self, url: str, params: list[tuple[str, str]]) -> WebhookResponse:
-        return post_webhook(url, params, auth_token=self.auth_token, allow_remote=self.allow_remote_callbacks)
+    def _post(self, url: str, params: list[tuple[str, str]], account_sid: str) -> WebhookResponse:
+        """Post a webhook signed, as Twilio signs it, with the auth token of the account it is about."""
+        return post_webhook(url, params, auth_token=self.state.token_for(account_sid),
+                            allow_remote=self.allow_remote_callbacks)
 
     def _auto_deliver(self, sid: str) -> None:
+        if self.state.release.wait(self.AUTO_DELIVER_AFTER):
+            return  # stopped or reset meanwhile
         for status in ("sent", "delivered"):
             try:
                 self.deliver(sid, status)

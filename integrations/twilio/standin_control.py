@@ -58,6 +58,9 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
     if name == "reset":
         standin.reset()
         return 200, {"reset": True}
+    if name == "accounts":
+        standin.add_account(str(body["account_sid"]), str(body["auth_token"]))
+        return 200, {"accounts": sorted(standin.state.accounts)}
     if name == "latency":
         standin.set_latency(int(body.get("ms", 0)))
         return 200, {"latency_ms": standin.state.latency_ms}
@@ -76,7 +79,8 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
     if name == "answer":
         return 200, _webhook(standin.answer(body["call_sid"]))
     if name == "inbound_sms":
-        return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"]))
+        return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"],
+                                                 body.get("account_sid"), body.get("messaging_service_sid")))
     if name == "answered_by":  # {"to": "+46...", "answered_by": "machine_end_beep"}; null: a person again
         standin.set_answered_by(body["to"], body.get("answered_by"))
         return 200, {"to": body["to"], "answered_by": standin.state.answers.get(body["to"], "human")}

@@ -145,6 +145,7 @@ class StandInState:
     def __init__(self, account_sid: str | None, auth_token: str) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        self.accounts: dict[str, str] = {}  # further accounts (a clinic's own, a subaccount): SID -> auth token
         self._lock = threading.Lock()
         self.release = threading.Event()
         self.reset()
@@ -197,6 +198,16 @@ class StandInState:
         with self._lock:
             return [asdict(f) for f in self.faults]
 
+    def add_account(self, account_sid: str, auth_token: str) -> None:
+        """Serve a further account, with its own auth token (its requests and webhooks use that one)."""
+        with self._lock:
+            self.accounts[account_sid] = auth_token
+
+    def token_for(self, account_sid: str) -> str:
+        """The auth token an account's requests carry and its webhooks are signed with."""
+        with self._lock:
+            return self.accounts.get(account_sid, self.auth_token)
+
     def set_answered_by(self, to: str, answered_by: str | None) -> None:
         """Who picks up calls to ``to`` (None: a person, the default)."""
         if answered_by is not None and answered_by not in ANSWERED_BY:
@@ -221,9 +232,11 @@ class StandInState:
 
     def authorized(self, account_sid: str, username: str | None, password: str | None) -> bool:
         """Basic auth must name the account in the path and carry its auth token."""
-        if username != account_sid or not secrets.compare_digest(password or "", self.auth_token):
+        if username != account_sid or not secrets.compare_digest(password or "", self.token_for(account_sid)):
             return False
-        return self.account_sid in (None, account_sid)
+        with self._lock:
+            further = account_sid in self.accounts
+        return further or self.account_sid in (None, account_sid)
 
     def get(self, sid: str) -> Resource | None:
         with self._lock:

@@ -18,7 +18,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
+from recall.clinic_accounts import Sealer, token_lookup
 from recall.clock import Clock
 from recall.db import Database
 from recall.dispatch import DispatchSettings, Dispatcher
@@ -26,10 +28,12 @@ from recall.dispatch import DispatchSettings, Dispatcher
 _log = logging.getLogger(__name__)
 
 
-def build_dispatcher(config: Mapping[str, Any], database: Database, clock: Clock) -> tuple[Dispatcher, TwilioGateway]:
-    gateway = TwilioGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"],
-                            base_url=config["TWILIO_BASE_URL"], timeout=config["TWILIO_TIMEOUT_SECONDS"],
-                            max_pool=config["WORKER_CONCURRENCY"] + 4)
+def build_dispatcher(config: Mapping[str, Any], database: Database, clock: Clock) -> tuple[Dispatcher, AccountRouter]:
+    account = {"base_url": config["TWILIO_BASE_URL"], "timeout": config["TWILIO_TIMEOUT_SECONDS"],
+               "max_pool": config["WORKER_CONCURRENCY"] + 4}
+    gateway = AccountRouter(  # the service-wide account, and each clinic's own (integrations.twilio.accounts)
+        TwilioGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], **account),
+        token_lookup(database, Sealer.from_setting(config.get("TWILIO_CREDENTIALS_KEY"))), **account)
     settings = DispatchSettings(
         worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64], callback_base=config["PUBLIC_BASE_URL"],
         concurrency=config["WORKER_CONCURRENCY"], default_from=config["TWILIO_DEFAULT_FROM"],

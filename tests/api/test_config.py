@@ -41,9 +41,9 @@ def scratch(tmp_path: Path):
 
 
 def status_callback(app, token: str, url_base: str = "http://localhost"):
-    """A status callback Twilio would send, signed with ``token`` over the URL requested."""
+    """A status callback Twilio would send for the app's own account, signed with ``token`` over the URL requested."""
     path = "/webhooks/twilio/message-status?r=1"
-    form = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
+    form = {"MessageSid": "SM" + "a" * 32, "MessageStatus": "delivered", "AccountSid": app.config["TWILIO_ACCOUNT_SID"]}
     headers = {"X-Twilio-Signature": signatures.sign(token, url_base + path, form)}
     return app.test_client().post(path, data=form, headers=headers, base_url=url_base)
 

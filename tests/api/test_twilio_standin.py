@@ -446,3 +446,29 @@ def test_the_command_line_serves_the_stand_in_on_the_given_port() -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_a_second_account_is_served_with_its_own_token_and_its_webhooks_are_signed_with_it(receiver: Receiver) -> None:
+    other, other_token = "AC" + "6" * 32, "second-account-secret"
+    callback = f"{receiver.url}/status"
+    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as twilio:
+        twilio.add_account(other, other_token)
+        own, borrowed = (TwilioGateway(other, token, base_url=twilio.base_url, timeout=2.0)
+                         for token in (other_token, TOKEN))
+        try:
+            sid = send(own, status_callback=callback).sid
+            with pytest.raises(PermanentSendError) as refused:  # the first account's token opens only the first
+                send(borrowed, status_callback=callback)
+            assert refused.value.status == 401
+            assert twilio.deliver(sid, "delivered") is not None
+            inbound = twilio.inbound_sms(PATIENT, "+46850000000", "1", callback, account_sid=other)
+            assert inbound.status == 200
+        finally:
+            own.close()
+            borrowed.close()
+    assert [m["account_sid"] for m in twilio.messages() if m["sid"] == sid] == [other]
+    receipt, reply = receiver.posted(2)
+    for hit in (receipt, reply):
+        assert hit["form"]["AccountSid"] == other
+        assert signatures.verify(other_token, callback, hit["form"], hit["headers"].get("X-Twilio-Signature"))
+        assert not signed_ok(hit, callback)

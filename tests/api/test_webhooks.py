@@ -29,13 +29,14 @@ from recall.bookings import Booking, BookingStatus
 from recall.credit import CreditKind
 from recall.recall_tasks import TaskReason
 from recall.reminder_planning import Channel, Fallback
+from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus
 from recall.sending import SenderIdentity
 from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.factories import make_patient
-from tests.integration.test_inbound import (
-    SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, status_of, tasks_of,
+from tests.factories import actor_of, make_patient
+from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+    DEFAULT_FROM, OFFSET, SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, send_from, status_of, tasks_of, world,
 )
 
 TOKEN = "webhook-test-token"
@@ -45,8 +46,8 @@ HOOKS = webhooks.PREFIX
 
 
 def webhook_app(database: Any, clock: Any, **config: Any) -> Flask:
-    app = create_app("test", {"TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "", **config}, clock=clock,
-                     database=database)
+    app = create_app("test", {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": "",
+                              "TWILIO_DEFAULT_FROM": DEFAULT_FROM, **config}, clock=clock, database=database)
     if "twilio_webhooks" not in app.blueprints:  # until the factory registers it
         app.register_blueprint(webhooks.blp)
     return app
@@ -80,10 +81,11 @@ def call_form(sid: str, **extra: str) -> dict[str, str]:
     return {"CallSid": sid, "AccountSid": ACCOUNT, "From": CLINIC_NUMBER, "To": SV_PHONE, **extra}
 
 
-def text_form(body: str, sid: str | None = None, sender: str = SV_PHONE) -> dict[str, str]:
+def text_form(body: str, sid: str | None = None, sender: str = SV_PHONE, to: str = CLINIC_NUMBER,
+              **extra: str) -> dict[str, str]:
     sid = sid or new_sid()
-    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": CLINIC_NUMBER,
-            "Body": body}
+    return {"MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": sender, "To": to, "Body": body,
+            **extra}
 
 
 @pytest.fixture
@@ -118,6 +120,13 @@ def test_every_webhook_refuses_a_forged_or_missing_signature_and_writes_nothing(
         sent = form | {"Body": "STOP", "Digits": "2"} if forgery == "tampered form" else form
         with nothing_written(database):
             assert_error(post(hooks, path, sent, **kw), 403, "forbidden")
+
+
+def test_a_webhook_naming_an_account_we_do_not_serve_is_refused_though_signed_with_our_token(hooks, database,
+                                                                                           scene):
+    for path, form in every_webhook(scene):
+        with nothing_written(database):
+            assert_error(post(hooks, path, form | {"AccountSid": "AC" + "e" * 32}), 403, "forbidden")
 
 
 def test_without_an_auth_token_configured_every_webhook_is_refused(database, clock, scene):
@@ -167,6 +176,42 @@ def test_a_receipt_for_a_sid_we_never_recorded_is_answered_200_and_writes_nothin
         assert post(hooks, "/message-status", receipt(new_sid(), "delivered")).status_code == 200
         assert post(hooks, "/call-status", call_form(new_sid("CA"), CallStatus="completed")).status_code == 200
         assert post(hooks, "/message-status", receipt(new_sid(), "some-new-status")).status_code == 200
+
+
+def test_a_signed_receipt_naming_a_planned_reminder_or_carrying_another_sid_changes_nothing(hooks, database,
+                                                                                           scene, clock):
+    planned = make_reminder(database, clock, scene["booking"], status=ReminderStatus.PLANNED)
+    with nothing_written(database):
+        assert post(hooks, f"/message-status?r={planned.id}", receipt(new_sid(), "delivered")).status_code == 200
+        assert post(hooks, f"/message-status?r={planned.id}",
+                    receipt(scene["sms"].provider_sid, "delivered")).status_code == 200
+        assert post(hooks, f"/call-status?r={scene['call'].id}",
+                    call_form(new_sid("CA"), CallStatus="completed")).status_code == 200
+
+
+def test_a_key_press_or_a_script_request_from_another_call_changes_nothing(hooks, database, scene):
+    call = scene["call"]
+    with nothing_written(database):
+        say, hangup = twiml(post(hooks, f"/gather?r={call.id}", call_form(new_sid("CA"), Digits="2")))
+        assert (say.text, hangup.tag) == ("Goodbye.", "Hangup")
+        assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(new_sid("CA"))))] == ["Hangup"]
+    assert status_of(database, call.booking_id) is BookingStatus.BOOKED
+
+
+def test_an_answering_machine_on_another_call_than_the_reminders_own_is_left_no_voicemail(hooks, database, clock,
+                                                                                          world):
+    step = {"offset_minutes": OFFSET, "channel": "voice", "on_machine": "voicemail"}
+    with database.writer() as s:
+        policy, _ = replace_policy(s, clock, actor_of(world.a.staff["manager"]), {"steps": [step]})
+    call = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE, sid=new_sid("CA"))
+    with database.writer() as s:
+        s.execute(sa.update(Reminder).where(Reminder.id == call.id).values(policy_version=policy.version))
+        s.commit()
+    machine = {"AnsweredBy": "machine_end_beep"}
+    assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(call.provider_sid, **machine)))] == [
+        "Say", "Hangup"]
+    assert [e.tag for e in twiml(post(hooks, f"/voice?r={call.id}", call_form(new_sid("CA"), **machine)))] == [
+        "Hangup"]
 
 
 def test_a_completed_call_is_delivered_as_answered(hooks, database, scene):
@@ -271,6 +316,28 @@ def test_a_body_with_a_nul_character_is_stored_without_it(hooks, database, scene
     assert tasks_of(database, scene["booking"].patient_id)[0].request_text == "Friday please"
 
 
+def test_a_reply_to_another_clinics_number_or_service_never_touches_the_booking_it_did_not_answer(hooks, database,
+                                                                                                  scene, clock, world):
+    booking, service = scene["booking"], "MG" + "5" * 32
+    send_from(database, clock, world.b, from_number="+46850000099", messaging_service_sid=service)
+    for form in (text_form("2", to="+46850000099"), text_form("STOP", to="+46850000099"),
+                 text_form("2", to="+46769999999", MessagingServiceSid=service)):
+        assert post(hooks, "/inbound-sms", form).status_code == 200
+    assert status_of(database, booking.id) is BookingStatus.BOOKED
+    assert tasks_of(database, booking.patient_id) == []
+    with database.reader() as s:
+        assert not s.get(type(world.a.patients[0]), booking.patient_id).opted_out
+        assert s.get(type(world.b.patients[0]), world.b.patients[0].id).opted_out
+    assert {t.clinic_id for t in tasks_of(database, world.b.patients[0].id)} == {world.b.clinic.id}
+
+
+def test_a_reply_to_a_number_no_clinic_owns_changes_nothing_and_says_nothing(hooks, database, scene):
+    for body in ("2", "STOP", "Call me"):
+        with nothing_written(database):
+            assert list(twiml(post(hooks, "/inbound-sms", text_form(body, to="+46850000077")))) == []
+    assert status_of(database, scene["booking"].id) is BookingStatus.BOOKED
+
+
 # --- over real HTTP, with the Twilio stand-in -----------------------------------------------------------------------
 
 
@@ -362,7 +429,8 @@ def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, 
                               sender=SenderIdentity(from_number=CLINIC_NUMBER))
     sent_by_standin(database, reminder, call.sid)
     gather, redirect = ET.fromstring(standin.answer(call.sid).body)
-    silence = ET.fromstring(post_webhook(redirect.text, [("CallSid", call.sid)], auth_token=TOKEN).body)
+    silence = ET.fromstring(post_webhook(redirect.text, [("CallSid", call.sid), ("AccountSid", ACCOUNT)],
+                                         auth_token=TOKEN).body)
     assert [e.tag for e in silence] == ["Gather", "Hangup"]
     ack = ET.fromstring(standin.press_key(call.sid, "1", gather.get("action")).body)
     assert ack[0].text == "Tack, din tid är bekräftad. Hej då."

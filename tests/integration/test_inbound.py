@@ -19,14 +19,29 @@ from recall.credit import CreditKind, entries_for_booking
 from recall.db import Database
 from recall.patients import Patient
 from recall.recall_tasks import RecallTask, TaskReason, TaskStatus
-from recall.reminder_planning import Channel, Fallback
+from recall.reminder_planning import DEFAULT_POLICY, Channel, Fallback
 from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus, WebhookReceipt
 from tests.api.checks import nothing_written
-from tests.factories import World, actor_of, future, make_patient
+from tests.factories import ClinicWorld, World, actor_of, future, make_clinic, make_patient
 
 SV_PHONE = "+46701234567"  # clinic a's first patient (and, as it happens, clinic b's)
 OFFSET = 45
+CLINIC_NUMBER = "+46850000000"  # clinic a's own sender number, where its patients' replies arrive
+DEFAULT_FROM = "+46700000000"  # the service-wide default number (TWILIO_DEFAULT_FROM)
+
+
+def send_from(database: Database, clock: Clock, cw: ClinicWorld, **sender: str) -> None:
+    """The clinic's reminder policy (the default one otherwise) names this sender: a number, a Messaging Service."""
+    doc = DEFAULT_POLICY.to_json()
+    run(database, replace_policy, clock, actor_of(cw.staff["manager"]), {"steps": doc["steps"], "sender": sender})
+
+
+@pytest.fixture
+def world(world: World, database: Database, clock: Clock) -> World:
+    """The two clinics; clinic a sends from its own number (CLINIC_NUMBER), b from the service's default."""
+    send_from(database, clock, world.a, from_number=CLINIC_NUMBER)
+    return world
 
 
 def new_sid(prefix: str = "SM") -> str:
@@ -92,9 +107,10 @@ def credit_kinds(database: Database, booking_id: int) -> list[CreditKind]:
         return [e.kind for e in entries_for_booking(s, booking_id)]
 
 
-def sms(database: Database, clock: Clock, body: str, phone: str = SV_PHONE, sid: str | None = None) -> str | None:
+def sms(database: Database, clock: Clock, body: str, phone: str = SV_PHONE, sid: str | None = None,
+        to: str = CLINIC_NUMBER, **kw: Any) -> str | None:
     return run(database, inbound.inbound_sms, clock, message_sid=sid or new_sid(), from_number=phone,
-               to_number="+46850000000", body=body)
+               to_number=to, body=body, **{"default_from": DEFAULT_FROM, **kw})
 
 
 # --- delivery receipts --------------------------------------------------------------------------------------------
@@ -173,6 +189,38 @@ def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database
     with nothing_written(database):
         run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=new_sid(), status="failed",
             error_code=30003)
+
+
+@pytest.mark.parametrize("status", [ReminderStatus.PLANNED, ReminderStatus.SENDING])
+def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(database, clock, world, status):
+    booking = booked(database, clock, world)
+    text = make_reminder(database, clock, booking, status=status)
+    call = make_reminder(database, clock, booking, channel=Channel.VOICE, status=status)
+    with nothing_written(database):
+        assert run(database, inbound.message_status, clock, reminder_id=text.id, sid=new_sid(), status="delivered",
+                   error_code=None) == "ignored"
+        assert run(database, inbound.call_status, clock, reminder_id=call.id, sid=new_sid("CA"),
+                   status="completed") == "ignored"
+    assert [r.status for r in reminders_of(database, booking.id)] == [status, status]
+
+
+def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clock, world):
+    booking = booked(database, clock, world)
+    first = make_reminder(database, clock, booking, sid=new_sid())
+    second = make_reminder(database, clock, booking, sid=new_sid())
+    with nothing_written(database):
+        assert run(database, inbound.message_status, clock, reminder_id=second.id, sid=first.provider_sid,
+                   status="undelivered", error_code=30003) == "ignored"
+    assert [r.status for r in reminders_of(database, booking.id)] == [ReminderStatus.SENT, ReminderStatus.SENT]
+
+
+def test_an_ignored_callback_is_logged_without_patient_data(database, clock, world, caplog):
+    reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.PLANNED)
+    with caplog.at_level("INFO", logger="recall.inbound"):
+        run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=new_sid(), status="delivered",
+            error_code=None)
+    assert f"reminder {reminder.id}" in caplog.text and "planned" in caplog.text
+    assert SV_PHONE not in caplog.text and "Astrid" not in caplog.text
 
 
 def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fallback_still_runs(database, clock,
@@ -270,6 +318,40 @@ def test_pressing_3_asks_for_a_person_once(database, clock, world):
                                                                   clock.now())
 
 
+@pytest.mark.parametrize("digits", ["1", "2", "3"])
+def test_a_key_press_from_a_call_that_is_not_the_reminders_own_changes_nothing(database, clock, world, digits):
+    reminder = voice_reminder(database, clock, world)
+    other = make_reminder(database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE,
+                          sid=new_sid("CA"))
+    for call_sid in (new_sid("CA"), other.provider_sid):
+        with nothing_written(database):
+            assert run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=call_sid,
+                       digits=digits).key == "goodbye"
+    assert status_of(database, reminder.booking_id) is BookingStatus.BOOKED
+    assert tasks_of(database, reminder.patient_id) == []
+
+
+def test_the_call_script_is_read_only_to_the_reminders_own_call(database, clock, world):
+    reminder = voice_reminder(database, clock, world)
+    planned = make_reminder(database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE,
+                            status=ReminderStatus.PLANNED)
+    with database.reader() as s:
+        assert inbound.voice_script(s, reminder.id, reminder.provider_sid) is not None
+        assert inbound.voice_script(s, reminder.id, new_sid("CA")) is None
+        assert inbound.voice_script(s, planned.id, new_sid("CA")) is None
+
+
+def test_a_call_whose_send_ended_unknown_still_takes_its_key_press(database, clock, world):
+    booking = booked(database, clock, world)
+    reminder = make_reminder(database, clock, booking, channel=Channel.VOICE, status=ReminderStatus.UNKNOWN)
+    call_sid = new_sid("CA")
+    with database.reader() as s:
+        assert inbound.voice_script(s, reminder.id, call_sid) is not None
+    assert run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=call_sid,
+               digits="1").key == "confirmed"
+    assert status_of(database, booking.id) is BookingStatus.CONFIRMED
+
+
 @pytest.mark.parametrize("digits", ["", "0", "9", "*", "12"])
 def test_any_other_key_asks_for_the_message_again_and_writes_nothing(database, clock, world, digits):
     reminder = voice_reminder(database, clock, world)
@@ -323,10 +405,10 @@ def test_stop_opts_out_every_patient_of_the_clinic_with_that_number_and_answers_
     assert ReminderStatus.PLANNED not in [r.status for r in reminders_of(database, booking.id, planned_too=True)]
 
 
-def test_stop_from_a_number_that_got_no_reminder_opts_it_out_in_every_clinic(database, clock, world):
+def test_stop_from_a_number_that_got_no_reminder_opts_it_out_in_the_clinic_it_wrote_to_only(database, clock, world):
     assert sms(database, clock, "stop") is None
     with database.reader() as s:
-        assert s.scalars(sa.select(Patient.opted_out).where(Patient.phone_e164 == SV_PHONE)).all() == [True, True]
+        assert s.get(Patient, world.a.patients[0].id).opted_out and not s.get(Patient, world.b.patients[0].id).opted_out
 
 
 def test_start_opts_back_in_and_future_bookings_get_their_reminders_again(database, clock, world):
@@ -391,3 +473,60 @@ def test_the_system_actor_that_confirms_and_cancels_is_never_recorded(database, 
         row = s.get(Booking, booking.id)
         assert (row.created_by_id, row.credited_staff_id) == (world.a.staff["operator"].id,) * 2
         assert {e.staff_id for e in entries_for_booking(s, booking.id)} == {world.a.staff["operator"].id}
+
+
+# --- replies reach the clinic they answer -------------------------------------------------------------------------
+
+
+def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_a_patient_of_both(database, clock,
+                                                                                                world):
+    send_from(database, clock, world.b, from_number="+46850000099")
+    booking = booked(database, clock, world)  # clinic a's, with a fresh SMS reminder to answer
+    make_reminder(database, clock, booking, sid=new_sid())
+    assert sms(database, clock, "2", to="+46850000099") == "Tack. Någon från kliniken ringer upp dig."
+    assert status_of(database, booking.id) is BookingStatus.BOOKED
+    assert tasks_of(database, booking.patient_id) == []
+    [task] = tasks_of(database, world.b.patients[0].id)
+    assert (task.clinic_id, task.reason, task.request_text) == (world.b.clinic.id, TaskReason.PATIENT_REQUEST, "2")
+    sms(database, clock, "STOP", to="+46850000099")
+    with database.reader() as s:
+        assert (s.get(Patient, booking.patient_id).opted_out, s.get(Patient, world.b.patients[0].id).opted_out) == (
+            False, True)
+
+
+@pytest.mark.parametrize("body", ["1", "2", "STOP", "START", "Kan jag komma på fredag?"])
+def test_a_reply_to_a_number_no_clinic_owns_changes_nothing(database, clock, world, body):
+    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    with nothing_written(database):
+        assert sms(database, clock, body, to="+46850000077") is None
+        assert sms(database, clock, body, to=None) is None
+
+
+def test_a_reply_through_a_messaging_service_reaches_the_clinic_that_sends_through_it(database, clock, world):
+    service = "MG" + "4" * 32
+    send_from(database, clock, world.b, messaging_service_sid=service)
+    booking = booked(database, clock, world)
+    make_reminder(database, clock, booking, sid=new_sid())
+    sms(database, clock, "STOP", to="+46769999999", messaging_service_sid=service)  # a number of the pool
+    with database.reader() as s:
+        assert (s.get(Patient, booking.patient_id).opted_out, s.get(Patient, world.b.patients[0].id).opted_out) == (
+            False, True)
+
+
+def test_the_default_number_answers_for_the_one_clinic_that_uses_it_and_for_none_when_several_do(database, clock,
+                                                                                                 world):
+    sms(database, clock, "Ring mig", to=DEFAULT_FROM)  # clinic b is the only clinic without a number of its own
+    assert [t.clinic_id for t in tasks_of(database, world.b.patients[0].id)] == [world.b.clinic.id]
+    assert tasks_of(database, world.a.patients[0].id) == []
+    third = make_clinic(database, clock, name="Third Clinic")
+    make_patient(database, clock, third.id, phone=SV_PHONE)
+    with nothing_written(database):
+        assert sms(database, clock, "Ring mig igen", to=DEFAULT_FROM) is None
+        assert sms(database, clock, "Ring mig igen", to=DEFAULT_FROM, default_from=None) is None
+
+
+def test_a_number_two_clinics_name_is_nobodys(database, clock, world):
+    send_from(database, clock, world.b, from_number=CLINIC_NUMBER)
+    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    with nothing_written(database):
+        assert sms(database, clock, "2") is None

@@ -76,7 +76,7 @@ def test_a_reminder_call_reaches_an_operator_although_the_patient_has_a_future_b
 def test_a_patients_request_by_key_press_reaches_an_operator(database, clock, world, people):
     booking = booked(database, clock, world)
     reminder = make_reminder(database, clock, booking, channel=Via.VOICE, sid=new_sid("CA"))
-    run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=new_sid("CA"), digits="3")
+    run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=reminder.provider_sid, digits="3")
 
     claimed = _claim(database, clock, people["operator"])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import clinics, payplan
+from flask import current_app
+
+from recall import clinic_accounts, clinics, payplan
 from recall.payplan import PlanTerms
 from recall.web.auth import any_staff, manager_only
 from recall.web.clinic.schemas import ClinicSchema, ClinicUpdateSchema, PayPlanInputSchema, PayPlanSchema
@@ -26,7 +28,12 @@ def get_clinic() -> Any:
 @blp.arguments(ClinicUpdateSchema)
 @blp.response(200, ClinicSchema)
 def update_clinic(changes: dict[str, Any]) -> Any:
-    return clinics.update_clinic(session(), actor().clinic_id, changes)
+    """The settings, and the clinic's own Twilio account (its token write-only), in one transaction."""
+    clinic_accounts.apply_account(
+        session(), actor().clinic_id, changes, service_account_sid=current_app.config.get("TWILIO_ACCOUNT_SID"),
+        sealer=clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY")))
+    rest = {k: v for k, v in changes.items() if k not in clinic_accounts.FIELDS}
+    return clinics.update_clinic(session(), actor().clinic_id, rest)  # commits both
 
 
 @blp.route("/clinic/pay-plan", methods=["GET"])

@@ -33,6 +33,10 @@ class ClinicSchema(Output):
     surge_backlog = ma.fields.Integer(allow_none=True)
     surge_overdue_days = ma.fields.Integer(allow_none=True)
     surge_overdue_tasks = ma.fields.Integer()
+    twilio_account_sid = ma.fields.String(allow_none=True,
+                                          metadata={"description": "The clinic's own Twilio account; null: the "
+                                                                   "service-wide one. Its auth token is never shown."})
+    has_own_twilio_account = ma.fields.Boolean()
 
 
 def _rule(name: str, description: str) -> ma.fields.Integer:
@@ -63,6 +67,14 @@ class ClinicUpdateSchema(Input):
     surge_overdue_days = _rule("surge_overdue_days",
                                "A surge starts when surge_overdue_tasks tasks are this many days overdue; null: never.")
     surge_overdue_tasks = _rule("surge_overdue_tasks", "See surge_overdue_days.")
+    twilio_account_sid = ma.fields.String(
+        allow_none=True, validate=ma.validate.Regexp(r"^AC[0-9a-fA-F]{32}$", error="must be AC and 32 hex digits"),
+        metadata={"description": "The clinic's own Twilio account or subaccount, given with its auth token; null "
+                                 "goes back to the service-wide account."})
+    twilio_auth_token = ma.fields.String(
+        load_only=True, validate=ma.validate.Length(min=32, max=64),
+        metadata={"description": "Write-only: the auth token of twilio_account_sid (alone: replaces the current "
+                                 "account's). Stored encrypted, never returned."})
 
 
 class ServiceRateSchema(Input):

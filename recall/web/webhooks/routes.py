@@ -2,15 +2,21 @@
 
 Why it looks like this:
 
-* Every request is refused with a 403, before anything is read from or written to
-  the database, unless ``X-Twilio-Signature`` matches the URL Twilio requested.
+* Every request is refused with a 403, before anything is written to the database,
+  unless ``X-Twilio-Signature`` matches the URL Twilio requested, signed with the auth
+  token of the account its ``AccountSid`` names: the service-wide account's
+  (``TWILIO_AUTH_TOKEN``), or a clinic's own (``recall.clinic_accounts``; its sealed
+  token is the one thing read before the check). An account we do not know is refused.
+  The account is then handed to ``recall.inbound``, which acts only on a clinic whose
+  account it is: a webhook from another account, even validly signed, changes nothing.
   Behind a proxy the URL we see is not the one Twilio signed, so the public base
   URL is configured (``PUBLIC_BASE_URL``) and the path and query are appended to
   it; without one, the request's own URL is used (ProxyFix has already put the
   public scheme and host on it). An empty ``TWILIO_AUTH_TOKEN`` refuses everything.
 * A malformed field is a 400 naming it, never a 500: SIDs are Twilio-shaped, a
   number fits its column, and text is checked before it reaches the database.
-* Status callbacks for SIDs we do not know are answered 200, or Twilio retries them.
+* Status callbacks for SIDs we do not know are answered 200, or Twilio retries them; what a callback may
+  change (only our own sends) is ``recall.inbound``'s rule.
 * The call repeats its message once: the first script's no-input path redirects to
   ``/voice?repeat=1``, whose no-input path hangs up; a stray key does the same.
 * An answering machine (Twilio's ``AnsweredBy``) never hears the reminder: it gets the short voicemail the
@@ -22,13 +28,13 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
-from recall import inbound, voicemail
+from recall import clinic_accounts, inbound, voicemail
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -58,8 +64,17 @@ def _bad_field(exc: BadField) -> tuple[dict[str, object], int]:
 
 @blp.before_request
 def _verify_signature() -> tuple[dict[str, object], int] | None:
-    """Only Twilio, holding our auth token, may call these; a refusal writes nothing."""
-    token = current_app.config.get("TWILIO_AUTH_TOKEN") or ""
+    """Only Twilio, holding the auth token of the account it names, may call these; a refusal writes nothing."""
+    account = request.form.get("AccountSid") or None
+    service = current_app.config.get("TWILIO_ACCOUNT_SID") or None
+    if account is None or account == service:  # a missing AccountSid is refused by the view, once signed
+        g.twilio_account, token = None, current_app.config.get("TWILIO_AUTH_TOKEN") or ""
+    else:
+        g.twilio_account = account
+        sealer = clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY"))
+        with common.database().reader() as session:
+            token = clinic_accounts.token_for(session, sealer, account) if _SID.fullmatch(account) else None
+        token = token or ""
     if signatures.verify(token, signed_url(), request.form, request.headers.get("X-Twilio-Signature")):
         return None
     log.warning("refused a webhook on %s: missing or wrong X-Twilio-Signature", request.path)
@@ -110,6 +125,12 @@ def _reminder_id(*, required: bool) -> int | None:
     return value
 
 
+def _account() -> str | None:
+    """The Twilio account the (signed) webhook came from: a clinic's own Account SID, None for the service's."""
+    _form("AccountSid", _SID)
+    return g.twilio_account
+
+
 def _twiml(xml: str) -> Response:
     return Response(xml, status=200, mimetype="text/xml")
 
@@ -127,9 +148,10 @@ def message_status() -> Response:
     sid = _form("MessageSid", _SID, alt="SmsSid")
     status = _form("MessageStatus", _WORD, alt="SmsStatus")
     error_code = _number(request.form.get("ErrorCode"), "ErrorCode")
+    account = _account()
     assert sid is not None and status is not None
     inbound.message_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                           error_code=error_code)
+                           error_code=error_code, account=account)
     return _twiml(EMPTY)
 
 
@@ -140,29 +162,34 @@ def call_status() -> Response:
     sid = _form("CallSid", _SID)
     status = _form("CallStatus", _WORD)
     answered_by = _form("AnsweredBy", _WORD, required=False)
+    account = _account()
     assert sid is not None and status is not None
     inbound.call_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                        answered_by=answered_by)
+                        answered_by=answered_by, account=account)
     return _twiml(EMPTY)
 
 
 @blp.post("/voice")
 def voice() -> Response:
-    """The call was answered: speak the reminder and collect one key (the second time round, without repeating)."""
+    """The call was answered: speak the reminder and collect one key (the second time round, without repeating).
+    Another call than the reminder's own is hung up on, told nothing."""
     reminder_id = _reminder_id(required=True)
+    call_sid = _form("CallSid", _SID)
+    account = _account()
     repeat = request.args.get("repeat") == "1"
     answered_by = _form("AnsweredBy", _WORD, required=False)
-    assert reminder_id is not None
+    assert reminder_id is not None and call_sid is not None
     if voicemail.is_machine(answered_by):  # not the patient: a short safe message if the step says so, else hang up
         with common.database().reader() as session:
-            message = voicemail.voicemail_script(session, reminder_id, answered_by)
+            own = inbound.own_call(session, reminder_id, call_sid, account)
+            message = voicemail.voicemail_script(session, reminder_id, answered_by) if own else None
         if message is None:
             response = VoiceResponse()
             response.hangup()
             return _twiml(str(response.to_xml()))
         return _twiml(say_and_hangup(*message))
     with common.database().reader() as session:
-        script = inbound.voice_script(session, reminder_id)
+        script = inbound.voice_script(session, reminder_id, call_sid, account)
     if script is None:  # the booking is gone: say nothing about it
         response = VoiceResponse()
         response.hangup()
@@ -181,9 +208,10 @@ def gather() -> Response:
     digits = request.form.get("Digits") or ""
     if not _DIGITS.fullmatch(digits):
         raise BadField("Digits", "must be at most 16 keys: 0-9, * or #")
+    account = _account()
     assert reminder_id is not None and call_sid is not None
     ack = inbound.gather(common.session(), common.clock(), reminder_id=reminder_id, call_sid=call_sid,
-                         digits=digits)
+                         digits=digits, account=account)
     if ack.key == "repeat" and request.args.get("repeat") != "1":
         response = VoiceResponse()
         response.redirect(public_url(f"/voice?r={reminder_id}&repeat=1"), method="POST")
@@ -194,14 +222,18 @@ def gather() -> Response:
 
 @blp.post("/inbound-sms")
 def inbound_sms() -> Response:
-    """A patient texted the clinic's number: act on it, and acknowledge a confirm, a cancel or a request."""
+    """A patient texted a clinic's number: act on it for that clinic, and acknowledge a confirm, a cancel or a
+    request. A number (or Messaging Service) no one clinic owns changes nothing."""
     sid = _form("MessageSid", _SID, alt="SmsSid")
     sender = _form("From", _PHONE)
-    to = _form("To", _PHONE, required=False)
+    to = _form("To", _PHONE)
+    service = _form("MessagingServiceSid", _SID, required=False)
     body = request.form.get("Body") or ""
+    account = _account()
     assert sid is not None and sender is not None
     reply = inbound.inbound_sms(common.session(), common.clock(), message_sid=sid, from_number=sender,
-                                to_number=to, body=body)
+                                to_number=to, body=body, messaging_service_sid=service,
+                                default_from=current_app.config.get("TWILIO_DEFAULT_FROM"), account=account)
     response = MessagingResponse()
     if reply:
         response.message(reply)
