@@ -135,6 +135,10 @@ class RecallTask(Base):
         sa.Index("ix_recall_tasks_closed", "clinic_id", "closed_at"),
         sa.Index("ix_recall_tasks_created", "clinic_id", "created_at"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
+        # The claim's "no other live lease on this patient": a range over the few leased rows, not the queue.
+        sa.Index("ix_recall_tasks_live_lease", "lease_expires_at", "patient_id",
+                 sqlite_where=sa.text("lease_holder_id IS NOT NULL"),
+                 postgresql_where=sa.text("lease_holder_id IS NOT NULL")),
         # A lease names the patient's claim holder: no two operators hold one patient's tasks.
         sa.ForeignKeyConstraint(["patient_id", "lease_holder_id"], ["patient_claims.patient_id",
                                                                     "patient_claims.holder_id"],

@@ -3,7 +3,8 @@
 ``patient_claims`` holds one row per patient whose recall work was ever claimed, naming the last
 claimer; every lease on a recall task must name that row's holder (a composite foreign key,
 checked at commit), so two operators can never hold tasks of one patient. A partial unique index
-allows one visit per patient that is checked in and not yet checked out.
+allows one visit per patient that is checked in and not yet checked out. A partial index on the leased
+tasks keeps the claim's "no other live lease on this patient" a range over the few leased rows.
 
 Existing rows: each patient with leased tasks gets a claim row for the holder of the lease that
 runs longest; leases of other holders on that patient's tasks are dropped (the task goes back to
@@ -28,6 +29,7 @@ branch_labels = None
 depends_on = None
 
 CHECKED_IN = sa.text("status = 'checked_in'")
+LEASED = sa.text("lease_holder_id IS NOT NULL")
 TASKS = sa.table('recall_tasks', sa.column('id', sa.Integer()), sa.column('patient_id', sa.Integer()),
                  sa.column('lease_holder_id', sa.Integer()),
                  sa.column('lease_expires_at', recall.db.UTCDateTime(timezone=True)))
@@ -77,6 +79,8 @@ def upgrade() -> None:
         batch_op.create_foreign_key('fk_recall_tasks_lease_patient_claims', 'patient_claims',
                                     ['patient_id', 'lease_holder_id'], ['patient_id', 'holder_id'],
                                     deferrable=True, initially='DEFERRED')
+        batch_op.create_index('ix_recall_tasks_live_lease', ['lease_expires_at', 'patient_id'], unique=False,
+                              sqlite_where=LEASED, postgresql_where=LEASED)
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.create_index('uq_visits_open_patient', ['patient_id'], unique=True, sqlite_where=CHECKED_IN,
                               postgresql_where=CHECKED_IN)
@@ -86,6 +90,7 @@ def downgrade() -> None:
     with op.batch_alter_table('visits', schema=None) as batch_op:
         batch_op.drop_index('uq_visits_open_patient', sqlite_where=CHECKED_IN, postgresql_where=CHECKED_IN)
     with op.batch_alter_table('recall_tasks', schema=None) as batch_op:
+        batch_op.drop_index('ix_recall_tasks_live_lease', sqlite_where=LEASED, postgresql_where=LEASED)
         batch_op.drop_constraint('fk_recall_tasks_lease_patient_claims', type_='foreignkey')
     with op.batch_alter_table('patient_claims', schema=None) as batch_op:
         batch_op.drop_index('ix_patient_claims_holder')
