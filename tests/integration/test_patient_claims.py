@@ -13,9 +13,12 @@ import sqlalchemy as sa
 
 from recall.attempts import AttemptInput, Outcome, log_attempt
 from recall.bookings import BookingRequest, Channel, create_booking
+from recall.db import make_engine
 from recall.errors import Conflict
+from recall.migrate import downgrade, upgrade
 from recall.queue import Claim, claim_next, release_lease, renew_lease
 from recall.recall_tasks import CloseReason, PatientClaim, RecallTask, TaskReason, TaskStatus
+from recall.visits import Visit, VisitStatus
 from tests.factories import future, make_patient, make_task
 
 LEASE = timedelta(minutes=15)
@@ -190,3 +193,38 @@ def test_the_database_refuses_a_second_operators_lease_on_a_held_patient(databas
             s.commit()
         s.rollback()
     assert {holder for holder, _ in _leases(database, p).values()} == {people["operator"].staff_id, None}
+
+
+def test_the_migration_keeps_one_holder_per_patient_and_refuses_two_open_visits(database, db_url, clock, world,
+                                                                               people):
+    """Rows from before 0008: two operators' leases on one patient; the longer one stays, with its claim row.
+    A patient with two open visits stops the upgrade until one is checked out."""
+    a, now = world.a.clinic.id, clock.now()
+    p = make_patient(database, clock, a).id
+    first, second = (make_task(database, clock, a, p).id for _ in range(2))
+    op1, op2 = people["operator"].staff_id, people["operator2"].staff_id
+    database.dispose()
+    engine = make_engine(db_url)
+    try:
+        downgrade(engine, "0006")
+        with engine.begin() as conn:
+            for task_id, holder, minutes in ((first, op1, 10), (second, op2, 5)):
+                conn.execute(sa.update(RecallTask).where(RecallTask.id == task_id).values(
+                    lease_holder_id=holder, lease_expires_at=now + timedelta(minutes=minutes)))
+            for _ in range(2):
+                conn.execute(sa.insert(Visit).values(clinic_id=a, patient_id=p, status=VisitStatus.CHECKED_IN,
+                                                     checked_in_at=now, checked_in_by_id=people["frontdesk"].staff_id))
+        with pytest.raises(RuntimeError, match="1 patients have more than one visit checked in"):
+            upgrade(engine)
+        with engine.begin() as conn:
+            latest = conn.scalar(sa.select(sa.func.max(Visit.id)))
+            conn.execute(sa.update(Visit).where(Visit.id == latest).values(status=VisitStatus.CHECKED_OUT,
+                                                                           checked_out_at=now))
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert dict(conn.execute(sa.select(RecallTask.id, RecallTask.lease_holder_id).where(
+                RecallTask.patient_id == p)).all()) == {first: op1, second: None}
+            assert conn.execute(sa.select(PatientClaim.patient_id, PatientClaim.holder_id)).all() == [(p, op1)]
+    finally:
+        upgrade(engine)
+        engine.dispose()
