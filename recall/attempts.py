@@ -9,7 +9,7 @@ The outcome decides the task's fate by the clinic's rules:
 | wrong_number | the patient's phone is flagged invalid and the task parked until the number is corrected |
 | callback_requested | due at the time the patient asked for, reserved for this operator for the clinic's hold window |
 | opted_out | the patient is opted out; all their open tasks end |
-| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate (the base rate on a service call) |
+| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate (the base rate on a service call); one that names neither provider nor service is with the task's suggested ones |
 
 Service calls (a reminder call, a patient's request: ``recall_tasks.SERVICE_REASONS``) are about a
 booking the patient already has, and add four outcomes that act on it through the core's use cases,
@@ -209,10 +209,14 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     else:
         assert data.booking is not None
         channel = Channel(data.channel.value)
+        provider_id, service_id = data.booking.provider_id, data.booking.service_id
+        if provider_id is None and service_id is None:
+            # Named neither: the task's suggestion, as a checkout's booking takes the visit's.
+            provider_id, service_id = task.provider_id, task.service_id
         try:
             booking = bookings.book(session, clock, actor, BookingRequest(
                 patient_id=patient.id, start_at=data.booking.start_at, end_at=data.booking.end_at, channel=channel,
-                provider_id=data.booking.provider_id, service_id=data.booking.service_id, source=Source.RECALL_TASK,
+                provider_id=provider_id, service_id=service_id, source=Source.RECALL_TASK,
                 recall_task_id=task.id, note=data.booking.note,
             ))
         except RecallError as exc:

@@ -13,6 +13,16 @@ above 1). Service calls about a booking the patient has (a reminder call, a
 patient's request) rank ahead of all win-back work: the visit will not wait. In a
 surge the order is service calls first, then strictly value weight x overdue age.
 
+One patient, one operator: a claim hands out a patient, not a task. It leases every open
+task of that patient the caller may work (due, not a callback reserved for someone else) in
+one conditional UPDATE, after taking the patient's ``patient_claims`` row with a conditional
+upsert that only succeeds while no task of the patient is under another operator's live
+lease. Every lease must name that row's holder (a foreign key, checked at commit), so two
+operators holding one patient's tasks is impossible, not just unlikely. On PostgreSQL the
+candidate's patient row is locked too (``FOR NO KEY UPDATE ... SKIP LOCKED``), so two
+claimers never even try the same patient at once. Renewing or releasing a lease covers all
+the caller's leases on that patient.
+
 A win-back task whose patient already has a future booking closes itself on the
 way; a service call closes itself once the booking it is about is over or has begun.
 """
@@ -27,7 +37,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects import postgresql, sqlite as sqlite_dialect
+from sqlalchemy.orm import Session, aliased
 
 from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking
@@ -35,9 +46,9 @@ from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
 from recall.db import UTCDateTime
 from recall.errors import Conflict
-from recall.patients import Patient
+from recall.patients import Patient, get_patient
 from recall.recall_tasks import (
-    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_service_tasks, close_task, drop_lease, get_task,
+    SERVICE_REASONS, CloseReason, PatientClaim, RecallTask, TaskStatus, close_service_tasks, close_task, get_task,
 )
 from recall.surge import SurgeStatus, surge_status
 
@@ -47,9 +58,11 @@ MAX_SKIPS = 50
 
 @dataclass(frozen=True)
 class Claim:
-    task: RecallTask | None
+    task: RecallTask | None  # the task that came up first; None when nothing is due
     surge: SurgeStatus
     closed_on_the_way: int = 0
+    # Every open task of that patient now leased to the caller, ``task`` first (service calls, then by rank).
+    tasks: tuple[RecallTask, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +108,25 @@ def _free(now: datetime) -> Any:
     return sa.or_(RecallTask.lease_expires_at.is_(None), RecallTask.lease_expires_at <= now)
 
 
+# The patient's other tasks, in the candidate query. Made once: building an alias's columns costs milliseconds.
+_SIBLING = aliased(RecallTask, name="sibling")
+
+
+def _patient_free(me: int, now: datetime) -> Any:
+    """No task of the candidate's patient is under another operator's live lease."""
+    return ~sa.exists().where(_SIBLING.patient_id == RecallTask.patient_id, _SIBLING.lease_holder_id != me,
+                              _SIBLING.lease_expires_at > now)
+
+
+def _workable(me: Any, now: Any) -> Any:
+    """A task of the claimed patient the caller may work now: open, due, free (or theirs), not someone's callback."""
+    return sa.and_(RecallTask.status == TaskStatus.OPEN, RecallTask.due_at <= now,
+                   sa.or_(RecallTask.lease_expires_at.is_(None), RecallTask.lease_expires_at <= now,
+                          RecallTask.lease_holder_id == me),
+                   sa.or_(RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me,
+                          RecallTask.reserved_until <= now))
+
+
 def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool,
                 surge: bool) -> sa.Select[Any]:
     sqlite = session.get_bind().dialect.name == "sqlite"
@@ -109,7 +141,7 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
         .join(Patient, Patient.id == RecallTask.patient_id)
         .where(
             in_clinic == clinic.id, RecallTask.status == TaskStatus.OPEN, due_at <= now,
-            _free(now), Patient.opted_out.is_(False), Patient.phone_invalid.is_(False),
+            _free(now), _patient_free(me, now), Patient.opted_out.is_(False), Patient.phone_invalid.is_(False),
             _in_zones(sa.func.coalesce(Patient.timezone, clinic.timezone), zones_in_calling_hours(clinic, now), sqlite),
         )
     )
@@ -124,19 +156,10 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
             else [RecallTask.rank_at, RecallTask.id]
     stmt = stmt.order_by(*order).limit(1)
     if not sqlite:
-        stmt = stmt.with_for_update(skip_locked=True, of=RecallTask)
+        # The patient's row too: two claimers never try one patient at once. NO KEY UPDATE, so inserts that
+        # merely reference the patient (an attempt, a booking's foreign key) are not held up.
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True, of=(RecallTask, Patient))
     return stmt
-
-
-def _booked_ahead(session: Session, patient_id: int, now: datetime) -> bool:
-    return session.scalar(sa.select(Booking.id).where(
-        Booking.patient_id == patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now).limit(1)) is not None
-
-
-def _booking_over(session: Session, booking_id: int, now: datetime) -> bool:
-    """Whether the booking a service call is about is no longer worth a call: ended, or already begun."""
-    return session.scalar(sa.select(Booking.id).where(
-        Booking.id == booking_id, Booking.status.in_(ACTIVE), Booking.start_at > now)) is None
 
 
 def _in_zones(zone: Any, zones: tuple[str, ...], sqlite: bool) -> Any:
@@ -163,61 +186,112 @@ def _surge_order(session: Session, now: datetime) -> Any:
     return (RecallTask.value_weight * overdue).desc()
 
 
-def _close_booked_ahead(session: Session, task_id: int, now: datetime) -> None:
-    """The patient already has a future booking: the task closes itself instead of being handed out."""
-    task = session.get(RecallTask, task_id)
-    assert task is not None
-    booking = session.scalars(
-        sa.select(Booking).where(Booking.patient_id == task.patient_id, Booking.status.in_(ACTIVE),
-                                 Booking.start_at > now).order_by(Booking.start_at).limit(1)).one()
-    if booking.created_at >= task.created_at:
-        close_task(task, status=TaskStatus.WON, reason=CloseReason.BOOKED_ELSEWHERE, now=now, by_staff_id=None,
-                   booking_id=booking.id)
-    else:
-        close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.ALREADY_BOOKED, now=now, by_staff_id=None,
-                   booking_id=booking.id)
-    session.flush()
+# The claim's two writes are built once per dialect, with bound parameters: building a statement costs
+# more CPU than running it (:patient, :me, :now, :until).
+_ME, _PATIENT = sa.bindparam("me", type_=sa.Integer()), sa.bindparam("patient", type_=sa.Integer())
+_NOW, _UNTIL = sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("until", type_=UTCDateTime())
 
 
-def _take(session: Session, task_id: int, me: int, now: datetime, until: datetime) -> RecallTask | None:
-    """The lease itself: a conditional update that only succeeds while the task is still free."""
-    return session.scalars(
+@functools.lru_cache(maxsize=2)
+def _take_patient_stmt(dialect: str) -> Any:
+    held_live = sa.exists().where(RecallTask.patient_id == _PATIENT, RecallTask.lease_holder_id.is_not(None),
+                                  RecallTask.lease_expires_at > _NOW)
+    insert = sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert
+    return insert(PatientClaim).values(patient_id=_PATIENT, holder_id=_ME, claimed_at=_NOW).on_conflict_do_update(
+        index_elements=[PatientClaim.patient_id], set_={"holder_id": _ME, "claimed_at": _NOW},
+        where=sa.or_(PatientClaim.holder_id == _ME, ~held_live),
+    ).returning(PatientClaim.holder_id)
+
+
+def take_patient(session: Session, patient_id: int, me: int, now: datetime) -> bool:
+    """Make the caller the holder of the patient's claim row, unless another operator holds a live lease on a
+    task of theirs; in the caller's transaction. Leases of the former holder must be cleared before commit."""
+    stmt = _take_patient_stmt(session.get_bind().dialect.name)
+    return session.execute(stmt, {"patient": patient_id, "me": me, "now": now}).first() is not None
+
+
+@functools.lru_cache(maxsize=1)
+def _lease_patient_stmt() -> Any:
+    workable = _workable(_ME, _NOW)
+    lapsed_other = sa.and_(RecallTask.lease_holder_id != _ME, RecallTask.lease_expires_at <= _NOW)
+    return (
         sa.update(RecallTask)
-        .where(RecallTask.id == task_id, RecallTask.status == TaskStatus.OPEN, _free(now))
-        .values(lease_holder_id=me, lease_expires_at=until)
+        .where(RecallTask.patient_id == _PATIENT, sa.or_(workable, RecallTask.lease_holder_id != _ME))
+        .values(lease_holder_id=sa.case((workable, _ME), (lapsed_other, sa.null()), else_=RecallTask.lease_holder_id),
+                lease_expires_at=sa.case((workable, _UNTIL), (lapsed_other, sa.null()),
+                                         else_=RecallTask.lease_expires_at))
         .returning(RecallTask)
         .execution_options(synchronize_session=False, populate_existing=True)
-    ).first()
+    )
+
+
+def _lease_patient(session: Session, patient_id: int, me: int, now: datetime, until: datetime) -> list[RecallTask]:
+    """One UPDATE: every task of the patient the caller may work is leased to them; another holder's lapsed
+    leases on the patient's tasks are cleared (the claim row now names the caller). Returns the leased tasks."""
+    rows = session.scalars(_lease_patient_stmt(), {"patient": patient_id, "me": me, "now": now,
+                                                   "until": until}).all()
+    return [task for task in rows if task.lease_holder_id == me and task.status is TaskStatus.OPEN]
+
+
+def _close_on_the_way(session: Session, tasks: list[RecallTask], now: datetime) -> int:
+    """Of the patient's leased tasks, those no longer worth a call close themselves: win-back work of a patient
+    who has a future booking, service calls about a booking that is over or has begun. Returns how many."""
+    closed = 0
+    winback = [t for t in tasks if t.reason not in SERVICE_REASONS]
+    if winback:
+        booking = session.execute(
+            sa.select(Booking.id, Booking.created_at).where(
+                Booking.patient_id == winback[0].patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
+            .order_by(Booking.start_at).limit(1)).first()
+        if booking is not None:
+            for task in winback:
+                won = booking.created_at >= task.created_at
+                close_task(task, status=TaskStatus.WON if won else TaskStatus.CLOSED,
+                           reason=CloseReason.BOOKED_ELSEWHERE if won else CloseReason.ALREADY_BOOKED, now=now,
+                           by_staff_id=None, booking_id=booking.id)
+                closed += 1
+    about = {t.origin_booking_id for t in tasks if t.reason in SERVICE_REASONS and t.origin_booking_id is not None}
+    if about:
+        ahead = set(session.scalars(sa.select(Booking.id).where(
+            Booking.id.in_(about), Booking.status.in_(ACTIVE), Booking.start_at > now)))
+        for booking_id in sorted(about - ahead):
+            closed += max(1, close_service_tasks(session, booking_id, now))
+    if closed:
+        session.flush()
+    return closed
+
+
+def _order(head_id: int, tasks: list[RecallTask]) -> tuple[RecallTask, ...]:
+    return tuple(sorted(tasks, key=lambda t: (t.id != head_id, t.reason not in SERVICE_REASONS, t.rank_at, t.id)))
 
 
 def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
-    """Lease the next task to the calling operator (or manager); commits. ``task`` is None when nothing is due."""
+    """Lease the next patient's workable tasks to the calling operator (or manager); commits. ``task`` is None
+    when nothing is due."""
     actor.require(Role.OPERATOR, Role.MANAGER)
     now = clock.now()
     clinic = get_clinic(session, actor.clinic_id)
     surge = surge_status(session, clinic, now)
     until = now + timedelta(minutes=clinic.recall_lease_minutes)
-    closed = 0
+    me = actor.staff_id
+    closed = tries = 0
     for reserved_only in (True, False):
-        while closed <= MAX_SKIPS:
-            row = session.execute(_candidates(session, clinic, actor.staff_id, now, reserved_only=reserved_only,
+        while closed <= MAX_SKIPS and tries <= MAX_SKIPS:
+            row = session.execute(_candidates(session, clinic, me, now, reserved_only=reserved_only,
                                               surge=surge.active)).first()
             if row is None:
                 break
-            if row.reason in SERVICE_REASONS:
-                if row.origin_booking_id is not None and _booking_over(session, row.origin_booking_id, now):
-                    closed += max(1, close_service_tasks(session, row.origin_booking_id, now))
-                    session.flush()
-                    continue
-            elif _booked_ahead(session, row.patient_id, now):
-                _close_booked_ahead(session, row.id, now)
-                closed += 1
+            tries += 1
+            if not take_patient(session, row.patient_id, me, now):
+                continue  # another operator's lease committed since the candidate was read: not this patient
+            tasks = _lease_patient(session, row.patient_id, me, now, until)
+            closed += _close_on_the_way(session, tasks, now)
+            tasks = [t for t in tasks if t.status is TaskStatus.OPEN]
+            if not tasks:
                 continue
-            task = _take(session, row.id, actor.staff_id, now, until)
-            if task is None:  # pragma: no cover - the row lock / write lock makes this unreachable
-                continue
+            ordered = _order(row.id, tasks)
             session.commit()
-            return Claim(task, surge, closed)
+            return Claim(ordered[0], surge, closed, ordered)
     session.commit()
     return Claim(None, surge, closed)
 
@@ -231,27 +305,49 @@ def _held(session: Session, actor: Actor, task_id: int) -> RecallTask:
     return task
 
 
+def _lock_patient_of(session: Session, actor: Actor, task_id: int) -> int:
+    """Lock order as in the booking flow and the claim: the patient, then the tasks. Returns the patient's id."""
+    patient_id = get_task(session, actor.clinic_id, task_id).patient_id
+    get_patient(session, actor.clinic_id, patient_id, for_update=True)
+    return patient_id
+
+
 def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> RecallTask:
-    """Keep working: the lease runs for another full period from now (also after it lapsed, if nobody took it)."""
+    """Keep working: the caller's leases on this task's patient run for another full period from now (also
+    after they lapsed, if nobody took the patient meanwhile)."""
     actor.require(Role.OPERATOR, Role.MANAGER)
+    patient_id = _lock_patient_of(session, actor, task_id)
     task = _held(session, actor, task_id)
     clinic = get_clinic(session, actor.clinic_id)
-    task.lease_expires_at = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
+    until = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
+    session.execute(sa.update(RecallTask).where(
+        RecallTask.patient_id == patient_id, RecallTask.lease_holder_id == actor.staff_id,
+        RecallTask.status == TaskStatus.OPEN).values(lease_expires_at=until).execution_options(
+        synchronize_session=False))
     session.commit()
+    session.refresh(task)
     return task
 
 
 def release_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> RecallTask:
-    """Give the task back to the queue untouched. A manager may free anyone's task."""
+    """Give the patient's work back to the queue untouched: every lease on this task's patient the caller
+    holds (a manager: anyone's) ends."""
     actor.require(Role.OPERATOR, Role.MANAGER)
+    patient_id = _lock_patient_of(session, actor, task_id)
     if actor.role is Role.MANAGER:
         task = get_task(session, actor.clinic_id, task_id, for_update=True)
         if task.lease_holder_id is None:
             raise Conflict(f"recall task {task.id} is not leased", field="task_id")
     else:
         task = _held(session, actor, task_id)
-    drop_lease(task)
+    leases = sa.update(RecallTask).where(RecallTask.patient_id == patient_id,
+                                         RecallTask.lease_holder_id.is_not(None))
+    if actor.role is not Role.MANAGER:
+        leases = leases.where(RecallTask.lease_holder_id == actor.staff_id)
+    session.execute(leases.values(lease_holder_id=None, lease_expires_at=None).execution_options(
+        synchronize_session=False))
     session.commit()
+    session.refresh(task)
     return task
 
 

@@ -3,6 +3,10 @@
 A task is due when the follow-up should happen (the recommended date), never
 before the clinic's cooling-off delay has passed. At most one task per visit is
 open at a time: a partial unique index makes a duplicate impossible.
+
+One patient, one operator: every lease on a patient's tasks names the holder of the
+patient's one ``patient_claims`` row (a foreign key from the lease to that row, whose key
+is the patient), so the database itself cannot hold two operators' leases on one patient.
 """
 
 from __future__ import annotations
@@ -66,6 +70,26 @@ SERVICE_HEAD_START = timedelta(days=3650)
 MIN_WEIGHT, MAX_WEIGHT = 0.1, 10.0
 
 
+class PatientClaim(Base):
+    """Who holds a patient's recall work. One row per patient, ever claimed; ``holder_id`` is the last claimer.
+
+    It holds nothing by itself: the patient is held while a task of theirs has a live lease, and every lease
+    (live or lapsed) must name this row's holder. A claim that takes the patient over from another holder
+    clears that holder's lapsed leases in the same transaction (the key is checked at commit)."""
+
+    __tablename__ = "patient_claims"
+
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"), primary_key=True)
+    holder_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # What the leases' foreign key points at: (patient, holder) names exactly this row.
+        sa.UniqueConstraint("patient_id", "holder_id", name="uq_patient_claims_patient_holder"),
+        sa.Index("ix_patient_claims_holder", "holder_id"),
+    )
+
+
 class RecallTask(Base):
     __tablename__ = "recall_tasks"
 
@@ -111,6 +135,14 @@ class RecallTask(Base):
         sa.Index("ix_recall_tasks_closed", "clinic_id", "closed_at"),
         sa.Index("ix_recall_tasks_created", "clinic_id", "created_at"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
+        # The claim's "no other live lease on this patient": a range over the few leased rows, not the queue.
+        sa.Index("ix_recall_tasks_live_lease", "lease_expires_at", "patient_id",
+                 sqlite_where=sa.text("lease_holder_id IS NOT NULL"),
+                 postgresql_where=sa.text("lease_holder_id IS NOT NULL")),
+        # A lease names the patient's claim holder: no two operators hold one patient's tasks.
+        sa.ForeignKeyConstraint(["patient_id", "lease_holder_id"], ["patient_claims.patient_id",
+                                                                    "patient_claims.holder_id"],
+                                name="fk_recall_tasks_lease_patient_claims", deferrable=True, initially="DEFERRED"),
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.actors import Actor, Role
@@ -42,6 +43,8 @@ class FollowUp(str, enum.Enum):
 
 
 NEEDS_RECALL = (FollowUp.DECLINED, FollowUp.UNDECIDED)
+CHECKED_IN = VisitStatus.CHECKED_IN.value
+OPEN_VISIT_INDEX = "uq_visits_open_patient"
 MAX_FOLLOW_UP_DAYS = 3650
 
 
@@ -69,6 +72,9 @@ class Visit(Base):
     __table_args__ = (
         sa.Index("ix_visits_clinic_checked_in", "clinic_id", "checked_in_at"),
         sa.Index("ix_visits_patient", "patient_id"),
+        # One visit per patient checked in and not yet checked out: a second check-in is impossible.
+        sa.Index(OPEN_VISIT_INDEX, "patient_id", unique=True,
+                 sqlite_where=sa.text(f"status = '{CHECKED_IN}'"), postgresql_where=sa.text(f"status = '{CHECKED_IN}'")),
     )
 
 
@@ -103,7 +109,9 @@ def get_visit(session: Session, clinic_id: int, visit_id: int, *, for_update: bo
 
 def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, provider_id: int | None = None,
              service_id: int | None = None, booking_id: int | None = None) -> Visit:
-    """Record an arrival. Checking in for a booking marks that booking attended."""
+    """Record an arrival. Checking in for a booking marks that booking attended. A patient still checked in
+    (a visit not checked out) cannot be checked in again: 409 naming that visit, also when two check-ins race
+    (a partial unique index allows one open visit per patient)."""
     actor.require(Role.FRONTDESK, Role.MANAGER)
     now = clock.now()
     try:
@@ -122,6 +130,9 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
         provider_id = provider_id or booking.provider_id
         service_id = service_id or booking.service_id
     referenced(session, actor.clinic_id, provider_id, service_id)
+    already = _open_visit(session, patient.id)
+    if already is not None:
+        raise _still_open(already)
     visit = Visit(
         clinic_id=actor.clinic_id, patient_id=patient.id, provider_id=provider_id, service_id=service_id,
         booking_id=booking_id, status=VisitStatus.CHECKED_IN, checked_in_at=now, checked_in_by_id=actor.staff_id,
@@ -129,8 +140,29 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
     session.add(visit)
     if booking is not None:
         attend(session, actor, booking, now)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Another check-in of this patient committed since the check above: the open-visit index refused ours.
+        if OPEN_VISIT_INDEX not in str(exc.orig) and "visits.patient_id" not in str(exc.orig):
+            raise
+        session.rollback()
+        already = _open_visit(session, patient_id)
+        if already is None:  # pragma: no cover - checked out again in between
+            raise
+        raise _still_open(already) from None
     session.commit()
     return visit
+
+
+def _open_visit(session: Session, patient_id: int) -> Visit | None:
+    return session.scalar(sa.select(Visit).where(Visit.patient_id == patient_id,
+                                                 Visit.status == VisitStatus.CHECKED_IN).limit(1))
+
+
+def _still_open(visit: Visit) -> Conflict:
+    return Conflict(f"patient {visit.patient_id} is still checked in for visit {visit.id} (since "
+                    f"{visit.checked_in_at.isoformat()}); check that visit out first", field="patient_id")
 
 
 def _recommended_date(visit: Visit, service: Service | None, clinic: Clinic, req: CheckoutRequest) -> date | None:

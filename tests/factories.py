@@ -17,6 +17,7 @@ from recall.clock import Clock, FixedClock
 from recall.db import Database
 from recall.dispatch import DispatchSettings, Dispatcher
 from recall.patients import Patient, create_patient
+from recall.queue import take_patient
 from recall.recall_tasks import RecallTask, TaskReason, open_task
 from recall.reminder_planning import Channel as Via
 from recall.reminder_planning import Fallback
@@ -68,7 +69,8 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
                          provider_id=kw.pop("provider_id", None))
         for name, value in kw.items():  # queue state: reserved_for_id, reserved_until, ...
             setattr(task, name, value)
-        if leased_to is not None:
+        if leased_to is not None:  # as a claim does: the patient's claim row names the lease's holder
+            assert take_patient(s, patient_id, leased_to, clock.now())
             task.lease_holder_id, task.lease_expires_at = leased_to, clock.now() + timedelta(minutes=15)
         s.commit()
         return task

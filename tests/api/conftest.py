@@ -13,7 +13,7 @@ from recall.clock import FixedClock
 from recall.db import Database
 from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.scene import Scene
-from tests.factories import World, actor_of, future, make_call, make_task
+from tests.factories import World, actor_of, future, make_call, make_patient, make_task
 
 
 @pytest.fixture
@@ -37,8 +37,11 @@ def v(database: Database, clock: FixedClock, world: World) -> Scene:
         clock=clock, staff={k: s.id for k, s in a.staff.items()}, patient=patient, patient2=patient2,
         provider=a.providers[0].id, service=service, ent_service=ent,
         visit=write(check_in, clock, desk, patient_id=patient, provider_id=a.providers[0].id, service_id=service).id,
-        ent_visit=write(check_in, clock, desk, patient_id=patient2, service_id=ent).id,
-        bare_visit=write(check_in, clock, desk, patient_id=patient).id,
+        # Other patients' (a patient has one visit open at a time; the second patient's left earlier):
+        ent_visit=write(check_in, clock, desk, service_id=ent, patient_id=make_patient(
+            database, clock, a.clinic.id, full_name="Erik Berg", phone="070-765 43 21").id).id,
+        bare_visit=write(check_in, clock, desk, patient_id=make_patient(
+            database, clock, a.clinic.id, full_name="Nils Nilsson", phone="070-765 43 22").id).id,
         booking=booking, call=make_call(database, clock, booking),
         task=task.id, held=make_task(database, clock, a.clinic.id, patient, service_id=service,
                                      leased_to=people["operator"].staff_id).id,

@@ -115,8 +115,9 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         assert result.recall_task is not None
         scene.task = result.recall_task.id
     scene.call = make_call(database, clock, scene.desk_booking)
-    for who in ("operator", "manager"):
-        scene.leased[who] = make_task(database, clock, cw.clinic.id, scene.patient, service_id=scene.service,
+    # One patient is one operator's at a time: the manager holds the second patient's work.
+    for who, patient in (("operator", scene.patient), ("manager", scene.patient2)):
+        scene.leased[who] = make_task(database, clock, cw.clinic.id, patient, service_id=scene.service,
                                       leased_to=scene.staff[who]).id
     # Clinic a (built first) saves its reminder policy once, clinic b twice: a's version in b's path names nothing.
     with database.reader() as s:

@@ -30,8 +30,8 @@ class Scene:
     service: int  # a general check-up, follow-up after 30 days
     ent_service: int  # no default follow-up interval
     visit: int  # checked in today with the check-up service
-    ent_visit: int  # checked in today with the ENT service
-    bare_visit: int  # checked in today with no service at all
+    ent_visit: int  # checked in today with the ENT service (a third patient)
+    bare_visit: int  # checked in today with no service at all (a fourth patient)
     booking: int  # an operator's phone booking in three days
     task: int  # an open recall task of the second patient
     held: int  # a due recall task of the first patient, leased to the operator

@@ -22,7 +22,7 @@ from recall.clinics import get_clinic, update_clinic
 from recall.clock import FixedClock
 from recall.db import Database
 from recall.errors import ValidationError
-from recall.queue import claim_next
+from recall.queue import claim_next, take_patient
 from recall.queue_stats import KpiRow, queue_health, team_kpis
 from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
 from recall.staffing import forecast
@@ -46,6 +46,8 @@ def add_task(database: Database, world: World, *, due: datetime, created: dateti
                          service_id=side.services[service].id if service is not None else None, provider_id=None)
         for name, value in attrs.items():
             setattr(task, name, value)
+        if attrs.get("lease_holder_id") is not None:  # a lease names the holder of the patient's claim row
+            assert take_patient(s, task.patient_id, attrs["lease_holder_id"], due)
         s.commit()
         return task.id
 

@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import BookingRequest, BookingStatus, Channel, Source, cancel_booking, create_booking
+from recall.bookings import Booking, BookingRequest, BookingStatus, Channel, Source, cancel_booking, create_booking
 from recall.clinics import update_clinic
 from recall.credit import CreditKind, entries_for_booking
 from recall.errors import Conflict, ValidationError
 from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
-from recall.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
+from recall.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
 from tests.factories import future
 
 
@@ -194,3 +194,63 @@ def test_concurrent_identical_checkouts_open_one_task(database, clock, world, pe
         t.join(timeout=30)
     assert sorted(results) == [False, True, True, True]
     assert len(_tasks(database)) == 1
+
+
+# --- one open visit per patient ---------------------------------------------------------------------------------
+
+
+def test_a_patient_still_checked_in_cannot_be_checked_in_again(database, clock, world, people):
+    visit = _visit(database, clock, people, world)
+    with database.writer() as s, pytest.raises(Conflict) as refused:
+        check_in(s, clock, people["frontdesk2"], patient_id=world.a.patients[0].id)
+    assert f"visit {visit.id}" in refused.value.message
+    assert any(f"visit {visit.id}" in m for m in refused.value.fields["patient_id"])
+    # Not for a booking either: the booking stays as it was.
+    with database.writer() as s:
+        booking = create_booking(s, clock, people["frontdesk"], BookingRequest(
+            patient_id=world.a.patients[0].id, service_id=world.a.services[0].id, channel=Channel.IN_PERSON,
+            start_at=clock.now() + timedelta(minutes=30))).id
+    with database.writer() as s, pytest.raises(Conflict):
+        check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id, booking_id=booking)
+    with database.reader() as s:
+        assert s.scalar(sa.select(Booking.status).where(Booking.id == booking)) is BookingStatus.BOOKED
+        assert s.scalar(sa.select(sa.func.count()).select_from(Visit)) == 1
+    _checkout(database, clock, people, visit, follow_up=FollowUp.NOT_NEEDED)
+    with database.writer() as s:  # checked out: the next visit may begin
+        again = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id, booking_id=booking)
+    assert again.id != visit.id and again.booking_id == booking
+
+
+def test_the_database_refuses_a_second_open_visit_of_a_patient(database, clock, world, people):
+    visit = _visit(database, clock, people, world)
+    with database.writer() as s:
+        s.add(Visit(clinic_id=world.a.clinic.id, patient_id=visit.patient_id, status=VisitStatus.CHECKED_IN,
+                    checked_in_at=clock.now(), checked_in_by_id=people["frontdesk"].staff_id))
+        with pytest.raises(sa.exc.IntegrityError):
+            s.commit()
+        s.rollback()
+
+
+def test_concurrent_check_ins_of_one_patient_record_one_visit_and_the_rest_name_it(database, clock, world, people):
+    barrier = threading.Barrier(4)
+    results: list[object] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            with database.writer() as s:
+                results.append(check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id).id)
+        except Exception as exc:  # noqa: BLE001 - the test reports what happened
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    visits = [r for r in results if isinstance(r, int)]
+    assert len(visits) == 1 and len(results) == 4
+    refusals = [r for r in results if not isinstance(r, int)]
+    assert all(isinstance(r, Conflict) and f"visit {visits[0]}" in r.message for r in refusals), refusals
+    with database.reader() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Visit)) == 1

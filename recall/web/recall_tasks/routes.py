@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import attempts, queue, recall_tasks, surge
+from recall import attempts, claim_sheet, queue, recall_tasks, surge
 from recall.actors import Role
 from recall.attempts import AttemptInput
 from recall.clinics import get_clinic
@@ -44,8 +44,13 @@ def get_task(task_id: int) -> Any:
 @queue_workers
 @blp.response(200, ClaimSchema)
 def claim() -> Any:
-    """Lease the next task to the caller. ``task`` is null when nothing may be called now."""
-    return queue.claim_next(session(), clock(), actor())
+    """Lease the next patient's work to the caller: every open task of theirs you may work now, with what the
+    call needs. ``task`` is null when nothing may be called now."""
+    claim = queue.claim_next(session(), clock(), actor())
+    sheet = claim_sheet.sheet_for(session(), claim, actor().clinic_id, clock().now())
+    return {"task": claim.task, "surge": claim.surge, "closed_on_the_way": claim.closed_on_the_way,
+            "tasks": sheet.tasks if sheet else [], "patient": sheet.patient if sheet else None,
+            "attempts": sheet.attempts if sheet else [], "upcoming_bookings": sheet.upcoming_bookings if sheet else []}
 
 
 @blp.route("/recall-queue/surge", methods=["GET"])

@@ -5,6 +5,9 @@ from typing import Any
 import marshmallow as ma
 
 from recall.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
+from recall.bookings import BookingStatus
+from recall.claim_sheet import TaskCard
+from recall.patients import Language
 from recall.recall_tasks import CloseReason, TaskReason, TaskStatus
 from recall.web.bookings.schemas import BookingTimeSchema
 from recall.web.common import (
@@ -63,9 +66,90 @@ class SurgeSchema(Output):
     overdue_tasks_threshold = ma.fields.Integer(allow_none=True)
 
 
+class NamedSchema(Output):
+    id = Id()
+    name = ma.fields.String()
+
+
+class ClaimPatientSchema(Output):
+    id = Id()
+    full_name = ma.fields.String()
+    phone = ma.fields.String(metadata={"description": "E.164"})
+    language = ma.fields.Enum(Language, by_value=True)
+    timezone = ma.fields.String(metadata={"description": "the patient's IANA zone, or the clinic's if unknown"})
+    timezone_is_clinics = ma.fields.Boolean(metadata={"description": "the patient's zone is unknown"})
+    local_time = ma.fields.DateTime(metadata={"description": "now, in that zone, with its offset"})
+    opted_out = ma.fields.Boolean()
+    phone_invalid = ma.fields.Boolean()
+
+
+class ClaimBookingSchema(Output):
+    id = Id()
+    start_at = ma.fields.DateTime()
+    end_at = ma.fields.DateTime()
+    status = ma.fields.Enum(BookingStatus, by_value=True)
+    provider = ma.fields.Nested(NamedSchema, allow_none=True)
+    service = ma.fields.Nested(NamedSchema, allow_none=True)
+
+
+class ClaimVisitSchema(Output):
+    id = Id()
+    checked_in_at = ma.fields.DateTime()
+    checked_out_at = ma.fields.DateTime(allow_none=True)
+    provider = ma.fields.Nested(NamedSchema, allow_none=True)
+    service = ma.fields.Nested(NamedSchema, allow_none=True)
+    follow_up = ma.fields.String(allow_none=True)
+    follow_up_date = Day(allow_none=True)
+    follow_up_note = ma.fields.String(allow_none=True)
+
+
+class ClaimedTaskSchema(RecallTaskSchema):
+    """A claimed task with what the call needs: where it came from, what to suggest, what the patient wrote."""
+
+    origin_visit = ma.fields.Nested(ClaimVisitSchema, allow_none=True,
+                                    metadata={"description": "the visit whose follow-up this win-back work is"})
+    origin_booking = ma.fields.Nested(ClaimBookingSchema, allow_none=True,
+                                      metadata={"description": "the booking a reminder call or request is about"})
+    suggested_provider = ma.fields.Nested(NamedSchema, allow_none=True)
+    suggested_service = ma.fields.Nested(NamedSchema, allow_none=True)
+    request_text = ma.fields.String(allow_none=True,
+                                    metadata={"description": "what the patient wrote back, for a patient's request"})
+
+    @ma.pre_dump
+    def _card(self, card: TaskCard, **_kw: Any) -> dict[str, Any]:
+        row = {name: getattr(card.task, name) for name in RecallTaskSchema._declared_fields}
+        return {**row, "origin_visit": card.origin_visit, "origin_booking": card.origin_booking,
+                "suggested_provider": card.suggested_provider, "suggested_service": card.suggested_service,
+                "request_text": card.request_text}
+
+
+class ClaimAttemptSchema(Output):
+    id = Id()
+    task_id = Id()
+    staff_id = Id()
+    staff_name = ma.fields.String()
+    channel = ma.fields.Enum(AttemptChannel, by_value=True)
+    outcome = ma.fields.Enum(Outcome, by_value=True)
+    ended_at = ma.fields.DateTime()
+    duration_seconds = ma.fields.Integer()
+    note = ma.fields.String(allow_none=True)
+    decline_reason = ma.fields.String(allow_none=True)
+    callback_at = ma.fields.DateTime(allow_none=True)
+    booking_id = Id(allow_none=True)
+
+
 class ClaimSchema(Output):
     task = ma.fields.Nested(RecallTaskSchema, allow_none=True,
-                            metadata={"description": "null: nothing is due that may be called now"})
+                            metadata={"description": "null: nothing is due that may be called now; else the task "
+                                                     "that came up first (also first in tasks)"})
+    tasks = ma.fields.List(ma.fields.Nested(ClaimedTaskSchema), metadata={
+        "description": "every open task of the patient now leased to you, the first one first: one patient is "
+                       "one operator's, so settle each (log an attempt) or release them"})
+    patient = ma.fields.Nested(ClaimPatientSchema, allow_none=True)
+    attempts = ma.fields.List(ma.fields.Nested(ClaimAttemptSchema), metadata={
+        "description": "the patient's most recent contact attempts (up to 20), newest first, with their notes"})
+    upcoming_bookings = ma.fields.List(ma.fields.Nested(ClaimBookingSchema), metadata={
+        "description": "the patient's active bookings ahead, soonest first (up to 10)"})
     surge = ma.fields.Nested(SurgeSchema)
     closed_on_the_way = ma.fields.Integer(
         metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"})
