@@ -68,7 +68,7 @@ def _claim_statement(postgres: bool) -> sa.Update:
 
 _RENEW = (sa.update(Reminder)
           .where(Reminder.id == sa.bindparam("reminder_id"), Reminder.status == ReminderStatus.SENDING,
-                 Reminder.claimed_by == sa.bindparam("worker"))
+                 Reminder.claimed_by == sa.bindparam("worker"), Reminder.lease_expires_at > sa.bindparam("now"))
           .values(lease_expires_at=sa.bindparam("until")))
 
 
@@ -342,7 +342,7 @@ class Dispatcher:
         if claimed.lease_expires_at - now >= timedelta(seconds=delay) + margin:
             return
         with self.db.connection(write=True) as conn:
-            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id,
+            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id, "now": now,
                                   "until": now + timedelta(seconds=delay) + self.settings.lease})
             conn.commit()
 

@@ -177,7 +177,8 @@ def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None
         conn.execute(_SENT, successes)
         return
     except sa.exc.IntegrityError:
-        conn.rollback()
+        if conn.dialect.name == "postgresql":  # SQLite undid only the failing row, and the transaction goes on
+            conn.rollback()
     for success in successes:
         try:
             with conn.begin_nested():
