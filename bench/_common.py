@@ -32,6 +32,10 @@ from recall.migrate import upgrade
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"  # the only permitted load target
 PROTECTED_DATABASES = {"test"}  # the test-suite's database: never reset or load it
+# ``create_app("production")`` refuses to start without these (config.check); the benchmarks send nothing to
+# Twilio and take no webhook, so placeholders do.
+PRODUCTION_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-auth-token",
+                     "PUBLIC_BASE_URL": f"http://{HOST}"}
 
 
 # --------------------------------------------------------------------------- arguments

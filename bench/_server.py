@@ -28,6 +28,7 @@ from waitress.server import create_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import PRODUCTION_TWILIO  # noqa: E402
 from recall.db import Database, UTCDateTime  # noqa: E402
 
 SCRATCH = sa.MetaData()
@@ -64,7 +65,7 @@ def bare_app(database_url: str) -> Flask:
 def recall_app(database_url: str, config_name: str) -> Flask:
     from recall.web import create_app
 
-    return create_app(config_name, {"DATABASE_URL": database_url})
+    return create_app(config_name, {**PRODUCTION_TWILIO, "DATABASE_URL": database_url})
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    PRODUCTION_TWILIO,
     BenchDatabase, LoadResult, Request, Watchdog, bench_parser, fmt_ms, machine_note, open_database, run_load,
     running_server,
 )
@@ -139,7 +140,7 @@ def in_process_checkouts(bdb: BenchDatabase, world: World, requests: list[Reques
     """Run a few checkouts through the Flask test client: SQL statements per checkout, and optionally cProfile."""
     from recall.web import create_app
 
-    app = create_app("production", {"DATABASE_URL": bdb.url}, database=bdb.db)
+    app = create_app("production", {**PRODUCTION_TWILIO, "DATABASE_URL": bdb.url}, database=bdb.db)
     client = app.test_client()
     counts: dict[str, list[int]] = {"booked": [], "undecided": []}
     current = [0]

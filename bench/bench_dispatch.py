@@ -148,7 +148,10 @@ def make_clinic(db: Database, rate: float | None) -> tuple[int, int, int]:
     with db.writer() as s:
         policy, _ = replace_policy(s, clock, Actor(staff_id=manager.id, clinic_id=clinic.id, role=Role.MANAGER), {
             "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-            "rate_limits": {"sms_per_second": rate}})
+            "rate_limits": {"sms_per_second": rate},
+            # on the real clock: the sends are checked against calling hours, which must not depend on the hour
+            "hours": {"weekday_start": "00:00", "weekday_end": "24:00", "weekend_start": "00:00",
+                      "weekend_end": "24:00"}})
     return clinic.id, service.id, policy.version
 
 

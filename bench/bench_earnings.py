@@ -44,6 +44,7 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
+    PRODUCTION_TWILIO,
     BenchDatabase, KeepAliveClient, Latencies, Watchdog, bench_parser, fmt_ms, machine_note, open_database,
     running_server,
 )
@@ -162,7 +163,7 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
 
         from recall.web import create_app
 
-        app = create_app("production", {"DATABASE_URL": bdb.url}, database=bdb.db)
+        app = create_app("production", {**PRODUCTION_TWILIO, "DATABASE_URL": bdb.url}, database=bdb.db)
         client = app.test_client()
 
         def use_case(q: Query) -> None:

@@ -3,11 +3,17 @@
 SQLite is the embedded default (WAL, busy timeout, foreign keys on). Write
 transactions on SQLite start with ``BEGIN IMMEDIATE`` so that two writers never
 deadlock on a lock upgrade; PostgreSQL is reached through psycopg 3.
+
+The bound parameters and the rows of our statements are names, phones and SMS
+texts, so neither reaches a log or an error message: the engine hides parameters
+(``hide_parameters``: SQL logs and ``StatementError`` messages show none), and
+the rows SQLAlchemy logs at DEBUG are replaced by a placeholder (``HideRows``).
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -82,6 +88,18 @@ def normalize_url(url: str) -> str:
     return url
 
 
+class HideRows(logging.Filter):
+    """SQLAlchemy logs every fetched row at DEBUG ("Row %r"), patient data included; keep the line, not the values."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row [values hidden]", ()
+        return True
+
+
+_HIDE_ROWS = HideRows()
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 10, max_overflow: int = 20) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
@@ -90,10 +108,15 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 10,
             connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=max_overflow,
+            hide_parameters=True,
         )
         _configure_sqlite(engine, busy_timeout_ms)
-        return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                                  hide_parameters=True)
+    # The engine's logger (an adapter when echo or a logging name is set): a filter there sees its rows.
+    getattr(engine.logger, "logger", engine.logger).addFilter(_HIDE_ROWS)
+    return engine
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

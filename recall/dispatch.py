@@ -37,7 +37,7 @@ from recall.db import Database
 from recall.inbound import ERROR_OUTCOMES
 from recall.pacing import Pacer
 from recall.patients import Patient
-from recall.reminder_planning import Channel, PolicyDoc
+from recall.reminder_planning import Channel, Hours, PolicyDoc
 from recall.reminder_policy import DEFAULT_POLICY, get_version
 from recall.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus, fall_back, hand_over
 from recall.sending import (
@@ -282,7 +282,7 @@ class Dispatcher:
             conn.execute(_SHARE_PATIENT, {"patient_id": claimed.patient_id})
             out = outgoing.load(conn, claimed.id, share_booking=True)
             assert out is not None
-            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now())
+            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now(), self._hours(claimed))
             if refusal is not None or out.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL):
                 outcome = self._in_orm(conn, claimed.id, lambda s, r: self._settle_without_sending(s, r, refusal))
             else:
@@ -309,7 +309,7 @@ class Dispatcher:
         with self.db.connection(write=False) as conn:
             out = outgoing.load(conn, claimed.id)
             assert out is not None
-            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now())
+            refusal = outgoing.refusal(out, self.settings.worker_id, self.clock.now(), self._hours(claimed))
             human = out.channel in (Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL)
             request = None if refusal is not None or human else self._build(conn, out, claimed)
         if request is None:
@@ -390,11 +390,13 @@ class Dispatcher:
             reminder.status, reminder.claimed_by, reminder.lease_expires_at = ReminderStatus.PLANNED, None, None
             reminder.attempts, reminder.updated_at = reminder.attempts - 1, now
             return "given_up"
+        if refusal == outgoing.OUTSIDE_HOURS:
+            hours = self._policy(reminder.clinic_id, reminder.policy_version).hours
+            return outgoing.defer(session, reminder, hours, now, self.settings.worker_id)
         if refusal is not None:
             reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.CANCELLED, refusal, now
             return "cancelled"
-        hand_over(session, reminder, now)
-        return "handed_over"
+        return hand_over(session, reminder, now)
 
     def _policy(self, clinic_id: int, version: int) -> PolicyDoc:
         """A policy version never changes once saved, so each worker reads it once."""
@@ -406,6 +408,9 @@ class Dispatcher:
             with self._lock:
                 self._policies[(clinic_id, version)] = doc
         return doc
+
+    def _hours(self, claimed: Claimed) -> Hours:
+        return self._policy(claimed.clinic_id, claimed.policy_version).hours
 
     def _rate(self, claimed: Claimed) -> float | None:
         doc = self._policy(claimed.clinic_id, claimed.policy_version)

@@ -33,6 +33,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from recall import voicemail
 from recall.actors import Actor, Role
 from recall.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 from recall.catalog import Provider
@@ -133,14 +134,18 @@ def message_status(session: Session, clock: Clock, *, reminder_id: int | None, s
 
 def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
                 answered_by: str | None = None) -> str:
-    """Apply a voice call's progress; an answering machine counts as not reached, so the fallback runs."""
+    """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
+    left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
+    ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
     if status not in CALL_STATUS:
         log.info("call status %r is not one we track; ignored", status)
         return "ignored"
     reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE)
     if reminder is None:
         return "ignored"
-    if status == "completed" and answered_by and (answered_by.startswith("machine") or answered_by == "fax"):
+    if status == "completed" and voicemail.is_machine(answered_by):
+        if voicemail.leaves_message(session, reminder, answered_by):
+            return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, "voicemail")
         return _advance(session, clock.now(), reminder, {status: (FAILED, FINAL)}, status, None, "machine")
     outcome = "answered" if status == "completed" else status
     return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)

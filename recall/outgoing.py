@@ -8,6 +8,11 @@ in one joined Core statement into a plain record, and the dispatcher records a s
 UPDATE. Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
 fallback) still goes through the ORM and the domain's functions.
 
+Calling hours are checked here, at the moment of sending, whatever put the reminder in the queue: the planner
+placed each step inside the hours, but a fallback is due at once, a retry after its backoff, and a worker that
+was down sends late. Outside the patient's hours an SMS or a call is not sent: it waits for the hours to open
+while that still makes sense for the visit (``defer``), else it is skipped, with the reason on the row.
+
 On SQLite, where every write takes the database's one write lock, the successes of a drain are written in
 batches by one ``SentLog`` thread (an executemany a few times a second) instead of a transaction per send.
 A success waits there for a few milliseconds; a worker killed meanwhile leaves those reminders ``sending``,
@@ -23,17 +28,19 @@ from datetime import datetime
 from queue import Empty, SimpleQueue
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from recall.bookings import Booking, BookingStatus
 from recall.catalog import Provider
 from recall.clinics import Clinic
 from recall.patients import Language, Patient
-from recall.reminder_planning import Channel, PolicyDoc
+from recall.reminder_planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
 from recall.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
 from recall.clock import Clock
 from recall.db import Database
 from recall.sending import SenderIdentity, SendResult
 from recall.templates import SMS, render
+from recall.timeutil import zone as zone_info
 
 _log = logging.getLogger(__name__)
 
@@ -109,8 +116,14 @@ def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) 
     return None if row is None else Outgoing(*row)
 
 
-def refusal(out: Outgoing, worker_id: str, now: datetime) -> str | None:
-    """Why this reminder must not go out now, if it must not."""
+OUTSIDE_HOURS = "outside_calling_hours"
+AUTOMATED = (Channel.SMS, Channel.VOICE)
+
+
+def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> str | None:
+    """Why this reminder must not go out now, if it must not. ``hours``: the calling hours of the policy that
+    planned it, in the patient's zone (the clinic's when unknown); outside them it is ``OUTSIDE_HOURS``, which
+    ``defer`` settles (a human call is handed over: the queue keeps the hours when it hands the call out)."""
     if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
         return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
     if out.lease_expires_at is None or out.lease_expires_at <= now:
@@ -123,9 +136,31 @@ def refusal(out: Outgoing, worker_id: str, now: datetime) -> str | None:
         return "opted_out"
     if not getattr(out, CONSENT[out.channel]):
         return "no_consent"
-    if out.phone_invalid and out.channel in (Channel.SMS, Channel.VOICE):
+    if out.phone_invalid and out.channel in AUTOMATED:
         return "invalid_phone"
+    if out.channel in AUTOMATED and not is_allowed(now, zone_info(out.zone), hours):
+        return OUTSIDE_HOURS
     return None
+
+
+def defer(session: Session, reminder: Reminder, hours: Hours, now: datetime, worker_id: str) -> str:
+    """A claimed SMS or call found outside the patient's calling hours: back to the queue, due when they next
+    open, if that is still in time for the visit (``makes_sense``, the planner's rule); else skipped. Either way
+    the reason is on the row (``moved_reason`` or ``outcome``) for staff to read. The caller commits."""
+    if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != worker_id:
+        return "not_ours"  # cancelled or reaped since it was read (SQLite reads before this write)
+    booking = session.get(Booking, reminder.booking_id)
+    patient = session.get(Patient, reminder.patient_id)
+    clinic = session.get(Clinic, reminder.clinic_id)
+    assert booking is not None and patient is not None and clinic is not None
+    opening = earliest_allowed(now, zone_info(patient.timezone or clinic.timezone), hours)
+    reminder.lease_expires_at, reminder.claimed_by, reminder.updated_at = None, None, now
+    if opening is not None and makes_sense(opening, booking.start_at):
+        reminder.status, reminder.due_at, reminder.moved_reason = ReminderStatus.PLANNED, opening, OUTSIDE_HOURS
+        reminder.attempts = max(0, reminder.attempts - 1)  # nothing was sent: this claim was no attempt
+        return "deferred"
+    reminder.status, reminder.outcome = ReminderStatus.SKIPPED, OUTSIDE_HOURS
+    return "skipped"
 
 
 @dataclass(frozen=True)

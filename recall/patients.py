@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall import recall_tasks
-from recall.clinics import get_clinic
+from recall.clinics import Clinic, get_clinic
 from recall.clock import Clock
 from recall.db import Base, UTCDateTime, enum_column_type, locking
 from recall.errors import NotFound, ValidationError
 from recall.phones import to_e164
-from recall.timeutil import validate_zone
+from recall.timeutil import local_day, validate_zone
 
 
 class Language(str, enum.Enum):
@@ -54,9 +54,21 @@ class Patient(Base):
 
 
 _SIMPLE = ("date_of_birth", "consent_sms", "consent_voice", "consent_call")
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
-def _apply(patient: Patient, data: dict[str, Any], region: str, now: datetime) -> None:
+def check_birth_date(born: date, today: date, field: str = "date_of_birth") -> date:
+    """A real person's birth date: on or after 1900-01-01 and not after today (the clinic's today: a baby born
+    this morning in Auckland is not in the future because UTC is still on yesterday)."""
+    if born < EARLIEST_BIRTH_DATE:
+        raise ValidationError(f"must be on or after {EARLIEST_BIRTH_DATE.isoformat()}", field=field)
+    if born > today:
+        raise ValidationError(f"must not be after today ({today.isoformat()} in the clinic's time zone)", field=field)
+    return born
+
+
+def _apply(patient: Patient, data: dict[str, Any], clinic: Clinic, now: datetime) -> None:
+    region = clinic.phone_region
     if "full_name" in data:
         if not str(data["full_name"]).strip():
             raise ValidationError("must not be empty", field="full_name")
@@ -70,6 +82,8 @@ def _apply(patient: Patient, data: dict[str, Any], region: str, now: datetime) -
         patient.timezone = validate_zone(data["timezone"]) if data["timezone"] else None
     if "external_ref" in data:
         patient.external_ref = data["external_ref"] or None
+    if data.get("date_of_birth") is not None:
+        check_birth_date(data["date_of_birth"], local_day(now, clinic.timezone))
     for name in _SIMPLE:
         if name in data:
             setattr(patient, name, data[name])
@@ -86,7 +100,7 @@ def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[st
     for required in ("full_name", "phone"):
         if required not in data:
             raise ValidationError("is required", field=required)
-    _apply(patient, data, clinic.phone_region, now)
+    _apply(patient, data, clinic, now)
     session.add(patient)
     session.commit()
     return patient
@@ -98,7 +112,7 @@ def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: i
     patient = get_patient(session, clinic_id, patient_id, for_update=True)
     was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
     now = clock.now()
-    _apply(patient, data, clinic.phone_region, now)
+    _apply(patient, data, clinic, now)
     if patient.opted_out and not was_opted_out:
         opt_out(session, patient, now, by_staff_id)
     if was_invalid and "phone" in data and patient.phone_e164 != old_phone:

@@ -27,7 +27,14 @@ The planner's rules, and why:
   except within the last minute of a window, so send times are in order up to
   that minute; two steps may land on the same minute, and both are kept.
 * In a surge a routine human call goes out as an automated voice call, and a
-  routine step's human-call fallback becomes automated too.
+  routine step's human-call fallback becomes automated too (``automated``). A
+  human call planned before the surge began is moved the same way when it falls
+  due (``recall.reminders.hand_over``).
+* At the moment of sending, a reminder outside the hours (a fallback, a retry,
+  a worker that was down) waits for the next opening (``earliest_allowed``):
+  later, since the moment it was planned for has passed, and only while that
+  still makes sense for the visit (``makes_sense``, the rule the planner skips
+  "after_start" by). Otherwise it is skipped.
 """
 
 from __future__ import annotations
@@ -66,6 +73,13 @@ class Fallback(str, enum.Enum):
     OPERATOR_CALL = "operator_call"
 
 
+class OnMachine(str, enum.Enum):
+    """What a voice call of the step does when an answering machine picks up: a machine is not the patient."""
+
+    FALLBACK = "fallback"  # hang up; the call failed ("machine") and the step's fallback runs
+    VOICEMAIL = "voicemail"  # leave a short message that says nothing sensitive: the clinic, "please call us"
+
+
 HUMAN = frozenset({Channel.OPERATOR_CALL, Channel.FRONTDESK_CALL})
 TEMPLATE_CHANNELS = (Channel.SMS.value, Channel.VOICE.value)
 
@@ -77,6 +91,7 @@ class Step:
     run_if_confirmed: bool = False
     routine: bool = True  # a routine human call goes out as a voice call during a surge
     fallback: Fallback = Fallback.NONE
+    on_machine: OnMachine = OnMachine.FALLBACK  # the step's voice call (itself or its fallback) meets a machine
 
 
 @dataclass(frozen=True)
@@ -175,12 +190,13 @@ class PolicyDoc:
 
 def _step_json(s: Step) -> dict[str, Any]:
     return {"offset_minutes": s.offset_minutes, "channel": s.channel.value, "run_if_confirmed": s.run_if_confirmed,
-            "routine": s.routine, "fallback": s.fallback.value}
+            "routine": s.routine, "fallback": s.fallback.value, "on_machine": s.on_machine.value}
 
 
 def _step_from(d: dict[str, Any]) -> Step:
+    """A stored step; versions saved before ``on_machine`` existed fall back on a machine, as they did."""
     return Step(d["offset_minutes"], Channel(d["channel"]), d["run_if_confirmed"], d["routine"],
-                Fallback(d["fallback"]))
+                Fallback(d["fallback"]), OnMachine(d.get("on_machine", OnMachine.FALLBACK.value)))
 
 
 DEFAULT_POLICY = PolicyDoc(steps=(
@@ -192,6 +208,8 @@ DEFAULT_POLICY = PolicyDoc(steps=(
 # --- the planner ----------------------------------------------------------------------------------------------
 
 TOO_LATE, CONFIRMED, NO_HOURS, AFTER_START = "too_late", "confirmed", "no_calling_hours", "after_start"
+# A reminder must leave at least this long before the visit: no step may ask for less (MIN_OFFSET).
+MIN_LEAD = timedelta(minutes=MIN_OFFSET)
 
 
 @dataclass(frozen=True)
@@ -205,6 +223,7 @@ class PlannedStep:
     skipped_reason: str | None = None
     moved: bool = False  # send_at was moved earlier into the calling hours
     fallback: Fallback = Fallback.NONE
+    automated_from: Channel | None = None  # a routine human call the surge turned into ``channel``
 
 
 def plan_steps(doc: PolicyDoc, *, start_at: datetime, now: datetime, zone: str, service_id: int | None = None,
@@ -216,7 +235,7 @@ def plan_steps(doc: PolicyDoc, *, start_at: datetime, now: datetime, zone: str, 
     tz, hours, start_at = zone_info(zone), doc.hours, start_at.astimezone(UTC)
     planned: list[PlannedStep] = []
     for index, step in enumerate(doc.steps_for(service_id, provider_id)):
-        channel, fallback = _automated(step) if surge and step.routine else (step.channel, step.fallback)
+        channel, fallback = automated(step) if surge and step.routine else (step.channel, step.fallback)
         nominal = start_at - timedelta(minutes=step.offset_minutes)
         send_at = latest_allowed(nominal, tz, hours)
         reason = None
@@ -226,14 +245,21 @@ def plan_steps(doc: PolicyDoc, *, start_at: datetime, now: datetime, zone: str, 
             reason = NO_HOURS
         elif send_at < now:
             reason = TOO_LATE
-        elif send_at >= start_at:
+        elif not makes_sense(send_at, start_at):
             reason = AFTER_START
         planned.append(PlannedStep(index, channel, send_at or nominal, step.offset_minutes, reason,
-                                   send_at is not None and send_at != nominal, fallback))
+                                   send_at is not None and send_at != nominal, fallback,
+                                   step.channel if channel is not step.channel else None))
     return planned
 
 
-def _automated(step: Step) -> tuple[Channel, Fallback]:
+def makes_sense(send_at: datetime, start_at: datetime) -> bool:
+    """Whether a reminder (an SMS or a call, planned, moved or deferred) at ``send_at`` still reminds of a visit at
+    ``start_at``: it leaves at least ``MIN_LEAD`` before the visit, as the shortest step the policy allows."""
+    return send_at <= start_at - MIN_LEAD
+
+
+def automated(step: Step) -> tuple[Channel, Fallback]:
     """A routine step in a surge: human calls become voice calls, and a fallback never repeats the channel."""
     channel = Channel.VOICE if step.channel in HUMAN else step.channel
     fallback = Fallback.VOICE if step.fallback is Fallback.OPERATOR_CALL else step.fallback
@@ -261,6 +287,37 @@ def latest_allowed(instant: datetime, tz: ZoneInfo, hours: Hours) -> datetime | 
         if found:
             return max(found)
     return None
+
+
+def earliest_allowed(instant: datetime, tz: ZoneInfo, hours: Hours) -> datetime | None:
+    """``instant`` if it is inside the hours, else the first allowed moment after it (None: none in a week).
+
+    The window opens at the wall time ``start`` of a local day; where that wall time does not exist (a spring
+    gap) it opens when the clock jumps past it, and where it happens twice (an autumn overlap) at its first
+    occurrence after ``instant``. Every candidate is checked against the wall clock, as in ``latest_allowed``."""
+    if is_allowed(instant, tz, hours):
+        return instant
+    day = instant.astimezone(tz).date()
+    for ahead in range(9):
+        found = [c for c in _openings(day + timedelta(days=ahead), tz, hours)
+                 if c > instant and is_allowed(c, tz, hours)]
+        if found:
+            return min(found)
+    return None
+
+
+def _openings(day: date, tz: ZoneInfo, hours: Hours) -> list[datetime]:
+    """Where the window of ``day`` may open: every occurrence of the wall time ``start``, and the clock's jump."""
+    wall = datetime.combine(day, time()) + timedelta(minutes=hours.on(day)[0])
+    found = []
+    for fold in (0, 1):
+        instant = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) == wall:
+            found.append(instant)
+    jump = _jump(day, tz)
+    if jump is not None:
+        found.append(jump)
+    return found
 
 
 def _closings(day: date, tz: ZoneInfo, hours: Hours) -> list[datetime]:

@@ -39,7 +39,7 @@ from recall.patients import Language
 from recall.phones import to_e164
 from recall.reminder_planning import (
     DEFAULT_POLICY, MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback,
-    Hours, Override, PlannedStep, PolicyDoc, Sender, Step, plan_steps,
+    Hours, OnMachine, Override, PlannedStep, PolicyDoc, Sender, Step, plan_steps,
 )
 from recall.templates import (
     SegmentInfo, check_template, render, segments, validate_template, worst_case_segments,
@@ -76,7 +76,7 @@ class ReminderPolicy(Base):
 # --- validation of the manager's document ---------------------------------------------------------------------
 
 _REQUIRED = object()
-_STEP_KEYS = ("offset_minutes", "channel", "run_if_confirmed", "routine", "fallback")
+_STEP_KEYS = ("offset_minutes", "channel", "run_if_confirmed", "routine", "fallback", "on_machine")
 _TOP_KEYS = ("steps", "overrides", "hours", "templates", "show_provider", "sender", "rate_limits")
 
 
@@ -145,13 +145,14 @@ def _steps(p: _Problems, raw: Any, path: str) -> tuple[Step, ...]:
         confirmed = p.value(obj, "run_if_confirmed", f"{at}.run_if_confirmed", "bool", False)
         routine = p.value(obj, "routine", f"{at}.routine", "bool", True)
         fallback = p.value(obj, "fallback", f"{at}.fallback", "choice", Fallback.NONE, choices=Fallback)
+        on_machine = p.value(obj, "on_machine", f"{at}.on_machine", "choice", OnMachine.FALLBACK, choices=OnMachine)
         if offset is not None and offset in offsets:
             p.add(f"{at}.offset_minutes", f"another step already runs {offset} minutes before")
         offsets.add(offset)
         if channel is not None and fallback is not None and fallback.value == channel.value:
             p.add(f"{at}.fallback", "must differ from the step's channel")
         if len(p.fields) == errors:
-            steps.append(Step(offset, channel, confirmed, routine, fallback))
+            steps.append(Step(offset, channel, confirmed, routine, fallback, on_machine))
     return tuple(sorted(steps, key=lambda s: -s.offset_minutes))
 
 

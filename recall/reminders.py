@@ -13,6 +13,12 @@ that may have gone out (a read timeout, or a worker that died mid-send): it is
 never sent again blindly; a late status callback, which carries the reminder's
 id, resolves it. Human-call steps are ``handed_over``: an operator's task or an
 item on the front desk's list.
+
+A surge changes the human calls of routine steps: planned during one, they are
+planned as automated calls; planned before it began, they are moved when they
+fall due (``hand_over``), the one moment every human call passes through,
+whether a step, a fallback of the sender or of a status callback. A moved
+reminder says why (``moved_reason`` "surge", ``planned_channel``).
 """
 
 from __future__ import annotations
@@ -26,8 +32,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.clinics import Clinic
 from recall.db import Base, UTCDateTime, enum_column_type
 from recall.patients import Patient
-from recall.reminder_planning import Channel, Fallback, plan_steps
-from recall.reminder_policy import current_policy
+from recall.reminder_planning import DEFAULT_POLICY, HUMAN, Channel, Fallback, Step, automated, plan_steps
+from recall.reminder_policy import current_policy, get_version
 from recall.surge import surge_status
 
 
@@ -111,6 +117,11 @@ class Reminder(Base):
     called_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     called_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it does not go out as the policy planned it: "surge" (a routine human call moved to ``channel``, an
+    # automated one; ``planned_channel`` says which it was) or "outside_calling_hours" (due when the patient's
+    # hours were closed, it waits for them to open: ``due_at``). Kept after it went out, for staff to read.
+    moved_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    planned_channel: Mapped[Channel | None] = mapped_column(enum_column_type(Channel, "reminder_planned_channel"))
 
     __table_args__ = (
         sa.Index("ix_reminders_due", "status", "due_at"),
@@ -216,6 +227,7 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
             step_index=step.step_index, offset_minutes=step.offset_minutes, channel=step.channel,
             fallback=step.fallback, status=ReminderStatus.SKIPPED if skipped else ReminderStatus.PLANNED,
             outcome=skipped, send_at=step.send_at, due_at=step.send_at, attempts=0, created_at=now, updated_at=now,
+            planned_channel=step.automated_from, moved_reason=SURGE if step.automated_from else None,
         )
         session.add(reminder)
         made.append(reminder)
@@ -248,14 +260,65 @@ def list_reminders(clinic_id: int, *, booking_id: int | None = None, status: Rem
     return stmt.order_by(Reminder.send_at, Reminder.id)
 
 
-def hand_over(session: Session, reminder: Reminder, now: datetime) -> None:
-    """A human-call step is due: an operator's task in the recall queue, or a call on the front desk's list.
+def step_of(session: Session, reminder: Reminder) -> Step | None:
+    """The policy step that planned ``reminder`` (a fallback: the step it stands in for), by the version that
+    planned it and the booking's service and provider; None if that step is not there (read it as not routine)."""
+    from recall.bookings import Booking
+
+    booking = session.get(Booking, reminder.booking_id)
+    if booking is None:
+        return None
+    doc = DEFAULT_POLICY if reminder.policy_version == 0 else \
+        get_version(session, reminder.clinic_id, reminder.policy_version).doc
+    steps = doc.steps_for(booking.service_id, booking.provider_id)
+    return next((s for s in steps if s.offset_minutes == reminder.offset_minutes), None)
+
+
+SURGE = "surge"
+
+
+def automate_in_surge(session: Session, reminder: Reminder, now: datetime) -> bool:
+    """A routine human call falling due in a surge goes out as an automated call instead, as the surge plan says:
+    the reminder becomes that call, due now, and says why. False (hand it over as planned) when its step is not
+    routine, there is no surge, or the patient cannot be reached that way (no consent, a wrong number)."""
+    step = step_of(session, reminder)
+    if step is None or not step.routine or reminder.channel not in HUMAN:
+        return False
+    clinic = session.get(Clinic, reminder.clinic_id)
+    patient = session.get(Patient, reminder.patient_id)
+    assert clinic is not None and patient is not None
+    channel, fallback = automated(Step(reminder.offset_minutes, reminder.channel, fallback=reminder.fallback))
+    original = session.get(Reminder, reminder.fallback_of_id) if reminder.fallback_of_id else None
+    if original is not None and original.channel is channel:  # it stands in for that call: never the same again
+        channel, fallback = Channel.SMS, Fallback.NONE
+    if patient.phone_invalid or not getattr(patient, CONSENT[channel]):
+        return False
+    if session.scalar(sa.select(Reminder.id).where(  # that call is already waiting for this step
+            Reminder.booking_id == reminder.booking_id, Reminder.offset_minutes == reminder.offset_minutes,
+            Reminder.channel == channel, Reminder.status == ReminderStatus.PLANNED, Reminder.id != reminder.id)):
+        return False
+    if not surge_status(session, clinic, now).active:
+        return False
+    reminder.planned_channel, reminder.moved_reason = reminder.channel, SURGE
+    reminder.channel, reminder.fallback, reminder.status = channel, fallback, ReminderStatus.PLANNED
+    reminder.due_at, reminder.updated_at, reminder.attempts = now, now, 0
+    reminder.claimed_by, reminder.lease_expires_at = None, None
+    session.flush()
+    return True
+
+
+def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
+    """A human-call step is due: an operator's task in the recall queue, or a call on the front desk's list;
+    in a surge, a routine one becomes an automated call instead (``automate_in_surge``). Returns which.
 
     One call per booking waits at a time: an operator's open reminder-call task about the booking takes
     this step too, and a new call on the desk's list replaces one still waiting there (the booking moved).
     """
     from recall.bookings import Booking
     from recall.recall_tasks import RecallTask, TaskReason, TaskStatus, open_task
+
+    if automate_in_surge(session, reminder, now):
+        return "automated"
 
     if reminder.channel is Channel.OPERATOR_CALL:
         booking = session.get(Booking, reminder.booking_id)
@@ -279,6 +342,7 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> None:
             .values(handled_at=now, call_outcome=CallOutcome.SUPERSEDED, updated_at=now)
             .execution_options(synchronize_session=False))
     reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.HANDED_OVER, "handed_over", now
+    return "handed_over"
 
 
 def fall_back(session: Session, reminder: Reminder, now: datetime) -> Reminder | None:

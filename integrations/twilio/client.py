@@ -51,6 +51,11 @@ IDEMPOTENCY_HEADER = "X-Recall-Idempotency-Key"
 #: Call progress events we ask Twilio to report (it always reports "completed").
 CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 
+#: Answering-machine detection on every reminder call: a machine is not a reached patient. DetectMessageEnd
+#: (not Enable) makes Twilio wait for the greeting's end before fetching the script, so a voicemail the policy
+#: asks for is recorded after the beep; AnsweredBy then comes with the script's request and the status callback.
+MACHINE_DETECTION = "DetectMessageEnd"
+
 _PERMANENT_REASONS: dict[int, str] = {
     21610: "opted_out",
     21211: "invalid_phone",
@@ -233,7 +238,7 @@ class TwilioGateway:
         idempotency_key: str,
         sender: SenderIdentity,
     ) -> SendResult:
-        """Create a Call that fetches its TwiML with a POST and reports progress by POST."""
+        """Create a Call that fetches its TwiML with a POST, reports progress by POST and detects machines."""
         caller_id = sender.require_caller_id()
         call = self._call(
             idempotency_key,
@@ -245,6 +250,7 @@ class TwilioGateway:
                 status_callback=status_callback,
                 status_callback_method="POST",
                 status_callback_event=list(CALL_EVENTS),
+                machine_detection=MACHINE_DETECTION,
             ),
         )
         return _result(call)

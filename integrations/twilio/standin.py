@@ -5,7 +5,8 @@ SDK, through the real gateway, is exercised end to end: Messages and Calls
 create and fetch, basic auth, Twilio's error JSON, plus what a test needs and
 Twilio cannot give: injected faults (per destination number, N times), latency,
 a request log, and signed webhooks on demand (delivery receipts, call progress,
-inbound SMS, key presses). Control it from Python (``StandIn``) or over HTTP
+inbound SMS, key presses), and who picks up a number's calls (``AnsweredBy``, for
+calls that ask for machine detection). Control it from Python (``StandIn``) or over HTTP
 under ``/_standin/``. It binds to 127.0.0.1 and posts only to loopback targets.
 """
 
@@ -251,6 +252,8 @@ class StandIn:
             ("CallStatus", status), ("CallbackSource", "call-progress-events"),
             ("SequenceNumber", str(self.state.next_sequence(call_sid))), ("Timestamp", resource.json["date_updated"]),
         ]
+        if status in ("in-progress", "completed"):  # the call was picked up: detection has its answer
+            params += self._answered_by(resource)
         if event == "completed":
             params += [("CallDuration", str(duration or 0)), ("Duration", str(-(-(duration or 0) // 60)))]
         return self._post(resource.status_callback, params)
@@ -260,7 +263,21 @@ class StandIn:
         resource = self.state.update(call_sid, status="in-progress")
         if not resource.url:
             raise ValueError("this call has no Url")
-        return self._post(resource.url, self._call_params(resource) + [("CallStatus", "in-progress")])
+        return self._post(resource.url, self._call_params(resource) + [("CallStatus", "in-progress")]
+                          + self._answered_by(resource))
+
+    def set_answered_by(self, to: str, answered_by: str | None) -> None:
+        """Who picks up calls to ``to``: "human" (the default, also for None), "machine_end_beep", "fax", ...
+        Reported as AnsweredBy, as Twilio does, only for calls that asked for MachineDetection."""
+        self.state.set_answered_by(to, answered_by)
+
+    def _answered_by(self, resource: Resource) -> list[tuple[str, str]]:
+        """AnsweredBy, on the script's request and the status callbacks once picked up (and on the resource)."""
+        answer = self.state.answered_by(resource)
+        if answer is None:
+            return []
+        self.state.update(resource.json["sid"], answered_by=answer)
+        return [("AnsweredBy", answer)]
 
     def press_key(self, call_sid: str, digits: str, url: str) -> WebhookResponse:
         """Post a <Gather> result to ``url`` (the Gather's action)."""

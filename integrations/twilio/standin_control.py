@@ -77,6 +77,9 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
         return 200, _webhook(standin.answer(body["call_sid"]))
     if name == "inbound_sms":
         return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"]))
+    if name == "answered_by":  # {"to": "+46...", "answered_by": "machine_end_beep"}; null: a person again
+        standin.set_answered_by(body["to"], body.get("answered_by"))
+        return 200, {"to": body["to"], "answered_by": standin.state.answers.get(body["to"], "human")}
     if name == "press_key":
         return 200, _webhook(standin.press_key(body["call_sid"], str(body["digits"]), body["url"]))
     return 404, {"error": f"no control endpoint POST {name}"}

@@ -126,6 +126,11 @@ class Recorded:
         return values[0] if values else None
 
 
+#: What Twilio's answering-machine detection reports as ``AnsweredBy``.
+ANSWERED_BY = ("human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax",
+               "unknown")
+
+
 @dataclass
 class Resource:
     """A Message or Call the stand-in created; ``json`` is exactly what GET returns."""
@@ -136,6 +141,7 @@ class Resource:
     url: str | None = None
     events: tuple[str, ...] = ()
     sequence: int = 0
+    machine_detection: str | None = None  # a call's MachineDetection: Enable, DetectMessageEnd or none
 
 
 class StandInState:
@@ -158,6 +164,7 @@ class StandInState:
             self.faults: list[Fault] = []
             self.records: list[Recorded] = []
             self.resources: dict[str, Resource] = {}
+            self.answers: dict[str, str] = {}  # destination number -> who picks up (AnsweredBy); else "human"
             self.in_flight = 0
             self.max_in_flight = 0
 
@@ -194,6 +201,28 @@ class StandInState:
     def fault_list(self) -> list[dict[str, Any]]:
         with self._lock:
             return [asdict(f) for f in self.faults]
+
+    def set_answered_by(self, to: str, answered_by: str | None) -> None:
+        """Who picks up calls to ``to`` (None: a person, the default)."""
+        if answered_by is not None and answered_by not in ANSWERED_BY:
+            raise ValueError(f"answered_by must be one of {', '.join(ANSWERED_BY)}")
+        with self._lock:
+            if answered_by is None:
+                self.answers.pop(to, None)
+            else:
+                self.answers[to] = answered_by
+
+    def answered_by(self, resource: Resource) -> str | None:
+        """What Twilio reports as AnsweredBy for this call: nothing unless it asked for detection. ``Enable``
+        answers as soon as it knows, so a machine is "machine_start" there; ``DetectMessageEnd`` waits for the
+        greeting's end (machine_end_beep, _silence, _other)."""
+        if resource.machine_detection is None:
+            return None
+        with self._lock:
+            answer = self.answers.get(resource.json["to"] or "", "human")
+        if resource.machine_detection == "Enable" and answer.startswith("machine_end"):
+            return "machine_start"
+        return answer
 
     def authorized(self, account_sid: str, username: str | None, password: str | None) -> bool:
         """Basic auth must name the account in the path and carry its auth token."""
@@ -298,6 +327,7 @@ class StandInState:
         resource = Resource(
             "Calls", payload, status_callback=form.get("StatusCallback") or None,
             url=form.get("Url") or None, events=tuple(e.lower() for e in events),
+            machine_detection=form.get("MachineDetection") or None,
         )
         with self._lock:
             self.resources[sid] = resource

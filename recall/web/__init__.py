@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 import config
 from recall.clock import Clock, SystemClock
 from recall.db import Database
-from recall.web import errors
+from recall.web import contract, errors
 from recall.web.common import MAX_ID, close_session
 
 
@@ -26,7 +26,16 @@ class BoundedInt(IntegerConverter):
 
 
 class Api(flask_smorest.Api):
+    """flask-smorest's Api with recall's error shape and the document's contract (recall/web/contract.py)."""
+
     ERROR_SCHEMA = errors.ErrorSchema
+
+    def __init__(self, app: Flask) -> None:
+        super().__init__(app, spec_kwargs={"marshmallow_plugin": contract.Plugin()})
+        self.spec.options[contract.WEBHOOKS_KEY] = contract.twilio_webhooks()
+
+    def _register_responses(self) -> None:
+        contract.register_responses(self.spec, self.ERROR_SCHEMA, self.DEFAULT_RESPONSE_CONTENT_TYPE)
 
     def handle_http_exception(self, error: Any) -> Any:
         return errors.handle_http_exception(error)
@@ -35,6 +44,7 @@ class Api(flask_smorest.Api):
 def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None, *,
                clock: Clock | None = None, database: Database | None = None) -> Flask:
     settings = config.load(config_name, overrides)
+    config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
     app = Flask("recall")
     app.config.update(settings)
     app.extensions["recall.db"] = database or Database(
@@ -49,7 +59,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.setdefault("API_SPEC_OPTIONS", {
         "security": [{"bearerAuth": []}],
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "info": {"description": "recall: visits, bookings split by role, recall tasks and the credit ledger."},
+        "info": {"description": "recall: visits, bookings split by role, recall tasks and the credit ledger."
+                 + contract.RANGES_SECTION + contract.WEBHOOKS_SECTION},
     })
 
     app.url_map.converters["int"] = BoundedInt
@@ -63,7 +74,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     for module in (clinic, reminder_policy, staff, patients, catalog, visits, bookings, recall_tasks, queue_stats,
                    earnings, reminders):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
-    app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, not in the OpenAPI document
+    app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
     errors.register(app)
 
     from recall.web import cli, docs, health

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from recall import errors
+from recall.web.common import Output
 
 log = logging.getLogger("recall.web")
 
@@ -33,13 +34,14 @@ HTTP_ERROR_NAMES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden"
                     422: "validation_error", 429: "rate_limited"}
 
 
-class ErrorSchema(ma.Schema):
+class ErrorSchema(Output):
     code = ma.fields.Integer(metadata={"description": "HTTP status code"})
     status = ma.fields.String(metadata={"description": "HTTP status name"})
     error = ma.fields.String(metadata={"description": "machine-readable error kind"})
     message = ma.fields.String()
     fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
-                            metadata={"description": "field path -> problems"})
+                            metadata={"description": "field path -> problems; only when input was wrong",
+                                      "optional": True})
 
 
 def payload(code: int, error: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
@@ -69,7 +71,9 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 def handle_http_exception(exc: HTTPException) -> tuple[dict[str, Any], int, dict[str, str]]:
     code = exc.code or 500
     data = getattr(exc, "data", None) or {}
-    headers = dict(data.get("headers") or {})
+    # The exception's own headers (a 405's Allow, a 401's WWW-Authenticate), but not its HTML content type.
+    headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
     messages = data.get("messages") or data.get("errors")
     if messages:
         # webargs nests by location (json, query, ...); the field names are what callers need.
@@ -77,8 +81,8 @@ def handle_http_exception(exc: HTTPException) -> tuple[dict[str, Any], int, dict
         for location_messages in messages.values() if isinstance(messages, dict) else [messages]:
             for field, msgs in flatten(location_messages).items():
                 fields.setdefault(field, []).extend(msgs)
-        names = ", ".join(sorted(fields))
-        return payload(code, HTTP_ERROR_NAMES.get(code, "error"), f"invalid input: {names}", fields), code, headers
+        message = data.get("message") or "invalid input: " + ", ".join(sorted(fields))
+        return payload(code, HTTP_ERROR_NAMES.get(code, "error"), message, fields), code, headers
     if code >= 500:
         return payload(code, "internal_error", "the server failed; the failure is logged"), code, headers
     message = data.get("message") or exc.description or HTTP_STATUS_CODES.get(code, "error")

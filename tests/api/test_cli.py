@@ -99,3 +99,58 @@ def test_serve_migrates_loads_the_demo_and_answers_with_the_tokens_it_prints(tmp
         proc.terminate()
         proc.wait(timeout=10)
         proc.stdout.close()
+
+
+# --- a worker that cannot be called back does not start ----------------------------------------------------------
+
+NOT_ABSOLUTE = ["", "clinic.example.com", "/webhooks", "ftp://clinic.example.com", "https://"]
+DEAD_TWILIO = "http://127.0.0.1:9"  # the discard port: were a send to start, it would go nowhere
+
+
+def _test_env(tmp_path, **extra: str) -> dict[str, str]:
+    """The test settings in a subprocess, without a public URL unless given, Twilio pointed nowhere."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PUBLIC_BASE_URL", "TWILIO_BASE_URL")}
+    return {**env, "RECALL_ENV": "test", "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "TWILIO_BASE_URL": DEAD_TWILIO, **extra}
+
+
+def _cli_app(tmp_path, env: str, **overrides: str):
+    """An app whose CLI commands (the worker's own engine included) use one migrated SQLite file."""
+    app = create_app(env, {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "TWILIO_BASE_URL": DEAD_TWILIO,
+                           **overrides})
+    assert app.test_cli_runner().invoke(args=["recall", "migrate"]).exit_code == 0
+    return app
+
+
+@pytest.mark.parametrize("public_url", NOT_ABSOLUTE)
+def test_a_worker_without_an_absolute_public_url_outside_development_refuses_naming_the_variable(
+        tmp_path, public_url):
+    app = _cli_app(tmp_path, "test", PUBLIC_BASE_URL=public_url)
+    result = app.test_cli_runner().invoke(args=["recall", "worker", "--once"])
+    assert result.exit_code == 1 and "dispatched" not in result.output, result.output
+    assert "PUBLIC_BASE_URL" in result.output and "absolute" in result.output
+    app.extensions["recall.db"].dispose()
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--no-demo", "--no-standin", "--port", "0"]])
+def test_the_worker_and_serve_processes_refuse_to_start_without_a_public_url_outside_development(tmp_path, command):
+    proc = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "recall", *command],
+                          cwd=Path(__file__).parents[2], env=_test_env(tmp_path), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "PUBLIC_BASE_URL is not set" in proc.stderr and "listening" not in proc.stdout
+
+
+def test_a_worker_with_an_absolute_public_url_starts(tmp_path):
+    app = _cli_app(tmp_path, "test", PUBLIC_BASE_URL="https://recall.clinic.example")
+    result = app.test_cli_runner().invoke(args=["recall", "worker", "--once"])
+    assert result.exit_code == 0 and "dispatched: {}" in result.output, result.output
+    app.extensions["recall.db"].dispose()
+
+
+def test_a_development_worker_without_a_public_url_still_starts(tmp_path, monkeypatch):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    app = _cli_app(tmp_path, "development")
+    result = app.test_cli_runner().invoke(args=["recall", "worker", "--once"])
+    assert result.exit_code == 0 and "dispatched: {}" in result.output, result.output
+    app.extensions["recall.db"].dispose()

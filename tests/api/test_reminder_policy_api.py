@@ -25,7 +25,7 @@ THREE_SEGMENTS = ("Reminder: your appointment at {clinic} is on {date} at {time}
 def document(world: Any) -> dict[str, Any]:
     """A whole policy using every key, for clinic a."""
     return {
-        "steps": [{"offset_minutes": 120, "channel": "voice", "fallback": "sms"},
+        "steps": [{"offset_minutes": 120, "channel": "voice", "fallback": "sms", "on_machine": "voicemail"},
                   {"offset_minutes": 2880, "channel": "operator_call", "routine": True, "run_if_confirmed": False},
                   {"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True}],
         "overrides": [{"service_id": world.a.services[1].id, "steps": [{"offset_minutes": 60, "channel": "sms"}]},
@@ -74,7 +74,7 @@ def test_a_manager_saves_the_whole_document_and_everyone_reads_it_back(client, w
     policy = body["policy"]
     assert [s["offset_minutes"] for s in policy["steps"]] == [2880, 1440, 120]
     assert policy["steps"][2] == {"offset_minutes": 120, "channel": "voice", "run_if_confirmed": False,
-                                  "routine": True, "fallback": "sms"}
+                                  "routine": True, "fallback": "sms", "on_machine": "voicemail"}
     assert policy["sender"] == {"from_number": "+46850000000", "messaging_service_sid": None}
     assert policy["rate_limits"] == {"sms_per_second": 5.0, "calls_per_second": 0.5}
     assert policy["overrides"][1] == {"service_id": None, "provider_id": world.a.providers[0].id, "steps": []}
@@ -135,6 +135,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("a fallback to the same channel", {"steps": [{**STEP, "fallback": "sms"}]}, "steps.0.fallback"),
     ("a fallback to the front desk", {"steps": [{**STEP, "fallback": "frontdesk_call"}]}, "steps.0.fallback"),
     ("run_if_confirmed as a string", {"steps": [{**STEP, "run_if_confirmed": "yes"}]}, "steps.0.run_if_confirmed"),
+    ("an unknown answer to a machine", {"steps": [{**STEP, "on_machine": "hang_up"}]}, "steps.0.on_machine"),
     ("an unknown key in a step", {"steps": [{**STEP, "colour": "red"}]}, "steps.0.colour"),
     ("an override naming nothing", {"steps": [], "overrides": [{"steps": []}]}, "overrides.0.service_id"),
     ("an override without steps", {"steps": [], "overrides": [{"service_id": 1}]}, "overrides.0.steps"),

@@ -14,7 +14,8 @@ from tests.factories import actor_of, api_as, future, iso, make_call
 REMINDER_FIELDS = {
     "id", "booking_id", "patient_id", "channel", "status", "send_at", "due_at", "sent_at", "attempts", "provider_sid",
     "provider_status", "error_code", "outcome", "fallback", "fallback_of_id", "policy_version", "offset_minutes",
-    "task_id", "call_outcome", "call_attempts", "called_by_id", "called_at", "handled_at"}
+    "task_id", "call_outcome", "call_attempts", "called_by_id", "called_at", "handled_at", "moved_reason",
+    "planned_channel"}
 
 
 def booked(database, clock, cw, *, patient: int = 0, days: int = 3) -> int:

@@ -333,6 +333,41 @@ def test_call_progress_answer_and_key_press_arrive_signed(
     assert all(signed_ok(hit, url) for hit, url in zip(receiver.hits, urls, strict=True))
 
 
+def test_answered_by_comes_as_twilios_machine_detection_reports_it_per_number(
+    gateway: TwilioGateway, twilio: StandIn, receiver: Receiver
+) -> None:
+    machine, person = PATIENT, "+46701112233"
+    twilio.set_answered_by(machine, "machine_end_beep")
+    urls = {"url": f"{receiver.url}/twiml", "status_callback": f"{receiver.url}/status"}
+
+    def call(to: str, detection: str | None) -> str:
+        extra = {"machine_detection": detection} if detection else {}
+        sid = gateway.client.calls.create(to=to, from_=FROM.from_number, method="POST", **urls, **extra).sid
+        twilio.answer(sid)
+        twilio.call_status(sid, "completed", duration=5)
+        return str(sid)
+
+    sids = [call(machine, "DetectMessageEnd"), call(machine, "Enable"), call(person, "DetectMessageEnd"),
+            call(machine, None)]
+    answers = [(h["path"], h["form"].get("AnsweredBy")) for h in receiver.posted(8)]
+    assert answers == [("/twiml", "machine_end_beep"), ("/status", "machine_end_beep"),
+                       ("/twiml", "machine_start"), ("/status", "machine_start"),  # Enable answers at once
+                       ("/twiml", "human"), ("/status", "human"),
+                       ("/twiml", None), ("/status", None)], "no detection asked, no AnsweredBy"
+    assert [twilio.state.get(sid).json["answered_by"] for sid in sids] == [  # type: ignore[union-attr]
+        "machine_end_beep", "machine_start", "human", None]
+    with pytest.raises(ValueError):
+        twilio.set_answered_by(machine, "robot")
+
+
+def test_our_reminder_calls_ask_for_detection_that_waits_for_the_end_of_the_greeting(
+    gateway: TwilioGateway, twilio: StandIn
+) -> None:
+    gateway.place_call(to=PATIENT, twiml_url="http://127.0.0.1:9/voice", status_callback="http://127.0.0.1:9/s",
+                       idempotency_key="amd", sender=FROM)
+    assert twilio.requests[-1].value("MachineDetection") == "DetectMessageEnd"
+
+
 def test_an_inbound_sms_is_posted_signed_to_the_given_url(twilio: StandIn, receiver: Receiver) -> None:
     url = f"{receiver.url}/webhooks/inbound"
 

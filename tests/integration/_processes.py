@@ -35,7 +35,9 @@ from recall.reminders import Reminder, ReminderStatus
 from tests.factories import actor_of, make_clinic, make_service, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+ACCOUNT, TOKEN = "AC" + "0" * 32, "process-test-auth-token"  # production refuses the stand-in's published default
+# The workers run on the real clock: calling hours must not depend on when the tests run.
+ALL_DAY = {"weekday_start": "00:00", "weekday_end": "24:00", "weekend_start": "00:00", "weekend_end": "24:00"}
 CALLBACK_BASE = "https://clinic.example.com"
 SENDER = "+46700000000"
 FAILED_UNEXPECTEDLY = re.compile(r"^sending reminder (\d+) failed unexpectedly$", re.MULTILINE)
@@ -52,7 +54,8 @@ def load_due_reminders(database: Database, n: int, rate: float | None, *, visit_
     service = make_service(database, clock, clinic.id)
     with database.writer() as s:
         policy, _ = replace_policy(s, clock, actor_of(manager), {
-            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": rate}})
+            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": rate},
+            "hours": ALL_DAY})
     with database.writer() as s:
         patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
             "clinic_id": clinic.id, "full_name": f"Crash patient {i}", "phone_e164": f"+4670{phone_base + i:07d}",

@@ -51,8 +51,9 @@ from recall.reminders import Reminder, ReminderStatus
 from tests.factories import actor_of, make_clinic, make_service, make_staff
 
 UTC = timezone.utc
+ALL_DAY = {"weekday_start": "00:00", "weekday_end": "24:00", "weekend_start": "00:00", "weekend_end": "24:00"}
 ROOT = Path(__file__).resolve().parents[2]
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+ACCOUNT, TOKEN = "AC" + "0" * 32, "crash-test-auth-token"  # production refuses the stand-in's published default
 CALLBACK_BASE = "https://clinic.example.com"
 REMINDERS = {"postgresql": 2000, "sqlite": 1500}
 RATE = 100  # SMS per second: the policy's maximum (MAX_RATE)
@@ -82,7 +83,8 @@ def _load_due_reminders(database: Database, n: int) -> int:
     service = make_service(database, clock, clinic.id)
     with database.writer() as s:
         policy, _ = replace_policy(s, clock, actor_of(manager), {
-            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": RATE}})
+            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": RATE},
+            "hours": ALL_DAY})  # the workers run on the real clock: calling hours must not depend on when tests run
     with database.writer() as s:
         patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
             "clinic_id": clinic.id, "full_name": f"Crash patient {i}", "phone_e164": f"+4670{i:07d}",

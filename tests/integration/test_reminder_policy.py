@@ -122,7 +122,7 @@ def test_steps_are_stored_earliest_first_and_keys_left_out_take_the_defaults(dat
     row, warnings = save(database, clock, people["manager"], {"steps": steps(120, 2880, 1440)})
     assert [st["offset_minutes"] for st in row.body["steps"]] == [2880, 1440, 120]
     assert row.body["steps"][0] == {"offset_minutes": 2880, "channel": "sms", "run_if_confirmed": False,
-                                    "routine": True, "fallback": "none"}
+                                    "routine": True, "fallback": "none", "on_machine": "fallback"}
     default = DEFAULT_POLICY.to_json()
     assert {k: row.body[k] for k in ("hours", "templates", "show_provider", "sender", "rate_limits")} == {
         k: default[k] for k in ("hours", "templates", "show_provider", "sender", "rate_limits")}

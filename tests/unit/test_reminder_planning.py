@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from recall.reminder_planning import (
-    DEFAULT_POLICY, Channel, Fallback, Hours, Override, PlannedStep, PolicyDoc, Sender, Step, plan_steps,
+    DEFAULT_POLICY, Channel, Fallback, Hours, OnMachine, Override, PlannedStep, PolicyDoc, Sender, Step,
+    earliest_allowed, makes_sense, plan_steps,
 )
 
 UTC = timezone.utc
@@ -247,6 +248,8 @@ def test_in_a_surge_routine_human_calls_become_voice_calls_and_the_rest_stay():
     assert [(s.channel, s.fallback) for s in surge] == [
         (Channel.VOICE, Fallback.SMS), (Channel.FRONTDESK_CALL, Fallback.NONE), (Channel.SMS, Fallback.VOICE)]
     assert [s.send_at for s in surge] == [s.send_at for s in calm]
+    assert [s.automated_from for s in surge] == [Channel.OPERATOR_CALL, None, None], "the moved one says so"
+    assert [s.automated_from for s in calm] == [None, None, None]
 
 
 def test_in_a_surge_a_fallback_never_repeats_the_automated_channel():
@@ -256,18 +259,67 @@ def test_in_a_surge_a_fallback_never_repeats_the_automated_channel():
     assert [(s.channel, s.fallback) for s in steps] == [(Channel.VOICE, Fallback.SMS), (Channel.VOICE, Fallback.SMS)]
 
 
+# --- the next opening, for a reminder found outside the hours when it is about to leave ----------------------------
+
+
+def opening(zone: str, *wall_time: int, hours: Hours = Hours(), fold: int = 0) -> str:
+    found = earliest_allowed(at(zone, *wall_time, fold=fold), ZoneInfo(zone), hours)
+    assert found is not None
+    return wall(found, zone)
+
+
+def test_inside_the_hours_the_next_allowed_moment_is_now():
+    assert opening(STOCKHOLM, 2026, 3, 2, 12, 0) == "Mon 2026-03-02 12:00 +0100"
+
+
+def test_after_the_hours_the_next_allowed_moment_is_when_they_open_next_and_the_end_is_outside():
+    assert opening(STOCKHOLM, 2026, 3, 2, 20, 0) == "Tue 2026-03-03 09:00 +0100"
+    assert opening(STOCKHOLM, 2026, 3, 3, 5, 0) == "Tue 2026-03-03 09:00 +0100"
+    assert opening(STOCKHOLM, 2026, 3, 6, 23, 30) == "Sat 2026-03-07 10:00 +0100", "Saturday keeps weekend hours"
+    assert opening(STOCKHOLM, 2026, 3, 8, 16, 0) == "Mon 2026-03-09 09:00 +0100"
+
+
+def test_the_next_opening_is_on_the_wall_clock_across_both_dst_changes_in_both_zones():
+    assert opening(STOCKHOLM, 2026, 3, 28, 16, 30) == "Sun 2026-03-29 10:00 +0200"
+    assert opening(STOCKHOLM, 2026, 10, 24, 16, 30) == "Sun 2026-10-25 10:00 +0100"
+    assert opening(NEW_YORK, 2026, 3, 7, 16, 30) == "Sun 2026-03-08 10:00 -0400"
+    assert opening(NEW_YORK, 2026, 10, 31, 16, 30) == "Sun 2026-11-01 10:00 -0500"
+
+
+def test_hours_opening_in_the_skipped_hour_open_when_the_clock_jumps():
+    hours = Hours(weekend_start=150, weekend_end=600)  # 02:30, which 29 March in Stockholm never shows
+    assert opening(STOCKHOLM, 2026, 3, 29, 1, 0, hours=hours) == "Sun 2026-03-29 03:00 +0200"
+
+
+def test_hours_opening_in_the_repeated_hour_open_at_its_first_pass_after_now():
+    hours = Hours(weekend_start=150, weekend_end=600)  # 02:30 happens twice on 25 October in Stockholm
+    assert opening(STOCKHOLM, 2026, 10, 25, 1, 0, hours=hours) == "Sun 2026-10-25 02:30 +0200"
+    assert opening(STOCKHOLM, 2026, 10, 25, 2, 0, fold=1, hours=hours) == "Sun 2026-10-25 02:30 +0100"
+
+
+def test_a_reminder_makes_sense_only_while_it_leaves_the_shortest_step_before_the_visit():
+    visit = at(STOCKHOLM, 2026, 3, 5, 9, 3)
+    assert makes_sense(visit - timedelta(minutes=5), visit)
+    assert not makes_sense(visit - timedelta(minutes=3), visit)
+    assert not makes_sense(visit, visit)
+
+
 # --- the document -----------------------------------------------------------------------------------------------------
 
 
 def test_a_policy_document_survives_the_trip_to_json_and_back():
     doc = PolicyDoc(
-        steps=(Step(2880, Channel.OPERATOR_CALL, True, False, Fallback.SMS), Step(120, Channel.VOICE)),
+        steps=(Step(2880, Channel.OPERATOR_CALL, True, False, Fallback.SMS),
+               Step(120, Channel.VOICE, on_machine=OnMachine.VOICEMAIL)),
         overrides=(Override((Step(60, Channel.SMS),), service_id=5), Override((), provider_id=9)),
         hours=Hours(8 * 60, 21 * 60, 11 * 60, 14 * 60),
         templates={"sms": {"pl": "Wizyta {date} {time}"}}, show_provider=True,
         sender=Sender("+46850000000", "MG" + "a" * 32), sms_per_second=2.5, calls_per_second=0.5,
     )
     assert PolicyDoc.from_json(doc.to_json()) == doc
+    stored_before_on_machine = {k: v for k, v in doc.to_json()["steps"][0].items() if k != "on_machine"}
+    assert PolicyDoc.from_json({**doc.to_json(), "steps": [stored_before_on_machine]}).steps[0].on_machine is \
+        OnMachine.FALLBACK, "a version saved before the setting existed falls back on a machine, as it did"
     assert doc.to_json()["hours"] == {"weekday_start": "08:00", "weekday_end": "21:00", "weekend_start": "11:00",
                                       "weekend_end": "14:00"}
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import bookings, credit
 from recall.actors import Role
 from recall.bookings import BookingRequest
@@ -15,12 +13,14 @@ from recall.web.bookings.schemas import (
     BookingCreateSchema, BookingListArgs, BookingSchema, CancelSchema, CreditEntrySchema, MoveSchema,
 )
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 
 blp = Blueprint("bookings", __name__, description="Bookings and their outcomes")
 at_the_clinic = roles(Role.FRONTDESK, Role.MANAGER)
 
 
 @blp.route("/bookings", methods=["POST"])
+@may_answer(403)
 @any_staff
 @blp.arguments(BookingCreateSchema)
 @blp.response(201, BookingSchema)
@@ -49,6 +49,7 @@ def get_booking(booking_id: int) -> Any:
 
 
 @blp.route("/bookings/<int:booking_id>/credit", methods=["GET"])
+@may_answer(403)
 @any_staff
 @blp.response(200, CreditEntrySchema(many=True))
 def booking_credit(booking_id: int) -> Any:
@@ -63,6 +64,7 @@ def booking_credit(booking_id: int) -> Any:
 @any_staff
 @blp.response(200, BookingSchema)
 def confirm(booking_id: int) -> Any:
+    """Confirm a booking: the patient said they will come."""
     return bookings.confirm_booking(session(), clock(), actor(), booking_id)
 
 
@@ -71,6 +73,7 @@ def confirm(booking_id: int) -> Any:
 @blp.arguments(MoveSchema)
 @blp.response(200, BookingSchema)
 def move(data: dict[str, Any], booking_id: int) -> Any:
+    """Move a booking to another time (and provider)."""
     return bookings.move_booking(session(), clock(), actor(), booking_id, start_at=data["start_at"],
                                  end_at=data["end_at"], provider_id=data["provider_id"])
 
@@ -80,6 +83,7 @@ def move(data: dict[str, Any], booking_id: int) -> Any:
 @blp.arguments(CancelSchema)
 @blp.response(200, BookingSchema)
 def cancel(data: dict[str, Any], booking_id: int) -> Any:
+    """Cancel a booking; its pending credit is voided."""
     return bookings.cancel_booking(session(), clock(), actor(), booking_id, data["reason"])
 
 
@@ -87,6 +91,7 @@ def cancel(data: dict[str, Any], booking_id: int) -> Any:
 @at_the_clinic
 @blp.response(200, BookingSchema)
 def attend(booking_id: int) -> Any:
+    """Record that the patient came: the booking's credit is earned."""
     return bookings.mark_attended(session(), clock(), actor(), booking_id)
 
 
@@ -94,4 +99,5 @@ def attend(booking_id: int) -> Any:
 @at_the_clinic
 @blp.response(200, BookingSchema)
 def no_show(booking_id: int) -> Any:
+    """Record that the patient did not come: the booking's credit is voided."""
     return bookings.mark_no_show(session(), clock(), actor(), booking_id)

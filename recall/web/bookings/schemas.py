@@ -7,11 +7,11 @@ import marshmallow as ma
 from recall.actors import Role
 from recall.bookings import BookingRequest, BookingStatus, Channel, Source
 from recall.credit import CreditKind
-from recall.web.common import Day, Id, Input, Instant, RangeArgs
+from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs
 
 
 
-class BookingSchema(Input):
+class BookingSchema(Output):
     id = Id()
     patient_id = Id()
     provider_id = Id(allow_none=True)
@@ -73,7 +73,7 @@ class BookingListArgs(RangeArgs):
     channel = ma.fields.Enum(Channel, by_value=True)
 
 
-class CreditEntrySchema(Input):
+class CreditEntrySchema(Output):
     id = Id()
     booking_id = Id()
     staff_id = Id()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import catalog
 from recall.web.auth import any_staff, manager_only
 from recall.web.catalog.schemas import (
@@ -13,6 +11,7 @@ from recall.web.catalog.schemas import (
     ServiceUpdateSchema,
 )
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint
 
 blp = Blueprint("catalog", __name__, description="Providers (doctors) and services (visit types)")
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import clinics, payplan
 from recall.payplan import PlanTerms
 from recall.web.auth import any_staff, manager_only
 from recall.web.clinic.schemas import ClinicSchema, ClinicUpdateSchema, PayPlanInputSchema, PayPlanSchema
 from recall.web.common import actor, clock, session
+from recall.web.contract import Blueprint
 
 blp = Blueprint("clinic", __name__, description="The caller's clinic, its settings and pay plan")
 

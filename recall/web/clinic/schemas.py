@@ -10,12 +10,12 @@ from recall.clinics import NULLABLE_RULES, QUEUE_RULES
 from recall.errors import ValidationError as DomainValidationError
 from recall.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
 from recall.timeutil import format_hhmm
-from recall.web.common import Id, Input
+from recall.web.common import Id, Input, Output, StrictDecimal
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 
 
-class ClinicSchema(Input):
+class ClinicSchema(Output):
     id = ma.fields.Integer()
     name = ma.fields.String()
     timezone = ma.fields.String()
@@ -75,7 +75,7 @@ class ServiceRateSchema(Input):
 class PayPlanInputSchema(Input):
     frontdesk_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
     operator_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
-    recall_multiplier = ma.fields.Decimal(required=True, places=None, allow_nan=False,
+    recall_multiplier = StrictDecimal(required=True, places=None, allow_nan=False,
                                           validate=ma.validate.Range(min=1, max=100))
     service_rates = ma.fields.List(ma.fields.Nested(ServiceRateSchema), load_default=list)
 
@@ -97,7 +97,7 @@ class PayPlanInputSchema(Input):
             raise ma.ValidationError(exc.fields) from None
 
 
-class PayPlanSchema(Input):
+class PayPlanSchema(Output):
     frontdesk_base_cents = ma.fields.Integer()
     operator_base_cents = ma.fields.Integer()
     recall_multiplier = ma.fields.Function(lambda t: float(t.recall_multiplier))

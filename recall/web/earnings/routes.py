@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 
 from recall import earnings
 from recall.clinics import get_clinic
@@ -16,7 +16,8 @@ from recall.payplan import check_rates
 from recall.staff import get_staff
 from recall.web.auth import any_staff, manager_only
 from recall.web.bookings.schemas import CreditEntrySchema
-from recall.web.common import DayRangeArgs, actor, clock, page_of, page_schema, session
+from recall.web.common import DayRangeArgs, actor, clock, instant_range, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 from recall.web.earnings.schemas import (
     EarningsSchema, LedgerArgs, TeamEarningsSchema, WhatIfInputSchema, WhatIfSchema,
 )
@@ -41,6 +42,7 @@ def my_earnings(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/earnings/staff/<int:staff_id>", methods=["GET"])
+@may_answer(403)
 @any_staff
 @blp.arguments(DayRangeArgs, location="query")
 @blp.response(200, EarningsSchema)
@@ -63,6 +65,7 @@ def team_earnings(args: dict[str, Any]) -> Any:
 
 
 @blp.route("/earnings/what-if", methods=["POST"])
+@may_answer(never=(409,))
 @manager_only
 @blp.arguments(WhatIfInputSchema)
 @blp.response(200, WhatIfSchema)
@@ -78,6 +81,7 @@ def what_if(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/ledger", methods=["GET"])
+@may_answer(403)
 @any_staff
 @blp.arguments(LedgerArgs, location="query")
 @blp.response(200, page_schema(CreditEntrySchema))
@@ -91,10 +95,16 @@ def ledger(args: dict[str, Any]) -> Any:
     stmt = sa.select(CreditEntry).where(CreditEntry.clinic_id == actor().clinic_id).order_by(CreditEntry.id)
     if staff_id is not None:
         stmt = stmt.where(CreditEntry.staff_id == staff_id)
-    if args.get("from_"):
-        stmt = stmt.where(CreditEntry.local_day >= args["from_"])
-    if args.get("to"):
-        stmt = stmt.where(CreditEntry.local_day <= args["to"])
+    start, end = args.get("from_"), args.get("to")
+    instant_range(start, end)  # the same order rule as every list
+    if isinstance(start, datetime):
+        stmt = stmt.where(CreditEntry.occurred_at >= start)
+    elif start is not None:
+        stmt = stmt.where(CreditEntry.local_day >= start)
+    if isinstance(end, datetime):
+        stmt = stmt.where(CreditEntry.occurred_at < end)
+    elif end is not None:
+        stmt = stmt.where(CreditEntry.local_day <= end)
     if args.get("kind"):
         stmt = stmt.where(CreditEntry.kind == args["kind"])
     return page_of(stmt, args)

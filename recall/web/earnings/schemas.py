@@ -7,10 +7,10 @@ import marshmallow as ma
 from recall.actors import Role
 from recall.credit import CreditKind
 from recall.web.clinic.schemas import PayPlanInputSchema
-from recall.web.common import Day, DayRangeArgs, Id, Input, PageArgs
+from recall.web.common import Day, DayOrInstant, Id, Input, Output, PageArgs
 
 
-class _Totals(Input):
+class _Totals(Output):
     booked_cents = ma.fields.Integer()
     booked_count = ma.fields.Integer()
     earned_cents = ma.fields.Integer()
@@ -41,7 +41,7 @@ class StaffSummarySchema(_Totals):
     pending_count = ma.fields.Integer()
 
 
-class TeamEarningsSchema(Input):
+class TeamEarningsSchema(Output):
     start = Day(data_key="from")
     end = Day(data_key="to")
     currency = ma.fields.String()
@@ -59,7 +59,7 @@ class WhatIfInputSchema(Input):
             raise ma.ValidationError("must not be before from", field_name="to")
 
 
-class WhatIfRowSchema(Input):
+class WhatIfRowSchema(Output):
     staff_id = ma.fields.Integer()
     name = ma.fields.String()
     role = ma.fields.Enum(Role, by_value=True)
@@ -69,7 +69,7 @@ class WhatIfRowSchema(Input):
     difference_cents = ma.fields.Integer()
 
 
-class WhatIfSchema(Input):
+class WhatIfSchema(Output):
     start = Day(data_key="from")
     end = Day(data_key="to")
     currency = ma.fields.String()
@@ -78,6 +78,10 @@ class WhatIfSchema(Input):
     rows = ma.fields.List(ma.fields.Nested(WhatIfRowSchema))
 
 
-class LedgerArgs(PageArgs, DayRangeArgs):
+class LedgerArgs(PageArgs):
+    """A day bound reads the entry's local day (the day its earnings count on); an instant, when it occurred."""
+
+    from_ = DayOrInstant(data_key="from")
+    to = DayOrInstant()
     staff_id = Id()
     kind = ma.fields.Enum(CreditKind, by_value=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import clinics, patients
 from recall.phones import to_e164
 from recall.web.auth import any_staff
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint
 from recall.web.patients.schemas import PatientCreateSchema, PatientListArgs, PatientSchema, PatientUpdateSchema
 
 blp = Blueprint("patients", __name__, description="Patients")

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
-from recall.patients import Language
-from recall.web.common import Day, Input, PageArgs, strict_bool
+from recall.patients import EARLIEST_BIRTH_DATE, Language
+from recall.web.common import Day, Input, Output, PageArgs, strict_bool
 
 
-class PatientSchema(Input):
+def BirthDate(**kwargs: Any) -> Day:  # noqa: N802 - used like a field class
+    """Any real day from 1900-01-01; "not after today" needs the clinic's zone, so the use case checks it."""
+    return Day(earliest=EARLIEST_BIRTH_DATE, latest=None, metadata={
+        "description": "from 1900-01-01 to today in the clinic's time zone", "x-maximum": "today"}, **kwargs)
+
+
+class PatientSchema(Output):
     id = ma.fields.Integer()
     full_name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_e164", metadata={"description": "E.164"})
     language = ma.fields.Enum(Language, by_value=True)
     timezone = ma.fields.String(allow_none=True)
-    date_of_birth = Day(allow_none=True)
+    date_of_birth = BirthDate(allow_none=True)
     external_ref = ma.fields.String(allow_none=True)
     consent_sms = ma.fields.Boolean()
     consent_voice = ma.fields.Boolean()
@@ -30,7 +38,7 @@ class PatientUpdateSchema(Input):
                              metadata={"description": "national (read with the clinic's region) or international"})
     language = ma.fields.Enum(Language, by_value=True)
     timezone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
-    date_of_birth = Day(allow_none=True)
+    date_of_birth = BirthDate(allow_none=True)
     external_ref = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     consent_sms = strict_bool()
     consent_voice = strict_bool()

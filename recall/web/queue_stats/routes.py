@@ -6,19 +6,17 @@ ranges are read in the clinic's zone, so "a day" is the day the clinic lived thr
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from flask_smorest import Blueprint
 
 from recall import queue_stats, staffing
 from recall.clinics import Clinic, get_clinic
-from recall.clock import UTC
 from recall.errors import NotFound, ValidationError
 from recall.staff import get_staff
-from recall.timeutil import at_local, local_day
+from recall.timeutil import local_day
 from recall.web.auth import manager_only
-from recall.web.common import actor, clock, session
+from recall.web.common import actor, clock, instant_range, session
+from recall.web.contract import Blueprint
 from recall.web.queue_stats.schemas import (
     KpiArgs, QueueHealthSchema, StaffingArgs, StaffingForecastSchema, TeamKpisSchema,
 )
@@ -35,23 +33,17 @@ def health() -> Any:
     return queue_stats.queue_health(session(), clinic, clock().now())
 
 
-def _bound(value: date | datetime, clinic: Clinic, *, end: bool) -> datetime:
-    """An instant as given; a day as its local midnight (the next one for ``to``, which is inclusive)."""
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return at_local(value + timedelta(days=1 if end else 0), 0, clinic.timezone)
-
-
 def _range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
     """The range asked for; by default the last 7 local days (day) or the last 4 ISO weeks (week), today included."""
     start, end = args.get("from_"), args.get("to")
     if start is None and end is None:
         today = local_day(now, clinic.timezone)
-        first = today - timedelta(days=6 if args["group"] == "day" else today.weekday() + 21)
-        return _bound(first, clinic, end=False), _bound(today, clinic, end=True)
-    if start is None or end is None:
+        start, end = today - timedelta(days=6 if args["group"] == "day" else today.weekday() + 21), today
+    elif start is None or end is None:
         raise ValidationError("give both from and to, or neither", field="from" if start is None else "to")
-    return _bound(start, clinic, end=False), _bound(end, clinic, end=True)
+    first, last = instant_range(start, end, clinic.timezone)
+    assert first is not None and last is not None
+    return first, last
 
 
 @blp.route("/recall-queue/kpis", methods=["GET"])
@@ -59,8 +51,10 @@ def _range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetim
 @blp.arguments(KpiArgs, location="query")
 @blp.response(200, TeamKpisSchema)
 def kpis(args: dict[str, Any]) -> Any:
-    """Per operator and local day or ISO week: attempts, contacts, pace, handle and wrap-up, conversion,
-    first-contact resolution and the realized rate, each ratio with its numerator and denominator."""
+    """The team's KPIs per operator and local day or ISO week.
+
+    Attempts, contacts, pace, handle and wrap-up, conversion, first-contact resolution and the realized rate,
+    each ratio with its numerator and denominator."""
     clinic = get_clinic(session(), actor().clinic_id)
     start, end = _range(clinic, args, clock().now())
     staff_id = args.get("staff_id")

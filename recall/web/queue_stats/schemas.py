@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 import marshmallow as ma
 
 from recall.staffing import LIMITS
-from recall.web.common import Day, Id, Input, Instant
-
-
-class DayOrInstant(ma.fields.Field):
-    """A day (YYYY-MM-DD, read in the clinic's zone) or an ISO 8601 instant with an offset.
-
-    A day lets a manager ask for "2 to 8 March" without working out offsets; an instant lets a chart
-    ask for exactly the hours it shows.
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["metadata"] = {"type": "string", "example": "2026-03-02",
-                              "description": "a day in the clinic's zone (YYYY-MM-DD) or an instant with an offset",
-                              **kwargs.get("metadata", {})}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date | datetime:
-        if not isinstance(value, str):
-            raise ma.ValidationError("must be a day (YYYY-MM-DD) or an instant with an offset")
-        field: ma.fields.Field = Day() if len(value.strip()) == 10 else Instant()
-        return field.deserialize(value.strip(), attr, data, **kwargs)
+from recall.web.common import Day, DayOrInstant, Id, Input, Output
 
 
 def _in(name: str, **kwargs: Any) -> ma.validate.Range:
@@ -38,7 +17,7 @@ def _in(name: str, **kwargs: Any) -> ma.validate.Range:
 
 class KpiArgs(Input):
     from_ = DayOrInstant(data_key="from")
-    to = DayOrInstant(metadata={"description": "a day is inclusive; an instant is exclusive"})
+    to = DayOrInstant()
     group = ma.fields.String(load_default="day", validate=ma.validate.OneOf(["day", "week"]),
                              metadata={"description": "local days, or ISO weeks starting on Monday"})
     staff_id = Id(metadata={"description": "one operator's rows (the team rows stay)"})
@@ -55,7 +34,7 @@ class StaffingArgs(Input):
                                       metadata={"description": "the history the rates are measured over"})
 
 
-class QueueCountsSchema(Input):
+class QueueCountsSchema(Output):
     open = ma.fields.Integer()
     not_yet_due = ma.fields.Integer()
     due_now = ma.fields.Integer()
@@ -74,12 +53,12 @@ class QueueServiceCountsSchema(QueueCountsSchema):
     service_name = ma.fields.String()
 
 
-class QueueSurgeSchema(Input):
+class QueueSurgeSchema(Output):
     active = ma.fields.Boolean()
     reasons = ma.fields.List(ma.fields.String())
 
 
-class QueueHealthSchema(Input):
+class QueueHealthSchema(Output):
     now = ma.fields.DateTime()
     unreachable_since = ma.fields.DateTime()
     totals = ma.fields.Nested(QueueCountsSchema)
@@ -91,7 +70,7 @@ def _ratio(description: str) -> ma.fields.Float:
     return ma.fields.Float(allow_none=True, metadata={"description": f"{description}; null when it is 0"})
 
 
-class KpiRowSchema(Input):
+class KpiRowSchema(Output):
     period_start = Day()
     period_end = Day(metadata={"description": "the period's last day, inclusive"})
     staff_id = Id(allow_none=True, metadata={"description": "null: the team total"})
@@ -125,7 +104,7 @@ class KpiRowSchema(Input):
     realized_rate = _ratio("bookings_attended / bookings_with_outcome")
 
 
-class TeamKpisSchema(Input):
+class TeamKpisSchema(Output):
     start = ma.fields.DateTime(data_key="from")
     end = ma.fields.DateTime(data_key="to", metadata={"description": "exclusive"})
     group = ma.fields.String()
@@ -133,14 +112,14 @@ class TeamKpisSchema(Input):
     rows = ma.fields.List(ma.fields.Nested(KpiRowSchema))
 
 
-class ActiveOperatorSchema(Input):
+class ActiveOperatorSchema(Output):
     staff_id = Id()
     name = ma.fields.String()
     attempts = ma.fields.Integer()
     working_hours = ma.fields.Float()
 
 
-class StaffingForecastSchema(Input):
+class StaffingForecastSchema(Output):
     now = ma.fields.DateTime()
     target_days = ma.fields.Integer()
     hours_per_day = ma.fields.Float()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import attempts, queue, recall_tasks, surge
 from recall.actors import Role
 from recall.attempts import AttemptInput
 from recall.clinics import get_clinic
 from recall.web.auth import roles
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 from recall.web.recall_tasks.schemas import (
     AttemptCreateSchema, AttemptListArgs, AttemptResultSchema, AttemptSchema, ClaimSchema, RecallTaskSchema,
     SurgeSchema, TaskListArgs,
@@ -41,6 +40,7 @@ def get_task(task_id: int) -> Any:
 
 
 @blp.route("/recall-queue/claim", methods=["POST"])
+@may_answer(never=(409,))
 @queue_workers
 @blp.response(200, ClaimSchema)
 def claim() -> Any:

@@ -7,10 +7,12 @@ import marshmallow as ma
 from recall.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
 from recall.recall_tasks import CloseReason, TaskReason, TaskStatus
 from recall.web.bookings.schemas import BookingTimeSchema
-from recall.web.common import Day, Id, Input, Instant, PageArgs, RangeArgs
+from recall.web.common import (
+    RANGE_RULE, Day, DayOrInstant, Id, Input, Instant, Output, PageArgs, RangeArgs, instant_range,
+)
 
 
-class RecallTaskSchema(Input):
+class RecallTaskSchema(Output):
     id = Id()
     patient_id = Id()
     service_id = Id(allow_none=True)
@@ -38,20 +40,22 @@ class RecallTaskSchema(Input):
 
 class TaskListArgs(PageArgs):
     status = ma.fields.Enum(TaskStatus, by_value=True)
-    due_from = Instant()
-    due_to = Instant()
+    due_from = DayOrInstant(metadata={"description": "due at or after; " + RANGE_RULE})
+    due_to = DayOrInstant(metadata={"description": "due before; " + RANGE_RULE})
     patient_id = Id()
     service_id = Id()
     assignee_id = Id(metadata={"description": "tasks leased to, or a callback reserved for, this staff member"})
     leased = ma.fields.Boolean(metadata={"description": "only tasks under an unexpired lease (true) or free (false)"})
 
-    @ma.validates_schema
-    def _ordered(self, data: dict[str, Any], **_kw: Any) -> None:
-        if data.get("due_from") and data.get("due_to") and data["due_to"] <= data["due_from"]:
-            raise ma.ValidationError("must be after due_from", field_name="due_to")
+    @ma.post_load
+    def _instants(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
+        if data.get("due_from") is not None or data.get("due_to") is not None:
+            data["due_from"], data["due_to"] = instant_range(data.get("due_from"), data.get("due_to"),
+                                                             names=("due_from", "due_to"))
+        return data
 
 
-class SurgeSchema(Input):
+class SurgeSchema(Output):
     active = ma.fields.Boolean()
     reasons = ma.fields.List(ma.fields.String())
     backlog_threshold = ma.fields.Integer(allow_none=True)
@@ -59,7 +63,7 @@ class SurgeSchema(Input):
     overdue_tasks_threshold = ma.fields.Integer(allow_none=True)
 
 
-class ClaimSchema(Input):
+class ClaimSchema(Output):
     task = ma.fields.Nested(RecallTaskSchema, allow_none=True,
                             metadata={"description": "null: nothing is due that may be called now"})
     surge = ma.fields.Nested(SurgeSchema)
@@ -67,7 +71,7 @@ class ClaimSchema(Input):
         metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"})
 
 
-class AttemptSchema(Input):
+class AttemptSchema(Output):
     id = Id()
     task_id = Id()
     patient_id = Id()
@@ -110,7 +114,7 @@ class AttemptCreateSchema(Input):
         return AttemptInput(**data)
 
 
-class AttemptResultSchema(Input):
+class AttemptResultSchema(Output):
     attempt = ma.fields.Nested(AttemptSchema)
     task = ma.fields.Nested(RecallTaskSchema)
     booking_id = Id(allow_none=True)

@@ -7,9 +7,8 @@ the warnings the manager should see (an SMS text longer than 2 segments, say).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
-
-from flask_smorest import Blueprint
 
 from recall import reminder_policy
 from recall.clinics import get_clinic
@@ -18,6 +17,7 @@ from recall.reminder_policy import ReminderPolicy, policy_warnings
 from recall.timeutil import zone
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import PageArgs, actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 from recall.web.reminder_policy.schemas import (
     PolicySchema, PolicyVersionSchema, PreviewResultSchema, PreviewSchema,
 )
@@ -59,13 +59,15 @@ def replace_policy(document: dict[str, Any]) -> Any:
 @blp.response(200, page_schema(PolicyVersionSchema))
 def list_versions(args: dict[str, Any]) -> Any:
     """Every saved version, newest first."""
-    return page_of(reminder_policy.list_versions(actor().clinic_id), args)
+    page = page_of(reminder_policy.list_versions(actor().clinic_id), args)
+    return replace(page, items=[_shown(row, policy_warnings(row.doc)) for row in page.items])
 
 
 @blp.route("/clinic/reminder-policy/versions/<int:version>", methods=["GET"])
 @manager_only
 @blp.response(200, PolicyVersionSchema)
 def get_version(version: int) -> Any:
+    """One saved version of the policy."""
     row = reminder_policy.get_version(session(), actor().clinic_id, version)
     return _shown(row, policy_warnings(row.doc))
 
@@ -74,10 +76,12 @@ def _planned(step: PlannedStep, zone_name: str) -> dict[str, Any]:
     return {"step_index": step.step_index, "channel": step.channel.value, "fallback": step.fallback.value,
             "offset_minutes": step.offset_minutes, "send_at": step.send_at, "moved": step.moved,
             "local_send_at": step.send_at.astimezone(zone(zone_name)).isoformat(timespec="minutes"),
-            "skipped_reason": step.skipped_reason}
+            "skipped_reason": step.skipped_reason,
+            "automated_from": step.automated_from.value if step.automated_from else None}
 
 
 @blp.route("/clinic/reminder-policy/preview", methods=["POST"])
+@may_answer(never=(409,))
 @manager_only
 @blp.arguments(PreviewSchema)
 @blp.response(200, PreviewResultSchema)

@@ -12,11 +12,11 @@ import marshmallow as ma
 
 from recall.patients import Language
 from recall.reminder_planning import (
-    MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback,
+    MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback, OnMachine,
 )
 from recall.reminder_policy import MAX_OVERRIDES
 from recall.templates import MAX_TEMPLATE_CHARS
-from recall.web.common import Id, Input, Instant, strict_bool
+from recall.web.common import Id, Input, Instant, Output, StrictFloat, strict_bool
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 LANGUAGES = [lang.value for lang in Language]
@@ -36,6 +36,11 @@ class StepSchema(Input):
                                                    "(default true)."})
     fallback = ma.fields.String(validate=_one_of([f.value for f in Fallback]),
                                 metadata={"description": "What to do when the step fails for good (default none)."})
+    on_machine = ma.fields.String(validate=_one_of([o.value for o in OnMachine]), metadata={
+        "description": "When the step's voice call (the step itself, its fallback, or a human call moved to voice "
+                       "in a surge) reaches an answering machine: fallback (hang up; the call failed and the "
+                       "step's fallback runs; the default) or voicemail (leave a short message naming only the "
+                       "clinic and asking the patient to call back, in their language)."})
 
 
 class OverrideSchema(Input):
@@ -66,11 +71,10 @@ _NO_LIMIT = ("null: no limit of ours (Twilio queues what exceeds the sender's th
 
 
 class RateLimitsSchema(Input):
-    sms_per_second = ma.fields.Float(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                     metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
-    calls_per_second = ma.fields.Float(allow_nan=False, allow_none=True,
-                                       validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                       metadata={"description": "Calls per second; " + _NO_LIMIT})
+    sms_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                 metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
+    calls_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+                                   metadata={"description": "Calls per second; " + _NO_LIMIT})
 
 
 class PolicySchema(Input):
@@ -88,7 +92,7 @@ class PolicySchema(Input):
     rate_limits = ma.fields.Nested(RateLimitsSchema)
 
 
-class PolicyVersionSchema(ma.Schema):
+class PolicyVersionSchema(Output):
     version = ma.fields.Integer(metadata={"description": "0: the built-in default, never saved"})
     created_at = ma.fields.DateTime(allow_none=True)
     created_by_id = ma.fields.Integer(allow_none=True)
@@ -111,13 +115,13 @@ class PreviewSchema(Input):
     surge = strict_bool(load_default=False)
 
 
-class SegmentsSchema(ma.Schema):
+class SegmentsSchema(Output):
     encoding = ma.fields.String()
     units = ma.fields.Integer()
     segments = ma.fields.Integer()
 
 
-class PlannedStepSchema(ma.Schema):
+class PlannedStepSchema(Output):
     step_index = ma.fields.Integer()
     channel = ma.fields.String()
     fallback = ma.fields.String()
@@ -125,11 +129,13 @@ class PlannedStepSchema(ma.Schema):
     send_at = ma.fields.DateTime()
     local_send_at = ma.fields.String(metadata={"description": "send_at on the patient's wall clock"})
     moved = ma.fields.Boolean()
+    automated_from = ma.fields.String(allow_none=True, metadata={
+        "description": "a routine human call the surge moved to an automated channel: the channel it had"})
     skipped_reason = ma.fields.String(allow_none=True, metadata={
         "description": "null, too_late, confirmed, no_calling_hours or after_start"})
 
 
-class PreviewResultSchema(ma.Schema):
+class PreviewResultSchema(Output):
     version = ma.fields.Integer(allow_none=True, metadata={"description": "null for a posted, unsaved policy"})
     channel = ma.fields.String()
     language = ma.fields.String()

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import reminder_calls
 from recall.actors import Role
 from recall.reminder_calls import CallInput
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint
 from recall.web.reminders.schemas import (
     CallListArgs, CallOutcomeSchema, CallSchema, ReminderListArgs, ReminderSchema,
 )

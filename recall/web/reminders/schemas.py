@@ -9,10 +9,10 @@ from recall.patients import Language
 from recall.reminder_calls import MAX_NOTE, RECORDABLE, CallInput, CallState
 from recall.reminder_planning import Channel, Fallback
 from recall.reminders import CallOutcome, ReminderStatus
-from recall.web.common import Id, Input, Instant, PageArgs, RangeArgs
+from recall.web.common import Id, Input, Instant, Output, PageArgs, RangeArgs
 
 
-class ReminderSchema(Input):
+class ReminderSchema(Output):
     """A reminder and its delivery state. The message text is not stored, so it is not shown."""
 
     id = Id()
@@ -27,7 +27,15 @@ class ReminderSchema(Input):
     provider_sid = ma.fields.String(allow_none=True, metadata={"description": "Twilio's SID of the message or call"})
     provider_status = ma.fields.String(allow_none=True)
     error_code = ma.fields.Integer(allow_none=True)
-    outcome = ma.fields.String(allow_none=True, metadata={"description": "why it ended: skipped, failed, cancelled"})
+    outcome = ma.fields.String(allow_none=True, metadata={
+        "description": "why it ended: skipped (e.g. outside_calling_hours: due when the patient's hours were closed "
+                       "and they open only after the visit), failed, cancelled; for a call also answered, "
+                       "voicemail or machine"})
+    moved_reason = ma.fields.String(allow_none=True, metadata={
+        "description": "why it does not go out as planned: outside_calling_hours (it waits for the patient's hours "
+                       "to open: due_at) or surge (a routine human call moved to an automated channel)"})
+    planned_channel = ma.fields.Enum(Channel, by_value=True, allow_none=True, metadata={
+        "description": "with moved_reason surge: the channel the policy planned"})
     fallback = ma.fields.Enum(Fallback, by_value=True)
     fallback_of_id = Id(allow_none=True)
     policy_version = ma.fields.Integer()
@@ -49,7 +57,7 @@ class ReminderListArgs(RangeArgs):
     channel = ma.fields.Enum(Channel, by_value=True)
 
 
-class CallBookingSchema(Input):
+class CallBookingSchema(Output):
     id = Id()
     start_at = ma.fields.DateTime()
     end_at = ma.fields.DateTime()
@@ -58,7 +66,7 @@ class CallBookingSchema(Input):
     service_id = Id(allow_none=True)
 
 
-class CallPatientSchema(Input):
+class CallPatientSchema(Output):
     id = Id()
     full_name = ma.fields.String()
     phone = ma.fields.String(attribute="phone_e164", metadata={"description": "E.164"})
@@ -67,7 +75,7 @@ class CallPatientSchema(Input):
     timezone = ma.fields.String(allow_none=True)
 
 
-class CallSchema(Input):
+class CallSchema(Output):
     """A call on the front desk's list: whom to call about which visit, and how the tries went."""
 
     id = Id(attribute="reminder.id", metadata={"description": "the reminder's id"})

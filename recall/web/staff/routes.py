@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import staff as staff_uc
 from recall.errors import Forbidden
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint, may_answer
 from recall.web.staff.schemas import (
     IssuedTokenSchema, StaffCreateSchema, StaffListArgs, StaffSchema, StaffUpdateSchema, TokenCreateSchema,
     TokenSchema,
@@ -27,6 +26,7 @@ def _self_or_manager(staff_id: int) -> None:
 @any_staff
 @blp.response(200, StaffSchema)
 def me() -> Any:
+    """The caller's own staff record."""
     return staff_uc.get_staff(session(), actor().clinic_id, actor().staff_id)
 
 
@@ -48,6 +48,7 @@ def create_staff(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/staff/<int:staff_id>", methods=["GET"])
+@may_answer(403)
 @any_staff
 @blp.response(200, StaffSchema)
 def get_staff(staff_id: int) -> Any:
@@ -64,6 +65,7 @@ def update_staff(data: dict[str, Any], staff_id: int) -> Any:
 
 
 @blp.route("/staff/<int:staff_id>/tokens", methods=["GET"])
+@may_answer(403)
 @any_staff
 @blp.response(200, TokenSchema(many=True))
 def list_tokens(staff_id: int) -> Any:
@@ -84,6 +86,7 @@ def issue_token(data: dict[str, Any], staff_id: int) -> Any:
 
 
 @blp.route("/staff/<int:staff_id>/tokens/<int:token_id>", methods=["DELETE"])
+@may_answer(403)
 @any_staff
 @blp.response(200, TokenSchema)
 def revoke_token(staff_id: int, token_id: int) -> Any:

@@ -3,10 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from recall.actors import Role
-from recall.web.common import Input, PageArgs, strict_bool
+from recall.web.common import Input, Output, PageArgs, strict_bool
 
 
-class StaffSchema(Input):
+class StaffSchema(Output):
     id = ma.fields.Integer()
     clinic_id = ma.fields.Integer()
     name = ma.fields.String()
@@ -36,7 +36,7 @@ class TokenCreateSchema(Input):
     label = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
 
 
-class TokenSchema(Input):
+class TokenSchema(Output):
     id = ma.fields.Integer()
     staff_id = ma.fields.Integer()
     hint = ma.fields.String(metadata={"description": "the token's first characters"})

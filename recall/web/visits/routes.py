@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from recall import visits
 from recall.actors import Role
 from recall.visits import CheckoutRequest
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
+from recall.web.contract import Blueprint
 from recall.web.visits.schemas import CheckInSchema, CheckoutResultSchema, CheckoutSchema, VisitListArgs, VisitSchema
 
 blp = Blueprint("visits", __name__, description="In-person visits and the follow-up recorded at checkout")

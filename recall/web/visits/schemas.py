@@ -6,12 +6,12 @@ import marshmallow as ma
 
 from recall.visits import CheckoutRequest, DeskBooking, FollowUp, VisitStatus
 from recall.web.bookings.schemas import BookingSchema, BookingTimeSchema
-from recall.web.common import Day, Id, Input, RangeArgs
+from recall.web.common import Day, Id, Input, Output, RangeArgs
 from recall.web.recall_tasks.schemas import RecallTaskSchema
 
 
 
-class VisitSchema(Input):
+class VisitSchema(Output):
     id = Id()
     patient_id = Id()
     provider_id = Id(allow_none=True)
@@ -57,7 +57,7 @@ class CheckoutSchema(Input):
         return CheckoutRequest(**data)
 
 
-class CheckoutResultSchema(Input):
+class CheckoutResultSchema(Output):
     visit = ma.fields.Nested(VisitSchema)
     booking = ma.fields.Nested(BookingSchema, allow_none=True)
     recall_task = ma.fields.Nested(RecallTaskSchema, allow_none=True)

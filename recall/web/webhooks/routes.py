@@ -13,6 +13,8 @@ Why it looks like this:
 * Status callbacks for SIDs we do not know are answered 200, or Twilio retries them.
 * The call repeats its message once: the first script's no-input path redirects to
   ``/voice?repeat=1``, whose no-input path hangs up; a stray key does the same.
+* An answering machine (Twilio's ``AnsweredBy``) never hears the reminder: it gets the short voicemail the
+  step asks for (the clinic, "please call us") or a hang-up (``recall.voicemail``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
-from recall import inbound
+from recall import inbound, voicemail
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -149,7 +151,16 @@ def voice() -> Response:
     """The call was answered: speak the reminder and collect one key (the second time round, without repeating)."""
     reminder_id = _reminder_id(required=True)
     repeat = request.args.get("repeat") == "1"
+    answered_by = _form("AnsweredBy", _WORD, required=False)
     assert reminder_id is not None
+    if voicemail.is_machine(answered_by):  # not the patient: a short safe message if the step says so, else hang up
+        with common.database().reader() as session:
+            message = voicemail.voicemail_script(session, reminder_id, answered_by)
+        if message is None:
+            response = VoiceResponse()
+            response.hangup()
+            return _twiml(str(response.to_xml()))
+        return _twiml(say_and_hangup(*message))
     with common.database().reader() as session:
         script = inbound.voice_script(session, reminder_id)
     if script is None:  # the booking is gone: say nothing about it
