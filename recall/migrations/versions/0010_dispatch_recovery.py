@@ -7,7 +7,7 @@ recovery's search to the reminders still waiting for it. Existing rows get neith
 an old ``unknown`` reminder is left as it is, see ``recovery`` below).
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-01
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import recall.db
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
