@@ -202,11 +202,12 @@ class Dispatcher:
                               out.lease_expires_at or self.clock.now())
             request = self._build(conn, out, claimed)
         since = row.claimed_at or (out.lease_expires_at or self.clock.now()) - 2 * self.settings.lease
+        lookup = self.lookup
+        assert lookup is not None
         if out.channel is Channel.VOICE:
-            found = self.lookup.calls_since(to=request.to, sender=request.sender, since=since)  # type: ignore[union-attr]
+            found = lookup.calls_since(to=request.to, sender=request.sender, since=since)
         else:
-            found = self.lookup.messages_since(to=request.to, sender=request.sender,  # type: ignore[union-attr]
-                                               since=since)
+            found = lookup.messages_since(to=request.to, sender=request.sender, since=since)
         now = self.clock.now()
         ours = sa.and_(Reminder.id == reminder_id, Reminder.status == ReminderStatus.UNKNOWN,
                        Reminder.recovery == "checking", Reminder.claimed_by == self.settings.worker_id)

@@ -156,7 +156,8 @@ def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: 
     reminder = session.scalar(sa.select(Reminder).where(Reminder.provider_sid == sid).with_for_update())
     if reminder is None and reminder_id is not None:
         named = session.scalar(sa.select(Reminder).where(Reminder.id == reminder_id).with_for_update())
-        if named is not None and named.provider_sid is None and named.status in UNRESOLVED \
+        # (also ``sent`` without a SID: Twilio answered the create with a null one, or one another reminder held)
+        if named is not None and named.provider_sid is None and named.status in (*UNRESOLVED, SENT) \
                 and named.channel is channel:
             named.provider_sid = sid
             reminder = named

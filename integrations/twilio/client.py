@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -270,10 +270,10 @@ class TwilioGateway:
         ``since``, newest first. No ``DateSent`` filter: Twilio fills DateSent only once a message has left its
         queue, and filters it by whole days, so a message Twilio still holds queued would be missed, and sent twice.
         A reminder's number gets few messages from one clinic, so the newest ``LOOKUP_LIMIT`` are enough."""
-        kwargs: dict[str, Any] = {"to": to, "limit": LOOKUP_LIMIT}
+        kwargs: dict[str, Any] = {"to": to, "page_size": LOOKUP_LIMIT}
         if sender.from_number:
             kwargs["from_"] = sender.from_number
-        found = self._call(None, lambda: self.client.messages.list(**kwargs))
+        found = self._call(None, lambda: list(self.client.messages.page(**kwargs)))  # one page: the newest
         return [f for f in (_found(m) for m in found) if _since(f, since) and (
             sender.messaging_service_sid is None or f.messaging_service_sid == sender.messaging_service_sid)]
 
@@ -281,7 +281,7 @@ class TwilioGateway:
         """The calls to ``to`` from our caller id created since ``since`` (no StartTime filter, for the reason
         ``messages_since`` gives: a queued call has no start time yet)."""
         caller_id = sender.require_caller_id()
-        found = self._call(None, lambda: self.client.calls.list(to=to, from_=caller_id, limit=LOOKUP_LIMIT))
+        found = self._call(None, lambda: list(self.client.calls.page(to=to, from_=caller_id, page_size=LOOKUP_LIMIT)))
         return [f for f in (_found(c) for c in found) if _since(f, since)]
 
     def close(self) -> None:
@@ -300,6 +300,8 @@ class TwilioGateway:
             raise classify_rest_error(int(error.status), _int_or_none(error.code)) from error
         except requests.RequestException as error:
             raise classify_connection_error(error) from error
+        except TwilioException as error:  # a list's page that would not load: nothing was created
+            raise TransientSendError("provider_error") from error
         except json.JSONDecodeError as error:  # a 2xx whose body is not JSON: Twilio may have acted
             raise UnknownOutcomeError("unreadable_answer") from error
 

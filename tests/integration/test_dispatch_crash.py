@@ -401,3 +401,41 @@ def test_workers_killed_or_paused_strand_nothing_and_send_nothing_twice(database
     assert len(messages) == n and missed == [], "every reminder went out, once"
     sids = {m["sid"] for m in messages}
     assert {row.provider_sid for row in rows} == sids, "each is recorded with the SID Twilio gave it"
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_workers_send_is_reaped_while_another_worker_drains_a_backlog(database: Database,
+                                                                            standin: StandIn) -> None:
+    """Reaping ran only when a drain started, so a backlog kept a dead worker's reminders ``sending`` until it was
+    done. Now a drain reaps every ``reap_every`` too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration._processes import load_due_reminders
+
+    load_due_reminders(database, 7, 2.0)  # 2 SMS/s: the backlog takes three seconds
+    gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url)
+    try:
+        dead = Dispatcher(database, SystemClock(), gateway, gateway, DispatchSettings(
+            worker_id="dead", callback_base=CALLBACK_BASE, lease=timedelta(seconds=1), default_from="+46700000000"))
+        [lost] = dead.claim(1)  # ... and it is killed
+        alive = Dispatcher(database, SystemClock(), gateway, gateway, DispatchSettings(
+            worker_id="alive", callback_base=CALLBACK_BASE, concurrency=2, reap_every=timedelta(seconds=0.3),
+            default_from="+46700000000"))
+        with ThreadPoolExecutor(1) as pool:
+            draining = pool.submit(alive.drain)
+            deadline = time.monotonic() + 20
+            while _status(database, lost.id) is ReminderStatus.SENDING and time.monotonic() < deadline:
+                time.sleep(0.05)
+            reaped_while_draining = not draining.done()
+            result = draining.result(timeout=30)
+    finally:
+        gateway.close()
+
+    assert _status(database, lost.id) is ReminderStatus.UNKNOWN
+    assert reaped_while_draining, "the lost send was reaped only after the backlog"
+    assert result.outcomes == {"sent": 6}
+
+
+def _status(database: Database, reminder_id: int) -> ReminderStatus:
+    with database.reader() as s:
+        return s.scalar(sa.select(Reminder.status).where(Reminder.id == reminder_id))
