@@ -232,6 +232,10 @@ class Dispatcher:
                                                                     updated_at=now))
                 verdict = "missed"
             conn.commit()
+        if verdict == "found" and match is not None and match.status in outgoing.FAILED_ON_CREATE:
+            # it went out and failed there: as a status callback saying so would, it ends failed with its fallback
+            result = SendResult(sid=match.sid, status=match.status)
+            self._record(reminder_id, lambda s, r: self._failed_on_create(s, r, result))
         return verdict
 
     @staticmethod
