@@ -170,6 +170,9 @@ class Dispatcher:
             except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
                 _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason)
                 verdict = "lookup_failed"
+            except Exception:  # noqa: BLE001 - as in _safely: logged, left ``checking``, and the loop goes on
+                _log.exception("recovering reminder %s failed unexpectedly", reminder_id)
+                verdict = "error"
             done[verdict] = done.get(verdict, 0) + 1
         if done:
             _log.info("lost sends recovered: %s", done)
@@ -200,13 +203,17 @@ class Dispatcher:
             assert out is not None
             claimed = Claimed(reminder_id, row.clinic_id, out.channel, row.policy_version, 0, 0,
                               out.lease_expires_at or self.clock.now())
-            request = self._build(conn, out, claimed)
+            request = self._build(conn, out, claimed) if out.channel in (Channel.SMS, Channel.VOICE) else None
         since = row.claimed_at or (out.lease_expires_at or self.clock.now()) - 2 * self.settings.lease
         lookup = self.lookup
         assert lookup is not None
-        if out.channel is Channel.VOICE:
+        if out.channel not in (Channel.SMS, Channel.VOICE):  # a hand-over never reached Twilio: nothing to ask
+            found = []
+        elif out.channel is Channel.VOICE:
+            assert request is not None
             found = lookup.calls_since(to=request.to, sender=request.sender, since=since)
         else:
+            assert request is not None
             found = lookup.messages_since(to=request.to, sender=request.sender, since=since)
         now = self.clock.now()
         ours = sa.and_(Reminder.id == reminder_id, Reminder.status == ReminderStatus.UNKNOWN,
@@ -239,10 +246,10 @@ class Dispatcher:
         return verdict
 
     @staticmethod
-    def _ours(conn: sa.Connection, found: list[Found], request: outgoing.Request) -> Found | None:
+    def _ours(conn: sa.Connection, found: list[Found], request: outgoing.Request | None) -> Found | None:
         """The message or call Twilio lists that is this reminder's: not one another reminder holds, and for an
         SMS the same text (the patient's other reminders say another date or come from another step)."""
-        if not found:
+        if not found or request is None:
             return None
         known = set(conn.scalars(sa.select(Reminder.provider_sid).where(
             Reminder.provider_sid.in_([f.sid for f in found]))))
