@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,13 +34,15 @@ from sqlalchemy.orm import Session
 from recall import outgoing
 from recall.clock import Clock
 from recall.db import Database
+from recall.inbound import ERROR_OUTCOMES
 from recall.pacing import Pacer
 from recall.patients import Patient
 from recall.reminder_planning import Channel, Hours, PolicyDoc
 from recall.reminder_policy import DEFAULT_POLICY, get_version
-from recall.reminders import Reminder, ReminderStatus, fall_back, hand_over
+from recall.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus, fall_back, hand_over
 from recall.sending import (
-    MessageSender, PermanentSendError, SendError, SendResult, TransientSendError, UnknownOutcomeError, VoiceCaller,
+    Found, MessageSender, PermanentSendError, SendError, SendLookup, SendResult, TransientSendError,
+    UnknownOutcomeError, VoiceCaller,
 )
 
 _log = logging.getLogger(__name__)
@@ -59,14 +61,14 @@ def _claim_statement(postgres: bool) -> sa.Update:
     return (sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
             .values(status=ReminderStatus.SENDING, lease_expires_at=sa.bindparam("until"),
                     claimed_by=sa.bindparam("worker"), attempts=Reminder.attempts + 1,
-                    updated_at=sa.bindparam("now"))
+                    updated_at=sa.bindparam("now"), claimed_at=sa.bindparam("now"))
             .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version,
                        Reminder.booking_id, Reminder.patient_id, Reminder.lease_expires_at))
 
 
 _RENEW = (sa.update(Reminder)
           .where(Reminder.id == sa.bindparam("reminder_id"), Reminder.status == ReminderStatus.SENDING,
-                 Reminder.claimed_by == sa.bindparam("worker"))
+                 Reminder.claimed_by == sa.bindparam("worker"), Reminder.lease_expires_at > sa.bindparam("now"))
           .values(lease_expires_at=sa.bindparam("until")))
 
 
@@ -79,6 +81,12 @@ class DispatchSettings:
     backoff_seconds: tuple[int, ...] = (30, 120, 600, 1800)  # after the 1st, 2nd, ... transient failure
     default_from: str | None = None  # used when a clinic's policy names no sender
     prefetch: int | None = None  # claimed reminders waiting for a thread (see ``drain``); None: concurrency / 2
+    reap_every: timedelta = timedelta(seconds=5)  # during a long drain, lost sends are looked for this often
+    # A lost send's lease must have lapsed this long before Twilio is asked whether it went out: longer than a
+    # request takes (the read timeout), so that a request a stalled worker wrote just before its lease ran out
+    # has been answered by then, and Twilio lists it.
+    recover_after: timedelta = timedelta(minutes=1)
+    recover_batch: int = 20  # look-ups per pass (each is a request to Twilio)
 
 
 @dataclass(frozen=True, order=True)
@@ -106,7 +114,7 @@ class DrainResult:
 
 class Dispatcher:
     def __init__(self, database: Database, clock: Clock, sender: MessageSender, caller: VoiceCaller,
-                 settings: DispatchSettings):
+                 settings: DispatchSettings, lookup: SendLookup | None = None):
         self.db, self.clock, self.sender, self.caller, self.settings = database, clock, sender, caller, settings
         self.pacer = Pacer(database)
         self._policies: dict[tuple[int, int], PolicyDoc] = {}
@@ -115,6 +123,9 @@ class Dispatcher:
         self._claim = _claim_statement(self.postgres)
         self._sent_log: outgoing.SentLog | None = None  # during a drain on SQLite
         self._stopping = threading.Event()
+        # Asks Twilio what became of a lost send; the gateway is one. Without it lost sends stay ``unknown``.
+        self.lookup: SendLookup | None = lookup if lookup is not None else (
+            sender if isinstance(sender, SendLookup) else None)
 
     def stop(self) -> None:
         """Shut down gently: claim nothing more, let the sends in flight finish and be recorded, and give the
@@ -133,7 +144,9 @@ class Dispatcher:
         return sorted(rows)
 
     def reap(self) -> int:
-        """Sends whose worker died: the lease lapsed with the outcome unknown. Never re-sent blindly."""
+        """Sends whose worker died or stalled: the lease lapsed with the outcome unknown. Never re-sent blindly:
+        ``recover`` asks Twilio first. Runs at the start of every drain and every ``reap_every`` during one; it
+        touches only ``sending`` rows (at most what the workers hold), through the status index."""
         now = self.clock.now()
         with self.db.writer() as session:
             count = session.execute(
@@ -143,20 +156,139 @@ class Dispatcher:
             session.commit()
         return count
 
+    def recover(self) -> dict[str, int]:
+        """Lost sends whose lease lapsed ``recover_after`` ago: ask Twilio (messages or calls to that number from
+        our sender since the claim) whether each went out. If it did, it is ``sent`` with Twilio's SID; if not and
+        the step still makes sense, it goes back to the queue to be sent, once; else it stays ``unknown``. Each
+        reminder is recovered once (``recovery``), at most ``recover_batch`` per pass."""
+        done: dict[str, int] = {}
+        if self.lookup is None:
+            return done
+        for reminder_id in self._take_for_recovery():
+            try:
+                verdict = self._recover_one(reminder_id)
+            except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
+                _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason)
+                verdict = "lookup_failed"
+            except Exception:  # noqa: BLE001 - as in _safely: logged, left ``checking``, and the loop goes on
+                _log.exception("recovering reminder %s failed unexpectedly", reminder_id)
+                verdict = "error"
+            done[verdict] = done.get(verdict, 0) + 1
+        if done:
+            _log.info("lost sends recovered: %s", done)
+        return done
+
+    def _take_for_recovery(self) -> list[int]:
+        now = self.clock.now()
+        waiting = sa.and_(Reminder.status == ReminderStatus.UNKNOWN, Reminder.outcome == "worker_lost",
+                          sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking"),
+                          Reminder.lease_expires_at < now - self.settings.recover_after)
+        with self.db.connection(write=True) as conn:
+            ids = list(conn.scalars(sa.select(Reminder.id).where(waiting).order_by(Reminder.lease_expires_at)
+                                    .limit(self.settings.recover_batch)))
+            taken = list(conn.scalars(
+                sa.update(Reminder).where(Reminder.id.in_(ids), waiting)
+                .values(recovery="checking", claimed_by=self.settings.worker_id,
+                        lease_expires_at=now + self.settings.lease, updated_at=now)
+                .returning(Reminder.id))) if ids else []
+            conn.commit()
+        return sorted(taken)
+
+    def _recover_one(self, reminder_id: int) -> str:
+        with self.db.connection(write=False) as conn:
+            row = conn.execute(sa.select(Reminder.clinic_id, Reminder.policy_version, Reminder.claimed_at,
+                                         Reminder.send_at, Reminder.offset_minutes)
+                               .where(Reminder.id == reminder_id)).one()
+            out = outgoing.load(conn, reminder_id)
+            assert out is not None
+            claimed = Claimed(reminder_id, row.clinic_id, out.channel, row.policy_version, 0, 0,
+                              out.lease_expires_at or self.clock.now())
+            request = self._build(conn, out, claimed) if out.channel in (Channel.SMS, Channel.VOICE) else None
+        since = row.claimed_at or (out.lease_expires_at or self.clock.now()) - 2 * self.settings.lease
+        lookup = self.lookup
+        assert lookup is not None
+        if out.channel not in (Channel.SMS, Channel.VOICE):  # a hand-over never reached Twilio: nothing to ask
+            found = []
+        elif out.channel is Channel.VOICE:
+            assert request is not None
+            found = lookup.calls_since(to=request.to, sender=request.sender, since=since)
+        else:
+            assert request is not None
+            found = lookup.messages_since(to=request.to, sender=request.sender, since=since)
+        now = self.clock.now()
+        ours = sa.and_(Reminder.id == reminder_id, Reminder.status == ReminderStatus.UNKNOWN,
+                       Reminder.recovery == "checking", Reminder.claimed_by == self.settings.worker_id)
+        with self.db.connection(write=True) as conn:
+            match = self._ours(conn, found, request)
+            if match is not None:
+                changes: dict[str, object] = dict(
+                    status=ReminderStatus.SENT, provider_sid=match.sid, provider_status=match.status,
+                    sent_at=now, outcome=None, recovery="found", lease_expires_at=None)
+                verdict = "found"
+            elif self._still_useful(out, row.send_at, row.offset_minutes, now):
+                changes = dict(status=ReminderStatus.PLANNED, due_at=now, claimed_by=None, lease_expires_at=None,
+                               recovery="resent")
+                verdict = "resent"
+            else:
+                changes, verdict = dict(recovery="missed", lease_expires_at=None), "missed"
+            try:
+                with conn.begin_nested():
+                    conn.execute(sa.update(Reminder).where(ours).values(updated_at=now, **changes))
+            except sa.exc.IntegrityError:  # a re-plan made a new reminder of this step meanwhile: that one goes
+                conn.execute(sa.update(Reminder).where(ours).values(recovery="missed", lease_expires_at=None,
+                                                                    updated_at=now))
+                verdict = "missed"
+            conn.commit()
+        if verdict == "found" and match is not None and match.status in outgoing.FAILED_ON_CREATE:
+            # it went out and failed there: as a status callback saying so would, it ends failed with its fallback
+            result = SendResult(sid=match.sid, status=match.status)
+            self._record(reminder_id, lambda s, r: self._failed_on_create(s, r, result))
+        return verdict
+
+    @staticmethod
+    def _ours(conn: sa.Connection, found: list[Found], request: outgoing.Request | None) -> Found | None:
+        """The message or call Twilio lists that is this reminder's: not one another reminder holds, and for an
+        SMS the same text (the patient's other reminders say another date or come from another step)."""
+        if not found or request is None:
+            return None
+        known = set(conn.scalars(sa.select(Reminder.provider_sid).where(
+            Reminder.provider_sid.in_([f.sid for f in found]))))
+        mine = [f for f in found if f.sid not in known and (
+            request.channel is Channel.VOICE or f.body is None or f.body == request.body)]
+        return min(mine, key=lambda f: (f.created_at is None, f.created_at)) if mine else None
+
+    @staticmethod
+    def _still_useful(out: outgoing.Outgoing, send_at: datetime, offset_minutes: int, now: datetime) -> bool:
+        """A reminder sent late still makes sense before the visit and within half of its step's lead time
+        (a 24 h reminder up to 12 h late, a 2 h call up to an hour late); the send's own checks still apply."""
+        return now < out.start_at and now <= send_at + timedelta(minutes=offset_minutes) / 2 \
+            and out.booking_status.value in ACTIVE_BOOKING
+
     # --- one reminder ----------------------------------------------------------------------------------------
 
     def process(self, claimed: Claimed) -> str:
-        """Wait for the sender's slot, then check, send and record one claimed reminder; returns what became of it."""
-        rate = self._rate(claimed) if claimed.channel in (Channel.SMS, Channel.VOICE) else None
-        delay = self.pacer.take_slot(claimed.clinic_id, claimed.channel.value, rate) if rate else 0.0
-        self._keep_lease(claimed, delay)
-        if delay > 0:
-            self.pacer.sleep(delay)
-        return self._send_locked(claimed, rate) if self.postgres else self._send_unlocked(claimed, rate)
+        """Wait for the sender's slot, then check, send and record one claimed reminder; returns what became of it.
 
-    def _send_locked(self, claimed: Claimed, rate: float | None) -> str:
+        A slot that has passed by the time the request would leave (this thread, or the whole process, woke
+        late) is not used: a new one is taken, and the reminder checked again before it is sent."""
+        rate = self._rate(claimed) if claimed.channel in (Channel.SMS, Channel.VOICE) else None
+        while True:
+            slot = None
+            if rate:
+                slot = self.pacer.reserve(claimed.clinic_id, claimed.channel.value, rate)
+                delay = max(0.0, slot - self.pacer.now())
+                self._keep_lease(claimed, delay)
+                if delay > 0:
+                    self.pacer.sleep(delay)
+            outcome = self._send_locked(claimed, rate, slot) if self.postgres else \
+                self._send_unlocked(claimed, rate, slot)
+            if outcome is not None:
+                return outcome
+
+    def _send_locked(self, claimed: Claimed, rate: float | None, slot: float | None) -> str | None:
         """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
-        so a cancel, move or opt-out either committed before the check or waits for the record."""
+        so a cancel, move or opt-out either committed before the check or waits for the record. None: the slot
+        passed before the request could leave (nothing sent, nothing written)."""
         with self.db.connection(write=True) as conn:
             # the patient, then the booking: the order every use case that changes them locks in
             conn.execute(_SHARE_PATIENT, {"patient_id": claimed.patient_id})
@@ -168,18 +300,24 @@ class Dispatcher:
             else:
                 request = self._build(conn, out, claimed)
                 try:
-                    result = self._send(request, claimed, rate)
-                    outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
-                    outcome = "sent"
+                    result = self._send(request, claimed, rate, slot)
+                    if result is None:
+                        conn.rollback()
+                        return None
+                    if result.status in outgoing.FAILED_ON_CREATE:
+                        outcome = self._in_orm(conn, claimed.id, lambda s, r: self._failed_on_create(s, r, result))
+                    else:
+                        outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
+                        outcome = "sent"
                 except SendError as error:
                     outcome = self._in_orm(conn, claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
             conn.commit()
             return outcome
 
-    def _send_unlocked(self, claimed: Claimed, rate: float | None) -> str:
+    def _send_unlocked(self, claimed: Claimed, rate: float | None, slot: float | None) -> str | None:
         """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
         before the request, and the result is written in a transaction of its own (within a drain, a success
-        in a batch with others: ``outgoing.SentLog``)."""
+        in a batch with others: ``outgoing.SentLog``). None: the slot passed before the request could leave."""
         with self.db.connection(write=False) as conn:
             out = outgoing.load(conn, claimed.id)
             assert out is not None
@@ -189,9 +327,13 @@ class Dispatcher:
         if request is None:
             return self._record(claimed.id, lambda s, r: self._settle_without_sending(s, r, refusal))
         try:
-            result = self._send(request, claimed, rate)
+            result = self._send(request, claimed, rate, slot)
         except SendError as error:
             return self._record(claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
+        if result is None:
+            return None
+        if result.status in outgoing.FAILED_ON_CREATE:
+            return self._record(claimed.id, lambda s, r: self._failed_on_create(s, r, result))
         if self._sent_log is not None:
             self._sent_log.add(claimed.id, result)
         else:
@@ -212,7 +354,7 @@ class Dispatcher:
         if claimed.lease_expires_at - now >= timedelta(seconds=delay) + margin:
             return
         with self.db.connection(write=True) as conn:
-            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id,
+            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id, "now": now,
                                   "until": now + timedelta(seconds=delay) + self.settings.lease})
             conn.commit()
 
@@ -230,9 +372,11 @@ class Dispatcher:
                 .execution_options(synchronize_session=False))
             session.commit()
 
-    def _send(self, request: outgoing.Request, claimed: Claimed, rate: float | None) -> SendResult:
-        if rate:
-            self.pacer.space(claimed.clinic_id, claimed.channel.value, rate)
+    def _send(self, request: outgoing.Request, claimed: Claimed, rate: float | None,
+              slot: float | None) -> SendResult | None:
+        """The request, unless its slot has passed (None): the last thing before it leaves is that check."""
+        if rate and not self.pacer.space(claimed.clinic_id, claimed.channel.value, rate, slot):
+            return None
         if request.channel is Channel.VOICE:
             assert request.twiml_url is not None
             return self.caller.place_call(to=request.to, twiml_url=request.twiml_url,
@@ -252,6 +396,12 @@ class Dispatcher:
         now = self.clock.now()
         if refusal == "not_ours":
             return refusal
+        if refusal == "lease_lapsed":  # never sent: back to the queue, unless a reaper has taken it meanwhile
+            if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != self.settings.worker_id:
+                return "not_ours"
+            reminder.status, reminder.claimed_by, reminder.lease_expires_at = ReminderStatus.PLANNED, None, None
+            reminder.attempts, reminder.updated_at = reminder.attempts - 1, now
+            return "given_up"
         if refusal == outgoing.OUTSIDE_HOURS:
             hours = self._policy(reminder.clinic_id, reminder.policy_version).hours
             return outgoing.defer(session, reminder, hours, now, self.settings.worker_id)
@@ -314,6 +464,40 @@ class Dispatcher:
         fall_back(session, reminder, now)
         return "failed"
 
+    def _failed_on_create(self, session: Session, reminder: Reminder, result: SendResult) -> str:
+        """Twilio took the request and answered with a final failure (``failed``, ``undelivered``, a call ``busy``
+        or ``no-answer``, ``canceled``): the reminder failed, as a status callback saying so would have made it,
+        and the step's fallback runs. A callback that came first already did all that."""
+        if reminder.status in (ReminderStatus.FAILED, ReminderStatus.DELIVERED):
+            return "failed"
+        now = self.clock.now()
+        taken = result.sid is not None and session.scalar(sa.select(Reminder.id).where(
+            Reminder.provider_sid == result.sid, Reminder.id != reminder.id)) is not None
+        reminder.provider_sid = None if taken else result.sid
+        reminder.status, reminder.provider_status, reminder.error_code = ReminderStatus.FAILED, result.status, \
+            result.error_code
+        reminder.outcome = ERROR_OUTCOMES.get(result.error_code or 0, result.status)
+        reminder.sent_at, reminder.updated_at, reminder.lease_expires_at = now, now, None
+        fall_back(session, reminder, now)
+        return "failed"
+
+    def _within_lease(self, claimed: list[Claimed], held: Counter[tuple[int, Channel]]
+                      ) -> tuple[list[Claimed], bool]:
+        """Keep of a claim only what each sender can send within the lease at its rate (rate x lease, counting
+        what this worker already holds of it); the rest goes straight back to the queue. A worker killed outright
+        then strands no more than it could have sent, and none of its reminders waits past its lease."""
+        keep, excess = [], []
+        for one in claimed:
+            key = (one.clinic_id, one.channel)
+            rate = self._rate(one) if one.channel in (Channel.SMS, Channel.VOICE) else None
+            if rate and held[key] >= max(1, int(rate * self.settings.lease.total_seconds())):
+                excess.append(one)
+            else:
+                held[key] += 1
+                keep.append(one)
+        self._release(excess)
+        return keep, bool(excess)
+
     def _safely(self, claimed: Claimed) -> str:
         """A bug or a lost database must not stop the loop; the reminder's lease lapses and reap marks it."""
         try:
@@ -334,6 +518,8 @@ class Dispatcher:
         waits long keeps its lease (``_keep_lease``)."""
         result, deadline = DrainResult(), None if max_seconds is None else time.monotonic() + max_seconds
         self.reap()
+        self.recover()
+        next_reap = time.monotonic() + self.settings.reap_every.total_seconds()
         size = self.settings.concurrency
         prefetch = size // 2 if self.settings.prefetch is None else self.settings.prefetch
         own = pool is None
@@ -341,16 +527,27 @@ class Dispatcher:
         finished: SimpleQueue[Future[str]] = SimpleQueue()  # each send puts itself here when done
         inflight = 0
         waiting: deque[Claimed] = deque()
+        held: Counter[tuple[int, Channel]] = Counter()  # claimed and not finished, per sender
+        sender_of: dict[Future[str], tuple[int, Channel]] = {}
+        capped = False  # the last claim went past what a sender can send within the lease: wait for a send first
         if not self.postgres:
             self._sent_log = outgoing.SentLog(self.db, self.clock)
         try:
             while True:
                 in_time = (deadline is None or time.monotonic() < deadline) and not self._stopping.is_set()
+                if in_time and time.monotonic() >= next_reap:  # a long drain still finds lost sends
+                    self.reap()
+                    self.recover()
+                    next_reap = time.monotonic() + self.settings.reap_every.total_seconds()
                 free = size - inflight + prefetch - len(waiting)
-                if in_time and free > 0 and len(waiting) <= prefetch // 2:
-                    waiting.extend(self.claim(free))
+                if in_time and not capped and free > 0 and len(waiting) <= prefetch // 2:
+                    claimed, capped = self._within_lease(self.claim(free), held)
+                    waiting.extend(claimed)
                 while waiting and inflight < size and in_time:
-                    pool.submit(self._safely, waiting.popleft()).add_done_callback(finished.put)
+                    claimed_one = waiting.popleft()
+                    future = pool.submit(self._safely, claimed_one)
+                    sender_of[future] = (claimed_one.clinic_id, claimed_one.channel)
+                    future.add_done_callback(finished.put)
                     inflight += 1
                 if not inflight:
                     return result
@@ -361,8 +558,10 @@ class Dispatcher:
                 while not finished.empty():
                     done.append(finished.get_nowait())
                 inflight -= len(done)
+                capped = False
                 for future in done:
                     result.add(future.result())
+                    held[sender_of.pop(future)] -= 1
         finally:
             self._release(list(waiting))
             if own:

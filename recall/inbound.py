@@ -186,7 +186,7 @@ def _own_send(session: Session, reminder_id: int | None, sid: str, account: str 
 
 def _named_send(session: Session, reminder_id: int | None, sid: str, *, lock: bool) -> tuple[Reminder | None, str]:
     """The reminder whose SID this is (and the URL's id names, if any), else the ``unknown`` one without a SID
-    the URL names; and why not when neither."""
+    (or ``sent`` one without a SID) the URL names; and why not when neither."""
     stmt = sa.select(Reminder).where(Reminder.provider_sid == sid)
     reminder = session.scalar(stmt.with_for_update() if lock else stmt)
     if reminder is not None:
@@ -201,7 +201,8 @@ def _named_send(session: Session, reminder_id: int | None, sid: str, *, lock: bo
         return None, "no such reminder"
     if named.provider_sid is not None:
         return None, "the SID is not the one we recorded"
-    if named.status not in UNRESOLVED:
+    # (also ``sent`` without a SID: Twilio answered the create with a null one, or one another reminder held)
+    if named.status not in (*UNRESOLVED, SENT):
         return None, f"a {named.status.value} reminder has no send to resolve"
     return named, ""
 

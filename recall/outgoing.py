@@ -69,6 +69,7 @@ class Outgoing:
     consent_call: bool
     phone_invalid: bool
     account_sid: str | None  # the clinic's own Twilio account; None: the service-wide one
+    lease_expires_at: datetime | None  # the claim's lease: a send on a lapsed one may race a reaper's recovery
 
     @property
     def zone(self) -> str:
@@ -80,6 +81,7 @@ _COLUMNS = (
     Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
     Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
     Patient.consent_voice, Patient.consent_call, Patient.phone_invalid, Clinic.twilio_account_sid,
+    Reminder.lease_expires_at,
 )
 
 
@@ -93,13 +95,22 @@ _PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider
 # On PostgreSQL the booking is locked FOR SHARE by the same read (the patient was locked just before).
 _LOAD_SHARING_BOOKING = _LOAD.with_for_update(read=True, of=Booking)
 # Twilio took it. A status callback that was faster than the sender (delivered, failed) is kept; anything
-# else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact.
+# else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact. An error code left by
+# an earlier try (a 429 before the retry) goes: this try's answer is what the row says.
 _SENT = (sa.update(Reminder)
          .where(Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
                 Reminder.status != ReminderStatus.DELIVERED, Reminder.status != ReminderStatus.FAILED)
-         .values(status=ReminderStatus.SENT, provider_sid=sa.bindparam("sid"),
+         .values(status=sa.bindparam("status"), provider_sid=sa.bindparam("sid"),
                  provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
-                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=None))
+                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=sa.bindparam("outcome"),
+                 error_code=sa.bindparam("error_code")))
+# A create answered with a status that is already final. Failed ones end the reminder failed with its fallback
+# (``Dispatcher._failed_on_create``); the rest are recorded as Twilio said.
+FAILED_ON_CREATE = frozenset({"failed", "undelivered", "busy", "no-answer", "canceled"})
+DELIVERED_ON_CREATE = frozenset({"delivered", "read", "completed"})
+# Another reminder already holds the SID Twilio answered with (the column is unique): the send is recorded
+# without it, so the successes written with it are kept, and the clash is told (no patient data).
+DUPLICATE_SID = "duplicate_sid"
 
 
 def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
@@ -117,6 +128,8 @@ def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> str |
     ``defer`` settles (a human call is handed over: the queue keeps the hours when it hands the call out)."""
     if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
         return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
+    if out.lease_expires_at is None or out.lease_expires_at <= now:
+        return "lease_lapsed"  # we woke too late (a pause, a stall): a reaper may be recovering it; give it up
     if out.booking_status not in ACTIVE_BOOKING:
         return "booking_" + out.booking_status.value
     if out.start_at <= now:
@@ -188,11 +201,30 @@ def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: 
 
 def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
     """The parameters of one success, for ``record_sent``."""
-    return {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status, "now": now}
+    status = ReminderStatus.DELIVERED if result.status in DELIVERED_ON_CREATE else ReminderStatus.SENT
+    return {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status, "now": now,
+            "status": status, "outcome": None, "error_code": result.error_code}
 
 
 def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
-    conn.execute(_SENT, successes)
+    """Write successes in the connection's transaction (the caller commits). A SID that collides with one already
+    recorded must not take the others down with it (on SQLite a batch is one statement, and on PostgreSQL the
+    error ends the transaction): that transaction is rolled back (it holds nothing else: the send is made), and
+    the rows are written again one at a time, each in a savepoint, a colliding one without its SID."""
+    try:
+        conn.execute(_SENT, successes)
+        return
+    except sa.exc.IntegrityError:
+        if conn.dialect.name == "postgresql":  # SQLite undid only the failing row, and the transaction goes on
+            conn.rollback()
+    for success in successes:
+        try:
+            with conn.begin_nested():
+                conn.execute(_SENT, success)
+        except sa.exc.IntegrityError:
+            _log.error("reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
+                       success["reminder_id"])
+            conn.execute(_SENT, {**success, "sid": None, "outcome": DUPLICATE_SID})
 
 
 class SentLog:

@@ -75,6 +75,10 @@ CONSENT = {Channel.SMS: "consent_sms", Channel.VOICE: "consent_voice", Channel.O
 ACTIVE_BOOKING = ("booked", "confirmed")
 
 
+# The reminders whose lost send still waits for its recovery (``dispatch.Dispatcher.recover``).
+RECOVERY_WAITING = ("status = 'unknown' AND outcome = 'worker_lost' AND (recovery IS NULL OR recovery = 'checking')")
+
+
 class Reminder(Base):
     __tablename__ = "reminders"
 
@@ -94,6 +98,10 @@ class Reminder(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last claim (recovery looks since)
+    # The one recovery of a send whose worker was lost: checking (asking Twilio), found (it went out), resent
+    # (it had not: sent again, once), missed (it had not, and it no longer makes sense).
+    recovery: Mapped[str | None] = mapped_column(sa.String(20))
     provider_sid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     provider_status: Mapped[str | None] = mapped_column(sa.String(20))
     error_code: Mapped[int | None] = mapped_column()
@@ -121,6 +129,8 @@ class Reminder(Base):
         sa.Index("ix_reminders_calls", "clinic_id", "channel", "status", "handled_at"),
         sa.Index("ix_reminders_booking", "booking_id", "status"),
         sa.Index("ix_reminders_patient", "patient_id", "status"),
+        sa.Index("ix_reminders_recovery", "lease_expires_at",
+                 sqlite_where=sa.text(RECOVERY_WAITING), postgresql_where=sa.text(RECOVERY_WAITING)),
         # One waiting reminder per step and channel of a booking: re-planning twice cannot double it.
         sa.Index("uq_reminders_live_step", "booking_id", "offset_minutes", "channel", unique=True,
                  sqlite_where=sa.text("status = 'planned'"),

@@ -12,7 +12,8 @@ No provider SDK, Flask or HTTP library is imported here on purpose.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,15 @@ class SenderIdentity:
 
 @dataclass(frozen=True)
 class SendResult:
-    """The provider accepted the request: its id for the message or call, and its first status."""
+    """The provider accepted the request: its id for the message or call, its first status and error code, each
+    as the provider gave it (``None`` when the answer left it out or null: never the text "None").
 
-    sid: str
-    status: str
+    A first status may already be final: Twilio can answer a create with ``failed`` or ``canceled`` (a call
+    with ``busy`` or ``no-answer`` too), and the caller must record that, not "sent"."""
+
+    sid: str | None
+    status: str | None
+    error_code: int | None = None
 
 
 class SendError(Exception):
@@ -109,3 +115,24 @@ class VoiceCaller(Protocol):
         idempotency_key: str,
         sender: SenderIdentity,
     ) -> SendResult: ...
+
+
+@dataclass(frozen=True)
+class Found:
+    """A message or call the provider has on record (for reconciling a send whose outcome we never learnt)."""
+
+    sid: str
+    status: str | None
+    created_at: datetime | None
+    messaging_service_sid: str | None = None
+    body: str | None = None  # a message's text (a call has none)
+
+
+@runtime_checkable
+class SendLookup(Protocol):
+    """Asks the provider what it has sent to a number from our sender since a moment: the messages or calls
+    created then. Used once a lost worker's lease has lapsed, to tell a send that went out from one that never did."""
+
+    def messages_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]: ...
+
+    def calls_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]: ...

@@ -21,10 +21,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 from integrations.twilio.client import TwilioGateway
-from recall.sending import PermanentSendError, SenderIdentity, SendResult, TransientSendError
+from recall.sending import Found, PermanentSendError, SenderIdentity, SendResult, TransientSendError
 
 _log = logging.getLogger(__name__)
 
@@ -33,7 +34,8 @@ TokenLookup = Callable[[str], "str | None"]
 
 
 class AccountRouter:
-    """Sends each request through the gateway of its sender's account; implements MessageSender and VoiceCaller."""
+    """Sends each request through the gateway of its sender's account; implements MessageSender, VoiceCaller and
+    SendLookup (a lost send is looked up in the account it went out through)."""
 
     def __init__(self, default: TwilioGateway, tokens: TokenLookup, *, ttl: float = 60.0,
                  **gateway_kw: Any) -> None:
@@ -52,6 +54,13 @@ class AccountRouter:
         return self._through(sender, lambda gw: gw.place_call(
             to=to, twiml_url=twiml_url, status_callback=status_callback, idempotency_key=idempotency_key,
             sender=sender))
+
+    def messages_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
+        """Asked of the account the reminder went out through: another account never saw it."""
+        return self.gateway(sender.account_sid).messages_since(to=to, sender=sender, since=since)
+
+    def calls_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
+        return self.gateway(sender.account_sid).calls_since(to=to, sender=sender, since=since)
 
     def gateway(self, account_sid: str | None, *, fresh: bool = False) -> TwilioGateway:
         """The gateway of ``account_sid`` (None: the service-wide one); ``fresh`` reads the token again."""

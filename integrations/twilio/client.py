@@ -14,22 +14,25 @@ logs full URLs, query strings included, at INFO).
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 from recall.sending import (
+    Found,
     PermanentSendError,
     SendError,
     SenderIdentity,
@@ -203,6 +206,9 @@ class TwilioGateway:
             max_pool=max_pool,
         )
         self.client = Client(account_sid, auth_token, http_client=self.http)
+        # The SDK imports its API modules on first use (a few hundred ms of one core): done now, not between a
+        # sender's last check (its rate-limit slot, its lease) and its first request.
+        _ = (self.client.messages, self.client.calls)
 
     def send_sms(
         self,
@@ -221,7 +227,7 @@ class TwilioGateway:
         else:
             kwargs["messaging_service_sid"] = str(sender.messaging_service_sid)
         message = self._call(idempotency_key, lambda: self.client.messages.create(**kwargs))
-        return SendResult(sid=str(message.sid), status=str(message.status))
+        return _result(message)
 
     def place_call(
         self,
@@ -247,17 +253,36 @@ class TwilioGateway:
                 machine_detection=MACHINE_DETECTION,
             ),
         )
-        return SendResult(sid=str(call.sid), status=str(call.status))
+        return _result(call)
 
     def fetch_message(self, sid: str) -> SendResult:
         """Look a message up by SID (to reconcile an attempt whose callback never came)."""
         message = self._call(None, lambda: self.client.messages(sid).fetch())
-        return SendResult(sid=str(message.sid), status=str(message.status))
+        return _result(message)
 
     def fetch_call(self, sid: str) -> SendResult:
         """Look a call up by SID."""
         call = self._call(None, lambda: self.client.calls(sid).fetch())
-        return SendResult(sid=str(call.sid), status=str(call.status))
+        return _result(call)
+
+    def messages_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
+        """The messages to ``to`` from our sender (a number, or any number of our Messaging Service) created since
+        ``since``, newest first. No ``DateSent`` filter: Twilio fills DateSent only once a message has left its
+        queue, and filters it by whole days, so a message Twilio still holds queued would be missed, and sent twice.
+        A reminder's number gets few messages from one clinic, so the newest ``LOOKUP_LIMIT`` are enough."""
+        kwargs: dict[str, Any] = {"to": to, "page_size": LOOKUP_LIMIT}
+        if sender.from_number:
+            kwargs["from_"] = sender.from_number
+        found = self._call(None, lambda: list(self.client.messages.page(**kwargs)))  # one page: the newest
+        return [f for f in (_found(m) for m in found) if _since(f, since) and (
+            sender.messaging_service_sid is None or f.messaging_service_sid == sender.messaging_service_sid)]
+
+    def calls_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
+        """The calls to ``to`` from our caller id created since ``since`` (no StartTime filter, for the reason
+        ``messages_since`` gives: a queued call has no start time yet)."""
+        caller_id = sender.require_caller_id()
+        found = self._call(None, lambda: list(self.client.calls.page(to=to, from_=caller_id, page_size=LOOKUP_LIMIT)))
+        return [f for f in (_found(c) for c in found) if _since(f, since)]
 
     def close(self) -> None:
         """Release pooled connections (call on shutdown)."""
@@ -275,6 +300,38 @@ class TwilioGateway:
             raise classify_rest_error(int(error.status), _int_or_none(error.code)) from error
         except requests.RequestException as error:
             raise classify_connection_error(error) from error
+        except TwilioException as error:  # a list's page that would not load: nothing was created
+            raise TransientSendError("provider_error") from error
+        except json.JSONDecodeError as error:  # a 2xx whose body is not JSON: Twilio may have acted
+            raise UnknownOutcomeError("unreadable_answer") from error
+
+
+#: How many of the newest messages or calls to one number a look-up reads.
+LOOKUP_LIMIT = 50
+#: A provider's clock and ours may differ this much: a look-up reaches back this far before ``since``.
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+def _text_or_none(value: object) -> str | None:
+    """A field as Twilio gave it: null stays None (``str(None)`` would store the text "None")."""
+    return None if value is None else str(value)
+
+
+def _result(resource: Any) -> SendResult:
+    return SendResult(sid=_text_or_none(resource.sid) or None, status=_text_or_none(resource.status) or None,
+                      error_code=_int_or_none(getattr(resource, "error_code", None)))
+
+
+def _found(resource: Any) -> Found:
+    created = resource.date_created if isinstance(resource.date_created, datetime) else None
+    return Found(sid=_text_or_none(resource.sid) or "", status=_text_or_none(resource.status), created_at=created,
+                 messaging_service_sid=_text_or_none(getattr(resource, "messaging_service_sid", None)),
+                 body=_text_or_none(getattr(resource, "body", None)))
+
+
+def _since(found: Found, since: datetime) -> bool:
+    """Created at or after ``since`` (less the skew); one without a readable creation date counts, to be safe."""
+    return bool(found.sid) and (found.created_at is None or found.created_at >= since - CLOCK_SKEW)
 
 
 def _int_or_none(value: object) -> int | None:

@@ -87,10 +87,10 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         return body
 
-    def reply(self, status: int, payload: Any) -> None:
-        body = json.dumps(payload).encode("utf-8")
+    def reply(self, status: int, payload: Any, *, raw: str | None = None) -> None:
+        body = (json.dumps(payload) if raw is None else raw).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", "application/json; charset=utf-8" if raw is None else "text/html")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Twilio-Request-Id", new_sid("RQ"))
         self.end_headers()
@@ -366,7 +366,8 @@ class StandIn:
         status, payload = self._respond(handler, entry, account, kind, sid, form)
         entry.status = status
         if status:
-            handler.reply(status, payload)
+            raw = entry.fault.get("body") if entry.fault and status == 201 else None
+            handler.reply(status, payload, raw=raw)
 
     def _respond(
         self, handler: _Handler, entry: Recorded, account: str, kind: str, sid: str | None, form: dict[str, str]
@@ -402,6 +403,10 @@ class StandIn:
             handler.close_connection = True
             return None, None
         assert resource is not None
+        if fault is not None and fault.answer:  # what the resource says from now on, as it answered
+            kept = {key: value for key, value in fault.answer.items() if key != "sid"}
+            resource = self.state.update(resource.json["sid"], **kept) if kept else resource
+            return 201, {**resource.json, **fault.answer}
         if kind == "Messages" and self.state.auto_deliver and resource.status_callback and self._pool:
             self._pool.submit(self._auto_deliver, resource.json["sid"])
         return 201, resource.json
@@ -412,7 +417,7 @@ class StandIn:
             if resource is None or resource.kind != kind or resource.json["account_sid"] != account:
                 return 404, error_body(404, 20404)
             return 200, resource.json
-        items = [r for r in self.state.find(kind, query.get("To")) if r["account_sid"] == account]
+        items = [r for r in self.state.find(kind, query.get("To"), query.get("From")) if r["account_sid"] == account]
         size = int(query.get("PageSize") or 50)
         uri = f"/{API_VERSION}/Accounts/{account}/{kind}.json"
         return 200, {

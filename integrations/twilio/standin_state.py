@@ -82,6 +82,11 @@ class Fault:
     drop: bool = False
     accept: bool = True
     hang_ms: int = 30_000
+    # An accepted create whose answer is not the usual one (what Twilio, or a mock serving its spec, may say):
+    # ``answer`` fields replace the created resource's in the 201 (``{"status": "failed", "error_code": 30007}``,
+    # ``{"sid": None}``, a SID some earlier answer had); ``body`` is sent instead of JSON (a proxy's HTML page).
+    answer: dict[str, Any] | None = None
+    body: str | None = None
     to: str | None = None
     resource: str | None = None
     times: int | None = 1
@@ -242,11 +247,12 @@ class StandInState:
         with self._lock:
             return self.resources.get(sid)
 
-    def find(self, kind: str, to: str | None) -> list[dict[str, Any]]:
-        """Resources of one kind, newest first, optionally for one destination."""
+    def find(self, kind: str, to: str | None, from_: str | None = None) -> list[dict[str, Any]]:
+        """Resources of one kind, newest first, optionally for one destination (and from one number)."""
         with self._lock:
             found = [r.json for r in self.resources.values() if r.kind == kind]
-        return [dict(r) for r in reversed(found) if to is None or r.get("to") == to]
+        return [dict(r) for r in reversed(found)
+                if (to is None or r.get("to") == to) and (from_ is None or r.get("from") == from_)]
 
     def update(self, sid: str, **changes: Any) -> Resource:
         """Change fields of a resource's JSON (a status change also bumps date_updated)."""

@@ -25,6 +25,7 @@ from recall.clock import FixedClock
 from recall.patients import Patient
 from recall.reminder_planning import Channel
 from recall.reminders import Reminder, ReminderStatus
+from recall.sending import SenderIdentity
 from recall.web.worker import build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.test_webhooks import ACCOUNT as SERVICE, CLINIC_NUMBER, HOOKS, TOKEN, post, receipt, serving, \
@@ -261,3 +262,25 @@ def test_without_the_key_a_clinics_account_cannot_be_used_its_sends_wait_and_its
     form = receipt(new_sid(), "delivered") | {"AccountSid": OWN}
     with nothing_written(database):
         assert post(app.test_client(), f"/message-status?r={waiting.id}", form, token=OWN_TOKEN).status_code == 403
+
+
+def test_a_lost_send_is_looked_up_in_the_account_it_went_out_through(app, database, clock, world, twilio, live):
+    """The worker's recovery asks Twilio what it has sent: for a clinic with its own account, that account."""
+    own_account(app, world)
+    ids = sms_due(database, clock, world)
+    assert drain(app, database, clock, twilio, live) == {"sent": 2}
+    config = {**app.config, "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": live}
+    dispatcher, gateway = build_dispatcher(config, database, clock)
+    try:
+        assert dispatcher.lookup is not None  # recovery is on in the worker as built for production
+        with database.reader() as s:
+            patient = s.get(Patient, reminder(database, ids["a"]).patient_id)
+            assert patient is not None
+            phone = patient.phone_e164
+        own = [m["sid"] for m in twilio.messages() if m["account_sid"] == OWN]
+        found = dispatcher.lookup.messages_since(to=phone, sender=SenderIdentity(from_number=CLINIC_NUMBER, account_sid=OWN),
+                                      since=clock.now() - timedelta(hours=1))
+        assert [f.sid for f in found] == own
+    finally:
+        gateway.close()
+    assert {r.path for r in twilio.requests if r.method == "GET"} == {f"/2010-04-01/Accounts/{OWN}/Messages.json"}

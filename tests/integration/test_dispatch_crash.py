@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -310,3 +310,132 @@ def test_a_worker_told_to_stop_finishes_its_sends_and_gives_back_what_it_claimed
     assert set(statuses) == {ReminderStatus.SENT, ReminderStatus.PLANNED}, statuses
     assert statuses[ReminderStatus.SENT] == len(requests) < 1000  # stopped early; every request recorded
     assert set(given_back) == {(0, None)}
+
+
+# --- lost sends are found and recovered --------------------------------------------------------------------------
+
+LEASE_S, RECOVER_AFTER_S, REAP_EVERY_S = 3.0, 4.0, 0.5
+PAUSE_S = 5.0  # past the lease (its reminders are reaped and given up), short of lease + recovery margin
+RECOVERY_RATE = 40  # SMS/s
+
+
+def _sender(env: dict[str, str], db_url: str, base_url: str, log: Path) -> Worker:
+    from tests.integration._processes import Worker as ProcessWorker
+
+    worker = ProcessWorker.start(env, log, [
+        sys.executable, "-m", "tests.integration._sender", "--url", db_url, "--twilio", base_url, "--concurrency",
+        "8", "--prefetch", "4", "--lease", str(LEASE_S), "--recover-after", str(RECOVER_AFTER_S), "--reap-every",
+        str(REAP_EVERY_S), "--max-seconds", "100"])
+    return worker  # type: ignore[return-value]
+
+
+@pytest.mark.timeout(150)
+def test_workers_killed_or_paused_strand_nothing_and_send_nothing_twice(database: Database, db_url: str,
+                                                                        tmp_path: Path) -> None:
+    """Three workers (``tests/integration/_sender.py``: the dispatcher as the CLI runs it, 8 sends each, a 3 s lease,
+    lost sends looked up 4 s after it lapsed) send 400 SMS at 40/s to the stand-in in its own process. One is
+    killed with SIGKILL, a second stopped with SIGSTOP for 5 s (past its lease) and resumed, a third killed once the
+    second is back. What the killed and paused workers held is reaped during the survivors' drain, looked up at
+    the stand-in, and sent (once) if it never went out: no patient gets two messages, and every reminder is sent."""
+    from tests.integration._processes import StandInProcess, load_due_reminders, wait_until, worker_env
+
+    n = 400
+    load_due_reminders(database, n, RECOVERY_RATE)
+    standin = StandInProcess.start(tmp_path / "standin.log")
+    env = worker_env(db_url, standin.base_url)
+    workers: list = []
+    t0 = time.monotonic()
+    try:
+        survivor = _sender(env, db_url, standin.base_url, tmp_path / "survivor.log")
+        killed = _sender(env, db_url, standin.base_url, tmp_path / "killed.log")
+        paused = _sender(env, db_url, standin.base_url, tmp_path / "paused.log")
+        workers = [survivor, killed, paused]
+
+        def holds(worker: Any) -> int:
+            return _scalar(database, _count(Reminder.claimed_by == worker.worker_id,
+                                            Reminder.status == ReminderStatus.SENDING))
+        wait_until(lambda: holds(killed) > 0 and holds(paused) > 0, START_DEADLINE, "the workers to claim", workers)
+        time.sleep(0.5)
+        stranded = [holds(killed)]
+        killed.kill()
+        paused.pause()
+        stranded.append(holds(paused))
+        time.sleep(PAUSE_S)
+        paused.resume()
+        late = _sender(env, db_url, standin.base_url, tmp_path / "late.log")
+        workers.append(late)
+        wait_until(lambda: holds(late) > 0 or _scalar(database, _due_planned()) == 0, START_DEADLINE,
+                   "the late worker to claim", workers)
+        stranded.append(holds(late))
+        late.kill()
+
+        def settled() -> bool:
+            with database.reader() as s:
+                open_ = s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(sa.or_(
+                    Reminder.status.in_((ReminderStatus.PLANNED, ReminderStatus.SENDING)),
+                    sa.and_(Reminder.status == ReminderStatus.UNKNOWN,
+                            sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking")))))
+            return open_ == 0
+        wait_until(settled, FINISH_DEADLINE, "every reminder to be sent or recovered", workers)
+        seconds = time.monotonic() - t0
+    finally:
+        for worker in workers:
+            if worker.proc.poll() is None:
+                worker.stop()
+        messages = standin._control("GET", "messages") if standin.base_url else []
+        requests = standin.created() if standin.base_url else []
+        standin.stop()
+
+    with database.reader() as s:
+        rows = s.execute(sa.select(Reminder.id, Reminder.status, Reminder.provider_sid, Reminder.recovery)).all()
+    statuses = Counter(row.status for row in rows)
+    recoveries = Counter(row.recovery for row in rows if row.recovery)
+    per_patient = Counter(m["to"] for m in messages)
+    missed = [row.id for row in rows if row.status is not ReminderStatus.SENT]
+    print(f"\n{_dialect(db_url)}: {n} reminders in {seconds:.1f} s; stranded by kill, pause, kill: {stranded}; "
+          f"statuses { {k.value: v for k, v in statuses.items()} }; recoveries {dict(recoveries)}; "
+          f"{len(requests)} requests, {len(messages)} messages at the stand-in; missed {len(missed)}")
+
+    assert sum(stranded) > 0, "nothing was stranded: the run proved nothing"
+    assert [to for to, times in per_patient.items() if times > 1] == [], "a patient got two messages"
+    assert len(messages) == n and missed == [], "every reminder went out, once"
+    sids = {m["sid"] for m in messages}
+    assert {row.provider_sid for row in rows} == sids, "each is recorded with the SID Twilio gave it"
+
+
+@pytest.mark.timeout(60)
+def test_a_dead_workers_send_is_reaped_while_another_worker_drains_a_backlog(database: Database,
+                                                                            standin: StandIn) -> None:
+    """Reaping ran only when a drain started, so a backlog kept a dead worker's reminders ``sending`` until it was
+    done. Now a drain reaps every ``reap_every`` too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration._processes import load_due_reminders
+
+    load_due_reminders(database, 7, 2.0)  # 2 SMS/s: the backlog takes three seconds
+    gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url)
+    try:
+        dead = Dispatcher(database, SystemClock(), gateway, gateway, DispatchSettings(
+            worker_id="dead", callback_base=CALLBACK_BASE, lease=timedelta(seconds=1), default_from="+46700000000"))
+        [lost] = dead.claim(1)  # ... and it is killed
+        alive = Dispatcher(database, SystemClock(), gateway, gateway, DispatchSettings(
+            worker_id="alive", callback_base=CALLBACK_BASE, concurrency=2, reap_every=timedelta(seconds=0.3),
+            default_from="+46700000000"))
+        with ThreadPoolExecutor(1) as pool:
+            draining = pool.submit(alive.drain)
+            deadline = time.monotonic() + 20
+            while _status(database, lost.id) is ReminderStatus.SENDING and time.monotonic() < deadline:
+                time.sleep(0.05)
+            reaped_while_draining = not draining.done()
+            result = draining.result(timeout=30)
+    finally:
+        gateway.close()
+
+    assert _status(database, lost.id) is ReminderStatus.UNKNOWN
+    assert reaped_while_draining, "the lost send was reaped only after the backlog"
+    assert result.outcomes == {"sent": 6}
+
+
+def _status(database: Database, reminder_id: int) -> ReminderStatus:
+    with database.reader() as s:
+        return s.scalar(sa.select(Reminder.status).where(Reminder.id == reminder_id))
