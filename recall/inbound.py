@@ -263,11 +263,10 @@ def voice_script(session: Session, reminder_id: int, call_sid: str | None = None
     if call_sid is not None and _own_send(session, reminder_id, call_sid, account, lock=False)[0] is not reminder:
         log.info("call script refused for reminder %s: not its own call", reminder_id)
         return None
-    booking = session.get(Booking, reminder.booking_id)
-    patient = session.get(Patient, reminder.patient_id)
-    clinic = session.get(Clinic, reminder.clinic_id)
-    if booking is None or patient is None or clinic is None or booking.status not in ACTIVE:
+    subject = voicemail.call_subject(session, reminder)
+    if subject is None:
         return None
+    booking, patient, clinic = subject
     _, doc = current_policy(session, clinic.id)
     language = Language(patient.language)
     provider = session.get(Provider, booking.provider_id) if doc.show_provider and booking.provider_id else None

@@ -63,10 +63,20 @@ def voicemail_script(session: Session, reminder_id: int, answered_by: str | None
     if reminder is None or reminder.channel is not Channel.VOICE or not leaves_message(session, reminder,
                                                                                        answered_by):
         return None
+    subject = call_subject(session, reminder)
+    if subject is None:
+        return None
+    _, patient, clinic = subject
+    language = Language(patient.language)
+    return voicemail_text(language, clinic.name), language.value
+
+
+def call_subject(session: Session, reminder: Reminder) -> tuple[Booking, Patient, Clinic] | None:
+    """What a reminder call speaks of, while there is still a visit to remind of: its booking (still active), the
+    patient and the clinic. None once the booking is gone: the call then says nothing about it."""
     booking = session.get(Booking, reminder.booking_id)
     patient = session.get(Patient, reminder.patient_id)
     clinic = session.get(Clinic, reminder.clinic_id)
     if booking is None or patient is None or clinic is None or booking.status not in ACTIVE:
         return None
-    language = Language(patient.language)
-    return voicemail_text(language, clinic.name), language.value
+    return booking, patient, clinic

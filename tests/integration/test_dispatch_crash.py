@@ -20,16 +20,13 @@ import os
 import random
 import re
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -38,17 +35,11 @@ import sqlalchemy as sa
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_state import Recorded
-from recall.actors import Role
-from recall.bookings import Booking, BookingStatus, Channel, Source
 from recall.clock import FixedClock, SystemClock
 from recall.db import Database
 from recall.dispatch import DispatchSettings, Dispatcher
-from recall.patients import Language, Patient
-from recall.reminder_planning import Channel as Via
-from recall.reminder_planning import Fallback
-from recall.reminder_policy import replace_policy
 from recall.reminders import Reminder, ReminderStatus
-from tests.factories import actor_of, make_clinic, make_service, make_staff
+from tests.integration._processes import Worker, load_due_reminders, wait_until
 
 UTC = timezone.utc
 ALL_DAY = {"weekday_start": "00:00", "weekday_end": "24:00", "weekend_start": "00:00", "weekend_end": "24:00"}
@@ -72,98 +63,6 @@ FINAL = {ReminderStatus.SENT, ReminderStatus.FAILED, ReminderStatus.CANCELLED, R
 
 def _dialect(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql"
-
-
-def _load_due_reminders(database: Database, n: int) -> int:
-    """A clinic sending at ``RATE`` and ``n`` due SMS reminders, one per booking and patient; returns the clinic."""
-    clock = SystemClock()
-    now = clock.now()
-    clinic = make_clinic(database, clock)
-    manager, _ = make_staff(database, clock, clinic.id, Role.MANAGER, name="Manager")
-    service = make_service(database, clock, clinic.id)
-    with database.writer() as s:
-        policy, _ = replace_policy(s, clock, actor_of(manager), {
-            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": RATE},
-            "hours": ALL_DAY})  # the workers run on the real clock: calling hours must not depend on when tests run
-    with database.writer() as s:
-        patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic.id, "full_name": f"Crash patient {i}", "phone_e164": f"+4670{i:07d}",
-            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-        } for i in range(n)]))
-        start = now + timedelta(days=1)
-        bookings = list(s.scalars(sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic.id, "patient_id": patient, "provider_id": None, "service_id": service.id,
-            "start_at": start, "end_at": start + timedelta(minutes=30), "status": BookingStatus.BOOKED,
-            "channel": Channel.PHONE, "source": Source.NEW_REQUEST, "source_visit_id": None,
-            "recall_task_id": None, "follow_up_of_visit_id": None, "created_by_id": None,
-            "credited_staff_id": None, "credited_role": None, "note": None, "cancel_reason": None,
-            "created_at": now, "updated_at": now,
-        } for patient in patients]))
-        s.execute(sa.insert(Reminder), [{
-            "clinic_id": clinic.id, "booking_id": booking, "patient_id": patient, "policy_version": policy.version,
-            "step_index": 0, "offset_minutes": 24 * 60, "channel": Via.SMS, "fallback": Fallback.NONE,
-            "fallback_of_id": None, "status": ReminderStatus.PLANNED, "send_at": now - timedelta(minutes=1),
-            "due_at": now - timedelta(minutes=1, milliseconds=i), "attempts": 0, "lease_expires_at": None,
-            "claimed_by": None, "provider_sid": None, "provider_status": None, "error_code": None,
-            "outcome": None, "task_id": None, "created_at": now, "updated_at": now, "sent_at": None,
-        } for i, (booking, patient) in enumerate(zip(bookings, patients))])
-        s.commit()
-    return clinic.id
-
-
-@dataclass
-class Worker:
-    """One ``flask --app wsgi recall worker`` process; its output goes to a file, shown when the test fails."""
-
-    proc: subprocess.Popen[bytes]
-    log: Path
-    out: IO[bytes]
-
-    @classmethod
-    def start(cls, env: dict[str, str], log: Path) -> Worker:
-        out = log.open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "recall", "worker"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        return cls(proc, log, out)
-
-    @property
-    def worker_id(self) -> str:  # as recall.web.worker.build_dispatcher names it
-        return f"{socket.gethostname()}:{self.proc.pid}"[:64]
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.out.close()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self.out.close()
-
-    def errored(self) -> set[int]:
-        """Reminders whose send raised in this worker (each is logged with its id)."""
-        return {int(m) for m in FAILED_UNEXPECTEDLY.findall(self.log.read_text(errors="replace"))}
-
-    def tail(self) -> str:
-        text = self.log.read_text(errors="replace")
-        return f"--- {self.log.name} (exit {self.proc.returncode}) ---\n{text[-3000:]}"
-
-
-def _wait_until(condition: Callable[[], bool], seconds: float, what: str, workers: list[Worker]) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}\n"
-                                 + "\n".join(w.tail() for w in workers))
-        time.sleep(0.05)
 
 
 def _scalar(database: Database, stmt: sa.Select[tuple[int]]) -> int:
@@ -198,7 +97,7 @@ def standin() -> Iterator[StandIn]:
 def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_sending(
         database: Database, db_url: str, standin: StandIn, tmp_path: Path) -> None:
     n = REMINDERS[_dialect(db_url)]
-    _load_due_reminders(database, n)
+    load_due_reminders(database, n, RATE)
     seed = int(os.environ.get("CRASH_SEED") or random.randrange(1_000_000))
     rng = random.Random(seed)
     env = {**os.environ, "RECALL_ENV": "production", "DATABASE_URL": db_url, "TWILIO_BASE_URL": standin.base_url,
@@ -214,7 +113,7 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
         for k in range(KILLS):
             victim = Worker.start(env, tmp_path / f"victim-{k}.log")
             workers.append(victim)
-            _wait_until(lambda: _scalar(database, _count(Reminder.claimed_by == victim.worker_id)) > 0
+            wait_until(lambda: _scalar(database, _count(Reminder.claimed_by == victim.worker_id)) > 0
                         or _scalar(database, _due_planned()) == 0, START_DEADLINE, f"victim {k} to claim", workers)
             if _scalar(database, _due_planned()) == 0:
                 break  # the survivor sent everything: no kill left to make
@@ -232,7 +131,7 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
                 busy = set(s.scalars(sa.select(Reminder.id).where(
                     Reminder.status == ReminderStatus.SENDING, Reminder.claimed_by.in_([w.worker_id for w in alive]))))
             return busy <= set().union(*(w.errored() for w in alive))
-        _wait_until(finished, FINISH_DEADLINE, "the survivors to finish", workers)
+        wait_until(finished, FINISH_DEADLINE, "the survivors to finish", workers)
         dispatch_seconds = time.monotonic() - t0
     finally:
         for worker in workers:
@@ -289,13 +188,13 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
 def test_a_worker_told_to_stop_finishes_its_sends_and_gives_back_what_it_claimed_ahead(
         database: Database, db_url: str, standin: StandIn, tmp_path: Path) -> None:
     """SIGTERM (a deploy, a scale-down) is not a crash: nothing the worker claimed ends ``unknown``."""
-    _load_due_reminders(database, 1000)
+    load_due_reminders(database, 1000, RATE)
     env = {**os.environ, "RECALL_ENV": "production", "DATABASE_URL": db_url, "TWILIO_BASE_URL": standin.base_url,
            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_DEFAULT_FROM": "+46700000000",
            "PUBLIC_BASE_URL": CALLBACK_BASE}
     worker = Worker.start(env, tmp_path / "worker.log")
     try:
-        _wait_until(lambda: _scalar(database, _count(Reminder.status == ReminderStatus.SENT)) >= 100,
+        wait_until(lambda: _scalar(database, _count(Reminder.status == ReminderStatus.SENT)) >= 100,
                     START_DEADLINE, "the worker to send 100", [worker])
         worker.proc.send_signal(signal.SIGTERM)
         assert worker.proc.wait(30) == 0, worker.tail()
@@ -320,9 +219,7 @@ RECOVERY_RATE = 40  # SMS/s
 
 
 def _sender(env: dict[str, str], db_url: str, base_url: str, log: Path) -> Worker:
-    from tests.integration._processes import Worker as ProcessWorker
-
-    worker = ProcessWorker.start(env, log, [
+    worker = Worker.start(env, log, [
         sys.executable, "-m", "tests.integration._sender", "--url", db_url, "--twilio", base_url, "--concurrency",
         "8", "--prefetch", "4", "--lease", str(LEASE_S), "--recover-after", str(RECOVER_AFTER_S), "--reap-every",
         str(REAP_EVERY_S), "--max-seconds", "100"])

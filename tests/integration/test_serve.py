@@ -32,7 +32,8 @@ from integrations.twilio.standin_webhooks import post_webhook
 from recall.db import Database
 from recall.migrate import upgrade
 from recall.reminders import Reminder, ReminderStatus
-from tests.integration.test_dispatch_crash import _count, _load_due_reminders, _reminder_of, _scalar
+from tests.integration._processes import load_due_reminders
+from tests.integration.test_dispatch_crash import RATE, _count, _reminder_of, _scalar
 
 ROOT = Path(__file__).resolve().parents[2]
 FLASK = Path(sys.executable).with_name("flask")
@@ -114,7 +115,7 @@ def _creates(standin: StandIn) -> list:
 def test_serve_told_to_stop_finishes_its_sends_records_them_and_gives_back_what_it_claimed(
         database: Database, db_url: str, slow_twilio: StandIn, tmp_path: Path) -> None:
     n = 300
-    _load_due_reminders(database, n)
+    load_due_reminders(database, n, RATE)
     env = _environment(DATABASE_URL=db_url, TWILIO_BASE_URL=slow_twilio.base_url, TWILIO_ACCOUNT_SID=ACCOUNT,
                        TWILIO_AUTH_TOKEN=TOKEN)
     served = Served.start(env, tmp_path / "serve.log")
@@ -149,7 +150,7 @@ def test_serve_in_development_signs_with_this_runs_token_and_refuses_the_publish
     database = Database(url)
     try:
         upgrade(database.engine)
-        _load_due_reminders(database, 3)
+        load_due_reminders(database, 3, RATE)
         # Zero Twilio variables, as the README's first command: the in-process stand-in, delivering what it takes.
         served = Served.start(_environment(DATABASE_URL=url), tmp_path / "serve.log")
         try:
