@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,22 @@ from recall.sending import (
 )
 
 _log = logging.getLogger(__name__)
+
+
+class HideQueries(logging.Filter):
+    """urllib3 writes every request's URL into a DEBUG line, query string included; looking up a lost send puts
+    the patient's number there (``?To=...``). Keep the line, drop the query."""
+
+    _QUERY = re.compile(r"\?[^\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "?" in message:
+            record.msg, record.args = self._QUERY.sub("?[query hidden]", message), ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(HideQueries())
 
 #: Header carrying our idempotency key. Twilio ignores it (creating a Message or
 #: a Call is not idempotent at Twilio); it is sent so that the stand-in, a proxy
