@@ -13,7 +13,8 @@
    fallback; **unknown** (a read timeout after the request went out) -> ``unknown``, never re-sent:
    we prefer missing a reminder to sending it twice, and the status callback, whose URL carries the
    reminder's id, resolves it if Twilio did take the message. A worker killed mid-send leaves a
-   ``sending`` reminder whose lease lapses; ``reap`` turns it ``unknown`` for the same reason.
+   ``sending`` reminder whose lease lapses; ``reap`` turns it ``unknown`` for the same reason, and
+   ``recall.recovery`` later asks Twilio whether it went out before anything is sent again.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ from recall.pacing import Pacer
 from recall.patients import Patient
 from recall.reminder_planning import Channel, Hours, PolicyDoc
 from recall.reminder_policy import DEFAULT_POLICY, get_version
-from recall.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus, fall_back, hand_over
+from recall.recovery import Recovery
+from recall.reminders import Reminder, ReminderStatus, fall_back, hand_over
 from recall.sending import (
-    Found, MessageSender, PermanentSendError, SendError, SendLookup, SendResult, TransientSendError,
+    MessageSender, PermanentSendError, SendError, SendLookup, SendResult, TransientSendError,
     UnknownOutcomeError, VoiceCaller,
 )
 
@@ -126,6 +128,11 @@ class Dispatcher:
         # Asks Twilio what became of a lost send; the gateway is one. Without it lost sends stay ``unknown``.
         self.lookup: SendLookup | None = lookup if lookup is not None else (
             sender if isinstance(sender, SendLookup) else None)
+        self._recovery = None if self.lookup is None else Recovery(
+            database, clock, self.lookup, worker_id=settings.worker_id, lease=settings.lease,
+            after=settings.recover_after, batch=settings.recover_batch, build=self._request,
+            record_failure=lambda reminder_id, result: self._record(
+                reminder_id, lambda s, r: self._failed_on_create(s, r, result)))
 
     def stop(self) -> None:
         """Shut down gently: claim nothing more, let the sends in flight finish and be recorded, and give the
@@ -157,112 +164,12 @@ class Dispatcher:
         return count
 
     def recover(self) -> dict[str, int]:
-        """Lost sends whose lease lapsed ``recover_after`` ago: ask Twilio (messages or calls to that number from
-        our sender since the claim) whether each went out. If it did, it is ``sent`` with Twilio's SID; if not and
-        the step still makes sense, it goes back to the queue to be sent, once; else it stays ``unknown``. Each
-        reminder is recovered once (``recovery``), at most ``recover_batch`` per pass."""
-        done: dict[str, int] = {}
-        if self.lookup is None:
-            return done
-        for reminder_id in self._take_for_recovery():
-            try:
-                verdict = self._recover_one(reminder_id)
-            except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
-                _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason)
-                verdict = "lookup_failed"
-            except Exception:  # noqa: BLE001 - as in _safely: logged, left ``checking``, and the loop goes on
-                _log.exception("recovering reminder %s failed unexpectedly", reminder_id)
-                verdict = "error"
-            done[verdict] = done.get(verdict, 0) + 1
-        if done:
-            _log.info("lost sends recovered: %s", done)
-        return done
+        """Ask Twilio what became of lost sends (``recall.recovery``); without a look-up they stay ``unknown``."""
+        return self._recovery.run() if self._recovery is not None else {}
 
-    def _take_for_recovery(self) -> list[int]:
-        now = self.clock.now()
-        waiting = sa.and_(Reminder.status == ReminderStatus.UNKNOWN, Reminder.outcome == "worker_lost",
-                          sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking"),
-                          Reminder.lease_expires_at < now - self.settings.recover_after)
-        with self.db.connection(write=True) as conn:
-            ids = list(conn.scalars(sa.select(Reminder.id).where(waiting).order_by(Reminder.lease_expires_at)
-                                    .limit(self.settings.recover_batch)))
-            taken = list(conn.scalars(
-                sa.update(Reminder).where(Reminder.id.in_(ids), waiting)
-                .values(recovery="checking", claimed_by=self.settings.worker_id,
-                        lease_expires_at=now + self.settings.lease, updated_at=now)
-                .returning(Reminder.id))) if ids else []
-            conn.commit()
-        return sorted(taken)
-
-    def _recover_one(self, reminder_id: int) -> str:
-        with self.db.connection(write=False) as conn:
-            row = conn.execute(sa.select(Reminder.clinic_id, Reminder.policy_version, Reminder.claimed_at,
-                                         Reminder.send_at, Reminder.offset_minutes)
-                               .where(Reminder.id == reminder_id)).one()
-            out = outgoing.load(conn, reminder_id)
-            assert out is not None
-            claimed = Claimed(reminder_id, row.clinic_id, out.channel, row.policy_version, 0, 0,
-                              out.lease_expires_at or self.clock.now())
-            request = self._build(conn, out, claimed) if out.channel in (Channel.SMS, Channel.VOICE) else None
-        since = row.claimed_at or (out.lease_expires_at or self.clock.now()) - 2 * self.settings.lease
-        lookup = self.lookup
-        assert lookup is not None
-        if out.channel not in (Channel.SMS, Channel.VOICE):  # a hand-over never reached Twilio: nothing to ask
-            found = []
-        elif out.channel is Channel.VOICE:
-            assert request is not None
-            found = lookup.calls_since(to=request.to, sender=request.sender, since=since)
-        else:
-            assert request is not None
-            found = lookup.messages_since(to=request.to, sender=request.sender, since=since)
-        now = self.clock.now()
-        ours = sa.and_(Reminder.id == reminder_id, Reminder.status == ReminderStatus.UNKNOWN,
-                       Reminder.recovery == "checking", Reminder.claimed_by == self.settings.worker_id)
-        with self.db.connection(write=True) as conn:
-            match = self._ours(conn, found, request)
-            if match is not None:
-                changes: dict[str, object] = dict(
-                    status=ReminderStatus.SENT, provider_sid=match.sid, provider_status=match.status,
-                    sent_at=now, outcome=None, recovery="found", lease_expires_at=None)
-                verdict = "found"
-            elif self._still_useful(out, row.send_at, row.offset_minutes, now):
-                changes = dict(status=ReminderStatus.PLANNED, due_at=now, claimed_by=None, lease_expires_at=None,
-                               recovery="resent")
-                verdict = "resent"
-            else:
-                changes, verdict = dict(recovery="missed", lease_expires_at=None), "missed"
-            try:
-                with conn.begin_nested():
-                    conn.execute(sa.update(Reminder).where(ours).values(updated_at=now, **changes))
-            except sa.exc.IntegrityError:  # a re-plan made a new reminder of this step meanwhile: that one goes
-                conn.execute(sa.update(Reminder).where(ours).values(recovery="missed", lease_expires_at=None,
-                                                                    updated_at=now))
-                verdict = "missed"
-            conn.commit()
-        if verdict == "found" and match is not None and match.status in outgoing.FAILED_ON_CREATE:
-            # it went out and failed there: as a status callback saying so would, it ends failed with its fallback
-            result = SendResult(sid=match.sid, status=match.status)
-            self._record(reminder_id, lambda s, r: self._failed_on_create(s, r, result))
-        return verdict
-
-    @staticmethod
-    def _ours(conn: sa.Connection, found: list[Found], request: outgoing.Request | None) -> Found | None:
-        """The message or call Twilio lists that is this reminder's: not one another reminder holds, and for an
-        SMS the same text (the patient's other reminders say another date or come from another step)."""
-        if not found or request is None:
-            return None
-        known = set(conn.scalars(sa.select(Reminder.provider_sid).where(
-            Reminder.provider_sid.in_([f.sid for f in found]))))
-        mine = [f for f in found if f.sid not in known and (
-            request.channel is Channel.VOICE or f.body is None or f.body == request.body)]
-        return min(mine, key=lambda f: (f.created_at is None, f.created_at)) if mine else None
-
-    @staticmethod
-    def _still_useful(out: outgoing.Outgoing, send_at: datetime, offset_minutes: int, now: datetime) -> bool:
-        """A reminder sent late still makes sense before the visit and within half of its step's lead time
-        (a 24 h reminder up to 12 h late, a 2 h call up to an hour late); the send's own checks still apply."""
-        return now < out.start_at and now <= send_at + timedelta(minutes=offset_minutes) / 2 \
-            and out.booking_status.value in ACTIVE_BOOKING
+    def _find_lost(self) -> None:
+        self.reap()
+        self.recover()
 
     # --- one reminder ----------------------------------------------------------------------------------------
 
@@ -343,7 +250,11 @@ class Dispatcher:
         return "sent"
 
     def _build(self, conn: sa.Connection, out: outgoing.Outgoing, claimed: Claimed) -> outgoing.Request:
-        return outgoing.build(conn, out, self._policy(claimed.clinic_id, claimed.policy_version),
+        return self._request(conn, out, claimed.clinic_id, claimed.policy_version)
+
+    def _request(self, conn: sa.Connection, out: outgoing.Outgoing, clinic_id: int, version: int
+                 ) -> outgoing.Request:
+        return outgoing.build(conn, out, self._policy(clinic_id, version),
                               callback_base=self.settings.callback_base, default_from=self.settings.default_from)
 
     def _keep_lease(self, claimed: Claimed, delay: float) -> None:
@@ -517,8 +428,7 @@ class Dispatcher:
         reminders as ``unknown``. One still waiting when time is up goes back to the queue, and one that
         waits long keeps its lease (``_keep_lease``)."""
         result, deadline = DrainResult(), None if max_seconds is None else time.monotonic() + max_seconds
-        self.reap()
-        self.recover()
+        self._find_lost()
         next_reap = time.monotonic() + self.settings.reap_every.total_seconds()
         size = self.settings.concurrency
         prefetch = size // 2 if self.settings.prefetch is None else self.settings.prefetch
@@ -536,8 +446,7 @@ class Dispatcher:
             while True:
                 in_time = (deadline is None or time.monotonic() < deadline) and not self._stopping.is_set()
                 if in_time and time.monotonic() >= next_reap:  # a long drain still finds lost sends
-                    self.reap()
-                    self.recover()
+                    self._find_lost()
                     next_reap = time.monotonic() + self.settings.reap_every.total_seconds()
                 free = size - inflight + prefetch - len(waiting)
                 if in_time and not capped and free > 0 and len(waiting) <= prefetch // 2:
