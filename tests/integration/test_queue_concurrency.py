@@ -63,18 +63,24 @@ def _operators(database: Database, clock: FixedClock, clinic_id: int, n: int) ->
     return [actor_of(make_staff(database, clock, clinic_id, Role.OPERATOR, name=f"op {i}")[0]) for i in range(n)]
 
 
+def _bulk_patients(s: Any, clinic_id: int, n: int, *, name: str, phone_prefix: str, now: datetime) -> list[int]:
+    """``n`` patients of the clinic by one Core insert; their ids in order."""
+    first = (s.scalar(sa.select(sa.func.max(Patient.id))) or 0) + 1
+    s.execute(sa.insert(cast(sa.Table, Patient.__table__)), [{
+        "clinic_id": clinic_id, "full_name": f"{name} {i}", "phone_e164": f"{phone_prefix}{i:07d}",
+        "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
+        "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
+        "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
+    } for i in range(n)])
+    return list(s.scalars(sa.select(Patient.id).where(Patient.id >= first).order_by(Patient.id)))
+
+
 def _bulk_tasks(database: Database, clinic_id: int, n: int, template: dict[str, Any]) -> list[int]:
     """``n`` patients and one open, due task each, by Core inserts; the rows are what the use cases write."""
     now = T0 - timedelta(days=3)
     with database.writer() as s:
-        first = (s.scalar(sa.select(sa.func.max(Patient.id))) or 0) + 1
-        s.execute(sa.insert(cast(sa.Table, Patient.__table__)), [{
-            "clinic_id": clinic_id, "full_name": f"Bulk patient {i}", "phone_e164": f"+4670{i:07d}",
-            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-        } for i in range(n)])
-        patient_ids = list(s.scalars(sa.select(Patient.id).where(Patient.id >= first).order_by(Patient.id)))
+        patient_ids = _bulk_patients(s, clinic_id, n, name="Bulk patient", phone_prefix="+4670", now=now)
+        first = patient_ids[0]
         assert len(patient_ids) == n
         rows = []
         for i, patient_id in enumerate(patient_ids):
@@ -394,14 +400,8 @@ def _patients_with_several_tasks(database: Database, clinic_id: int, n: int,
     meet at one patient), and every fifth also with a request of theirs; by Core inserts. Patient -> task ids."""
     now = T0 - timedelta(days=3)
     with database.writer() as s:
-        first = (s.scalar(sa.select(sa.func.max(Patient.id))) or 0) + 1
-        s.execute(sa.insert(cast(sa.Table, Patient.__table__)), [{
-            "clinic_id": clinic_id, "full_name": f"Busy patient {i}", "phone_e164": f"+4671{i:07d}",
-            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-        } for i in range(n)])
-        patient_ids = list(s.scalars(sa.select(Patient.id).where(Patient.id >= first).order_by(Patient.id)))
+        patient_ids = _bulk_patients(s, clinic_id, n, name="Busy patient", phone_prefix="+4671", now=now)
+        first = patient_ids[0]
         rows = []
         for i, patient_id in enumerate(patient_ids):
             for j, reason in enumerate(WINBACK):
