@@ -1,4 +1,4 @@
-"""Claimers in a process of their own, for test_queue_concurrency.py.
+"""Claimers in a process of their own, for test_queue_concurrency.py and test_patient_claims_concurrency.py.
 
     python -m tests.integration._claimer --url URL --staff-id N --clinic-id M --at ISO-INSTANT
     python -m tests.integration._claimer --url URL --staff-ids N,N2,... --clinic-id M --at ISO-INSTANT --drain

@@ -1,7 +1,7 @@
 """One patient, one operator: a claim hands out a patient's work together, and nobody else gets any of it.
 
 Through the use cases on every configured database; the races with real threads and processes are in
-test_queue_concurrency.py.
+test_patient_claims_concurrency.py.
 """
 
 from __future__ import annotations
