@@ -123,11 +123,12 @@ class ClaimedTaskSchema(RecallTaskSchema):
                 "request_text": card.request_text}
 
 
-class ClaimAttemptSchema(Output):
+class _AttemptFields(Output):
+    """What every view of a contact attempt shows."""
+
     id = Id()
     task_id = Id()
     staff_id = Id()
-    staff_name = ma.fields.String()
     channel = ma.fields.Enum(AttemptChannel, by_value=True)
     outcome = ma.fields.Enum(Outcome, by_value=True)
     ended_at = ma.fields.DateTime()
@@ -136,6 +137,10 @@ class ClaimAttemptSchema(Output):
     decline_reason = ma.fields.String(allow_none=True)
     callback_at = ma.fields.DateTime(allow_none=True)
     booking_id = Id(allow_none=True)
+
+
+class ClaimAttemptSchema(_AttemptFields):
+    staff_name = ma.fields.String()
 
 
 class ClaimSchema(Output):
@@ -155,21 +160,10 @@ class ClaimSchema(Output):
         metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"})
 
 
-class AttemptSchema(Output):
-    id = Id()
-    task_id = Id()
+class AttemptSchema(_AttemptFields):
     patient_id = Id()
-    staff_id = Id()
-    channel = ma.fields.Enum(AttemptChannel, by_value=True)
-    outcome = ma.fields.Enum(Outcome, by_value=True)
     answered = ma.fields.Boolean()
     started_at = ma.fields.DateTime()
-    ended_at = ma.fields.DateTime()
-    duration_seconds = ma.fields.Integer()
-    note = ma.fields.String(allow_none=True)
-    decline_reason = ma.fields.String(allow_none=True)
-    callback_at = ma.fields.DateTime(allow_none=True)
-    booking_id = Id(allow_none=True)
 
 
 class AttemptBookingSchema(BookingTimeSchema):
