@@ -52,11 +52,6 @@ class Pacer:
         self._spacing: dict[tuple[int, str], list[Any]] = {}  # sender -> [lock, its latest send times]
         self._spacing_lock = threading.Lock()
 
-    def take_slot(self, clinic_id: int, channel: str, per_second: float) -> float:
-        """Reserve the next slot; returns how many seconds from now it starts (0 if it is free now)."""
-        start = self.reserve(clinic_id, channel, per_second)
-        return max(0.0, start - self.now())
-
     @staticmethod
     def tolerance(per_second: float) -> float:
         """How late a slot may still be used: a few milliseconds of scheduling, never more than two slots."""
