@@ -24,13 +24,13 @@ import sqlalchemy as sa
 from _common import HOST, BenchDatabase, Latencies
 from _ledger import PATIENT_COLS, BulkTable
 
-from recall.actors import Actor, Role
-from recall.clinics import Clinic, ClinicInput, create_clinic
-from recall.clock import SystemClock
-from recall.db import Database
-from recall.patients import Language, Patient
-from recall.recall_tasks import RecallTask, TaskReason, TaskStatus
-from recall.staff import create_staff, issue_token
+from recall.common.actors import Actor, Role
+from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.common.clock import SystemClock
+from recall.common.db import Database
+from recall.clinic.patients import Language, Patient
+from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
+from recall.clinic.staff import create_staff, issue_token
 
 UTC = timezone.utc
 TASK_COLS = ["clinic_id", "patient_id", "reason", "status", "due_at", "created_at", "value_weight", "rank_at",
@@ -219,8 +219,8 @@ def run_phase(name: str, make_step: Callable[[int], Step], *, concurrency: int, 
 
 def use_case_claim(db: Database, world: QueueWorld) -> Callable[[int], Step]:
     """claim_next through a writer session, timed alone; then log_attempt DECLINED closes the task."""
-    from recall.attempts import AttemptInput, Outcome, log_attempt
-    from recall.queue import claim_next
+    from recall.queue.attempts import AttemptInput, Outcome, log_attempt
+    from recall.queue.claims import claim_next
 
     def make(i: int) -> Step:
         me = world.operators[i].actor

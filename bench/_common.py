@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall.db import Database, normalize_url
+from recall.common.db import Database, normalize_url
 from recall.migrate import upgrade
 
 HERE = Path(__file__).resolve().parent

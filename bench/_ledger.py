@@ -26,16 +26,16 @@ import sqlalchemy as sa
 
 from _common import BenchDatabase
 
-from recall.actors import Role
-from recall.bookings import Booking, BookingStatus, Channel, Source
-from recall.catalog import create_provider, create_service
-from recall.clinics import ClinicInput, create_clinic
-from recall.clock import SystemClock
-from recall.credit import CreditEntry, CreditKind
-from recall.db import UTCDateTime
-from recall.patients import Language, Patient
-from recall.staff import create_staff, issue_token
-from recall.timeutil import local_day
+from recall.common.actors import Role
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
+from recall.clinic.catalog import create_provider, create_service
+from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.common.clock import SystemClock
+from recall.credit.ledger import CreditEntry, CreditKind
+from recall.common.db import UTCDateTime
+from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import create_staff, issue_token
+from recall.common.timeutil import local_day
 
 UTC = timezone.utc
 ZONES = ["Europe/Stockholm", "Europe/Warsaw", "Europe/London", "America/New_York", "Europe/Helsinki",

@@ -29,7 +29,7 @@ from waitress.server import create_server
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import PRODUCTION_TWILIO  # noqa: E402
-from recall.db import Database, UTCDateTime  # noqa: E402
+from recall.common.db import Database, UTCDateTime  # noqa: E402
 
 SCRATCH = sa.MetaData()
 scratch_table = sa.Table(

@@ -42,13 +42,13 @@ from _common import (  # noqa: E402
 )
 from _server import SCRATCH  # noqa: E402
 
-from recall.actors import Role  # noqa: E402
-from recall.catalog import create_provider, create_service  # noqa: E402
-from recall.clinics import ClinicInput, create_clinic  # noqa: E402
-from recall.clock import SystemClock  # noqa: E402
-from recall.patients import Language, Patient  # noqa: E402
-from recall.staff import create_staff, issue_token  # noqa: E402
-from recall.visits import Visit, VisitStatus  # noqa: E402
+from recall.common.actors import Role  # noqa: E402
+from recall.clinic.catalog import create_provider, create_service  # noqa: E402
+from recall.clinic.clinics import ClinicInput, create_clinic  # noqa: E402
+from recall.common.clock import SystemClock  # noqa: E402
+from recall.clinic.patients import Language, Patient  # noqa: E402
+from recall.clinic.staff import create_staff, issue_token  # noqa: E402
+from recall.visits.visits import Visit, VisitStatus  # noqa: E402
 
 UTC = timezone.utc
 TARGET_RATIO = 0.6

@@ -43,10 +43,10 @@ from _claim_queue import (  # noqa: E402
 )
 from _server import SCRATCH, scratch_table  # noqa: E402
 
-from recall.attempts import ContactAttempt  # noqa: E402
-from recall.clinics import get_clinic  # noqa: E402
-from recall.db import Database  # noqa: E402
-from recall.queue import _candidates  # noqa: E402 - the statement claim_next sends, for its plan
+from recall.queue.attempts import ContactAttempt  # noqa: E402
+from recall.clinic.clinics import get_clinic  # noqa: E402
+from recall.common.db import Database  # noqa: E402
+from recall.queue.claims import _candidates  # noqa: E402 - the statement claim_next sends, for its plan
 
 TARGET_P95_MS = {"use case": 25.0, "HTTP": 60.0}
 

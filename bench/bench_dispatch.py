@@ -46,20 +46,20 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # integrations/, w
 from _common import BenchDatabase, Watchdog, _proc_cpu_seconds, bench_parser, machine_note, open_database  # noqa: E402
 
 from integrations.twilio.client import TwilioGateway  # noqa: E402
-from recall.actors import Actor, Role  # noqa: E402
-from recall.bookings import Booking, BookingStatus, Channel, Source  # noqa: E402
-from recall.catalog import create_service  # noqa: E402
-from recall.clinics import ClinicInput, create_clinic  # noqa: E402
-from recall.clock import SystemClock  # noqa: E402
-from recall.db import Database  # noqa: E402
-from recall.dispatch import DispatchSettings, Dispatcher  # noqa: E402
-from recall.patients import Language, Patient  # noqa: E402
-from recall.reminder_planning import MAX_RATE, Fallback  # noqa: E402
-from recall.reminder_planning import Channel as Via  # noqa: E402
-from recall.reminder_policy import replace_policy  # noqa: E402
-from recall.reminders import Reminder, ReminderStatus  # noqa: E402
-from recall.sending import SenderIdentity  # noqa: E402
-from recall.staff import create_staff  # noqa: E402
+from recall.common.actors import Actor, Role  # noqa: E402
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source  # noqa: E402
+from recall.clinic.catalog import create_service  # noqa: E402
+from recall.clinic.clinics import ClinicInput, create_clinic  # noqa: E402
+from recall.common.clock import SystemClock  # noqa: E402
+from recall.common.db import Database  # noqa: E402
+from recall.reminders.dispatch import DispatchSettings, Dispatcher  # noqa: E402
+from recall.clinic.patients import Language, Patient  # noqa: E402
+from recall.reminders.planning import MAX_RATE, Fallback  # noqa: E402
+from recall.reminders.planning import Channel as Via  # noqa: E402
+from recall.reminders.policy import replace_policy  # noqa: E402
+from recall.reminders.reminders import Reminder, ReminderStatus  # noqa: E402
+from recall.reminders.sending import SenderIdentity  # noqa: E402
+from recall.clinic.staff import create_staff  # noqa: E402
 
 UTC = timezone.utc
 ROOT = Path(__file__).resolve().parents[1]

@@ -50,9 +50,9 @@ from _common import (  # noqa: E402
 )
 from _ledger import LedgerBuilder, Member  # noqa: E402
 
-from recall.credit import CreditEntry  # noqa: E402
-from recall.earnings import staff_earnings  # noqa: E402
-from recall.timeutil import local_day, month_range  # noqa: E402
+from recall.credit.ledger import CreditEntry  # noqa: E402
+from recall.credit.earnings import staff_earnings  # noqa: E402
+from recall.common.timeutil import local_day, month_range  # noqa: E402
 
 TARGET_P95_MS = 50.0
 

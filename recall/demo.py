@@ -9,13 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from recall.actors import Actor, Role
-from recall.catalog import create_provider, create_service
-from recall.clinics import ClinicInput, create_clinic
-from recall.clock import Clock, FixedClock
-from recall.patients import create_patient
-from recall.staff import create_staff, issue_token
-from recall.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
+from recall.common.actors import Actor, Role
+from recall.clinic.catalog import create_provider, create_service
+from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.common.clock import Clock, FixedClock
+from recall.clinic.patients import create_patient
+from recall.clinic.staff import create_staff, issue_token
+from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
 
 STAFF = [
     ("Karin Lindqvist", Role.MANAGER, "karin@nordvik.example"),

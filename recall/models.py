@@ -1,17 +1,17 @@
 """Imports every aggregate's tables so that the metadata is complete (for Alembic and tests)."""
 
-from recall.attempts import ContactAttempt
-from recall.bookings import Booking
-from recall.catalog import Provider, Service
-from recall.clinics import Clinic
-from recall.credit import CreditEntry
-from recall.patients import Patient
-from recall.payplan import PayPlan, ServiceRate
-from recall.recall_tasks import PatientClaim, RecallTask
-from recall.reminder_policy import ReminderPolicy
-from recall.reminders import Reminder
-from recall.staff import ApiToken, Staff
-from recall.visits import Visit
+from recall.queue.attempts import ContactAttempt
+from recall.visits.bookings import Booking
+from recall.clinic.catalog import Provider, Service
+from recall.clinic.clinics import Clinic
+from recall.credit.ledger import CreditEntry
+from recall.clinic.patients import Patient
+from recall.credit.payplan import PayPlan, ServiceRate
+from recall.queue.tasks import PatientClaim, RecallTask
+from recall.reminders.policy import ReminderPolicy
+from recall.reminders.reminders import Reminder
+from recall.clinic.staff import ApiToken, Staff
+from recall.visits.visits import Visit
 
 __all__ = ["ApiToken", "Booking", "ContactAttempt", "Clinic", "CreditEntry", "Patient", "PatientClaim", "PayPlan", "Provider", "RecallTask", "Reminder", "ReminderPolicy",
            "Service", "ServiceRate", "Staff", "Visit"]

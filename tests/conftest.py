@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recall.clock import FixedClock
-from recall.db import Base, Database, make_engine
+from recall.common.clock import FixedClock
+from recall.common.db import Base, Database, make_engine
 from recall.migrate import upgrade
 pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
-from recall.actors import Actor  # noqa: E402
+from recall.common.actors import Actor  # noqa: E402
 from tests.factories import World, actor_of, make_world  # noqa: E402
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")

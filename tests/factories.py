@@ -9,20 +9,20 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from recall.actors import Actor, Role
-from recall.bookings import Booking
-from recall.catalog import Provider, Service, create_provider, create_service
-from recall.clinics import Clinic, ClinicInput, create_clinic
-from recall.clock import Clock, FixedClock
-from recall.db import Database
-from recall.dispatch import DispatchSettings, Dispatcher
-from recall.patients import Patient, create_patient
-from recall.queue import take_patient
-from recall.recall_tasks import RecallTask, TaskReason, open_task
-from recall.reminder_planning import Channel as Via
-from recall.reminder_planning import Fallback
-from recall.reminders import Reminder, ReminderStatus, hand_over
-from recall.staff import Staff, create_staff, issue_token
+from recall.common.actors import Actor, Role
+from recall.visits.bookings import Booking
+from recall.clinic.catalog import Provider, Service, create_provider, create_service
+from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.common.clock import Clock, FixedClock
+from recall.common.db import Database
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.clinic.patients import Patient, create_patient
+from recall.queue.claims import take_patient
+from recall.queue.tasks import RecallTask, TaskReason, open_task
+from recall.reminders.planning import Channel as Via
+from recall.reminders.planning import Fallback
+from recall.reminders.reminders import Reminder, ReminderStatus, hand_over
+from recall.clinic.staff import Staff, create_staff, issue_token
 
 
 def make_clinic(db: Database, clock: Clock, **kw: Any) -> Clinic:

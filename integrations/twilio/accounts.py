@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from integrations.twilio.client import TwilioGateway
-from recall.sending import Found, PermanentSendError, SenderIdentity, SendResult, TransientSendError
+from recall.reminders.sending import Found, PermanentSendError, SenderIdentity, SendResult, TransientSendError
 
 _log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-from recall.sending import (
+from recall.reminders.sending import (
     Found,
     PermanentSendError,
     SendError,

@@ -9,7 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 import recall.models  # noqa: F401  (registers every table on the metadata)
-from recall.db import Base, make_engine
+from recall.common.db import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,8 +10,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import config
-from recall.clock import Clock, SystemClock
-from recall.db import Database
+from recall.common.clock import Clock, SystemClock
+from recall.common.db import Database
 from recall.web import contract, errors
 from recall.web.common import MAX_ID, close_session
 

@@ -11,10 +11,10 @@ from flask.cli import AppGroup
 
 import config
 
-from recall.actors import Role
-from recall.clinics import ClinicInput, create_clinic
+from recall.common.actors import Role
+from recall.clinic.clinics import ClinicInput, create_clinic
 from recall.migrate import upgrade
-from recall.staff import create_staff, get_staff, issue_token
+from recall.clinic.staff import create_staff, get_staff, issue_token
 from recall.web.common import clock, database
 
 group = AppGroup("recall", help="Run and administer the recall service.")
@@ -93,7 +93,7 @@ def worker_cmd(once: bool) -> None:
     """Send due reminders through Twilio: APScheduler ticks until stopped (any number may run)."""
     from flask import current_app
 
-    from recall.db import Database
+    from recall.common.db import Database
     from recall.web.worker import build_dispatcher, run_until_stopped
 
     app = current_app._get_current_object()
@@ -130,7 +130,7 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, stan
     from flask import current_app
     from waitress.server import create_server
 
-    from recall.clinics import Clinic
+    from recall.clinic.clinics import Clinic
     from recall.demo import load_demo
     from recall.web.worker import schedule, stop_gently_on_signals
 

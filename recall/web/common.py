@@ -12,13 +12,13 @@ import marshmallow as ma
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from recall.actors import Actor
-from recall.clinics import get_clinic
-from recall.clock import Clock
-from recall.db import Database
-from recall.errors import ValidationError as RecallValidationError
-from recall.pagination import Page, paginate
-from recall.timeutil import at_local
+from recall.common.actors import Actor
+from recall.clinic.clinics import get_clinic
+from recall.common.clock import Clock
+from recall.common.db import Database
+from recall.common.errors import ValidationError as RecallValidationError
+from recall.common.pagination import Page, paginate
+from recall.common.timeutil import at_local
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from recall import errors
+from recall.common import errors
 from recall.web.common import Output
 
 log = logging.getLogger("recall.web")

@@ -20,10 +20,10 @@ from flask import Flask
 
 from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
-from recall.clinic_accounts import Sealer, token_lookup
-from recall.clock import Clock
-from recall.db import Database
-from recall.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.accounts import Sealer, token_lookup
+from recall.common.clock import Clock
+from recall.common.db import Database
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
 
 _log = logging.getLogger(__name__)
 

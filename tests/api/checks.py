@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall.db import Base, Database
+from recall.common.db import Base, Database
 
 ERROR_KEYS = {"code", "status", "error", "message"}
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.clock import FixedClock
-from recall.db import Database
-from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.clock import FixedClock
+from recall.common.db import Database
+from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.scene import Scene
 from tests.factories import World, actor_of, future, make_call, make_patient, make_task
 

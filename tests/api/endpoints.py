@@ -15,13 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall.actors import Actor
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.clock import FixedClock
-from recall.db import Database
-from recall.reminder_policy import ReminderPolicy, replace_policy
-from recall.staff import ApiToken
-from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
+from recall.common.actors import Actor
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.clock import FixedClock
+from recall.common.db import Database
+from recall.reminders.policy import ReminderPolicy, replace_policy
+from recall.clinic.staff import ApiToken
+from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_call, make_task
 
 ROLES = ("operator", "frontdesk", "manager")

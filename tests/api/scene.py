@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from recall.clock import FixedClock
+from recall.common.clock import FixedClock
 from tests.factories import future, iso
 
 # --- the scene ------------------------------------------------------------------------------------------------------

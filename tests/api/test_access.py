@@ -19,16 +19,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import Booking
-from recall.catalog import Provider, Service
-from recall.clock import FixedClock
-from recall.credit import CreditEntry
-from recall.db import Database
-from recall.patients import Patient
-from recall.recall_tasks import RecallTask
-from recall.reminders import Reminder
-from recall.staff import Staff, get_staff, issue_token, revoke_token
-from recall.visits import Visit
+from recall.visits.bookings import Booking
+from recall.clinic.catalog import Provider, Service
+from recall.common.clock import FixedClock
+from recall.credit.ledger import CreditEntry
+from recall.common.db import Database
+from recall.clinic.patients import Patient
+from recall.queue.tasks import RecallTask
+from recall.reminders.reminders import Reminder
+from recall.clinic.staff import Staff, get_staff, issue_token, revoke_token
+from recall.visits.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
 from tests.api.endpoints import (
     ENDPOINTS, EVERYONE, MANAGER, QUEUE, ROLES, UNGUARDED, ClinicScene, Scene, booking_body, build_clinic, pay_plan,

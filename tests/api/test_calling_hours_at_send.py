@@ -17,13 +17,13 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall import inbound
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.clock import FixedClock
-from recall.dispatch import DispatchSettings, Dispatcher
-from recall.reminder_planning import Channel as Via
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
+from recall.reminders import inbound
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.clock import FixedClock
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import api_as, make_patient
 
 UTC = timezone.utc

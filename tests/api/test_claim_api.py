@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from recall.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.clock import FixedClock
-from recall.patients import update_patient
-from recall.queue import claim_next
-from recall.recall_tasks import TaskReason
-from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
+from recall.queue.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.clock import FixedClock
+from recall.clinic.patients import update_patient
+from recall.queue.claims import claim_next
+from recall.queue.tasks import TaskReason
+from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.checks import assert_error
 from tests.factories import actor_of, api_as, future, iso, make_patient, make_task
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from recall.db import Database
+from recall.common.db import Database
 from recall.web import create_app
 
 
@@ -45,7 +45,7 @@ def test_a_bad_zone_on_the_command_line_is_refused_and_writes_nothing(fresh_app)
     result = runner.invoke(args=["recall", "create-clinic", "--name", "X", "--timezone", "Mars/Base", "--region", "PL"])
     assert result.exit_code != 0
     with fresh_app.extensions["recall.db"].reader() as s:
-        from recall.clinics import Clinic
+        from recall.clinic.clinics import Clinic
         assert s.query(Clinic).count() == 0
 
 

@@ -18,14 +18,14 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from integrations.twilio.standin import StandIn
-from recall.bookings import Booking, BookingRequest, BookingStatus, Channel as BookedBy, create_booking
-from recall.clinic_accounts import Sealer
-from recall.clinics import Clinic
-from recall.clock import FixedClock
-from recall.patients import Patient
-from recall.reminder_planning import Channel
-from recall.reminders import Reminder, ReminderStatus
-from recall.sending import SenderIdentity
+from recall.visits.bookings import Booking, BookingRequest, BookingStatus, Channel as BookedBy, create_booking
+from recall.reminders.accounts import Sealer
+from recall.clinic.clinics import Clinic
+from recall.common.clock import FixedClock
+from recall.clinic.patients import Patient
+from recall.reminders.planning import Channel
+from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.reminders.sending import SenderIdentity
 from recall.web.worker import build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.test_webhooks import ACCOUNT as SERVICE, CLINIC_NUMBER, HOOKS, TOKEN, post, receipt, serving, \

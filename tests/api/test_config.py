@@ -13,7 +13,7 @@ import pytest
 
 import config
 from integrations.twilio import signatures
-from recall.db import Database
+from recall.common.db import Database
 from recall.migrate import upgrade
 from recall.web import create_app
 

@@ -19,9 +19,9 @@ import marshmallow as ma
 import pytest
 import sqlalchemy as sa
 
-from recall.patients import Patient
-from recall.recall_tasks import RecallTask
-from recall.staff import ApiToken
+from recall.clinic.patients import Patient
+from recall.queue.tasks import RecallTask
+from recall.clinic.staff import ApiToken
 from recall.web.common import StrictBoolean, StrictDecimal, StrictFloat
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.scene import VALID, Scene, plan

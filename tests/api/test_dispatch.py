@@ -17,12 +17,12 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.bookings import BookingRequest, Channel, cancel_booking, create_booking
-from recall.clock import FixedClock
-from recall.dispatch import DispatchSettings, Dispatcher
-from recall.patients import Patient
-from recall.reminder_planning import Channel as Via
-from recall.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking
+from recall.common.clock import FixedClock
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.clinic.patients import Patient
+from recall.reminders.planning import Channel as Via
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import make_patient
 
 UTC = timezone.utc
@@ -184,7 +184,7 @@ def test_a_voice_call_that_fails_for_good_falls_back_to_an_sms(database, world, 
 
 
 def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin, gateway):
-    from recall.reminder_policy import replace_policy
+    from recall.reminders.policy import replace_policy
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
     with database.writer() as s:
@@ -207,7 +207,7 @@ def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin
 def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, world, people, standin, gateway):
     """50 ms at the stand-in, 8 senders, no limit: 24 reminders take a few round trips, where the default
     1/s would take 23 seconds."""
-    from recall.reminder_policy import replace_policy
+    from recall.reminders.policy import replace_policy
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
     with database.writer() as s:
@@ -226,7 +226,7 @@ def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, worl
 
 
 def _policy_at(database, clock, people, rate):
-    from recall.reminder_policy import replace_policy
+    from recall.reminders.policy import replace_policy
 
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
@@ -301,7 +301,7 @@ def test_an_sms_answered_with_a_final_failure_ends_failed_and_its_fallback_runs(
     assert [(b.channel, b.status) for b in backup] == [(Via.VOICE, ReminderStatus.SENT)]
     assert len(standin.calls()) == 1
     # Twilio's own callback saying so later changes nothing, and plans no second fallback
-    from recall.inbound import message_status
+    from recall.reminders.inbound import message_status
     with database.writer() as s:
         assert message_status(s, clock, reminder_id=failed.id, sid=message["sid"], status=status,
                               error_code=error_code) == "unchanged"
@@ -342,7 +342,7 @@ def test_a_null_sid_is_stored_as_null_and_a_callback_by_the_reminders_url_fills_
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.provider_sid == "None")) == 0
     # Twilio's delivery receipt names the message's real SID and, in its URL, the reminder: it fills the SID in
-    from recall.inbound import message_status
+    from recall.reminders.inbound import message_status
     [message] = standin.messages()
     with database.writer() as s:
         assert message_status(s, clock, reminder_id=reminder.id, sid=message["sid"], status="delivered",
@@ -448,7 +448,7 @@ def test_a_lost_send_twilio_took_is_recorded_sent_with_twilios_sid_and_not_sent_
     dead = _dispatcher(database, clock, gateway, worker_id="dead")
     claimed = dead.claim(10)
     with database.connection(write=False) as conn:  # the dead worker's request went out; its answer was lost
-        from recall import outgoing
+        from recall.reminders import outgoing
         out = outgoing.load(conn, claimed[0].id)
         request = dead._build(conn, out, claimed[0])
     gateway.send_sms(to=request.to, body=request.body, status_callback=request.status_callback,

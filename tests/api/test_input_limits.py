@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.patients import create_patient
-from recall.visits import check_in
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.clinic.patients import create_patient
+from recall.visits.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
 from tests.api.scene import LONG, VALID
 from tests.factories import actor_of, api_as, future, make_call, make_task

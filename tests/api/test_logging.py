@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from integrations.twilio import signatures
 from integrations.twilio.standin import StandIn
-from recall.patients import Language, Patient
-from recall.staff import hash_token
+from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import hash_token
 from recall.web import webhooks
 from recall.web.worker import build_dispatcher
 from tests.factories import Api, api_as, iso
@@ -34,12 +34,12 @@ def test_a_uniqueness_conflict_logs_no_patient_data(client, world, caplog):
 
 
 def test_an_unexpected_failure_is_a_json_500_whose_log_has_no_patient_data(client, world, caplog, monkeypatch):
-    import recall.patients
+    import recall.clinic.patients
 
     def explode(*_args, **_kwargs):
         raise RuntimeError(f"cannot store {SECRET_NAME} {SECRET_PHONE}")
 
-    monkeypatch.setattr(recall.patients, "create_patient", explode)
+    monkeypatch.setattr(recall.clinic.patients, "create_patient", explode)
     with caplog.at_level(logging.DEBUG):
         response = api_as(client, world.a, "frontdesk").post(
             "/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE})
@@ -160,7 +160,7 @@ def test_looking_up_a_lost_send_at_debug_logs_no_phone(every_logger_at_debug):
     """The recovery of a lost send lists Twilio's messages and calls to the patient's number: the number travels
     in the query string, which urllib3 writes into its DEBUG line for every request."""
     from integrations.twilio.client import TwilioGateway
-    from recall.sending import SenderIdentity
+    from recall.reminders.sending import SenderIdentity
 
     phone, sender_number = "+46701234567", "+46850000000"
     standin = StandIn(auth_token="t" * 32, account_sid="AC" + "1" * 32)

@@ -18,8 +18,8 @@ import pytest
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
-from recall.clock import FixedClock
-from recall.db import Database
+from recall.common.clock import FixedClock
+from recall.common.db import Database
 from tests.api.endpoints import ENDPOINTS, ROLES, Endpoint, Scene, build_clinic
 from tests.factories import Api, World, api_as
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from recall.recall_tasks import TaskReason
+from recall.queue.tasks import TaskReason
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import api_as, iso, make_patient, make_task
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from recall.clinics import get_clinic
-from recall.db import Database
-from recall.recall_tasks import TaskReason, open_task
+from recall.clinic.clinics import get_clinic
+from recall.common.db import Database
+from recall.queue.tasks import TaskReason, open_task
 from tests.api.checks import assert_error, assert_rejected
 from tests.factories import Api, World, api_as
 

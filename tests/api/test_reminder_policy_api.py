@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from recall.reminder_planning import DEFAULT_POLICY
+from recall.reminders.planning import DEFAULT_POLICY
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import api_as, iso
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from recall.bookings import BookingRequest, Channel, create_booking
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import actor_of, api_as, future, iso, make_call
 

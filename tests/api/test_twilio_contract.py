@@ -30,7 +30,7 @@ import pytest
 import requests
 
 from integrations.twilio.client import TwilioGateway
-from recall.sending import PermanentSendError, SenderIdentity, SendError, SendResult
+from recall.reminders.sending import PermanentSendError, SenderIdentity, SendError, SendResult
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "twilio-oai" / "twilio_api_v2010.json"
@@ -319,8 +319,8 @@ def _recording_gateway(base_url: str) -> tuple[TwilioGateway, dict[str, dict[str
 def _dispatch_to(database: Any, world: Any, people: Any, base_url: str, n: int) -> tuple[list[Any], dict[str, Any]]:
     import sqlalchemy as sa
 
-    from recall.clock import FixedClock
-    from recall.reminders import Reminder
+    from recall.common.clock import FixedClock
+    from recall.reminders.reminders import Reminder
     from tests.api.test_dispatch import SMS_TIME, _booked, _dispatcher, _policy_at
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
@@ -343,9 +343,9 @@ def test_the_worker_records_each_answer_of_twilios_spec_as_it_is(prism_dynamic: 
                                                                   people: Any) -> None:
     import sqlalchemy as sa
 
-    from recall.outgoing import FAILED_ON_CREATE
-    from recall.patients import Patient
-    from recall.reminders import ReminderStatus
+    from recall.reminders.outgoing import FAILED_ON_CREATE
+    from recall.clinic.patients import Patient
+    from recall.reminders.reminders import ReminderStatus
 
     rows, answers = _dispatch_to(database, world, people, prism_dynamic.base_url, 40)
 
@@ -374,7 +374,7 @@ def test_prisms_one_example_sid_for_every_message_loses_no_success(prism: Prism,
                                                                      people: Any) -> None:
     """Prism's static mode answers every create with the spec's example SID: one reminder keeps it, the others are
     sent without one (``duplicate_sid``), and none is left ``sending`` or taken for a lost send."""
-    from recall.reminders import ReminderStatus
+    from recall.reminders.reminders import ReminderStatus
 
     rows, answers = _dispatch_to(database, world, people, prism.base_url, 12)
 

@@ -27,7 +27,7 @@ import requests
 from integrations.twilio import signatures
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.sending import (
+from recall.reminders.sending import (
     PermanentSendError, SenderIdentity, SendError, SendResult, TransientSendError, UnknownOutcomeError,
 )
 

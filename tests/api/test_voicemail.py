@@ -18,12 +18,12 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.clock import FixedClock
-from recall.dispatch import DispatchSettings, Dispatcher
-from recall.reminder_planning import Channel as Via
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.clock import FixedClock
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app
 from tests.factories import make_patient
 

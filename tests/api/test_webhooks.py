@@ -25,13 +25,13 @@ from integrations.twilio import signatures
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_webhooks import post_webhook
-from recall.bookings import Booking, BookingStatus
-from recall.credit import CreditKind
-from recall.recall_tasks import TaskReason
-from recall.reminder_planning import Channel, Fallback
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
-from recall.sending import SenderIdentity
+from recall.visits.bookings import Booking, BookingStatus
+from recall.credit.ledger import CreditKind
+from recall.queue.tasks import TaskReason
+from recall.reminders.planning import Channel, Fallback
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.reminders.sending import SenderIdentity
 from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import actor_of, make_patient

@@ -29,12 +29,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall.actors import Actor, Role
-from recall.attempts import AttemptInput, Outcome, log_attempt
-from recall.clock import Clock, FixedClock
-from recall.db import Database
-from recall.queue import claim_next
-from recall.recall_tasks import RecallTask
+from recall.common.actors import Actor, Role
+from recall.queue.attempts import AttemptInput, Outcome, log_attempt
+from recall.common.clock import Clock, FixedClock
+from recall.common.db import Database
+from recall.queue.claims import claim_next
+from recall.queue.tasks import RecallTask
 import recall.models  # noqa: F401 - every table, as the app loads them (foreign keys resolve across aggregates)
 
 HOLD_SECONDS = 0.003  # how long a claimer holds a patient before settling: wide enough for a race to show

@@ -23,15 +23,15 @@ from urllib.request import Request, urlopen
 
 import sqlalchemy as sa
 
-from recall.actors import Role
-from recall.bookings import Booking, BookingStatus, Channel, Source
-from recall.clock import SystemClock
-from recall.db import Database
-from recall.patients import Language, Patient
-from recall.reminder_planning import Channel as Via
-from recall.reminder_planning import Fallback
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
+from recall.common.actors import Role
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
+from recall.common.clock import SystemClock
+from recall.common.db import Database
+from recall.clinic.patients import Language, Patient
+from recall.reminders.planning import Channel as Via
+from recall.reminders.planning import Fallback
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import actor_of, make_clinic, make_service, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,9 +23,9 @@ import time
 from datetime import timedelta
 
 from integrations.twilio.client import TwilioGateway
-from recall.clock import SystemClock
-from recall.db import Database
-from recall.dispatch import DispatchSettings, Dispatcher
+from recall.common.clock import SystemClock
+from recall.common.db import Database
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
 from tests.integration._processes import ACCOUNT, CALLBACK_BASE, SENDER, TOKEN
 
 

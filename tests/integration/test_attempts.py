@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
-from recall.bookings import Booking, Source
-from recall.clinics import Clinic
-from recall.credit import CreditKind, entries_for_booking
-from recall.errors import Conflict, ValidationError
-from recall.patients import Patient, update_patient
-from recall.queue import claim_next
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus
+from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
+from recall.visits.bookings import Booking, Source
+from recall.clinic.clinics import Clinic
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.common.errors import Conflict, ValidationError
+from recall.clinic.patients import Patient, update_patient
+from recall.queue.claims import claim_next
+from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 from tests.factories import make_patient, make_task
 
 

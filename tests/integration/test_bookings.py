@@ -8,14 +8,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.actors import Role
-from recall.bookings import (
+from recall.common.actors import Role
+from recall.visits.bookings import (
     BookingRequest, BookingStatus, Channel, Source, cancel_booking, confirm_booking, create_booking, mark_attended,
     mark_no_show, move_booking,
 )
-from recall.credit import CreditEntry, CreditKind, entries_for_booking
-from recall.errors import Conflict, Forbidden, ValidationError
-from recall.payplan import PlanTerms, load_terms, replace_plan
+from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
+from recall.common.errors import Conflict, Forbidden, ValidationError
+from recall.credit.payplan import PlanTerms, load_terms, replace_plan
 from tests.factories import future
 
 
@@ -219,7 +219,7 @@ def test_racing_attend_and_cancel_settle_a_booking_exactly_once(database, clock,
 
 
 def test_a_booking_from_a_recall_task_that_is_not_open_conflicts(database, clock, world, people):
-    from recall.visits import CheckoutRequest, FollowUp, check_in, checkout
+    from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 
     with database.writer() as s:
         visit = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id,

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import recall.models  # noqa: F401
-from recall.db import Base, make_engine
+from recall.common.db import Base, make_engine
 from recall.migrate import downgrade, upgrade
 
 
@@ -42,9 +42,9 @@ def test_a_second_open_task_for_the_same_visit_is_impossible(database, clock, wo
     import pytest
     from sqlalchemy.exc import IntegrityError
 
-    from recall.clinics import get_clinic
-    from recall.recall_tasks import TaskReason, open_task
-    from recall.visits import check_in
+    from recall.clinic.clinics import get_clinic
+    from recall.queue.tasks import TaskReason, open_task
+    from recall.visits.visits import check_in
 
     with database.writer() as s:
         visit = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id)
@@ -61,8 +61,8 @@ def test_the_database_refuses_to_rewrite_or_delete_a_ledger_entry(database, cloc
     import pytest
     from sqlalchemy.exc import DatabaseError
 
-    from recall.bookings import BookingRequest, Channel, create_booking
-    from recall.credit import CreditEntry
+    from recall.visits.bookings import BookingRequest, Channel, create_booking
+    from recall.credit.ledger import CreditEntry
     from tests.factories import future
 
     with database.writer() as s:

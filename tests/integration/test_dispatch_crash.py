@@ -35,10 +35,10 @@ import sqlalchemy as sa
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_state import Recorded
-from recall.clock import FixedClock, SystemClock
-from recall.db import Database
-from recall.dispatch import DispatchSettings, Dispatcher
-from recall.reminders import Reminder, ReminderStatus
+from recall.common.clock import FixedClock, SystemClock
+from recall.common.db import Database
+from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.integration._processes import Worker, load_due_reminders, wait_until
 
 UTC = timezone.utc

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from recall.db import Database
-from recall.reminders import Reminder, ReminderStatus
+from recall.common.db import Database
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.integration._processes import (
     StandInProcess, Worker, busiest_second, count, load_due_reminders, wait_until, worker_env,
 )

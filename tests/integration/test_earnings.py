@@ -7,12 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from recall.actors import Role
-from recall.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended
-from recall.clinics import get_clinic
-from recall.earnings import period, staff_earnings, team_earnings, what_if
-from recall.errors import ValidationError
-from recall.payplan import PlanTerms
+from recall.common.actors import Role
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended
+from recall.clinic.clinics import get_clinic
+from recall.credit.earnings import period, staff_earnings, team_earnings, what_if
+from recall.common.errors import ValidationError
+from recall.credit.payplan import PlanTerms
 
 
 def _booking(database, clock, actor, world, start, patient=0, service=0):

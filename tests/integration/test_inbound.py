@@ -13,16 +13,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from recall import bookings, inbound
-from recall.bookings import Booking, BookingRequest, BookingStatus, cancel_booking, create_booking
-from recall.clock import Clock
-from recall.credit import CreditKind, entries_for_booking
-from recall.db import Database
-from recall.patients import Patient
-from recall.recall_tasks import RecallTask, TaskReason, TaskStatus
-from recall.reminder_planning import DEFAULT_POLICY, Channel, Fallback
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus, WebhookReceipt
+from recall.visits import bookings
+from recall.reminders import inbound
+from recall.visits.bookings import Booking, BookingRequest, BookingStatus, cancel_booking, create_booking
+from recall.common.clock import Clock
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.common.db import Database
+from recall.clinic.patients import Patient
+from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
+from recall.reminders.planning import DEFAULT_POLICY, Channel, Fallback
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus, WebhookReceipt
 from tests.api.checks import nothing_written
 from tests.factories import ClinicWorld, World, actor_of, future
 
@@ -217,7 +218,7 @@ def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clo
 
 def test_an_ignored_callback_is_logged_without_patient_data(database, clock, world, caplog):
     reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.PLANNED)
-    with caplog.at_level("INFO", logger="recall.inbound"):
+    with caplog.at_level("INFO", logger="recall.reminders.inbound"):
         run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=new_sid(), status="delivered",
             error_code=None)
     assert f"reminder {reminder.id}" in caplog.text and "planned" in caplog.text

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from recall.bookings import Booking, BookingStatus, cancel_booking
-from recall.credit import CreditKind, entries_for_booking
-from recall.patients import Patient
-from recall.recall_tasks import TaskReason
-from recall.reminder_planning import Channel
-from recall.reminders import ReminderStatus
+from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.clinic.patients import Patient
+from recall.queue.tasks import TaskReason
+from recall.reminders.planning import Channel
+from recall.reminders.reminders import ReminderStatus
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, make_clinic, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER

@@ -11,14 +11,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.attempts import AttemptInput, Outcome, log_attempt
-from recall.bookings import BookingRequest, Channel, create_booking
-from recall.db import make_engine
-from recall.errors import Conflict
+from recall.queue.attempts import AttemptInput, Outcome, log_attempt
+from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.common.db import make_engine
+from recall.common.errors import Conflict
 from recall.migrate import downgrade, upgrade
-from recall.queue import Claim, claim_next, release_lease, renew_lease
-from recall.recall_tasks import CloseReason, PatientClaim, RecallTask, TaskReason, TaskStatus
-from recall.visits import Visit, VisitStatus
+from recall.queue.claims import Claim, claim_next, release_lease, renew_lease
+from recall.queue.tasks import CloseReason, PatientClaim, RecallTask, TaskReason, TaskStatus
+from recall.visits.visits import Visit, VisitStatus
 from tests.factories import future, make_patient, make_task
 
 LEASE = timedelta(minutes=15)

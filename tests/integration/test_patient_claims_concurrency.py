@@ -14,11 +14,11 @@ from typing import Any, cast
 import pytest
 import sqlalchemy as sa
 
-from recall.actors import Actor
-from recall.attempts import ContactAttempt
-from recall.clock import FixedClock
-from recall.db import Database
-from recall.recall_tasks import SERVICE_HEAD_START, CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.common.actors import Actor
+from recall.queue.attempts import ContactAttempt
+from recall.common.clock import FixedClock
+from recall.common.db import Database
+from recall.queue.tasks import SERVICE_HEAD_START, CloseReason, RecallTask, TaskReason, TaskStatus
 from tests.conftest import T0
 from tests.integration._claimer import work_patients
 from tests.factories import make_clinic

@@ -7,14 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import BookingRequest, Channel, Source, create_booking
-from recall.clinics import Clinic
-from recall.clock import FixedClock
-from recall.errors import Conflict, Forbidden
-from recall.patients import Patient, update_patient
-from recall.queue import claim_next, release_lease, renew_lease
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus
-from recall.catalog import update_service
+from recall.visits.bookings import BookingRequest, Channel, Source, create_booking
+from recall.clinic.clinics import Clinic
+from recall.common.clock import FixedClock
+from recall.common.errors import Conflict, Forbidden
+from recall.clinic.patients import Patient, update_patient
+from recall.queue.claims import claim_next, release_lease, renew_lease
+from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
+from recall.clinic.catalog import update_service
 from tests.factories import make_patient, make_service, make_task
 
 UTC = timezone.utc
@@ -271,7 +271,7 @@ def test_in_a_surge_the_queue_orders_strictly_by_value_times_overdue_age(databas
 
 
 def test_a_surge_starts_on_overdue_age_too_and_ends_below_the_thresholds(database, clock, world, people):
-    from recall.surge import surge_status
+    from recall.queue.surge import surge_status
 
     a = world.a.clinic.id
     make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=8))

@@ -27,14 +27,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from recall.actors import Actor, Role
-from recall.attempts import AttemptInput, ContactAttempt, Outcome, log_attempt
-from recall.clinics import Clinic
-from recall.clock import FixedClock
-from recall.db import Database, make_engine
-from recall.patients import Language, Patient
-from recall.queue import claim_next
-from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.common.actors import Actor, Role
+from recall.queue.attempts import AttemptInput, ContactAttempt, Outcome, log_attempt
+from recall.clinic.clinics import Clinic
+from recall.common.clock import FixedClock
+from recall.common.db import Database, make_engine
+from recall.clinic.patients import Language, Patient
+from recall.queue.claims import claim_next
+from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
 from tests.conftest import T0
 from tests.factories import actor_of, make_clinic, make_patient, make_staff, make_task
 

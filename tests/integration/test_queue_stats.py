@@ -14,18 +14,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from recall.actors import Actor
-from recall.attempts import AttemptChannel, AttemptInput, AttemptResult, BookingDetails, ContactAttempt, Outcome, \
+from recall.common.actors import Actor
+from recall.queue.attempts import AttemptChannel, AttemptInput, AttemptResult, BookingDetails, ContactAttempt, Outcome, \
     log_attempt
-from recall.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
-from recall.clinics import get_clinic, update_clinic
-from recall.clock import FixedClock
-from recall.db import Database
-from recall.errors import ValidationError
-from recall.queue import claim_next, take_patient
-from recall.queue_stats import KpiRow, queue_health, team_kpis
-from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
-from recall.staffing import forecast
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
+from recall.clinic.clinics import get_clinic, update_clinic
+from recall.common.clock import FixedClock
+from recall.common.db import Database
+from recall.common.errors import ValidationError
+from recall.queue.claims import claim_next, take_patient
+from recall.queue.stats import KpiRow, queue_health, team_kpis
+from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
+from recall.queue.staffing import forecast
 from tests.factories import World, make_patient
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

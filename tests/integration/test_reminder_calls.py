@@ -11,17 +11,17 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import (
+from recall.visits.bookings import (
     Booking, BookingRequest, BookingStatus, Channel, cancel_booking, confirm_booking, create_booking, move_booking,
 )
-from recall.credit import CreditKind, entries_for_booking
-from recall.errors import Conflict, Forbidden, NotFound, ValidationError
-from recall.patients import Patient, update_patient
-from recall.recall_tasks import CloseReason, RecallTask, TaskStatus
-from recall.reminder_calls import CANCEL_REASON, CallInput, CallState, describe, list_calls, record_call
-from recall.reminder_planning import Channel as Via
-from recall.reminder_policy import replace_policy
-from recall.reminders import CallOutcome, Reminder, ReminderStatus
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
+from recall.clinic.patients import Patient, update_patient
+from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
+from recall.reminders.calls import CANCEL_REASON, CallInput, CallState, describe, list_calls, record_call
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import CallOutcome, Reminder, ReminderStatus
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, dispatch_at, make_call, make_task, row
 

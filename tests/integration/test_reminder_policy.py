@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from recall.actors import Actor, Role
-from recall.clinics import get_clinic
-from recall.clock import FixedClock
-from recall.db import Database
-from recall.errors import Conflict, Forbidden, ValidationError
-from recall.reminder_planning import DEFAULT_POLICY, Channel
-from recall.reminder_policy import (
+from recall.common.actors import Actor, Role
+from recall.clinic.clinics import get_clinic
+from recall.common.clock import FixedClock
+from recall.common.db import Database
+from recall.common.errors import Conflict, Forbidden, ValidationError
+from recall.reminders.planning import DEFAULT_POLICY, Channel
+from recall.reminders.policy import (
     ReminderPolicy, current_policy, get_version, list_versions, replace_policy, validate_policy,
 )
 from tests.factories import World, actor_of, make_staff

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import BookingRequest, Channel, cancel_booking, confirm_booking, create_booking, move_booking
-from recall.clock import FixedClock
-from recall.errors import ValidationError
-from recall.patients import update_patient
-from recall.reminder_planning import Channel as Via
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, confirm_booking, create_booking, move_booking
+from recall.common.clock import FixedClock
+from recall.common.errors import ValidationError
+from recall.clinic.patients import update_patient
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import make_patient
 
 UTC = timezone.utc

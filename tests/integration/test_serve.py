@@ -29,9 +29,9 @@ import sqlalchemy as sa
 
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_webhooks import post_webhook
-from recall.db import Database
+from recall.common.db import Database
 from recall.migrate import upgrade
-from recall.reminders import Reminder, ReminderStatus
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.integration._processes import load_due_reminders
 from tests.integration.test_dispatch_crash import RATE, _count, _reminder_of, _scalar
 

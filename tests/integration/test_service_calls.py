@@ -11,19 +11,19 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall import inbound
-from recall.attempts import BookingDetails, ContactAttempt, Outcome
-from recall.bookings import Booking, BookingStatus, cancel_booking
-from recall.clinics import Clinic
-from recall.clock import FixedClock
-from recall.credit import CreditEntry, CreditKind
-from recall.errors import Conflict, ValidationError
-from recall.queue import claim_next
-from recall.queue_stats import team_kpis
-from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
-from recall.reminder_planning import Channel as Via
-from recall.reminder_policy import replace_policy
-from recall.reminders import Reminder, ReminderStatus
+from recall.reminders import inbound
+from recall.queue.attempts import BookingDetails, ContactAttempt, Outcome
+from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from recall.clinic.clinics import Clinic
+from recall.common.clock import FixedClock
+from recall.credit.ledger import CreditEntry, CreditKind
+from recall.common.errors import Conflict, ValidationError
+from recall.queue.claims import claim_next
+from recall.queue.stats import team_kpis
+from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import dispatch_at, future, make_patient, make_task, row
 from tests.integration.test_attempts import _log
 from tests.integration.test_inbound import booked, credit_kinds, make_reminder, new_sid, run, status_of

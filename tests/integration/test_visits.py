@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from recall.bookings import Booking, BookingRequest, BookingStatus, Channel, Source, cancel_booking, create_booking
-from recall.clinics import update_clinic
-from recall.credit import CreditKind, entries_for_booking
-from recall.errors import Conflict, ValidationError
-from recall.recall_tasks import CloseReason, RecallTask, TaskReason, TaskStatus
-from recall.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
+from recall.visits.bookings import Booking, BookingRequest, BookingStatus, Channel, Source, cancel_booking, create_booking
+from recall.clinic.clinics import update_clinic
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.common.errors import Conflict, ValidationError
+from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
 from tests.factories import future
 
 
@@ -162,7 +162,7 @@ def test_checking_in_for_a_booking_marks_it_attended_and_earns_the_credit(databa
     assert visit.service_id == booking.service_id
     with database.reader() as s:
         kinds = [e.kind for e in entries_for_booking(s, booking.id)]
-        from recall.bookings import get_booking
+        from recall.visits.bookings import get_booking
         assert get_booking(s, world.a.clinic.id, booking.id).status is BookingStatus.ATTENDED
     assert kinds == [CreditKind.PENDING, CreditKind.EARNED]
 

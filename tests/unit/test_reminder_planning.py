@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from recall.reminder_planning import (
+from recall.reminders.planning import (
     DEFAULT_POLICY, Channel, Fallback, Hours, OnMachine, Override, PlannedStep, PolicyDoc, Sender, Step,
     earliest_allowed, makes_sense, plan_steps,
 )

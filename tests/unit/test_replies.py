@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recall.patients import Language
-from recall.replies import TWILIO_OPT_IN, TWILIO_OPT_OUT, WORDS, Intent, Reply, classify, fold, normalize
+from recall.clinic.patients import Language
+from recall.reminders.replies import TWILIO_OPT_IN, TWILIO_OPT_OUT, WORDS, Intent, Reply, classify, fold, normalize
 
 EN, PL, RU, SV, ZH = Language.EN, Language.PL, Language.RU, Language.SV, Language.ZH
 CONFIRM, CANCEL, OPT_OUT, OPT_IN, RESCHEDULE = (

@@ -7,14 +7,14 @@ from decimal import Decimal
 
 import pytest
 
-from recall.actors import Actor, Role
-from recall.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
-from recall.clinics import Clinic
-from recall.errors import Forbidden, ValidationError
-from recall.payplan import PlanTerms
-from recall.phones import to_e164, validate_region
-from recall.recall_tasks import due_at_for
-from recall.timeutil import at_local, format_hhmm, local_day, month_range, parse_hhmm, validate_zone
+from recall.common.actors import Actor, Role
+from recall.visits.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
+from recall.clinic.clinics import Clinic
+from recall.common.errors import Forbidden, ValidationError
+from recall.credit.payplan import PlanTerms
+from recall.common.phones import to_e164, validate_region
+from recall.queue.tasks import due_at_for
+from recall.common.timeutil import at_local, format_hhmm, local_day, month_range, parse_hhmm, validate_zone
 from recall.web.errors import flatten
 
 UTC = timezone.utc

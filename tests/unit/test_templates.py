@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from recall.errors import ValidationError
-from recall.patients import Language
-from recall.templates import (
+from recall.common.errors import ValidationError
+from recall.clinic.patients import Language
+from recall.reminders.templates import (
     DEFAULT_TEMPLATES,
     LONG_CLINIC_NAMES,
     LONG_PROVIDER_NAMES,

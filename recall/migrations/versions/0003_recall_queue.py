@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-import recall.db
+import recall.common.db
 
 
 revision = '0003'
@@ -41,12 +41,12 @@ def upgrade() -> None:
     sa.Column('channel', sa.Enum('phone', 'chat', 'sms', name='attempt_channel', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('outcome', sa.Enum('booked', 'declined', 'no_answer', 'voicemail', 'busy', 'wrong_number', 'callback_requested', 'opted_out', name='attempt_outcome', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('answered', sa.Boolean(), nullable=False),
-    sa.Column('started_at', recall.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ended_at', recall.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('duration_seconds', sa.Integer(), nullable=False),
     sa.Column('note', sa.String(length=1000), nullable=True),
     sa.Column('decline_reason', sa.String(length=200), nullable=True),
-    sa.Column('callback_at', recall.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('callback_at', recall.common.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('booking_id', sa.Integer(), nullable=True),
     sa.CheckConstraint('duration_seconds >= 0 AND duration_seconds <= 14400', name=op.f('ck_contact_attempts_duration_range')),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_contact_attempts_booking_id_bookings')),
@@ -73,13 +73,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decline_reason', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('request_text', sa.String(length=1600), nullable=True))
         batch_op.add_column(sa.Column('value_weight', sa.Float(), nullable=False, server_default='1.0'))
-        batch_op.add_column(sa.Column('rank_at', recall.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('rank_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('lease_holder_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('lease_expires_at', recall.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('lease_expires_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('attempt_count', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('failed_attempts', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('reserved_for_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('reserved_until', recall.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reserved_until', recall.common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_status'), type_='check')
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_close_reason'), type_='check')
         batch_op.drop_constraint(op.f('ck_recall_tasks_recall_task_reason'), type_='check')
@@ -98,7 +98,7 @@ def upgrade() -> None:
 
     op.execute("UPDATE recall_tasks SET rank_at = due_at")
     with op.batch_alter_table('recall_tasks', schema=None) as batch_op:
-        batch_op.alter_column('rank_at', existing_type=recall.db.UTCDateTime(timezone=True), nullable=False)
+        batch_op.alter_column('rank_at', existing_type=recall.common.db.UTCDateTime(timezone=True), nullable=False)
 
     with op.batch_alter_table('bookings', schema=None) as batch_op:
         batch_op.create_index('ix_bookings_clinic_created', ['clinic_id', 'created_at'], unique=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-import recall.db
+import recall.common.db
 
 
 revision = '0005'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('sid', sa.String(length=64), nullable=False),
-    sa.Column('received_at', recall.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_receipts')),
     sa.UniqueConstraint('kind', 'sid', name='uq_webhook_receipts_kind_sid')
     )
@@ -48,19 +48,19 @@ def upgrade() -> None:
     sa.Column('fallback', sa.Enum('none', 'sms', 'voice', 'operator_call', name='reminder_fallback', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('fallback_of_id', sa.Integer(), nullable=True),
     sa.Column('status', sa.Enum('planned', 'sending', 'sent', 'delivered', 'failed', 'cancelled', 'skipped', 'unknown', 'handed_over', name='reminder_status', native_enum=False, create_constraint=True), nullable=False),
-    sa.Column('send_at', recall.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', recall.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('send_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('lease_expires_at', recall.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', recall.common.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('claimed_by', sa.String(length=64), nullable=True),
     sa.Column('provider_sid', sa.String(length=64), nullable=True),
     sa.Column('provider_status', sa.String(length=20), nullable=True),
     sa.Column('error_code', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=40), nullable=True),
     sa.Column('task_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', recall.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', recall.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', recall.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', recall.common.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['booking_id'], ['bookings.id'], name=op.f('fk_reminders_booking_id_bookings')),
     sa.ForeignKeyConstraint(['clinic_id'], ['clinics.id'], name=op.f('fk_reminders_clinic_id_clinics')),
     sa.ForeignKeyConstraint(['fallback_of_id'], ['reminders.id'], name=op.f('fk_reminders_fallback_of_id_reminders')),

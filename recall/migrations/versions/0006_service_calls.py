@@ -15,7 +15,7 @@ from datetime import timedelta
 from alembic import op
 import sqlalchemy as sa
 
-import recall.db
+import recall.common.db
 
 
 revision = '0006'
@@ -33,11 +33,11 @@ OLD_OUTCOMES = ("'booked', 'declined', 'no_answer', 'voicemail', 'busy', 'wrong_
 NEW_OUTCOMES = OLD_OUTCOMES + ", 'confirmed', 'cancelled', 'rescheduled', 'resolved'"
 CALL_OUTCOMES = ('confirmed', 'cancelled', 'rescheduled', 'reached', 'no_answer', 'busy', 'voicemail',
                  'wrong_number', 'opted_out', 'superseded')
-# Service tasks rank as if ten years overdue (recall.recall_tasks.SERVICE_HEAD_START).
+# Service tasks rank as if ten years overdue (recall.queue.tasks.SERVICE_HEAD_START).
 SERVICE_HEAD_START = timedelta(days=3650)
 TASKS = sa.table('recall_tasks', sa.column('id', sa.Integer()), sa.column('reason', sa.String()),
-                 sa.column('status', sa.String()), sa.column('due_at', recall.db.UTCDateTime(timezone=True)),
-                 sa.column('rank_at', recall.db.UTCDateTime(timezone=True)))
+                 sa.column('status', sa.String()), sa.column('due_at', recall.common.db.UTCDateTime(timezone=True)),
+                 sa.column('rank_at', recall.common.db.UTCDateTime(timezone=True)))
 
 
 def upgrade() -> None:
@@ -57,8 +57,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('call_attempts', sa.Integer(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('call_note', sa.String(length=1000), nullable=True))
         batch_op.add_column(sa.Column('called_by_id', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('called_at', recall.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('handled_at', recall.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('called_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('handled_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_reminders_called_by_id_staff'), 'staff', ['called_by_id'], ['id'])
         batch_op.create_index('ix_reminders_clinic_send', ['clinic_id', 'send_at'], unique=False)
         batch_op.create_index('ix_reminders_calls', ['clinic_id', 'channel', 'status', 'handled_at'], unique=False)

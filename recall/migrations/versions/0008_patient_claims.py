@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-import recall.db
+import recall.common.db
 
 
 revision = '0008'
@@ -32,9 +32,9 @@ CHECKED_IN = sa.text("status = 'checked_in'")
 LEASED = sa.text("lease_holder_id IS NOT NULL")
 TASKS = sa.table('recall_tasks', sa.column('id', sa.Integer()), sa.column('patient_id', sa.Integer()),
                  sa.column('lease_holder_id', sa.Integer()),
-                 sa.column('lease_expires_at', recall.db.UTCDateTime(timezone=True)))
+                 sa.column('lease_expires_at', recall.common.db.UTCDateTime(timezone=True)))
 CLAIMS = sa.table('patient_claims', sa.column('patient_id', sa.Integer()), sa.column('holder_id', sa.Integer()),
-                  sa.column('claimed_at', recall.db.UTCDateTime(timezone=True)))
+                  sa.column('claimed_at', recall.common.db.UTCDateTime(timezone=True)))
 VISITS = sa.table('visits', sa.column('patient_id', sa.Integer()), sa.column('status', sa.String()))
 
 
@@ -51,7 +51,7 @@ def upgrade() -> None:
         'patient_claims',
         sa.Column('patient_id', sa.Integer(), nullable=False),
         sa.Column('holder_id', sa.Integer(), nullable=False),
-        sa.Column('claimed_at', recall.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('claimed_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['holder_id'], ['staff.id'], name=op.f('fk_patient_claims_holder_id_staff')),
         sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_patient_claims_patient_id_patients')),
         sa.PrimaryKeyConstraint('patient_id', name=op.f('pk_patient_claims')),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-import recall.db
+import recall.common.db
 
 
 revision = '0010'
@@ -27,7 +27,7 @@ WAITING = "status = 'unknown' AND outcome = 'worker_lost' AND (recovery IS NULL 
 
 
 def upgrade() -> None:
-    op.add_column('reminders', sa.Column('claimed_at', recall.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column('reminders', sa.Column('claimed_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
     op.add_column('reminders', sa.Column('recovery', sa.String(length=20), nullable=True))
     # Unknown reminders from before this revision were never looked up; they are old news, not to be re-sent.
     op.execute("UPDATE reminders SET recovery = 'missed' WHERE status = 'unknown'")

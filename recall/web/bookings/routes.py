@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import bookings, credit
-from recall.actors import Role
-from recall.bookings import BookingRequest
-from recall.errors import Forbidden
+from recall.visits import bookings
+from recall.credit import ledger as credit
+from recall.common.actors import Role
+from recall.visits.bookings import BookingRequest
+from recall.common.errors import Forbidden
 from recall.web.auth import any_staff, roles
 from recall.web.bookings.schemas import (
     BookingCreateSchema, BookingListArgs, BookingSchema, CancelSchema, CreditEntrySchema, MoveSchema,

@@ -4,9 +4,9 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.actors import Role
-from recall.bookings import BookingRequest, BookingStatus, Channel, Source
-from recall.credit import CreditKind
+from recall.common.actors import Role
+from recall.visits.bookings import BookingRequest, BookingStatus, Channel, Source
+from recall.credit.ledger import CreditKind
 from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs
 
 

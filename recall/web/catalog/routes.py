@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import catalog
+from recall.clinic import catalog
 from recall.web.auth import any_staff, manager_only
 from recall.web.catalog.schemas import (
     CatalogListArgs, ProviderCreateSchema, ProviderSchema, ProviderUpdateSchema, ServiceCreateSchema, ServiceSchema,

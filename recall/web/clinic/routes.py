@@ -6,8 +6,10 @@ from typing import Any
 
 from flask import current_app
 
-from recall import clinic_accounts, clinics, payplan
-from recall.payplan import PlanTerms
+from recall.reminders import accounts as clinic_accounts
+from recall.clinic import clinics
+from recall.credit import payplan
+from recall.credit.payplan import PlanTerms
 from recall.web.auth import any_staff, manager_only
 from recall.web.clinic.schemas import ClinicSchema, ClinicUpdateSchema, PayPlanInputSchema, PayPlanSchema
 from recall.web.common import actor, clock, session

@@ -5,11 +5,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.actors import Role
-from recall.clinics import NULLABLE_RULES, QUEUE_RULES
-from recall.errors import ValidationError as DomainValidationError
-from recall.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
-from recall.timeutil import format_hhmm
+from recall.common.actors import Role
+from recall.clinic.clinics import NULLABLE_RULES, QUEUE_RULES
+from recall.common.errors import ValidationError as DomainValidationError
+from recall.credit.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
+from recall.common.timeutil import format_hhmm
 from recall.web.common import Id, Input, Output, StrictDecimal
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")

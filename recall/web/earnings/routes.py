@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall import earnings
-from recall.clinics import get_clinic
-from recall.credit import CreditEntry
-from recall.errors import Forbidden
-from recall.payplan import check_rates
-from recall.staff import get_staff
+from recall.credit import earnings
+from recall.clinic.clinics import get_clinic
+from recall.credit.ledger import CreditEntry
+from recall.common.errors import Forbidden
+from recall.credit.payplan import check_rates
+from recall.clinic.staff import get_staff
 from recall.web.auth import any_staff, manager_only
 from recall.web.bookings.schemas import CreditEntrySchema
 from recall.web.common import DayRangeArgs, actor, clock, instant_range, page_of, page_schema, session

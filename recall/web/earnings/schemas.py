@@ -4,8 +4,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.actors import Role
-from recall.credit import CreditKind
+from recall.common.actors import Role
+from recall.credit.ledger import CreditKind
 from recall.web.clinic.schemas import PayPlanInputSchema
 from recall.web.common import Day, DayOrInstant, Id, Input, Output, PageArgs
 

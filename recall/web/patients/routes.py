@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import clinics, patients
-from recall.phones import to_e164
+from recall.clinic import clinics, patients
+from recall.common.phones import to_e164
 from recall.web.auth import any_staff
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint

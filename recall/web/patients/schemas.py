@@ -4,7 +4,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.patients import EARLIEST_BIRTH_DATE, Language
+from recall.clinic.patients import EARLIEST_BIRTH_DATE, Language
 from recall.web.common import Day, Input, Output, PageArgs, strict_bool
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from recall import queue_stats, staffing
-from recall.clinics import Clinic, get_clinic
-from recall.errors import NotFound, ValidationError
-from recall.staff import get_staff
-from recall.timeutil import local_day
+from recall.queue import stats as queue_stats, staffing
+from recall.clinic.clinics import Clinic, get_clinic
+from recall.common.errors import NotFound, ValidationError
+from recall.clinic.staff import get_staff
+from recall.common.timeutil import local_day
 from recall.web.auth import manager_only
 from recall.web.common import actor, clock, instant_range, session
 from recall.web.contract import Blueprint

@@ -6,7 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.staffing import LIMITS
+from recall.queue.staffing import LIMITS
 from recall.web.common import Day, DayOrInstant, Id, Input, Output
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import attempts, claim_sheet, queue, recall_tasks, surge
-from recall.actors import Role
-from recall.attempts import AttemptInput
-from recall.clinics import get_clinic
+from recall.queue import attempts, claim_sheet, claims as queue, tasks as recall_tasks, surge
+from recall.common.actors import Role
+from recall.queue.attempts import AttemptInput
+from recall.clinic.clinics import get_clinic
 from recall.web.auth import roles
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer

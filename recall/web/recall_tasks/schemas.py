@@ -4,11 +4,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
-from recall.bookings import BookingStatus
-from recall.claim_sheet import TaskCard
-from recall.patients import Language
-from recall.recall_tasks import CloseReason, TaskReason, TaskStatus
+from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
+from recall.visits.bookings import BookingStatus
+from recall.queue.claim_sheet import TaskCard
+from recall.clinic.patients import Language
+from recall.queue.tasks import CloseReason, TaskReason, TaskStatus
 from recall.web.bookings.schemas import BookingTimeSchema
 from recall.web.common import (
     RANGE_RULE, Day, DayOrInstant, Id, Input, Instant, Output, PageArgs, RangeArgs, instant_range,

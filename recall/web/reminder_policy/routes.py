@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from recall import reminder_policy
-from recall.clinics import get_clinic
-from recall.reminder_planning import DEFAULT_POLICY, PlannedStep
-from recall.reminder_policy import ReminderPolicy, policy_warnings
-from recall.timeutil import zone
+from recall.reminders import policy as reminder_policy
+from recall.clinic.clinics import get_clinic
+from recall.reminders.planning import DEFAULT_POLICY, PlannedStep
+from recall.reminders.policy import ReminderPolicy, policy_warnings
+from recall.common.timeutil import zone
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import PageArgs, actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from recall.patients import Language
-from recall.reminder_planning import (
+from recall.clinic.patients import Language
+from recall.reminders.planning import (
     MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback, OnMachine,
 )
-from recall.reminder_policy import MAX_OVERRIDES
-from recall.templates import MAX_TEMPLATE_CHARS
+from recall.reminders.policy import MAX_OVERRIDES
+from recall.reminders.templates import MAX_TEMPLATE_CHARS
 from recall.web.common import Id, Input, Instant, Output, StrictFloat, strict_bool
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")

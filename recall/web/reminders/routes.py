@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from recall import reminder_calls
-from recall.actors import Role
-from recall.reminder_calls import CallInput
+from recall.reminders import calls as reminder_calls
+from recall.common.actors import Role
+from recall.reminders.calls import CallInput
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint

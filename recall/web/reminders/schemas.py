@@ -4,11 +4,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.bookings import BookingStatus
-from recall.patients import Language
-from recall.reminder_calls import MAX_NOTE, RECORDABLE, CallInput, CallState
-from recall.reminder_planning import Channel, Fallback
-from recall.reminders import CallOutcome, ReminderStatus
+from recall.visits.bookings import BookingStatus
+from recall.clinic.patients import Language
+from recall.reminders.calls import MAX_NOTE, RECORDABLE, CallInput, CallState
+from recall.reminders.planning import Channel, Fallback
+from recall.reminders.reminders import CallOutcome, ReminderStatus
 from recall.web.common import Id, Input, Instant, Output, PageArgs, RangeArgs
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import staff as staff_uc
-from recall.errors import Forbidden
+from recall.clinic import staff as staff_uc
+from recall.common.errors import Forbidden
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from recall.actors import Role
+from recall.common.actors import Role
 from recall.web.common import Input, Output, PageArgs, strict_bool
 
 

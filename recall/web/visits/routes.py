@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall import visits
-from recall.actors import Role
-from recall.visits import CheckoutRequest
+from recall.visits import visits
+from recall.common.actors import Role
+from recall.visits.visits import CheckoutRequest
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint

@@ -34,7 +34,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
-from recall import clinic_accounts, inbound, voicemail
+from recall.reminders import accounts as clinic_accounts, inbound, voicemail
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")

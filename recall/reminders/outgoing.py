@@ -1,0 +1,272 @@
+"""What one claimed reminder sends: read in one statement, checked, turned into a provider request, and its
+success written down.
+
+Why it is built this way: a worker sends hundreds of reminders a second, and the ORM's per-object
+loading (the reminder, its booking, patient and clinic, four statements and four objects) cost more
+CPU than the Twilio SDK's own request. Sending needs only a handful of columns, so ``load`` reads them
+in one joined Core statement into a plain record, and the dispatcher records a success with one Core
+UPDATE. Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
+fallback) still goes through the ORM and the domain's functions.
+
+Calling hours are checked here, at the moment of sending, whatever put the reminder in the queue: the planner
+placed each step inside the hours, but a fallback is due at once, a retry after its backoff, and a worker that
+was down sends late. Outside the patient's hours an SMS or a call is not sent: it waits for the hours to open
+while that still makes sense for the visit (``defer``), else it is skipped, with the reason on the row.
+
+On SQLite, where every write takes the database's one write lock, the successes of a drain are written in
+batches by one ``SentLog`` thread (an executemany a few times a second) instead of a transaction per send.
+A success waits there for a few milliseconds; a worker killed meanwhile leaves those reminders ``sending``,
+and the reaper ends them ``unknown`` like any send whose worker died: never re-sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from queue import Empty, SimpleQueue
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from recall.visits.bookings import Booking, BookingStatus
+from recall.clinic.catalog import Provider
+from recall.clinic.clinics import Clinic
+from recall.clinic.patients import Language, Patient
+from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
+from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
+from recall.common.clock import Clock
+from recall.common.db import Database
+from recall.reminders.sending import SenderIdentity, SendResult
+from recall.reminders.templates import SMS, render
+from recall.common.timeutil import zone as zone_info
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """The columns a send needs, as they are now (on PostgreSQL, under the patient's and booking's locks)."""
+
+    reminder_id: int
+    status: ReminderStatus
+    claimed_by: str | None
+    channel: Channel
+    attempts: int
+    policy_version: int
+    clinic_name: str
+    clinic_zone: str
+    booking_status: BookingStatus  # a str enum: compares and joins as its text
+    start_at: datetime
+    provider_id: int | None
+    phone: str
+    language: Language
+    patient_zone: str | None
+    opted_out: bool
+    consent_sms: bool
+    consent_voice: bool
+    consent_call: bool
+    phone_invalid: bool
+    account_sid: str | None  # the clinic's own Twilio account; None: the service-wide one
+    lease_expires_at: datetime | None  # the claim's lease: a send on a lapsed one may race a reaper's recovery
+
+    @property
+    def zone(self) -> str:
+        return self.patient_zone or self.clinic_zone
+
+
+_COLUMNS = (
+    Reminder.id, Reminder.status, Reminder.claimed_by, Reminder.channel, Reminder.attempts, Reminder.policy_version,
+    Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
+    Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
+    Patient.consent_voice, Patient.consent_call, Patient.phone_invalid, Clinic.twilio_account_sid,
+    Reminder.lease_expires_at,
+)
+
+
+# Built once: a statement object caches its cache key, so each execution skips building and keying it.
+_LOAD = (sa.select(*_COLUMNS)
+         .join(Booking, Booking.id == Reminder.booking_id)
+         .join(Patient, Patient.id == Reminder.patient_id)
+         .join(Clinic, Clinic.id == Reminder.clinic_id)
+         .where(Reminder.id == sa.bindparam("reminder_id")))
+_PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider_id"))
+# On PostgreSQL the booking is locked FOR SHARE by the same read (the patient was locked just before).
+_LOAD_SHARING_BOOKING = _LOAD.with_for_update(read=True, of=Booking)
+# Twilio took it. A status callback that was faster than the sender (delivered, failed) is kept; anything
+# else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact. An error code left by
+# an earlier try (a 429 before the retry) goes: this try's answer is what the row says.
+_SENT = (sa.update(Reminder)
+         .where(Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
+                Reminder.status != ReminderStatus.DELIVERED, Reminder.status != ReminderStatus.FAILED)
+         .values(status=sa.bindparam("status"), provider_sid=sa.bindparam("sid"),
+                 provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
+                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=sa.bindparam("outcome"),
+                 error_code=sa.bindparam("error_code")))
+# A create answered with a status that is already final. Failed ones end the reminder failed with its fallback
+# (``Dispatcher._failed_on_create``); the rest are recorded as Twilio said.
+FAILED_ON_CREATE = frozenset({"failed", "undelivered", "busy", "no-answer", "canceled"})
+DELIVERED_ON_CREATE = frozenset({"delivered", "read", "completed"})
+# Another reminder already holds the SID Twilio answered with (the column is unique): the send is recorded
+# without it, so the successes written with it are kept, and the clash is told (no patient data).
+DUPLICATE_SID = "duplicate_sid"
+
+
+def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
+    row = conn.execute(_LOAD_SHARING_BOOKING if share_booking else _LOAD, {"reminder_id": reminder_id}).first()
+    return None if row is None else Outgoing(*row)
+
+
+OUTSIDE_HOURS = "outside_calling_hours"
+AUTOMATED = (Channel.SMS, Channel.VOICE)
+
+
+def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> str | None:
+    """Why this reminder must not go out now, if it must not. ``hours``: the calling hours of the policy that
+    planned it, in the patient's zone (the clinic's when unknown); outside them it is ``OUTSIDE_HOURS``, which
+    ``defer`` settles (a human call is handed over: the queue keeps the hours when it hands the call out)."""
+    if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
+        return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
+    if out.lease_expires_at is None or out.lease_expires_at <= now:
+        return "lease_lapsed"  # we woke too late (a pause, a stall): a reaper may be recovering it; give it up
+    if out.booking_status not in ACTIVE_BOOKING:
+        return "booking_" + out.booking_status.value
+    if out.start_at <= now:
+        return "too_late"
+    if out.opted_out:
+        return "opted_out"
+    if not getattr(out, CONSENT[out.channel]):
+        return "no_consent"
+    if out.phone_invalid and out.channel in AUTOMATED:
+        return "invalid_phone"
+    if out.channel in AUTOMATED and not is_allowed(now, zone_info(out.zone), hours):
+        return OUTSIDE_HOURS
+    return None
+
+
+def defer(session: Session, reminder: Reminder, hours: Hours, now: datetime, worker_id: str) -> str:
+    """A claimed SMS or call found outside the patient's calling hours: back to the queue, due when they next
+    open, if that is still in time for the visit (``makes_sense``, the planner's rule); else skipped. Either way
+    the reason is on the row (``moved_reason`` or ``outcome``) for staff to read. The caller commits."""
+    if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != worker_id:
+        return "not_ours"  # cancelled or reaped since it was read (SQLite reads before this write)
+    booking = session.get(Booking, reminder.booking_id)
+    patient = session.get(Patient, reminder.patient_id)
+    clinic = session.get(Clinic, reminder.clinic_id)
+    assert booking is not None and patient is not None and clinic is not None
+    opening = earliest_allowed(now, zone_info(patient.timezone or clinic.timezone), hours)
+    reminder.lease_expires_at, reminder.claimed_by, reminder.updated_at = None, None, now
+    if opening is not None and makes_sense(opening, booking.start_at):
+        reminder.status, reminder.due_at, reminder.moved_reason = ReminderStatus.PLANNED, opening, OUTSIDE_HOURS
+        reminder.attempts = max(0, reminder.attempts - 1)  # nothing was sent: this claim was no attempt
+        return "deferred"
+    reminder.status, reminder.outcome = ReminderStatus.SKIPPED, OUTSIDE_HOURS
+    return "skipped"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One provider request: an SMS with its text, or a call whose script is fetched from ``twiml_url``."""
+
+    channel: Channel
+    to: str
+    sender: SenderIdentity
+    status_callback: str
+    idempotency_key: str
+    body: str | None = None
+    twiml_url: str | None = None
+
+
+def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: str,
+          default_from: str | None) -> Request:
+    """The request for an SMS or voice reminder. Callback URLs carry the reminder's id, so that a callback can
+    resolve a send whose outcome we never learnt; the idempotency key names the attempt."""
+    base, key, rid = callback_base.rstrip("/"), f"reminder-{out.reminder_id}-{out.attempts}", out.reminder_id
+    number, account = doc.sender.from_number or default_from, out.account_sid
+    if out.channel is Channel.VOICE:  # a Messaging Service cannot place calls
+        return Request(Channel.VOICE, out.phone, SenderIdentity(from_number=number, account_sid=account),
+                       f"{base}/webhooks/twilio/call-status?r={rid}", key,
+                       twiml_url=f"{base}/webhooks/twilio/voice?r={rid}")
+    service = doc.sender.messaging_service_sid
+    sender = SenderIdentity(messaging_service_sid=service, account_sid=account) if service \
+        else SenderIdentity(from_number=number, account_sid=account)
+    provider = None
+    if doc.show_provider and out.provider_id is not None:
+        provider = conn.scalar(_PROVIDER, {"provider_id": out.provider_id})
+    body = render(doc.template(SMS, out.language), language=out.language, clinic_name=out.clinic_name,
+                  start_at=out.start_at, zone=out.zone, provider_name=provider, allow_provider=doc.show_provider)
+    return Request(Channel.SMS, out.phone, sender, f"{base}/webhooks/twilio/message-status?r={rid}", key, body=body)
+
+
+def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
+    """The parameters of one success, for ``record_sent``."""
+    status = ReminderStatus.DELIVERED if result.status in DELIVERED_ON_CREATE else ReminderStatus.SENT
+    return {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status, "now": now,
+            "status": status, "outcome": None, "error_code": result.error_code}
+
+
+def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
+    """Write successes in the connection's transaction (the caller commits). A SID that collides with one already
+    recorded must not take the others down with it (on SQLite a batch is one statement, and on PostgreSQL the
+    error ends the transaction): that transaction is rolled back (it holds nothing else: the send is made), and
+    the rows are written again one at a time, each in a savepoint, a colliding one without its SID."""
+    try:
+        conn.execute(_SENT, successes)
+        return
+    except sa.exc.IntegrityError:
+        if conn.dialect.name == "postgresql":  # SQLite undid only the failing row, and the transaction goes on
+            conn.rollback()
+    for success in successes:
+        try:
+            with conn.begin_nested():
+                conn.execute(_SENT, success)
+        except sa.exc.IntegrityError:
+            _log.error("reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
+                       success["reminder_id"])
+            conn.execute(_SENT, {**success, "sid": None, "outcome": DUPLICATE_SID})
+
+
+class SentLog:
+    """One thread that writes the successes handed to it in batches; ``close`` writes what is left."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self.db, self.clock = database, clock
+        self._queue: SimpleQueue[dict[str, object] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="recall-sent-log", daemon=True)
+        self._thread.start()
+
+    def add(self, reminder_id: int, result: SendResult) -> None:
+        self._queue.put(sent(reminder_id, result, self.clock.now()))
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        done = False
+        while not done:
+            item = self._queue.get()
+            batch = [] if item is None else [item]
+            done = item is None
+            while not done and len(batch) < self.MAX_BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except Empty:
+                    break
+                if item is None:
+                    done = True
+                else:
+                    batch.append(item)
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[dict[str, object]]) -> None:
+        try:
+            with self.db.connection(write=True) as conn:
+                record_sent(conn, batch)
+                conn.commit()
+        except Exception:  # noqa: BLE001 - they stay ``sending``; the reaper ends them ``unknown``, never re-sent
+            _log.exception("could not record %d sent reminders; their leases will lapse", len(batch))

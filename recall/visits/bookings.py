@@ -1,0 +1,440 @@
+"""Bookings: who made them, through which channel, and the credit that follows.
+
+The channel decides which role earns a booking: in person is the front desk's,
+phone, chat and SMS are the operators', automated channels are nobody's. Every
+status change that touches credit appends to the ledger in the same transaction.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall.common.actors import Actor, Role
+from recall.clinic.catalog import Service, referenced
+from recall.clinic.clinics import Clinic, get_clinic
+from recall.common.clock import Clock
+from recall.credit.ledger import CreditKind, record_outcome, record_pending
+from recall.reminders import reminders
+from recall.common.db import Base, UTCDateTime, enum_column_type, locking
+from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
+from recall.clinic.patients import get_patient
+from recall.queue.tasks import (
+    SERVICE_REASONS, CloseReason, RecallTask, TaskReason, TaskStatus, close_service_tasks, close_task, get_task,
+    open_task, open_task_for_visit,
+)
+from recall.clinic.staff import get_staff
+from recall.common.timeutil import local_day
+
+
+class BookingStatus(str, enum.Enum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Channel(str, enum.Enum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    CHAT = "chat"
+    SMS = "sms"
+    VOICE_REPLY = "voice_reply"
+    ONLINE = "online"
+
+
+class Source(str, enum.Enum):
+    VISIT_CHECKOUT = "visit_checkout"
+    RECALL_TASK = "recall_task"
+    REMINDER_REPLY = "reminder_reply"
+    NEW_REQUEST = "new_request"
+
+
+# Which role earns a booking made through each channel; None: nobody's credit.
+CHANNEL_ROLE: dict[Channel, Role | None] = {
+    Channel.IN_PERSON: Role.FRONTDESK,
+    Channel.PHONE: Role.OPERATOR,
+    Channel.CHAT: Role.OPERATOR,
+    Channel.SMS: Role.OPERATOR,
+    Channel.VOICE_REPLY: None,
+    Channel.ONLINE: None,
+}
+ACTIVE = (BookingStatus.BOOKED, BookingStatus.CONFIRMED)
+# Allowed moves between statuses; the three outcomes are final.
+TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.BOOKED: frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.ATTENDED,
+                                     BookingStatus.NO_SHOW}),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.ATTENDED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+# A patient may arrive early; attendance is not recorded sooner than this before the start.
+ATTEND_EARLIEST = timedelta(hours=2)
+# Tolerance for clocks and slow typing when a booking starts "now".
+START_GRACE = timedelta(minutes=5)
+DEFAULT_DURATION = timedelta(minutes=30)
+MAX_DURATION = timedelta(hours=12)
+MAX_AHEAD = timedelta(days=3 * 366)
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
+    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"))
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("services.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[BookingStatus] = mapped_column(enum_column_type(BookingStatus, "booking_status"))
+    channel: Mapped[Channel] = mapped_column(enum_column_type(Channel, "booking_channel"))
+    source: Mapped[Source] = mapped_column(enum_column_type(Source, "booking_source"))
+    source_visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    recall_task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recall_tasks.id", use_alter=True))
+    # The visit whose recommended follow-up this booking fulfils, if any.
+    follow_up_of_visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    credited_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    credited_role: Mapped[Role | None] = mapped_column(enum_column_type(Role, "booking_credited_role"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("end_at > start_at", name="ends_after_start"),
+        sa.CheckConstraint("provider_id IS NOT NULL OR service_id IS NOT NULL", name="provider_or_service"),
+        sa.Index("ix_bookings_patient_start", "patient_id", "start_at"),
+        sa.Index("ix_bookings_clinic_start", "clinic_id", "start_at"),
+        sa.Index("ix_bookings_follow_up_of_visit", "follow_up_of_visit_id"),
+        sa.Index("ix_bookings_clinic_created", "clinic_id", "created_at"),
+    )
+
+
+@dataclass(frozen=True)
+class BookingSlot:
+    """When and with whom a booking made inside another request (a checkout, a contact attempt) takes place."""
+
+    start_at: datetime
+    end_at: datetime | None = None
+    provider_id: int | None = None
+    service_id: int | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    patient_id: int
+    start_at: datetime
+    channel: Channel
+    end_at: datetime | None = None
+    provider_id: int | None = None
+    service_id: int | None = None
+    source: Source = Source.NEW_REQUEST
+    recall_task_id: int | None = None
+    on_behalf_of_staff_id: int | None = None
+    note: str | None = None
+
+
+def credit_target(session: Session, actor: Actor, channel: Channel,
+                  on_behalf_of: int | None) -> tuple[Role | None, int | None]:
+    """Who earns a booking recorded by ``actor`` through ``channel``: (role, staff id) or (None, None)."""
+    earning_role = CHANNEL_ROLE[channel]
+    if actor.role is not Role.MANAGER:
+        if on_behalf_of is not None:
+            raise Forbidden("only a manager may record a booking on behalf of another staff member")
+        if earning_role is not actor.role:
+            if actor.role is Role.FRONTDESK:
+                raise Forbidden(f"the front desk records in-person bookings; a {channel.value} booking is remote "
+                                "and belongs to the operators")
+            if earning_role is Role.FRONTDESK:
+                raise Forbidden("operators record remote bookings (phone, chat, sms); an in-person booking "
+                                "belongs to the front desk")
+            raise Forbidden(f"a {channel.value} booking is recorded by the system, not by an operator")
+        return actor.role, actor.staff_id
+    if on_behalf_of is None:
+        return None, None
+    if earning_role is None:
+        raise ValidationError(f"a {channel.value} booking earns nobody credit; leave this out",
+                              field="on_behalf_of_staff_id")
+    try:
+        staff = get_staff(session, actor.clinic_id, on_behalf_of)
+    except NotFound:
+        raise ValidationError(f"no staff member {on_behalf_of} in this clinic", field="on_behalf_of_staff_id") from None
+    if not staff.active:
+        raise ValidationError(f"staff member {on_behalf_of} is inactive", field="on_behalf_of_staff_id")
+    if staff.role is not earning_role:
+        raise ValidationError(
+            f"a {channel.value} booking earns {earning_role.value} credit, and staff member {on_behalf_of} "
+            f"is {staff.role.value}", field="on_behalf_of_staff_id")
+    return earning_role, staff.id
+
+
+def get_booking(session: Session, clinic_id: int, booking_id: int, *, for_update: bool = False) -> Booking:
+    stmt = sa.select(Booking).where(Booking.id == booking_id, Booking.clinic_id == clinic_id)
+    booking = session.scalar(locking(stmt) if for_update else stmt)
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    return booking
+
+
+def _times(start: datetime, end: datetime | None, service: Service | None, now: datetime) -> tuple[datetime, datetime]:
+    if start.tzinfo is None:
+        raise ValidationError("must carry a UTC offset or Z", field="start_at")
+    if start < now - START_GRACE:
+        raise ValidationError("must not be in the past", field="start_at")
+    if start > now + MAX_AHEAD:
+        raise ValidationError("must be within three years from now", field="start_at")
+    if end is None:
+        end = start + (timedelta(minutes=service.duration_minutes) if service else DEFAULT_DURATION)
+    elif end.tzinfo is None:
+        raise ValidationError("must carry a UTC offset or Z", field="end_at")
+    if end <= start:
+        raise ValidationError("must be after start_at", field="end_at")
+    if end - start > MAX_DURATION:
+        raise ValidationError("a booking lasts at most 12 hours", field="end_at")
+    return start, end
+
+
+def _check_no_overlap(session: Session, patient_id: int, start: datetime, end: datetime,
+                      exclude_id: int | None = None) -> None:
+    stmt = sa.select(Booking.id).where(
+        Booking.patient_id == patient_id, Booking.status.in_(ACTIVE), Booking.start_at < end, Booking.end_at > start
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(Booking.id != exclude_id)
+    clash = session.scalar(stmt.limit(1))
+    if clash is not None:
+        raise Conflict(f"the patient already has booking {clash} at an overlapping time", field="start_at")
+
+
+def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
+         checkout_visit_id: int | None = None) -> Booking:
+    """Make a booking inside the caller's transaction (the caller commits)."""
+    now = clock.now()
+    if req.source is Source.VISIT_CHECKOUT and checkout_visit_id is None:
+        raise ValidationError("a booking at checkout is made through the visit's checkout", field="source")
+    if req.source is Source.RECALL_TASK and req.recall_task_id is None:
+        raise ValidationError("is required when source is recall_task", field="recall_task_id")
+    if req.recall_task_id is not None and req.source is not Source.RECALL_TASK:
+        raise ValidationError("only goes with source recall_task", field="recall_task_id")
+    role, staff_id = credit_target(session, actor, req.channel, req.on_behalf_of_staff_id)
+    clinic = get_clinic(session, actor.clinic_id)
+    try:
+        patient = get_patient(session, clinic.id, req.patient_id, for_update=True)
+    except NotFound:
+        raise ValidationError(f"no patient {req.patient_id} in this clinic", field="patient_id") from None
+    provider, service = referenced(session, clinic.id, req.provider_id, req.service_id)
+    if provider is None and service is None:
+        raise ValidationError("give a provider_id, a service_id, or both", field="service_id")
+    start, end = _times(req.start_at, req.end_at, service, now)
+    _check_no_overlap(session, patient.id, start, end)
+
+    task: RecallTask | None = None
+    follow_up_of = checkout_visit_id
+    if req.recall_task_id is not None:
+        try:
+            task = get_task(session, clinic.id, req.recall_task_id, for_update=True)
+        except NotFound:
+            raise ValidationError(f"no recall task {req.recall_task_id} in this clinic", field="recall_task_id") from None
+        if task.status is not TaskStatus.OPEN:
+            raise Conflict(f"recall task {task.id} is already {task.status.value}", field="recall_task_id")
+        if task.patient_id != patient.id:
+            raise ValidationError(f"recall task {task.id} is for another patient", field="recall_task_id")
+        if task.lease_holder_id not in (None, actor.staff_id) and task.lease_expires_at and task.lease_expires_at > now:
+            raise Conflict(f"recall task {task.id} is being worked by another operator", field="recall_task_id")
+        follow_up_of = task.origin_visit_id
+
+    booking = Booking(
+        clinic_id=clinic.id, patient_id=patient.id, provider_id=req.provider_id, service_id=req.service_id,
+        start_at=start, end_at=end, status=BookingStatus.BOOKED, channel=req.channel, source=req.source,
+        source_visit_id=checkout_visit_id, recall_task_id=req.recall_task_id, follow_up_of_visit_id=follow_up_of,
+        created_by_id=actor.staff_id, credited_staff_id=staff_id, credited_role=role, note=req.note,
+        created_at=now, updated_at=now,
+    )
+    session.add(booking)
+    session.flush()
+    if task is not None:
+        # A booking from a recall task wins it, whatever provider or service it ended up with.
+        close_task(task, status=TaskStatus.WON, reason=CloseReason.BOOKED, now=now, by_staff_id=actor.staff_id,
+                   booking_id=booking.id)
+    reminders.plan_booking(session, booking, now, reason="booked")
+    if staff_id is not None and role is not None:
+        record_pending(
+            session, booking_id=booking.id, clinic_id=clinic.id, clinic_zone=clinic.timezone, staff_id=staff_id,
+            role=role, service_id=booking.service_id, now=now,
+            # a win-back, not service work about a booking the patient already had or asked for
+            is_recall=task is not None and task.reason not in SERVICE_REASONS and role is Role.OPERATOR,
+        )
+    return booking
+
+
+def create_booking(session: Session, clock: Clock, actor: Actor, req: BookingRequest) -> Booking:
+    booking = book(session, clock, actor, req)
+    session.commit()
+    return booking
+
+
+def _locked_active(session: Session, actor: Actor, booking_id: int, to: BookingStatus) -> Booking:
+    """The booking, locked, if it may become ``to``. Lock order everywhere: the patient, then the booking
+    (then a task), so two use cases touching one patient's bookings and tasks queue instead of deadlocking."""
+    booking = get_booking(session, actor.clinic_id, booking_id)
+    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
+    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    if to not in TRANSITIONS[booking.status]:
+        raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become {to.value}", field="status")
+    return booking
+
+
+def confirm(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    """The patient confirmed (the caller commits): steps the policy does not run once confirmed are dropped."""
+    booking = _locked_active(session, actor, booking_id, BookingStatus.CONFIRMED)
+    booking.status, booking.updated_at = BookingStatus.CONFIRMED, clock.now()
+    reminders.plan_booking(session, booking, clock.now(), reason="confirmed")
+    return booking
+
+
+def confirm_booking(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    booking = confirm(session, clock, actor, booking_id)
+    session.commit()
+    return booking
+
+
+def mark_attended(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    booking = get_booking(session, actor.clinic_id, booking_id)
+    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
+    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    attend(session, actor, booking, clock.now())
+    session.commit()
+    return booking
+
+
+def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> None:
+    """The patient came: the booking is realized and its credit earned (the caller commits)."""
+    if BookingStatus.ATTENDED not in TRANSITIONS[booking.status]:
+        raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become attended", field="status")
+    if now < booking.start_at - ATTEND_EARLIEST:
+        raise Conflict("the appointment has not come yet; attendance is recorded on the day", field="status")
+    booking.status, booking.updated_at = BookingStatus.ATTENDED, now
+    reminders.cancel_waiting(session, now, booking_id=booking.id, reason="attended")
+    close_service_tasks(session, booking.id, now)
+    clinic = get_clinic(session, actor.clinic_id)
+    # A realized booking counts on the day of the visit.
+    record_outcome(session, booking_id=booking.id, kind=CreditKind.EARNED, now=now,
+                   day=local_day(booking.start_at, clinic.timezone))
+
+
+def mark_no_show(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
+    now = clock.now()
+    booking = _locked_active(session, actor, booking_id, BookingStatus.NO_SHOW)
+    if now < booking.start_at:
+        raise Conflict("the appointment has not started yet; a no-show is recorded after its start", field="status")
+    _end(session, actor, booking, BookingStatus.NO_SHOW, now, TaskReason.NO_SHOW)
+    session.commit()
+    return booking
+
+
+def cancel(session: Session, clock: Clock, actor: Actor, booking_id: int, reason: str | None = None) -> Booking:
+    """Cancel a booking inside the caller's transaction: its credit is void, its reminders stop."""
+    booking = _locked_active(session, actor, booking_id, BookingStatus.CANCELLED)
+    booking.cancel_reason = reason
+    _end(session, actor, booking, BookingStatus.CANCELLED, clock.now(), TaskReason.BOOKING_CANCELLED)
+    return booking
+
+
+def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, reason: str | None = None) -> Booking:
+    booking = cancel(session, clock, actor, booking_id, reason)
+    session.commit()
+    return booking
+
+
+def _end(session: Session, actor: Actor, booking: Booking, status: BookingStatus, now: datetime,
+         task_reason: TaskReason) -> None:
+    booking.status, booking.updated_at = status, now
+    reminders.cancel_waiting(session, now, booking_id=booking.id, reason=status.value)
+    close_service_tasks(session, booking.id, now)
+    clinic = get_clinic(session, actor.clinic_id)
+    record_outcome(session, booking_id=booking.id, kind=CreditKind.VOID, now=now, day=local_day(now, clinic.timezone))
+    _reopen_follow_up(session, clinic, booking, now, task_reason)
+
+
+def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: datetime,
+                      reason: TaskReason) -> RecallTask | None:
+    """A lost follow-up booking puts the patient back in the recall queue, unless another booking covers it."""
+    from recall.visits.visits import Visit
+
+    visit_id = booking.follow_up_of_visit_id
+    if visit_id is None:
+        return None
+    covered = session.scalar(
+        sa.select(Booking.id).where(
+            Booking.follow_up_of_visit_id == visit_id, Booking.id != booking.id,
+            Booking.status.in_((*ACTIVE, BookingStatus.ATTENDED)),
+        ).limit(1)
+    )
+    if covered is not None or open_task_for_visit(session, visit_id) is not None:
+        return None
+    visit = session.get(Visit, visit_id)
+    recommended: date | None = visit.follow_up_date if visit else None
+    due = max(clinic.first_calling_minute(recommended), now) if recommended is not None else now
+    return open_task(
+        session, clinic=clinic, patient_id=booking.patient_id, reason=reason, due_at=due, now=now,
+        follow_up_date=recommended, service_id=booking.service_id, provider_id=booking.provider_id,
+        origin_visit_id=visit_id, origin_booking_id=booking.id,
+    )
+
+
+def move(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
+         end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+    """A new time (and perhaps provider), inside the caller's transaction. The credit stays pending; a
+    confirmation must be given again."""
+    now = clock.now()
+    booking = get_booking(session, actor.clinic_id, booking_id)
+    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)  # lock order: patient, then booking
+    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    if booking.status not in ACTIVE:
+        raise Conflict(f"booking {booking.id} is {booking.status.value}; only a booked or confirmed booking moves",
+                       field="status")
+    provider, service = referenced(session, actor.clinic_id, provider_id, booking.service_id)
+    if end_at is None:
+        end_at = start_at + (booking.end_at - booking.start_at)
+    start, end = _times(start_at, end_at, service, now)
+    _check_no_overlap(session, booking.patient_id, start, end, exclude_id=booking.id)
+    booking.start_at, booking.end_at, booking.updated_at = start, end, now
+    if provider is not None:
+        booking.provider_id = provider.id
+    if booking.status is BookingStatus.CONFIRMED:
+        booking.status = BookingStatus.BOOKED
+    reminders.plan_booking(session, booking, now, reason="moved")
+    return booking
+
+
+def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
+                 end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+    booking = move(session, clock, actor, booking_id, start_at=start_at, end_at=end_at, provider_id=provider_id)
+    session.commit()
+    return booking
+
+
+def list_bookings(clinic_id: int, *, statuses: list[BookingStatus] | None = None, start_from: datetime | None = None,
+                  start_to: datetime | None = None, patient_id: int | None = None, provider_id: int | None = None,
+                  credited_staff_id: int | None = None, channel: Channel | None = None) -> sa.Select[tuple[Booking]]:
+    stmt = sa.select(Booking).where(Booking.clinic_id == clinic_id).order_by(Booking.start_at, Booking.id)
+    if statuses:
+        stmt = stmt.where(Booking.status.in_(statuses))
+    if start_from is not None:
+        stmt = stmt.where(Booking.start_at >= start_from)
+    if start_to is not None:
+        stmt = stmt.where(Booking.start_at < start_to)
+    for column, value in ((Booking.patient_id, patient_id), (Booking.provider_id, provider_id),
+                          (Booking.credited_staff_id, credited_staff_id), (Booking.channel, channel)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
