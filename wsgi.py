@@ -1,2 +1,3 @@
 from recall.web import create_app
+
 app = create_app()

@@ -15,26 +15,35 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 import sqlalchemy as sa
-
 from _common import HOST, BenchDatabase, Latencies
 from _ledger import PATIENT_COLS, BulkTable
 
-from recall.common.actors import Actor, Role
 from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import create_staff, issue_token
+from recall.common.actors import Actor, Role
 from recall.common.clock import SystemClock
 from recall.common.db import Database
-from recall.clinic.patients import Language, Patient
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
-from recall.clinic.staff import create_staff, issue_token
 
-UTC = timezone.utc
-TASK_COLS = ["clinic_id", "patient_id", "reason", "status", "due_at", "created_at", "value_weight", "rank_at",
-             "attempt_count", "failed_attempts"]
+UTC = UTC
+TASK_COLS = [
+    "clinic_id",
+    "patient_id",
+    "reason",
+    "status",
+    "due_at",
+    "created_at",
+    "value_weight",
+    "rank_at",
+    "attempt_count",
+    "failed_attempts",
+]
 CHUNK = 20_000
 
 
@@ -51,12 +60,21 @@ class QueueWorld:
         self.bdb, self.db = bdb, bdb.db
         self.clock = SystemClock()
         with self.db.writer() as s:
-            clinic = create_clinic(s, self.clock, ClinicInput(
-                name=f"Claim bench {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE",
-                currency="SEK"))
+            clinic = create_clinic(
+                s,
+                self.clock,
+                ClinicInput(
+                    name=f"Claim bench {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE", currency="SEK"
+                ),
+            )
             self.clinic_id = clinic.id
-            s.execute(sa.update(Clinic).where(Clinic.id == clinic.id).values(
-                calling_weekday_start=0, calling_weekday_end=1440, calling_weekend_start=0, calling_weekend_end=1440))
+            s.execute(
+                sa.update(Clinic)
+                .where(Clinic.id == clinic.id)
+                .values(
+                    calling_weekday_start=0, calling_weekday_end=1440, calling_weekend_start=0, calling_weekend_end=1440
+                )
+            )
             s.commit()
         self.operators: list[Operator] = []
         for i in range(n_operators):
@@ -80,17 +98,34 @@ class QueueWorld:
             first.execute("SELECT coalesce(max(id), 0) FROM patients")
             first_id = int(first.fetchone()[0]) + 1
             for start in range(0, n, CHUNK):
-                patients.write(raw.driver_connection, [
-                    (self.clinic_id, f"Queue patient {start + i}", f"+4670{(tag + start + i) % 10**7:07d}", Language.SV,
-                     True, True, True, False, False, now, now) for i in range(min(CHUNK, n - start))])
+                patients.write(
+                    raw.driver_connection,
+                    [
+                        (
+                            self.clinic_id,
+                            f"Queue patient {start + i}",
+                            f"+4670{(tag + start + i) % 10**7:07d}",
+                            Language.SV,
+                            True,
+                            True,
+                            True,
+                            False,
+                            False,
+                            now,
+                            now,
+                        )
+                        for i in range(min(CHUNK, n - start))
+                    ],
+                )
             cur = raw.cursor()
-            cur.execute(f"SELECT id FROM patients WHERE clinic_id = {int(self.clinic_id)} AND id >= {first_id} "
-                        "ORDER BY id")
+            cur.execute(
+                f"SELECT id FROM patients WHERE clinic_id = {int(self.clinic_id)} AND id >= {first_id} ORDER BY id"
+            )
             patient_ids = [row[0] for row in cur.fetchall()]
             assert len(patient_ids) == n, (len(patient_ids), n)
             for start in range(0, n, CHUNK):
                 rows = []
-                for pid in patient_ids[start:start + CHUNK]:
+                for pid in patient_ids[start : start + CHUNK]:
                     due = now - timedelta(seconds=rng.uniform(60, 30 * 86400))
                     rows.append((self.clinic_id, pid, TaskReason.UNDECIDED, TaskStatus.OPEN, due, due, 1.0, due, 0, 0))
                 tasks.write(raw.driver_connection, rows)
@@ -109,8 +144,14 @@ class QueueWorld:
 
     def open_due(self) -> int:
         with self.db.reader() as s:
-            return s.scalar(sa.select(sa.func.count()).select_from(RecallTask).where(
-                RecallTask.clinic_id == self.clinic_id, RecallTask.status == TaskStatus.OPEN)) or 0
+            return (
+                s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(RecallTask)
+                    .where(RecallTask.clinic_id == self.clinic_id, RecallTask.status == TaskStatus.OPEN)
+                )
+                or 0
+            )
 
 
 # --------------------------------------------------------------------------- closed-loop runs
@@ -146,8 +187,16 @@ class Run:
 Step = Callable[[], tuple[float, int | None, float]]
 
 
-def run_phase(name: str, make_step: Callable[[int], Step], *, concurrency: int, count: int,
-              max_seconds: float, claims: bool, think_seconds: float = 0.0) -> Run:
+def run_phase(
+    name: str,
+    make_step: Callable[[int], Step],
+    *,
+    concurrency: int,
+    count: int,
+    max_seconds: float,
+    claims: bool,
+    think_seconds: float = 0.0,
+) -> Run:
     """Run ``count`` steps in all from ``concurrency`` threads (each builds its own step: its own session
     factory, HTTP session, operator), stopping early after ``max_seconds``. ``think_seconds``: a pause
     after each step (an operator on the phone), so the claimers do not saturate the machine."""
@@ -160,7 +209,7 @@ def run_phase(name: str, make_step: Callable[[int], Step], *, concurrency: int, 
     def worker(i: int) -> None:
         try:
             step = make_step(i)
-        except Exception as exc:  # noqa: BLE001 - reported in the table
+        except Exception as exc:
             with lock:
                 run.errors.append(f"setup: {type(exc).__name__}: {exc}")
             barrier.wait(60)
@@ -181,7 +230,7 @@ def run_phase(name: str, make_step: Callable[[int], Step], *, concurrency: int, 
                 break
             try:
                 seconds, task_id, turn = step()
-            except Exception as exc:  # noqa: BLE001 - counted and sampled
+            except Exception as exc:
                 errors.append(f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
                 continue
             loops += 1
@@ -237,7 +286,9 @@ def use_case_claim(db: Database, world: QueueWorld) -> Callable[[int], Step]:
             with db.writer() as s:
                 log_attempt(s, world.clock, me, task.id, declined)
             return seconds, task.id, time.perf_counter() - start
+
         return step
+
     return make
 
 
@@ -255,7 +306,9 @@ def use_case_baseline(db: Database, scratch: sa.Table, row_ids: list[int]) -> Ca
                 s.commit()
                 seconds = time.perf_counter() - t0
             return seconds, None, time.perf_counter() - start
+
         return step
+
     return make
 
 
@@ -276,12 +329,17 @@ def http_claim(port: int, world: QueueWorld) -> Callable[[int], Step]:
             task: dict[str, Any] | None = resp.json()["task"]
             if task is None:
                 return seconds, None, seconds
-            done = http.post(f"{base}/recall-tasks/{task['id']}/attempts", timeout=60,
-                             json={"outcome": "declined", "decline_reason": "bench"})
+            done = http.post(
+                f"{base}/recall-tasks/{task['id']}/attempts",
+                timeout=60,
+                json={"outcome": "declined", "decline_reason": "bench"},
+            )
             if done.status_code != 201:
                 raise RuntimeError(f"attempt: {done.status_code} {done.text[:200]}")
             return seconds, int(task["id"]), time.perf_counter() - t0
+
         return step
+
     return make
 
 
@@ -298,5 +356,7 @@ def http_baseline(port: int) -> Callable[[int], Step]:
             if resp.status_code != 200:
                 raise RuntimeError(f"readyz: {resp.status_code}")
             return seconds, None, seconds
+
         return step
+
     return make

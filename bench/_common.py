@@ -34,21 +34,29 @@ HOST = "127.0.0.1"  # the only permitted load target
 PROTECTED_DATABASES = {"test"}  # the test-suite's database: never reset or load it
 # ``create_app("production")`` refuses to start without these (config.check); the benchmarks send nothing to
 # Twilio and take no webhook, so placeholders do.
-PRODUCTION_TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "b" * 32, "TWILIO_AUTH_TOKEN": "bench-auth-token",
-                     "PUBLIC_BASE_URL": f"http://{HOST}"}
+PRODUCTION_TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
+    "TWILIO_AUTH_TOKEN": "bench-auth-token",
+    "PUBLIC_BASE_URL": f"http://{HOST}",
+}
 
 
 # --------------------------------------------------------------------------- arguments
 
 
 def add_database_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database-url", default=None,
-                        help="SQLAlchemy URL; default: a fresh SQLite file in a temporary directory")
-    parser.add_argument("--reset", action="store_true",
-                        help="drop every table first (PostgreSQL: DROP SCHEMA public CASCADE) so the run starts "
-                             "from an empty, freshly migrated database")
-    parser.add_argument("--timeout", type=float, default=600,
-                        help="hard stop for the whole run, in seconds (default %(default)s)")
+    parser.add_argument(
+        "--database-url", default=None, help="SQLAlchemy URL; default: a fresh SQLite file in a temporary directory"
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="drop every table first (PostgreSQL: DROP SCHEMA public CASCADE) so the run starts "
+        "from an empty, freshly migrated database",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="hard stop for the whole run, in seconds (default %(default)s)"
+    )
 
 
 def bench_parser(description: str | None) -> argparse.ArgumentParser:
@@ -91,8 +99,10 @@ def open_database(url: str | None, *, reset: bool) -> BenchDatabase:
         url = f"sqlite:///{tempdir}/bench.db"
     parsed = sa.engine.make_url(normalize_url(url))
     if parsed.get_backend_name() != "sqlite" and parsed.database in PROTECTED_DATABASES:
-        raise SystemExit(f"refusing to benchmark against the database {parsed.database!r} (the test-suite's); "
-                         "create one, e.g. createdb -h 127.0.0.1 -U postgres recall_bench")
+        raise SystemExit(
+            f"refusing to benchmark against the database {parsed.database!r} (the test-suite's); "
+            "create one, e.g. createdb -h 127.0.0.1 -U postgres recall_bench"
+        )
     if reset:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -129,9 +139,14 @@ class Latencies:
 
     def summary(self) -> dict[str, float]:
         s = sorted(self.seconds)
-        return {"n": len(s), "mean_ms": 1000 * sum(s) / len(s) if s else math.nan,
-                "p50_ms": 1000 * percentile(s, 0.50), "p95_ms": 1000 * percentile(s, 0.95),
-                "p99_ms": 1000 * percentile(s, 0.99), "max_ms": 1000 * s[-1] if s else math.nan}
+        return {
+            "n": len(s),
+            "mean_ms": 1000 * sum(s) / len(s) if s else math.nan,
+            "p50_ms": 1000 * percentile(s, 0.50),
+            "p95_ms": 1000 * percentile(s, 0.95),
+            "p99_ms": 1000 * percentile(s, 0.99),
+            "max_ms": 1000 * s[-1] if s else math.nan,
+        }
 
 
 def machine_note() -> str:
@@ -161,7 +176,7 @@ class Watchdog:
         for cleanup in self.cleanups:
             try:
                 cleanup()
-            except Exception:  # noqa: BLE001 - best effort on the way out
+            except Exception:
                 pass
         os._exit(3)
 
@@ -185,10 +200,30 @@ def _proc_cpu_seconds(pid: int) -> float:
 class Server:
     """``bench/_server.py`` in a subprocess: waitress on 127.0.0.1, a free port."""
 
-    def __init__(self, app: str, database_url: str, *, threads: int = 8, max_seconds: float = 600,
-                 config_name: str = "production", extra_env: dict[str, str] | None = None):
-        cmd = [sys.executable, str(HERE / "_server.py"), "--app", app, "--database-url", database_url,
-               "--threads", str(threads), "--max-seconds", str(max_seconds), "--config", config_name]
+    def __init__(
+        self,
+        app: str,
+        database_url: str,
+        *,
+        threads: int = 8,
+        max_seconds: float = 600,
+        config_name: str = "production",
+        extra_env: dict[str, str] | None = None,
+    ):
+        cmd = [
+            sys.executable,
+            str(HERE / "_server.py"),
+            "--app",
+            app,
+            "--database-url",
+            database_url,
+            "--threads",
+            str(threads),
+            "--max-seconds",
+            str(max_seconds),
+            "--config",
+            config_name,
+        ]
         env = {**os.environ, **(extra_env or {})}
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
         self.port = self._await_port()
@@ -279,8 +314,9 @@ class LoadResult:
         return self.ok / self.wall_seconds if self.wall_seconds else math.nan
 
 
-def run_load(port: int, requests: list[Request], *, concurrency: int, max_seconds: float,
-             server: Server | None = None) -> LoadResult:
+def run_load(
+    port: int, requests: list[Request], *, concurrency: int, max_seconds: float, server: Server | None = None
+) -> LoadResult:
     """Send ``requests`` (each once) from ``concurrency`` threads, each with its own keep-alive connection.
 
     Stops when every request is sent or ``max_seconds`` have passed, whichever comes first.
@@ -345,8 +381,12 @@ def run_load(port: int, requests: list[Request], *, concurrency: int, max_second
         t.join(max_seconds + 120)
     wall = time.perf_counter() - t0
     return LoadResult(
-        latencies=Latencies(latencies), wall_seconds=wall, ok=ok_count[0], errors=len(errors),
-        error_samples=errors[:5], stopped_by_time=stopped_by_time[0],
+        latencies=Latencies(latencies),
+        wall_seconds=wall,
+        ok=ok_count[0],
+        errors=len(errors),
+        error_samples=errors[:5],
+        stopped_by_time=stopped_by_time[0],
         client_cpu_seconds=time.process_time() - cpu0,
         server_cpu_seconds=(server.cpu_seconds() - srv0) if server else math.nan,
     )

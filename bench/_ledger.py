@@ -20,26 +20,33 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-
 from _common import BenchDatabase
 
-from recall.common.actors import Role
-from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 from recall.clinic.catalog import create_provider, create_service
 from recall.clinic.clinics import ClinicInput, create_clinic
-from recall.common.clock import SystemClock
-from recall.credit.ledger import CreditEntry, CreditKind
-from recall.common.db import UTCDateTime
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
+from recall.common.actors import Role
+from recall.common.clock import SystemClock
+from recall.common.db import UTCDateTime
 from recall.common.timeutil import local_day
+from recall.credit.ledger import CreditEntry, CreditKind
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 
-UTC = timezone.utc
-ZONES = ["Europe/Stockholm", "Europe/Warsaw", "Europe/London", "America/New_York", "Europe/Helsinki",
-         "Asia/Shanghai", "America/Chicago", "Europe/Berlin"]
+UTC = UTC
+ZONES = [
+    "Europe/Stockholm",
+    "Europe/Warsaw",
+    "Europe/London",
+    "America/New_York",
+    "Europe/Helsinki",
+    "Asia/Shanghai",
+    "America/Chicago",
+    "Europe/Berlin",
+]
 BASE_CENTS, RECALL_CENTS = 1000, 1500  # the default plan: 1000, recall multiplier 1.5
 CHUNK = 20_000  # bookings per bulk-insert batch
 
@@ -58,10 +65,16 @@ class BulkTable:
     def __init__(self, engine: sa.Engine, table: sa.Table, columns: list[str]):
         self.table, self.columns, self.engine = table, columns, engine
         dialect = engine.dialect
-        self.procs = [(i, p) for i, name in enumerate(columns)
-                      if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
-        self.fast = [(i, f) for i, name in enumerate(columns)
-                     if (f := _fast_converter(table.c[name].type, dialect.name)) is not None]
+        self.procs = [
+            (i, p)
+            for i, name in enumerate(columns)
+            if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        self.fast = [
+            (i, f)
+            for i, name in enumerate(columns)
+            if (f := _fast_converter(table.c[name].type, dialect.name)) is not None
+        ]
 
     def _generic(self, row: tuple) -> tuple:
         values = list(row)
@@ -88,8 +101,10 @@ class BulkTable:
         cols = ", ".join(self.columns)
         if self.engine.dialect.name == "sqlite":
             marks = ", ".join("?" * len(self.columns))
-            raw.executemany(f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})",  # type: ignore[attr-defined]
-                            self._stored(rows))
+            raw.executemany(
+                f"INSERT INTO {self.table.name} ({cols}) VALUES ({marks})",  # type: ignore[attr-defined]
+                self._stored(rows),
+            )
         else:
             copy_sql = f"COPY {self.table.name} ({cols}) FROM STDIN"
             with raw.cursor() as cur, cur.copy(copy_sql) as copy:  # type: ignore[attr-defined]
@@ -112,13 +127,54 @@ def _fast_converter(type_: sa.types.TypeEngine, dialect: str) -> Callable[[objec
     return None
 
 
-BOOKING_COLS = ["id", "clinic_id", "patient_id", "provider_id", "service_id", "start_at", "end_at", "status", "channel",
-                "source", "source_visit_id", "recall_task_id", "follow_up_of_visit_id", "created_by_id",
-                "credited_staff_id", "credited_role", "note", "cancel_reason", "created_at", "updated_at"]
-ENTRY_COLS = ["id", "clinic_id", "staff_id", "role", "booking_id", "service_id", "is_recall", "kind", "amount_cents",
-              "occurred_at", "local_day"]
-PATIENT_COLS = ["clinic_id", "full_name", "phone_e164", "language", "consent_sms", "consent_voice", "consent_call",
-                "opted_out", "phone_invalid", "created_at", "updated_at"]
+BOOKING_COLS = [
+    "id",
+    "clinic_id",
+    "patient_id",
+    "provider_id",
+    "service_id",
+    "start_at",
+    "end_at",
+    "status",
+    "channel",
+    "source",
+    "source_visit_id",
+    "recall_task_id",
+    "follow_up_of_visit_id",
+    "created_by_id",
+    "credited_staff_id",
+    "credited_role",
+    "note",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
+]
+ENTRY_COLS = [
+    "id",
+    "clinic_id",
+    "staff_id",
+    "role",
+    "booking_id",
+    "service_id",
+    "is_recall",
+    "kind",
+    "amount_cents",
+    "occurred_at",
+    "local_day",
+]
+PATIENT_COLS = [
+    "clinic_id",
+    "full_name",
+    "phone_e164",
+    "language",
+    "consent_sms",
+    "consent_voice",
+    "consent_call",
+    "opted_out",
+    "phone_invalid",
+    "created_at",
+    "updated_at",
+]
 
 
 # --------------------------------------------------------------------------- the ledger
@@ -165,8 +221,19 @@ class Expected:
         upto = [v for (s, y, mo), v in self.months.items() if s == staff_id and (y, mo) <= (end.year, end.month)]
         pending = [sum(v[6] for v in upto), sum(v[7] for v in upto)]
         want = (m[0], m[1], m[2], m[3], m[4], m[5], pending[0], pending[1])
-        have = tuple(getattr(got, f) for f in ("booked_cents", "booked_count", "earned_cents", "earned_count",
-                                               "voided_cents", "voided_count", "pending_cents", "pending_count"))
+        have = tuple(
+            getattr(got, f)
+            for f in (
+                "booked_cents",
+                "booked_count",
+                "earned_cents",
+                "earned_count",
+                "voided_cents",
+                "voided_count",
+                "pending_cents",
+                "pending_count",
+            )
+        )
         if want != have:
             raise SystemExit(f"staff_earnings({staff_id}, {start}, {end}) = {have}, expected {want}")
 
@@ -190,8 +257,13 @@ class LedgerBuilder:
         for c in range(a.clinics):
             zone = ZONES[c % len(ZONES)]
             with self.db.writer() as s:
-                clinic = create_clinic(s, self.clock, ClinicInput(name=f"Bench chain {c} {time.time_ns()}",
-                                                                  timezone=zone, phone_region="SE", currency="SEK"))
+                clinic = create_clinic(
+                    s,
+                    self.clock,
+                    ClinicInput(
+                        name=f"Bench chain {c} {time.time_ns()}", timezone=zone, phone_region="SE", currency="SEK"
+                    ),
+                )
                 create_staff(s, self.clock, clinic.id, name=f"Manager {c}", role=Role.MANAGER)
                 n_desk = round(per_clinic[c] * 0.4)
                 for i in range(per_clinic[c]):
@@ -199,18 +271,42 @@ class LedgerBuilder:
                     member = create_staff(s, self.clock, clinic.id, name=f"{role.value} {c}-{i}", role=role)
                     token = issue_token(s, self.clock, member, "bench").secret
                     self.members.append(Member(member.id, clinic.id, zone, role, token))
-                providers = [create_provider(s, self.clock, clinic.id, {"name": f"Dr. {c}-{i}", "specialty": "gp"}).id
-                             for i in range(3)]
-                services = [create_service(s, self.clock, clinic.id, {
-                    "name": f"Service {i}", "duration_minutes": 30, "follow_up_interval_days": 30 * (i + 1)}).id
-                    for i in range(4)]
+                providers = [
+                    create_provider(s, self.clock, clinic.id, {"name": f"Dr. {c}-{i}", "specialty": "gp"}).id
+                    for i in range(3)
+                ]
+                services = [
+                    create_service(
+                        s,
+                        self.clock,
+                        clinic.id,
+                        {"name": f"Service {i}", "duration_minutes": 30, "follow_up_interval_days": 30 * (i + 1)},
+                    ).id
+                    for i in range(4)
+                ]
             tag = rng.randrange(10**6)
             raw = self.engine.raw_connection()
             try:
                 self._begin(raw)
-                patients.write(raw.driver_connection, [
-                    (clinic.id, f"Patient {c}-{i}", f"+4670{(tag + i) % 10**7:07d}", Language.SV, True, True, True,
-                     False, False, self.now, self.now) for i in range(a.patients_per_clinic)])
+                patients.write(
+                    raw.driver_connection,
+                    [
+                        (
+                            clinic.id,
+                            f"Patient {c}-{i}",
+                            f"+4670{(tag + i) % 10**7:07d}",
+                            Language.SV,
+                            True,
+                            True,
+                            True,
+                            False,
+                            False,
+                            self.now,
+                            self.now,
+                        )
+                        for i in range(a.patients_per_clinic)
+                    ],
+                )
                 raw.commit()
             finally:
                 raw.close()
@@ -242,13 +338,17 @@ class LedgerBuilder:
             clinic = clinics[m.clinic_id]
             created = datetime.fromtimestamp(t_first + rng.random() * span, UTC)
             start = (created + timedelta(days=rng.randint(1, 45))).replace(
-                minute=15 * rng.randrange(4), second=0, microsecond=0)
+                minute=15 * rng.randrange(4), second=0, microsecond=0
+            )
             end = start + timedelta(minutes=30)
             service_id = rng.choice(clinic.services)
             is_recall = m.role is Role.OPERATOR and rng.random() < 0.3
             cents = RECALL_CENTS if is_recall else BASE_CENTS
-            channel = Channel.IN_PERSON if m.role is Role.FRONTDESK else rng.choice(
-                (Channel.PHONE, Channel.PHONE, Channel.CHAT, Channel.SMS))
+            channel = (
+                Channel.IN_PERSON
+                if m.role is Role.FRONTDESK
+                else rng.choice((Channel.PHONE, Channel.PHONE, Channel.CHAT, Channel.SMS))
+            )
             r = rng.random()
             outcome: tuple[BookingStatus, CreditKind, datetime, date] | None = None
             if start < now - timedelta(hours=2):
@@ -266,20 +366,54 @@ class LedgerBuilder:
                 outcome = (BookingStatus.CANCELLED, CreditKind.VOID, at, local_day(at, clinic.zone))
             status = outcome[0] if outcome else (BookingStatus.CONFIRMED if r < 0.5 else BookingStatus.BOOKED)
             updated = outcome[2] if outcome else created
-            bookings.append((
-                booking_id, clinic.id, rng.choice(clinic.patients), rng.choice(clinic.providers), service_id, start,
-                end, status, channel, Source.NEW_REQUEST, None, None, None, m.id, m.id, m.role, None,
-                "patient called" if status is BookingStatus.CANCELLED else None, created, updated))
+            bookings.append(
+                (
+                    booking_id,
+                    clinic.id,
+                    rng.choice(clinic.patients),
+                    rng.choice(clinic.providers),
+                    service_id,
+                    start,
+                    end,
+                    status,
+                    channel,
+                    Source.NEW_REQUEST,
+                    None,
+                    None,
+                    None,
+                    m.id,
+                    m.id,
+                    m.role,
+                    None,
+                    "patient called" if status is BookingStatus.CANCELLED else None,
+                    created,
+                    updated,
+                )
+            )
             day = local_day(created, clinic.zone)
-            entries.append((entry_id, clinic.id, m.id, m.role, booking_id, service_id, is_recall, CreditKind.PENDING,
-                            cents, created, day))
+            entries.append(
+                (
+                    entry_id,
+                    clinic.id,
+                    m.id,
+                    m.role,
+                    booking_id,
+                    service_id,
+                    is_recall,
+                    CreditKind.PENDING,
+                    cents,
+                    created,
+                    day,
+                )
+            )
             expected.add(m.id, CreditKind.PENDING, cents, day)
             entry_id += 1
             self.entries += 1
             if outcome and self.entries < a.entries:
                 _, kind, at, oday = outcome
-                entries.append((entry_id, clinic.id, m.id, m.role, booking_id, service_id, is_recall, kind, cents, at,
-                                oday))
+                entries.append(
+                    (entry_id, clinic.id, m.id, m.role, booking_id, service_id, is_recall, kind, cents, at, oday)
+                )
                 expected.add(m.id, kind, cents, oday)
                 entry_id += 1
                 self.entries += 1
@@ -308,8 +442,9 @@ class LedgerBuilder:
             if self.engine.dialect.name == "postgresql":
                 cur = raw.cursor()
                 for table in ("bookings", "credit_entries"):  # explicit ids: move the sequences past them
-                    cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                f"(SELECT max(id) FROM {table}))")
+                    cur.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    )
                 raw.commit()
         finally:
             if sqlite:

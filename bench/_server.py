@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,12 +28,14 @@ from waitress.server import create_server
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import PRODUCTION_TWILIO  # noqa: E402
-from recall.common.db import Database, UTCDateTime  # noqa: E402
+from _common import PRODUCTION_TWILIO
+
+from recall.common.db import Database, UTCDateTime
 
 SCRATCH = sa.MetaData()
 scratch_table = sa.Table(
-    "bench_scratch", SCRATCH,
+    "bench_scratch",
+    SCRATCH,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -49,7 +51,8 @@ def bare_app(database_url: str) -> Flask:
         body = request.get_json()
         with db.writer() as session:
             row_id = session.execute(
-                scratch_table.insert().values(payload=json.dumps(body), created_at=datetime.now(timezone.utc))
+                scratch_table.insert()
+                .values(payload=json.dumps(body), created_at=datetime.now(UTC))
                 .returning(scratch_table.c.id)
             ).scalar_one()
             session.commit()

@@ -27,7 +27,7 @@ import random
 import re
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -35,22 +35,30 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     PRODUCTION_TWILIO,
-    BenchDatabase, LoadResult, Request, Watchdog, bench_parser, fmt_ms, machine_note, open_database, run_load,
+    BenchDatabase,
+    LoadResult,
+    Request,
+    Watchdog,
+    bench_parser,
+    fmt_ms,
+    machine_note,
+    open_database,
+    run_load,
     running_server,
 )
-from _server import SCRATCH  # noqa: E402
+from _server import SCRATCH
 
-from recall.common.actors import Role  # noqa: E402
-from recall.clinic.catalog import create_provider, create_service  # noqa: E402
-from recall.clinic.clinics import ClinicInput, create_clinic  # noqa: E402
-from recall.common.clock import SystemClock  # noqa: E402
-from recall.clinic.patients import Language, Patient  # noqa: E402
-from recall.clinic.staff import create_staff, issue_token  # noqa: E402
-from recall.visits.visits import Visit, VisitStatus  # noqa: E402
+from recall.clinic.catalog import create_provider, create_service
+from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import create_staff, issue_token
+from recall.common.actors import Role
+from recall.common.clock import SystemClock
+from recall.visits.visits import Visit, VisitStatus
 
-UTC = timezone.utc
+UTC = UTC
 TARGET_RATIO = 0.6
 
 
@@ -65,9 +73,16 @@ class World:
         self.db = bdb.db
         self.clock = SystemClock()
         with self.db.writer() as s:
-            clinic = create_clinic(s, self.clock, ClinicInput(
-                name=f"Bench clinic {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE",
-                currency="SEK"))
+            clinic = create_clinic(
+                s,
+                self.clock,
+                ClinicInput(
+                    name=f"Bench clinic {time.time_ns()}",
+                    timezone="Europe/Stockholm",
+                    phone_region="SE",
+                    currency="SEK",
+                ),
+            )
         self.clinic_id = clinic.id
         self.desk: list[tuple[int, str]] = []
         for i in range(n_desk):
@@ -75,11 +90,13 @@ class World:
                 member = create_staff(s, self.clock, clinic.id, name=f"Desk {i}", role=Role.FRONTDESK)
                 self.desk.append((member.id, issue_token(s, self.clock, member, "bench").secret))
         with self.db.writer() as s:
-            self.provider_id = create_provider(s, self.clock, clinic.id,
-                                               {"name": "Dr. Bench", "specialty": "general practice"}).id
+            self.provider_id = create_provider(
+                s, self.clock, clinic.id, {"name": "Dr. Bench", "specialty": "general practice"}
+            ).id
         with self.db.writer() as s:
-            self.service_id = create_service(s, self.clock, clinic.id, {
-                "name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30}).id
+            self.service_id = create_service(
+                s, self.clock, clinic.id, {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30}
+            ).id
 
     def checked_in_visits(self, n: int) -> list[int]:
         """``n`` checked-in visits, each for its own patient (so booked follow-ups never overlap).
@@ -91,26 +108,67 @@ class World:
         tag = time.time_ns() % 10**7
         with self.db.writer() as s:
             first = s.scalar(sa.select(sa.func.coalesce(sa.func.max(Patient.id), 0))) + 1
-            s.execute(sa.insert(Patient.__table__), [{
-                "clinic_id": self.clinic_id, "full_name": f"Patient {tag}-{i}",
-                "phone_e164": f"+4670{(tag + i) % 10**7:07d}",
-                "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-                "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-                "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-            } for i in range(n)])
-            patient_ids = list(s.scalars(sa.select(Patient.id).where(
-                Patient.clinic_id == self.clinic_id, Patient.id >= first).order_by(Patient.id)))
+            s.execute(
+                sa.insert(Patient.__table__),
+                [
+                    {
+                        "clinic_id": self.clinic_id,
+                        "full_name": f"Patient {tag}-{i}",
+                        "phone_e164": f"+4670{(tag + i) % 10**7:07d}",
+                        "language": Language.SV,
+                        "timezone": None,
+                        "date_of_birth": None,
+                        "external_ref": None,
+                        "consent_sms": True,
+                        "consent_voice": True,
+                        "consent_call": True,
+                        "opted_out": False,
+                        "opted_out_at": None,
+                        "phone_invalid": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(n)
+                ],
+            )
+            patient_ids = list(
+                s.scalars(
+                    sa.select(Patient.id)
+                    .where(Patient.clinic_id == self.clinic_id, Patient.id >= first)
+                    .order_by(Patient.id)
+                )
+            )
             assert len(patient_ids) == n
             first_visit = s.scalar(sa.select(sa.func.coalesce(sa.func.max(Visit.id), 0))) + 1
-            s.execute(sa.insert(Visit.__table__), [{
-                "clinic_id": self.clinic_id, "patient_id": pid, "provider_id": self.provider_id,
-                "service_id": self.service_id, "booking_id": None, "status": VisitStatus.CHECKED_IN,
-                "checked_in_at": now - timedelta(minutes=20), "checked_in_by_id": self.desk[i % len(self.desk)][0],
-                "checked_out_at": None, "checked_out_by_id": None, "follow_up": None, "follow_up_date": None,
-                "follow_up_booking_id": None, "follow_up_note": None,
-            } for i, pid in enumerate(patient_ids)])
-            visit_ids = list(s.scalars(sa.select(Visit.id).where(
-                Visit.clinic_id == self.clinic_id, Visit.id >= first_visit).order_by(Visit.id)))
+            s.execute(
+                sa.insert(Visit.__table__),
+                [
+                    {
+                        "clinic_id": self.clinic_id,
+                        "patient_id": pid,
+                        "provider_id": self.provider_id,
+                        "service_id": self.service_id,
+                        "booking_id": None,
+                        "status": VisitStatus.CHECKED_IN,
+                        "checked_in_at": now - timedelta(minutes=20),
+                        "checked_in_by_id": self.desk[i % len(self.desk)][0],
+                        "checked_out_at": None,
+                        "checked_out_by_id": None,
+                        "follow_up": None,
+                        "follow_up_date": None,
+                        "follow_up_booking_id": None,
+                        "follow_up_note": None,
+                    }
+                    for i, pid in enumerate(patient_ids)
+                ],
+            )
+            visit_ids = list(
+                s.scalars(
+                    sa.select(Visit.id)
+                    .where(Visit.clinic_id == self.clinic_id, Visit.id >= first_visit)
+                    .order_by(Visit.id)
+                )
+            )
             s.commit()
         assert len(visit_ids) == n
         return visit_ids
@@ -124,11 +182,14 @@ class World:
         for i, (visit_id, kind) in enumerate(zip(visit_ids, kinds)):
             body: dict = {"follow_up": kind}
             if kind == "booked":
-                body["booking"] = {"start_at": iso(start + timedelta(minutes=30 * (i % 16))),
-                                   "service_id": self.service_id}
+                body["booking"] = {
+                    "start_at": iso(start + timedelta(minutes=30 * (i % 16))),
+                    "service_id": self.service_id,
+                }
             token = self.desk[i % len(self.desk)][1]
-            out.append(Request("POST", f"/api/v1/visits/{visit_id}/checkout", body,
-                               {"Authorization": f"Bearer {token}"}))
+            out.append(
+                Request("POST", f"/api/v1/visits/{visit_id}/checkout", body, {"Authorization": f"Bearer {token}"})
+            )
         return out
 
 
@@ -165,8 +226,10 @@ def in_process_checkouts(bdb: BenchDatabase, world: World, requests: list[Reques
     finally:
         event.remove(bdb.db.engine, "before_cursor_execute", _count)
     elapsed = time.perf_counter() - t0
-    print(f"in-process (Flask test client, 1 thread): {len(requests)} checkouts, "
-          f"{1000 * elapsed / len(requests):.2f} ms each on average")
+    print(
+        f"in-process (Flask test client, 1 thread): {len(requests)} checkouts, "
+        f"{1000 * elapsed / len(requests):.2f} ms each on average"
+    )
     for kind, c in counts.items():
         if c:
             print(f"  SQL statements per '{kind}' checkout (incl. BEGIN on SQLite): {min(c)}..{max(c)}")
@@ -204,11 +267,13 @@ def show(name: str, r: LoadResult, concurrency: int) -> None:
     lat = r.latencies.summary()
     srv = 1000 * r.server_cpu_seconds / r.ok if r.ok else float("nan")
     cli = 1000 * r.client_cpu_seconds / r.ok if r.ok else float("nan")
-    print(f"{name:7s} {r.ok:6d} ok {r.errors:4d} err  {r.throughput:8.1f} req/s  p50 {fmt_ms(lat['p50_ms'])} ms  "
-          f"p95 {fmt_ms(lat['p95_ms'])} ms  p99 {fmt_ms(lat['p99_ms'])} ms  max {fmt_ms(lat['max_ms'])} ms  "
-          f"server CPU {srv:6.2f} ms/req ({100 * r.server_cpu_seconds / r.wall_seconds:4.0f}% of a core)  "
-          f"client CPU {cli:5.2f} ms/req  [c={concurrency}, {r.wall_seconds:.1f} s"
-          f"{', stopped by --max-seconds' if r.stopped_by_time else ''}]")
+    print(
+        f"{name:7s} {r.ok:6d} ok {r.errors:4d} err  {r.throughput:8.1f} req/s  p50 {fmt_ms(lat['p50_ms'])} ms  "
+        f"p95 {fmt_ms(lat['p95_ms'])} ms  p99 {fmt_ms(lat['p99_ms'])} ms  max {fmt_ms(lat['max_ms'])} ms  "
+        f"server CPU {srv:6.2f} ms/req ({100 * r.server_cpu_seconds / r.wall_seconds:4.0f}% of a core)  "
+        f"client CPU {cli:5.2f} ms/req  [c={concurrency}, {r.wall_seconds:.1f} s"
+        f"{', stopped by --max-seconds' if r.stopped_by_time else ''}]"
+    )
     for sample in r.error_samples:
         print(f"        error: {sample}")
 
@@ -219,13 +284,19 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per app first")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default %(default)s)")
     parser.add_argument("--server-threads", type=int, default=8, help="waitress threads (default %(default)s)")
-    parser.add_argument("--booked-fraction", type=float, default=0.5,
-                        help="share of checkouts with follow_up 'booked'; the rest 'undecided' (default %(default)s)")
+    parser.add_argument(
+        "--booked-fraction",
+        type=float,
+        default=0.5,
+        help="share of checkouts with follow_up 'booked'; the rest 'undecided' (default %(default)s)",
+    )
     parser.add_argument("--max-seconds", type=float, default=60, help="time cap per measured phase")
     parser.add_argument("--config", default="production", help="config name passed to create_app")
-    parser.add_argument("--profile", action="store_true",
-                        help="also cProfile (CPU time) 200 in-process checkouts (Flask test client) and print "
-                             "the top entries")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also cProfile (CPU time) 200 in-process checkouts (Flask test client) and print the top entries",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not 0 <= args.booked_fraction <= 1:
@@ -241,29 +312,39 @@ def main() -> int:
         n_profile = 200 if args.profile else 20
         visits = world.checked_in_visits(n_profile + 2 * args.warmup + args.requests)
         sample = world.checkout_requests(visits[:n_profile], args.booked_fraction, rng)
-        warm = world.checkout_requests(visits[n_profile:n_profile + args.warmup], args.booked_fraction, rng)
-        measured = world.checkout_requests(visits[n_profile + args.warmup:n_profile + args.warmup + args.requests],
-                                           args.booked_fraction, rng)
+        warm = world.checkout_requests(visits[n_profile : n_profile + args.warmup], args.booked_fraction, rng)
+        measured = world.checkout_requests(
+            visits[n_profile + args.warmup : n_profile + args.warmup + args.requests], args.booked_fraction, rng
+        )
         print(f"database: {bdb.describe()}   setup {time.perf_counter() - t_setup:.1f} s")
         print(f"machine: {machine_note()}")
-        print(f"load: {args.concurrency} client threads (this process, keep-alive http.client) -> waitress "
-              f"threads={args.server_threads} in a subprocess on 127.0.0.1; {args.requests} measured requests "
-              f"per app after {args.warmup} warm-up; booked fraction {args.booked_fraction}")
+        print(
+            f"load: {args.concurrency} client threads (this process, keep-alive http.client) -> waitress "
+            f"threads={args.server_threads} in a subprocess on 127.0.0.1; {args.requests} measured requests "
+            f"per app after {args.warmup} warm-up; booked fraction {args.booked_fraction}"
+        )
         in_process_checkouts(bdb, world, sample, args.profile)
 
-        with running_server(watchdog, "bare", bdb.url, threads=args.server_threads,
-                            max_seconds=args.timeout) as server:
-            run_load(server.port, bare_requests(args.warmup, rng), concurrency=args.concurrency,
-                     max_seconds=args.max_seconds)
-            bare = run_load(server.port, bare_requests(args.requests, rng), concurrency=args.concurrency,
-                            max_seconds=args.max_seconds, server=server)
-        with running_server(watchdog, "recall", bdb.url, threads=args.server_threads,
-                            max_seconds=args.timeout, config_name=args.config) as server:
+        with running_server(watchdog, "bare", bdb.url, threads=args.server_threads, max_seconds=args.timeout) as server:
+            run_load(
+                server.port, bare_requests(args.warmup, rng), concurrency=args.concurrency, max_seconds=args.max_seconds
+            )
+            bare = run_load(
+                server.port,
+                bare_requests(args.requests, rng),
+                concurrency=args.concurrency,
+                max_seconds=args.max_seconds,
+                server=server,
+            )
+        with running_server(
+            watchdog, "recall", bdb.url, threads=args.server_threads, max_seconds=args.timeout, config_name=args.config
+        ) as server:
             warm_result = run_load(server.port, warm, concurrency=args.concurrency, max_seconds=args.max_seconds)
             if warm_result.errors:
                 print(f"warm-up errors: {warm_result.errors}; first: {warm_result.error_samples[:2]}")
-            recall = run_load(server.port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds,
-                              server=server)
+            recall = run_load(
+                server.port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds, server=server
+            )
 
         print()
         show("bare", bare, args.concurrency)
@@ -276,8 +357,11 @@ def main() -> int:
 
         # The checkouts really happened: visits checked out, tasks opened, bookings and credit written.
         with bdb.db.reader() as s:
-            done = s.scalar(sa.select(sa.func.count()).select_from(Visit).where(
-                Visit.clinic_id == world.clinic_id, Visit.status == VisitStatus.CHECKED_OUT))
+            done = s.scalar(
+                sa.select(sa.func.count())
+                .select_from(Visit)
+                .where(Visit.clinic_id == world.clinic_id, Visit.status == VisitStatus.CHECKED_OUT)
+            )
             expected = len(sample) + warm_result.ok + recall.ok
             print(f"machine after: {machine_note()}")
         print(f"check: {done} visits checked out in the bench clinic (expected {expected})")

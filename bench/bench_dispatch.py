@@ -34,7 +34,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,25 +43,25 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # integrations/, whatever the editable install maps
 
-from _common import BenchDatabase, Watchdog, _proc_cpu_seconds, bench_parser, machine_note, open_database  # noqa: E402
+from _common import BenchDatabase, Watchdog, _proc_cpu_seconds, bench_parser, machine_note, open_database
 
-from integrations.twilio.client import TwilioGateway  # noqa: E402
-from recall.common.actors import Actor, Role  # noqa: E402
-from recall.visits.bookings import Booking, BookingStatus, Channel, Source  # noqa: E402
-from recall.clinic.catalog import create_service  # noqa: E402
-from recall.clinic.clinics import ClinicInput, create_clinic  # noqa: E402
-from recall.common.clock import SystemClock  # noqa: E402
-from recall.common.db import Database  # noqa: E402
-from recall.reminders.dispatch import DispatchSettings, Dispatcher  # noqa: E402
-from recall.clinic.patients import Language, Patient  # noqa: E402
-from recall.reminders.planning import MAX_RATE, Fallback  # noqa: E402
-from recall.reminders.planning import Channel as Via  # noqa: E402
-from recall.reminders.policy import replace_policy  # noqa: E402
-from recall.reminders.reminders import Reminder, ReminderStatus  # noqa: E402
-from recall.reminders.sending import SenderIdentity  # noqa: E402
-from recall.clinic.staff import create_staff  # noqa: E402
+from integrations.twilio.client import TwilioGateway
+from recall.clinic.catalog import create_service
+from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import create_staff
+from recall.common.actors import Actor, Role
+from recall.common.clock import SystemClock
+from recall.common.db import Database
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
+from recall.reminders.planning import MAX_RATE, Fallback
+from recall.reminders.planning import Channel as Via
+from recall.reminders.policy import replace_policy
+from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.reminders.sending import SenderIdentity
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 
-UTC = timezone.utc
+UTC = UTC
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT, TOKEN, FROM = "AC" + "0" * 32, "bench-auth-token", "+46700000000"
 CALLBACK = "https://clinic.example.com"
@@ -82,9 +82,24 @@ class StandInProcess:
         self.latency_ms = latency_ms
         self.base_url = f"http://127.0.0.1:{port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "integrations.twilio", "--port", str(port), "--auth-token", TOKEN,
-             "--account-sid", ACCOUNT, "--latency-ms", str(latency_ms)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+            [
+                sys.executable,
+                "-m",
+                "integrations.twilio",
+                "--port",
+                str(port),
+                "--auth-token",
+                TOKEN,
+                "--account-sid",
+                ACCOUNT,
+                "--latency-ms",
+                str(latency_ms),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -98,8 +113,9 @@ class StandInProcess:
 
     def control(self, method: str, name: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.base_url}/_standin/{name}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.base_url}/_standin/{name}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read())
 
@@ -139,19 +155,35 @@ def make_clinic(db: Database, rate: float | None) -> tuple[int, int, int]:
     """A clinic whose stored policy sends one SMS a day before the visit at ``rate``/s: clinic, service, version."""
     clock = SystemClock()
     with db.writer() as s:
-        clinic = create_clinic(s, clock, ClinicInput(name=f"Bench clinic {time.time_ns()}",
-                                                     timezone="Europe/Stockholm", phone_region="SE", currency="SEK"))
+        clinic = create_clinic(
+            s,
+            clock,
+            ClinicInput(
+                name=f"Bench clinic {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE", currency="SEK"
+            ),
+        )
         manager = create_staff(s, clock, clinic.id, name="Bench manager", role=Role.MANAGER)
-        service = create_service(s, clock, clinic.id, {"name": "Check-up", "duration_minutes": 30,
-                                                       "follow_up_interval_days": 30})
+        service = create_service(
+            s, clock, clinic.id, {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30}
+        )
         s.commit()
     with db.writer() as s:
-        policy, _ = replace_policy(s, clock, Actor(staff_id=manager.id, clinic_id=clinic.id, role=Role.MANAGER), {
-            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-            "rate_limits": {"sms_per_second": rate},
-            # on the real clock: the sends are checked against calling hours, which must not depend on the hour
-            "hours": {"weekday_start": "00:00", "weekday_end": "24:00", "weekend_start": "00:00",
-                      "weekend_end": "24:00"}})
+        policy, _ = replace_policy(
+            s,
+            clock,
+            Actor(staff_id=manager.id, clinic_id=clinic.id, role=Role.MANAGER),
+            {
+                "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                "rate_limits": {"sms_per_second": rate},
+                # on the real clock: the sends are checked against calling hours, which must not depend on the hour
+                "hours": {
+                    "weekday_start": "00:00",
+                    "weekday_end": "24:00",
+                    "weekend_start": "00:00",
+                    "weekend_end": "24:00",
+                },
+            },
+        )
     return clinic.id, service.id, policy.version
 
 
@@ -159,42 +191,120 @@ def load_reminders(db: Database, clinic: tuple[int, int, int], n: int, phone_bas
     """``n`` patients, each with a booking tomorrow and its SMS reminder, due a minute ago (Core inserts)."""
     now, (clinic_id, service_id, version) = datetime.now(UTC), clinic
     with db.writer() as s:
-        patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic_id, "full_name": f"Bench patient {i}", "phone_e164": f"+4670{phone_base + i:07d}",
-            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now} for i in range(n)]))
+        patients = list(
+            s.scalars(
+                sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "clinic_id": clinic_id,
+                        "full_name": f"Bench patient {i}",
+                        "phone_e164": f"+4670{phone_base + i:07d}",
+                        "language": Language.SV,
+                        "timezone": None,
+                        "date_of_birth": None,
+                        "external_ref": None,
+                        "consent_sms": True,
+                        "consent_voice": True,
+                        "consent_call": True,
+                        "opted_out": False,
+                        "opted_out_at": None,
+                        "phone_invalid": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(n)
+                ],
+            )
+        )
         start = now + timedelta(days=1)
-        bookings = list(s.scalars(sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic_id, "patient_id": p, "provider_id": None, "service_id": service_id,
-            "start_at": start, "end_at": start + timedelta(minutes=30), "status": BookingStatus.BOOKED,
-            "channel": Channel.PHONE, "source": Source.NEW_REQUEST, "source_visit_id": None, "recall_task_id": None,
-            "follow_up_of_visit_id": None, "created_by_id": None, "credited_staff_id": None, "credited_role": None,
-            "note": None, "cancel_reason": None, "created_at": now, "updated_at": now} for p in patients]))
-        s.execute(sa.insert(Reminder), [{
-            "clinic_id": clinic_id, "booking_id": b, "patient_id": p, "policy_version": version, "step_index": 0,
-            "offset_minutes": 24 * 60, "channel": Via.SMS, "fallback": Fallback.NONE, "fallback_of_id": None,
-            "status": ReminderStatus.PLANNED, "send_at": now - timedelta(minutes=1),
-            "due_at": now - timedelta(minutes=1, microseconds=n - i), "attempts": 0, "lease_expires_at": None,
-            "claimed_by": None, "provider_sid": None, "provider_status": None, "error_code": None, "outcome": None,
-            "task_id": None, "created_at": now, "updated_at": now, "sent_at": None}
-            for i, (b, p) in enumerate(zip(bookings, patients))])
+        bookings = list(
+            s.scalars(
+                sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "clinic_id": clinic_id,
+                        "patient_id": p,
+                        "provider_id": None,
+                        "service_id": service_id,
+                        "start_at": start,
+                        "end_at": start + timedelta(minutes=30),
+                        "status": BookingStatus.BOOKED,
+                        "channel": Channel.PHONE,
+                        "source": Source.NEW_REQUEST,
+                        "source_visit_id": None,
+                        "recall_task_id": None,
+                        "follow_up_of_visit_id": None,
+                        "created_by_id": None,
+                        "credited_staff_id": None,
+                        "credited_role": None,
+                        "note": None,
+                        "cancel_reason": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for p in patients
+                ],
+            )
+        )
+        s.execute(
+            sa.insert(Reminder),
+            [
+                {
+                    "clinic_id": clinic_id,
+                    "booking_id": b,
+                    "patient_id": p,
+                    "policy_version": version,
+                    "step_index": 0,
+                    "offset_minutes": 24 * 60,
+                    "channel": Via.SMS,
+                    "fallback": Fallback.NONE,
+                    "fallback_of_id": None,
+                    "status": ReminderStatus.PLANNED,
+                    "send_at": now - timedelta(minutes=1),
+                    "due_at": now - timedelta(minutes=1, microseconds=n - i),
+                    "attempts": 0,
+                    "lease_expires_at": None,
+                    "claimed_by": None,
+                    "provider_sid": None,
+                    "provider_status": None,
+                    "error_code": None,
+                    "outcome": None,
+                    "task_id": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "sent_at": None,
+                }
+                for i, (b, p) in enumerate(zip(bookings, patients))
+            ],
+        )
         s.commit()
 
 
 def cancel_leftovers(db: Database) -> int:
     """A phase stopped by --max-seconds leaves due reminders; the next phase must not send them."""
     with db.writer() as s:
-        count = s.execute(sa.update(Reminder).where(Reminder.status == ReminderStatus.PLANNED).values(
-            status=ReminderStatus.CANCELLED, outcome="bench_leftover")).rowcount or 0
+        count = (
+            s.execute(
+                sa.update(Reminder)
+                .where(Reminder.status == ReminderStatus.PLANNED)
+                .values(status=ReminderStatus.CANCELLED, outcome="bench_leftover")
+            ).rowcount
+            or 0
+        )
         s.commit()
     return count
 
 
 def due_planned(db: Database) -> int:
     with db.reader() as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
-            Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= datetime.now(UTC))) or 0
+        return (
+            s.scalar(
+                sa.select(sa.func.count())
+                .select_from(Reminder)
+                .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= datetime.now(UTC))
+            )
+            or 0
+        )
 
 
 # --------------------------------------------------------------------------- the measured loops
@@ -230,9 +340,11 @@ class Phase:
         return best
 
     def show(self) -> None:
-        print(f"  {self.name:<30} {self.n:>6} sent in {self.wall:6.2f} s = {self.throughput:7.1f} msgs/s "
-              f"(first..last request {self.steady:7.1f}/s); CPU/msg here {1000 * self.cpu / max(self.n, 1):5.2f} ms, "
-              f"stand-in {1000 * self.standin_cpu / max(self.n, 1):5.2f} ms; {self.outcomes}")
+        print(
+            f"  {self.name:<30} {self.n:>6} sent in {self.wall:6.2f} s = {self.throughput:7.1f} msgs/s "
+            f"(first..last request {self.steady:7.1f}/s); CPU/msg here {1000 * self.cpu / max(self.n, 1):5.2f} ms, "
+            f"stand-in {1000 * self.standin_cpu / max(self.n, 1):5.2f} ms; {self.outcomes}"
+        )
 
 
 def measure(name: str, standin: StandInProcess, run: Callable[[], dict[str, int]]) -> Phase:
@@ -249,14 +361,20 @@ def round_trip_ms(gateway: TwilioGateway, standin: StandInProcess, n: int = 21) 
     times = []
     for i in range(n):
         t0 = time.perf_counter()
-        gateway.send_sms(to=f"+4670{9_000_000 + i:07d}", body=BODY, idempotency_key=f"rtt-{i}",
-                         status_callback=f"{CALLBACK}/rtt", sender=SenderIdentity(from_number=FROM))
+        gateway.send_sms(
+            to=f"+4670{9_000_000 + i:07d}",
+            body=BODY,
+            idempotency_key=f"rtt-{i}",
+            status_callback=f"{CALLBACK}/rtt",
+            sender=SenderIdentity(from_number=FROM),
+        )
         times.append(time.perf_counter() - t0)
     return 1000 * sorted(times)[n // 2]
 
 
-def bare_loop(gateway: TwilioGateway, n: int, concurrency: int, phone_base: int, max_seconds: float
-              ) -> Callable[[], dict[str, int]]:
+def bare_loop(
+    gateway: TwilioGateway, n: int, concurrency: int, phone_base: int, max_seconds: float
+) -> Callable[[], dict[str, int]]:
     def run() -> dict[str, int]:
         position, lock, counts = iter(range(n)), threading.Lock(), {"sent": 0, "error": 0}
         deadline, sender = time.monotonic() + max_seconds, SenderIdentity(from_number=FROM)
@@ -269,11 +387,15 @@ def bare_loop(gateway: TwilioGateway, n: int, concurrency: int, phone_base: int,
                 if i is None:
                     break
                 try:
-                    gateway.send_sms(to=f"+4670{phone_base + i:07d}", body=BODY, idempotency_key=f"bare-{i}",
-                                     status_callback=f"{CALLBACK}/webhooks/twilio/message-status?r={i}",
-                                     sender=sender)
+                    gateway.send_sms(
+                        to=f"+4670{phone_base + i:07d}",
+                        body=BODY,
+                        idempotency_key=f"bare-{i}",
+                        status_callback=f"{CALLBACK}/webhooks/twilio/message-status?r={i}",
+                        sender=sender,
+                    )
                     sent += 1
-                except Exception:  # noqa: BLE001 - counted, the loop goes on
+                except Exception:
                     errors += 1
             with lock:
                 counts["sent"] += sent
@@ -285,13 +407,20 @@ def bare_loop(gateway: TwilioGateway, n: int, concurrency: int, phone_base: int,
         for t in threads:
             t.join(max_seconds + 60)
         return {k: v for k, v in counts.items() if v}
+
     return run
 
 
-def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds: float,
-             prefetch: int | None = None) -> Callable[[], dict[str, int]]:
-    settings = DispatchSettings(worker_id=f"bench:{os.getpid()}", callback_base=CALLBACK, concurrency=concurrency,
-                                default_from=FROM, prefetch=prefetch)
+def dispatch(
+    db: Database, gateway: TwilioGateway, concurrency: int, max_seconds: float, prefetch: int | None = None
+) -> Callable[[], dict[str, int]]:
+    settings = DispatchSettings(
+        worker_id=f"bench:{os.getpid()}",
+        callback_base=CALLBACK,
+        concurrency=concurrency,
+        default_from=FROM,
+        prefetch=prefetch,
+    )
     dispatcher = Dispatcher(db, SystemClock(), gateway, gateway, settings)
 
     def run() -> dict[str, int]:
@@ -302,13 +431,16 @@ def dispatch(db: Database, gateway: TwilioGateway, concurrency: int, max_seconds
             outcomes["SENT BUT NOT RECORDED"] = missing
         left = cancel_leftovers(db)
         return {**outcomes, "left unsent (time cap)": left} if left else outcomes
+
     return run
 
 
 def recorded_sent(db: Database) -> int:
     with db.reader() as s:
-        return s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
-            Reminder.status == ReminderStatus.SENT)) or 0
+        return (
+            s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.status == ReminderStatus.SENT))
+            or 0
+        )
 
 
 # --------------------------------------------------------------------------- the run
@@ -319,13 +451,22 @@ def main() -> int:
     parser.add_argument("--reminders", type=int, default=10_000, help="per throughput phase (default %(default)s)")
     parser.add_argument("--concurrency", type=int, default=32, help="sender threads (default %(default)s)")
     parser.add_argument("--latency-ms", type=int, default=50, help="the stand-in's delay per request")
-    parser.add_argument("--rates", default="30:600,100:2000",
-                        help="rate-limited runs, rate/s:reminders, comma-separated ('' for none)")
-    parser.add_argument("--no-limit-as", choices=("null", "max"), default="null",
-                        help="the throughput clinic's rate: null in its policy (no limit) or the maximum, 100/s")
+    parser.add_argument(
+        "--rates", default="30:600,100:2000", help="rate-limited runs, rate/s:reminders, comma-separated ('' for none)"
+    )
+    parser.add_argument(
+        "--no-limit-as",
+        choices=("null", "max"),
+        default="null",
+        help="the throughput clinic's rate: null in its policy (no limit) or the maximum, 100/s",
+    )
     parser.add_argument("--max-seconds", type=float, default=240, help="time cap per measured phase")
-    parser.add_argument("--prefetch", type=int, default=None,
-                        help="reminders a worker claims ahead of its free threads (default: the worker's own)")
+    parser.add_argument(
+        "--prefetch",
+        type=int,
+        default=None,
+        help="reminders a worker claims ahead of its free threads (default: the worker's own)",
+    )
     args = parser.parse_args()
     rates = [(float(r), int(c)) for r, c in (item.split(":") for item in args.rates.split(",") if item)]
 
@@ -342,28 +483,43 @@ def main() -> int:
         print(f"stand-in: own process, {args.latency_ms} ms per request; {args.concurrency} sender threads here")
         t = time.perf_counter()
         load_reminders(db, make_clinic(db, None if args.no_limit_as == "null" else MAX_RATE), args.reminders, 0)
-        print(f"loaded {args.reminders} due SMS reminders in {time.perf_counter() - t:.1f} s "
-              f"(rate: {'none, null in the policy' if args.no_limit_as == 'null' else f'{MAX_RATE:g}/s'})\n")
+        print(
+            f"loaded {args.reminders} due SMS reminders in {time.perf_counter() - t:.1f} s "
+            f"(rate: {'none, null in the policy' if args.no_limit_as == 'null' else f'{MAX_RATE:g}/s'})\n"
+        )
 
-        print(f"stand-in round trip, one request at a time: p50 {round_trip_ms(gateway, standin):.1f} ms "
-              f"(its latency is {args.latency_ms} ms; the rest is HTTP, the SDK and TCP)\n")
+        print(
+            f"stand-in round trip, one request at a time: p50 {round_trip_ms(gateway, standin):.1f} ms "
+            f"(its latency is {args.latency_ms} ms; the rest is HTTP, the SDK and TCP)\n"
+        )
         print("throughput")
-        bare1 = measure("bare SDK loop (before)", standin, bare_loop(gateway, args.reminders, args.concurrency,
-                                                                      5_000_000, args.max_seconds))
+        bare1 = measure(
+            "bare SDK loop (before)",
+            standin,
+            bare_loop(gateway, args.reminders, args.concurrency, 5_000_000, args.max_seconds),
+        )
         bare1.show()
-        run = measure("recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds,
-                                                           args.prefetch))
+        run = measure(
+            "recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds, args.prefetch)
+        )
         run.show()
         unrecorded = run.outcomes.get("SENT BUT NOT RECORDED", 0)
-        bare2 = measure("bare SDK loop (after)", standin, bare_loop(gateway, args.reminders, args.concurrency,
-                                                                     5_000_000, args.max_seconds))
+        bare2 = measure(
+            "bare SDK loop (after)",
+            standin,
+            bare_loop(gateway, args.reminders, args.concurrency, 5_000_000, args.max_seconds),
+        )
         bare2.show()
         bare, bare_steady = (bare1.throughput + bare2.throughput) / 2, (bare1.steady + bare2.steady) / 2
         ratio = run.throughput / bare
-        print(f"  ratio dispatch/bare: {ratio:.3f} (first..last: {run.steady / bare_steady:.3f})"
-              f"   target >= {TARGET_RATIO}: {'MET' if ratio >= TARGET_RATIO else 'NOT MET'}")
-        print(f"  concurrency limit: {args.concurrency} x 1/{args.latency_ms} ms = "
-              f"{args.concurrency * 1000 / args.latency_ms:.0f} msgs/s\n")
+        print(
+            f"  ratio dispatch/bare: {ratio:.3f} (first..last: {run.steady / bare_steady:.3f})"
+            f"   target >= {TARGET_RATIO}: {'MET' if ratio >= TARGET_RATIO else 'NOT MET'}"
+        )
+        print(
+            f"  concurrency limit: {args.concurrency} x 1/{args.latency_ms} ms = "
+            f"{args.concurrency * 1000 / args.latency_ms:.0f} msgs/s\n"
+        )
 
         print("rate limits (achieved = (n-1)/(last-first) of the stand-in's request times)")
         phone_base = args.reminders
@@ -374,10 +530,12 @@ def main() -> int:
             unrecorded += phase.outcomes.get("SENT BUT NOT RECORDED", 0)
             error = (phase.steady - rate) / rate
             close, below = abs(error) <= TARGET_RATE_ERROR, phase.steady <= rate and phase.busiest_second <= rate
-            print(f"  limit {rate:6g}/s, {count:5} reminders: achieved {phase.steady:8.3f}/s ({100 * error:+.2f} %), "
-                  f"busiest 1 s window {phase.busiest_second}, wall {phase.wall:.1f} s, {phase.outcomes}\n"
-                  f"{'':20}within 1 %: {'MET' if close else 'NOT MET'}; never above (achieved and busiest "
-                  f"second <= limit): {'MET' if below else 'NOT MET'}")
+            print(
+                f"  limit {rate:6g}/s, {count:5} reminders: achieved {phase.steady:8.3f}/s ({100 * error:+.2f} %), "
+                f"busiest 1 s window {phase.busiest_second}, wall {phase.wall:.1f} s, {phase.outcomes}\n"
+                f"{'':20}within 1 %: {'MET' if close else 'NOT MET'}; never above (achieved and busiest "
+                f"second <= limit): {'MET' if below else 'NOT MET'}"
+            )
         print(f"\nmachine after: {machine_note()}")
         return 1 if unrecorded else 0
     finally:

@@ -43,16 +43,23 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     PRODUCTION_TWILIO,
-    BenchDatabase, KeepAliveClient, Latencies, Watchdog, bench_parser, fmt_ms, machine_note, open_database,
+    BenchDatabase,
+    KeepAliveClient,
+    Latencies,
+    Watchdog,
+    bench_parser,
+    fmt_ms,
+    machine_note,
+    open_database,
     running_server,
 )
-from _ledger import LedgerBuilder, Member  # noqa: E402
+from _ledger import LedgerBuilder, Member
 
-from recall.credit.ledger import CreditEntry  # noqa: E402
-from recall.credit.earnings import staff_earnings  # noqa: E402
-from recall.common.timeutil import local_day, month_range  # noqa: E402
+from recall.common.timeutil import local_day, month_range
+from recall.credit.earnings import staff_earnings
+from recall.credit.ledger import CreditEntry
 
 TARGET_P95_MS = 50.0
 
@@ -128,8 +135,10 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
         with bdb.db.reader() as s:
             existing = s.scalar(sa.select(sa.func.count()).select_from(CreditEntry))
         if existing and not args.allow_existing:
-            raise SystemExit(f"{bdb.describe()} already holds {existing} credit entries; pass --reset to start "
-                             "from an empty database (or --allow-existing to add to them)")
+            raise SystemExit(
+                f"{bdb.describe()} already holds {existing} credit entries; pass --reset to start "
+                "from an empty database (or --allow-existing to add to them)"
+            )
         print(f"database: {bdb.describe()}")
         print(f"machine: {machine_note()}")
         builder = LedgerBuilder(bdb, args, rng)
@@ -140,14 +149,20 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
         t2 = time.perf_counter()
         analyzed = builder.analyze(args.analyze_sqlite)
         t3 = time.perf_counter()
-        per_staff = sorted(sum(v[1] + v[3] + v[5] for (s, *_), v in builder.expected.months.items() if s == m.id)
-                           for m in builder.members)
-        print(f"ledger: {builder.entries:,} entries for {builder.bookings:,} bookings, {len(builder.members)} earning "
-              f"staff in {args.clinics} clinics over {args.months} months; entries per staff min {per_staff[0]:,} "
-              f"median {per_staff[len(per_staff) // 2]:,} max {per_staff[-1]:,}")
-        print(f"build: setup {t1 - t0:.1f} s, bulk load {t2 - t1:.1f} s "
-              f"({builder.entries / (t2 - t1):,.0f} entries/s incl. bookings), {analyzed} {t3 - t2:.1f} s; "
-              f"total {t3 - t0:.1f} s")
+        per_staff = sorted(
+            sum(v[1] + v[3] + v[5] for (s, *_), v in builder.expected.months.items() if s == m.id)
+            for m in builder.members
+        )
+        print(
+            f"ledger: {builder.entries:,} entries for {builder.bookings:,} bookings, {len(builder.members)} earning "
+            f"staff in {args.clinics} clinics over {args.months} months; entries per staff min {per_staff[0]:,} "
+            f"median {per_staff[len(per_staff) // 2]:,} max {per_staff[-1]:,}"
+        )
+        print(
+            f"build: setup {t1 - t0:.1f} s, bulk load {t2 - t1:.1f} s "
+            f"({builder.entries / (t2 - t1):,.0f} entries/s incl. bookings), {analyzed} {t3 - t2:.1f} s; "
+            f"total {t3 - t0:.1f} s"
+        )
 
         current = make_queries(builder, args.queries, "current", rng)
         past = make_queries(builder, args.queries, "past", rng)
@@ -172,13 +187,16 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
 
         def count_baseline(q: Query) -> None:
             with bdb.db.reader() as s:
-                s.execute(sa.text("SELECT count(*) FROM credit_entries WHERE staff_id = :sid"),
-                          {"sid": q.member.id}).scalar_one()
+                s.execute(
+                    sa.text("SELECT count(*) FROM credit_entries WHERE staff_id = :sid"), {"sid": q.member.id}
+                ).scalar_one()
 
         def pk_baseline(q: Query) -> None:
             with bdb.db.reader() as s:
-                s.execute(sa.text("SELECT id, staff_id, kind, amount_cents, local_day FROM credit_entries "
-                                  "WHERE id = :id"), {"id": q.entry_id}).one()
+                s.execute(
+                    sa.text("SELECT id, staff_id, kind, amount_cents, local_day FROM credit_entries WHERE id = :id"),
+                    {"id": q.entry_id},
+                ).one()
 
         def test_client(q: Query) -> None:
             resp = client.get(q.path, headers=q.headers)
@@ -217,8 +235,10 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
                 lat = {name: Latencies() for name in paths}
                 for q in queries:
                     if time.monotonic() > deadline:
-                        print(f"  (stopped by --max-seconds after {len(lat['staff_earnings() use case'].seconds)} "
-                              f"queries)")
+                        print(
+                            f"  (stopped by --max-seconds after {len(lat['staff_earnings() use case'].seconds)} "
+                            f"queries)"
+                        )
                         break
                     for name, fn in paths.items():
                         t = time.perf_counter()
@@ -231,13 +251,14 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
         print()
         met = True
         for label, lat in results.items():
-            print(f"{label}  ({len(lat['staff_earnings() use case'].seconds)} queries, random staff, sequential, "
-                  f"ms)")
+            print(f"{label}  ({len(lat['staff_earnings() use case'].seconds)} queries, random staff, sequential, ms)")
             print(f"  {'path':34s} {'p50':>8s} {'p95':>8s} {'p99':>8s} {'max':>8s}")
             for name, l in lat.items():
                 s = l.summary()
-                print(f"  {name:34s} {fmt_ms(s['p50_ms'])} {fmt_ms(s['p95_ms'])} {fmt_ms(s['p99_ms'])} "
-                      f"{fmt_ms(s['max_ms'])}")
+                print(
+                    f"  {name:34s} {fmt_ms(s['p50_ms'])} {fmt_ms(s['p95_ms'])} {fmt_ms(s['p99_ms'])} "
+                    f"{fmt_ms(s['max_ms'])}"
+                )
             uc = lat["staff_earnings() use case"].summary()
             cnt = lat["baseline: count(*) by staff_id"].summary()
             pk = lat["baseline: primary-key lookup"].summary()
@@ -245,10 +266,12 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
             tr = lat["GET /readyz (test client)"].summary()
             ws = lat["GET /earnings/me (waitress)"].summary()
             wr = lat["GET /readyz (waitress)"].summary()
-            print(f"  ratios (p50): use case / count(*) {uc['p50_ms'] / cnt['p50_ms']:.2f}x, "
-                  f"use case / pk lookup {uc['p50_ms'] / pk['p50_ms']:.1f}x, "
-                  f"earnings / readyz over test client {tc['p50_ms'] / tr['p50_ms']:.1f}x, "
-                  f"over waitress {ws['p50_ms'] / wr['p50_ms']:.1f}x")
+            print(
+                f"  ratios (p50): use case / count(*) {uc['p50_ms'] / cnt['p50_ms']:.2f}x, "
+                f"use case / pk lookup {uc['p50_ms'] / pk['p50_ms']:.1f}x, "
+                f"earnings / readyz over test client {tc['p50_ms'] / tr['p50_ms']:.1f}x, "
+                f"over waitress {ws['p50_ms'] / wr['p50_ms']:.1f}x"
+            )
             worst = max(uc["p95_ms"], tc["p95_ms"], ws["p95_ms"])
             ok = worst <= TARGET_P95_MS
             met &= ok

@@ -109,8 +109,15 @@ def load(name: str | None = None, overrides: dict[str, Any] | None = None) -> di
     except KeyError:
         raise RuntimeError(f"RECALL_ENV={name!r} is not one of {sorted(CONFIGS)}") from None
     settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-    for key in ("DATABASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_BASE_URL", "TWILIO_DEFAULT_FROM",
-                "PUBLIC_BASE_URL", "TWILIO_CREDENTIALS_KEY"):
+    for key in (
+        "DATABASE_URL",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_BASE_URL",
+        "TWILIO_DEFAULT_FROM",
+        "PUBLIC_BASE_URL",
+        "TWILIO_CREDENTIALS_KEY",
+    ):
         if os.environ.get(key):
             settings[key] = os.environ[key]
     if settings.get("GENERATE_TWILIO_AUTH_TOKEN") and not settings["TWILIO_AUTH_TOKEN"]:

@@ -1,17 +1,33 @@
 """Imports every aggregate's tables so that the metadata is complete (for Alembic and tests)."""
 
-from recall.queue.attempts import ContactAttempt
-from recall.visits.bookings import Booking
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import Clinic
-from recall.credit.ledger import CreditEntry
 from recall.clinic.patients import Patient
+from recall.clinic.staff import ApiToken, Staff
+from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
+from recall.queue.attempts import ContactAttempt
 from recall.queue.tasks import PatientClaim, RecallTask
 from recall.reminders.policy import ReminderPolicy
 from recall.reminders.reminders import Reminder
-from recall.clinic.staff import ApiToken, Staff
+from recall.visits.bookings import Booking
 from recall.visits.visits import Visit
 
-__all__ = ["ApiToken", "Booking", "ContactAttempt", "Clinic", "CreditEntry", "Patient", "PatientClaim", "PayPlan", "Provider", "RecallTask", "Reminder", "ReminderPolicy",
-           "Service", "ServiceRate", "Staff", "Visit"]
+__all__ = [
+    "ApiToken",
+    "Booking",
+    "ContactAttempt",
+    "Clinic",
+    "CreditEntry",
+    "Patient",
+    "PatientClaim",
+    "PayPlan",
+    "Provider",
+    "RecallTask",
+    "Reminder",
+    "ReminderPolicy",
+    "Service",
+    "ServiceRate",
+    "Staff",
+    "Visit",
+]

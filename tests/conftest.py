@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,6 +22,7 @@ from flask.testing import FlaskClient
 from recall.common.clock import FixedClock
 from recall.common.db import Base, Database, make_engine
 from recall.migrate import upgrade
+
 pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
 from recall.common.actors import Actor  # noqa: E402
 from tests.factories import World, actor_of, make_world  # noqa: E402
@@ -29,7 +30,7 @@ from tests.factories import World, actor_of, make_world  # noqa: E402
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 # A Monday morning in Stockholm, far from any DST change.
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 # The longest tests start first, so that parallel workers (pytest-xdist, --dist worksteal) share out

@@ -9,34 +9,39 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import Booking
 from recall.clinic.catalog import Provider, Service, create_provider, create_service
 from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.clinic.patients import Patient, create_patient
+from recall.clinic.staff import Staff, create_staff, issue_token
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock, FixedClock
 from recall.common.db import Database
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
-from recall.clinic.patients import Patient, create_patient
 from recall.queue.claims import take_patient
 from recall.queue.tasks import RecallTask, TaskReason, open_task
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.reminders import Reminder, ReminderStatus, hand_over
-from recall.clinic.staff import Staff, create_staff, issue_token
+from recall.visits.bookings import Booking
 
 
 def make_clinic(db: Database, clock: Clock, **kw: Any) -> Clinic:
-    data = {"name": "Nordvik Family Clinic", "timezone": "Europe/Stockholm", "phone_region": "SE",
-            "currency": "SEK", **kw}
+    data = {
+        "name": "Nordvik Family Clinic",
+        "timezone": "Europe/Stockholm",
+        "phone_region": "SE",
+        "currency": "SEK",
+        **kw,
+    }
     with db.writer() as s:
         return create_clinic(s, clock, ClinicInput(**data))
 
 
-def make_staff(db: Database, clock: Clock, clinic_id: int, role: Role = Role.OPERATOR,
-               **kw: Any) -> tuple[Staff, str]:
+def make_staff(db: Database, clock: Clock, clinic_id: int, role: Role = Role.OPERATOR, **kw: Any) -> tuple[Staff, str]:
     with db.writer() as s:
-        member = create_staff(s, clock, clinic_id, name=kw.get("name", f"{role.value} person"), role=role,
-                              email=kw.get("email"))
+        member = create_staff(
+            s, clock, clinic_id, name=kw.get("name", f"{role.value} person"), role=role, email=kw.get("email")
+        )
         return member, issue_token(s, clock, member, "test").secret
 
 
@@ -63,10 +68,17 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
     with db.writer() as s:
         clinic = s.get(Clinic, clinic_id)
         assert clinic is not None
-        task = open_task(s, clinic=clinic, patient_id=patient_id, reason=kw.pop("reason", TaskReason.UNDECIDED),
-                         due_at=kw.pop("due_at", clock.now()), now=kw.pop("now", clock.now()),
-                         follow_up_date=kw.pop("follow_up_date", None), service_id=kw.pop("service_id", None),
-                         provider_id=kw.pop("provider_id", None))
+        task = open_task(
+            s,
+            clinic=clinic,
+            patient_id=patient_id,
+            reason=kw.pop("reason", TaskReason.UNDECIDED),
+            due_at=kw.pop("due_at", clock.now()),
+            now=kw.pop("now", clock.now()),
+            follow_up_date=kw.pop("follow_up_date", None),
+            service_id=kw.pop("service_id", None),
+            provider_id=kw.pop("provider_id", None),
+        )
         for name, value in kw.items():  # queue state: reserved_for_id, reserved_until, ...
             setattr(task, name, value)
         if leased_to is not None:  # as a claim does: the patient's claim row names the lease's holder
@@ -91,9 +103,21 @@ def make_call(database: Database, clock: Clock, booking_id: int, *, offset_minut
         booking = s.get(Booking, booking_id)
         assert booking is not None
         reminder = Reminder(
-            clinic_id=booking.clinic_id, booking_id=booking.id, patient_id=booking.patient_id, policy_version=0,
-            step_index=0, offset_minutes=offset_minutes, channel=Via.FRONTDESK_CALL, fallback=Fallback.NONE,
-            status=ReminderStatus.PLANNED, send_at=now, due_at=now, attempts=0, created_at=now, updated_at=now)
+            clinic_id=booking.clinic_id,
+            booking_id=booking.id,
+            patient_id=booking.patient_id,
+            policy_version=0,
+            step_index=0,
+            offset_minutes=offset_minutes,
+            channel=Via.FRONTDESK_CALL,
+            fallback=Fallback.NONE,
+            status=ReminderStatus.PLANNED,
+            send_at=now,
+            due_at=now,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
         s.add(reminder)
         s.flush()
         hand_over(s, reminder, now)
@@ -146,23 +170,39 @@ def _clinic_world(db: Database, clock: Clock, name: str, people: dict[str, Role]
     cw = ClinicWorld(clinic=make_clinic(db, clock, name=name))
     for key, role in people.items():
         cw.staff[key], cw.tokens[key] = make_staff(db, clock, cw.clinic.id, role, name=key)
-    cw.providers = [make_provider(db, clock, cw.clinic.id),
-                    make_provider(db, clock, cw.clinic.id, name="Dr. Piotr Zieliński", specialty="ENT")]
-    cw.services = [make_service(db, clock, cw.clinic.id),
-                   make_service(db, clock, cw.clinic.id, name="ENT consultation", duration_minutes=20,
-                                follow_up_interval_days=None)]
-    cw.patients = [make_patient(db, clock, cw.clinic.id),
-                   make_patient(db, clock, cw.clinic.id, full_name="Katarzyna Kowalska", phone="+48 512 345 678",
-                                language="pl")]
+    cw.providers = [
+        make_provider(db, clock, cw.clinic.id),
+        make_provider(db, clock, cw.clinic.id, name="Dr. Piotr Zieliński", specialty="ENT"),
+    ]
+    cw.services = [
+        make_service(db, clock, cw.clinic.id),
+        make_service(
+            db, clock, cw.clinic.id, name="ENT consultation", duration_minutes=20, follow_up_interval_days=None
+        ),
+    ]
+    cw.patients = [
+        make_patient(db, clock, cw.clinic.id),
+        make_patient(db, clock, cw.clinic.id, full_name="Katarzyna Kowalska", phone="+48 512 345 678", language="pl"),
+    ]
     return cw
 
 
 def make_world(db: Database, clock: Clock) -> World:
-    a = _clinic_world(db, clock, "Nordvik Family Clinic", {
-        "manager": Role.MANAGER, "frontdesk": Role.FRONTDESK, "frontdesk2": Role.FRONTDESK,
-        "operator": Role.OPERATOR, "operator2": Role.OPERATOR})
-    b = _clinic_world(db, clock, "Other Clinic", {
-        "manager": Role.MANAGER, "frontdesk": Role.FRONTDESK, "operator": Role.OPERATOR})
+    a = _clinic_world(
+        db,
+        clock,
+        "Nordvik Family Clinic",
+        {
+            "manager": Role.MANAGER,
+            "frontdesk": Role.FRONTDESK,
+            "frontdesk2": Role.FRONTDESK,
+            "operator": Role.OPERATOR,
+            "operator2": Role.OPERATOR,
+        },
+    )
+    b = _clinic_world(
+        db, clock, "Other Clinic", {"manager": Role.MANAGER, "frontdesk": Role.FRONTDESK, "operator": Role.OPERATOR}
+    )
     return World(a=a, b=b, clock=clock)
 
 

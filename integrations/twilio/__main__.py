@@ -19,8 +19,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--auth-token", required=True, help="the auth token clients must use")
     parser.add_argument("--account-sid", default=None, help="accept only this account (default: any)")
-    parser.add_argument("--account", action="append", default=[], metavar="SID:TOKEN",
-                        help="also serve this account with its own auth token (a clinic's own; repeatable)")
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="SID:TOKEN",
+        help="also serve this account with its own auth token (a clinic's own; repeatable)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--auto-deliver", action="store_true", help="post sent+delivered after each message")
     args = parser.parse_args(argv)

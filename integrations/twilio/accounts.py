@@ -37,23 +37,35 @@ class AccountRouter:
     """Sends each request through the gateway of its sender's account; implements MessageSender, VoiceCaller and
     SendLookup (a lost send is looked up in the account it went out through)."""
 
-    def __init__(self, default: TwilioGateway, tokens: TokenLookup, *, ttl: float = 60.0,
-                 **gateway_kw: Any) -> None:
+    def __init__(self, default: TwilioGateway, tokens: TokenLookup, *, ttl: float = 60.0, **gateway_kw: Any) -> None:
         self.default, self.tokens, self.ttl, self.gateway_kw = default, tokens, ttl, gateway_kw
         self._gateways: dict[str, tuple[str, TwilioGateway, float]] = {}  # account -> (token, gateway, read at)
         self._retired: list[TwilioGateway] = []
         self._lock = threading.Lock()
 
-    def send_sms(self, *, to: str, body: str, status_callback: str, idempotency_key: str,
-                 sender: SenderIdentity) -> SendResult:
-        return self._through(sender, lambda gw: gw.send_sms(
-            to=to, body=body, status_callback=status_callback, idempotency_key=idempotency_key, sender=sender))
+    def send_sms(
+        self, *, to: str, body: str, status_callback: str, idempotency_key: str, sender: SenderIdentity
+    ) -> SendResult:
+        return self._through(
+            sender,
+            lambda gw: gw.send_sms(
+                to=to, body=body, status_callback=status_callback, idempotency_key=idempotency_key, sender=sender
+            ),
+        )
 
-    def place_call(self, *, to: str, twiml_url: str, status_callback: str, idempotency_key: str,
-                   sender: SenderIdentity) -> SendResult:
-        return self._through(sender, lambda gw: gw.place_call(
-            to=to, twiml_url=twiml_url, status_callback=status_callback, idempotency_key=idempotency_key,
-            sender=sender))
+    def place_call(
+        self, *, to: str, twiml_url: str, status_callback: str, idempotency_key: str, sender: SenderIdentity
+    ) -> SendResult:
+        return self._through(
+            sender,
+            lambda gw: gw.place_call(
+                to=to,
+                twiml_url=twiml_url,
+                status_callback=status_callback,
+                idempotency_key=idempotency_key,
+                sender=sender,
+            ),
+        )
 
     def messages_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
         """Asked of the account the reminder went out through: another account never saw it."""

@@ -35,8 +35,8 @@ from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnection
 from recall.reminders.sending import (
     Found,
     PermanentSendError,
-    SendError,
     SenderIdentity,
+    SendError,
     SendResult,
     TransientSendError,
     UnknownOutcomeError,
@@ -291,8 +291,12 @@ class TwilioGateway:
         if sender.from_number:
             kwargs["from_"] = sender.from_number
         found = self._call(None, lambda: list(self.client.messages.page(**kwargs)))  # one page: the newest
-        return [f for f in (_found(m) for m in found) if _since(f, since) and (
-            sender.messaging_service_sid is None or f.messaging_service_sid == sender.messaging_service_sid)]
+        return [
+            f
+            for f in (_found(m) for m in found)
+            if _since(f, since)
+            and (sender.messaging_service_sid is None or f.messaging_service_sid == sender.messaging_service_sid)
+        ]
 
     def calls_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]:
         """The calls to ``to`` from our caller id created since ``since`` (no StartTime filter, for the reason
@@ -335,15 +339,22 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _result(resource: Any) -> SendResult:
-    return SendResult(sid=_text_or_none(resource.sid) or None, status=_text_or_none(resource.status) or None,
-                      error_code=_int_or_none(getattr(resource, "error_code", None)))
+    return SendResult(
+        sid=_text_or_none(resource.sid) or None,
+        status=_text_or_none(resource.status) or None,
+        error_code=_int_or_none(getattr(resource, "error_code", None)),
+    )
 
 
 def _found(resource: Any) -> Found:
     created = resource.date_created if isinstance(resource.date_created, datetime) else None
-    return Found(sid=_text_or_none(resource.sid) or "", status=_text_or_none(resource.status), created_at=created,
-                 messaging_service_sid=_text_or_none(getattr(resource, "messaging_service_sid", None)),
-                 body=_text_or_none(getattr(resource, "body", None)))
+    return Found(
+        sid=_text_or_none(resource.sid) or "",
+        status=_text_or_none(resource.status),
+        created_at=created,
+        messaging_service_sid=_text_or_none(getattr(resource, "messaging_service_sid", None)),
+        body=_text_or_none(getattr(resource, "body", None)),
+    )
 
 
 def _since(found: Found, since: datetime) -> bool:

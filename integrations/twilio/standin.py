@@ -27,7 +27,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from integrations.twilio.standin_control import handle_control
 from integrations.twilio.standin_state import (
-    API_VERSION, Fault, Recorded, Resource, StandInState, error_body, new_sid, segments,
+    API_VERSION,
+    Fault,
+    Recorded,
+    Resource,
+    StandInState,
+    error_body,
+    new_sid,
+    segments,
 )
 from integrations.twilio.standin_webhooks import WebhookResponse, post_webhook
 
@@ -242,9 +249,16 @@ class StandIn:
         if not resource.status_callback:
             return None
         data = resource.json
-        params = [("MessageSid", message_sid), ("SmsSid", message_sid), ("AccountSid", data["account_sid"]),
-                  ("From", data["from"] or ""), ("To", data["to"]), ("MessageStatus", status),
-                  ("SmsStatus", status), ("ApiVersion", API_VERSION)]
+        params = [
+            ("MessageSid", message_sid),
+            ("SmsSid", message_sid),
+            ("AccountSid", data["account_sid"]),
+            ("From", data["from"] or ""),
+            ("To", data["to"]),
+            ("MessageStatus", status),
+            ("SmsStatus", status),
+            ("ApiVersion", API_VERSION),
+        ]
         if data.get("messaging_service_sid"):
             params.append(("MessagingServiceSid", data["messaging_service_sid"]))
         if error_code is not None:
@@ -258,8 +272,10 @@ class StandIn:
         if not resource.status_callback or (event != "completed" and event not in resource.events):
             return None
         params = self._call_params(resource) + [
-            ("CallStatus", status), ("CallbackSource", "call-progress-events"),
-            ("SequenceNumber", str(self.state.next_sequence(call_sid))), ("Timestamp", resource.json["date_updated"]),
+            ("CallStatus", status),
+            ("CallbackSource", "call-progress-events"),
+            ("SequenceNumber", str(self.state.next_sequence(call_sid))),
+            ("Timestamp", resource.json["date_updated"]),
         ]
         if status in ("in-progress", "completed"):  # the call was picked up: detection has its answer
             params += self._answered_by(resource)
@@ -272,8 +288,11 @@ class StandIn:
         resource = self.state.update(call_sid, status="in-progress")
         if not resource.url:
             raise ValueError("this call has no Url")
-        return self._post(resource.url, self._call_params(resource) + [("CallStatus", "in-progress")]
-                          + self._answered_by(resource), resource.json["account_sid"])
+        return self._post(
+            resource.url,
+            self._call_params(resource) + [("CallStatus", "in-progress")] + self._answered_by(resource),
+            resource.json["account_sid"],
+        )
 
     def set_answered_by(self, to: str, answered_by: str | None) -> None:
         """Who picks up calls to ``to``: "human" (the default, also for None), "machine_end_beep", "fax", ...
@@ -294,34 +313,62 @@ class StandIn:
         if resource is None:
             raise KeyError(call_sid)
         params = self._call_params(resource) + [
-            ("CallStatus", "in-progress"), ("Digits", digits), ("FinishedOnKey", ""), ("msg", "Gather End"),
+            ("CallStatus", "in-progress"),
+            ("Digits", digits),
+            ("FinishedOnKey", ""),
+            ("msg", "Gather End"),
         ]
         return self._post(url, params, resource.json["account_sid"])
 
-    def inbound_sms(self, from_: str, to: str, body: str, url: str, account_sid: str | None = None,
-                    messaging_service_sid: str | None = None) -> WebhookResponse:
+    def inbound_sms(
+        self,
+        from_: str,
+        to: str,
+        body: str,
+        url: str,
+        account_sid: str | None = None,
+        messaging_service_sid: str | None = None,
+    ) -> WebhookResponse:
         """A patient texts the clinic's number (of ``account_sid``, in a Messaging Service's pool if given):
         post the incoming message to ``url``, signed with that account's token."""
         account = account_sid or self.state.account_sid or "AC" + "0" * 32
         resource = self.state.create_message(account, {"From": from_, "To": to, "Body": body}, direction="inbound")
         sid = resource.json["sid"]
-        params = [("MessageSid", sid), ("SmsSid", sid), ("SmsMessageSid", sid), ("AccountSid", account),
-                  ("From", from_), ("To", to), ("Body", body), ("NumMedia", "0"),
-                  ("NumSegments", str(segments(body))), ("SmsStatus", "received"), ("ApiVersion", API_VERSION)]
+        params = [
+            ("MessageSid", sid),
+            ("SmsSid", sid),
+            ("SmsMessageSid", sid),
+            ("AccountSid", account),
+            ("From", from_),
+            ("To", to),
+            ("Body", body),
+            ("NumMedia", "0"),
+            ("NumSegments", str(segments(body))),
+            ("SmsStatus", "received"),
+            ("ApiVersion", API_VERSION),
+        ]
         if messaging_service_sid:
             params.append(("MessagingServiceSid", messaging_service_sid))
         return self._post(url, params, account)
 
     def _call_params(self, resource: Resource) -> list[tuple[str, str]]:
         data = resource.json
-        return [("CallSid", data["sid"]), ("AccountSid", data["account_sid"]), ("From", data["from"]),
-                ("To", data["to"]), ("Called", data["to"]), ("Caller", data["from"]),
-                ("Direction", "outbound-api"), ("ApiVersion", API_VERSION)]
+        return [
+            ("CallSid", data["sid"]),
+            ("AccountSid", data["account_sid"]),
+            ("From", data["from"]),
+            ("To", data["to"]),
+            ("Called", data["to"]),
+            ("Caller", data["from"]),
+            ("Direction", "outbound-api"),
+            ("ApiVersion", API_VERSION),
+        ]
 
     def _post(self, url: str, params: list[tuple[str, str]], account_sid: str) -> WebhookResponse:
         """Post a webhook signed, as Twilio signs it, with the auth token of the account it is about."""
-        return post_webhook(url, params, auth_token=self.state.token_for(account_sid),
-                            allow_remote=self.allow_remote_callbacks)
+        return post_webhook(
+            url, params, auth_token=self.state.token_for(account_sid), allow_remote=self.allow_remote_callbacks
+        )
 
     def _auto_deliver(self, sid: str) -> None:
         if self.state.release.wait(self.AUTO_DELIVER_AFTER):
@@ -360,8 +407,9 @@ class StandIn:
             multi = {**multi, **parse_qs(query, keep_blank_values=True)}
         form = {key: values[0] for key, values in multi.items()}
         account, kind, sid = match["account"], match["kind"], match["sid"]
-        entry = Recorded(handler.command, urlsplit(handler.path).path, kind, multi,
-                         handler.headers.get("X-Recall-Idempotency-Key"))
+        entry = Recorded(
+            handler.command, urlsplit(handler.path).path, kind, multi, handler.headers.get("X-Recall-Idempotency-Key")
+        )
         self.state.record(entry)
         status, payload = self._respond(handler, entry, account, kind, sid, form)
         entry.status = status
@@ -421,7 +469,13 @@ class StandIn:
         size = int(query.get("PageSize") or 50)
         uri = f"/{API_VERSION}/Accounts/{account}/{kind}.json"
         return 200, {
-            kind.lower(): items[:size], "end": max(0, min(size, len(items)) - 1), "first_page_uri": uri,
-            "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
-            "start": 0, "uri": uri,
+            kind.lower(): items[:size],
+            "end": max(0, min(size, len(items)) - 1),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
         }

@@ -49,8 +49,11 @@ def _read(standin: StandIn, name: str) -> tuple[int, Any]:
     if name == "calls":
         return 200, standin.calls()
     if name == "stats":
-        return 200, {"max_concurrency": standin.max_concurrency, "latency_ms": standin.state.latency_ms,
-                     "auto_deliver": standin.state.auto_deliver}
+        return 200, {
+            "max_concurrency": standin.max_concurrency,
+            "latency_ms": standin.state.latency_ms,
+            "auto_deliver": standin.state.auto_deliver,
+        }
     return 404, {"error": f"no control endpoint GET {name}"}
 
 
@@ -79,8 +82,16 @@ def _write(standin: StandIn, name: str, body: Any) -> tuple[int, Any]:
     if name == "answer":
         return 200, _webhook(standin.answer(body["call_sid"]))
     if name == "inbound_sms":
-        return 200, _webhook(standin.inbound_sms(body["from"], body["to"], body["body"], body["url"],
-                                                 body.get("account_sid"), body.get("messaging_service_sid")))
+        return 200, _webhook(
+            standin.inbound_sms(
+                body["from"],
+                body["to"],
+                body["body"],
+                body["url"],
+                body.get("account_sid"),
+                body.get("messaging_service_sid"),
+            )
+        )
     if name == "answered_by":  # {"to": "+46...", "answered_by": "machine_end_beep"}; null: a person again
         standin.set_answered_by(body["to"], body.get("answered_by"))
         return 200, {"to": body["to"], "answered_by": standin.state.answers.get(body["to"], "human")}

@@ -127,8 +127,15 @@ class Recorded:
 
 
 #: What Twilio's answering-machine detection reports as ``AnsweredBy``.
-ANSWERED_BY = ("human", "machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax",
-               "unknown")
+ANSWERED_BY = (
+    "human",
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+    "unknown",
+)
 
 
 @dataclass
@@ -251,8 +258,11 @@ class StandInState:
         """Resources of one kind, newest first, optionally for one destination (and from one number)."""
         with self._lock:
             found = [r.json for r in self.resources.values() if r.kind == kind]
-        return [dict(r) for r in reversed(found)
-                if (to is None or r.get("to") == to) and (from_ is None or r.get("from") == from_)]
+        return [
+            dict(r)
+            for r in reversed(found)
+            if (to is None or r.get("to") == to) and (from_ is None or r.get("from") == from_)
+        ]
 
     def update(self, sid: str, **changes: Any) -> Resource:
         """Change fields of a resource's JSON (a status change also bumps date_updated)."""
@@ -295,9 +305,7 @@ class StandInState:
             return 400, 21211
         return None
 
-    def create_message(
-        self, account_sid: str, form: dict[str, str], *, direction: str = "outbound-api"
-    ) -> Resource:
+    def create_message(self, account_sid: str, form: dict[str, str], *, direction: str = "outbound-api") -> Resource:
         """Store a new Message and return it (status "queued", or "accepted" via a service)."""
         sid, now = new_sid("SM"), rfc2822(datetime.now(UTC))
         service = form.get("MessagingServiceSid")
@@ -306,14 +314,26 @@ class StandInState:
         body = form.get("Body", "")
         uri = f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}"
         payload = {
-            "account_sid": account_sid, "api_version": API_VERSION, "body": body,
-            "date_created": now, "date_sent": None, "date_updated": now,
-            "direction": direction, "error_code": None, "error_message": None,
-            "from": from_, "messaging_service_sid": service,
-            "num_media": "0", "num_segments": str(segments(body)),
-            "price": None, "price_unit": "USD", "sid": sid, "status": status,
+            "account_sid": account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": direction,
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": service,
+            "num_media": "0",
+            "num_segments": str(segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": status,
             "subresource_uris": {"media": f"{uri}/Media.json"},
-            "to": form.get("To"), "uri": f"{uri}.json",
+            "to": form.get("To"),
+            "uri": f"{uri}.json",
         }
         resource = Resource("Messages", payload, status_callback=form.get("StatusCallback") or None)
         with self._lock:
@@ -326,20 +346,39 @@ class StandInState:
         uri = f"/{API_VERSION}/Accounts/{account_sid}/Calls/{sid}"
         subresources = ("notifications", "recordings", "payments", "events", "siprec", "streams")
         payload = {
-            "account_sid": account_sid, "answered_by": None, "api_version": API_VERSION,
-            "caller_name": None, "date_created": now, "date_updated": now,
-            "direction": "outbound-api", "duration": None, "end_time": None,
-            "forwarded_from": None, "from": form.get("From"), "from_formatted": form.get("From"),
-            "group_sid": None, "parent_call_sid": None, "phone_number_sid": new_sid("PN"),
-            "price": None, "price_unit": "USD", "queue_time": "0", "sid": sid,
-            "start_time": None, "status": "queued",
+            "account_sid": account_sid,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": now,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": form.get("From"),
+            "from_formatted": form.get("From"),
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": new_sid("PN"),
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
             "subresource_uris": {name: f"{uri}/{name.capitalize()}.json" for name in subresources},
-            "to": form.get("To"), "to_formatted": form.get("To"), "trunk_sid": None,
+            "to": form.get("To"),
+            "to_formatted": form.get("To"),
+            "trunk_sid": None,
             "uri": f"{uri}.json",
         }
         resource = Resource(
-            "Calls", payload, status_callback=form.get("StatusCallback") or None,
-            url=form.get("Url") or None, events=tuple(e.lower() for e in events),
+            "Calls",
+            payload,
+            status_callback=form.get("StatusCallback") or None,
+            url=form.get("Url") or None,
+            events=tuple(e.lower() for e in events),
             machine_detection=form.get("MachineDetection") or None,
         )
         with self._lock:

@@ -65,8 +65,9 @@ def get_service(session: Session, clinic_id: int, service_id: int) -> Service:
     return _get(session, Service, clinic_id, service_id, "service")
 
 
-def referenced(session: Session, clinic_id: int, provider_id: int | None, service_id: int | None
-               ) -> tuple[Provider | None, Service | None]:
+def referenced(
+    session: Session, clinic_id: int, provider_id: int | None, service_id: int | None
+) -> tuple[Provider | None, Service | None]:
     """Resolve ids named in a request body; a foreign or unknown id is a 422 on that field."""
     provider = service = None
     if provider_id is not None:

@@ -63,8 +63,9 @@ class Clinic(Base):
         sa.CheckConstraint("recall_cooling_off_hours >= 0", name="cooling_off_non_negative"),
         sa.CheckConstraint("calling_weekday_start < calling_weekday_end", name="weekday_hours_order"),
         sa.CheckConstraint("calling_weekend_start < calling_weekend_end", name="weekend_hours_order"),
-        sa.CheckConstraint("(twilio_account_sid IS NULL) = (twilio_auth_token_sealed IS NULL)",
-                           name="twilio_account_whole"),
+        sa.CheckConstraint(
+            "(twilio_account_sid IS NULL) = (twilio_auth_token_sealed IS NULL)", name="twilio_account_whole"
+        ),
     )
 
     @property
@@ -98,8 +99,9 @@ class ClinicInput:
 def _validate_currency(code: str) -> str:
     code = (code or "").upper()
     if code not in list_currencies():
-        raise ValidationError(f"'{code}' is not an ISO 4217 currency code (for example SEK, PLN, EUR)",
-                              field="currency")
+        raise ValidationError(
+            f"'{code}' is not an ISO 4217 currency code (for example SEK, PLN, EUR)", field="currency"
+        )
     return code
 
 
@@ -108,8 +110,9 @@ def _backoff(steps: Any) -> list[int]:
         raise ValidationError("must be a list of 1 to 10 waits in minutes", field="recall_backoff_minutes")
     for i, step in enumerate(steps):
         if not isinstance(step, int) or isinstance(step, bool) or not 5 <= step <= 60 * 24 * 30:
-            raise ValidationError("must be a whole number of minutes between 5 and 43200",
-                                  field=f"recall_backoff_minutes.{i}")
+            raise ValidationError(
+                "must be a whole number of minutes between 5 and 43200", field=f"recall_backoff_minutes.{i}"
+            )
     return list(steps)
 
 
@@ -128,8 +131,11 @@ def create_clinic(session: Session, clock: Clock, data: ClinicInput) -> Clinic:
         calling_weekday_end=20 * 60,
         calling_weekend_start=10 * 60,
         calling_weekend_end=16 * 60,
-        recall_lease_minutes=15, recall_max_attempts=5, recall_backoff_minutes=list(DEFAULT_BACKOFF_MINUTES),
-        recall_callback_hold_minutes=60, surge_overdue_tasks=1,
+        recall_lease_minutes=15,
+        recall_max_attempts=5,
+        recall_backoff_minutes=list(DEFAULT_BACKOFF_MINUTES),
+        recall_callback_hold_minutes=60,
+        surge_overdue_tasks=1,
         created_at=clock.now(),
     )
     session.add(clinic)
@@ -165,7 +171,9 @@ def update_clinic(session: Session, clinic_id: int, changes: dict[str, Any]) -> 
     if "recall_cooling_off_hours" in changes:
         hours = changes["recall_cooling_off_hours"]
         if not isinstance(hours, int) or not 0 <= hours <= 24 * 365:
-            raise ValidationError("must be a whole number of hours between 0 and 8760", field="recall_cooling_off_hours")
+            raise ValidationError(
+                "must be a whole number of hours between 0 and 8760", field="recall_cooling_off_hours"
+            )
         clinic.recall_cooling_off_hours = hours
     for name, (low, high) in QUEUE_RULES.items():
         if name in changes:

@@ -9,13 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.queue import tasks as recall_tasks
 from recall.clinic.clinics import Clinic, get_clinic
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound, ValidationError
 from recall.common.phones import to_e164
 from recall.common.timeutil import local_day, validate_zone
+from recall.queue import tasks as recall_tasks
 
 
 class Language(str, enum.Enum):
@@ -106,8 +106,14 @@ def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[st
     return patient
 
 
-def update_patient(session: Session, clock: Clock, clinic_id: int, patient_id: int, data: dict[str, Any],
-                   by_staff_id: int | None = None) -> Patient:
+def update_patient(
+    session: Session,
+    clock: Clock,
+    clinic_id: int,
+    patient_id: int,
+    data: dict[str, Any],
+    by_staff_id: int | None = None,
+) -> Patient:
     clinic = get_clinic(session, clinic_id)
     patient = get_patient(session, clinic_id, patient_id, for_update=True)
     was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
@@ -142,8 +148,9 @@ def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update
     return patient
 
 
-def search_patients(clinic_id: int, *, q: str | None = None, phone: str | None = None,
-                    language: Language | None = None) -> sa.Select[tuple[Patient]]:
+def search_patients(
+    clinic_id: int, *, q: str | None = None, phone: str | None = None, language: Language | None = None
+) -> sa.Select[tuple[Patient]]:
     stmt = sa.select(Patient).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
     if q:
         stmt = stmt.where(Patient.full_name.ilike(f"%{_escape_like(q)}%", escape="\\"))

@@ -85,8 +85,9 @@ def list_staff(clinic_id: int, *, role: Role | None = None, active: bool | None 
     return stmt
 
 
-def update_staff(session: Session, actor: Actor, staff_id: int, *, name: str | None = None,
-                 active: bool | None = None) -> Staff:
+def update_staff(
+    session: Session, actor: Actor, staff_id: int, *, name: str | None = None, active: bool | None = None
+) -> Staff:
     staff = get_staff(session, actor.clinic_id, staff_id)
     if name is not None:
         if not name.strip():

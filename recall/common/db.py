@@ -18,7 +18,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-UTC = timezone.utc
+UTC = UTC
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +84,7 @@ def normalize_url(url: str) -> str:
     """Accept the usual ``postgres://`` spellings and route them through psycopg 3."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -112,8 +112,9 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 10,
         )
         _configure_sqlite(engine, busy_timeout_ms)
     else:
-        engine = sa.create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
-                                  hide_parameters=True)
+        engine = sa.create_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, hide_parameters=True
+        )
     # The engine's logger (an adapter when echo or a logging name is set): a filter there sees its rows.
     getattr(engine.logger, "logger", engine.logger).addFilter(_HIDE_ROWS)
     return engine

@@ -8,7 +8,6 @@ import phonenumbers
 
 from recall.common.errors import ValidationError
 
-
 # What people write in a phone number: digits, spaces, and + ( ) - . as separators, a + only first. Nothing else:
 # phonenumbers reads letters as keypad digits ("12345abc" -> 12345222) and drops trailing junk, so a typo would
 # become somebody else's number. No extension syntax either: SMS and automated calls cannot dial one.
@@ -20,8 +19,9 @@ def to_e164(raw: str, default_region: str, field: str = "phone") -> str:
     if not isinstance(raw, str) or not raw.strip():
         raise ValidationError("a phone number is required", field=field)
     if not _WRITTEN_NUMBER.fullmatch(raw.strip()) or not any(c.isdigit() for c in raw):
-        raise ValidationError(f"'{raw}' is not a phone number: write only digits, spaces, a leading + and ( ) - .",
-                              field=field)
+        raise ValidationError(
+            f"'{raw}' is not a phone number: write only digits, spaces, a leading + and ( ) - .", field=field
+        )
     try:
         number = phonenumbers.parse(raw, default_region.upper())
     except phonenumbers.NumberParseException as exc:

@@ -12,18 +12,19 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.common.actors import Role
 from recall.clinic.clinics import Clinic
-from recall.credit.ledger import CreditEntry, CreditKind
-from recall.common.errors import ValidationError
-from recall.credit.payplan import PlanTerms
 from recall.clinic.staff import Staff
+from recall.common.actors import Role
+from recall.common.errors import ValidationError
 from recall.common.timeutil import local_day, month_range
+from recall.credit.ledger import CreditEntry, CreditKind
+from recall.credit.payplan import PlanTerms
 
 MAX_RANGE_DAYS = 731
 
-_SIGNED_AMOUNT = sa.case((CreditEntry.kind == CreditKind.PENDING, CreditEntry.amount_cents),
-                         else_=-CreditEntry.amount_cents)
+_SIGNED_AMOUNT = sa.case(
+    (CreditEntry.kind == CreditKind.PENDING, CreditEntry.amount_cents), else_=-CreditEntry.amount_cents
+)
 _SIGNED_COUNT = sa.case((CreditEntry.kind == CreditKind.PENDING, 1), else_=-1)
 
 
@@ -85,8 +86,9 @@ def staff_earnings(session: Session, staff_id: int, start: date, end: date) -> E
         result.add(kind, int(cents), count)
     result.days = [days[d] for d in sorted(days)]
     pending = session.execute(
-        sa.select(sa.func.coalesce(sa.func.sum(_SIGNED_AMOUNT), 0), sa.func.coalesce(sa.func.sum(_SIGNED_COUNT), 0))
-        .where(CreditEntry.staff_id == staff_id, CreditEntry.local_day <= end)
+        sa.select(
+            sa.func.coalesce(sa.func.sum(_SIGNED_AMOUNT), 0), sa.func.coalesce(sa.func.sum(_SIGNED_COUNT), 0)
+        ).where(CreditEntry.staff_id == staff_id, CreditEntry.local_day <= end)
     ).one()
     result.pending_cents, result.pending_count = int(pending[0]), int(pending[1])
     return result
@@ -160,10 +162,20 @@ class WhatIf:
 def what_if(session: Session, clinic_id: int, start: date, end: date, proposed: PlanTerms) -> WhatIf:
     """Re-price every realized booking in the range under ``proposed`` and compare with what was earned."""
     groups = session.execute(
-        sa.select(CreditEntry.staff_id, CreditEntry.role, CreditEntry.service_id, CreditEntry.is_recall,
-                  sa.func.count(), sa.func.sum(CreditEntry.amount_cents))
-        .where(CreditEntry.clinic_id == clinic_id, CreditEntry.kind == CreditKind.EARNED,
-               CreditEntry.local_day >= start, CreditEntry.local_day <= end)
+        sa.select(
+            CreditEntry.staff_id,
+            CreditEntry.role,
+            CreditEntry.service_id,
+            CreditEntry.is_recall,
+            sa.func.count(),
+            sa.func.sum(CreditEntry.amount_cents),
+        )
+        .where(
+            CreditEntry.clinic_id == clinic_id,
+            CreditEntry.kind == CreditKind.EARNED,
+            CreditEntry.local_day >= start,
+            CreditEntry.local_day <= end,
+        )
         .group_by(CreditEntry.staff_id, CreditEntry.role, CreditEntry.service_id, CreditEntry.is_recall)
     ).all()
     names = {r.id: r.name for r in session.execute(sa.select(Staff.id, Staff.name).where(Staff.clinic_id == clinic_id))}

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.common.actors import Role
 from recall.common.db import Base, UTCDateTime, enum_column_type
-from recall.credit.payplan import amount_for
 from recall.common.timeutil import local_day
+from recall.credit.payplan import amount_for
 
 
 class CreditKind(str, enum.Enum):
@@ -52,20 +52,36 @@ class CreditEntry(Base):
 
 
 def record_pending(
-    session: Session, *, booking_id: int, clinic_id: int, clinic_zone: str, staff_id: int, role: Role,
-    service_id: int | None, is_recall: bool, now: datetime,
+    session: Session,
+    *,
+    booking_id: int,
+    clinic_id: int,
+    clinic_zone: str,
+    staff_id: int,
+    role: Role,
+    service_id: int | None,
+    is_recall: bool,
+    now: datetime,
 ) -> CreditEntry:
     entry = CreditEntry(
-        clinic_id=clinic_id, staff_id=staff_id, role=role, booking_id=booking_id, service_id=service_id,
-        is_recall=is_recall, kind=CreditKind.PENDING,
+        clinic_id=clinic_id,
+        staff_id=staff_id,
+        role=role,
+        booking_id=booking_id,
+        service_id=service_id,
+        is_recall=is_recall,
+        kind=CreditKind.PENDING,
         amount_cents=amount_for(session, clinic_id, role, service_id, is_recall),
-        occurred_at=now, local_day=local_day(now, clinic_zone),
+        occurred_at=now,
+        local_day=local_day(now, clinic_zone),
     )
     session.add(entry)
     return entry
 
 
-def record_outcome(session: Session, *, booking_id: int, kind: CreditKind, now: datetime, day: date) -> CreditEntry | None:
+def record_outcome(
+    session: Session, *, booking_id: int, kind: CreditKind, now: datetime, day: date
+) -> CreditEntry | None:
     """Settle a booking's pending credit as earned or void. No pending entry: nothing to settle."""
     pending = session.scalar(
         sa.select(CreditEntry).where(CreditEntry.booking_id == booking_id, CreditEntry.kind == CreditKind.PENDING)
@@ -73,13 +89,22 @@ def record_outcome(session: Session, *, booking_id: int, kind: CreditKind, now: 
     if pending is None:
         return None
     entry = CreditEntry(
-        clinic_id=pending.clinic_id, staff_id=pending.staff_id, role=pending.role, booking_id=booking_id,
-        service_id=pending.service_id, is_recall=pending.is_recall, kind=kind, amount_cents=pending.amount_cents,
-        occurred_at=now, local_day=day,
+        clinic_id=pending.clinic_id,
+        staff_id=pending.staff_id,
+        role=pending.role,
+        booking_id=booking_id,
+        service_id=pending.service_id,
+        is_recall=pending.is_recall,
+        kind=kind,
+        amount_cents=pending.amount_cents,
+        occurred_at=now,
+        local_day=day,
     )
     session.add(entry)
     return entry
 
 
 def entries_for_booking(session: Session, booking_id: int) -> list[CreditEntry]:
-    return list(session.scalars(sa.select(CreditEntry).where(CreditEntry.booking_id == booking_id).order_by(CreditEntry.id)))
+    return list(
+        session.scalars(sa.select(CreditEntry).where(CreditEntry.booking_id == booking_id).order_by(CreditEntry.id))
+    )

@@ -44,7 +44,7 @@ class PayPlan(Base):
     )
 
     @classmethod
-    def default_for(cls, clinic_id: int, now: datetime) -> "PayPlan":
+    def default_for(cls, clinic_id: int, now: datetime) -> PayPlan:
         return cls(
             clinic_id=clinic_id,
             frontdesk_base_cents=DEFAULT_BASE_CENTS,
@@ -127,12 +127,15 @@ def load_terms(session: Session, clinic_id: int) -> PlanTerms:
 
 def amount_for(session: Session, clinic_id: int, role: Role, service_id: int | None, is_recall: bool) -> int:
     """What one booking is worth under the clinic's current plan, in one query."""
-    rate = sa.select(ServiceRate.amount_cents).where(
-        ServiceRate.clinic_id == clinic_id, ServiceRate.service_id == service_id, ServiceRate.role == role
-    ).scalar_subquery()
+    rate = (
+        sa.select(ServiceRate.amount_cents)
+        .where(ServiceRate.clinic_id == clinic_id, ServiceRate.service_id == service_id, ServiceRate.role == role)
+        .scalar_subquery()
+    )
     row = session.execute(
-        sa.select(PayPlan.frontdesk_base_cents, PayPlan.operator_base_cents, PayPlan.recall_multiplier_milli,
-                  rate).where(PayPlan.clinic_id == clinic_id)
+        sa.select(
+            PayPlan.frontdesk_base_cents, PayPlan.operator_base_cents, PayPlan.recall_multiplier_milli, rate
+        ).where(PayPlan.clinic_id == clinic_id)
     ).one_or_none()
     if row is None:
         raise NotFound("pay plan of clinic", clinic_id)

@@ -34,18 +34,25 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.visits import bookings
 from recall.clinic import patients
-from recall.queue import claims as queue
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import BookingRequest, BookingSlot, Channel, Source
 from recall.clinic.clinics import get_clinic
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import Conflict, RecallError, ValidationError
+from recall.queue import claims as queue
 from recall.queue.tasks import (
-    SERVICE_REASONS, CloseReason, RecallTask, TaskStatus, close_task, drop_lease, get_task, set_due,
+    SERVICE_REASONS,
+    CloseReason,
+    RecallTask,
+    TaskStatus,
+    close_task,
+    drop_lease,
+    get_task,
+    set_due,
 )
+from recall.visits import bookings
+from recall.visits.bookings import BookingRequest, BookingSlot, Channel, Source
 
 MAX_DURATION_SECONDS = 4 * 3600
 MAX_CALLBACK_AHEAD = timedelta(days=90)
@@ -75,11 +82,15 @@ class AttemptChannel(str, enum.Enum):
 
 # Outcomes of a service call, and the task's close reason for each.
 SERVICE_OUTCOMES: dict[Outcome, CloseReason] = {
-    Outcome.CONFIRMED: CloseReason.CONFIRMED, Outcome.CANCELLED: CloseReason.CANCELLED,
-    Outcome.RESCHEDULED: CloseReason.RESCHEDULED, Outcome.RESOLVED: CloseReason.RESOLVED}
+    Outcome.CONFIRMED: CloseReason.CONFIRMED,
+    Outcome.CANCELLED: CloseReason.CANCELLED,
+    Outcome.RESCHEDULED: CloseReason.RESCHEDULED,
+    Outcome.RESOLVED: CloseReason.RESOLVED,
+}
 # The patient was reached and spoke for themselves: these count as contacts.
-ANSWERED = frozenset({Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED, Outcome.OPTED_OUT,
-                      *SERVICE_OUTCOMES})
+ANSWERED = frozenset(
+    {Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED, Outcome.OPTED_OUT, *SERVICE_OUTCOMES}
+)
 RETRY = frozenset({Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.BUSY})
 
 
@@ -103,8 +114,9 @@ class ContactAttempt(Base):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
 
     __table_args__ = (
-        sa.CheckConstraint(f"duration_seconds >= 0 AND duration_seconds <= {MAX_DURATION_SECONDS}",
-                           name="duration_range"),
+        sa.CheckConstraint(
+            f"duration_seconds >= 0 AND duration_seconds <= {MAX_DURATION_SECONDS}", name="duration_range"
+        ),
         sa.Index("ix_contact_attempts_staff_time", "clinic_id", "staff_id", "ended_at"),
         sa.Index("ix_contact_attempts_task", "task_id", "ended_at"),
     )
@@ -135,8 +147,11 @@ class AttemptResult:
 def _check(data: AttemptInput, now: datetime) -> None:
     if not 0 <= data.duration_seconds <= MAX_DURATION_SECONDS:
         raise ValidationError("must be between 0 and 14400 seconds", field="duration_seconds")
-    needs = {"decline_reason": (Outcome.DECLINED,), "callback_at": (Outcome.CALLBACK_REQUESTED,),
-             "booking": (Outcome.BOOKED, Outcome.RESCHEDULED)}
+    needs = {
+        "decline_reason": (Outcome.DECLINED,),
+        "callback_at": (Outcome.CALLBACK_REQUESTED,),
+        "booking": (Outcome.BOOKED, Outcome.RESCHEDULED),
+    }
     for name, outcomes in needs.items():
         given = getattr(data, name) is not None
         if data.outcome in outcomes and not given:
@@ -146,8 +161,9 @@ def _check(data: AttemptInput, now: datetime) -> None:
     if data.outcome is Outcome.RESCHEDULED and data.booking is not None:
         for name in ("service_id", "note"):
             if getattr(data.booking, name) is not None:
-                raise ValidationError("a reschedule moves the booking as it is; book a new visit to change it",
-                                      field=f"booking.{name}")
+                raise ValidationError(
+                    "a reschedule moves the booking as it is; book a new visit to change it", field=f"booking.{name}"
+                )
     if data.decline_reason is not None and not data.decline_reason.strip():
         raise ValidationError("must not be empty", field="decline_reason")
     if data.callback_at is not None:
@@ -170,10 +186,19 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
         raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")
     attempt = ContactAttempt(
-        clinic_id=clinic.id, task_id=task.id, patient_id=patient.id, staff_id=actor.staff_id, channel=data.channel,
-        outcome=data.outcome, answered=data.outcome in ANSWERED, started_at=now - timedelta(
-            seconds=data.duration_seconds), ended_at=now, duration_seconds=data.duration_seconds,
-        note=data.note, decline_reason=data.decline_reason, callback_at=data.callback_at,
+        clinic_id=clinic.id,
+        task_id=task.id,
+        patient_id=patient.id,
+        staff_id=actor.staff_id,
+        channel=data.channel,
+        outcome=data.outcome,
+        answered=data.outcome in ANSWERED,
+        started_at=now - timedelta(seconds=data.duration_seconds),
+        ended_at=now,
+        duration_seconds=data.duration_seconds,
+        note=data.note,
+        decline_reason=data.decline_reason,
+        callback_at=data.callback_at,
     )
     task.attempt_count += 1
     booking_id = None
@@ -181,8 +206,9 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         task.failed_attempts += 1
         drop_lease(task)
         if task.failed_attempts >= clinic.recall_max_attempts:
-            close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.UNREACHABLE, now=now,
-                       by_staff_id=actor.staff_id)
+            close_task(
+                task, status=TaskStatus.CLOSED, reason=CloseReason.UNREACHABLE, now=now, by_staff_id=actor.staff_id
+            )
         else:
             set_due(task, now + timedelta(minutes=clinic.backoff_after(task.failed_attempts)))
             task.reserved_for_id = task.reserved_until = None
@@ -206,8 +232,14 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     elif data.outcome in SERVICE_OUTCOMES:
         booking_id = _serve(session, clock, actor, task, data)
         attempt.booking_id = booking_id
-        close_task(task, status=TaskStatus.CLOSED, reason=SERVICE_OUTCOMES[data.outcome], now=now,
-                   by_staff_id=actor.staff_id, booking_id=booking_id)
+        close_task(
+            task,
+            status=TaskStatus.CLOSED,
+            reason=SERVICE_OUTCOMES[data.outcome],
+            now=now,
+            by_staff_id=actor.staff_id,
+            booking_id=booking_id,
+        )
     else:
         assert data.booking is not None
         channel = Channel(data.channel.value)
@@ -216,11 +248,22 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
             # Named neither: the task's suggestion, as a checkout's booking takes the visit's.
             provider_id, service_id = task.provider_id, task.service_id
         try:
-            booking = bookings.book(session, clock, actor, BookingRequest(
-                patient_id=patient.id, start_at=data.booking.start_at, end_at=data.booking.end_at, channel=channel,
-                provider_id=provider_id, service_id=service_id, source=Source.RECALL_TASK,
-                recall_task_id=task.id, note=data.booking.note,
-            ))
+            booking = bookings.book(
+                session,
+                clock,
+                actor,
+                BookingRequest(
+                    patient_id=patient.id,
+                    start_at=data.booking.start_at,
+                    end_at=data.booking.end_at,
+                    channel=channel,
+                    provider_id=provider_id,
+                    service_id=service_id,
+                    source=Source.RECALL_TASK,
+                    recall_task_id=task.id,
+                    note=data.booking.note,
+                ),
+            )
         except RecallError as exc:
             # The booking's fields sit under "booking" in an attempt.
             exc.fields = {f"booking.{name}": msgs for name, msgs in exc.fields.items()}
@@ -237,12 +280,14 @@ def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data:
     if data.outcome is Outcome.RESOLVED:
         return booking_id
     if booking_id is None:
-        raise Conflict("this request is about no booking; there is nothing to confirm, cancel or move",
-                       field="outcome")
+        raise Conflict("this request is about no booking; there is nothing to confirm, cancel or move", field="outcome")
     current = bookings.get_booking(session, actor.clinic_id, booking_id)
     if current.status not in bookings.ACTIVE or current.start_at <= clock.now():
-        raise Conflict(f"booking {booking_id} is {current.status.value}"
-                       + ("" if current.status not in bookings.ACTIVE else " and has begun"), field="outcome")
+        raise Conflict(
+            f"booking {booking_id} is {current.status.value}"
+            + ("" if current.status not in bookings.ACTIVE else " and has begun"),
+            field="outcome",
+        )
     try:
         if data.outcome is Outcome.CONFIRMED:
             if current.status is not bookings.BookingStatus.CONFIRMED:
@@ -251,16 +296,29 @@ def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data:
             bookings.cancel(session, clock, actor, booking_id, "patient cancelled on a reminder call")
         else:
             assert data.booking is not None
-            bookings.move(session, clock, actor, booking_id, start_at=data.booking.start_at,
-                          end_at=data.booking.end_at, provider_id=data.booking.provider_id)
+            bookings.move(
+                session,
+                clock,
+                actor,
+                booking_id,
+                start_at=data.booking.start_at,
+                end_at=data.booking.end_at,
+                provider_id=data.booking.provider_id,
+            )
     except RecallError as exc:
         exc.fields = {f"booking.{name}": msgs for name, msgs in exc.fields.items()}
         raise
     return booking_id
 
 
-def list_attempts(clinic_id: int, *, task_id: int | None = None, staff_id: int | None = None,
-                  since: datetime | None = None, until: datetime | None = None) -> sa.Select[tuple[ContactAttempt]]:
+def list_attempts(
+    clinic_id: int,
+    *,
+    task_id: int | None = None,
+    staff_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> sa.Select[tuple[ContactAttempt]]:
     stmt = sa.select(ContactAttempt).where(ContactAttempt.clinic_id == clinic_id)
     if task_id is not None:
         stmt = stmt.where(ContactAttempt.task_id == task_id)

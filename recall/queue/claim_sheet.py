@@ -19,14 +19,14 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import get_clinic
 from recall.clinic.patients import Language, Patient
+from recall.clinic.staff import Staff
+from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
 from recall.queue.claims import Claim
 from recall.queue.tasks import RecallTask
-from recall.clinic.staff import Staff
+from recall.visits.bookings import ACTIVE, Booking, BookingStatus
 from recall.visits.visits import Visit
 
 # The patient's most recent attempts shown with a claim, and their next bookings.
@@ -126,41 +126,94 @@ def sheet_for(session: Session, claim: Claim, clinic_id: int, now: datetime) -> 
     zone = patient.timezone or clinic_zone
 
     attempts = session.execute(
-        sa.select(ContactAttempt, Staff.name).join(Staff, Staff.id == ContactAttempt.staff_id)
+        sa.select(ContactAttempt, Staff.name)
+        .join(Staff, Staff.id == ContactAttempt.staff_id)
         .where(ContactAttempt.patient_id == patient.id)
-        .order_by(ContactAttempt.ended_at.desc(), ContactAttempt.id.desc()).limit(ATTEMPTS_SHOWN)).all()
+        .order_by(ContactAttempt.ended_at.desc(), ContactAttempt.id.desc())
+        .limit(ATTEMPTS_SHOWN)
+    ).all()
     origin_bookings = {t.origin_booking_id for t in tasks if t.origin_booking_id is not None}
     upcoming = sa.and_(Booking.status.in_(ACTIVE), Booking.start_at > now)
-    bookings = list(session.scalars(
-        sa.select(Booking).where(Booking.patient_id == patient.id,
-                                 sa.or_(upcoming, Booking.id.in_(origin_bookings)) if origin_bookings else upcoming)
-        .order_by(Booking.start_at, Booking.id)))
+    bookings = list(
+        session.scalars(
+            sa.select(Booking)
+            .where(
+                Booking.patient_id == patient.id,
+                sa.or_(upcoming, Booking.id.in_(origin_bookings)) if origin_bookings else upcoming,
+            )
+            .order_by(Booking.start_at, Booking.id)
+        )
+    )
     visit_ids = {t.origin_visit_id for t in tasks if t.origin_visit_id is not None}
     visits = list(session.scalars(sa.select(Visit).where(Visit.id.in_(visit_ids)))) if visit_ids else []
 
-    providers = _names(session, Provider, {x.provider_id for x in (*tasks, *bookings, *visits)
-                                           if x.provider_id is not None})
-    services = _names(session, Service, {x.service_id for x in (*tasks, *bookings, *visits)
-                                         if x.service_id is not None})
+    providers = _names(
+        session, Provider, {x.provider_id for x in (*tasks, *bookings, *visits) if x.provider_id is not None}
+    )
+    services = _names(
+        session, Service, {x.service_id for x in (*tasks, *bookings, *visits) if x.service_id is not None}
+    )
 
     def booking_card(b: Booking) -> BookingCard:
-        return BookingCard(b.id, b.start_at, b.end_at, b.status, providers.get(b.provider_id or 0),
-                           services.get(b.service_id or 0))
+        return BookingCard(
+            b.id, b.start_at, b.end_at, b.status, providers.get(b.provider_id or 0), services.get(b.service_id or 0)
+        )
 
     by_booking = {b.id: booking_card(b) for b in bookings}
-    by_visit = {v.id: VisitCard(v.id, v.checked_in_at, v.checked_out_at, providers.get(v.provider_id or 0),
-                                services.get(v.service_id or 0), v.follow_up.value if v.follow_up else None,
-                                v.follow_up_date, v.follow_up_note) for v in visits}
+    by_visit = {
+        v.id: VisitCard(
+            v.id,
+            v.checked_in_at,
+            v.checked_out_at,
+            providers.get(v.provider_id or 0),
+            services.get(v.service_id or 0),
+            v.follow_up.value if v.follow_up else None,
+            v.follow_up_date,
+            v.follow_up_note,
+        )
+        for v in visits
+    }
     return ClaimSheet(
-        patient=PatientCard(patient.id, patient.full_name, patient.phone_e164, patient.language, zone,
-                            patient.timezone is None, now.astimezone(zoneinfo.ZoneInfo(zone)), patient.opted_out,
-                            patient.phone_invalid),
-        tasks=tuple(TaskCard(t, by_visit.get(t.origin_visit_id or 0), by_booking.get(t.origin_booking_id or 0),
-                             providers.get(t.provider_id or 0), services.get(t.service_id or 0), t.request_text)
-                    for t in tasks),
-        attempts=tuple(AttemptCard(a.id, a.task_id, a.staff_id, name, a.channel, a.outcome, a.ended_at,
-                                   a.duration_seconds, a.note, a.decline_reason, a.callback_at, a.booking_id)
-                       for a, name in attempts),
-        upcoming_bookings=tuple(by_booking[b.id] for b in bookings if b.status in ACTIVE and b.start_at > now)
-        [:BOOKINGS_SHOWN],
+        patient=PatientCard(
+            patient.id,
+            patient.full_name,
+            patient.phone_e164,
+            patient.language,
+            zone,
+            patient.timezone is None,
+            now.astimezone(zoneinfo.ZoneInfo(zone)),
+            patient.opted_out,
+            patient.phone_invalid,
+        ),
+        tasks=tuple(
+            TaskCard(
+                t,
+                by_visit.get(t.origin_visit_id or 0),
+                by_booking.get(t.origin_booking_id or 0),
+                providers.get(t.provider_id or 0),
+                services.get(t.service_id or 0),
+                t.request_text,
+            )
+            for t in tasks
+        ),
+        attempts=tuple(
+            AttemptCard(
+                a.id,
+                a.task_id,
+                a.staff_id,
+                name,
+                a.channel,
+                a.outcome,
+                a.ended_at,
+                a.duration_seconds,
+                a.note,
+                a.decline_reason,
+                a.callback_at,
+                a.booking_id,
+            )
+            for a, name in attempts
+        ),
+        upcoming_bookings=tuple(by_booking[b.id] for b in bookings if b.status in ACTIVE and b.start_at > now)[
+            :BOOKINGS_SHOWN
+        ],
     )

@@ -33,24 +33,32 @@ import functools
 import json
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite as sqlite_dialect
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.orm import Session, aliased
 
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import ACTIVE, Booking
 from recall.clinic.clinics import Clinic, get_clinic
+from recall.clinic.patients import Patient, get_patient
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import UTCDateTime
 from recall.common.errors import Conflict
-from recall.clinic.patients import Patient, get_patient
-from recall.queue.tasks import (
-    SERVICE_REASONS, CloseReason, PatientClaim, RecallTask, TaskStatus, close_service_tasks, close_task, get_task,
-)
 from recall.queue.surge import SurgeStatus, surge_status
+from recall.queue.tasks import (
+    SERVICE_REASONS,
+    CloseReason,
+    PatientClaim,
+    RecallTask,
+    TaskStatus,
+    close_service_tasks,
+    close_task,
+    get_task,
+)
+from recall.visits.bookings import ACTIVE, Booking
 
 # How many tasks one claim may close on its way (their patients booked meanwhile) before it gives up.
 MAX_SKIPS = 50
@@ -79,7 +87,7 @@ def _all_zones() -> tuple[tuple[str, zoneinfo.ZoneInfo], ...]:
 
 @functools.lru_cache(maxsize=64)
 def _zones_open(hours: tuple[int, int, int, int], minute: int) -> tuple[str, ...]:
-    now = datetime.fromtimestamp(minute * 60, tz=timezone.utc)
+    now = datetime.fromtimestamp(minute * 60, tz=UTC)
     open_zones = []
     for name, zone in _all_zones():
         local = now.astimezone(zone)
@@ -95,8 +103,12 @@ def zones_in_calling_hours(clinic: Clinic, now: datetime) -> tuple[str, ...]:
     Computed once a minute per set of hours; a patient's zone (or the clinic's, when
     the patient's is unknown) must be in it for the patient to be handed out.
     """
-    hours = (clinic.calling_weekday_start, clinic.calling_weekday_end,
-             clinic.calling_weekend_start, clinic.calling_weekend_end)
+    hours = (
+        clinic.calling_weekday_start,
+        clinic.calling_weekday_end,
+        clinic.calling_weekend_start,
+        clinic.calling_weekend_end,
+    )
     return _zones_open(hours, int(now.timestamp() // 60))
 
 
@@ -114,21 +126,28 @@ _SIBLING = aliased(RecallTask, name="sibling")
 
 def _patient_free(me: int, now: datetime) -> Any:
     """No task of the candidate's patient is under another operator's live lease."""
-    return ~sa.exists().where(_SIBLING.patient_id == RecallTask.patient_id, _SIBLING.lease_holder_id != me,
-                              _SIBLING.lease_expires_at > now)
+    return ~sa.exists().where(
+        _SIBLING.patient_id == RecallTask.patient_id, _SIBLING.lease_holder_id != me, _SIBLING.lease_expires_at > now
+    )
 
 
 def _workable(me: Any, now: Any) -> Any:
     """A task of the claimed patient the caller may work now: open, due, free (or theirs), not someone's callback."""
-    return sa.and_(RecallTask.status == TaskStatus.OPEN, RecallTask.due_at <= now,
-                   sa.or_(RecallTask.lease_expires_at.is_(None), RecallTask.lease_expires_at <= now,
-                          RecallTask.lease_holder_id == me),
-                   sa.or_(RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me,
-                          RecallTask.reserved_until <= now))
+    return sa.and_(
+        RecallTask.status == TaskStatus.OPEN,
+        RecallTask.due_at <= now,
+        sa.or_(
+            RecallTask.lease_expires_at.is_(None), RecallTask.lease_expires_at <= now, RecallTask.lease_holder_id == me
+        ),
+        sa.or_(
+            RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me, RecallTask.reserved_until <= now
+        ),
+    )
 
 
-def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool,
-                surge: bool) -> sa.Select[Any]:
+def _candidates(
+    session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool, surge: bool
+) -> sa.Select[Any]:
     sqlite = session.get_bind().dialect.name == "sqlite"
     # SQLite's planner would take the due-time index and sort every due task; "+column" keeps it off that
     # index, so it walks the rank index in order and stops at the first free task.
@@ -140,8 +159,13 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
         sa.select(RecallTask.id, RecallTask.patient_id, RecallTask.reason, RecallTask.origin_booking_id)
         .join(Patient, Patient.id == RecallTask.patient_id)
         .where(
-            in_clinic == clinic.id, RecallTask.status == TaskStatus.OPEN, due_at <= now,
-            _free(now), _patient_free(me, now), Patient.opted_out.is_(False), Patient.phone_invalid.is_(False),
+            in_clinic == clinic.id,
+            RecallTask.status == TaskStatus.OPEN,
+            due_at <= now,
+            _free(now),
+            _patient_free(me, now),
+            Patient.opted_out.is_(False),
+            Patient.phone_invalid.is_(False),
             _in_zones(sa.func.coalesce(Patient.timezone, clinic.timezone), zones_in_calling_hours(clinic, now), sqlite),
         )
     )
@@ -149,11 +173,15 @@ def _candidates(session: Session, clinic: Clinic, me: int, now: datetime, *, res
         stmt = stmt.where(RecallTask.reserved_for_id == me, RecallTask.reserved_until > now)
         order: list[Any] = [RecallTask.due_at, RecallTask.id]
     else:
-        stmt = stmt.where(sa.or_(RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me,
-                                 RecallTask.reserved_until <= now))
+        stmt = stmt.where(
+            sa.or_(
+                RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me, RecallTask.reserved_until <= now
+            )
+        )
         service_first = sa.case((RecallTask.reason.in_(SERVICE_REASONS), 0), else_=1)
-        order = [service_first, _surge_order(session, now), RecallTask.id] if surge \
-            else [RecallTask.rank_at, RecallTask.id]
+        order = (
+            [service_first, _surge_order(session, now), RecallTask.id] if surge else [RecallTask.rank_at, RecallTask.id]
+        )
     stmt = stmt.order_by(*order).limit(1)
     if not sqlite:
         # The patient's row too: two claimers never try one patient at once. NO KEY UPDATE, so inserts that
@@ -180,7 +208,8 @@ def _surge_order(session: Session, now: datetime) -> Any:
     """Strictly value x overdue age, largest first."""
     if session.get_bind().dialect.name == "sqlite":
         overdue: Any = sa.func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - sa.func.julianday(
-            RecallTask.due_at)
+            RecallTask.due_at
+        )
     else:
         overdue = sa.extract("epoch", sa.cast(now, sa.DateTime(timezone=True)) - RecallTask.due_at)
     return (RecallTask.value_weight * overdue).desc()
@@ -194,13 +223,20 @@ _NOW, _UNTIL = sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("until", t
 
 @functools.lru_cache(maxsize=2)
 def _take_patient_stmt(dialect: str) -> Any:
-    held_live = sa.exists().where(RecallTask.patient_id == _PATIENT, RecallTask.lease_holder_id.is_not(None),
-                                  RecallTask.lease_expires_at > _NOW)
+    held_live = sa.exists().where(
+        RecallTask.patient_id == _PATIENT, RecallTask.lease_holder_id.is_not(None), RecallTask.lease_expires_at > _NOW
+    )
     insert = sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert
-    return insert(PatientClaim).values(patient_id=_PATIENT, holder_id=_ME, claimed_at=_NOW).on_conflict_do_update(
-        index_elements=[PatientClaim.patient_id], set_={"holder_id": _ME, "claimed_at": _NOW},
-        where=sa.or_(PatientClaim.holder_id == _ME, ~held_live),
-    ).returning(PatientClaim.holder_id)
+    return (
+        insert(PatientClaim)
+        .values(patient_id=_PATIENT, holder_id=_ME, claimed_at=_NOW)
+        .on_conflict_do_update(
+            index_elements=[PatientClaim.patient_id],
+            set_={"holder_id": _ME, "claimed_at": _NOW},
+            where=sa.or_(PatientClaim.holder_id == _ME, ~held_live),
+        )
+        .returning(PatientClaim.holder_id)
+    )
 
 
 def take_patient(session: Session, patient_id: int, me: int, now: datetime) -> bool:
@@ -217,9 +253,10 @@ def _lease_patient_stmt() -> Any:
     return (
         sa.update(RecallTask)
         .where(RecallTask.patient_id == _PATIENT, sa.or_(workable, RecallTask.lease_holder_id != _ME))
-        .values(lease_holder_id=sa.case((workable, _ME), (lapsed_other, sa.null()), else_=RecallTask.lease_holder_id),
-                lease_expires_at=sa.case((workable, _UNTIL), (lapsed_other, sa.null()),
-                                         else_=RecallTask.lease_expires_at))
+        .values(
+            lease_holder_id=sa.case((workable, _ME), (lapsed_other, sa.null()), else_=RecallTask.lease_holder_id),
+            lease_expires_at=sa.case((workable, _UNTIL), (lapsed_other, sa.null()), else_=RecallTask.lease_expires_at),
+        )
         .returning(RecallTask)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
@@ -228,8 +265,7 @@ def _lease_patient_stmt() -> Any:
 def _lease_patient(session: Session, patient_id: int, me: int, now: datetime, until: datetime) -> list[RecallTask]:
     """One UPDATE: every task of the patient the caller may work is leased to them; another holder's lapsed
     leases on the patient's tasks are cleared (the claim row now names the caller). Returns the leased tasks."""
-    rows = session.scalars(_lease_patient_stmt(), {"patient": patient_id, "me": me, "now": now,
-                                                   "until": until}).all()
+    rows = session.scalars(_lease_patient_stmt(), {"patient": patient_id, "me": me, "now": now, "until": until}).all()
     return [task for task in rows if task.lease_holder_id == me and task.status is TaskStatus.OPEN]
 
 
@@ -240,20 +276,30 @@ def _close_on_the_way(session: Session, tasks: list[RecallTask], now: datetime) 
     winback = [t for t in tasks if t.reason not in SERVICE_REASONS]
     if winback:
         booking = session.execute(
-            sa.select(Booking.id, Booking.created_at).where(
-                Booking.patient_id == winback[0].patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
-            .order_by(Booking.start_at).limit(1)).first()
+            sa.select(Booking.id, Booking.created_at)
+            .where(Booking.patient_id == winback[0].patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
+            .order_by(Booking.start_at)
+            .limit(1)
+        ).first()
         if booking is not None:
             for task in winback:
                 won = booking.created_at >= task.created_at
-                close_task(task, status=TaskStatus.WON if won else TaskStatus.CLOSED,
-                           reason=CloseReason.BOOKED_ELSEWHERE if won else CloseReason.ALREADY_BOOKED, now=now,
-                           by_staff_id=None, booking_id=booking.id)
+                close_task(
+                    task,
+                    status=TaskStatus.WON if won else TaskStatus.CLOSED,
+                    reason=CloseReason.BOOKED_ELSEWHERE if won else CloseReason.ALREADY_BOOKED,
+                    now=now,
+                    by_staff_id=None,
+                    booking_id=booking.id,
+                )
                 closed += 1
     about = {t.origin_booking_id for t in tasks if t.reason in SERVICE_REASONS and t.origin_booking_id is not None}
     if about:
-        ahead = set(session.scalars(sa.select(Booking.id).where(
-            Booking.id.in_(about), Booking.status.in_(ACTIVE), Booking.start_at > now)))
+        ahead = set(
+            session.scalars(
+                sa.select(Booking.id).where(Booking.id.in_(about), Booking.status.in_(ACTIVE), Booking.start_at > now)
+            )
+        )
         for booking_id in sorted(about - ahead):
             closed += max(1, close_service_tasks(session, booking_id, now))
     if closed:
@@ -277,8 +323,9 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
     closed = tries = 0
     for reserved_only in (True, False):
         while closed <= MAX_SKIPS and tries <= MAX_SKIPS:
-            row = session.execute(_candidates(session, clinic, me, now, reserved_only=reserved_only,
-                                              surge=surge.active)).first()
+            row = session.execute(
+                _candidates(session, clinic, me, now, reserved_only=reserved_only, surge=surge.active)
+            ).first()
             if row is None:
                 break
             tries += 1
@@ -320,10 +367,16 @@ def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> R
     task = _held(session, actor, task_id)
     clinic = get_clinic(session, actor.clinic_id)
     until = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
-    session.execute(sa.update(RecallTask).where(
-        RecallTask.patient_id == patient_id, RecallTask.lease_holder_id == actor.staff_id,
-        RecallTask.status == TaskStatus.OPEN).values(lease_expires_at=until).execution_options(
-        synchronize_session=False))
+    session.execute(
+        sa.update(RecallTask)
+        .where(
+            RecallTask.patient_id == patient_id,
+            RecallTask.lease_holder_id == actor.staff_id,
+            RecallTask.status == TaskStatus.OPEN,
+        )
+        .values(lease_expires_at=until)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     session.refresh(task)
     return task
@@ -340,12 +393,12 @@ def release_lease(session: Session, clock: Clock, actor: Actor, task_id: int) ->
             raise Conflict(f"recall task {task.id} is not leased", field="task_id")
     else:
         task = _held(session, actor, task_id)
-    leases = sa.update(RecallTask).where(RecallTask.patient_id == patient_id,
-                                         RecallTask.lease_holder_id.is_not(None))
+    leases = sa.update(RecallTask).where(RecallTask.patient_id == patient_id, RecallTask.lease_holder_id.is_not(None))
     if actor.role is not Role.MANAGER:
         leases = leases.where(RecallTask.lease_holder_id == actor.staff_id)
-    session.execute(leases.values(lease_holder_id=None, lease_expires_at=None).execution_options(
-        synchronize_session=False))
+    session.execute(
+        leases.values(lease_holder_id=None, lease_expires_at=None).execution_options(synchronize_session=False)
+    )
     session.commit()
     session.refresh(task)
     return task

@@ -38,17 +38,17 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from recall.common.actors import Role
-from recall.queue.attempts import MAX_DURATION_SECONDS, ContactAttempt, Outcome
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus
 from recall.clinic.catalog import Service
-from recall.common.clock import UTC
 from recall.clinic.clinics import Clinic
-from recall.common.errors import ValidationError
-from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskStatus
 from recall.clinic.staff import Staff
-from recall.queue.surge import SurgeStatus, surge_status
+from recall.common.actors import Role
+from recall.common.clock import UTC
+from recall.common.errors import ValidationError
 from recall.common.timeutil import local_day, zone
+from recall.queue.attempts import MAX_DURATION_SECONDS, ContactAttempt, Outcome
+from recall.queue.surge import SurgeStatus, surge_status
+from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskStatus
+from recall.visits.bookings import ACTIVE, Booking, BookingStatus
 
 Group = Literal["day", "week"]
 UNREACHABLE_WINDOW = timedelta(days=30)
@@ -109,8 +109,9 @@ def queue_health(session: Session, clinic: Clinic, now: datetime) -> QueueHealth
     t = RecallTask
     since = now - UNREACHABLE_WINDOW
     is_open = t.status == TaskStatus.OPEN
-    unreachable = sa.and_(t.status == TaskStatus.CLOSED, t.close_reason == CloseReason.UNREACHABLE,
-                          t.closed_at >= since)
+    unreachable = sa.and_(
+        t.status == TaskStatus.CLOSED, t.close_reason == CloseReason.UNREACHABLE, t.closed_at >= since
+    )
     day1, day7, day30 = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
     lenses = {
         "open": is_open,
@@ -131,14 +132,23 @@ def queue_health(session: Session, clinic: Clinic, now: datetime) -> QueueHealth
         .group_by(t.service_id)
     ).all()
     ids = [r.service_id for r in rows if r.service_id is not None]
-    names = dict(session.execute(
-        sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id, Service.id.in_(ids))).all())
-    services = [ServiceCounts(service_id=r.service_id, service_name=names.get(r.service_id, "none"),
-                              **{name: int(getattr(r, name)) for name in lenses})
-                for r in sorted(rows, key=lambda r: (r.service_id is None, r.service_id or 0))]
+    names = dict(
+        session.execute(
+            sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id, Service.id.in_(ids))
+        ).all()
+    )
+    services = [
+        ServiceCounts(
+            service_id=r.service_id,
+            service_name=names.get(r.service_id, "none"),
+            **{name: int(getattr(r, name)) for name in lenses},
+        )
+        for r in sorted(rows, key=lambda r: (r.service_id is None, r.service_id or 0))
+    ]
     totals = QueueCounts(**{name: sum(getattr(s, name) for s in services) for name in lenses})
-    return QueueHealth(now=now, unreachable_since=since, totals=totals, services=services,
-                       surge=surge_status(session, clinic, now))
+    return QueueHealth(
+        now=now, unreachable_since=since, totals=totals, services=services, surge=surge_status(session, clinic, now)
+    )
 
 
 def _offsets(zone_name: str, lo: datetime, hi: datetime) -> list[tuple[datetime | None, int]]:
@@ -169,17 +179,18 @@ def _offsets(zone_name: str, lo: datetime, hi: datetime) -> list[tuple[datetime 
     return [*segments, (None, current)]
 
 
-def period_of(session: Session, zone_name: str, group: Group, lo: datetime, hi: datetime
-              ) -> Callable[[Any], Any]:
+def period_of(session: Session, zone_name: str, group: Group, lo: datetime, hi: datetime) -> Callable[[Any], Any]:
     """A function from an instant column to the SQL for its local day (or that week's Monday).
 
     PostgreSQL converts with its own zone database; SQLite has none, so the instant is shifted by
     the zone's offset, a CASE over the few DST segments between ``lo`` and ``hi``.
     """
     if session.get_bind().dialect.name == "postgresql":
+
         def pg(column: Any) -> Any:
             local = sa.func.timezone(zone_name, column)
             return sa.cast(sa.func.date_trunc("week", local) if group == "week" else local, sa.Date)
+
         return pg
     segments = _offsets(zone_name, lo, hi)
     week = ["weekday 0", "-6 days"] if group == "week" else []
@@ -189,6 +200,7 @@ def period_of(session: Session, zone_name: str, group: Group, lo: datetime, hi: 
         if len(segments) > 1:
             shift = sa.case(*((column < until, f"{off:+d} seconds") for until, off in segments[:-1]), else_=shift)
         return sa.func.date(column, shift, *week)
+
     return sqlite
 
 
@@ -206,13 +218,22 @@ Totals = dict[Key, dict[str, float]]
 
 def _grouped(session: Session, inner: Any, columns: dict[str, Any]) -> Totals:
     """Aggregate a subquery with ``staff_id`` and ``period`` columns into {(staff, period): {name: value}}."""
-    rows = session.execute(sa.select(inner.c.staff_id, inner.c.period, *(e.label(n) for n, e in columns.items()))
-                           .group_by(inner.c.staff_id, inner.c.period))
+    rows = session.execute(
+        sa.select(inner.c.staff_id, inner.c.period, *(e.label(n) for n, e in columns.items())).group_by(
+            inner.c.staff_id, inner.c.period
+        )
+    )
     return {(r.staff_id, r.period): {n: float(r._mapping[n] or 0) for n in columns} for r in rows}
 
 
-def attempt_totals(session: Session, clinic: Clinic, start: datetime, end: datetime, staff_ids: list[int],
-                   period: Callable[[Any], Any] | None) -> Totals:
+def attempt_totals(
+    session: Session,
+    clinic: Clinic,
+    start: datetime,
+    end: datetime,
+    staff_ids: list[int],
+    period: Callable[[Any], Any] | None,
+) -> Totals:
     """Attempts started in [start, end) per (staff id, period, or None without one); stretches by window functions.
 
     The window also sees the attempts just before ``start`` (``_LOOKBACK``), so a stretch that began
@@ -221,72 +242,143 @@ def attempt_totals(session: Session, clinic: Clinic, start: datetime, end: datet
     a = ContactAttempt
     earliest = start - _LOOKBACK
     prev_end = sa.func.max(a.ended_at).over(partition_by=a.staff_id, order_by=(a.started_at, a.id), rows=(None, -1))
-    w = (sa.select(a.staff_id, a.started_at, a.ended_at, a.duration_seconds, a.answered, a.outcome,
-                   prev_end.label("prev_end"))
-         .where(a.clinic_id == clinic.id, a.staff_id.in_(staff_ids), a.ended_at >= earliest,
-                a.ended_at < end + timedelta(seconds=MAX_DURATION_SECONDS), a.started_at >= earliest,
-                a.started_at < end)).subquery().c
+    w = (
+        (
+            sa.select(
+                a.staff_id,
+                a.started_at,
+                a.ended_at,
+                a.duration_seconds,
+                a.answered,
+                a.outcome,
+                prev_end.label("prev_end"),
+            ).where(
+                a.clinic_id == clinic.id,
+                a.staff_id.in_(staff_ids),
+                a.ended_at >= earliest,
+                a.ended_at < end + timedelta(seconds=MAX_DURATION_SECONDS),
+                a.started_at >= earliest,
+                a.started_at < end,
+            )
+        )
+        .subquery()
+        .c
+    )
     gap = seconds_between(session, w.started_at, w.prev_end)
     joins = sa.and_(w.prev_end.is_not(None), gap <= STRETCH_GAP.total_seconds())
-    adds = sa.case((joins, sa.case((w.ended_at > w.prev_end, seconds_between(session, w.ended_at, w.prev_end)),
-                                   else_=0)),
-                   else_=seconds_between(session, w.ended_at, w.started_at))
+    adds = sa.case(
+        (joins, sa.case((w.ended_at > w.prev_end, seconds_between(session, w.ended_at, w.prev_end)), else_=0)),
+        else_=seconds_between(session, w.ended_at, w.started_at),
+    )
     wrap = sa.case((joins, sa.case((gap > 0, gap), else_=0)))  # NULL for an attempt that starts a stretch
-    inner = (sa.select(w.staff_id, (period(w.started_at) if period else sa.null()).label("period"), w.answered,
-                       w.outcome, w.duration_seconds, adds.label("adds"), wrap.label("wrap"))
-             .where(w.started_at >= start)).subquery()
+    inner = (
+        sa.select(
+            w.staff_id,
+            (period(w.started_at) if period else sa.null()).label("period"),
+            w.answered,
+            w.outcome,
+            w.duration_seconds,
+            adds.label("adds"),
+            wrap.label("wrap"),
+        ).where(w.started_at >= start)
+    ).subquery()
     c = inner.c
-    return _grouped(session, inner, {
-        "attempts": sa.func.count(), "contacts": _count(c.answered.is_(True)),
-        "refusals": _count(c.outcome == Outcome.DECLINED), "bookings": _count(c.outcome == Outcome.BOOKED),
-        "handle_seconds": _sum(c.duration_seconds), "working_seconds": _sum(c.adds),
-        "wrap_up_seconds": _sum(c.wrap), "wrap_up_gaps": sa.func.count(c.wrap)})
+    return _grouped(
+        session,
+        inner,
+        {
+            "attempts": sa.func.count(),
+            "contacts": _count(c.answered.is_(True)),
+            "refusals": _count(c.outcome == Outcome.DECLINED),
+            "bookings": _count(c.outcome == Outcome.BOOKED),
+            "handle_seconds": _sum(c.duration_seconds),
+            "working_seconds": _sum(c.adds),
+            "wrap_up_seconds": _sum(c.wrap),
+            "wrap_up_gaps": sa.func.count(c.wrap),
+        },
+    )
 
 
-def _closures(session: Session, clinic: Clinic, start: datetime, end: datetime, staff_ids: list[int],
-              period: Callable[[Any], Any]) -> Totals:
+def _closures(
+    session: Session, clinic: Clinic, start: datetime, end: datetime, staff_ids: list[int], period: Callable[[Any], Any]
+) -> Totals:
     t, booked, other = RecallTask, aliased(ContactAttempt), aliased(ContactAttempt)
     answered_before = sa.exists().where(
-        other.task_id == booked.task_id, other.answered.is_(True),
-        sa.or_(other.started_at < booked.started_at, sa.and_(other.started_at == booked.started_at,
-                                                            other.id < booked.id)))
-    first_contact = sa.exists().where(booked.task_id == t.id, booked.outcome == Outcome.BOOKED,
-                                      booked.staff_id == t.closed_by_id, ~answered_before)
+        other.task_id == booked.task_id,
+        other.answered.is_(True),
+        sa.or_(
+            other.started_at < booked.started_at, sa.and_(other.started_at == booked.started_at, other.id < booked.id)
+        ),
+    )
+    first_contact = sa.exists().where(
+        booked.task_id == t.id, booked.outcome == Outcome.BOOKED, booked.staff_id == t.closed_by_id, ~answered_before
+    )
     inner = (
-        sa.select(t.closed_by_id.label("staff_id"), period(t.closed_at).label("period"), t.status, t.close_reason,
-                  sa.case((sa.and_(t.status == TaskStatus.WON, first_contact), 1), else_=0).label("fcr"))
-        .where(t.clinic_id == clinic.id, t.status.in_((TaskStatus.WON, TaskStatus.CLOSED)),
-               t.close_reason.in_(QUEUE_CLOSE_REASONS), t.reason.not_in(SERVICE_REASONS),
-               t.closed_by_id.in_(staff_ids), t.closed_at >= start, t.closed_at < end)
+        sa.select(
+            t.closed_by_id.label("staff_id"),
+            period(t.closed_at).label("period"),
+            t.status,
+            t.close_reason,
+            sa.case((sa.and_(t.status == TaskStatus.WON, first_contact), 1), else_=0).label("fcr"),
+        ).where(
+            t.clinic_id == clinic.id,
+            t.status.in_((TaskStatus.WON, TaskStatus.CLOSED)),
+            t.close_reason.in_(QUEUE_CLOSE_REASONS),
+            t.reason.not_in(SERVICE_REASONS),
+            t.closed_by_id.in_(staff_ids),
+            t.closed_at >= start,
+            t.closed_at < end,
+        )
     ).subquery()
     c = inner.c
-    return _grouped(session, inner, {
-        "tasks_won": _count(c.status == TaskStatus.WON), "tasks_closed": sa.func.count(),
-        "closed_declined": _count(c.close_reason == CloseReason.DECLINED),
-        "closed_unreachable": _count(c.close_reason == CloseReason.UNREACHABLE),
-        "closed_opted_out": _count(c.close_reason == CloseReason.OPTED_OUT), "first_contact_wins": _sum(c.fcr)})
+    return _grouped(
+        session,
+        inner,
+        {
+            "tasks_won": _count(c.status == TaskStatus.WON),
+            "tasks_closed": sa.func.count(),
+            "closed_declined": _count(c.close_reason == CloseReason.DECLINED),
+            "closed_unreachable": _count(c.close_reason == CloseReason.UNREACHABLE),
+            "closed_opted_out": _count(c.close_reason == CloseReason.OPTED_OUT),
+            "first_contact_wins": _sum(c.fcr),
+        },
+    )
 
 
-def _credited(session: Session, clinic: Clinic, start: datetime, end: datetime, staff_ids: list[int],
-              period: Callable[[Any], Any]) -> Totals:
+def _credited(
+    session: Session, clinic: Clinic, start: datetime, end: datetime, staff_ids: list[int], period: Callable[[Any], Any]
+) -> Totals:
     b = Booking
     inner = (
-        sa.select(b.credited_staff_id.label("staff_id"), period(b.created_at).label("period"), b.status)
-        .where(b.clinic_id == clinic.id, b.credited_role == Role.OPERATOR, b.credited_staff_id.in_(staff_ids),
-               b.created_at >= start, b.created_at < end)
+        sa.select(b.credited_staff_id.label("staff_id"), period(b.created_at).label("period"), b.status).where(
+            b.clinic_id == clinic.id,
+            b.credited_role == Role.OPERATOR,
+            b.credited_staff_id.in_(staff_ids),
+            b.created_at >= start,
+            b.created_at < end,
+        )
     ).subquery()
     c = inner.c
-    return _grouped(session, inner, {
-        "credited_bookings": sa.func.count(), "bookings_attended": _count(c.status == BookingStatus.ATTENDED),
-        "bookings_no_show": _count(c.status == BookingStatus.NO_SHOW),
-        "bookings_cancelled": _count(c.status == BookingStatus.CANCELLED),
-        "bookings_pending": _count(c.status.in_(ACTIVE))})
+    return _grouped(
+        session,
+        inner,
+        {
+            "credited_bookings": sa.func.count(),
+            "bookings_attended": _count(c.status == BookingStatus.ATTENDED),
+            "bookings_no_show": _count(c.status == BookingStatus.NO_SHOW),
+            "bookings_cancelled": _count(c.status == BookingStatus.CANCELLED),
+            "bookings_pending": _count(c.status.in_(ACTIVE)),
+        },
+    )
 
 
 def queue_staff(session: Session, clinic_id: int) -> dict[int, str]:
     """Everyone who may work the queue (operators and managers, active or not), id -> name."""
-    return dict(session.execute(
-        sa.select(Staff.id, Staff.name).where(Staff.clinic_id == clinic_id, Staff.role.in_(QUEUE_ROLES))).all())
+    return dict(
+        session.execute(
+            sa.select(Staff.id, Staff.name).where(Staff.clinic_id == clinic_id, Staff.role.in_(QUEUE_ROLES))
+        ).all()
+    )
 
 
 @dataclass
@@ -354,8 +446,15 @@ def _periods(clinic: Clinic, start: datetime, end: datetime, group: Group) -> li
     return [first + step * i for i in range((last - first) // step + 1)]
 
 
-def team_kpis(session: Session, clinic: Clinic, *, start: datetime, end: datetime, group: Group = "day",
-              staff_id: int | None = None) -> list[KpiRow]:
+def team_kpis(
+    session: Session,
+    clinic: Clinic,
+    *,
+    start: datetime,
+    end: datetime,
+    group: Group = "day",
+    staff_id: int | None = None,
+) -> list[KpiRow]:
     """Per period of [start, end): the team total first, then each operator with any activity, by id.
 
     ``staff_id`` keeps only that operator's rows; the team rows stay, for comparison.
@@ -368,13 +467,16 @@ def team_kpis(session: Session, clinic: Clinic, *, start: datetime, end: datetim
     period = period_of(session, clinic.timezone, group, start - _LOOKBACK, end)
     span = timedelta(days=6 if group == "week" else 0)
     rows: dict[tuple[int, date], KpiRow] = {}
-    for part in (attempt_totals(session, clinic, start, end, ids, period),
-                 _closures(session, clinic, start, end, ids, period),
-                 _credited(session, clinic, start, end, ids, period)):
+    for part in (
+        attempt_totals(session, clinic, start, end, ids, period),
+        _closures(session, clinic, start, end, ids, period),
+        _credited(session, clinic, start, end, ids, period),
+    ):
         for (sid, raw), values in part.items():
             day = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
-            row = rows.setdefault((sid, day), KpiRow(period_start=day, period_end=day + span, staff_id=sid,
-                                                     staff_name=staff[sid]))
+            row = rows.setdefault(
+                (sid, day), KpiRow(period_start=day, period_end=day + span, staff_id=sid, staff_name=staff[sid])
+            )
             for name, value in values.items():
                 setattr(row, name, round(value))
     result: list[KpiRow] = []

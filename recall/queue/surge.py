@@ -47,9 +47,13 @@ def surge_status(session: Session, clinic: Clinic, now: datetime) -> SurgeStatus
     if clinic.surge_overdue_days is not None:
         cutoff = now - timedelta(days=clinic.surge_overdue_days)
         if _count_due(session, clinic.id, cutoff, clinic.surge_overdue_tasks) >= clinic.surge_overdue_tasks:
-            reasons.append(f"{clinic.surge_overdue_tasks} or more tasks are {clinic.surge_overdue_days} "
-                           "or more days overdue")
+            reasons.append(
+                f"{clinic.surge_overdue_tasks} or more tasks are {clinic.surge_overdue_days} or more days overdue"
+            )
     return SurgeStatus(
-        active=bool(reasons), reasons=reasons, backlog_threshold=clinic.surge_backlog,
-        overdue_days_threshold=clinic.surge_overdue_days, overdue_tasks_threshold=clinic.surge_overdue_tasks,
+        active=bool(reasons),
+        reasons=reasons,
+        backlog_threshold=clinic.surge_backlog,
+        overdue_days_threshold=clinic.surge_overdue_days,
+        overdue_tasks_threshold=clinic.surge_overdue_tasks,
     )

@@ -125,8 +125,11 @@ class RecallTask(Base):
 
     __table_args__ = (
         sa.Index(
-            "uq_recall_tasks_open_visit", "origin_visit_id", unique=True,
-            sqlite_where=sa.text(f"status = '{OPEN}'"), postgresql_where=sa.text(f"status = '{OPEN}'"),
+            "uq_recall_tasks_open_visit",
+            "origin_visit_id",
+            unique=True,
+            sqlite_where=sa.text(f"status = '{OPEN}'"),
+            postgresql_where=sa.text(f"status = '{OPEN}'"),
         ),
         sa.Index("ix_recall_tasks_queue", "clinic_id", "status", "due_at"),
         sa.Index("ix_recall_tasks_rank", "clinic_id", "status", "rank_at", "id"),
@@ -136,13 +139,21 @@ class RecallTask(Base):
         sa.Index("ix_recall_tasks_created", "clinic_id", "created_at"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
         # The claim's "no other live lease on this patient": a range over the few leased rows, not the queue.
-        sa.Index("ix_recall_tasks_live_lease", "lease_expires_at", "patient_id",
-                 sqlite_where=sa.text("lease_holder_id IS NOT NULL"),
-                 postgresql_where=sa.text("lease_holder_id IS NOT NULL")),
+        sa.Index(
+            "ix_recall_tasks_live_lease",
+            "lease_expires_at",
+            "patient_id",
+            sqlite_where=sa.text("lease_holder_id IS NOT NULL"),
+            postgresql_where=sa.text("lease_holder_id IS NOT NULL"),
+        ),
         # A lease names the patient's claim holder: no two operators hold one patient's tasks.
-        sa.ForeignKeyConstraint(["patient_id", "lease_holder_id"], ["patient_claims.patient_id",
-                                                                    "patient_claims.holder_id"],
-                                name="fk_recall_tasks_lease_patient_claims", deferrable=True, initially="DEFERRED"),
+        sa.ForeignKeyConstraint(
+            ["patient_id", "lease_holder_id"],
+            ["patient_claims.patient_id", "patient_claims.holder_id"],
+            name="fk_recall_tasks_lease_patient_claims",
+            deferrable=True,
+            initially="DEFERRED",
+        ),
     )
 
 
@@ -162,8 +173,11 @@ def drop_lease(task: RecallTask) -> None:
 
 def reweigh_open_tasks(session: Session, service_id: int, weight: float) -> None:
     """A manager changed a service's value: its waiting tasks take their new place in the queue."""
-    tasks = session.scalars(sa.select(RecallTask).where(
-        RecallTask.service_id == service_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))))
+    tasks = session.scalars(
+        sa.select(RecallTask).where(
+            RecallTask.service_id == service_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))
+        )
+    )
     for task in tasks:
         task.value_weight = weight
         set_due(task, task.due_at)
@@ -178,19 +192,37 @@ def due_at_for(clinic: Clinic, follow_up_date: date | None, now: datetime) -> da
 
 
 def open_task(
-    session: Session, *, clinic: Clinic, patient_id: int, reason: TaskReason, due_at: datetime, now: datetime,
-    follow_up_date: date | None, service_id: int | None, provider_id: int | None,
-    origin_visit_id: int | None = None, origin_booking_id: int | None = None,
+    session: Session,
+    *,
+    clinic: Clinic,
+    patient_id: int,
+    reason: TaskReason,
+    due_at: datetime,
+    now: datetime,
+    follow_up_date: date | None,
+    service_id: int | None,
+    provider_id: int | None,
+    origin_visit_id: int | None = None,
+    origin_booking_id: int | None = None,
 ) -> RecallTask:
     """Add an open task to the caller's transaction (the caller commits)."""
     from recall.clinic.catalog import Service
 
     weight = session.scalar(sa.select(Service.value_weight).where(Service.id == service_id)) if service_id else None
     task = RecallTask(
-        clinic_id=clinic.id, patient_id=patient_id, service_id=service_id, provider_id=provider_id,
-        origin_visit_id=origin_visit_id, origin_booking_id=origin_booking_id, reason=reason,
-        status=TaskStatus.OPEN, follow_up_date=follow_up_date, created_at=now, value_weight=weight or 1.0,
-        attempt_count=0, failed_attempts=0,
+        clinic_id=clinic.id,
+        patient_id=patient_id,
+        service_id=service_id,
+        provider_id=provider_id,
+        origin_visit_id=origin_visit_id,
+        origin_booking_id=origin_booking_id,
+        reason=reason,
+        status=TaskStatus.OPEN,
+        follow_up_date=follow_up_date,
+        created_at=now,
+        value_weight=weight or 1.0,
+        attempt_count=0,
+        failed_attempts=0,
     )
     set_due(task, due_at)
     session.add(task)
@@ -198,8 +230,15 @@ def open_task(
     return task
 
 
-def close_task(task: RecallTask, *, status: TaskStatus, reason: CloseReason, now: datetime,
-               by_staff_id: int | None, booking_id: int | None = None) -> None:
+def close_task(
+    task: RecallTask,
+    *,
+    status: TaskStatus,
+    reason: CloseReason,
+    now: datetime,
+    by_staff_id: int | None,
+    booking_id: int | None = None,
+) -> None:
     task.status = status
     task.close_reason = reason
     task.closed_at = now
@@ -223,10 +262,18 @@ def open_task_for_visit(session: Session, visit_id: int) -> RecallTask | None:
     )
 
 
-def list_tasks(clinic_id: int, *, status: TaskStatus | None = None, due_from: datetime | None = None,
-               due_to: datetime | None = None, patient_id: int | None = None, service_id: int | None = None,
-               assignee_id: int | None = None, leased: bool | None = None,
-               now: datetime | None = None) -> sa.Select[tuple[RecallTask]]:
+def list_tasks(
+    clinic_id: int,
+    *,
+    status: TaskStatus | None = None,
+    due_from: datetime | None = None,
+    due_to: datetime | None = None,
+    patient_id: int | None = None,
+    service_id: int | None = None,
+    assignee_id: int | None = None,
+    leased: bool | None = None,
+    now: datetime | None = None,
+) -> sa.Select[tuple[RecallTask]]:
     stmt = sa.select(RecallTask).where(RecallTask.clinic_id == clinic_id).order_by(RecallTask.due_at, RecallTask.id)
     if status is not None:
         stmt = stmt.where(RecallTask.status == status)
@@ -248,8 +295,11 @@ def list_tasks(clinic_id: int, *, status: TaskStatus | None = None, due_from: da
 
 def close_for_opt_out(session: Session, patient_id: int, now: datetime, by_staff_id: int | None) -> int:
     """The patient asked not to be contacted: every waiting task of theirs ends. Returns how many."""
-    tasks = session.scalars(sa.select(RecallTask).where(
-        RecallTask.patient_id == patient_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)))).all()
+    tasks = session.scalars(
+        sa.select(RecallTask).where(
+            RecallTask.patient_id == patient_id, RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))
+        )
+    ).all()
     for task in tasks:
         close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.OPTED_OUT, now=now, by_staff_id=by_staff_id)
     return len(tasks)
@@ -257,9 +307,13 @@ def close_for_opt_out(session: Session, patient_id: int, now: datetime, by_staff
 
 def close_service_tasks(session: Session, booking_id: int, now: datetime) -> int:
     """The booking is over (cancelled, attended, missed): calls about it are no longer needed. Returns how many."""
-    tasks = session.scalars(sa.select(RecallTask).where(
-        RecallTask.origin_booking_id == booking_id, RecallTask.reason.in_(SERVICE_REASONS),
-        RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)))).all()
+    tasks = session.scalars(
+        sa.select(RecallTask).where(
+            RecallTask.origin_booking_id == booking_id,
+            RecallTask.reason.in_(SERVICE_REASONS),
+            RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)),
+        )
+    ).all()
     for task in tasks:
         close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.BOOKING_OVER, now=now, by_staff_id=None)
     return len(tasks)
@@ -267,8 +321,9 @@ def close_service_tasks(session: Session, booking_id: int, now: datetime) -> int
 
 def unpark(session: Session, patient_id: int, now: datetime) -> int:
     """The patient's number was corrected: tasks parked on a wrong number are due again at once."""
-    tasks = session.scalars(sa.select(RecallTask).where(
-        RecallTask.patient_id == patient_id, RecallTask.status == TaskStatus.PARKED)).all()
+    tasks = session.scalars(
+        sa.select(RecallTask).where(RecallTask.patient_id == patient_id, RecallTask.status == TaskStatus.PARKED)
+    ).all()
     for task in tasks:
         task.status = TaskStatus.OPEN
         set_due(task, max(task.due_at, now))

@@ -45,9 +45,11 @@ class Sealer:
         try:
             self._fernet = MultiFernet([Fernet(k.strip().encode()) for k in keys.split(",") if k.strip()])
         except (ValueError, TypeError):
-            raise ValueError("TWILIO_CREDENTIALS_KEY must be one or more comma-separated Fernet keys "
-                             "(make one with: python -c 'from cryptography.fernet import Fernet; "
-                             "print(Fernet.generate_key().decode())')") from None
+            raise ValueError(
+                "TWILIO_CREDENTIALS_KEY must be one or more comma-separated Fernet keys "
+                "(make one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from None
 
     @classmethod
     def from_setting(cls, keys: str | None) -> Sealer | None:
@@ -83,14 +85,17 @@ def token_for(session: Session, sealer: Sealer | None, account_sid: str) -> str 
 
 def token_lookup(database: Database, sealer: Sealer | None) -> Callable[[str], str | None]:
     """``token_for`` in a read transaction of its own, for the sender (which holds no session)."""
+
     def lookup(account_sid: str) -> str | None:
         with database.reader() as session:
             return token_for(session, sealer, account_sid)
+
     return lookup
 
 
-def apply_account(session: Session, clinic_id: int, changes: dict[str, Any], *, sealer: Sealer | None,
-                  service_account_sid: str | None) -> None:
+def apply_account(
+    session: Session, clinic_id: int, changes: dict[str, Any], *, sealer: Sealer | None, service_account_sid: str | None
+) -> None:
     """A manager's edit of the clinic's own account, applied to the session (the clinic's update commits it).
 
     ``twilio_account_sid`` with ``twilio_auth_token`` sets or replaces the account; the token alone rotates the
@@ -115,11 +120,13 @@ def apply_account(session: Session, clinic_id: int, changes: dict[str, Any], *, 
     if token is None and sid != clinic.twilio_account_sid:
         raise ValidationError("is required with a new twilio_account_sid", field="twilio_auth_token")
     if token is not None and not AUTH_TOKEN.fullmatch(token):
-        raise ValidationError("must be the account's auth token: 32 to 64 letters and digits",
-                              field="twilio_auth_token")
+        raise ValidationError(
+            "must be the account's auth token: 32 to 64 letters and digits", field="twilio_auth_token"
+        )
     if token is not None and sealer is None:
-        raise ValidationError("cannot be stored: the service has no TWILIO_CREDENTIALS_KEY to seal it with",
-                              field="twilio_auth_token")
+        raise ValidationError(
+            "cannot be stored: the service has no TWILIO_CREDENTIALS_KEY to seal it with", field="twilio_auth_token"
+        )
     other = session.scalar(sa.select(Clinic.id).where(Clinic.twilio_account_sid == sid, Clinic.id != clinic.id))
     if other is not None:
         raise Conflict("another clinic already uses this Twilio account", field="twilio_account_sid")

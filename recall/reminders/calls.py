@@ -28,17 +28,17 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.visits import bookings
 from recall.clinic import patients
-from recall.reminders import reminders
+from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Actor, Role
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus, get_booking
 from recall.common.clock import Clock
 from recall.common.db import locking
 from recall.common.errors import Conflict, NotFound, ValidationError
-from recall.clinic.patients import Patient, get_patient
+from recall.reminders import reminders
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import RETRY_CALL, CallOutcome, Reminder, ReminderStatus
+from recall.visits import bookings
+from recall.visits.bookings import ACTIVE, Booking, BookingStatus, get_booking
 
 MAX_NOTE = 1000
 CANCEL_REASON = "patient cancelled on a reminder call"
@@ -86,10 +86,16 @@ def get_reminder(session: Session, clinic_id: int, reminder_id: int, *, for_upda
     return reminder
 
 
-def browse_reminders(clinic_id: int, *, booking_id: int | None = None, patient_id: int | None = None,
-                     status: ReminderStatus | None = None, channel: Channel | None = None,
-                     send_from: datetime | None = None, send_to: datetime | None = None
-                     ) -> sa.Select[tuple[Reminder]]:
+def browse_reminders(
+    clinic_id: int,
+    *,
+    booking_id: int | None = None,
+    patient_id: int | None = None,
+    status: ReminderStatus | None = None,
+    channel: Channel | None = None,
+    send_from: datetime | None = None,
+    send_to: datetime | None = None,
+) -> sa.Select[tuple[Reminder]]:
     """Every reminder of the clinic and its delivery state, by planned send time; [send_from, send_to)."""
     stmt = reminders.list_reminders(clinic_id, booking_id=booking_id, status=status, channel=channel)
     if patient_id is not None:
@@ -101,17 +107,29 @@ def browse_reminders(clinic_id: int, *, booking_id: int | None = None, patient_i
     return stmt
 
 
-def list_calls(clinic_id: int, *, now: datetime, state: CallState = CallState.OPEN, booking_id: int | None = None,
-               patient_id: int | None = None) -> sa.Select[tuple[Reminder]]:
+def list_calls(
+    clinic_id: int,
+    *,
+    now: datetime,
+    state: CallState = CallState.OPEN,
+    booking_id: int | None = None,
+    patient_id: int | None = None,
+) -> sa.Select[tuple[Reminder]]:
     """The front desk's calls, soonest visit first (for paging; ``describe`` adds booking and patient)."""
-    is_open = sa.and_(Reminder.handled_at.is_(None), Booking.status.in_(ACTIVE), Booking.start_at > now,
-                      sa.not_(Patient.opted_out))
-    stmt = (sa.select(Reminder)
-            .join(Booking, Booking.id == Reminder.booking_id)
-            .join(Patient, Patient.id == Reminder.patient_id)
-            .where(Reminder.clinic_id == clinic_id, Reminder.channel == Channel.FRONTDESK_CALL,
-                   Reminder.status == ReminderStatus.HANDED_OVER)
-            .order_by(Booking.start_at, Reminder.id))
+    is_open = sa.and_(
+        Reminder.handled_at.is_(None), Booking.status.in_(ACTIVE), Booking.start_at > now, sa.not_(Patient.opted_out)
+    )
+    stmt = (
+        sa.select(Reminder)
+        .join(Booking, Booking.id == Reminder.booking_id)
+        .join(Patient, Patient.id == Reminder.patient_id)
+        .where(
+            Reminder.clinic_id == clinic_id,
+            Reminder.channel == Channel.FRONTDESK_CALL,
+            Reminder.status == ReminderStatus.HANDED_OVER,
+        )
+        .order_by(Booking.start_at, Reminder.id)
+    )
     if state is CallState.OPEN:
         stmt = stmt.where(is_open)
     elif state is CallState.DONE:
@@ -125,20 +143,19 @@ def list_calls(clinic_id: int, *, now: datetime, state: CallState = CallState.OP
 
 def is_open(reminder: Reminder, booking: Booking, patient: Patient, now: datetime) -> bool:
     """The rule ``list_calls`` applies in SQL, for one call already loaded."""
-    return (reminder.handled_at is None and booking.status in ACTIVE and booking.start_at > now
-            and not patient.opted_out)
+    return reminder.handled_at is None and booking.status in ACTIVE and booking.start_at > now and not patient.opted_out
 
 
 def describe(session: Session, calls: Sequence[Reminder], now: datetime) -> list[Call]:
     """A page of calls with their bookings and patients, loaded in two queries rather than two per call."""
     if not calls:
         return []
-    booked = {b.id: b for b in session.scalars(
-        sa.select(Booking).where(Booking.id.in_({r.booking_id for r in calls})))}
-    people = {p.id: p for p in session.scalars(
-        sa.select(Patient).where(Patient.id.in_({r.patient_id for r in calls})))}
-    return [Call(r, booked[r.booking_id], people[r.patient_id],
-                 is_open(r, booked[r.booking_id], people[r.patient_id], now)) for r in calls]
+    booked = {b.id: b for b in session.scalars(sa.select(Booking).where(Booking.id.in_({r.booking_id for r in calls})))}
+    people = {p.id: p for p in session.scalars(sa.select(Patient).where(Patient.id.in_({r.patient_id for r in calls})))}
+    return [
+        Call(r, booked[r.booking_id], people[r.patient_id], is_open(r, booked[r.booking_id], people[r.patient_id], now))
+        for r in calls
+    ]
 
 
 # --- recording a call --------------------------------------------------------------------------------------------
@@ -184,25 +201,28 @@ def _check(data: CallInput) -> None:
 def _still_to_make(reminder: Reminder, booking: Booking, patient: Patient, now: datetime) -> None:
     """A call may be recorded only while it is on the desk's list; the messages carry ids, never patient data."""
     if reminder.channel is not Channel.FRONTDESK_CALL:
-        raise Conflict(f"reminder {reminder.id} is a {reminder.channel.value} reminder, not a front-desk call",
-                       field="channel")
+        raise Conflict(
+            f"reminder {reminder.id} is a {reminder.channel.value} reminder, not a front-desk call", field="channel"
+        )
     if reminder.status is not ReminderStatus.HANDED_OVER:
-        raise Conflict(f"reminder {reminder.id} is {reminder.status.value}; the call joins the list when it is due",
-                       field="status")
+        raise Conflict(
+            f"reminder {reminder.id} is {reminder.status.value}; the call joins the list when it is due", field="status"
+        )
     if reminder.handled_at is not None:
         outcome = reminder.call_outcome.value if reminder.call_outcome else "done"
         raise Conflict(f"this call is already done ({outcome})", field="handled_at")
     if booking.status not in ACTIVE:
-        raise Conflict(f"booking {booking.id} is {booking.status.value}; there is no visit left to remind of",
-                       field="booking.status")
+        raise Conflict(
+            f"booking {booking.id} is {booking.status.value}; there is no visit left to remind of",
+            field="booking.status",
+        )
     if booking.start_at <= now:
         raise Conflict(f"booking {booking.id} has begun; the reminder call is over", field="booking.start_at")
     if patient.opted_out:
         raise Conflict(f"patient {patient.id} opted out of all contact", field="patient.opted_out")
 
 
-def _apply(session: Session, clock: Clock, actor: Actor, booking: Booking, patient: Patient,
-           data: CallInput) -> None:
+def _apply(session: Session, clock: Clock, actor: Actor, booking: Booking, patient: Patient, data: CallInput) -> None:
     """What the patient said, through the core's use cases (none of which commits)."""
     if data.outcome is CallOutcome.CONFIRMED:
         if booking.status is not BookingStatus.CONFIRMED:  # confirming a confirmed visit again is no news
@@ -211,8 +231,9 @@ def _apply(session: Session, clock: Clock, actor: Actor, booking: Booking, patie
         bookings.cancel(session, clock, actor, booking.id, CANCEL_REASON)
     elif data.outcome is CallOutcome.RESCHEDULED:
         assert data.start_at is not None
-        bookings.move(session, clock, actor, booking.id, start_at=data.start_at, end_at=data.end_at,
-                      provider_id=data.provider_id)
+        bookings.move(
+            session, clock, actor, booking.id, start_at=data.start_at, end_at=data.end_at, provider_id=data.provider_id
+        )
     elif data.outcome is CallOutcome.WRONG_NUMBER:
         patient.phone_invalid, patient.updated_at = True, clock.now()
     elif data.outcome is CallOutcome.OPTED_OUT:

@@ -32,19 +32,25 @@ from queue import Empty, SimpleQueue
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.reminders import outgoing
+from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.reminders import outgoing
 from recall.reminders.inbound import ERROR_OUTCOMES
 from recall.reminders.pacing import Pacer
-from recall.clinic.patients import Patient
 from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy import DEFAULT_POLICY, get_version
 from recall.reminders.recovery import Recovery
 from recall.reminders.reminders import Reminder, ReminderStatus, fall_back, hand_over
 from recall.reminders.sending import (
-    MessageSender, PermanentSendError, SendError, SendLookup, SendResult, TransientSendError,
-    UnknownOutcomeError, VoiceCaller,
+    MessageSender,
+    PermanentSendError,
+    SendError,
+    SendLookup,
+    SendResult,
+    TransientSendError,
+    UnknownOutcomeError,
+    VoiceCaller,
 )
 
 _log = logging.getLogger(__name__)
@@ -55,23 +61,47 @@ _SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient
 
 def _claim_statement(postgres: bool) -> sa.Update:
     """The claim, built once per dispatcher: the due reminders, oldest first, become this worker's."""
-    due = (sa.select(Reminder.id)
-           .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= sa.bindparam("now"))
-           .order_by(Reminder.due_at, Reminder.id).limit(sa.bindparam("limit")))
+    due = (
+        sa.select(Reminder.id)
+        .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= sa.bindparam("now"))
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(sa.bindparam("limit"))
+    )
     if postgres:  # claimers never wait for each other
         due = due.with_for_update(skip_locked=True)
-    return (sa.update(Reminder).where(Reminder.id.in_(due.scalar_subquery()))
-            .values(status=ReminderStatus.SENDING, lease_expires_at=sa.bindparam("until"),
-                    claimed_by=sa.bindparam("worker"), attempts=Reminder.attempts + 1,
-                    updated_at=sa.bindparam("now"), claimed_at=sa.bindparam("now"))
-            .returning(Reminder.id, Reminder.clinic_id, Reminder.channel, Reminder.policy_version,
-                       Reminder.booking_id, Reminder.patient_id, Reminder.lease_expires_at))
+    return (
+        sa.update(Reminder)
+        .where(Reminder.id.in_(due.scalar_subquery()))
+        .values(
+            status=ReminderStatus.SENDING,
+            lease_expires_at=sa.bindparam("until"),
+            claimed_by=sa.bindparam("worker"),
+            attempts=Reminder.attempts + 1,
+            updated_at=sa.bindparam("now"),
+            claimed_at=sa.bindparam("now"),
+        )
+        .returning(
+            Reminder.id,
+            Reminder.clinic_id,
+            Reminder.channel,
+            Reminder.policy_version,
+            Reminder.booking_id,
+            Reminder.patient_id,
+            Reminder.lease_expires_at,
+        )
+    )
 
 
-_RENEW = (sa.update(Reminder)
-          .where(Reminder.id == sa.bindparam("reminder_id"), Reminder.status == ReminderStatus.SENDING,
-                 Reminder.claimed_by == sa.bindparam("worker"), Reminder.lease_expires_at > sa.bindparam("now"))
-          .values(lease_expires_at=sa.bindparam("until")))
+_RENEW = (
+    sa.update(Reminder)
+    .where(
+        Reminder.id == sa.bindparam("reminder_id"),
+        Reminder.status == ReminderStatus.SENDING,
+        Reminder.claimed_by == sa.bindparam("worker"),
+        Reminder.lease_expires_at > sa.bindparam("now"),
+    )
+    .values(lease_expires_at=sa.bindparam("until"))
+)
 
 
 @dataclass(frozen=True)
@@ -115,8 +145,15 @@ class DrainResult:
 
 
 class Dispatcher:
-    def __init__(self, database: Database, clock: Clock, sender: MessageSender, caller: VoiceCaller,
-                 settings: DispatchSettings, lookup: SendLookup | None = None):
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        sender: MessageSender,
+        caller: VoiceCaller,
+        settings: DispatchSettings,
+        lookup: SendLookup | None = None,
+    ):
         self.db, self.clock, self.sender, self.caller, self.settings = database, clock, sender, caller, settings
         self.pacer = Pacer(database)
         self._policies: dict[tuple[int, int], PolicyDoc] = {}
@@ -126,13 +163,26 @@ class Dispatcher:
         self._sent_log: outgoing.SentLog | None = None  # during a drain on SQLite
         self._stopping = threading.Event()
         # Asks Twilio what became of a lost send; the gateway is one. Without it lost sends stay ``unknown``.
-        self.lookup: SendLookup | None = lookup if lookup is not None else (
-            sender if isinstance(sender, SendLookup) else None)
-        self._recovery = None if self.lookup is None else Recovery(
-            database, clock, self.lookup, worker_id=settings.worker_id, lease=settings.lease,
-            after=settings.recover_after, batch=settings.recover_batch, build=self._request,
-            record_failure=lambda reminder_id, result: self._record(
-                reminder_id, lambda s, r: self._failed_on_create(s, r, result)))
+        self.lookup: SendLookup | None = (
+            lookup if lookup is not None else (sender if isinstance(sender, SendLookup) else None)
+        )
+        self._recovery = (
+            None
+            if self.lookup is None
+            else Recovery(
+                database,
+                clock,
+                self.lookup,
+                worker_id=settings.worker_id,
+                lease=settings.lease,
+                after=settings.recover_after,
+                batch=settings.recover_batch,
+                build=self._request,
+                record_failure=lambda reminder_id, result: self._record(
+                    reminder_id, lambda s, r: self._failed_on_create(s, r, result)
+                ),
+            )
+        )
 
     def stop(self) -> None:
         """Shut down gently: claim nothing more, let the sends in flight finish and be recorded, and give the
@@ -145,8 +195,13 @@ class Dispatcher:
         """Lease up to ``limit`` due reminders to this worker; committed before any of them is sent."""
         now = self.clock.now()
         with self.db.connection(write=True) as conn:
-            rows = [Claimed(*row) for row in conn.execute(self._claim, {
-                "now": now, "limit": limit, "until": now + self.settings.lease, "worker": self.settings.worker_id})]
+            rows = [
+                Claimed(*row)
+                for row in conn.execute(
+                    self._claim,
+                    {"now": now, "limit": limit, "until": now + self.settings.lease, "worker": self.settings.worker_id},
+                )
+            ]
             conn.commit()
         return sorted(rows)
 
@@ -156,10 +211,15 @@ class Dispatcher:
         touches only ``sending`` rows (at most what the workers hold), through the status index."""
         now = self.clock.now()
         with self.db.writer() as session:
-            count = session.execute(
-                sa.update(Reminder).where(Reminder.status == ReminderStatus.SENDING, Reminder.lease_expires_at < now)
-                .values(status=ReminderStatus.UNKNOWN, outcome="worker_lost", updated_at=now)
-                .execution_options(synchronize_session=False)).rowcount or 0
+            count = (
+                session.execute(
+                    sa.update(Reminder)
+                    .where(Reminder.status == ReminderStatus.SENDING, Reminder.lease_expires_at < now)
+                    .values(status=ReminderStatus.UNKNOWN, outcome="worker_lost", updated_at=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                or 0
+            )
             session.commit()
         return count
 
@@ -187,8 +247,9 @@ class Dispatcher:
                 self._keep_lease(claimed, delay)
                 if delay > 0:
                     self.pacer.sleep(delay)
-            outcome = self._send_locked(claimed, rate, slot) if self.postgres else \
-                self._send_unlocked(claimed, rate, slot)
+            outcome = (
+                self._send_locked(claimed, rate, slot) if self.postgres else self._send_unlocked(claimed, rate, slot)
+            )
             if outcome is not None:
                 return outcome
 
@@ -252,10 +313,14 @@ class Dispatcher:
     def _build(self, conn: sa.Connection, out: outgoing.Outgoing, claimed: Claimed) -> outgoing.Request:
         return self._request(conn, out, claimed.clinic_id, claimed.policy_version)
 
-    def _request(self, conn: sa.Connection, out: outgoing.Outgoing, clinic_id: int, version: int
-                 ) -> outgoing.Request:
-        return outgoing.build(conn, out, self._policy(clinic_id, version),
-                              callback_base=self.settings.callback_base, default_from=self.settings.default_from)
+    def _request(self, conn: sa.Connection, out: outgoing.Outgoing, clinic_id: int, version: int) -> outgoing.Request:
+        return outgoing.build(
+            conn,
+            out,
+            self._policy(clinic_id, version),
+            callback_base=self.settings.callback_base,
+            default_from=self.settings.default_from,
+        )
 
     def _keep_lease(self, claimed: Claimed, delay: float) -> None:
         """A reminder that waits long for its sending slot (a slow sender, or one waiting its turn here) keeps
@@ -265,8 +330,15 @@ class Dispatcher:
         if claimed.lease_expires_at - now >= timedelta(seconds=delay) + margin:
             return
         with self.db.connection(write=True) as conn:
-            conn.execute(_RENEW, {"reminder_id": claimed.id, "worker": self.settings.worker_id, "now": now,
-                                  "until": now + timedelta(seconds=delay) + self.settings.lease})
+            conn.execute(
+                _RENEW,
+                {
+                    "reminder_id": claimed.id,
+                    "worker": self.settings.worker_id,
+                    "now": now,
+                    "until": now + timedelta(seconds=delay) + self.settings.lease,
+                },
+            )
             conn.commit()
 
     def _release(self, unstarted: list[Claimed]) -> None:
@@ -275,27 +347,46 @@ class Dispatcher:
             return
         with self.db.writer() as session:
             session.execute(
-                sa.update(Reminder).where(Reminder.id.in_([c.id for c in unstarted]),
-                                          Reminder.status == ReminderStatus.SENDING,
-                                          Reminder.claimed_by == self.settings.worker_id)
-                .values(status=ReminderStatus.PLANNED, claimed_by=None, lease_expires_at=None,
-                        attempts=Reminder.attempts - 1, updated_at=self.clock.now())
-                .execution_options(synchronize_session=False))
+                sa.update(Reminder)
+                .where(
+                    Reminder.id.in_([c.id for c in unstarted]),
+                    Reminder.status == ReminderStatus.SENDING,
+                    Reminder.claimed_by == self.settings.worker_id,
+                )
+                .values(
+                    status=ReminderStatus.PLANNED,
+                    claimed_by=None,
+                    lease_expires_at=None,
+                    attempts=Reminder.attempts - 1,
+                    updated_at=self.clock.now(),
+                )
+                .execution_options(synchronize_session=False)
+            )
             session.commit()
 
-    def _send(self, request: outgoing.Request, claimed: Claimed, rate: float | None,
-              slot: float | None) -> SendResult | None:
+    def _send(
+        self, request: outgoing.Request, claimed: Claimed, rate: float | None, slot: float | None
+    ) -> SendResult | None:
         """The request, unless its slot has passed (None): the last thing before it leaves is that check."""
         if rate and not self.pacer.space(claimed.clinic_id, claimed.channel.value, rate, slot):
             return None
         if request.channel is Channel.VOICE:
             assert request.twiml_url is not None
-            return self.caller.place_call(to=request.to, twiml_url=request.twiml_url,
-                                          status_callback=request.status_callback,
-                                          idempotency_key=request.idempotency_key, sender=request.sender)
+            return self.caller.place_call(
+                to=request.to,
+                twiml_url=request.twiml_url,
+                status_callback=request.status_callback,
+                idempotency_key=request.idempotency_key,
+                sender=request.sender,
+            )
         assert request.body is not None
-        return self.sender.send_sms(to=request.to, body=request.body, status_callback=request.status_callback,
-                                    idempotency_key=request.idempotency_key, sender=request.sender)
+        return self.sender.send_sms(
+            to=request.to,
+            body=request.body,
+            status_callback=request.status_callback,
+            idempotency_key=request.idempotency_key,
+            sender=request.sender,
+        )
 
     @staticmethod
     def _reminder(session: Session, reminder_id: int) -> Reminder:
@@ -382,18 +473,25 @@ class Dispatcher:
         if reminder.status in (ReminderStatus.FAILED, ReminderStatus.DELIVERED):
             return "failed"
         now = self.clock.now()
-        taken = result.sid is not None and session.scalar(sa.select(Reminder.id).where(
-            Reminder.provider_sid == result.sid, Reminder.id != reminder.id)) is not None
+        taken = (
+            result.sid is not None
+            and session.scalar(
+                sa.select(Reminder.id).where(Reminder.provider_sid == result.sid, Reminder.id != reminder.id)
+            )
+            is not None
+        )
         reminder.provider_sid = None if taken else result.sid
-        reminder.status, reminder.provider_status, reminder.error_code = ReminderStatus.FAILED, result.status, \
-            result.error_code
+        reminder.status, reminder.provider_status, reminder.error_code = (
+            ReminderStatus.FAILED,
+            result.status,
+            result.error_code,
+        )
         reminder.outcome = ERROR_OUTCOMES.get(result.error_code or 0, result.status)
         reminder.sent_at, reminder.updated_at, reminder.lease_expires_at = now, now, None
         fall_back(session, reminder, now)
         return "failed"
 
-    def _within_lease(self, claimed: list[Claimed], held: Counter[tuple[int, Channel]]
-                      ) -> tuple[list[Claimed], bool]:
+    def _within_lease(self, claimed: list[Claimed], held: Counter[tuple[int, Channel]]) -> tuple[list[Claimed], bool]:
         """Keep of a claim only what each sender can send within the lease at its rate (rate x lease, counting
         what this worker already holds of it); the rest goes straight back to the queue. A worker killed outright
         then strands no more than it could have sent, and none of its reminders waits past its lease."""
@@ -413,7 +511,7 @@ class Dispatcher:
         """A bug or a lost database must not stop the loop; the reminder's lease lapses and reap marks it."""
         try:
             return self.process(claimed)
-        except Exception:  # noqa: BLE001 - logged without patient data, counted, and the loop goes on
+        except Exception:
             _log.exception("sending reminder %s failed unexpectedly", claimed.id)
             return "error"
 

@@ -36,24 +36,29 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.reminders import voicemail
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 from recall.clinic.catalog import Provider
-from recall.reminders.accounts import account_of
 from recall.clinic.clinics import Clinic
+from recall.clinic.patients import Language, Patient, opt_out
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.errors import ValidationError
-from recall.clinic.patients import Language, Patient, opt_out
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
+from recall.reminders import voicemail
+from recall.reminders.accounts import account_of
 from recall.reminders.planning import Channel, Fallback
 from recall.reminders.policy import current_policy
 from recall.reminders.reminders import (
-    Reminder, ReminderStatus, fall_back, first_receipt, hand_over, plan_booking,
+    Reminder,
+    ReminderStatus,
+    fall_back,
+    first_receipt,
+    hand_over,
+    plan_booking,
 )
 from recall.reminders.replies import Intent, classify
 from recall.reminders.reply_routing import clinic_for_reply
 from recall.reminders.templates import DEFAULT_TEMPLATES, VOICE, render
+from recall.visits.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +66,36 @@ SENT, DELIVERED, FAILED = ReminderStatus.SENT, ReminderStatus.DELIVERED, Reminde
 FINAL = 9
 # Twilio's status -> (ours, how far along it is). A callback no further along than the reminder changes nothing.
 MESSAGE_STATUS: dict[str, tuple[ReminderStatus, int]] = {
-    "accepted": (SENT, 1), "scheduled": (SENT, 1), "queued": (SENT, 2), "sending": (SENT, 3), "sent": (SENT, 4),
-    "delivered": (DELIVERED, FINAL), "read": (DELIVERED, FINAL),
-    **{s: (FAILED, FINAL) for s in ("undelivered", "failed", "canceled")}}
+    "accepted": (SENT, 1),
+    "scheduled": (SENT, 1),
+    "queued": (SENT, 2),
+    "sending": (SENT, 3),
+    "sent": (SENT, 4),
+    "delivered": (DELIVERED, FINAL),
+    "read": (DELIVERED, FINAL),
+    **{s: (FAILED, FINAL) for s in ("undelivered", "failed", "canceled")},
+}
 CALL_STATUS: dict[str, tuple[ReminderStatus, int]] = {
-    "queued": (SENT, 1), "initiated": (SENT, 1), "ringing": (SENT, 2), "in-progress": (SENT, 3),
-    "completed": (DELIVERED, FINAL), **{s: (FAILED, FINAL) for s in ("busy", "no-answer", "failed", "canceled")}}
+    "queued": (SENT, 1),
+    "initiated": (SENT, 1),
+    "ringing": (SENT, 2),
+    "in-progress": (SENT, 3),
+    "completed": (DELIVERED, FINAL),
+    **{s: (FAILED, FINAL) for s in ("busy", "no-answer", "failed", "canceled")},
+}
 # Why an SMS did not arrive, by Twilio error code; anything else keeps Twilio's status as the outcome.
 ERROR_OUTCOMES: dict[int, str] = {
-    30003: "unreachable", 30004: "blocked", 30005: "unknown_destination", 30006: "landline",
-    30007: "carrier_filtered", 30008: "unknown_error", 30034: "unregistered_sender", 21211: "invalid_number",
-    21614: "not_mobile", 21610: "opted_out"}
+    30003: "unreachable",
+    30004: "blocked",
+    30005: "unknown_destination",
+    30006: "landline",
+    30007: "carrier_filtered",
+    30008: "unknown_error",
+    30034: "unregistered_sender",
+    21211: "invalid_number",
+    21614: "not_mobile",
+    21610: "opted_out",
+}
 # A callback may name a reminder that has no SID yet only when our request may have reached Twilio and we never
 # learnt its answer: a planned reminder was never sent, and one being sent is given its SID by the sender.
 UNRESOLVED = (ReminderStatus.UNKNOWN,)
@@ -82,26 +106,41 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 ACKS: dict[str, dict[Language, str]] = {
     "confirmed": {
-        Language.EN: "Thank you, your appointment is confirmed.", Language.PL: "Dziękujemy, wizyta jest potwierdzona.",
-        Language.RU: "Спасибо, ваша запись подтверждена.", Language.SV: "Tack, din tid är bekräftad.",
-        Language.ZH: "谢谢，您的预约已确认。"},
+        Language.EN: "Thank you, your appointment is confirmed.",
+        Language.PL: "Dziękujemy, wizyta jest potwierdzona.",
+        Language.RU: "Спасибо, ваша запись подтверждена.",
+        Language.SV: "Tack, din tid är bekräftad.",
+        Language.ZH: "谢谢，您的预约已确认。",
+    },
     "cancelled": {
-        Language.EN: "Thank you, your appointment is cancelled.", Language.PL: "Dziękujemy, wizyta została odwołana.",
-        Language.RU: "Спасибо, ваша запись отменена.", Language.SV: "Tack, din tid är avbokad.",
-        Language.ZH: "谢谢，您的预约已取消。"},
+        Language.EN: "Thank you, your appointment is cancelled.",
+        Language.PL: "Dziękujemy, wizyta została odwołana.",
+        Language.RU: "Спасибо, ваша запись отменена.",
+        Language.SV: "Tack, din tid är avbokad.",
+        Language.ZH: "谢谢，您的预约已取消。",
+    },
     "callback": {
         Language.EN: "Thank you. Someone from the clinic will call you.",
         Language.PL: "Dziękujemy. Ktoś z przychodni do Państwa zadzwoni.",
         Language.RU: "Спасибо. Сотрудник клиники вам перезвонит.",
-        Language.SV: "Tack. Någon från kliniken ringer upp dig.", Language.ZH: "谢谢，诊所工作人员会给您回电话。"},
+        Language.SV: "Tack. Någon från kliniken ringer upp dig.",
+        Language.ZH: "谢谢，诊所工作人员会给您回电话。",
+    },
     "unchanged": {
         Language.EN: "Thank you. This appointment can no longer be changed; please contact the clinic.",
         Language.PL: "Dziękujemy. Tej wizyty nie można już zmienić; prosimy o kontakt z przychodnią.",
         Language.RU: "Спасибо. Эту запись уже нельзя изменить; пожалуйста, свяжитесь с клиникой.",
         Language.SV: "Tack. Den här tiden kan inte längre ändras; kontakta kliniken.",
-        Language.ZH: "谢谢。此预约已无法更改，请联系诊所。"},
-    "goodbye": {Language.EN: "Goodbye.", Language.PL: "Do widzenia.", Language.RU: "До свидания.",
-                Language.SV: "Hej då.", Language.ZH: "再见。"}}
+        Language.ZH: "谢谢。此预约已无法更改，请联系诊所。",
+    },
+    "goodbye": {
+        Language.EN: "Goodbye.",
+        Language.PL: "Do widzenia.",
+        Language.RU: "До свидания.",
+        Language.SV: "Hej då.",
+        Language.ZH: "再见。",
+    },
+}
 KEYS = {"1": Intent.CONFIRM, "2": Intent.CANCEL, "3": Intent.RESCHEDULE}
 
 
@@ -125,8 +164,16 @@ def ack_text(key: str, language: Language | str, *, spoken: bool = False) -> str
 # --- delivery receipts and call progress ------------------------------------------------------------------------
 
 
-def message_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                   error_code: int | None, account: str | None = None) -> str:
+def message_status(
+    session: Session,
+    clock: Clock,
+    *,
+    reminder_id: int | None,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    account: str | None = None,
+) -> str:
     """Apply an SMS status callback from Twilio ``account`` (None: the service-wide one); returns what happened
     ("updated", "unchanged", "ignored")."""
     if status not in MESSAGE_STATUS:
@@ -139,8 +186,16 @@ def message_status(session: Session, clock: Clock, *, reminder_id: int | None, s
     return _advance(session, clock.now(), reminder, MESSAGE_STATUS, status, error_code, outcome)
 
 
-def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid: str, status: str,
-                answered_by: str | None = None, account: str | None = None) -> str:
+def call_status(
+    session: Session,
+    clock: Clock,
+    *,
+    reminder_id: int | None,
+    sid: str,
+    status: str,
+    answered_by: str | None = None,
+    account: str | None = None,
+) -> str:
     """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
     left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
     ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
@@ -158,8 +213,9 @@ def call_status(session: Session, clock: Clock, *, reminder_id: int | None, sid:
     return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)
 
 
-def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: Channel,
-                  account: str | None) -> Reminder | None:
+def _reminder_for(
+    session: Session, reminder_id: int | None, sid: str, channel: Channel, account: str | None
+) -> Reminder | None:
     """The reminder a callback is about, locked: the one whose SID it carries (the one its URL names, if it names
     one), else the ``unknown`` one its URL names, which takes the SID. None (and nothing written) otherwise."""
     reminder, why = _own_send(session, reminder_id, sid, account, lock=True)
@@ -171,8 +227,9 @@ def _reminder_for(session: Session, reminder_id: int | None, sid: str, channel: 
     return reminder
 
 
-def _own_send(session: Session, reminder_id: int | None, sid: str, account: str | None, *, lock: bool
-              ) -> tuple[Reminder | None, str]:
+def _own_send(
+    session: Session, reminder_id: int | None, sid: str, account: str | None, *, lock: bool
+) -> tuple[Reminder | None, str]:
     """The reminder ``sid`` is ours for, and why not when none is: the SID we recorded, or an ``unknown`` send
     without one that the URL names (``lock``: locked, and given the SID; the caller commits or rolls back).
     Either way its clinic's Twilio account must be ``account``, the one the webhook came from."""
@@ -207,8 +264,15 @@ def _named_send(session: Session, reminder_id: int | None, sid: str, *, lock: bo
     return named, ""
 
 
-def _advance(session: Session, now: datetime, reminder: Reminder, table: dict[str, tuple[ReminderStatus, int]],
-             status: str, error_code: int | None, outcome: str) -> str:
+def _advance(
+    session: Session,
+    now: datetime,
+    reminder: Reminder,
+    table: dict[str, tuple[ReminderStatus, int]],
+    status: str,
+    error_code: int | None,
+    outcome: str,
+) -> str:
     new, progress = table[status]
     if progress <= _progress(reminder, table):
         session.commit()  # a resolved SID, if any, is kept
@@ -240,9 +304,14 @@ def _progress(reminder: Reminder, table: dict[str, tuple[ReminderStatus, int]]) 
 def _fallback(session: Session, now: datetime, failed: Reminder) -> Reminder | None:
     """The step's fallback, as the sender runs it on a refusal (``reminders.fall_back``): due now, or for a human
     call an operator's task at once. A fallback already waiting that way is not planned twice."""
-    if failed.fallback is Fallback.NONE or session.scalar(sa.select(Reminder.id).where(
-            Reminder.booking_id == failed.booking_id, Reminder.offset_minutes == failed.offset_minutes,
-            Reminder.channel == Channel(failed.fallback.value), Reminder.status == ReminderStatus.PLANNED)):
+    if failed.fallback is Fallback.NONE or session.scalar(
+        sa.select(Reminder.id).where(
+            Reminder.booking_id == failed.booking_id,
+            Reminder.offset_minutes == failed.offset_minutes,
+            Reminder.channel == Channel(failed.fallback.value),
+            Reminder.status == ReminderStatus.PLANNED,
+        )
+    ):
         return None
     backup = fall_back(session, failed, now)
     if backup is not None and backup.channel is Channel.OPERATOR_CALL:
@@ -253,8 +322,9 @@ def _fallback(session: Session, now: datetime, failed: Reminder) -> Reminder | N
 # --- the voice call ---------------------------------------------------------------------------------------------
 
 
-def voice_script(session: Session, reminder_id: int, call_sid: str | None = None,
-                 account: str | None = None) -> tuple[str, str] | None:
+def voice_script(
+    session: Session, reminder_id: int, call_sid: str | None = None, account: str | None = None
+) -> tuple[str, str] | None:
     """What the call says, in the patient's language and zone; None when there is nothing to remind of, or the
     call asking is not the reminder's own (``call_sid``, checked by the rule of ``_own_send``)."""
     reminder = session.get(Reminder, reminder_id)
@@ -273,9 +343,15 @@ def voice_script(session: Session, reminder_id: int, call_sid: str | None = None
     name, start, zone = clinic.name, booking.start_at, patient.timezone or clinic.timezone
     for template in (doc.template(VOICE, language), DEFAULT_TEMPLATES[VOICE][language]):
         try:
-            return render(template, language=language, clinic_name=name, start_at=start, zone=zone,
-                          provider_name=provider.name if provider else None, allow_provider=doc.show_provider), \
-                language.value
+            return render(
+                template,
+                language=language,
+                clinic_name=name,
+                start_at=start,
+                zone=zone,
+                provider_name=provider.name if provider else None,
+                allow_provider=doc.show_provider,
+            ), language.value
         except ValidationError:  # e.g. the clinic's text names a provider this visit has not got
             continue
     return None  # not reached: the built-in texts always render
@@ -287,8 +363,9 @@ def own_call(session: Session, reminder_id: int, call_sid: str, account: str | N
     return reminder is not None and reminder.channel is Channel.VOICE
 
 
-def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str,
-           account: str | None = None) -> Ack:
+def gather(
+    session: Session, clock: Clock, *, reminder_id: int, call_sid: str, digits: str, account: str | None = None
+) -> Ack:
     """A key press during the call: 1 confirms, 2 cancels, 3 asks for a person; anything else repeats.
 
     Only the reminder's own call may answer it (its recorded SID, or any while its send is ``unknown`` and no SID
@@ -307,8 +384,7 @@ def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, d
     now = clock.now()
     fresh = first_receipt(session, "gather", f"{call_sid}:{digits}", now)
     booking = _locked_booking(session, reminder.booking_id)
-    key = _answer(session, clock, booking, patient, intent, text=None, apply=fresh,
-                  reason="patient cancelled by phone")
+    key = _answer(session, clock, booking, patient, intent, text=None, apply=fresh, reason="patient cancelled by phone")
     log.info("key press on reminder %s: %s -> %s%s", reminder.id, intent.value, key, "" if fresh else " (retry)")
     return Ack(key, language)
 
@@ -316,9 +392,18 @@ def gather(session: Session, clock: Clock, *, reminder_id: int, call_sid: str, d
 # --- SMS replies ------------------------------------------------------------------------------------------------
 
 
-def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number: str, to_number: str | None,
-                body: str, messaging_service_sid: str | None = None, default_from: str | None = None,
-                account: str | None = None) -> str | None:
+def inbound_sms(
+    session: Session,
+    clock: Clock,
+    *,
+    message_sid: str,
+    from_number: str,
+    to_number: str | None,
+    body: str,
+    messaging_service_sid: str | None = None,
+    default_from: str | None = None,
+    account: str | None = None,
+) -> str | None:
     """A patient's SMS: confirm, cancel, opt out or in, or a text for an operator. Returns the reply to send.
 
     It is for the one clinic that owns the number (or Messaging Service) it was sent to
@@ -328,28 +413,44 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
     and a confirm or cancel becomes a request for an operator, since we cannot tell which booking it means.
     """
     now = clock.now()
-    clinic_id = clinic_for_reply(session, to_number=to_number, messaging_service_sid=messaging_service_sid,
-                                 default_from=default_from, account=account)
+    clinic_id = clinic_for_reply(
+        session,
+        to_number=to_number,
+        messaging_service_sid=messaging_service_sid,
+        default_from=default_from,
+        account=account,
+    )
     if clinic_id is None:
         session.rollback()
         log.info("inbound sms %s to a number no one clinic owns; ignored", message_sid)
         return None
-    patients = list(session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
-                                                             Patient.phone_e164 == from_number)
-                                    .order_by(Patient.created_at.desc(), Patient.id.desc())))
+    patients = list(
+        session.scalars(
+            sa.select(Patient)
+            .where(Patient.clinic_id == clinic_id, Patient.phone_e164 == from_number)
+            .order_by(Patient.created_at.desc(), Patient.id.desc())
+        )
+    )
     if not patients:
         session.rollback()
         log.info("inbound sms %s from a number no patient of clinic %s has; ignored", message_sid, clinic_id)
         return None
     reminder = session.scalar(
-        sa.select(Reminder).where(Reminder.patient_id.in_([p.id for p in patients]), Reminder.channel == Channel.SMS,
-                                  Reminder.status.in_((SENT, DELIVERED)))
-        .order_by(sa.func.coalesce(Reminder.sent_at, Reminder.updated_at).desc(), Reminder.id.desc()).limit(1))
+        sa.select(Reminder)
+        .where(
+            Reminder.patient_id.in_([p.id for p in patients]),
+            Reminder.channel == Channel.SMS,
+            Reminder.status.in_((SENT, DELIVERED)),
+        )
+        .order_by(sa.func.coalesce(Reminder.sent_at, Reminder.updated_at).desc(), Reminder.id.desc())
+        .limit(1)
+    )
     patient = next((p for p in patients if reminder is not None and p.id == reminder.patient_id), patients[0])
     reply = classify(body, patient.language)
     fresh = first_receipt(session, "sms", message_sid, now)
-    log.info("inbound sms %s for patient %s: %s%s", message_sid, patient.id, reply.intent.value,
-             "" if fresh else " (retry)")
+    log.info(
+        "inbound sms %s for patient %s: %s%s", message_sid, patient.id, reply.intent.value, "" if fresh else " (retry)"
+    )
     if fresh and reply.intent is Intent.OPT_OUT:  # Twilio answers STOP and START itself: we only follow,
         _opt_out_phone(session, now, clinic_id, from_number)  # in the clinic they wrote to
     elif fresh and reply.intent is Intent.OPT_IN:
@@ -358,35 +459,57 @@ def inbound_sms(session: Session, clock: Clock, *, message_sid: str, from_number
         session.commit()
         return None
     booking = _locked_booking(session, reminder.booking_id) if reminder is not None else None
-    key = _answer(session, clock, booking, patient, reply.intent, text=_storable(reply.text), apply=fresh,
-                  reason="patient cancelled by SMS")
+    key = _answer(
+        session,
+        clock,
+        booking,
+        patient,
+        reply.intent,
+        text=_storable(reply.text),
+        apply=fresh,
+        reason="patient cancelled by SMS",
+    )
     return ack_text(key, patient.language)
 
 
 def _opt_out_phone(session: Session, now: datetime, clinic_id: int, phone: str) -> None:
     """Every patient of the clinic with this number: no more contact, nothing goes out."""
-    for patient in session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
-                                                            Patient.phone_e164 == phone)):
+    for patient in session.scalars(
+        sa.select(Patient).where(Patient.clinic_id == clinic_id, Patient.phone_e164 == phone)
+    ):
         if not patient.opted_out:
             opt_out(session, patient, now, None)  # closes their tasks and cancels what waits to go out
 
 
 def _opt_in_phone(session: Session, now: datetime, clinic_id: int, phone: str) -> None:
     """START: the clinic may contact them again, and their future bookings get reminders again."""
-    for patient in session.scalars(sa.select(Patient).where(Patient.clinic_id == clinic_id,
-                                                            Patient.phone_e164 == phone, Patient.opted_out)):
+    for patient in session.scalars(
+        sa.select(Patient).where(Patient.clinic_id == clinic_id, Patient.phone_e164 == phone, Patient.opted_out)
+    ):
         patient.opted_out, patient.opted_out_at, patient.updated_at = False, None, now
         session.flush()
-        for booking in session.scalars(sa.select(Booking).where(
-                Booking.patient_id == patient.id, Booking.status.in_(ACTIVE), Booking.start_at > now)):
+        for booking in session.scalars(
+            sa.select(Booking).where(
+                Booking.patient_id == patient.id, Booking.status.in_(ACTIVE), Booking.start_at > now
+            )
+        ):
             plan_booking(session, booking, now, reason="opted_in")
 
 
 # --- what confirm, cancel and a request do ----------------------------------------------------------------------
 
 
-def _answer(session: Session, clock: Clock, booking: Booking | None, patient: Patient, intent: Intent, *,
-            text: str | None, apply: bool, reason: str) -> str:
+def _answer(
+    session: Session,
+    clock: Clock,
+    booking: Booking | None,
+    patient: Patient,
+    intent: Intent,
+    *,
+    text: str | None,
+    apply: bool,
+    reason: str,
+) -> str:
     """Act on the patient's answer about ``booking`` (None: no reminder to go by) and commit; returns the ack key.
 
     ``apply`` is False for a retried webhook: nothing changes, and the ack is read from the state the first
@@ -417,21 +540,38 @@ def _answer(session: Session, clock: Clock, booking: Booking | None, patient: Pa
     return "cancelled"
 
 
-def _task(session: Session, now: datetime, patient: Patient, booking: Booking | None, reason: TaskReason,
-          text: str | None) -> RecallTask:
+def _task(
+    session: Session, now: datetime, patient: Patient, booking: Booking | None, reason: TaskReason, text: str | None
+) -> RecallTask:
     """An operator's task due now; a second request about the same booking joins the open one."""
-    same_booking = RecallTask.origin_booking_id.is_(None) if booking is None \
-        else RecallTask.origin_booking_id == booking.id
-    task = session.scalar(sa.select(RecallTask).where(
-        RecallTask.patient_id == patient.id, RecallTask.reason == reason, RecallTask.status == TaskStatus.OPEN,
-        same_booking).limit(1))
+    same_booking = (
+        RecallTask.origin_booking_id.is_(None) if booking is None else RecallTask.origin_booking_id == booking.id
+    )
+    task = session.scalar(
+        sa.select(RecallTask)
+        .where(
+            RecallTask.patient_id == patient.id,
+            RecallTask.reason == reason,
+            RecallTask.status == TaskStatus.OPEN,
+            same_booking,
+        )
+        .limit(1)
+    )
     if task is None:
         clinic = session.get(Clinic, patient.clinic_id)
         assert clinic is not None
-        task = open_task(session, clinic=clinic, patient_id=patient.id, reason=reason, due_at=now, now=now,
-                         follow_up_date=None, service_id=booking.service_id if booking else None,
-                         provider_id=booking.provider_id if booking else None,
-                         origin_booking_id=booking.id if booking else None)
+        task = open_task(
+            session,
+            clinic=clinic,
+            patient_id=patient.id,
+            reason=reason,
+            due_at=now,
+            now=now,
+            follow_up_date=None,
+            service_id=booking.service_id if booking else None,
+            provider_id=booking.provider_id if booking else None,
+            origin_booking_id=booking.id if booking else None,
+        )
     if text:
         joined = f"{task.request_text}\n{text}" if task.request_text else text
         task.request_text = joined[-MAX_TEXT:]

@@ -30,17 +30,17 @@ from queue import Empty, SimpleQueue
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.visits.bookings import Booking, BookingStatus
 from recall.clinic.catalog import Provider
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Language, Patient
-from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
-from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
 from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.common.timeutil import zone as zone_info
+from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
+from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity, SendResult
 from recall.reminders.templates import SMS, render
-from recall.common.timeutil import zone as zone_info
+from recall.visits.bookings import Booking, BookingStatus
 
 _log = logging.getLogger(__name__)
 
@@ -77,33 +77,62 @@ class Outgoing:
 
 
 _COLUMNS = (
-    Reminder.id, Reminder.status, Reminder.claimed_by, Reminder.channel, Reminder.attempts, Reminder.policy_version,
-    Clinic.name, Clinic.timezone, Booking.status, Booking.start_at, Booking.provider_id,
-    Patient.phone_e164, Patient.language, Patient.timezone, Patient.opted_out, Patient.consent_sms,
-    Patient.consent_voice, Patient.consent_call, Patient.phone_invalid, Clinic.twilio_account_sid,
+    Reminder.id,
+    Reminder.status,
+    Reminder.claimed_by,
+    Reminder.channel,
+    Reminder.attempts,
+    Reminder.policy_version,
+    Clinic.name,
+    Clinic.timezone,
+    Booking.status,
+    Booking.start_at,
+    Booking.provider_id,
+    Patient.phone_e164,
+    Patient.language,
+    Patient.timezone,
+    Patient.opted_out,
+    Patient.consent_sms,
+    Patient.consent_voice,
+    Patient.consent_call,
+    Patient.phone_invalid,
+    Clinic.twilio_account_sid,
     Reminder.lease_expires_at,
 )
 
 
 # Built once: a statement object caches its cache key, so each execution skips building and keying it.
-_LOAD = (sa.select(*_COLUMNS)
-         .join(Booking, Booking.id == Reminder.booking_id)
-         .join(Patient, Patient.id == Reminder.patient_id)
-         .join(Clinic, Clinic.id == Reminder.clinic_id)
-         .where(Reminder.id == sa.bindparam("reminder_id")))
+_LOAD = (
+    sa.select(*_COLUMNS)
+    .join(Booking, Booking.id == Reminder.booking_id)
+    .join(Patient, Patient.id == Reminder.patient_id)
+    .join(Clinic, Clinic.id == Reminder.clinic_id)
+    .where(Reminder.id == sa.bindparam("reminder_id"))
+)
 _PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider_id"))
 # On PostgreSQL the booking is locked FOR SHARE by the same read (the patient was locked just before).
 _LOAD_SHARING_BOOKING = _LOAD.with_for_update(read=True, of=Booking)
 # Twilio took it. A status callback that was faster than the sender (delivered, failed) is kept; anything
 # else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact. An error code left by
 # an earlier try (a 429 before the retry) goes: this try's answer is what the row says.
-_SENT = (sa.update(Reminder)
-         .where(Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
-                Reminder.status != ReminderStatus.DELIVERED, Reminder.status != ReminderStatus.FAILED)
-         .values(status=sa.bindparam("status"), provider_sid=sa.bindparam("sid"),
-                 provider_status=sa.bindparam("provider_status"), sent_at=sa.bindparam("now"),
-                 updated_at=sa.bindparam("now"), lease_expires_at=None, outcome=sa.bindparam("outcome"),
-                 error_code=sa.bindparam("error_code")))
+_SENT = (
+    sa.update(Reminder)
+    .where(
+        Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
+        Reminder.status != ReminderStatus.DELIVERED,
+        Reminder.status != ReminderStatus.FAILED,
+    )
+    .values(
+        status=sa.bindparam("status"),
+        provider_sid=sa.bindparam("sid"),
+        provider_status=sa.bindparam("provider_status"),
+        sent_at=sa.bindparam("now"),
+        updated_at=sa.bindparam("now"),
+        lease_expires_at=None,
+        outcome=sa.bindparam("outcome"),
+        error_code=sa.bindparam("error_code"),
+    )
+)
 # A create answered with a status that is already final. Failed ones end the reminder failed with its fallback
 # (``Dispatcher._failed_on_create``); the rest are recorded as Twilio said.
 FAILED_ON_CREATE = frozenset({"failed", "undelivered", "busy", "no-answer", "canceled"})
@@ -178,32 +207,55 @@ class Request:
     twiml_url: str | None = None
 
 
-def build(conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: str,
-          default_from: str | None) -> Request:
+def build(
+    conn: sa.Connection, out: Outgoing, doc: PolicyDoc, *, callback_base: str, default_from: str | None
+) -> Request:
     """The request for an SMS or voice reminder. Callback URLs carry the reminder's id, so that a callback can
     resolve a send whose outcome we never learnt; the idempotency key names the attempt."""
     base, key, rid = callback_base.rstrip("/"), f"reminder-{out.reminder_id}-{out.attempts}", out.reminder_id
     number, account = doc.sender.from_number or default_from, out.account_sid
     if out.channel is Channel.VOICE:  # a Messaging Service cannot place calls
-        return Request(Channel.VOICE, out.phone, SenderIdentity(from_number=number, account_sid=account),
-                       f"{base}/webhooks/twilio/call-status?r={rid}", key,
-                       twiml_url=f"{base}/webhooks/twilio/voice?r={rid}")
+        return Request(
+            Channel.VOICE,
+            out.phone,
+            SenderIdentity(from_number=number, account_sid=account),
+            f"{base}/webhooks/twilio/call-status?r={rid}",
+            key,
+            twiml_url=f"{base}/webhooks/twilio/voice?r={rid}",
+        )
     service = doc.sender.messaging_service_sid
-    sender = SenderIdentity(messaging_service_sid=service, account_sid=account) if service \
+    sender = (
+        SenderIdentity(messaging_service_sid=service, account_sid=account)
+        if service
         else SenderIdentity(from_number=number, account_sid=account)
+    )
     provider = None
     if doc.show_provider and out.provider_id is not None:
         provider = conn.scalar(_PROVIDER, {"provider_id": out.provider_id})
-    body = render(doc.template(SMS, out.language), language=out.language, clinic_name=out.clinic_name,
-                  start_at=out.start_at, zone=out.zone, provider_name=provider, allow_provider=doc.show_provider)
+    body = render(
+        doc.template(SMS, out.language),
+        language=out.language,
+        clinic_name=out.clinic_name,
+        start_at=out.start_at,
+        zone=out.zone,
+        provider_name=provider,
+        allow_provider=doc.show_provider,
+    )
     return Request(Channel.SMS, out.phone, sender, f"{base}/webhooks/twilio/message-status?r={rid}", key, body=body)
 
 
 def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
     """The parameters of one success, for ``record_sent``."""
     status = ReminderStatus.DELIVERED if result.status in DELIVERED_ON_CREATE else ReminderStatus.SENT
-    return {"reminder_id": reminder_id, "sid": result.sid, "provider_status": result.status, "now": now,
-            "status": status, "outcome": None, "error_code": result.error_code}
+    return {
+        "reminder_id": reminder_id,
+        "sid": result.sid,
+        "provider_status": result.status,
+        "now": now,
+        "status": status,
+        "outcome": None,
+        "error_code": result.error_code,
+    }
 
 
 def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
@@ -222,8 +274,10 @@ def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None
             with conn.begin_nested():
                 conn.execute(_SENT, success)
         except sa.exc.IntegrityError:
-            _log.error("reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
-                       success["reminder_id"])
+            _log.error(
+                "reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
+                success["reminder_id"],
+            )
             conn.execute(_SENT, {**success, "sid": None, "outcome": DUPLICATE_SID})
 
 
@@ -268,5 +322,5 @@ class SentLog:
             with self.db.connection(write=True) as conn:
                 record_sent(conn, batch)
                 conn.commit()
-        except Exception:  # noqa: BLE001 - they stay ``sending``; the reaper ends them ``unknown``, never re-sent
+        except Exception:
             _log.exception("could not record %d sent reminders; their leases will lapse", len(batch))

@@ -35,7 +35,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from recall.common.db import Database
 from recall.reminders.reminders import SendPacer
 
-
 # The window is kept this much longer than a second: a request leaves a few milliseconds after the decision to
 # send it (the GIL again), and the provider counts arrivals. It costs at most this share of the rate.
 SPACING_MARGIN = 0.005
@@ -44,8 +43,9 @@ SLOT_TOLERANCE = 0.05
 
 
 class Pacer:
-    def __init__(self, database: Database, now: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, database: Database, now: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep
+    ):
         self.db, self.now, self.sleep = database, now, sleep
         self._insert = pg_insert if database.dialect == "postgresql" else sqlite_insert
         self._greatest = sa.func.greatest if database.dialect == "postgresql" else sa.func.max
@@ -67,14 +67,18 @@ class Pacer:
         # waits there, and so never falls behind its slot by a little more at every send until it must give it up.
         interval = max(1, round(1_000_000 * (1 + SPACING_MARGIN) / per_second))
         with self.db.writer() as session:
-            session.execute(self._insert(SendPacer).values(clinic_id=clinic_id, channel=channel,
-                                                           next_us=round(self.now() * 1_000_000))
-                            .on_conflict_do_nothing())
+            session.execute(
+                self._insert(SendPacer)
+                .values(clinic_id=clinic_id, channel=channel, next_us=round(self.now() * 1_000_000))
+                .on_conflict_do_nothing()
+            )
             now = round(self.now() * 1_000_000)  # read once the row is ours: a wait for the lock is not lateness
             taken = session.execute(
-                sa.update(SendPacer).where(SendPacer.clinic_id == clinic_id, SendPacer.channel == channel)
+                sa.update(SendPacer)
+                .where(SendPacer.clinic_id == clinic_id, SendPacer.channel == channel)
                 .values(next_us=self._greatest(SendPacer.next_us, now) + interval)
-                .returning(SendPacer.next_us)).scalar_one()
+                .returning(SendPacer.next_us)
+            ).scalar_one()
             session.commit()
         return max(taken - interval, now) / 1_000_000
 

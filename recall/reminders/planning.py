@@ -45,11 +45,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from recall.common.clock import UTC
 from recall.clinic.patients import Language
-from recall.reminders.templates import DEFAULT_TEMPLATES
+from recall.common.clock import UTC
 from recall.common.timeutil import format_hhmm, parse_hhmm
 from recall.common.timeutil import zone as zone_info
+from recall.reminders.templates import DEFAULT_TEMPLATES
 
 MIN_OFFSET, MAX_OFFSET = 5, 30 * 24 * 60
 MAX_STEPS = 10
@@ -161,14 +161,22 @@ class PolicyDoc:
         h = self.hours
         return {
             "steps": [_step_json(s) for s in self.steps],
-            "overrides": [{"service_id": o.service_id, "provider_id": o.provider_id,
-                           "steps": [_step_json(s) for s in o.steps]} for o in self.overrides],
-            "hours": {"weekday_start": format_hhmm(h.weekday_start), "weekday_end": format_hhmm(h.weekday_end),
-                      "weekend_start": format_hhmm(h.weekend_start), "weekend_end": format_hhmm(h.weekend_end)},
+            "overrides": [
+                {"service_id": o.service_id, "provider_id": o.provider_id, "steps": [_step_json(s) for s in o.steps]}
+                for o in self.overrides
+            ],
+            "hours": {
+                "weekday_start": format_hhmm(h.weekday_start),
+                "weekday_end": format_hhmm(h.weekday_end),
+                "weekend_start": format_hhmm(h.weekend_start),
+                "weekend_end": format_hhmm(h.weekend_end),
+            },
             "templates": {ch: dict(sorted(self.templates.get(ch, {}).items())) for ch in TEMPLATE_CHANNELS},
             "show_provider": self.show_provider,
-            "sender": {"from_number": self.sender.from_number,
-                       "messaging_service_sid": self.sender.messaging_service_sid},
+            "sender": {
+                "from_number": self.sender.from_number,
+                "messaging_service_sid": self.sender.messaging_service_sid,
+            },
             "rate_limits": {"sms_per_second": self.sms_per_second, "calls_per_second": self.calls_per_second},
         }
 
@@ -178,31 +186,50 @@ class PolicyDoc:
         h, rates = data["hours"], data["rate_limits"]
         return cls(
             steps=tuple(_step_from(s) for s in data["steps"]),
-            overrides=tuple(Override(tuple(_step_from(s) for s in o["steps"]), o.get("service_id"),
-                                     o.get("provider_id")) for o in data["overrides"]),
-            hours=Hours(*(parse_hhmm(h[k], k) for k in ("weekday_start", "weekday_end", "weekend_start",
-                                                        "weekend_end"))),
+            overrides=tuple(
+                Override(tuple(_step_from(s) for s in o["steps"]), o.get("service_id"), o.get("provider_id"))
+                for o in data["overrides"]
+            ),
+            hours=Hours(
+                *(parse_hhmm(h[k], k) for k in ("weekday_start", "weekday_end", "weekend_start", "weekend_end"))
+            ),
             templates={ch: dict(texts) for ch, texts in data["templates"].items() if texts},
-            show_provider=data["show_provider"], sender=Sender(**data["sender"]),
-            sms_per_second=rates["sms_per_second"], calls_per_second=rates["calls_per_second"],
+            show_provider=data["show_provider"],
+            sender=Sender(**data["sender"]),
+            sms_per_second=rates["sms_per_second"],
+            calls_per_second=rates["calls_per_second"],
         )
 
 
 def _step_json(s: Step) -> dict[str, Any]:
-    return {"offset_minutes": s.offset_minutes, "channel": s.channel.value, "run_if_confirmed": s.run_if_confirmed,
-            "routine": s.routine, "fallback": s.fallback.value, "on_machine": s.on_machine.value}
+    return {
+        "offset_minutes": s.offset_minutes,
+        "channel": s.channel.value,
+        "run_if_confirmed": s.run_if_confirmed,
+        "routine": s.routine,
+        "fallback": s.fallback.value,
+        "on_machine": s.on_machine.value,
+    }
 
 
 def _step_from(d: dict[str, Any]) -> Step:
     """A stored step; versions saved before ``on_machine`` existed fall back on a machine, as they did."""
-    return Step(d["offset_minutes"], Channel(d["channel"]), d["run_if_confirmed"], d["routine"],
-                Fallback(d["fallback"]), OnMachine(d.get("on_machine", OnMachine.FALLBACK.value)))
+    return Step(
+        d["offset_minutes"],
+        Channel(d["channel"]),
+        d["run_if_confirmed"],
+        d["routine"],
+        Fallback(d["fallback"]),
+        OnMachine(d.get("on_machine", OnMachine.FALLBACK.value)),
+    )
 
 
-DEFAULT_POLICY = PolicyDoc(steps=(
-    Step(24 * 60, Channel.SMS),
-    Step(2 * 60, Channel.VOICE, fallback=Fallback.SMS),
-))
+DEFAULT_POLICY = PolicyDoc(
+    steps=(
+        Step(24 * 60, Channel.SMS),
+        Step(2 * 60, Channel.VOICE, fallback=Fallback.SMS),
+    )
+)
 
 
 # --- the planner ----------------------------------------------------------------------------------------------
@@ -226,8 +253,17 @@ class PlannedStep:
     automated_from: Channel | None = None  # a routine human call the surge turned into ``channel``
 
 
-def plan_steps(doc: PolicyDoc, *, start_at: datetime, now: datetime, zone: str, service_id: int | None = None,
-               provider_id: int | None = None, confirmed: bool = False, surge: bool = False) -> list[PlannedStep]:
+def plan_steps(
+    doc: PolicyDoc,
+    *,
+    start_at: datetime,
+    now: datetime,
+    zone: str,
+    service_id: int | None = None,
+    provider_id: int | None = None,
+    confirmed: bool = False,
+    surge: bool = False,
+) -> list[PlannedStep]:
     """The reminders a visit at ``start_at`` gets under ``doc``, planned at ``now`` for a patient in ``zone``."""
     for name, value in (("start_at", start_at), ("now", now)):
         if value.tzinfo is None or value.utcoffset() is None:
@@ -247,9 +283,18 @@ def plan_steps(doc: PolicyDoc, *, start_at: datetime, now: datetime, zone: str, 
             reason = TOO_LATE
         elif not makes_sense(send_at, start_at):
             reason = AFTER_START
-        planned.append(PlannedStep(index, channel, send_at or nominal, step.offset_minutes, reason,
-                                   send_at is not None and send_at != nominal, fallback,
-                                   step.channel if channel is not step.channel else None))
+        planned.append(
+            PlannedStep(
+                index,
+                channel,
+                send_at or nominal,
+                step.offset_minutes,
+                reason,
+                send_at is not None and send_at != nominal,
+                fallback,
+                step.channel if channel is not step.channel else None,
+            )
+        )
     return planned
 
 
@@ -282,8 +327,9 @@ def latest_allowed(instant: datetime, tz: ZoneInfo, hours: Hours) -> datetime | 
         return instant
     day = instant.astimezone(tz).date()
     for back in range(8):
-        found = [c for c in _closings(day - timedelta(days=back), tz, hours)
-                 if c <= instant and is_allowed(c, tz, hours)]
+        found = [
+            c for c in _closings(day - timedelta(days=back), tz, hours) if c <= instant and is_allowed(c, tz, hours)
+        ]
         if found:
             return max(found)
     return None
@@ -299,8 +345,9 @@ def earliest_allowed(instant: datetime, tz: ZoneInfo, hours: Hours) -> datetime 
         return instant
     day = instant.astimezone(tz).date()
     for ahead in range(9):
-        found = [c for c in _openings(day + timedelta(days=ahead), tz, hours)
-                 if c > instant and is_allowed(c, tz, hours)]
+        found = [
+            c for c in _openings(day + timedelta(days=ahead), tz, hours) if c > instant and is_allowed(c, tz, hours)
+        ]
         if found:
             return min(found)
     return None

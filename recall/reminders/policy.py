@@ -29,22 +29,42 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.common.actors import Actor, Role
 from recall.clinic.catalog import get_provider, get_service, referenced
 from recall.clinic.clinics import Clinic
+from recall.clinic.patients import Language
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime
 from recall.common.errors import Conflict, NotFound, ValidationError
-from recall.clinic.patients import Language
 from recall.common.phones import to_e164
+from recall.common.timeutil import at_local, format_hhmm, local_day, parse_hhmm, validate_zone
 from recall.reminders.planning import (
-    DEFAULT_POLICY, MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback,
-    Hours, OnMachine, Override, PlannedStep, PolicyDoc, Sender, Step, plan_steps,
+    DEFAULT_POLICY,
+    MAX_OFFSET,
+    MAX_RATE,
+    MAX_STEPS,
+    MIN_OFFSET,
+    MIN_RATE,
+    TEMPLATE_CHANNELS,
+    Channel,
+    Fallback,
+    Hours,
+    OnMachine,
+    Override,
+    PlannedStep,
+    PolicyDoc,
+    Sender,
+    Step,
+    plan_steps,
 )
 from recall.reminders.templates import (
-    SegmentInfo, check_template, render, segments, validate_template, worst_case_segments,
+    SegmentInfo,
+    check_template,
+    render,
+    segments,
+    validate_template,
+    worst_case_segments,
 )
-from recall.common.timeutil import at_local, format_hhmm, local_day, parse_hhmm, validate_zone
 
 _HHMM = re.compile(r"([01]\d|2[0-4]):[0-5]\d")
 _MG_SID = re.compile(r"MG[0-9a-fA-F]{32}")
@@ -93,8 +113,17 @@ class _Problems:
         for path, messages in exc.fields.items():
             self.fields.setdefault(path, []).extend(messages)
 
-    def value(self, obj: dict[str, Any], key: str, path: str, kind: str, default: Any = _REQUIRED,
-              low: float = 0, high: float = 0, choices: type[enum.Enum] | None = None) -> Any:
+    def value(
+        self,
+        obj: dict[str, Any],
+        key: str,
+        path: str,
+        kind: str,
+        default: Any = _REQUIRED,
+        low: float = 0,
+        high: float = 0,
+        choices: type[enum.Enum] | None = None,
+    ) -> Any:
         """``obj[key]`` checked as ``kind`` ("int", "number", "bool", "choice"), or None after recording why."""
         if key not in obj:
             if default is _REQUIRED:
@@ -223,7 +252,8 @@ def _templates(p: _Problems, raw: Any, show_provider: bool) -> dict[str, dict[st
                 continue
             try:
                 result.setdefault(channel, {})[lang] = validate_template(
-                    text, allow_provider=show_provider, field=f"templates.{channel}.{lang}")
+                    text, allow_provider=show_provider, field=f"templates.{channel}.{lang}"
+                )
             except ValidationError as exc:
                 p.merge(exc)
     return result
@@ -253,8 +283,11 @@ def _rate(p: _Problems, rates: dict[str, Any], key: str) -> float | None:
 
 def policy_warnings(doc: PolicyDoc) -> list[str]:
     """What the manager should know about the SMS texts they wrote (cost, encoding, missing date)."""
-    return [f"templates.sms.{lang}: {w}" for lang, text in sorted(doc.templates.get("sms", {}).items())
-            for w in check_template(text, language=Language(lang), allow_provider=doc.show_provider)]
+    return [
+        f"templates.sms.{lang}: {w}"
+        for lang, text in sorted(doc.templates.get("sms", {}).items())
+        for w in check_template(text, language=Language(lang), allow_provider=doc.show_provider)
+    ]
 
 
 def validate_policy(session: Session, clinic: Clinic, raw: Any) -> tuple[PolicyDoc, list[str]]:
@@ -269,9 +302,12 @@ def validate_policy(session: Session, clinic: Clinic, raw: Any) -> tuple[PolicyD
         p.add("steps", "is required (an empty list sends no reminders)")
     rates = _obj(p, obj.get("rate_limits", {}), "rate_limits", ("sms_per_second", "calls_per_second")) or {}
     doc = PolicyDoc(
-        steps=steps, overrides=_overrides(p, session, clinic, obj.get("overrides", [])),
-        hours=_hours(p, obj.get("hours", {})), templates=_templates(p, obj.get("templates", {}), bool(show)),
-        show_provider=bool(show), sender=_sender(p, obj.get("sender", {}), clinic),
+        steps=steps,
+        overrides=_overrides(p, session, clinic, obj.get("overrides", [])),
+        hours=_hours(p, obj.get("hours", {})),
+        templates=_templates(p, obj.get("templates", {}), bool(show)),
+        show_provider=bool(show),
+        sender=_sender(p, obj.get("sender", {}), clinic),
         **{k: _rate(p, rates, k) for k in ("sms_per_second", "calls_per_second")},
     )
     if p.fields:
@@ -295,15 +331,22 @@ def current_policy(session: Session, clinic_id: int) -> tuple[int, PolicyDoc]:
 def replace_policy(session: Session, clock: Clock, actor: Actor, raw: Any) -> tuple[ReminderPolicy, list[str]]:
     """Save the manager's document as the next version; returns the row and the warnings to show them."""
     actor.require(Role.MANAGER)
-    clinic = session.scalars(sa.select(Clinic).where(Clinic.id == actor.clinic_id)
-                             .with_for_update(key_share=True)).first()
+    clinic = session.scalars(
+        sa.select(Clinic).where(Clinic.id == actor.clinic_id).with_for_update(key_share=True)
+    ).first()
     if clinic is None:
         raise NotFound("clinic", actor.clinic_id)
     doc, warnings = validate_policy(session, clinic, raw)
-    latest = session.scalar(sa.select(sa.func.max(ReminderPolicy.version))
-                            .where(ReminderPolicy.clinic_id == clinic.id)) or 0
-    row = ReminderPolicy(clinic_id=clinic.id, version=latest + 1, body=doc.to_json(), created_at=clock.now(),
-                         created_by_id=actor.staff_id)
+    latest = (
+        session.scalar(sa.select(sa.func.max(ReminderPolicy.version)).where(ReminderPolicy.clinic_id == clinic.id)) or 0
+    )
+    row = ReminderPolicy(
+        clinic_id=clinic.id,
+        version=latest + 1,
+        body=doc.to_json(),
+        created_at=clock.now(),
+        created_by_id=actor.staff_id,
+    )
     session.add(row)
     try:
         session.flush()
@@ -319,13 +362,15 @@ def replace_policy(session: Session, clock: Clock, actor: Actor, raw: Any) -> tu
 
 def list_versions(clinic_id: int) -> sa.Select[tuple[ReminderPolicy]]:
     """Every saved version of the clinic's policy, newest first (for paging)."""
-    return (sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id)
-            .order_by(ReminderPolicy.version.desc()))
+    return (
+        sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id).order_by(ReminderPolicy.version.desc())
+    )
 
 
 def get_version(session: Session, clinic_id: int, version: int) -> ReminderPolicy:
-    row = session.scalars(sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id,
-                                                          ReminderPolicy.version == version)).first()
+    row = session.scalars(
+        sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id, ReminderPolicy.version == version)
+    ).first()
     if row is None:
         raise NotFound("reminder policy version", version)
     return row
@@ -348,10 +393,22 @@ class Preview:
 SAMPLE_PROVIDER = "Dr. Maria Nowak"
 
 
-def preview(session: Session, clinic: Clinic, now: datetime, *, policy: Any = None, template: str | None = None,
-            language: str = "en", channel: str = "sms", start_at: datetime | None = None,
-            timezone: str | None = None, service_id: int | None = None, provider_id: int | None = None,
-            confirmed: bool = False, surge: bool = False) -> Preview:
+def preview(
+    session: Session,
+    clinic: Clinic,
+    now: datetime,
+    *,
+    policy: Any = None,
+    template: str | None = None,
+    language: str = "en",
+    channel: str = "sms",
+    start_at: datetime | None = None,
+    timezone: str | None = None,
+    service_id: int | None = None,
+    provider_id: int | None = None,
+    confirmed: bool = False,
+    surge: bool = False,
+) -> Preview:
     """What a patient would get, before the manager saves: the text for a sample visit, its SMS cost, the plan.
 
     Writes nothing. A posted ``policy`` is validated like a save (problems named under ``policy.``).
@@ -364,21 +421,53 @@ def preview(session: Session, clinic: Clinic, now: datetime, *, policy: Any = No
         try:
             doc, warnings = validate_policy(session, clinic, policy)
         except ValidationError as exc:
-            raise ValidationError(exc.message, fields={"policy" if k == "body" else f"policy.{k}": v
-                                                       for k, v in exc.fields.items()}) from None
+            raise ValidationError(
+                exc.message, fields={"policy" if k == "body" else f"policy.{k}": v for k, v in exc.fields.items()}
+            ) from None
     zone_name = validate_zone(timezone, field="timezone") if timezone is not None else clinic.timezone
     provider, _ = referenced(session, clinic.id, provider_id, service_id)
     start = start_at or at_local(local_day(now, zone_name) + timedelta(days=3), 10 * 60, zone_name)
-    text = validate_template(template if template is not None else doc.template(channel, language),
-                             allow_provider=doc.show_provider, field="template")
+    text = validate_template(
+        template if template is not None else doc.template(channel, language),
+        allow_provider=doc.show_provider,
+        field="template",
+    )
     sms = channel == Channel.SMS.value
     if sms:
-        warnings = warnings + [f"template: {w}" for w in check_template(
-            text, language=Language(language), allow_provider=doc.show_provider, field="template")]
-    rendered = render(text, language=Language(language), clinic_name=clinic.name, start_at=start, zone=zone_name,
-                      provider_name=provider.name if provider else SAMPLE_PROVIDER, allow_provider=doc.show_provider)
-    plan = plan_steps(doc, start_at=start, now=now, zone=zone_name, service_id=service_id, provider_id=provider_id,
-                      confirmed=confirmed, surge=surge)
-    return Preview(version, channel, language, rendered, segments(rendered) if sms else None,
-                   worst_case_segments(text, language=Language(language)) if sms else None, warnings, start,
-                   zone_name, plan)
+        warnings = warnings + [
+            f"template: {w}"
+            for w in check_template(
+                text, language=Language(language), allow_provider=doc.show_provider, field="template"
+            )
+        ]
+    rendered = render(
+        text,
+        language=Language(language),
+        clinic_name=clinic.name,
+        start_at=start,
+        zone=zone_name,
+        provider_name=provider.name if provider else SAMPLE_PROVIDER,
+        allow_provider=doc.show_provider,
+    )
+    plan = plan_steps(
+        doc,
+        start_at=start,
+        now=now,
+        zone=zone_name,
+        service_id=service_id,
+        provider_id=provider_id,
+        confirmed=confirmed,
+        surge=surge,
+    )
+    return Preview(
+        version,
+        channel,
+        language,
+        rendered,
+        segments(rendered) if sms else None,
+        worst_case_segments(text, language=Language(language)) if sms else None,
+        warnings,
+        start,
+        zone_name,
+        plan,
+    )

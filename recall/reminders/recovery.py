@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from recall.reminders import outgoing
 from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.reminders import outgoing
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus
 from recall.reminders.sending import Found, SendError, SendLookup, SendResult
@@ -38,8 +38,19 @@ RecordFailure = Callable[[int, SendResult], object]
 
 
 class Recovery:
-    def __init__(self, database: Database, clock: Clock, lookup: SendLookup, *, worker_id: str, lease: timedelta,
-                 after: timedelta, batch: int, build: BuildRequest, record_failure: RecordFailure) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        lookup: SendLookup,
+        *,
+        worker_id: str,
+        lease: timedelta,
+        after: timedelta,
+        batch: int,
+        build: BuildRequest,
+        record_failure: RecordFailure,
+    ) -> None:
         self.db, self.clock, self.lookup = database, clock, lookup
         self.worker_id, self.lease, self.after, self.batch = worker_id, lease, after, batch
         self.build, self.record_failure = build, record_failure
@@ -53,7 +64,7 @@ class Recovery:
             except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
                 _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason)
                 verdict = "lookup_failed"
-            except Exception:  # noqa: BLE001 - as in Dispatcher._safely: logged, left ``checking``, the loop goes on
+            except Exception:
                 _log.exception("recovering reminder %s failed unexpectedly", reminder_id)
                 verdict = "error"
             done[verdict] = done.get(verdict, 0) + 1
@@ -63,25 +74,49 @@ class Recovery:
 
     def _take(self) -> list[int]:
         now = self.clock.now()
-        waiting = sa.and_(Reminder.status == ReminderStatus.UNKNOWN, Reminder.outcome == "worker_lost",
-                          sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking"),
-                          Reminder.lease_expires_at < now - self.after)
+        waiting = sa.and_(
+            Reminder.status == ReminderStatus.UNKNOWN,
+            Reminder.outcome == "worker_lost",
+            sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking"),
+            Reminder.lease_expires_at < now - self.after,
+        )
         with self.db.connection(write=True) as conn:
-            ids = list(conn.scalars(sa.select(Reminder.id).where(waiting).order_by(Reminder.lease_expires_at)
-                                    .limit(self.batch)))
-            taken = list(conn.scalars(
-                sa.update(Reminder).where(Reminder.id.in_(ids), waiting)
-                .values(recovery="checking", claimed_by=self.worker_id, lease_expires_at=now + self.lease,
-                        updated_at=now)
-                .returning(Reminder.id))) if ids else []
+            ids = list(
+                conn.scalars(
+                    sa.select(Reminder.id).where(waiting).order_by(Reminder.lease_expires_at).limit(self.batch)
+                )
+            )
+            taken = (
+                list(
+                    conn.scalars(
+                        sa.update(Reminder)
+                        .where(Reminder.id.in_(ids), waiting)
+                        .values(
+                            recovery="checking",
+                            claimed_by=self.worker_id,
+                            lease_expires_at=now + self.lease,
+                            updated_at=now,
+                        )
+                        .returning(Reminder.id)
+                    )
+                )
+                if ids
+                else []
+            )
             conn.commit()
         return sorted(taken)
 
     def _recover_one(self, reminder_id: int) -> str:
         with self.db.connection(write=False) as conn:
-            row = conn.execute(sa.select(Reminder.clinic_id, Reminder.policy_version, Reminder.claimed_at,
-                                         Reminder.send_at, Reminder.offset_minutes)
-                               .where(Reminder.id == reminder_id)).one()
+            row = conn.execute(
+                sa.select(
+                    Reminder.clinic_id,
+                    Reminder.policy_version,
+                    Reminder.claimed_at,
+                    Reminder.send_at,
+                    Reminder.offset_minutes,
+                ).where(Reminder.id == reminder_id)
+            ).one()
             out = outgoing.load(conn, reminder_id)
             assert out is not None
             sent_by_twilio = out.channel in (Channel.SMS, Channel.VOICE)  # a hand-over never reached Twilio
@@ -93,18 +128,29 @@ class Recovery:
         elif request is not None:
             found = self.lookup.messages_since(to=request.to, sender=request.sender, since=since)
         now = self.clock.now()
-        ours = sa.and_(Reminder.id == reminder_id, Reminder.status == ReminderStatus.UNKNOWN,
-                       Reminder.recovery == "checking", Reminder.claimed_by == self.worker_id)
+        ours = sa.and_(
+            Reminder.id == reminder_id,
+            Reminder.status == ReminderStatus.UNKNOWN,
+            Reminder.recovery == "checking",
+            Reminder.claimed_by == self.worker_id,
+        )
         with self.db.connection(write=True) as conn:
             match = _match(conn, found, request)
             if match is not None:
                 changes: dict[str, object] = dict(
-                    status=ReminderStatus.SENT, provider_sid=match.sid, provider_status=match.status,
-                    sent_at=now, outcome=None, recovery="found", lease_expires_at=None)
+                    status=ReminderStatus.SENT,
+                    provider_sid=match.sid,
+                    provider_status=match.status,
+                    sent_at=now,
+                    outcome=None,
+                    recovery="found",
+                    lease_expires_at=None,
+                )
                 verdict = "found"
             elif still_useful(out, row.send_at, row.offset_minutes, now):
-                changes = dict(status=ReminderStatus.PLANNED, due_at=now, claimed_by=None, lease_expires_at=None,
-                               recovery="resent")
+                changes = dict(
+                    status=ReminderStatus.PLANNED, due_at=now, claimed_by=None, lease_expires_at=None, recovery="resent"
+                )
                 verdict = "resent"
             else:
                 changes, verdict = dict(recovery="missed", lease_expires_at=None), "missed"
@@ -112,8 +158,9 @@ class Recovery:
                 with conn.begin_nested():
                     conn.execute(sa.update(Reminder).where(ours).values(updated_at=now, **changes))
             except sa.exc.IntegrityError:  # a re-plan made a new reminder of this step meanwhile: that one goes
-                conn.execute(sa.update(Reminder).where(ours).values(recovery="missed", lease_expires_at=None,
-                                                                    updated_at=now))
+                conn.execute(
+                    sa.update(Reminder).where(ours).values(recovery="missed", lease_expires_at=None, updated_at=now)
+                )
                 verdict = "missed"
             conn.commit()
         if verdict == "found" and match is not None and match.status in outgoing.FAILED_ON_CREATE:
@@ -127,15 +174,20 @@ def _match(conn: sa.Connection, found: list[Found], request: outgoing.Request | 
     SMS the same text (the patient's other reminders say another date or come from another step)."""
     if not found or request is None:
         return None
-    known = set(conn.scalars(sa.select(Reminder.provider_sid).where(
-        Reminder.provider_sid.in_([f.sid for f in found]))))
-    mine = [f for f in found if f.sid not in known and (
-        request.channel is Channel.VOICE or f.body is None or f.body == request.body)]
+    known = set(conn.scalars(sa.select(Reminder.provider_sid).where(Reminder.provider_sid.in_([f.sid for f in found]))))
+    mine = [
+        f
+        for f in found
+        if f.sid not in known and (request.channel is Channel.VOICE or f.body is None or f.body == request.body)
+    ]
     return min(mine, key=lambda f: (f.created_at is None, f.created_at)) if mine else None
 
 
 def still_useful(out: outgoing.Outgoing, send_at: datetime, offset_minutes: int, now: datetime) -> bool:
     """A reminder sent late still makes sense before the visit and within half of its step's lead time
     (a 24 h reminder up to 12 h late, a 2 h call up to an hour late); the send's own checks still apply."""
-    return now < out.start_at and now <= send_at + timedelta(minutes=offset_minutes) / 2 \
+    return (
+        now < out.start_at
+        and now <= send_at + timedelta(minutes=offset_minutes) / 2
         and out.booking_status.value in ACTIVE_BOOKING
+    )

@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.clinics import Clinic
-from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.clinic.patients import Patient
+from recall.common.db import Base, UTCDateTime, enum_column_type
+from recall.queue.surge import surge_status
 from recall.reminders.planning import DEFAULT_POLICY, HUMAN, Channel, Fallback, Step, automated, plan_steps
 from recall.reminders.policy import current_policy, get_version
-from recall.queue.surge import surge_status
 
 
 class CallOutcome(str, enum.Enum):
@@ -70,13 +70,17 @@ class ReminderStatus(str, enum.Enum):
 # Not sent yet: cancelling marks these, and a worker about to send re-reads the status under a lock first.
 WAITING = (ReminderStatus.PLANNED, ReminderStatus.SENDING)
 # The channel a patient must have consented to for each step.
-CONSENT = {Channel.SMS: "consent_sms", Channel.VOICE: "consent_voice", Channel.OPERATOR_CALL: "consent_call",
-           Channel.FRONTDESK_CALL: "consent_call"}
+CONSENT = {
+    Channel.SMS: "consent_sms",
+    Channel.VOICE: "consent_voice",
+    Channel.OPERATOR_CALL: "consent_call",
+    Channel.FRONTDESK_CALL: "consent_call",
+}
 ACTIVE_BOOKING = ("booked", "confirmed")
 
 
 # The reminders whose lost send still waits for its recovery (``dispatch.Dispatcher.recover``).
-RECOVERY_WAITING = ("status = 'unknown' AND outcome = 'worker_lost' AND (recovery IS NULL OR recovery = 'checking')")
+RECOVERY_WAITING = "status = 'unknown' AND outcome = 'worker_lost' AND (recovery IS NULL OR recovery = 'checking')"
 
 
 class Reminder(Base):
@@ -129,12 +133,22 @@ class Reminder(Base):
         sa.Index("ix_reminders_calls", "clinic_id", "channel", "status", "handled_at"),
         sa.Index("ix_reminders_booking", "booking_id", "status"),
         sa.Index("ix_reminders_patient", "patient_id", "status"),
-        sa.Index("ix_reminders_recovery", "lease_expires_at",
-                 sqlite_where=sa.text(RECOVERY_WAITING), postgresql_where=sa.text(RECOVERY_WAITING)),
+        sa.Index(
+            "ix_reminders_recovery",
+            "lease_expires_at",
+            sqlite_where=sa.text(RECOVERY_WAITING),
+            postgresql_where=sa.text(RECOVERY_WAITING),
+        ),
         # One waiting reminder per step and channel of a booking: re-planning twice cannot double it.
-        sa.Index("uq_reminders_live_step", "booking_id", "offset_minutes", "channel", unique=True,
-                 sqlite_where=sa.text("status = 'planned'"),
-                 postgresql_where=sa.text("status = 'planned'")),
+        sa.Index(
+            "uq_reminders_live_step",
+            "booking_id",
+            "offset_minutes",
+            "channel",
+            unique=True,
+            sqlite_where=sa.text("status = 'planned'"),
+            postgresql_where=sa.text("status = 'planned'"),
+        ),
     )
 
 
@@ -176,16 +190,20 @@ def first_receipt(session: Session, kind: str, sid: str, now: datetime) -> bool:
     return True
 
 
-def cancel_waiting(session: Session, now: datetime, *, booking_id: int | None = None, patient_id: int | None = None,
-                   reason: str) -> int:
+def cancel_waiting(
+    session: Session, now: datetime, *, booking_id: int | None = None, patient_id: int | None = None, reason: str
+) -> int:
     """Cancel a booking's (or a patient's) reminders that have not gone out; the caller commits."""
     stmt = sa.update(Reminder).where(Reminder.status.in_(WAITING))
     if booking_id is not None:
         stmt = stmt.where(Reminder.booking_id == booking_id)
     if patient_id is not None:
         stmt = stmt.where(Reminder.patient_id == patient_id)
-    result = session.execute(stmt.values(status=ReminderStatus.CANCELLED, outcome=reason, updated_at=now)
-                             .execution_options(synchronize_session=False))
+    result = session.execute(
+        stmt.values(status=ReminderStatus.CANCELLED, outcome=reason, updated_at=now).execution_options(
+            synchronize_session=False
+        )
+    )
     return result.rowcount or 0
 
 
@@ -210,9 +228,16 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
         return []
     version, doc = current_policy(session, clinic.id)
     surge = surge_status(session, clinic, now).active
-    steps = plan_steps(doc, start_at=b.start_at, now=now, zone=patient.timezone or clinic.timezone,
-                       service_id=b.service_id, provider_id=b.provider_id, confirmed=status == "confirmed",
-                       surge=surge)
+    steps = plan_steps(
+        doc,
+        start_at=b.start_at,
+        now=now,
+        zone=patient.timezone or clinic.timezone,
+        service_id=b.service_id,
+        provider_id=b.provider_id,
+        confirmed=status == "confirmed",
+        surge=surge,
+    )
     made = []
     for step in steps:
         skipped = step.skipped_reason
@@ -223,11 +248,23 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
         if skipped is not None and not first:
             continue
         reminder = Reminder(
-            clinic_id=clinic.id, booking_id=b.id, patient_id=patient.id, policy_version=version,
-            step_index=step.step_index, offset_minutes=step.offset_minutes, channel=step.channel,
-            fallback=step.fallback, status=ReminderStatus.SKIPPED if skipped else ReminderStatus.PLANNED,
-            outcome=skipped, send_at=step.send_at, due_at=step.send_at, attempts=0, created_at=now, updated_at=now,
-            planned_channel=step.automated_from, moved_reason=SURGE if step.automated_from else None,
+            clinic_id=clinic.id,
+            booking_id=b.id,
+            patient_id=patient.id,
+            policy_version=version,
+            step_index=step.step_index,
+            offset_minutes=step.offset_minutes,
+            channel=step.channel,
+            fallback=step.fallback,
+            status=ReminderStatus.SKIPPED if skipped else ReminderStatus.PLANNED,
+            outcome=skipped,
+            send_at=step.send_at,
+            due_at=step.send_at,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+            planned_channel=step.automated_from,
+            moved_reason=SURGE if step.automated_from else None,
         )
         session.add(reminder)
         made.append(reminder)
@@ -239,15 +276,22 @@ def replan_clinic(session: Session, clinic_id: int, now: datetime) -> int:
     """A policy change: every future active booking of the clinic is planned again. Returns how many."""
     from recall.visits.bookings import ACTIVE, Booking
 
-    bookings = session.scalars(sa.select(Booking).where(
-        Booking.clinic_id == clinic_id, Booking.status.in_(ACTIVE), Booking.start_at > now)).all()
+    bookings = session.scalars(
+        sa.select(Booking).where(Booking.clinic_id == clinic_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
+    ).all()
     for booking in bookings:
         plan_booking(session, booking, now, reason="policy_changed")
     return len(bookings)
 
 
-def list_reminders(clinic_id: int, *, booking_id: int | None = None, status: ReminderStatus | None = None,
-                   channel: Channel | None = None, due_before: datetime | None = None) -> sa.Select[tuple[Reminder]]:
+def list_reminders(
+    clinic_id: int,
+    *,
+    booking_id: int | None = None,
+    status: ReminderStatus | None = None,
+    channel: Channel | None = None,
+    due_before: datetime | None = None,
+) -> sa.Select[tuple[Reminder]]:
     stmt = sa.select(Reminder).where(Reminder.clinic_id == clinic_id)
     if booking_id is not None:
         stmt = stmt.where(Reminder.booking_id == booking_id)
@@ -268,8 +312,11 @@ def step_of(session: Session, reminder: Reminder) -> Step | None:
     booking = session.get(Booking, reminder.booking_id)
     if booking is None:
         return None
-    doc = DEFAULT_POLICY if reminder.policy_version == 0 else \
-        get_version(session, reminder.clinic_id, reminder.policy_version).doc
+    doc = (
+        DEFAULT_POLICY
+        if reminder.policy_version == 0
+        else get_version(session, reminder.clinic_id, reminder.policy_version).doc
+    )
     steps = doc.steps_for(booking.service_id, booking.provider_id)
     return next((s for s in steps if s.offset_minutes == reminder.offset_minutes), None)
 
@@ -293,9 +340,15 @@ def automate_in_surge(session: Session, reminder: Reminder, now: datetime) -> bo
         channel, fallback = Channel.SMS, Fallback.NONE
     if patient.phone_invalid or not getattr(patient, CONSENT[channel]):
         return False
-    if session.scalar(sa.select(Reminder.id).where(  # that call is already waiting for this step
-            Reminder.booking_id == reminder.booking_id, Reminder.offset_minutes == reminder.offset_minutes,
-            Reminder.channel == channel, Reminder.status == ReminderStatus.PLANNED, Reminder.id != reminder.id)):
+    if session.scalar(
+        sa.select(Reminder.id).where(  # that call is already waiting for this step
+            Reminder.booking_id == reminder.booking_id,
+            Reminder.offset_minutes == reminder.offset_minutes,
+            Reminder.channel == channel,
+            Reminder.status == ReminderStatus.PLANNED,
+            Reminder.id != reminder.id,
+        )
+    ):
         return False
     if not surge_status(session, clinic, now).active:
         return False
@@ -314,8 +367,8 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
     One call per booking waits at a time: an operator's open reminder-call task about the booking takes
     this step too, and a new call on the desk's list replaces one still waiting there (the booking moved).
     """
-    from recall.visits.bookings import Booking
     from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
+    from recall.visits.bookings import Booking
 
     if automate_in_surge(session, reminder, now):
         return "automated"
@@ -324,23 +377,42 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
         booking = session.get(Booking, reminder.booking_id)
         clinic = session.get(Clinic, reminder.clinic_id)
         assert booking is not None and clinic is not None
-        task = session.scalar(sa.select(RecallTask).where(
-            RecallTask.origin_booking_id == booking.id, RecallTask.reason == TaskReason.REMINDER_CALL,
-            RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED))).limit(1))
+        task = session.scalar(
+            sa.select(RecallTask)
+            .where(
+                RecallTask.origin_booking_id == booking.id,
+                RecallTask.reason == TaskReason.REMINDER_CALL,
+                RecallTask.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)),
+            )
+            .limit(1)
+        )
         if task is None:
-            task = open_task(session, clinic=clinic, patient_id=reminder.patient_id,
-                             reason=TaskReason.REMINDER_CALL, due_at=now, now=now, follow_up_date=None,
-                             service_id=booking.service_id, provider_id=booking.provider_id,
-                             origin_booking_id=booking.id)
+            task = open_task(
+                session,
+                clinic=clinic,
+                patient_id=reminder.patient_id,
+                reason=TaskReason.REMINDER_CALL,
+                due_at=now,
+                now=now,
+                follow_up_date=None,
+                service_id=booking.service_id,
+                provider_id=booking.provider_id,
+                origin_booking_id=booking.id,
+            )
         reminder.task_id = task.id
     else:
         session.execute(
-            sa.update(Reminder).where(
-                Reminder.booking_id == reminder.booking_id, Reminder.channel == Channel.FRONTDESK_CALL,
-                Reminder.status == ReminderStatus.HANDED_OVER, Reminder.handled_at.is_(None),
-                Reminder.id != reminder.id)
+            sa.update(Reminder)
+            .where(
+                Reminder.booking_id == reminder.booking_id,
+                Reminder.channel == Channel.FRONTDESK_CALL,
+                Reminder.status == ReminderStatus.HANDED_OVER,
+                Reminder.handled_at.is_(None),
+                Reminder.id != reminder.id,
+            )
             .values(handled_at=now, call_outcome=CallOutcome.SUPERSEDED, updated_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
     reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.HANDED_OVER, "handed_over", now
     return "handed_over"
 
@@ -361,10 +433,21 @@ def fall_back(session: Session, reminder: Reminder, now: datetime) -> Reminder |
     if channel in (Channel.SMS, Channel.VOICE) and (patient.phone_invalid or not getattr(patient, CONSENT[channel])):
         return None
     backup = Reminder(
-        clinic_id=reminder.clinic_id, booking_id=reminder.booking_id, patient_id=reminder.patient_id,
-        policy_version=reminder.policy_version, step_index=reminder.step_index, offset_minutes=reminder.offset_minutes,
-        channel=channel, fallback=Fallback.NONE, fallback_of_id=reminder.id, status=ReminderStatus.PLANNED,
-        send_at=now, due_at=now, attempts=0, created_at=now, updated_at=now,
+        clinic_id=reminder.clinic_id,
+        booking_id=reminder.booking_id,
+        patient_id=reminder.patient_id,
+        policy_version=reminder.policy_version,
+        step_index=reminder.step_index,
+        offset_minutes=reminder.offset_minutes,
+        channel=channel,
+        fallback=Fallback.NONE,
+        fallback_of_id=reminder.id,
+        status=ReminderStatus.PLANNED,
+        send_at=now,
+        due_at=now,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
     )
     session.add(backup)
     session.flush()

@@ -39,14 +39,20 @@ class ClinicSender:
 
 def senders(session: Session, account: str | None = None) -> list[ClinicSender]:
     """Every clinic of ``account`` with the sender its current policy names (none: the service's default)."""
-    latest = (sa.select(ReminderPolicy.clinic_id, sa.func.max(ReminderPolicy.version).label("version"))
-              .group_by(ReminderPolicy.clinic_id).subquery())
-    stmt = (sa.select(Clinic.id, ReminderPolicy.body)
-            .outerjoin(latest, latest.c.clinic_id == Clinic.id)
-            .outerjoin(ReminderPolicy, sa.and_(ReminderPolicy.clinic_id == Clinic.id,
-                                               ReminderPolicy.version == latest.c.version))
-            .where(Clinic.twilio_account_sid.is_(None) if account is None else Clinic.twilio_account_sid == account)
-            .order_by(Clinic.id))
+    latest = (
+        sa.select(ReminderPolicy.clinic_id, sa.func.max(ReminderPolicy.version).label("version"))
+        .group_by(ReminderPolicy.clinic_id)
+        .subquery()
+    )
+    stmt = (
+        sa.select(Clinic.id, ReminderPolicy.body)
+        .outerjoin(latest, latest.c.clinic_id == Clinic.id)
+        .outerjoin(
+            ReminderPolicy, sa.and_(ReminderPolicy.clinic_id == Clinic.id, ReminderPolicy.version == latest.c.version)
+        )
+        .where(Clinic.twilio_account_sid.is_(None) if account is None else Clinic.twilio_account_sid == account)
+        .order_by(Clinic.id)
+    )
     found = []
     for clinic_id, body in session.execute(stmt):
         sender = (body or {}).get("sender") or {}  # PolicyDoc.to_json always writes it; version 0 names none
@@ -54,8 +60,14 @@ def senders(session: Session, account: str | None = None) -> list[ClinicSender]:
     return found
 
 
-def clinic_for_reply(session: Session, *, to_number: str | None, messaging_service_sid: str | None,
-                     default_from: str | None, account: str | None = None) -> int | None:
+def clinic_for_reply(
+    session: Session,
+    *,
+    to_number: str | None,
+    messaging_service_sid: str | None,
+    default_from: str | None,
+    account: str | None = None,
+) -> int | None:
     """The one clinic a message sent to ``to_number`` (through ``messaging_service_sid``) is for, or None when
     no clinic, or more than one, owns it."""
     candidates = senders(session, account)

@@ -38,8 +38,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 
-from recall.common.errors import ValidationError
 from recall.clinic.patients import Language
+from recall.common.errors import ValidationError
 from recall.common.timeutil import validate_zone
 from recall.common.timeutil import zone as zone_info
 
@@ -51,29 +51,24 @@ SMS, VOICE = "sms", "voice"
 
 DEFAULT_TEMPLATES: dict[str, dict[Language, str]] = {
     SMS: {
-        Language.EN: "Reminder: your appointment at {clinic} on {date} at {time}. "
-                     "Reply 1 to confirm, 2 to cancel.",
-        Language.PL: "Przypomnienie: {clinic}, {date} o {time}. "
-                     "Odpisz 1 – potwierdzam, 2 – odwołuję.",
-        Language.RU: "Напоминание: {clinic}, {date} в {time}. "
-                     "Ответьте 1 — подтвердить, 2 — отменить.",
-        Language.SV: "Påminnelse: din tid hos {clinic} {date} kl. {time}. "
-                     "Svara 1 för att bekräfta, 2 för att avboka.",
+        Language.EN: "Reminder: your appointment at {clinic} on {date} at {time}. Reply 1 to confirm, 2 to cancel.",
+        Language.PL: "Przypomnienie: {clinic}, {date} o {time}. Odpisz 1 – potwierdzam, 2 – odwołuję.",
+        Language.RU: "Напоминание: {clinic}, {date} в {time}. Ответьте 1 — подтвердить, 2 — отменить.",
+        Language.SV: "Påminnelse: din tid hos {clinic} {date} kl. {time}. Svara 1 för att bekräfta, 2 för att avboka.",
         Language.ZH: "提醒：您在{clinic}的预约时间为{date} {time}。回复1确认，回复2取消。",
     },
     VOICE: {
         Language.EN: "Hello. This is a reminder from {clinic} about your appointment on {date} at {time}. "
-                     "To confirm, press 1. To cancel, press 2. To speak with someone, press 3.",
+        "To confirm, press 1. To cancel, press 2. To speak with someone, press 3.",
         Language.PL: "Dzień dobry, tu {clinic}. Przypominamy o wizycie: {date}, godzina {time}. "
-                     "Aby potwierdzić, naciśnij 1. Aby odwołać, naciśnij 2. "
-                     "Aby porozmawiać z nami, naciśnij 3.",
+        "Aby potwierdzić, naciśnij 1. Aby odwołać, naciśnij 2. "
+        "Aby porozmawiać z nami, naciśnij 3.",
         Language.RU: "Здравствуйте! Это {clinic}. Напоминаем о вашей записи: {date} в {time}. "
-                     "Чтобы подтвердить, нажмите 1. Чтобы отменить, нажмите 2. "
-                     "Чтобы поговорить с сотрудником, нажмите 3.",
+        "Чтобы подтвердить, нажмите 1. Чтобы отменить, нажмите 2. "
+        "Чтобы поговорить с сотрудником, нажмите 3.",
         Language.SV: "Hej! Det här är en påminnelse från {clinic} om din tid {date} klockan {time}. "
-                     "För att bekräfta, tryck 1. För att avboka, tryck 2. För att prata med oss, tryck 3.",
-        Language.ZH: "您好，这里是{clinic}。提醒您，您的预约时间为{date} {time}。"
-                     "确认请按1，取消请按2，人工服务请按3。",
+        "För att bekräfta, tryck 1. För att avboka, tryck 2. För att prata med oss, tryck 3.",
+        Language.ZH: "您好，这里是{clinic}。提醒您，您的预约时间为{date} {time}。确认请按1，取消请按2，人工服务请按3。",
     },
 }
 
@@ -94,12 +89,19 @@ LONG_PROVIDER_NAMES: dict[Language, str] = {
 }
 
 _LOCALES: dict[Language, str] = {
-    Language.EN: "en_GB", Language.PL: "pl_PL", Language.RU: "ru_RU",
-    Language.SV: "sv_SE", Language.ZH: "zh_Hans_CN",
+    Language.EN: "en_GB",
+    Language.PL: "pl_PL",
+    Language.RU: "ru_RU",
+    Language.SV: "sv_SE",
+    Language.ZH: "zh_Hans_CN",
 }
 _DATE_PATTERNS: dict[str, str] = {
-    "en_GB": "EEEE d MMMM", "en_US": "EEEE, MMMM d", "pl_PL": "EEEE, d MMMM",
-    "ru_RU": "EEEE, d MMMM", "sv_SE": "EEEE d MMMM", "zh_Hans_CN": "M月d日EEEE",
+    "en_GB": "EEEE d MMMM",
+    "en_US": "EEEE, MMMM d",
+    "pl_PL": "EEEE, d MMMM",
+    "ru_RU": "EEEE, d MMMM",
+    "sv_SE": "EEEE d MMMM",
+    "zh_Hans_CN": "M月d日EEEE",
 }
 _GSM_LANGUAGES = frozenset({Language.EN, Language.PL, Language.SV})  # can be written in GSM-7
 
@@ -173,14 +175,19 @@ def validate_template(text: str, *, allow_provider: bool, field: str = "template
         inner = match.group(1)
         head = _NAME.match(inner)
         if head and head.group(0) in PLACEHOLDERS and head.end() < len(inner):
-            problems.append(f"placeholder {match.group(0)} may not carry a format, conversion, "
-                            f"attribute or index; write {{{head.group(0)}}}")
+            problems.append(
+                f"placeholder {match.group(0)} may not carry a format, conversion, "
+                f"attribute or index; write {{{head.group(0)}}}"
+            )
         elif inner not in PLACEHOLDERS:
-            problems.append(f"unknown placeholder {match.group(0)}; allowed: "
-                            + ", ".join(f"{{{p}}}" for p in _allowed(allow_provider)))
+            problems.append(
+                f"unknown placeholder {match.group(0)}; allowed: "
+                + ", ".join(f"{{{p}}}" for p in _allowed(allow_provider))
+            )
         elif inner == "provider" and not allow_provider:
-            problems.append("placeholder {provider} is not allowed: the clinic does not share "
-                            "the provider's name in reminders")
+            problems.append(
+                "placeholder {provider} is not allowed: the clinic does not share the provider's name in reminders"
+            )
     if re.search(r"[{}]", _PLACEHOLDER.sub("", text)):
         problems.append("has unbalanced braces: use { and } only around a placeholder such as {date}")
     if problems:
@@ -203,6 +210,7 @@ def _is_forbidden_char(c: str) -> bool:
 
 
 # --- rendering ---------------------------------------------------------------
+
 
 def locale_for(language: Language, zone_name: str | None = None) -> str:
     """The Babel locale for a patient: en_US for American zones, en_GB for other English."""
@@ -234,8 +242,16 @@ def _checked(text: str, allow_provider: bool) -> str:
     return validate_template(text, allow_provider=allow_provider)
 
 
-def render(text: str, *, language: Language, clinic_name: str, start_at: datetime, zone: str,
-           provider_name: str | None = None, allow_provider: bool = False) -> str:
+def render(
+    text: str,
+    *,
+    language: Language,
+    clinic_name: str,
+    start_at: datetime,
+    zone: str,
+    provider_name: str | None = None,
+    allow_provider: bool = False,
+) -> str:
     """The reminder for a visit starting at ``start_at`` (aware, UTC) in the patient's zone."""
     _checked(text, allow_provider)
     if start_at.tzinfo is None or start_at.utcoffset() is None:
@@ -249,8 +265,7 @@ def render(text: str, *, language: Language, clinic_name: str, start_at: datetim
     }
     if "provider" in placeholders(text):
         if not provider_name or not provider_name.strip():
-            raise ValidationError("the template names the provider but the visit has none",
-                                  field="provider_name")
+            raise ValidationError("the template names the provider but the visit has none", field="provider_name")
         values["provider"] = _plain_value(provider_name)
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
@@ -271,8 +286,8 @@ def _plain_value(value: str) -> str:
 
 # --- the manager's warnings --------------------------------------------------
 
-def check_template(text: str, *, language: Language, allow_provider: bool,
-                   field: str = "template") -> list[str]:
+
+def check_template(text: str, *, language: Language, allow_provider: bool, field: str = "template") -> list[str]:
     """Warnings for an SMS template that is valid but costly or odd.
 
     The segment count is for the worst case: a 40-character clinic name, the
@@ -284,14 +299,15 @@ def check_template(text: str, *, language: Language, allow_provider: bool,
     warnings: list[str] = []
     worst = worst_case_segments(text, language=language)
     if worst.segments > MAX_SEGMENTS:
-        warnings.append(f"renders to {worst.segments} segments (encoding {worst.encoding}); more than "
-                        f"{MAX_SEGMENTS} segments costs more and may arrive split")
+        warnings.append(
+            f"renders to {worst.segments} segments (encoding {worst.encoding}); more than "
+            f"{MAX_SEGMENTS} segments costs more and may arrive split"
+        )
     if language in _GSM_LANGUAGES:
         literal = _PLACEHOLDER.sub("", text)
         strays = list(dict.fromkeys(c for c in literal if not is_gsm(c)))
         if strays:
-            shown = ", ".join(f"'{c}'" + (f" (use '{_GSM_HINTS[c]}')" if c in _GSM_HINTS else "")
-                              for c in strays)
+            shown = ", ".join(f"'{c}'" + (f" (use '{_GSM_HINTS[c]}')" if c in _GSM_HINTS else "") for c in strays)
             subject = f"characters {shown} force" if len(strays) > 1 else f"character {shown} forces"
             note = " (Polish diacritics are outside GSM-7)" if language is Language.PL else ""
             warnings.append(f"{subject} UCS-2 encoding{note}: 70 characters per SMS instead of 160")

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from recall.visits.bookings import ACTIVE, Booking
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Language, Patient
 from recall.reminders.planning import Channel, OnMachine
 from recall.reminders.reminders import Reminder, step_of
+from recall.visits.bookings import ACTIVE, Booking
 
 # What Twilio's AnsweredBy says once a machine's greeting ended: a message can be left after it.
 MESSAGE_END = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
@@ -60,8 +60,7 @@ def voicemail_text(language: Language | str, clinic_name: str) -> str:
 def voicemail_script(session: Session, reminder_id: int, answered_by: str | None) -> tuple[str, str] | None:
     """What to leave on the machine, in the patient's language: (text, language); None means hang up."""
     reminder = session.get(Reminder, reminder_id)
-    if reminder is None or reminder.channel is not Channel.VOICE or not leaves_message(session, reminder,
-                                                                                       answered_by):
+    if reminder is None or reminder.channel is not Channel.VOICE or not leaves_message(session, reminder, answered_by):
         return None
     subject = call_subject(session, reminder)
     if subject is None:

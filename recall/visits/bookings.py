@@ -14,21 +14,29 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.common.actors import Actor, Role
 from recall.clinic.catalog import Service, referenced
 from recall.clinic.clinics import Clinic, get_clinic
+from recall.clinic.patients import get_patient
+from recall.clinic.staff import get_staff
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
-from recall.credit.ledger import CreditKind, record_outcome, record_pending
-from recall.reminders import reminders
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
-from recall.clinic.patients import get_patient
-from recall.queue.tasks import (
-    SERVICE_REASONS, CloseReason, RecallTask, TaskReason, TaskStatus, close_service_tasks, close_task, get_task,
-    open_task, open_task_for_visit,
-)
-from recall.clinic.staff import get_staff
 from recall.common.timeutil import local_day
+from recall.credit.ledger import CreditKind, record_outcome, record_pending
+from recall.queue.tasks import (
+    SERVICE_REASONS,
+    CloseReason,
+    RecallTask,
+    TaskReason,
+    TaskStatus,
+    close_service_tasks,
+    close_task,
+    get_task,
+    open_task,
+    open_task_for_visit,
+)
+from recall.reminders import reminders
 
 
 class BookingStatus(str, enum.Enum):
@@ -67,8 +75,9 @@ CHANNEL_ROLE: dict[Channel, Role | None] = {
 ACTIVE = (BookingStatus.BOOKED, BookingStatus.CONFIRMED)
 # Allowed moves between statuses; the three outcomes are final.
 TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
-    BookingStatus.BOOKED: frozenset({BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.ATTENDED,
-                                     BookingStatus.NO_SHOW}),
+    BookingStatus.BOOKED: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}
+    ),
     BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}),
     BookingStatus.CANCELLED: frozenset(),
     BookingStatus.ATTENDED: frozenset(),
@@ -143,8 +152,9 @@ class BookingRequest:
     note: str | None = None
 
 
-def credit_target(session: Session, actor: Actor, channel: Channel,
-                  on_behalf_of: int | None) -> tuple[Role | None, int | None]:
+def credit_target(
+    session: Session, actor: Actor, channel: Channel, on_behalf_of: int | None
+) -> tuple[Role | None, int | None]:
     """Who earns a booking recorded by ``actor`` through ``channel``: (role, staff id) or (None, None)."""
     earning_role = CHANNEL_ROLE[channel]
     if actor.role is not Role.MANAGER:
@@ -152,18 +162,23 @@ def credit_target(session: Session, actor: Actor, channel: Channel,
             raise Forbidden("only a manager may record a booking on behalf of another staff member")
         if earning_role is not actor.role:
             if actor.role is Role.FRONTDESK:
-                raise Forbidden(f"the front desk records in-person bookings; a {channel.value} booking is remote "
-                                "and belongs to the operators")
+                raise Forbidden(
+                    f"the front desk records in-person bookings; a {channel.value} booking is remote "
+                    "and belongs to the operators"
+                )
             if earning_role is Role.FRONTDESK:
-                raise Forbidden("operators record remote bookings (phone, chat, sms); an in-person booking "
-                                "belongs to the front desk")
+                raise Forbidden(
+                    "operators record remote bookings (phone, chat, sms); an in-person booking "
+                    "belongs to the front desk"
+                )
             raise Forbidden(f"a {channel.value} booking is recorded by the system, not by an operator")
         return actor.role, actor.staff_id
     if on_behalf_of is None:
         return None, None
     if earning_role is None:
-        raise ValidationError(f"a {channel.value} booking earns nobody credit; leave this out",
-                              field="on_behalf_of_staff_id")
+        raise ValidationError(
+            f"a {channel.value} booking earns nobody credit; leave this out", field="on_behalf_of_staff_id"
+        )
     try:
         staff = get_staff(session, actor.clinic_id, on_behalf_of)
     except NotFound:
@@ -173,7 +188,9 @@ def credit_target(session: Session, actor: Actor, channel: Channel,
     if staff.role is not earning_role:
         raise ValidationError(
             f"a {channel.value} booking earns {earning_role.value} credit, and staff member {on_behalf_of} "
-            f"is {staff.role.value}", field="on_behalf_of_staff_id")
+            f"is {staff.role.value}",
+            field="on_behalf_of_staff_id",
+        )
     return earning_role, staff.id
 
 
@@ -203,8 +220,9 @@ def _times(start: datetime, end: datetime | None, service: Service | None, now: 
     return start, end
 
 
-def _check_no_overlap(session: Session, patient_id: int, start: datetime, end: datetime,
-                      exclude_id: int | None = None) -> None:
+def _check_no_overlap(
+    session: Session, patient_id: int, start: datetime, end: datetime, exclude_id: int | None = None
+) -> None:
     stmt = sa.select(Booking.id).where(
         Booking.patient_id == patient_id, Booking.status.in_(ACTIVE), Booking.start_at < end, Booking.end_at > start
     )
@@ -215,8 +233,9 @@ def _check_no_overlap(session: Session, patient_id: int, start: datetime, end: d
         raise Conflict(f"the patient already has booking {clash} at an overlapping time", field="start_at")
 
 
-def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
-         checkout_visit_id: int | None = None) -> Booking:
+def book(
+    session: Session, clock: Clock, actor: Actor, req: BookingRequest, *, checkout_visit_id: int | None = None
+) -> Booking:
     """Make a booking inside the caller's transaction (the caller commits)."""
     now = clock.now()
     if req.source is Source.VISIT_CHECKOUT and checkout_visit_id is None:
@@ -243,7 +262,9 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
         try:
             task = get_task(session, clinic.id, req.recall_task_id, for_update=True)
         except NotFound:
-            raise ValidationError(f"no recall task {req.recall_task_id} in this clinic", field="recall_task_id") from None
+            raise ValidationError(
+                f"no recall task {req.recall_task_id} in this clinic", field="recall_task_id"
+            ) from None
         if task.status is not TaskStatus.OPEN:
             raise Conflict(f"recall task {task.id} is already {task.status.value}", field="recall_task_id")
         if task.patient_id != patient.id:
@@ -253,23 +274,48 @@ def book(session: Session, clock: Clock, actor: Actor, req: BookingRequest, *,
         follow_up_of = task.origin_visit_id
 
     booking = Booking(
-        clinic_id=clinic.id, patient_id=patient.id, provider_id=req.provider_id, service_id=req.service_id,
-        start_at=start, end_at=end, status=BookingStatus.BOOKED, channel=req.channel, source=req.source,
-        source_visit_id=checkout_visit_id, recall_task_id=req.recall_task_id, follow_up_of_visit_id=follow_up_of,
-        created_by_id=actor.staff_id, credited_staff_id=staff_id, credited_role=role, note=req.note,
-        created_at=now, updated_at=now,
+        clinic_id=clinic.id,
+        patient_id=patient.id,
+        provider_id=req.provider_id,
+        service_id=req.service_id,
+        start_at=start,
+        end_at=end,
+        status=BookingStatus.BOOKED,
+        channel=req.channel,
+        source=req.source,
+        source_visit_id=checkout_visit_id,
+        recall_task_id=req.recall_task_id,
+        follow_up_of_visit_id=follow_up_of,
+        created_by_id=actor.staff_id,
+        credited_staff_id=staff_id,
+        credited_role=role,
+        note=req.note,
+        created_at=now,
+        updated_at=now,
     )
     session.add(booking)
     session.flush()
     if task is not None:
         # A booking from a recall task wins it, whatever provider or service it ended up with.
-        close_task(task, status=TaskStatus.WON, reason=CloseReason.BOOKED, now=now, by_staff_id=actor.staff_id,
-                   booking_id=booking.id)
+        close_task(
+            task,
+            status=TaskStatus.WON,
+            reason=CloseReason.BOOKED,
+            now=now,
+            by_staff_id=actor.staff_id,
+            booking_id=booking.id,
+        )
     reminders.plan_booking(session, booking, now, reason="booked")
     if staff_id is not None and role is not None:
         record_pending(
-            session, booking_id=booking.id, clinic_id=clinic.id, clinic_zone=clinic.timezone, staff_id=staff_id,
-            role=role, service_id=booking.service_id, now=now,
+            session,
+            booking_id=booking.id,
+            clinic_id=clinic.id,
+            clinic_zone=clinic.timezone,
+            staff_id=staff_id,
+            role=role,
+            service_id=booking.service_id,
+            now=now,
             # a win-back, not service work about a booking the patient already had or asked for
             is_recall=task is not None and task.reason not in SERVICE_REASONS and role is Role.OPERATOR,
         )
@@ -327,8 +373,13 @@ def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> N
     close_service_tasks(session, booking.id, now)
     clinic = get_clinic(session, actor.clinic_id)
     # A realized booking counts on the day of the visit.
-    record_outcome(session, booking_id=booking.id, kind=CreditKind.EARNED, now=now,
-                   day=local_day(booking.start_at, clinic.timezone))
+    record_outcome(
+        session,
+        booking_id=booking.id,
+        kind=CreditKind.EARNED,
+        now=now,
+        day=local_day(booking.start_at, clinic.timezone),
+    )
 
 
 def mark_no_show(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
@@ -355,8 +406,9 @@ def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int
     return booking
 
 
-def _end(session: Session, actor: Actor, booking: Booking, status: BookingStatus, now: datetime,
-         task_reason: TaskReason) -> None:
+def _end(
+    session: Session, actor: Actor, booking: Booking, status: BookingStatus, now: datetime, task_reason: TaskReason
+) -> None:
     booking.status, booking.updated_at = status, now
     reminders.cancel_waiting(session, now, booking_id=booking.id, reason=status.value)
     close_service_tasks(session, booking.id, now)
@@ -365,8 +417,9 @@ def _end(session: Session, actor: Actor, booking: Booking, status: BookingStatus
     _reopen_follow_up(session, clinic, booking, now, task_reason)
 
 
-def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: datetime,
-                      reason: TaskReason) -> RecallTask | None:
+def _reopen_follow_up(
+    session: Session, clinic: Clinic, booking: Booking, now: datetime, reason: TaskReason
+) -> RecallTask | None:
     """A lost follow-up booking puts the patient back in the recall queue, unless another booking covers it."""
     from recall.visits.visits import Visit
 
@@ -374,10 +427,13 @@ def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: d
     if visit_id is None:
         return None
     covered = session.scalar(
-        sa.select(Booking.id).where(
-            Booking.follow_up_of_visit_id == visit_id, Booking.id != booking.id,
+        sa.select(Booking.id)
+        .where(
+            Booking.follow_up_of_visit_id == visit_id,
+            Booking.id != booking.id,
             Booking.status.in_((*ACTIVE, BookingStatus.ATTENDED)),
-        ).limit(1)
+        )
+        .limit(1)
     )
     if covered is not None or open_task_for_visit(session, visit_id) is not None:
         return None
@@ -385,14 +441,30 @@ def _reopen_follow_up(session: Session, clinic: Clinic, booking: Booking, now: d
     recommended: date | None = visit.follow_up_date if visit else None
     due = max(clinic.first_calling_minute(recommended), now) if recommended is not None else now
     return open_task(
-        session, clinic=clinic, patient_id=booking.patient_id, reason=reason, due_at=due, now=now,
-        follow_up_date=recommended, service_id=booking.service_id, provider_id=booking.provider_id,
-        origin_visit_id=visit_id, origin_booking_id=booking.id,
+        session,
+        clinic=clinic,
+        patient_id=booking.patient_id,
+        reason=reason,
+        due_at=due,
+        now=now,
+        follow_up_date=recommended,
+        service_id=booking.service_id,
+        provider_id=booking.provider_id,
+        origin_visit_id=visit_id,
+        origin_booking_id=booking.id,
     )
 
 
-def move(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
-         end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+def move(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    booking_id: int,
+    *,
+    start_at: datetime,
+    end_at: datetime | None = None,
+    provider_id: int | None = None,
+) -> Booking:
     """A new time (and perhaps provider), inside the caller's transaction. The credit stays pending; a
     confirmation must be given again."""
     now = clock.now()
@@ -400,8 +472,9 @@ def move(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start
     get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)  # lock order: patient, then booking
     booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
     if booking.status not in ACTIVE:
-        raise Conflict(f"booking {booking.id} is {booking.status.value}; only a booked or confirmed booking moves",
-                       field="status")
+        raise Conflict(
+            f"booking {booking.id} is {booking.status.value}; only a booked or confirmed booking moves", field="status"
+        )
     provider, service = referenced(session, actor.clinic_id, provider_id, booking.service_id)
     if end_at is None:
         end_at = start_at + (booking.end_at - booking.start_at)
@@ -416,16 +489,32 @@ def move(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start
     return booking
 
 
-def move_booking(session: Session, clock: Clock, actor: Actor, booking_id: int, *, start_at: datetime,
-                 end_at: datetime | None = None, provider_id: int | None = None) -> Booking:
+def move_booking(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    booking_id: int,
+    *,
+    start_at: datetime,
+    end_at: datetime | None = None,
+    provider_id: int | None = None,
+) -> Booking:
     booking = move(session, clock, actor, booking_id, start_at=start_at, end_at=end_at, provider_id=provider_id)
     session.commit()
     return booking
 
 
-def list_bookings(clinic_id: int, *, statuses: list[BookingStatus] | None = None, start_from: datetime | None = None,
-                  start_to: datetime | None = None, patient_id: int | None = None, provider_id: int | None = None,
-                  credited_staff_id: int | None = None, channel: Channel | None = None) -> sa.Select[tuple[Booking]]:
+def list_bookings(
+    clinic_id: int,
+    *,
+    statuses: list[BookingStatus] | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    patient_id: int | None = None,
+    provider_id: int | None = None,
+    credited_staff_id: int | None = None,
+    channel: Channel | None = None,
+) -> sa.Select[tuple[Booking]]:
     stmt = sa.select(Booking).where(Booking.clinic_id == clinic_id).order_by(Booking.start_at, Booking.id)
     if statuses:
         stmt = stmt.where(Booking.status.in_(statuses))
@@ -433,8 +522,12 @@ def list_bookings(clinic_id: int, *, statuses: list[BookingStatus] | None = None
         stmt = stmt.where(Booking.start_at >= start_from)
     if start_to is not None:
         stmt = stmt.where(Booking.start_at < start_to)
-    for column, value in ((Booking.patient_id, patient_id), (Booking.provider_id, provider_id),
-                          (Booking.credited_staff_id, credited_staff_id), (Booking.channel, channel)):
+    for column, value in (
+        (Booking.patient_id, patient_id),
+        (Booking.provider_id, provider_id),
+        (Booking.credited_staff_id, credited_staff_id),
+        (Booking.channel, channel),
+    ):
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt

@@ -16,18 +16,25 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import Booking, BookingRequest, BookingSlot, Channel, Source, attend, book, get_booking
 from recall.clinic.catalog import Service, referenced
 from recall.clinic.clinics import Clinic, get_clinic
+from recall.clinic.patients import get_patient
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import Conflict, NotFound, RecallError, ValidationError
-from recall.clinic.patients import get_patient
-from recall.queue.tasks import (
-    CloseReason, RecallTask, TaskReason, TaskStatus, close_task, due_at_for, open_task, open_task_for_visit,
-)
 from recall.common.timeutil import local_day
+from recall.queue.tasks import (
+    CloseReason,
+    RecallTask,
+    TaskReason,
+    TaskStatus,
+    close_task,
+    due_at_for,
+    open_task,
+    open_task_for_visit,
+)
+from recall.visits.bookings import Booking, BookingRequest, BookingSlot, Channel, Source, attend, book, get_booking
 
 
 class VisitStatus(str, enum.Enum):
@@ -73,8 +80,13 @@ class Visit(Base):
         sa.Index("ix_visits_clinic_checked_in", "clinic_id", "checked_in_at"),
         sa.Index("ix_visits_patient", "patient_id"),
         # One visit per patient checked in and not yet checked out: a second check-in is impossible.
-        sa.Index(OPEN_VISIT_INDEX, "patient_id", unique=True,
-                 sqlite_where=sa.text(f"status = '{CHECKED_IN}'"), postgresql_where=sa.text(f"status = '{CHECKED_IN}'")),
+        sa.Index(
+            OPEN_VISIT_INDEX,
+            "patient_id",
+            unique=True,
+            sqlite_where=sa.text(f"status = '{CHECKED_IN}'"),
+            postgresql_where=sa.text(f"status = '{CHECKED_IN}'"),
+        ),
     )
 
 
@@ -107,8 +119,16 @@ def get_visit(session: Session, clinic_id: int, visit_id: int, *, for_update: bo
     return visit
 
 
-def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, provider_id: int | None = None,
-             service_id: int | None = None, booking_id: int | None = None) -> Visit:
+def check_in(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    *,
+    patient_id: int,
+    provider_id: int | None = None,
+    service_id: int | None = None,
+    booking_id: int | None = None,
+) -> Visit:
     """Record an arrival. Checking in for a booking marks that booking attended. A patient still checked in
     (a visit not checked out) cannot be checked in again: 409 naming that visit, also when two check-ins race
     (a partial unique index allows one open visit per patient)."""
@@ -134,8 +154,14 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
     if already is not None:
         raise _still_open(already)
     visit = Visit(
-        clinic_id=actor.clinic_id, patient_id=patient.id, provider_id=provider_id, service_id=service_id,
-        booking_id=booking_id, status=VisitStatus.CHECKED_IN, checked_in_at=now, checked_in_by_id=actor.staff_id,
+        clinic_id=actor.clinic_id,
+        patient_id=patient.id,
+        provider_id=provider_id,
+        service_id=service_id,
+        booking_id=booking_id,
+        status=VisitStatus.CHECKED_IN,
+        checked_in_at=now,
+        checked_in_by_id=actor.staff_id,
     )
     session.add(visit)
     if booking is not None:
@@ -156,13 +182,17 @@ def check_in(session: Session, clock: Clock, actor: Actor, *, patient_id: int, p
 
 
 def _open_visit(session: Session, patient_id: int) -> Visit | None:
-    return session.scalar(sa.select(Visit).where(Visit.patient_id == patient_id,
-                                                 Visit.status == VisitStatus.CHECKED_IN).limit(1))
+    return session.scalar(
+        sa.select(Visit).where(Visit.patient_id == patient_id, Visit.status == VisitStatus.CHECKED_IN).limit(1)
+    )
 
 
 def _still_open(visit: Visit) -> Conflict:
-    return Conflict(f"patient {visit.patient_id} is still checked in for visit {visit.id} (since "
-                    f"{visit.checked_in_at.isoformat()}); check that visit out first", field="patient_id")
+    return Conflict(
+        f"patient {visit.patient_id} is still checked in for visit {visit.id} (since "
+        f"{visit.checked_in_at.isoformat()}); check that visit out first",
+        field="patient_id",
+    )
 
 
 def _recommended_date(visit: Visit, service: Service | None, clinic: Clinic, req: CheckoutRequest) -> date | None:
@@ -183,8 +213,9 @@ def _recommended_date(visit: Visit, service: Service | None, clinic: Clinic, req
     if interval is None:
         if req.follow_up is FollowUp.BOOKED:
             return None  # the booking itself says when
-        raise ValidationError("is required: the visit's service has no default follow-up interval",
-                              field="follow_up_date")
+        raise ValidationError(
+            "is required: the visit's service has no default follow-up interval", field="follow_up_date"
+        )
     return visit_day + timedelta(days=interval)
 
 
@@ -230,8 +261,14 @@ def _book_at_desk(session: Session, clock: Clock, actor: Actor, visit: Visit, re
         # Named neither: the follow-up is with the same provider, for the same service.
         provider_id, service_id = visit.provider_id, visit.service_id
     booking_req = BookingRequest(
-        patient_id=visit.patient_id, start_at=desk.start_at, end_at=desk.end_at, provider_id=provider_id,
-        service_id=service_id, note=desk.note, channel=Channel.IN_PERSON, source=Source.VISIT_CHECKOUT,
+        patient_id=visit.patient_id,
+        start_at=desk.start_at,
+        end_at=desk.end_at,
+        provider_id=provider_id,
+        service_id=service_id,
+        note=desk.note,
+        channel=Channel.IN_PERSON,
+        source=Source.VISIT_CHECKOUT,
     )
     try:
         booking = book(session, clock, actor, booking_req, checkout_visit_id=visit.id)
@@ -243,12 +280,20 @@ def _book_at_desk(session: Session, clock: Clock, actor: Actor, visit: Visit, re
     return booking
 
 
-def _open_recall(session: Session, clinic: Clinic, visit: Visit, follow_up: FollowUp, recommended: date | None,
-                 now: datetime) -> RecallTask:
+def _open_recall(
+    session: Session, clinic: Clinic, visit: Visit, follow_up: FollowUp, recommended: date | None, now: datetime
+) -> RecallTask:
     return open_task(
-        session, clinic=clinic, patient_id=visit.patient_id, reason=TaskReason(follow_up.value),
-        due_at=due_at_for(clinic, recommended, now), now=now, follow_up_date=recommended,
-        service_id=visit.service_id, provider_id=visit.provider_id, origin_visit_id=visit.id,
+        session,
+        clinic=clinic,
+        patient_id=visit.patient_id,
+        reason=TaskReason(follow_up.value),
+        due_at=due_at_for(clinic, recommended, now),
+        now=now,
+        follow_up_date=recommended,
+        service_id=visit.service_id,
+        provider_id=visit.provider_id,
+        origin_visit_id=visit.id,
     )
 
 
@@ -269,13 +314,21 @@ def _replay(session: Session, visit: Visit, req: CheckoutRequest, recommended: d
     return CheckoutResult(visit=visit, booking=booking, recall_task=task, replayed=True)
 
 
-def _correct(session: Session, clock: Clock, actor: Actor, clinic: Clinic, visit: Visit, req: CheckoutRequest,
-             recommended: date | None) -> CheckoutResult:
+def _correct(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    clinic: Clinic,
+    visit: Visit,
+    req: CheckoutRequest,
+    recommended: date | None,
+) -> CheckoutResult:
     """Change a recorded checkout: the patient came back to book, or the follow-up was misrecorded."""
     now = clock.now()
     if visit.follow_up is FollowUp.BOOKED:
-        raise Conflict("this checkout already has its follow-up booking; change that booking instead",
-                       field="follow_up")
+        raise Conflict(
+            "this checkout already has its follow-up booking; change that booking instead", field="follow_up"
+        )
     task = open_task_for_visit(session, visit.id)
     if req.follow_up in NEEDS_RECALL and task is None and _recall_settled(session, visit.id):
         raise Conflict("the recall work for this visit is already settled", field="follow_up")
@@ -285,12 +338,19 @@ def _correct(session: Session, clock: Clock, actor: Actor, clinic: Clinic, visit
             raise Conflict("an operator already won this patient back from the recall queue", field="follow_up")
         booking = _book_at_desk(session, clock, actor, visit, req)
         if task is not None:
-            close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.BOOKED_AT_DESK, now=now,
-                       by_staff_id=actor.staff_id, booking_id=booking.id)
+            close_task(
+                task,
+                status=TaskStatus.CLOSED,
+                reason=CloseReason.BOOKED_AT_DESK,
+                now=now,
+                by_staff_id=actor.staff_id,
+                booking_id=booking.id,
+            )
     elif req.follow_up is FollowUp.NOT_NEEDED:
         if task is not None:
-            close_task(task, status=TaskStatus.CLOSED, reason=CloseReason.NOT_NEEDED, now=now,
-                       by_staff_id=actor.staff_id)
+            close_task(
+                task, status=TaskStatus.CLOSED, reason=CloseReason.NOT_NEEDED, now=now, by_staff_id=actor.staff_id
+            )
     elif task is None:
         task = _open_recall(session, clinic, visit, req.follow_up, recommended, now)
     else:
@@ -306,14 +366,24 @@ def _correct(session: Session, clock: Clock, actor: Actor, clinic: Clinic, visit
 
 
 def _recall_settled(session: Session, visit_id: int) -> bool:
-    return session.scalar(
-        sa.select(sa.func.count()).select_from(RecallTask).where(
-            RecallTask.origin_visit_id == visit_id, RecallTask.status == TaskStatus.WON)
-    ) > 0
+    return (
+        session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecallTask)
+            .where(RecallTask.origin_visit_id == visit_id, RecallTask.status == TaskStatus.WON)
+        )
+        > 0
+    )
 
 
-def list_visits(clinic_id: int, *, status: VisitStatus | None = None, from_: datetime | None = None,
-                to: datetime | None = None, patient_id: int | None = None) -> sa.Select[tuple[Visit]]:
+def list_visits(
+    clinic_id: int,
+    *,
+    status: VisitStatus | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    patient_id: int | None = None,
+) -> sa.Select[tuple[Visit]]:
     stmt = sa.select(Visit).where(Visit.clinic_id == clinic_id).order_by(Visit.checked_in_at, Visit.id)
     if status is not None:
         stmt = stmt.where(Visit.status == status)
@@ -324,4 +394,3 @@ def list_visits(clinic_id: int, *, status: VisitStatus | None = None, from_: dat
     if patient_id is not None:
         stmt = stmt.where(Visit.patient_id == patient_id)
     return stmt
-

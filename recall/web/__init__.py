@@ -41,38 +41,72 @@ class Api(flask_smorest.Api):
         return errors.handle_http_exception(error)
 
 
-def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None, *,
-               clock: Clock | None = None, database: Database | None = None) -> Flask:
+def create_app(
+    config_name: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+) -> Flask:
     settings = config.load(config_name, overrides)
     config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
     app = Flask("recall")
     app.config.update(settings)
     app.extensions["recall.db"] = database or Database(
-        app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
-        pool_size=app.config["DB_POOL_SIZE"], max_overflow=app.config["DB_MAX_OVERFLOW"],
+        app.config["DATABASE_URL"],
+        busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=app.config["DB_POOL_SIZE"],
+        max_overflow=app.config["DB_MAX_OVERFLOW"],
     )
     app.extensions["recall.clock"] = clock or SystemClock()
     if app.config["PROXY_FIX_HOPS"]:
         hops = app.config["PROXY_FIX_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
     app.teardown_appcontext(close_session)
-    app.config.setdefault("API_SPEC_OPTIONS", {
-        "security": [{"bearerAuth": []}],
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "info": {"description": "recall: visits, bookings split by role, recall tasks and the credit ledger."
-                 + contract.RANGES_SECTION + contract.WEBHOOKS_SECTION},
-    })
+    app.config.setdefault(
+        "API_SPEC_OPTIONS",
+        {
+            "security": [{"bearerAuth": []}],
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "info": {
+                "description": "recall: visits, bookings split by role, recall tasks and the credit ledger."
+                + contract.RANGES_SECTION
+                + contract.WEBHOOKS_SECTION
+            },
+        },
+    )
 
     app.url_map.converters["int"] = BoundedInt
     api = Api(app)
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     from recall.web import (
-        bookings, catalog, clinic, earnings, patients, queue_stats, recall_tasks, reminder_policy, reminders, staff,
-        visits, webhooks,
+        bookings,
+        catalog,
+        clinic,
+        earnings,
+        patients,
+        queue_stats,
+        recall_tasks,
+        reminder_policy,
+        reminders,
+        staff,
+        visits,
+        webhooks,
     )
 
-    for module in (clinic, reminder_policy, staff, patients, catalog, visits, bookings, recall_tasks, queue_stats,
-                   earnings, reminders):
+    for module in (
+        clinic,
+        reminder_policy,
+        staff,
+        patients,
+        catalog,
+        visits,
+        bookings,
+        recall_tasks,
+        queue_stats,
+        earnings,
+        reminders,
+    ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
     errors.register(app)

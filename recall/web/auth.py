@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import g, request
 
+from recall.clinic.staff import authenticate
 from recall.common.actors import Actor, Role
 from recall.common.errors import Unauthenticated
-from recall.clinic.staff import authenticate
 from recall.web.common import session
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,11 +10,10 @@ from flask import Flask
 from flask.cli import AppGroup
 
 import config
-
-from recall.common.actors import Role
 from recall.clinic.clinics import ClinicInput, create_clinic
-from recall.migrate import upgrade
 from recall.clinic.staff import create_staff, get_staff, issue_token
+from recall.common.actors import Role
+from recall.migrate import upgrade
 from recall.web.common import clock, database
 
 group = AppGroup("recall", help="Run and administer the recall service.")
@@ -35,8 +34,9 @@ def migrate_cmd() -> None:
 def create_clinic_cmd(name: str, zone: str, region: str, currency: str) -> None:
     """Create a clinic (with the default pay plan) and print its id."""
     with database().writer() as s:
-        clinic = create_clinic(s, clock(), ClinicInput(name=name, timezone=zone, phone_region=region,
-                                                       currency=currency))
+        clinic = create_clinic(
+            s, clock(), ClinicInput(name=name, timezone=zone, phone_region=region, currency=currency)
+        )
     click.echo(f"clinic {clinic.id} created")
 
 
@@ -100,8 +100,12 @@ def worker_cmd(once: bool) -> None:
     # Without a server of its own, a development worker is called back at serve's default address.
     settings = {"PUBLIC_BASE_URL": _callback_base(app, "http://127.0.0.1:8000")}
     # Each parallel send holds a connection while it is recorded; size the pool for them.
-    db = Database(app.config["DATABASE_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
-                  pool_size=app.config["WORKER_CONCURRENCY"] + 4, max_overflow=4)
+    db = Database(
+        app.config["DATABASE_URL"],
+        busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=app.config["WORKER_CONCURRENCY"] + 4,
+        max_overflow=4,
+    )
     if once:
         dispatcher, gateway = build_dispatcher({**app.config, **settings}, db, clock())
         click.echo(f"dispatched: {dispatcher.drain().outcomes}")
@@ -116,10 +120,15 @@ def worker_cmd(once: bool) -> None:
 @click.option("--port", default=8000, show_default=True)
 @click.option("--threads", default=8, show_default=True)
 @click.option("--demo/--no-demo", default=True, show_default=True, help="load the demo clinic if none exists")
-@click.option("--worker/--no-worker", default=True, show_default=True,
-              help="run the reminder worker inside the web process")
-@click.option("--standin/--no-standin", default=True, show_default=True,
-              help="without TWILIO_BASE_URL set, start the local Twilio stand-in and send to it")
+@click.option(
+    "--worker/--no-worker", default=True, show_default=True, help="run the reminder worker inside the web process"
+)
+@click.option(
+    "--standin/--no-standin",
+    default=True,
+    show_default=True,
+    help="without TWILIO_BASE_URL set, start the local Twilio stand-in and send to it",
+)
 def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, standin: bool) -> None:
     """Migrate, load the demo clinic if the database is empty, run the worker, and serve with waitress.
 

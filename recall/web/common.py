@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +12,8 @@ import marshmallow as ma
 from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
-from recall.common.actors import Actor
 from recall.clinic.clinics import get_clinic
+from recall.common.actors import Actor
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.common.errors import ValidationError as RecallValidationError
@@ -59,8 +59,11 @@ class Input(ma.Schema):
     @ma.pre_load
     def _storable_text(self, data: Any, **_kw: Any) -> Any:
         if isinstance(data, Mapping):
-            bad = {key: ["must not contain NUL or unpaired surrogate characters"]
-                   for key, value in data.items() if _has_bad_text(value)}
+            bad = {
+                key: ["must not contain NUL or unpaired surrogate characters"]
+                for key, value in data.items()
+                if _has_bad_text(value)
+            }
             if bad:
                 raise ma.ValidationError(bad)
         return data
@@ -74,7 +77,7 @@ def _has_bad_text(value: Any) -> bool:
     return False
 
 
-def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802 - used like a field class
+def Id(**kwargs: Any) -> ma.fields.Integer:
     """An id: a positive integer that fits the database's id column."""
     kwargs.setdefault("validate", ma.validate.Range(min=1, max=MAX_ID))
     return ma.fields.Integer(**kwargs)
@@ -134,14 +137,17 @@ class Instant(ma.fields.AwareDateTime):
     """An ISO 8601 instant with an offset, within years recall can reason about."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["metadata"] = {"x-minimum": f"{EARLIEST_YEAR}-01-01T00:00:00Z",
-                              "x-maximum": f"{LATEST_YEAR}-12-31T23:59:59Z", **kwargs.get("metadata", {})}
+        kwargs["metadata"] = {
+            "x-minimum": f"{EARLIEST_YEAR}-01-01T00:00:00Z",
+            "x-maximum": f"{LATEST_YEAR}-12-31T23:59:59Z",
+            **kwargs.get("metadata", {}),
+        }
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         result = super()._deserialize(value, attr, data, **kwargs)
         try:
-            in_utc = result.astimezone(timezone.utc)
+            in_utc = result.astimezone(UTC)
         except (OverflowError, ValueError):
             raise ma.ValidationError("is out of range") from None
         if not EARLIEST_YEAR <= in_utc.year <= LATEST_YEAR:
@@ -156,12 +162,18 @@ class Day(ma.fields.Date):
     """A calendar day (YYYY-MM-DD), by default within the years recall can reason about. The bounds are a Range
     validator, so the OpenAPI document states them (``x-minimum``/``x-maximum``: JSON Schema has no date bounds)."""
 
-    def __init__(self, *, earliest: date | None = EARLIEST_DAY, latest: date | None = LATEST_DAY,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, earliest: date | None = EARLIEST_DAY, latest: date | None = LATEST_DAY, **kwargs: Any
+    ) -> None:
         low = earliest.isoformat() if earliest else None
         high = latest.isoformat() if latest else None
-        error = (f"must be between {low} and {high}" if low and high
-                 else f"must be on or after {low}" if low else f"must be on or before {high}")
+        error = (
+            f"must be between {low} and {high}"
+            if low and high
+            else f"must be on or after {low}"
+            if low
+            else f"must be on or before {high}"
+        )
         validators = [ma.validate.Range(min=earliest, max=latest, error=error)] if low or high else []
         extra = kwargs.pop("validate", None)
         if extra is not None:
@@ -174,8 +186,10 @@ class PageArgs(Input):
     page_size = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
 
 
-RANGE_RULE = ("a day (YYYY-MM-DD) in the clinic's time zone, or an ISO 8601 instant with an offset; "
-              "from a day is its first moment, to a day takes in the whole day, an instant as to is excluded")
+RANGE_RULE = (
+    "a day (YYYY-MM-DD) in the clinic's time zone, or an ISO 8601 instant with an offset; "
+    "from a day is its first moment, to a day takes in the whole day, an instant as to is excluded"
+)
 
 
 class DayOrInstant(ma.fields.Field):
@@ -187,9 +201,14 @@ class DayOrInstant(ma.fields.Field):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["metadata"] = {"type": "string", "example": "2026-03-02", "description": RANGE_RULE,
-                              "x-minimum": EARLIEST_DAY.isoformat(), "x-maximum": LATEST_DAY.isoformat(),
-                              **kwargs.get("metadata", {})}
+        kwargs["metadata"] = {
+            "type": "string",
+            "example": "2026-03-02",
+            "description": RANGE_RULE,
+            "x-minimum": EARLIEST_DAY.isoformat(),
+            "x-maximum": LATEST_DAY.isoformat(),
+            **kwargs.get("metadata", {}),
+        }
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date | datetime:
@@ -202,7 +221,7 @@ class DayOrInstant(ma.fields.Field):
 def bound(value: date | datetime | None, zone_name: str, *, end: bool) -> datetime | None:
     """One end of [from, to) as an instant: a day's local midnight (for ``to``, the next one)."""
     if value is None or isinstance(value, datetime):
-        return None if value is None else value.astimezone(timezone.utc)
+        return None if value is None else value.astimezone(UTC)
     return at_local(value + timedelta(days=1) if end else value, 0, zone_name)
 
 
@@ -210,8 +229,13 @@ def clinic_zone() -> str:
     return get_clinic(session(), actor().clinic_id).timezone
 
 
-def instant_range(start: date | datetime | None, end: date | datetime | None, zone_name: str | None = None,
-                  *, names: tuple[str, str] = ("from", "to")) -> tuple[datetime | None, datetime | None]:
+def instant_range(
+    start: date | datetime | None,
+    end: date | datetime | None,
+    zone_name: str | None = None,
+    *,
+    names: tuple[str, str] = ("from", "to"),
+) -> tuple[datetime | None, datetime | None]:
     """[from, to) as instants; the clinic's zone is read only when a bound is a day. ``to`` must be after ``from``."""
     if zone_name is None:
         days = [v for v in (start, end) if v is not None and not isinstance(v, datetime)]
@@ -258,13 +282,15 @@ def page_schema(item: type[ma.Schema]) -> type[ma.Schema]:
     """The paged envelope {items, page, page_size, total, pages} around ``item``."""
     name = item.__name__.removesuffix("Schema") + "PageSchema"
     if name not in _page_schemas:
-        _page_schemas[name] = type(name, (Output,), {
-            "items": ma.fields.List(ma.fields.Nested(item)),
-            "page": ma.fields.Integer(),
-            "page_size": ma.fields.Integer(),
-            "total": ma.fields.Integer(),
-            "pages": ma.fields.Integer(),
-        })
+        _page_schemas[name] = type(
+            name,
+            (Output,),
+            {
+                "items": ma.fields.List(ma.fields.Nested(item)),
+                "page": ma.fields.Integer(),
+                "page_size": ma.fields.Integer(),
+                "total": ma.fields.Integer(),
+                "pages": ma.fields.Integer(),
+            },
+        )
     return _page_schemas[name]
-
-

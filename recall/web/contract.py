@@ -66,8 +66,11 @@ def require_json_body(required: bool) -> None:
     has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     if has_body and not is_json(request.mimetype):
         shown = request.mimetype or "no content type"
-        flask_smorest.abort(415, message=f"send the body as application/json, not {shown}",
-                            messages={"json": {"body": [f"must be application/json, not {shown}"]}})
+        flask_smorest.abort(
+            415,
+            message=f"send the body as application/json, not {shown}",
+            messages={"json": {"body": [f"must be application/json, not {shown}"]}},
+        )
     if not has_body and required:
         flask_smorest.abort(400, messages={"json": {"body": ["a JSON body is required ({} when it has nothing)"]}})
 
@@ -109,8 +112,14 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorator
 
-    def add_url_rule(self, rule: str, endpoint: str | None = None, view_func: Any = None,
-                     provide_automatic_options: bool | None = None, **options: Any) -> None:
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: Any = None,
+        provide_automatic_options: bool | None = None,
+        **options: Any,
+    ) -> None:
         super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
         for method, doc in self._docs[self._endpoints[-1]].items():
             if method == "parameters":
@@ -152,9 +161,10 @@ class _Converter(OpenAPIConverter):
         if self.openapi_version.major == 3 and self.openapi_version.minor == 0 and "anyOf" in attributes:
             # OpenAPI 3.0 has no null type: "nullable" only adds null to a type's values, so the branch that is
             # null and nothing else is an object type that allows only null.
-            attributes["anyOf"] = [option if option.get("nullable") is not True
-                                   else {"type": "object", "nullable": True, "enum": [None]}
-                                   for option in attributes["anyOf"]]
+            attributes["anyOf"] = [
+                option if option.get("nullable") is not True else {"type": "object", "nullable": True, "enum": [None]}
+                for option in attributes["anyOf"]
+            ]
         return attributes
 
 
@@ -167,8 +177,9 @@ def register_responses(spec: Any, schema: Any, content_type: str) -> None:
     for status, (name, description) in ERROR_RESPONSES.items():
         response: dict[str, Any] = {"description": description, "schema": schema}
         if status == 401:
-            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"},
-                                                        "description": 'Bearer realm="recall"'}}
+            response["headers"] = {
+                "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="recall"'}
+            }
         prepare_response(response, spec, content_type)
         spec.components.response(name, response, lazy=True)
     default: dict[str, Any] = {"description": DEFAULT_ERROR, "schema": schema}
@@ -206,14 +217,24 @@ this document must not offer them. A malformed field is a 400 naming it.
 _SID = {"type": "string", "pattern": "^[A-Za-z]{2}[0-9a-fA-F]{32}$"}
 _WORD = {"type": "string", "pattern": "^[a-z][a-z_-]{0,31}$"}
 _PHONE = {"type": "string", "maxLength": 64, "description": "E.164 as Twilio sends it"}
-_REMINDER = {"name": "r", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-             "description": "the reminder the callback is about: put in the URL we gave Twilio with the send"}
-_SIGNATURE = {"name": "X-Twilio-Signature", "in": "header", "required": True, "schema": {"type": "string"},
-              "description": "HMAC-SHA1 of the URL and the sorted form, keyed with the account's auth token"}
+_REMINDER = {
+    "name": "r",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    "description": "the reminder the callback is about: put in the URL we gave Twilio with the send",
+}
+_SIGNATURE = {
+    "name": "X-Twilio-Signature",
+    "in": "header",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "HMAC-SHA1 of the URL and the sorted form, keyed with the account's auth token",
+}
 
 
-def _webhook(summary: str, path: str, form: dict[str, Any], required: list[str], answer: str,
-             query: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+def _webhook(
+    summary: str, path: str, form: dict[str, Any], required: list[str], answer: str, query: list[dict[str, Any]] = ()
+) -> dict[str, Any]:  # type: ignore[assignment]
     return {
         "summary": f"{summary} (POST /webhooks/twilio{path})",
         "post": {
@@ -222,14 +243,25 @@ def _webhook(summary: str, path: str, form: dict[str, Any], required: list[str],
             "operationId": f"twilio_{path.strip('/').replace('-', '_')}",
             "security": [],
             "parameters": [_SIGNATURE, *query],
-            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "properties": {"AccountSid": _SID, **form}, **({"required": required} if required
-                                                                                  else {})}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"AccountSid": _SID, **form},
+                            **({"required": required} if required else {}),
+                        }
+                    }
+                },
+            },
             "responses": {
                 "200": {"description": answer, "content": {"text/xml": {"schema": {"type": "string"}}}},
                 "400": {"$ref": "#/components/responses/BAD_REQUEST"},
-                "403": {"description": "No valid X-Twilio-Signature; nothing is read or written.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                "403": {
+                    "description": "No valid X-Twilio-Signature; nothing is read or written.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                },
             },
         },
     }
@@ -239,29 +271,56 @@ def twilio_webhooks() -> dict[str, Any]:
     status = {"type": "integer", "description": "Twilio's error code, with a failure"}
     return {
         "messageStatus": _webhook(
-            "An SMS reminder's delivery status: sent, delivered, undelivered or failed", "/message-status",
+            "An SMS reminder's delivery status: sent, delivered, undelivered or failed",
+            "/message-status",
             {"MessageSid": _SID, "SmsSid": _SID, "MessageStatus": _WORD, "SmsStatus": _WORD, "ErrorCode": status},
-            ["MessageSid"], "An empty TwiML response; a SID we do not know is answered 200 too.", [_REMINDER]),
+            ["MessageSid"],
+            "An empty TwiML response; a SID we do not know is answered 200 too.",
+            [_REMINDER],
+        ),
         "callStatus": _webhook(
             "A voice reminder's call progress: ringing, answered, completed, busy, no-answer, failed",
             "/call-status",
             {"CallSid": _SID, "CallStatus": _WORD, "AnsweredBy": _WORD, "ErrorCode": status},
-            ["CallSid", "CallStatus"], "An empty TwiML response.", [_REMINDER]),
+            ["CallSid", "CallStatus"],
+            "An empty TwiML response.",
+            [_REMINDER],
+        ),
         "voice": _webhook(
-            "The reminder call's script: the message in the patient's language and the keys to press", "/voice",
-            {"CallSid": _SID}, [], "TwiML that says the message and gathers one key.",
-            [{**_REMINDER, "required": True},
-             {"name": "repeat", "in": "query", "schema": {"type": "string", "enum": ["1"]},
-              "description": "the second and last time the message is said"}]),
+            "The reminder call's script: the message in the patient's language and the keys to press",
+            "/voice",
+            {"CallSid": _SID},
+            [],
+            "TwiML that says the message and gathers one key.",
+            [
+                {**_REMINDER, "required": True},
+                {
+                    "name": "repeat",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["1"]},
+                    "description": "the second and last time the message is said",
+                },
+            ],
+        ),
         "gather": _webhook(
-            "A key pressed during the reminder call: confirm, cancel, ask to reschedule, or repeat", "/gather",
-            {"CallSid": _SID, "Digits": {"type": "string", "pattern": "^[0-9*#]{0,16}$"}}, ["CallSid"],
+            "A key pressed during the reminder call: confirm, cancel, ask to reschedule, or repeat",
+            "/gather",
+            {"CallSid": _SID, "Digits": {"type": "string", "pattern": "^[0-9*#]{0,16}$"}},
+            ["CallSid"],
             "TwiML that acknowledges the key and hangs up (or says the message again).",
-            [{**_REMINDER, "required": True}]),
+            [{**_REMINDER, "required": True}],
+        ),
         "inboundSms": _webhook(
             "An SMS a patient sent: a reply to a reminder (confirm, cancel, reschedule, STOP) or a message",
             "/inbound-sms",
-            {"MessageSid": _SID, "SmsSid": _SID, "From": _PHONE, "To": _PHONE,
-             "Body": {"type": "string", "maxLength": 1600}},
-            ["MessageSid", "From"], "TwiML with the reply to send back, or an empty response."),
+            {
+                "MessageSid": _SID,
+                "SmsSid": _SID,
+                "From": _PHONE,
+                "To": _PHONE,
+                "Body": {"type": "string", "maxLength": 1600},
+            },
+            ["MessageSid", "From"],
+            "TwiML with the reply to send back, or an empty response.",
+        ),
     }

@@ -7,6 +7,5 @@ from swagger_ui_bundle import swagger_ui_path
 
 
 def register(app: Flask) -> None:
-    assets = Blueprint("swagger_assets", __name__, static_folder=swagger_ui_path,
-                       static_url_path="/api/v1/docs/static")
+    assets = Blueprint("swagger_assets", __name__, static_folder=swagger_ui_path, static_url_path="/api/v1/docs/static")
     app.register_blueprint(assets)

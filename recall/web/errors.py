@@ -1,7 +1,7 @@
 """One error shape for every failure, mapped from the domain's hierarchy in one place.
 
-    {"code": 422, "status": "Unprocessable Entity", "error": "validation_error",
-     "message": "...", "fields": {"phone": ["..."]}}
+{"code": 422, "status": "Unprocessable Entity", "error": "validation_error",
+ "message": "...", "fields": {"phone": ["..."]}}
 """
 
 from __future__ import annotations
@@ -29,9 +29,18 @@ STATUS = {
     errors.Conflict: 409,
     errors.RateLimited: 429,
 }
-HTTP_ERROR_NAMES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-                    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-                    422: "validation_error", 429: "rate_limited"}
+HTTP_ERROR_NAMES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
 
 
 class ErrorSchema(Output):
@@ -39,14 +48,20 @@ class ErrorSchema(Output):
     status = ma.fields.String(metadata={"description": "HTTP status name"})
     error = ma.fields.String(metadata={"description": "machine-readable error kind"})
     message = ma.fields.String()
-    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
-                            metadata={"description": "field path -> problems; only when input was wrong",
-                                      "optional": True})
+    fields = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "field path -> problems; only when input was wrong", "optional": True},
+    )
 
 
 def payload(code: int, error: str, message: str, fields: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"), "error": error,
-                            "message": message}
+    body: dict[str, Any] = {
+        "code": code,
+        "status": HTTP_STATUS_CODES.get(code, "Error"),
+        "error": error,
+        "message": message,
+    }
     if fields:
         body["fields"] = fields
     return body
@@ -105,8 +120,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> tuple[dict[str, Any], int, dict[str, str]]:
         log.error("database unavailable: %s", type(exc.orig).__name__)
-        return payload(503, "unavailable", "the database is busy or unreachable; retry shortly"), 503, {
-            "Retry-After": "1"}
+        return (
+            payload(503, "unavailable", "the database is busy or unreachable; retry shortly"),
+            503,
+            {"Retry-After": "1"},
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

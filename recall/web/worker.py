@@ -20,23 +20,30 @@ from flask import Flask
 
 from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
-from recall.reminders.accounts import Sealer, token_lookup
 from recall.common.clock import Clock
 from recall.common.db import Database
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.accounts import Sealer, token_lookup
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 
 _log = logging.getLogger(__name__)
 
 
 def build_dispatcher(config: Mapping[str, Any], database: Database, clock: Clock) -> tuple[Dispatcher, AccountRouter]:
-    account = {"base_url": config["TWILIO_BASE_URL"], "timeout": config["TWILIO_TIMEOUT_SECONDS"],
-               "max_pool": config["WORKER_CONCURRENCY"] + 4}
+    account = {
+        "base_url": config["TWILIO_BASE_URL"],
+        "timeout": config["TWILIO_TIMEOUT_SECONDS"],
+        "max_pool": config["WORKER_CONCURRENCY"] + 4,
+    }
     gateway = AccountRouter(  # the service-wide account, and each clinic's own (integrations.twilio.accounts)
         TwilioGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], **account),
-        token_lookup(database, Sealer.from_setting(config.get("TWILIO_CREDENTIALS_KEY"))), **account)
+        token_lookup(database, Sealer.from_setting(config.get("TWILIO_CREDENTIALS_KEY"))),
+        **account,
+    )
     settings = DispatchSettings(
-        worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64], callback_base=config["PUBLIC_BASE_URL"],
-        concurrency=config["WORKER_CONCURRENCY"], default_from=config["TWILIO_DEFAULT_FROM"],
+        worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64],
+        callback_base=config["PUBLIC_BASE_URL"],
+        concurrency=config["WORKER_CONCURRENCY"],
+        default_from=config["TWILIO_DEFAULT_FROM"],
     )
     return Dispatcher(database, clock, gateway, gateway, settings), gateway
 
@@ -47,15 +54,23 @@ def _tick(dispatcher: Dispatcher) -> None:
         _log.info("reminders dispatched: %s", result.outcomes)
 
 
-def schedule(app: Flask, database: Database, *, blocking: bool, settings: Mapping[str, Any] | None = None
-             ) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
+def schedule(
+    app: Flask, database: Database, *, blocking: bool, settings: Mapping[str, Any] | None = None
+) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
     """A scheduler whose one job drains due reminders every WORKER_INTERVAL_SECONDS (never two at once).
     ``settings`` override the app's for this worker only (``serve`` passes its callback URL and stand-in)."""
     config = {**app.config, **(settings or {})}
     dispatcher, _gateway = build_dispatcher(config, database, app.extensions["recall.clock"])
     scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
-    scheduler.add_job(_tick, "interval", args=[dispatcher], seconds=config["WORKER_INTERVAL_SECONDS"],
-                      max_instances=1, coalesce=True, id="dispatch-reminders")
+    scheduler.add_job(
+        _tick,
+        "interval",
+        args=[dispatcher],
+        seconds=config["WORKER_INTERVAL_SECONDS"],
+        max_instances=1,
+        coalesce=True,
+        id="dispatch-reminders",
+    )
     return scheduler, dispatcher
 
 

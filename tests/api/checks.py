@@ -22,8 +22,9 @@ ERROR_KEYS = {"code", "status", "error", "message"}
 def snapshot(database: Database) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to prove a refused request wrote nothing."""
     with database.reader() as s:
-        return {t.name: sorted((tuple(r) for r in s.execute(sa.select(t))), key=repr)
-                for t in Base.metadata.sorted_tables}
+        return {
+            t.name: sorted((tuple(r) for r in s.execute(sa.select(t))), key=repr) for t in Base.metadata.sorted_tables
+        }
 
 
 @contextmanager
@@ -57,8 +58,9 @@ def assert_rejected(response: Any, field: str | tuple[str, ...], status: int = 4
     names = body.get("fields") or {}
     assert all(isinstance(msgs, list) and msgs and all(isinstance(m, str) for m in msgs) for msgs in names.values())
     wanted = (field,) if isinstance(field, str) else field
-    assert any(_unindexed(n) == _unindexed(w) for n in names for w in wanted), \
+    assert any(_unindexed(n) == _unindexed(w) for n in names for w in wanted), (
         f"expected {wanted} among the fields named, got {names}"
+    )
     return body
 
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from recall.clinic.staff import ApiToken
 from recall.common.actors import Actor
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.reminders.policy import ReminderPolicy, replace_policy
-from recall.clinic.staff import ApiToken
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.factories import Api, ClinicWorld, actor_of, future, iso, make_call, make_task
 
@@ -95,19 +95,43 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
     people: dict[str, Actor] = {k: actor_of(s) for k, s in cw.staff.items()}
     earlier = FixedClock(clock.now() - timedelta(hours=3))
     with database.writer() as s:
-        scene.tokens = {k: s.scalar(sa.select(ApiToken.id).where(ApiToken.staff_id == i))
-                        for k, i in scene.staff.items()}
+        scene.tokens = {
+            k: s.scalar(sa.select(ApiToken.id).where(ApiToken.staff_id == i)) for k, i in scene.staff.items()
+        }
     with database.writer() as s:
-        scene.booking = create_booking(s, earlier, people["operator"], BookingRequest(
-            patient_id=scene.patient, provider_id=scene.provider, service_id=scene.service, channel=Channel.PHONE,
-            start_at=clock.now() - timedelta(hours=1))).id
+        scene.booking = create_booking(
+            s,
+            earlier,
+            people["operator"],
+            BookingRequest(
+                patient_id=scene.patient,
+                provider_id=scene.provider,
+                service_id=scene.service,
+                channel=Channel.PHONE,
+                start_at=clock.now() - timedelta(hours=1),
+            ),
+        ).id
     with database.writer() as s:
-        scene.desk_booking = create_booking(s, clock, people["frontdesk"], BookingRequest(
-            patient_id=scene.patient2, service_id=scene.service, channel=Channel.IN_PERSON,
-            start_at=clock.now() + timedelta(hours=1))).id
+        scene.desk_booking = create_booking(
+            s,
+            clock,
+            people["frontdesk"],
+            BookingRequest(
+                patient_id=scene.patient2,
+                service_id=scene.service,
+                channel=Channel.IN_PERSON,
+                start_at=clock.now() + timedelta(hours=1),
+            ),
+        ).id
     with database.writer() as s:
-        scene.visit = check_in(s, clock, people["frontdesk"], patient_id=scene.patient, provider_id=scene.provider,
-                               service_id=scene.service).id
+        scene.visit = check_in(
+            s,
+            clock,
+            people["frontdesk"],
+            patient_id=scene.patient,
+            provider_id=scene.provider,
+            service_id=scene.service,
+        ).id
     with database.writer() as s:
         left = check_in(s, earlier, people["frontdesk"], patient_id=scene.patient2, service_id=scene.service)
     with database.writer() as s:
@@ -117,8 +141,9 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
     scene.call = make_call(database, clock, scene.desk_booking)
     # One patient is one operator's at a time: the manager holds the second patient's work.
     for who, patient in (("operator", scene.patient), ("manager", scene.patient2)):
-        scene.leased[who] = make_task(database, clock, cw.clinic.id, patient, service_id=scene.service,
-                                      leased_to=scene.staff[who]).id
+        scene.leased[who] = make_task(
+            database, clock, cw.clinic.id, patient, service_id=scene.service, leased_to=scene.staff[who]
+        ).id
     # Clinic a (built first) saves its reminder policy once, clinic b twice: a's version in b's path names nothing.
     with database.reader() as s:
         built = s.scalar(sa.select(sa.func.count(sa.distinct(ReminderPolicy.clinic_id)))) or 0
@@ -158,23 +183,36 @@ class Endpoint:
 
 
 def booking_body(s: ClinicScene, who: str) -> dict[str, Any]:
-    return {"patient_id": s.patient, "service_id": s.service, "start_at": s.later(),
-            "channel": "in_person" if who == "frontdesk" else "phone"}
+    return {
+        "patient_id": s.patient,
+        "service_id": s.service,
+        "start_at": s.later(),
+        "channel": "in_person" if who == "frontdesk" else "phone",
+    }
 
 
 def pay_plan(s: ClinicScene, _who: str = "") -> dict[str, Any]:
-    return {"frontdesk_base_cents": 1200, "operator_base_cents": 1500, "recall_multiplier": 2,
-            "service_rates": [{"service_id": s.service, "role": "operator", "amount_cents": 1800}]}
+    return {
+        "frontdesk_base_cents": 1200,
+        "operator_base_cents": 1500,
+        "recall_multiplier": 2,
+        "service_rates": [{"service_id": s.service, "role": "operator", "amount_cents": 1800}],
+    }
 
 
 def reminder_policy(s: ClinicScene, _who: str = "") -> dict[str, Any]:
-    return {"steps": [{"offset_minutes": 1440, "channel": "sms"},
-                      {"offset_minutes": 120, "channel": "voice", "fallback": "sms"}],
-            "overrides": [{"service_id": s.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}]}
+    return {
+        "steps": [
+            {"offset_minutes": 1440, "channel": "sms"},
+            {"offset_minutes": 120, "channel": "voice", "fallback": "sms"},
+        ],
+        "overrides": [{"service_id": s.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}],
+    }
 
 
-def ep(method: str, rule: str, allowed: frozenset[str], path: str | Path, body: Body | None = None,
-       variant: str = "") -> Endpoint:
+def ep(
+    method: str, rule: str, allowed: frozenset[str], path: str | Path, body: Body | None = None, variant: str = ""
+) -> Endpoint:
     resolve: Path = (lambda _s, _w, p=path: p) if isinstance(path, str) else path
     return Endpoint(method, rule, allowed, resolve, body, variant)
 
@@ -189,65 +227,133 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/clinic/reminder-policy", EVERYONE, "/clinic/reminder-policy"),
     ep("PUT", "/clinic/reminder-policy", MANAGER, "/clinic/reminder-policy", reminder_policy),
     ep("GET", "/clinic/reminder-policy/versions", MANAGER, "/clinic/reminder-policy/versions"),
-    ep("GET", "/clinic/reminder-policy/versions/<int:version>", MANAGER,
-       lambda s, w: f"/clinic/reminder-policy/versions/{s.policy_version}"),
-    ep("POST", "/clinic/reminder-policy/preview", MANAGER, "/clinic/reminder-policy/preview",
-       lambda s, w: {"language": "pl", "start_at": s.later(), "service_id": s.service, "provider_id": s.provider}),
+    ep(
+        "GET",
+        "/clinic/reminder-policy/versions/<int:version>",
+        MANAGER,
+        lambda s, w: f"/clinic/reminder-policy/versions/{s.policy_version}",
+    ),
+    ep(
+        "POST",
+        "/clinic/reminder-policy/preview",
+        MANAGER,
+        "/clinic/reminder-policy/preview",
+        lambda s, w: {"language": "pl", "start_at": s.later(), "service_id": s.service, "provider_id": s.provider},
+    ),
     # staff and tokens
     ep("GET", "/me", EVERYONE, "/me"),
     ep("GET", "/staff", MANAGER, "/staff"),
     ep("POST", "/staff", MANAGER, "/staff", lambda s, w: {"name": "Li Wei", "role": "operator"}),
     ep("GET", "/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/staff/{s.own(w)}", variant="own"),
     ep("GET", "/staff/<int:staff_id>", MANAGER, lambda s, w: f"/staff/{s.other}", variant="someone else"),
-    ep("PATCH", "/staff/<int:staff_id>", MANAGER, lambda s, w: f"/staff/{s.other}",
-       lambda s, w: {"name": "Olga Petrova"}),
+    ep(
+        "PATCH",
+        "/staff/<int:staff_id>",
+        MANAGER,
+        lambda s, w: f"/staff/{s.other}",
+        lambda s, w: {"name": "Olga Petrova"},
+    ),
     ep("GET", "/staff/<int:staff_id>/tokens", EVERYONE, lambda s, w: f"/staff/{s.own(w)}/tokens", variant="own"),
-    ep("GET", "/staff/<int:staff_id>/tokens", MANAGER, lambda s, w: f"/staff/{s.other}/tokens",
-       variant="someone else"),
-    ep("POST", "/staff/<int:staff_id>/tokens", MANAGER, lambda s, w: f"/staff/{s.other}/tokens",
-       lambda s, w: {"label": "desk laptop"}),
-    ep("DELETE", "/staff/<int:staff_id>/tokens/<int:token_id>", EVERYONE,
-       lambda s, w: f"/staff/{s.own(w)}/tokens/{s.tokens[w]}", variant="own"),
-    ep("DELETE", "/staff/<int:staff_id>/tokens/<int:token_id>", MANAGER,
-       lambda s, w: f"/staff/{s.other}/tokens/{s.tokens['operator2' if 'operator2' in s.tokens else 'frontdesk']}",
-       variant="someone else"),
+    ep("GET", "/staff/<int:staff_id>/tokens", MANAGER, lambda s, w: f"/staff/{s.other}/tokens", variant="someone else"),
+    ep(
+        "POST",
+        "/staff/<int:staff_id>/tokens",
+        MANAGER,
+        lambda s, w: f"/staff/{s.other}/tokens",
+        lambda s, w: {"label": "desk laptop"},
+    ),
+    ep(
+        "DELETE",
+        "/staff/<int:staff_id>/tokens/<int:token_id>",
+        EVERYONE,
+        lambda s, w: f"/staff/{s.own(w)}/tokens/{s.tokens[w]}",
+        variant="own",
+    ),
+    ep(
+        "DELETE",
+        "/staff/<int:staff_id>/tokens/<int:token_id>",
+        MANAGER,
+        lambda s, w: f"/staff/{s.other}/tokens/{s.tokens['operator2' if 'operator2' in s.tokens else 'frontdesk']}",
+        variant="someone else",
+    ),
     # patients
     ep("GET", "/patients", EVERYONE, "/patients"),
-    ep("POST", "/patients", EVERYONE, "/patients",
-       lambda s, w: {"full_name": "Nils Nilsson", "phone": "070-765 43 21"}),
+    ep(
+        "POST", "/patients", EVERYONE, "/patients", lambda s, w: {"full_name": "Nils Nilsson", "phone": "070-765 43 21"}
+    ),
     ep("GET", "/patients/<int:patient_id>", EVERYONE, lambda s, w: f"/patients/{s.patient}"),
-    ep("PATCH", "/patients/<int:patient_id>", EVERYONE, lambda s, w: f"/patients/{s.patient}",
-       lambda s, w: {"language": "en"}),
+    ep(
+        "PATCH",
+        "/patients/<int:patient_id>",
+        EVERYONE,
+        lambda s, w: f"/patients/{s.patient}",
+        lambda s, w: {"language": "en"},
+    ),
     # the catalog
     ep("GET", "/providers", EVERYONE, "/providers"),
     ep("POST", "/providers", MANAGER, "/providers", lambda s, w: {"name": "Dr. Wang Fang", "specialty": "ENT"}),
     ep("GET", "/providers/<int:provider_id>", EVERYONE, lambda s, w: f"/providers/{s.provider}"),
-    ep("PATCH", "/providers/<int:provider_id>", MANAGER, lambda s, w: f"/providers/{s.provider}",
-       lambda s, w: {"specialty": "family medicine"}),
+    ep(
+        "PATCH",
+        "/providers/<int:provider_id>",
+        MANAGER,
+        lambda s, w: f"/providers/{s.provider}",
+        lambda s, w: {"specialty": "family medicine"},
+    ),
     ep("GET", "/services", EVERYONE, "/services"),
     ep("POST", "/services", MANAGER, "/services", lambda s, w: {"name": "Vaccination", "duration_minutes": 15}),
     ep("GET", "/services/<int:service_id>", EVERYONE, lambda s, w: f"/services/{s.service}"),
-    ep("PATCH", "/services/<int:service_id>", MANAGER, lambda s, w: f"/services/{s.service}",
-       lambda s, w: {"duration_minutes": 45}),
+    ep(
+        "PATCH",
+        "/services/<int:service_id>",
+        MANAGER,
+        lambda s, w: f"/services/{s.service}",
+        lambda s, w: {"duration_minutes": 45},
+    ),
     # visits
     ep("POST", "/visits", AT_THE_CLINIC, "/visits", lambda s, w: {"patient_id": s.patient2, "service_id": s.service}),
     ep("GET", "/visits", EVERYONE, "/visits"),
     ep("GET", "/visits/<int:visit_id>", EVERYONE, lambda s, w: f"/visits/{s.visit}"),
-    ep("POST", "/visits/<int:visit_id>/checkout", AT_THE_CLINIC, lambda s, w: f"/visits/{s.visit}/checkout",
-       lambda s, w: {"follow_up": "not_needed"}),
+    ep(
+        "POST",
+        "/visits/<int:visit_id>/checkout",
+        AT_THE_CLINIC,
+        lambda s, w: f"/visits/{s.visit}/checkout",
+        lambda s, w: {"follow_up": "not_needed"},
+    ),
     # bookings
     ep("POST", "/bookings", EVERYONE, "/bookings", booking_body),
     ep("GET", "/bookings", EVERYONE, "/bookings"),
     ep("GET", "/bookings/<int:booking_id>", EVERYONE, lambda s, w: f"/bookings/{s.booking}"),
-    ep("GET", "/bookings/<int:booking_id>/credit", frozenset({"operator", "manager"}),
-       lambda s, w: f"/bookings/{s.booking}/credit", variant="an operator's booking"),
-    ep("GET", "/bookings/<int:booking_id>/credit", AT_THE_CLINIC,
-       lambda s, w: f"/bookings/{s.desk_booking}/credit", variant="a front-desk booking"),
+    ep(
+        "GET",
+        "/bookings/<int:booking_id>/credit",
+        frozenset({"operator", "manager"}),
+        lambda s, w: f"/bookings/{s.booking}/credit",
+        variant="an operator's booking",
+    ),
+    ep(
+        "GET",
+        "/bookings/<int:booking_id>/credit",
+        AT_THE_CLINIC,
+        lambda s, w: f"/bookings/{s.desk_booking}/credit",
+        variant="a front-desk booking",
+    ),
     ep("POST", "/bookings/<int:booking_id>/confirm", EVERYONE, lambda s, w: f"/bookings/{s.booking}/confirm"),
-    ep("POST", "/bookings/<int:booking_id>/move", EVERYONE, lambda s, w: f"/bookings/{s.booking}/move",
-       lambda s, w: {"start_at": s.later()}),
-    ep("POST", "/bookings/<int:booking_id>/cancel", EVERYONE, lambda s, w: f"/bookings/{s.booking}/cancel",
-       lambda s, w: {"reason": "the patient asked"}),
+    ep(
+        "POST",
+        "/bookings/<int:booking_id>/move",
+        EVERYONE,
+        lambda s, w: f"/bookings/{s.booking}/move",
+        lambda s, w: {"start_at": s.later()},
+    ),
+    ep(
+        "POST",
+        "/bookings/<int:booking_id>/cancel",
+        EVERYONE,
+        lambda s, w: f"/bookings/{s.booking}/cancel",
+        lambda s, w: {"reason": "the patient asked"},
+    ),
     ep("POST", "/bookings/<int:booking_id>/attend", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/attend"),
     ep("POST", "/bookings/<int:booking_id>/no-show", AT_THE_CLINIC, lambda s, w: f"/bookings/{s.booking}/no-show"),
     # the recall queue
@@ -257,31 +363,54 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/recall-queue/surge", QUEUE, "/recall-queue/surge"),
     ep("PUT", "/recall-tasks/<int:task_id>/lease", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/lease"),
     ep("DELETE", "/recall-tasks/<int:task_id>/lease", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/lease"),
-    ep("POST", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts",
-       lambda s, w: {"outcome": "no_answer", "duration_seconds": 25}),
+    ep(
+        "POST",
+        "/recall-tasks/<int:task_id>/attempts",
+        QUEUE,
+        lambda s, w: f"/recall-tasks/{s.held(w)}/attempts",
+        lambda s, w: {"outcome": "no_answer", "duration_seconds": 25},
+    ),
     ep("GET", "/recall-tasks/<int:task_id>/attempts", QUEUE, lambda s, w: f"/recall-tasks/{s.held(w)}/attempts"),
     # reminders, and the front desk's reminder calls
     ep("GET", "/reminders", EVERYONE, "/reminders"),
     ep("GET", "/reminders/<int:reminder_id>", EVERYONE, lambda s, w: f"/reminders/{s.call}"),
     ep("GET", "/reminder-calls", AT_THE_CLINIC, "/reminder-calls"),
-    ep("POST", "/reminder-calls/<int:reminder_id>/outcome", AT_THE_CLINIC,
-       lambda s, w: f"/reminder-calls/{s.call}/outcome", lambda s, w: {"outcome": "no_answer", "note": "rang twice"}),
+    ep(
+        "POST",
+        "/reminder-calls/<int:reminder_id>/outcome",
+        AT_THE_CLINIC,
+        lambda s, w: f"/reminder-calls/{s.call}/outcome",
+        lambda s, w: {"outcome": "no_answer", "note": "rang twice"},
+    ),
     # queue statistics
     ep("GET", "/recall-queue/health", MANAGER, "/recall-queue/health"),
     ep("GET", "/recall-queue/kpis", MANAGER, "/recall-queue/kpis"),
-    ep("GET", "/recall-queue/kpis", MANAGER,
-       lambda s, w: f"/recall-queue/kpis?from=2026-03-01&to=2026-03-07&group=week&staff_id={s.other}",
-       variant="one operator's week"),
-    ep("GET", "/recall-queue/staffing", MANAGER,
-       "/recall-queue/staffing?target_days=5&hours_per_day=7&occupancy=0.85"),
+    ep(
+        "GET",
+        "/recall-queue/kpis",
+        MANAGER,
+        lambda s, w: f"/recall-queue/kpis?from=2026-03-01&to=2026-03-07&group=week&staff_id={s.other}",
+        variant="one operator's week",
+    ),
+    ep("GET", "/recall-queue/staffing", MANAGER, "/recall-queue/staffing?target_days=5&hours_per_day=7&occupancy=0.85"),
     # earnings and the ledger
     ep("GET", "/earnings/me", EVERYONE, "/earnings/me"),
     ep("GET", "/earnings/staff/<int:staff_id>", EVERYONE, lambda s, w: f"/earnings/staff/{s.own(w)}", variant="own"),
-    ep("GET", "/earnings/staff/<int:staff_id>", MANAGER, lambda s, w: f"/earnings/staff/{s.other}",
-       variant="someone else"),
+    ep(
+        "GET",
+        "/earnings/staff/<int:staff_id>",
+        MANAGER,
+        lambda s, w: f"/earnings/staff/{s.other}",
+        variant="someone else",
+    ),
     ep("GET", "/earnings/team", MANAGER, "/earnings/team"),
-    ep("POST", "/earnings/what-if", MANAGER, "/earnings/what-if",
-       lambda s, w: {"from": "2026-01-01", "to": "2026-02-28", "plan": pay_plan(s)}),
+    ep(
+        "POST",
+        "/earnings/what-if",
+        MANAGER,
+        "/earnings/what-if",
+        lambda s, w: {"from": "2026-01-01", "to": "2026-02-28", "plan": pay_plan(s)},
+    ),
     ep("GET", "/ledger", EVERYONE, "/ledger"),
     ep("GET", "/ledger", EVERYONE, lambda s, w: f"/ledger?staff_id={s.own(w)}", variant="own staff_id"),
     ep("GET", "/ledger", MANAGER, lambda s, w: f"/ledger?staff_id={s.other}", variant="someone else's staff_id"),

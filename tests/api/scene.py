@@ -54,68 +54,200 @@ class Scene:
 
 
 def plan(**changes: Any) -> dict[str, Any]:
-    return {"frontdesk_base_cents": 1000, "operator_base_cents": 1200, "recall_multiplier": 1.5,
-            "service_rates": [], **changes}
+    return {
+        "frontdesk_base_cents": 1000,
+        "operator_base_cents": 1200,
+        "recall_multiplier": 1.5,
+        "service_rates": [],
+        **changes,
+    }
 
 
 VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]] = {
     # name: (method, path, body, who)
-    "POST /patients": ("POST", lambda v: "/patients", lambda v: {
-        "full_name": "Nils Nilsson", "phone": "070-765 43 21", "language": "sv", "timezone": "Europe/Stockholm",
-        "date_of_birth": "1980-05-17", "external_ref": "EMR-1", "consent_sms": True}, "frontdesk"),
-    "PATCH /patients/<id>": ("PATCH", lambda v: f"/patients/{v.patient}", lambda v: {
-        "full_name": "Astrid Andersson", "phone": "070-123 45 67", "consent_call": False}, "operator"),
-    "POST /providers": ("POST", lambda v: "/providers", lambda v: {"name": "Dr. Wang Fang", "specialty": "ENT"},
-                        "manager"),
+    "POST /patients": (
+        "POST",
+        lambda v: "/patients",
+        lambda v: {
+            "full_name": "Nils Nilsson",
+            "phone": "070-765 43 21",
+            "language": "sv",
+            "timezone": "Europe/Stockholm",
+            "date_of_birth": "1980-05-17",
+            "external_ref": "EMR-1",
+            "consent_sms": True,
+        },
+        "frontdesk",
+    ),
+    "PATCH /patients/<id>": (
+        "PATCH",
+        lambda v: f"/patients/{v.patient}",
+        lambda v: {"full_name": "Astrid Andersson", "phone": "070-123 45 67", "consent_call": False},
+        "operator",
+    ),
+    "POST /providers": (
+        "POST",
+        lambda v: "/providers",
+        lambda v: {"name": "Dr. Wang Fang", "specialty": "ENT"},
+        "manager",
+    ),
     "PATCH /providers/<id>": ("PATCH", lambda v: f"/providers/{v.provider}", lambda v: {"active": False}, "manager"),
-    "POST /services": ("POST", lambda v: "/services", lambda v: {
-        "name": "Vaccination", "duration_minutes": 15, "follow_up_interval_days": 180}, "manager"),
-    "PATCH /services/<id>": ("PATCH", lambda v: f"/services/{v.service}", lambda v: {
-        "duration_minutes": 45, "follow_up_interval_days": None}, "manager"),
-    "POST /staff": ("POST", lambda v: "/staff", lambda v: {
-        "name": "Li Wei", "role": "operator", "email": "li.wei@example.com"}, "manager"),
-    "PATCH /staff/<id>": ("PATCH", lambda v: f"/staff/{v.staff['operator2']}", lambda v: {
-        "name": "Olga Petrova", "active": False}, "manager"),
-    "POST /staff/<id>/tokens": ("POST", lambda v: f"/staff/{v.staff['operator']}/tokens", lambda v: {
-        "label": "desk laptop"}, "manager"),
-    "PATCH /clinic": ("PATCH", lambda v: "/clinic", lambda v: {
-        "name": "Nordvik Clinic", "timezone": "Europe/Warsaw", "phone_region": "PL", "currency": "PLN",
-        "recall_cooling_off_hours": 48, "calling_weekday_start": "08:30", "calling_weekday_end": "19:00"},
-        "manager"),
-    "PUT /clinic/pay-plan": ("PUT", lambda v: "/clinic/pay-plan", lambda v: plan(service_rates=[
-        {"service_id": v.service, "role": "operator", "amount_cents": 1500}]), "manager"),
-    "PUT /clinic/reminder-policy": ("PUT", lambda v: "/clinic/reminder-policy", lambda v: {
-        "steps": [{"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True},
-                  {"offset_minutes": 120, "channel": "voice", "fallback": "sms"}],
-        "overrides": [{"service_id": v.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}],
-        "hours": {"weekday_start": "08:00", "weekday_end": "19:00", "weekend_start": "10:00", "weekend_end": "14:00"},
-        "templates": {"sms": {"sv": "{clinic}: din tid {date} kl. {time}. Svara 1 eller 2."}},
-        "show_provider": False, "sender": {"from_number": "08-500 000 00", "messaging_service_sid": None},
-        "rate_limits": {"sms_per_second": 2, "calls_per_second": 1}}, "manager"),
-    "POST /clinic/reminder-policy/preview": ("POST", lambda v: "/clinic/reminder-policy/preview", lambda v: {
-        "template": "{clinic}: {date} {time}", "language": "sv", "channel": "sms", "start_at": v.later(),
-        "service_id": v.service, "provider_id": v.provider}, "manager"),
-    "POST /earnings/what-if": ("POST", lambda v: "/earnings/what-if", lambda v: {
-        "from": "2026-01-01", "to": "2026-02-28", "plan": plan()}, "manager"),
-    "POST /bookings": ("POST", lambda v: "/bookings", lambda v: {
-        "patient_id": v.patient, "provider_id": v.provider, "service_id": v.service, "start_at": v.later(),
-        "channel": "phone", "note": "prefers mornings"}, "operator"),
-    "POST /bookings/<id>/move": ("POST", lambda v: f"/bookings/{v.booking}/move", lambda v: {
-        "start_at": v.later(days=5), "provider_id": v.provider}, "operator"),
-    "POST /bookings/<id>/cancel": ("POST", lambda v: f"/bookings/{v.booking}/cancel", lambda v: {
-        "reason": "the patient asked"}, "operator"),
-    "POST /recall-tasks/<id>/attempts": ("POST", lambda v: f"/recall-tasks/{v.held}/attempts", lambda v: {
-        "outcome": "callback_requested", "callback_at": v.later(days=1, hour=10), "channel": "phone",
-        "duration_seconds": 95, "note": "asked to be called after lunch"}, "operator"),
-    "POST /reminder-calls/<id>/outcome": ("POST", lambda v: f"/reminder-calls/{v.call}/outcome", lambda v: {
-        "outcome": "rescheduled", "start_at": v.later(days=5), "end_at": v.later(days=5, hour=10),
-        "provider_id": v.provider, "note": "mornings suit her better"}, "frontdesk"),
-    "POST /visits": ("POST", lambda v: "/visits", lambda v: {
-        "patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service}, "frontdesk"),
-    "POST /visits/<id>/checkout": ("POST", lambda v: f"/visits/{v.visit}/checkout", lambda v: {
-        "follow_up": "booked", "booking": {"start_at": v.later(days=30), "service_id": v.service,
-                                           "note": "bring the referral"},
-        "note": "call after 5 pm"}, "frontdesk"),
+    "POST /services": (
+        "POST",
+        lambda v: "/services",
+        lambda v: {"name": "Vaccination", "duration_minutes": 15, "follow_up_interval_days": 180},
+        "manager",
+    ),
+    "PATCH /services/<id>": (
+        "PATCH",
+        lambda v: f"/services/{v.service}",
+        lambda v: {"duration_minutes": 45, "follow_up_interval_days": None},
+        "manager",
+    ),
+    "POST /staff": (
+        "POST",
+        lambda v: "/staff",
+        lambda v: {"name": "Li Wei", "role": "operator", "email": "li.wei@example.com"},
+        "manager",
+    ),
+    "PATCH /staff/<id>": (
+        "PATCH",
+        lambda v: f"/staff/{v.staff['operator2']}",
+        lambda v: {"name": "Olga Petrova", "active": False},
+        "manager",
+    ),
+    "POST /staff/<id>/tokens": (
+        "POST",
+        lambda v: f"/staff/{v.staff['operator']}/tokens",
+        lambda v: {"label": "desk laptop"},
+        "manager",
+    ),
+    "PATCH /clinic": (
+        "PATCH",
+        lambda v: "/clinic",
+        lambda v: {
+            "name": "Nordvik Clinic",
+            "timezone": "Europe/Warsaw",
+            "phone_region": "PL",
+            "currency": "PLN",
+            "recall_cooling_off_hours": 48,
+            "calling_weekday_start": "08:30",
+            "calling_weekday_end": "19:00",
+        },
+        "manager",
+    ),
+    "PUT /clinic/pay-plan": (
+        "PUT",
+        lambda v: "/clinic/pay-plan",
+        lambda v: plan(service_rates=[{"service_id": v.service, "role": "operator", "amount_cents": 1500}]),
+        "manager",
+    ),
+    "PUT /clinic/reminder-policy": (
+        "PUT",
+        lambda v: "/clinic/reminder-policy",
+        lambda v: {
+            "steps": [
+                {"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True},
+                {"offset_minutes": 120, "channel": "voice", "fallback": "sms"},
+            ],
+            "overrides": [{"service_id": v.service, "steps": [{"offset_minutes": 60, "channel": "sms"}]}],
+            "hours": {
+                "weekday_start": "08:00",
+                "weekday_end": "19:00",
+                "weekend_start": "10:00",
+                "weekend_end": "14:00",
+            },
+            "templates": {"sms": {"sv": "{clinic}: din tid {date} kl. {time}. Svara 1 eller 2."}},
+            "show_provider": False,
+            "sender": {"from_number": "08-500 000 00", "messaging_service_sid": None},
+            "rate_limits": {"sms_per_second": 2, "calls_per_second": 1},
+        },
+        "manager",
+    ),
+    "POST /clinic/reminder-policy/preview": (
+        "POST",
+        lambda v: "/clinic/reminder-policy/preview",
+        lambda v: {
+            "template": "{clinic}: {date} {time}",
+            "language": "sv",
+            "channel": "sms",
+            "start_at": v.later(),
+            "service_id": v.service,
+            "provider_id": v.provider,
+        },
+        "manager",
+    ),
+    "POST /earnings/what-if": (
+        "POST",
+        lambda v: "/earnings/what-if",
+        lambda v: {"from": "2026-01-01", "to": "2026-02-28", "plan": plan()},
+        "manager",
+    ),
+    "POST /bookings": (
+        "POST",
+        lambda v: "/bookings",
+        lambda v: {
+            "patient_id": v.patient,
+            "provider_id": v.provider,
+            "service_id": v.service,
+            "start_at": v.later(),
+            "channel": "phone",
+            "note": "prefers mornings",
+        },
+        "operator",
+    ),
+    "POST /bookings/<id>/move": (
+        "POST",
+        lambda v: f"/bookings/{v.booking}/move",
+        lambda v: {"start_at": v.later(days=5), "provider_id": v.provider},
+        "operator",
+    ),
+    "POST /bookings/<id>/cancel": (
+        "POST",
+        lambda v: f"/bookings/{v.booking}/cancel",
+        lambda v: {"reason": "the patient asked"},
+        "operator",
+    ),
+    "POST /recall-tasks/<id>/attempts": (
+        "POST",
+        lambda v: f"/recall-tasks/{v.held}/attempts",
+        lambda v: {
+            "outcome": "callback_requested",
+            "callback_at": v.later(days=1, hour=10),
+            "channel": "phone",
+            "duration_seconds": 95,
+            "note": "asked to be called after lunch",
+        },
+        "operator",
+    ),
+    "POST /reminder-calls/<id>/outcome": (
+        "POST",
+        lambda v: f"/reminder-calls/{v.call}/outcome",
+        lambda v: {
+            "outcome": "rescheduled",
+            "start_at": v.later(days=5),
+            "end_at": v.later(days=5, hour=10),
+            "provider_id": v.provider,
+            "note": "mornings suit her better",
+        },
+        "frontdesk",
+    ),
+    "POST /visits": (
+        "POST",
+        lambda v: "/visits",
+        lambda v: {"patient_id": v.patient2, "provider_id": v.provider, "service_id": v.service},
+        "frontdesk",
+    ),
+    "POST /visits/<id>/checkout": (
+        "POST",
+        lambda v: f"/visits/{v.visit}/checkout",
+        lambda v: {
+            "follow_up": "booked",
+            "booking": {"start_at": v.later(days=30), "service_id": v.service, "note": "bring the referral"},
+            "note": "call after 5 pm",
+        },
+        "frontdesk",
+    ),
 }
 
 # A string far longer than any field takes.

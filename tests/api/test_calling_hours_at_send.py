@@ -10,23 +10,23 @@ skipped, and staff read why in GET /reminders.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.reminders import inbound
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.common.clock import FixedClock
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders import inbound
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.factories import api_as, make_patient
 
-UTC = timezone.utc
+UTC = UTC
 ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
 
 
@@ -44,22 +44,32 @@ def gateway(standin: StandIn) -> Iterator[TwilioGateway]:
 
 
 def worker(database, clock, gateway, **kw) -> Dispatcher:
-    settings = DispatchSettings(worker_id="w1", callback_base="https://clinic.example.com", concurrency=4,
-                                default_from="+46700000000", **kw)
+    settings = DispatchSettings(
+        worker_id="w1", callback_base="https://clinic.example.com", concurrency=4, default_from="+46700000000", **kw
+    )
     return Dispatcher(database, clock, gateway, gateway, settings)
 
 
 def book(database, clock, world, people, start: datetime, phone: str, zone: str = "Europe/Stockholm") -> int:
     patient = make_patient(database, clock, world.a.clinic.id, phone=phone, timezone=zone).id
     with database.writer() as s:
-        return create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=patient, service_id=world.a.services[0].id, start_at=start, channel=Channel.PHONE)).id
+        return create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=patient, service_id=world.a.services[0].id, start_at=start, channel=Channel.PHONE
+            ),
+        ).id
 
 
 def reminder(database, booking_id: int, channel: Via) -> Reminder:
     with database.reader() as s:
-        return s.scalars(sa.select(Reminder).where(Reminder.booking_id == booking_id, Reminder.channel == channel)
-                         .order_by(Reminder.id.desc())).first()
+        return s.scalars(
+            sa.select(Reminder)
+            .where(Reminder.booking_id == booking_id, Reminder.channel == channel)
+            .order_by(Reminder.id.desc())
+        ).first()
 
 
 def sends(standin: StandIn) -> int:
@@ -68,7 +78,8 @@ def sends(standin: StandIn) -> int:
 
 
 def test_a_worker_started_after_ten_hours_down_at_night_sends_nothing_until_the_hours_open(
-        client, database, clock, world, people, standin, gateway):
+    client, database, clock, world, people, standin, gateway
+):
     # Stockholm, default policy (SMS 24 h before, voice 2 h before; weekdays 09:00-20:00). Booked on Monday.
     evening = book(database, clock, world, people, datetime(2026, 3, 5, 18, 30, tzinfo=UTC), "+46701000001")
     # Thursday 19:30: its SMS is due on Wednesday at 19:30.
@@ -90,10 +101,16 @@ def test_a_worker_started_after_ten_hours_down_at_night_sends_nothing_until_the_
     for booking, channel in ((evening, Via.SMS), (morning, Via.VOICE)):
         row = reminder(database, booking, channel)
         assert (row.status, row.due_at, row.moved_reason, row.attempts) == (
-            ReminderStatus.PLANNED, opening, "outside_calling_hours", 0)
+            ReminderStatus.PLANNED,
+            opening,
+            "outside_calling_hours",
+            0,
+        )
     # 09:00 would leave 3 minutes before a 09:03 visit: no reminder makes sense that late, so it is skipped.
     assert (reminder(database, dawn, Via.VOICE).status, reminder(database, dawn, Via.VOICE).outcome) == (
-        ReminderStatus.SKIPPED, "outside_calling_hours")
+        ReminderStatus.SKIPPED,
+        "outside_calling_hours",
+    )
 
     for local in ("06:00", "08:59"):
         clock.set(datetime.fromisoformat(f"2026-03-05T{local}+01:00"))
@@ -126,13 +143,18 @@ DST = [
 
 @pytest.mark.parametrize("zone,call_at,opening", DST)
 def test_a_retry_that_falls_outside_the_hours_waits_for_them_to_open_across_a_dst_change(
-        database, world, people, standin, gateway, zone, call_at, opening):
+    database, world, people, standin, gateway, zone, call_at, opening
+):
     call_at, opening = datetime.fromisoformat(call_at), datetime.fromisoformat(opening)
     visit = opening + timedelta(days=1, hours=2)  # Monday noon-ish: the retry still makes sense on Sunday
     clock = FixedClock(call_at - timedelta(days=3))
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [{
-            "offset_minutes": int((visit - call_at).total_seconds() // 60), "channel": "voice"}]})
+        replace_policy(
+            s,
+            clock,
+            people["manager"],
+            {"steps": [{"offset_minutes": int((visit - call_at).total_seconds() // 60), "channel": "voice"}]},
+        )
     booking = book(database, clock, world, people, visit, "+12125550100", zone)
     assert reminder(database, booking, Via.VOICE).due_at == call_at, "planned inside Saturday's hours"
 
@@ -159,8 +181,20 @@ def test_a_fallback_that_falls_due_after_the_hours_waits_for_the_morning(databas
     call_at = datetime.fromisoformat("2026-03-10T19:58:00-04:00")
     clock = FixedClock(call_at - timedelta(days=2))
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [{
-            "offset_minutes": int((visit - call_at).total_seconds() // 60), "channel": "voice", "fallback": "sms"}]})
+        replace_policy(
+            s,
+            clock,
+            people["manager"],
+            {
+                "steps": [
+                    {
+                        "offset_minutes": int((visit - call_at).total_seconds() // 60),
+                        "channel": "voice",
+                        "fallback": "sms",
+                    }
+                ]
+            },
+        )
     booking = book(database, clock, world, people, visit, "+12125550101", "America/New_York")
     clock.set(call_at)
     dispatcher = worker(database, clock, gateway)
@@ -169,8 +203,9 @@ def test_a_fallback_that_falls_due_after_the_hours_waits_for_the_morning(databas
     clock.set(datetime.fromisoformat("2026-03-10T20:01:00-04:00"))
     call = reminder(database, booking, Via.VOICE)
     with database.writer() as s:
-        assert inbound.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer") == \
-            "updated"
+        assert (
+            inbound.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer") == "updated"
+        )
     assert dispatcher.drain().outcomes == {"deferred": 1}
     assert standin.messages() == []
     morning = datetime.fromisoformat("2026-03-11T09:00:00-04:00")

@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from recall.queue.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
-from recall.visits.bookings import BookingRequest, Channel, create_booking
-from recall.common.clock import FixedClock
 from recall.clinic.patients import update_patient
+from recall.common.clock import FixedClock
+from recall.queue.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import TaskReason
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.checks import assert_error
-from tests.factories import actor_of, api_as, future, iso, make_patient, make_task
+from tests.factories import actor_of, api_as, future, iso, make_task
 
 
 def _write(database, fn, *args, **kw) -> Any:
@@ -32,19 +32,55 @@ def history(database, clock, world):
     astrid, kasia = a.patients[0].id, a.patients[1].id
     _write(database, update_patient, clock, a.clinic.id, astrid, {"timezone": "Europe/Warsaw"})
     long_ago = FixedClock(clock.now() - timedelta(days=40))
-    visit = _write(database, check_in, long_ago, desk, patient_id=astrid, provider_id=a.providers[0].id,
-                   service_id=a.services[0].id)
-    winback = _write(database, checkout, long_ago, desk, visit.id, CheckoutRequest(
-        follow_up=FollowUp.UNDECIDED, note="call after 5 pm")).recall_task
+    visit = _write(
+        database,
+        check_in,
+        long_ago,
+        desk,
+        patient_id=astrid,
+        provider_id=a.providers[0].id,
+        service_id=a.services[0].id,
+    )
+    winback = _write(
+        database,
+        checkout,
+        long_ago,
+        desk,
+        visit.id,
+        CheckoutRequest(follow_up=FollowUp.UNDECIDED, note="call after 5 pm"),
+    ).recall_task
     ten_days_ago = FixedClock(clock.now() - timedelta(days=10))
     assert _write(database, claim_next, ten_days_ago, operator).task.id == winback.id
-    _write(database, log_attempt, ten_days_ago, operator, winback.id, AttemptInput(
-        outcome=Outcome.NO_ANSWER, duration_seconds=40, note="rang twice, no voicemail"))
-    booking = _write(database, create_booking, clock, operator, BookingRequest(
-        patient_id=kasia, provider_id=a.providers[1].id, service_id=a.services[1].id, channel=Channel.PHONE,
-        start_at=future(clock, 3))).id
-    request = make_task(database, clock, a.clinic.id, kasia, reason=TaskReason.PATIENT_REQUEST,
-                        origin_booking_id=booking, request_text="Czy mogę przyjść w piątek?").id
+    _write(
+        database,
+        log_attempt,
+        ten_days_ago,
+        operator,
+        winback.id,
+        AttemptInput(outcome=Outcome.NO_ANSWER, duration_seconds=40, note="rang twice, no voicemail"),
+    )
+    booking = _write(
+        database,
+        create_booking,
+        clock,
+        operator,
+        BookingRequest(
+            patient_id=kasia,
+            provider_id=a.providers[1].id,
+            service_id=a.services[1].id,
+            channel=Channel.PHONE,
+            start_at=future(clock, 3),
+        ),
+    ).id
+    request = make_task(
+        database,
+        clock,
+        a.clinic.id,
+        kasia,
+        reason=TaskReason.PATIENT_REQUEST,
+        origin_booking_id=booking,
+        request_text="Czy mogę przyjść w piątek?",
+    ).id
     return {"visit": visit.id, "winback": winback.id, "booking": booking, "request": request}
 
 
@@ -57,15 +93,26 @@ def test_a_claim_carries_what_the_call_needs_without_a_second_request(client, cl
     assert first.json["task"]["id"] == history["request"]
     assert [t["id"] for t in first.json["tasks"]] == [history["request"]]
     assert first.json["patient"] == {
-        "id": a.patients[1].id, "full_name": "Katarzyna Kowalska", "phone": "+48512345678", "language": "pl",
-        "timezone": "Europe/Stockholm", "timezone_is_clinics": True, "local_time": "2026-03-02T09:00:00+01:00",
-        "opted_out": False, "phone_invalid": False}
+        "id": a.patients[1].id,
+        "full_name": "Katarzyna Kowalska",
+        "phone": "+48512345678",
+        "language": "pl",
+        "timezone": "Europe/Stockholm",
+        "timezone_is_clinics": True,
+        "local_time": "2026-03-02T09:00:00+01:00",
+        "opted_out": False,
+        "phone_invalid": False,
+    }
     task = first.json["tasks"][0]
     assert task["reason"] == "patient_request" and task["request_text"] == "Czy mogę przyjść w piątek?"
-    booking = {"id": history["booking"], "start_at": iso(future(clock, 3)).replace("Z", "+00:00"),
-               "end_at": iso(future(clock, 3) + timedelta(minutes=20)).replace("Z", "+00:00"), "status": "booked",
-               "provider": {"id": a.providers[1].id, "name": a.providers[1].name},
-               "service": {"id": a.services[1].id, "name": "ENT consultation"}}
+    booking = {
+        "id": history["booking"],
+        "start_at": iso(future(clock, 3)).replace("Z", "+00:00"),
+        "end_at": iso(future(clock, 3) + timedelta(minutes=20)).replace("Z", "+00:00"),
+        "status": "booked",
+        "provider": {"id": a.providers[1].id, "name": a.providers[1].name},
+        "service": {"id": a.services[1].id, "name": "ENT consultation"},
+    }
     assert task["origin_booking"] == booking and task["origin_visit"] is None
     assert first.json["upcoming_bookings"] == [booking]
     assert first.json["attempts"] == []
@@ -86,13 +133,22 @@ def test_a_claim_carries_what_the_call_needs_without_a_second_request(client, cl
     assert winback["request_text"] is None and winback["origin_booking"] is None
     [attempt] = second.json["attempts"]
     assert (attempt["task_id"], attempt["outcome"], attempt["note"], attempt["staff_name"], attempt["staff_id"]) == (
-        history["winback"], "no_answer", "rang twice, no voicemail", a.staff["operator"].name, a.staff["operator"].id)
+        history["winback"],
+        "no_answer",
+        "rang twice, no voicemail",
+        a.staff["operator"].name,
+        a.staff["operator"].id,
+    )
     assert second.json["upcoming_bookings"] == []
 
     nothing = operator.post("/recall-queue/claim")
     assert nothing.status_code == 200 and nothing.json["task"] is None
-    assert (nothing.json["tasks"], nothing.json["patient"], nothing.json["attempts"],
-            nothing.json["upcoming_bookings"]) == ([], None, [], [])
+    assert (
+        nothing.json["tasks"],
+        nothing.json["patient"],
+        nothing.json["attempts"],
+        nothing.json["upcoming_bookings"],
+    ) == ([], None, [], [])
 
 
 def test_the_claims_reads_do_not_grow_with_the_patients_tasks_and_attempts(client, database, clock, world):
@@ -101,10 +157,18 @@ def test_the_claims_reads_do_not_grow_with_the_patients_tasks_and_attempts(clien
 
     def left_undecided(patient: int, days_ago: int, i: int) -> int:
         then = FixedClock(clock.now() - timedelta(days=days_ago))
-        visit = _write(database, check_in, then, desk, patient_id=patient, provider_id=a.providers[i % 2].id,
-                       service_id=a.services[0].id)
-        return _write(database, checkout, then, desk, visit.id, CheckoutRequest(
-            follow_up=FollowUp.UNDECIDED)).recall_task.id
+        visit = _write(
+            database,
+            check_in,
+            then,
+            desk,
+            patient_id=patient,
+            provider_id=a.providers[i % 2].id,
+            service_id=a.services[0].id,
+        )
+        return _write(
+            database, checkout, then, desk, visit.id, CheckoutRequest(follow_up=FollowUp.UNDECIDED)
+        ).recall_task.id
 
     def statements_of_a_claim() -> tuple[int, list[int]]:
         seen: list[str] = []
@@ -125,10 +189,21 @@ def test_the_claims_reads_do_not_grow_with_the_patients_tasks_and_attempts(clien
     several = [left_undecided(many, 50 - i, i) for i in range(3)]
     with database.writer() as s:  # the second patient's history: six earlier attempts with notes
         for i in range(6):
-            s.add(ContactAttempt(clinic_id=a.clinic.id, task_id=several[i % 3], patient_id=many,
-                                 staff_id=operator.staff_id, channel=AttemptChannel.PHONE, outcome=Outcome.BUSY,
-                                 answered=False, started_at=clock.now() - timedelta(days=9 - i),
-                                 ended_at=clock.now() - timedelta(days=9 - i), duration_seconds=0, note=f"try {i}"))
+            s.add(
+                ContactAttempt(
+                    clinic_id=a.clinic.id,
+                    task_id=several[i % 3],
+                    patient_id=many,
+                    staff_id=operator.staff_id,
+                    channel=AttemptChannel.PHONE,
+                    outcome=Outcome.BUSY,
+                    answered=False,
+                    started_at=clock.now() - timedelta(days=9 - i),
+                    ended_at=clock.now() - timedelta(days=9 - i),
+                    duration_seconds=0,
+                    note=f"try {i}",
+                )
+            )
         s.commit()
     one, first = statements_of_a_claim()
     assert first == [alone]
@@ -138,19 +213,29 @@ def test_the_claims_reads_do_not_grow_with_the_patients_tasks_and_attempts(clien
     assert more == one, f"a claim of 1 task sent {one} statements, of 3 tasks with 6 attempts {more}"
 
 
-def test_a_booked_attempt_that_names_no_provider_or_service_books_the_tasks_suggestion(client, database, clock,
-                                                                                       world):
+def test_a_booked_attempt_that_names_no_provider_or_service_books_the_tasks_suggestion(client, database, clock, world):
     a = world.a
-    task = make_task(database, clock, a.clinic.id, a.patients[0].id, service_id=a.services[0].id,
-                     provider_id=a.providers[0].id, due_at=clock.now() - timedelta(days=1)).id
+    task = make_task(
+        database,
+        clock,
+        a.clinic.id,
+        a.patients[0].id,
+        service_id=a.services[0].id,
+        provider_id=a.providers[0].id,
+        due_at=clock.now() - timedelta(days=1),
+    ).id
     operator = api_as(client, a, "operator")
     assert operator.post("/recall-queue/claim").json["task"]["id"] == task
-    booked = operator.post(f"/recall-tasks/{task}/attempts", json={
-        "outcome": "booked", "booking": {"start_at": iso(future(clock, 5))}})
+    booked = operator.post(
+        f"/recall-tasks/{task}/attempts", json={"outcome": "booked", "booking": {"start_at": iso(future(clock, 5))}}
+    )
     assert booked.status_code == 201, booked.get_json()
     booking = operator.get(f"/bookings/{booked.json['booking_id']}").json
     assert (booking["provider_id"], booking["service_id"], booking["source"]) == (
-        a.providers[0].id, a.services[0].id, "recall_task")
+        a.providers[0].id,
+        a.services[0].id,
+        "recall_task",
+    )
 
 
 def test_a_second_check_in_of_a_patient_still_checked_in_is_a_409_naming_the_open_visit(client, world):

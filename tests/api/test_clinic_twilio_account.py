@@ -18,22 +18,38 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from integrations.twilio.standin import StandIn
-from recall.visits.bookings import Booking, BookingRequest, BookingStatus, Channel as BookedBy, create_booking
-from recall.reminders.accounts import Sealer
 from recall.clinic.clinics import Clinic
-from recall.common.clock import FixedClock
 from recall.clinic.patients import Patient
+from recall.common.clock import FixedClock
+from recall.reminders.accounts import Sealer
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
+from recall.visits.bookings import Booking, BookingRequest, BookingStatus, create_booking
+from recall.visits.bookings import Channel as BookedBy
 from recall.web.worker import build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.api.test_webhooks import ACCOUNT as SERVICE, CLINIC_NUMBER, HOOKS, TOKEN, post, receipt, serving, \
-    text_form, webhook_app
+from tests.api.test_webhooks import (
+    ACCOUNT as SERVICE,
+)
+from tests.api.test_webhooks import (
+    CLINIC_NUMBER,
+    HOOKS,
+    TOKEN,
+    post,
+    receipt,
+    serving,
+    text_form,
+    webhook_app,
+)
 from tests.conftest import T0
 from tests.factories import actor_of, api_as, future, row
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
-    SV_PHONE, make_reminder, new_sid, status_of, world,
+    SV_PHONE,
+    make_reminder,
+    new_sid,
+    status_of,
+    world,
 )
 
 OWN = "AC" + "a1" * 16  # clinic a's own account
@@ -48,7 +64,8 @@ def app(database, clock):
 
 def own_account(app: Any, world: Any, sid: str = OWN, token: str = OWN_TOKEN) -> Any:
     return api_as(app.test_client(), world.a, "manager").patch(
-        "/clinic", json={"twilio_account_sid": sid, "twilio_auth_token": token})
+        "/clinic", json={"twilio_account_sid": sid, "twilio_auth_token": token}
+    )
 
 
 def sealed(database: Any, clinic_id: int) -> tuple[str | None, str | None]:
@@ -79,22 +96,30 @@ def test_a_new_token_alone_replaces_the_accounts_and_null_goes_back_to_the_servi
     manager = api_as(app.test_client(), world.a, "manager")
     assert manager.patch("/clinic", json={"twilio_auth_token": "b" * 32}).status_code == 200
     assert Sealer(KEY).open(sealed(database, world.a.clinic.id)[1]) == "b" * 32
-    assert manager.patch("/clinic", json={"twilio_account_sid": None, "name": "Nordvik"}).get_json()[
-        "has_own_twilio_account"] is False
+    assert (
+        manager.patch("/clinic", json={"twilio_account_sid": None, "name": "Nordvik"}).get_json()[
+            "has_own_twilio_account"
+        ]
+        is False
+    )
     assert sealed(database, world.a.clinic.id) == (None, None)
 
 
-@pytest.mark.parametrize("body,field,status", [
-    ({"twilio_account_sid": "AC123", "twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
-    ({"twilio_account_sid": SERVICE, "twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
-    ({"twilio_account_sid": OWN}, "twilio_auth_token", 422),
-    ({"twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
-    ({"twilio_account_sid": OWN, "twilio_auth_token": "short"}, "twilio_auth_token", 422),
-    ({"twilio_account_sid": OWN, "twilio_auth_token": "a" * 31 + "!"}, "twilio_auth_token", 422),
-    ({"twilio_account_sid": None, "twilio_auth_token": "a" * 32}, "twilio_auth_token", 422),
-])
-def test_an_account_that_is_not_whole_or_not_the_clinics_is_refused_and_nothing_changes(app, database, world, body,
-                                                                                       field, status):
+@pytest.mark.parametrize(
+    "body,field,status",
+    [
+        ({"twilio_account_sid": "AC123", "twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
+        ({"twilio_account_sid": SERVICE, "twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
+        ({"twilio_account_sid": OWN}, "twilio_auth_token", 422),
+        ({"twilio_auth_token": "a" * 32}, "twilio_account_sid", 422),
+        ({"twilio_account_sid": OWN, "twilio_auth_token": "short"}, "twilio_auth_token", 422),
+        ({"twilio_account_sid": OWN, "twilio_auth_token": "a" * 31 + "!"}, "twilio_auth_token", 422),
+        ({"twilio_account_sid": None, "twilio_auth_token": "a" * 32}, "twilio_auth_token", 422),
+    ],
+)
+def test_an_account_that_is_not_whole_or_not_the_clinics_is_refused_and_nothing_changes(
+    app, database, world, body, field, status
+):
     manager = api_as(app.test_client(), world.a, "manager")
     with nothing_written(database):
         assert_rejected(manager.patch("/clinic", json={**body, "name": "Renamed"}), field, status=status)
@@ -103,16 +128,27 @@ def test_an_account_that_is_not_whole_or_not_the_clinics_is_refused_and_nothing_
 def test_two_clinics_cannot_share_an_account_and_no_token_is_stored_without_a_key(app, database, world):
     own_account(app, world)
     with nothing_written(database):
-        taken = assert_error(api_as(app.test_client(), world.b, "manager").patch(
-            "/clinic", json={"twilio_account_sid": OWN, "twilio_auth_token": OWN_TOKEN}), 409, "conflict")
+        taken = assert_error(
+            api_as(app.test_client(), world.b, "manager").patch(
+                "/clinic", json={"twilio_account_sid": OWN, "twilio_auth_token": OWN_TOKEN}
+            ),
+            409,
+            "conflict",
+        )
         assert "twilio_account_sid" in taken["fields"]
     app.config["TWILIO_CREDENTIALS_KEY"] = None
     with nothing_written(database):
-        assert_rejected(api_as(app.test_client(), world.b, "manager").patch(
-            "/clinic", json={"twilio_account_sid": "AC" + "b" * 32, "twilio_auth_token": OWN_TOKEN}),
-            "twilio_auth_token", 422)
-    assert api_as(app.test_client(), world.a, "frontdesk").patch(
-        "/clinic", json={"twilio_account_sid": None}).status_code == 403
+        assert_rejected(
+            api_as(app.test_client(), world.b, "manager").patch(
+                "/clinic", json={"twilio_account_sid": "AC" + "b" * 32, "twilio_auth_token": OWN_TOKEN}
+            ),
+            "twilio_auth_token",
+            422,
+        )
+    assert (
+        api_as(app.test_client(), world.a, "frontdesk").patch("/clinic", json={"twilio_account_sid": None}).status_code
+        == 403
+    )
 
 
 # --- sends and webhooks over HTTP --------------------------------------------------------------------------------------
@@ -140,17 +176,29 @@ def sms_due(database: Any, clock: FixedClock, world: Any, days: int = 2) -> dict
     for name in ("a", "b"):
         cw = getattr(world, name)
         with database.writer() as s:
-            booking = create_booking(s, clock, actor_of(cw.staff["operator"]), BookingRequest(
-                patient_id=cw.patients[0].id, service_id=cw.services[0].id, start_at=start, channel=BookedBy.PHONE))
-            ids[name] = s.scalar(sa.select(Reminder.id).where(Reminder.booking_id == booking.id,
-                                                              Reminder.channel == Channel.SMS))
+            booking = create_booking(
+                s,
+                clock,
+                actor_of(cw.staff["operator"]),
+                BookingRequest(
+                    patient_id=cw.patients[0].id, service_id=cw.services[0].id, start_at=start, channel=BookedBy.PHONE
+                ),
+            )
+            ids[name] = s.scalar(
+                sa.select(Reminder.id).where(Reminder.booking_id == booking.id, Reminder.channel == Channel.SMS)
+            )
     clock.set(start - timedelta(hours=24))
     return ids
 
 
 def drain(app: Any, database: Any, clock: FixedClock, twilio: StandIn, live: str) -> dict[str, int]:
-    config = {**app.config, "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": live, "WORKER_CONCURRENCY": 2,
-              "TWILIO_TIMEOUT_SECONDS": 5.0}
+    config = {
+        **app.config,
+        "TWILIO_BASE_URL": twilio.base_url,
+        "PUBLIC_BASE_URL": live,
+        "WORKER_CONCURRENCY": 2,
+        "TWILIO_TIMEOUT_SECONDS": 5.0,
+    }
     dispatcher, gateway = build_dispatcher(config, database, clock)
     try:
         return dispatcher.drain(max_seconds=30).outcomes
@@ -166,7 +214,8 @@ def reminder(database: Any, reminder_id: int) -> Reminder:
 
 
 def test_a_clinics_reminders_go_out_through_its_own_account_and_the_others_through_the_service_account(
-        app, database, clock, world, twilio, live):
+    app, database, clock, world, twilio, live
+):
     assert own_account(app, world).status_code == 200
     ids = sms_due(database, clock, world)
     assert drain(app, database, clock, twilio, live) == {"sent": 2}
@@ -197,28 +246,41 @@ def test_a_replaced_token_is_picked_up_by_a_running_sender(app, database, clock,
 
 
 def test_the_clinics_webhooks_are_signed_with_its_token_and_act_only_when_they_name_its_account(
-        app, database, clock, world, twilio, live):
+    app, database, clock, world, twilio, live
+):
     own_account(app, world)
     ids = sms_due(database, clock, world)
     drain(app, database, clock, twilio, live)
     mine, theirs = reminder(database, ids["a"]), reminder(database, ids["b"])
     hooks = app.test_client()
     with nothing_written(database):  # the service-wide account's word about the clinic's send: not ours to take
-        assert post(hooks, f"/message-status?r={mine.id}", receipt(mine.provider_sid, "undelivered", 30003),
-                    token=TOKEN).status_code == 200
+        assert (
+            post(
+                hooks, f"/message-status?r={mine.id}", receipt(mine.provider_sid, "undelivered", 30003), token=TOKEN
+            ).status_code
+            == 200
+        )
         forged = receipt(mine.provider_sid, "delivered") | {"AccountSid": OWN}  # names it, signed with another
         assert post(hooks, f"/message-status?r={mine.id}", forged, token=TOKEN).status_code == 403
         unknown = receipt(theirs.provider_sid, "delivered") | {"AccountSid": "AC" + "e" * 32}
         assert post(hooks, f"/message-status?r={theirs.id}", unknown, token=TOKEN).status_code == 403
-        assert post(hooks, f"/message-status?r={theirs.id}", receipt(theirs.provider_sid, "delivered") | {
-            "AccountSid": OWN}, token=OWN_TOKEN).status_code == 200  # the clinic's account, about b's send
+        assert (
+            post(
+                hooks,
+                f"/message-status?r={theirs.id}",
+                receipt(theirs.provider_sid, "delivered") | {"AccountSid": OWN},
+                token=OWN_TOKEN,
+            ).status_code
+            == 200
+        )  # the clinic's account, about b's send
     for row in (mine, theirs):  # the stand-in signs each with its own account's token
         assert twilio.deliver(row.provider_sid, "delivered").status == 200
     assert reminder(database, mine.id).status is reminder(database, theirs.id).status is ReminderStatus.DELIVERED
 
 
 def test_replies_and_key_presses_through_the_clinics_account_reach_it_and_no_other_account_does(
-        app, database, clock, world, twilio, live):
+    app, database, clock, world, twilio, live
+):
     own_account(app, world)
     ids = sms_due(database, clock, world)
     drain(app, database, clock, twilio, live)
@@ -250,14 +312,18 @@ def test_a_message_form_without_an_account_is_a_400_once_signed(app, database, w
 
 
 def test_without_the_key_a_clinics_account_cannot_be_used_its_sends_wait_and_its_webhooks_are_refused(
-        app, database, clock, world, twilio, live):
+    app, database, clock, world, twilio, live
+):
     own_account(app, world)
     ids = sms_due(database, clock, world)
     app.config["TWILIO_CREDENTIALS_KEY"] = None  # e.g. a deploy that lost it
     assert drain(app, database, clock, twilio, live) == {"retry": 1, "sent": 1}
     waiting = reminder(database, ids["a"])
-    assert (waiting.status, waiting.outcome, waiting.provider_sid) == (ReminderStatus.PLANNED,
-                                                                      "account_unavailable", None)
+    assert (waiting.status, waiting.outcome, waiting.provider_sid) == (
+        ReminderStatus.PLANNED,
+        "account_unavailable",
+        None,
+    )
     assert {m["account_sid"] for m in twilio.messages()} == {SERVICE}
     form = receipt(new_sid(), "delivered") | {"AccountSid": OWN}
     with nothing_written(database):
@@ -278,8 +344,11 @@ def test_a_lost_send_is_looked_up_in_the_account_it_went_out_through(app, databa
             assert patient is not None
             phone = patient.phone_e164
         own = [m["sid"] for m in twilio.messages() if m["account_sid"] == OWN]
-        found = dispatcher.lookup.messages_since(to=phone, sender=SenderIdentity(from_number=CLINIC_NUMBER, account_sid=OWN),
-                                      since=clock.now() - timedelta(hours=1))
+        found = dispatcher.lookup.messages_since(
+            to=phone,
+            sender=SenderIdentity(from_number=CLINIC_NUMBER, account_sid=OWN),
+            since=clock.now() - timedelta(hours=1),
+        )
         assert [f.sid for f in found] == own
     finally:
         gateway.close()

@@ -19,10 +19,18 @@ from recall.web import create_app
 
 PUBLISHED = "standin-auth-token"  # the stand-in's default token, readable by anyone in this repository
 ACCOUNT = "AC" + "3" * 32
-PRODUCTION = {"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": "f" * 32,
-              "PUBLIC_BASE_URL": "https://recall.clinic.example"}
-TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_BASE_URL", "TWILIO_DEFAULT_FROM",
-                    "PUBLIC_BASE_URL")
+PRODUCTION = {
+    "TWILIO_ACCOUNT_SID": ACCOUNT,
+    "TWILIO_AUTH_TOKEN": "f" * 32,
+    "PUBLIC_BASE_URL": "https://recall.clinic.example",
+}
+TWILIO_VARIABLES = (
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_BASE_URL",
+    "TWILIO_DEFAULT_FROM",
+    "PUBLIC_BASE_URL",
+)
 
 
 @pytest.fixture
@@ -93,17 +101,20 @@ def test_production_started_with_nothing_names_every_variable_it_needs(no_twilio
     assert all(name in str(refused.value) for name in PRODUCTION)
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("PUBLIC_BASE_URL", "recall.clinic.example"),
-    ("PUBLIC_BASE_URL", "/webhooks"),
-    ("PUBLIC_BASE_URL", "ftp://recall.clinic.example"),
-    ("PUBLIC_BASE_URL", "https://"),
-    ("PUBLIC_BASE_URL", "https://recall.clinic.example/?x=1"),
-    ("TWILIO_AUTH_TOKEN", PUBLISHED),
-    ("TWILIO_AUTH_TOKEN", config.TestConfig.TWILIO_AUTH_TOKEN),
-    ("TWILIO_AUTH_TOKEN", "   "),
-    ("TWILIO_ACCOUNT_SID", "not-a-sid"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("PUBLIC_BASE_URL", "recall.clinic.example"),
+        ("PUBLIC_BASE_URL", "/webhooks"),
+        ("PUBLIC_BASE_URL", "ftp://recall.clinic.example"),
+        ("PUBLIC_BASE_URL", "https://"),
+        ("PUBLIC_BASE_URL", "https://recall.clinic.example/?x=1"),
+        ("TWILIO_AUTH_TOKEN", PUBLISHED),
+        ("TWILIO_AUTH_TOKEN", config.TestConfig.TWILIO_AUTH_TOKEN),
+        ("TWILIO_AUTH_TOKEN", "   "),
+        ("TWILIO_ACCOUNT_SID", "not-a-sid"),
+    ],
+)
 def test_production_refuses_a_value_that_cannot_be_real_and_names_it(no_twilio_environment, scratch, variable, value):
     with pytest.raises(config.ConfigError, match=variable):
         create_app("production", {**PRODUCTION, variable: value}, database=scratch)

@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +20,8 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.patients import Patient
-from recall.queue.tasks import RecallTask
 from recall.clinic.staff import ApiToken
+from recall.queue.tasks import RecallTask
 from recall.web.common import StrictBoolean, StrictDecimal, StrictFloat
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.scene import VALID, Scene, plan
@@ -58,7 +58,7 @@ def test_a_birth_date_before_1900_or_after_today_is_a_422_and_nothing_is_written
 
 def test_today_is_the_clinics_today_not_utcs(client, clock, world):
     """At 23:30 UTC on 2 March it is already 3 March in Stockholm: a baby born there today is not in the future."""
-    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=timezone.utc))
+    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))
     desk = api_as(client, world.a, "frontdesk")
     assert desk.post("/patients", json=_new_patient("2026-03-03")).status_code == 201
     assert_rejected(desk.post("/patients", json=_new_patient("2026-03-04")), "date_of_birth")
@@ -66,7 +66,8 @@ def test_today_is_the_clinics_today_not_utcs(client, clock, world):
 
 def test_other_days_keep_their_bounds(client, world, v):
     response = api_as(client, world.a, "frontdesk").post(
-        f"/visits/{v.visit}/checkout", json={"follow_up": "declined", "follow_up_date": "1955-04-03"})
+        f"/visits/{v.visit}/checkout", json={"follow_up": "declined", "follow_up_date": "1955-04-03"}
+    )
     assert_rejected(response, "follow_up_date")
 
 
@@ -84,8 +85,18 @@ def test_every_date_bound_is_in_the_openapi_document(client):
 
 # --- 6. phones -----------------------------------------------------------------------------------------------------
 
-JUNK_PHONES = ["12345abc", "0701234567abc", "070-123 45 67 x", "+46 70 123 45 67 ext. 12", "1-800-FLOWERS",
-               "0701234567;", "070 123 45 67#", "070123456７", "+46+701234567", "070\t1234567"]
+JUNK_PHONES = [
+    "12345abc",
+    "0701234567abc",
+    "070-123 45 67 x",
+    "+46 70 123 45 67 ext. 12",
+    "1-800-FLOWERS",
+    "0701234567;",
+    "070 123 45 67#",
+    "070123456７",
+    "+46+701234567",
+    "070\t1234567",
+]
 
 
 @pytest.mark.parametrize("raw", JUNK_PHONES)
@@ -107,8 +118,15 @@ def test_letters_never_become_keypad_digits(client, database, world):
     assert not any(p.endswith("12345222") for p in stored), stored
 
 
-@pytest.mark.parametrize("raw,e164", [("(070) 123-45.67", "+46701234567"), ("+46 70 123 45 67", "+46701234567"),
-                                      (" 070-123 45 67 ", "+46701234567"), ("+48 22 123 45 67", "+48221234567")])
+@pytest.mark.parametrize(
+    "raw,e164",
+    [
+        ("(070) 123-45.67", "+46701234567"),
+        ("+46 70 123 45 67", "+46701234567"),
+        (" 070-123 45 67 ", "+46701234567"),
+        ("+48 22 123 45 67", "+48221234567"),
+    ],
+)
 def test_digits_spaces_a_leading_plus_and_separators_are_a_phone_number(client, world, raw, e164):
     created = api_as(client, world.a, "frontdesk").post("/patients", json={"full_name": "Nils Nilsson", "phone": raw})
     assert created.status_code == 201, created.get_json()
@@ -129,9 +147,11 @@ def _as(client: Any, world: World, name: str, v: Scene) -> tuple[Any, str, str, 
 def test_a_body_sent_as_text_or_as_a_form_is_a_415_and_nothing_changes(client, database, world, v, name):
     api, method, url, body = _as(client, world, name, v)
     form = {k: str(x) for k, x in body.items() if not isinstance(x, (dict, list))} if isinstance(body, dict) else {}
-    for kwargs in ({"data": json.dumps(body), "content_type": "text/plain"},
-                   {"data": form or {"x": "1"}},  # the test client sends a dict as a form
-                   {"data": b"<xml/>", "content_type": "application/xml"}):
+    for kwargs in (
+        {"data": json.dumps(body), "content_type": "text/plain"},
+        {"data": form or {"x": "1"}},  # the test client sends a dict as a form
+        {"data": b"<xml/>", "content_type": "application/xml"},
+    ):
         with nothing_written(database):
             response = api._call(method, url, **kwargs)
         body_back = assert_error(response, 415, "unsupported_media_type")
@@ -173,10 +193,16 @@ STRING_NUMBERS = [
     ("PUT /clinic/pay-plan", lambda v: plan(recall_multiplier="2.5"), "recall_multiplier"),
     ("PUT /clinic/pay-plan", lambda v: plan(recall_multiplier="2"), "recall_multiplier"),
     ("PATCH /services/<id>", lambda v: {"value_weight": "2.5"}, "value_weight"),
-    ("PUT /clinic/reminder-policy", lambda v: {"steps": [], "rate_limits": {"sms_per_second": "2.5"}},
-     "rate_limits.sms_per_second"),
-    ("PUT /clinic/reminder-policy", lambda v: {"steps": [], "rate_limits": {"calls_per_second": True}},
-     "rate_limits.calls_per_second"),
+    (
+        "PUT /clinic/reminder-policy",
+        lambda v: {"steps": [], "rate_limits": {"sms_per_second": "2.5"}},
+        "rate_limits.sms_per_second",
+    ),
+    (
+        "PUT /clinic/reminder-policy",
+        lambda v: {"steps": [], "rate_limits": {"calls_per_second": True}},
+        "rate_limits.calls_per_second",
+    ),
 ]
 
 
@@ -197,10 +223,16 @@ def _loose_fields(schema: ma.Schema, where: str) -> list[str]:
             field, here = field.inner, here + "[]"
         if isinstance(field, ma.fields.Nested):
             loose += _loose_fields(field.schema, here)
-        elif (isinstance(field, ma.fields.Boolean) and not isinstance(field, StrictBoolean)
-              or isinstance(field, ma.fields.Integer) and not field.strict
-              or isinstance(field, ma.fields.Float) and not isinstance(field, StrictFloat)
-              or isinstance(field, ma.fields.Decimal) and not isinstance(field, StrictDecimal)):
+        elif (
+            isinstance(field, ma.fields.Boolean)
+            and not isinstance(field, StrictBoolean)
+            or isinstance(field, ma.fields.Integer)
+            and not field.strict
+            or isinstance(field, ma.fields.Float)
+            and not isinstance(field, StrictFloat)
+            or isinstance(field, ma.fields.Decimal)
+            and not isinstance(field, StrictDecimal)
+        ):
             loose.append(here)
     return loose
 
@@ -248,8 +280,12 @@ RANGED_IDS = [r[0] for r in RANGED]
 def test_every_list_takes_a_day_or_an_instant_as_from_and_to(client, world, v, path, who, lo, hi):
     api = api_as(client, world.a, who)
     url = path.format(held=v.held)
-    for start, end in (("2026-03-01", "2026-03-07"), ("2026-03-01T00:00:00+01:00", "2026-03-07T12:00:00Z"),
-                       ("2026-03-01", "2026-03-07T12:00:00+01:00"), ("2026-03-02", "2026-03-02")):
+    for start, end in (
+        ("2026-03-01", "2026-03-07"),
+        ("2026-03-01T00:00:00+01:00", "2026-03-07T12:00:00Z"),
+        ("2026-03-01", "2026-03-07T12:00:00+01:00"),
+        ("2026-03-02", "2026-03-02"),
+    ):
         response = api.get(url, query_string={lo: start, hi: end})
         assert response.status_code == 200, (start, end, response.get_json())
 
@@ -265,15 +301,17 @@ def test_a_to_before_from_or_a_naive_time_is_a_422_on_that_field(client, world, 
 
 
 def _booking_at(client: Any, world: World, v: Scene, start: datetime) -> int:
-    response = api_as(client, world.a, "operator").post("/bookings", json={
-        "patient_id": v.patient2, "service_id": v.service, "channel": "phone", "start_at": start.isoformat()})
+    response = api_as(client, world.a, "operator").post(
+        "/bookings",
+        json={"patient_id": v.patient2, "service_id": v.service, "channel": "phone", "start_at": start.isoformat()},
+    )
     assert response.status_code == 201, response.get_json()
     return int(response.get_json()["id"])
 
 
 def test_a_day_is_the_clinics_local_day_whole_and_an_instant_to_is_excluded(client, world, v):
     # 23:30 UTC on 9 March is 00:30 on 10 March in Stockholm.
-    late = datetime(2026, 3, 9, 23, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
     booking = _booking_at(client, world, v, late)
     api = api_as(client, world.a, "operator")
 
@@ -316,7 +354,10 @@ def test_the_range_rule_is_documented_once_and_every_from_and_to_points_at_it(cl
                     short = path.removeprefix("/api/v1").replace("{task_id}", "{held}")
                     seen.append(short)
                     assert param["schema"]["type"] == "string", (path, param)
-                    rule = ("a day (YYYY-MM-DD) in the clinic's time zone, or an ISO 8601 instant"
-                            if short in RANGED_IDS else "a day (YYYY-MM-DD) in the clinic's time zone")
+                    rule = (
+                        "a day (YYYY-MM-DD) in the clinic's time zone, or an ISO 8601 instant"
+                        if short in RANGED_IDS
+                        else "a day (YYYY-MM-DD) in the clinic's time zone"
+                    )
                     assert rule in param.get("description", param["schema"].get("description", "")), (path, param)
     assert set(RANGED_IDS) <= set(seen), seen

@@ -10,22 +10,22 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking
-from recall.common.clock import FixedClock
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
 from recall.clinic.patients import Patient
+from recall.common.clock import FixedClock
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking
 from tests.factories import make_patient
 
-UTC = timezone.utc
+UTC = UTC
 ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 SMS_TIME = VISIT - timedelta(hours=24)
@@ -47,8 +47,13 @@ def gateway(standin: StandIn) -> Iterator[TwilioGateway]:
 
 
 def _dispatcher(database, clock, gateway, **kw) -> Dispatcher:
-    settings = DispatchSettings(worker_id=kw.pop("worker_id", "w1"), callback_base="https://clinic.example.com",
-                                concurrency=kw.pop("concurrency", 4), default_from="+46700000000", **kw)
+    settings = DispatchSettings(
+        worker_id=kw.pop("worker_id", "w1"),
+        callback_base="https://clinic.example.com",
+        concurrency=kw.pop("concurrency", 4),
+        default_from="+46700000000",
+        **kw,
+    )
     return Dispatcher(database, clock, gateway, gateway, settings)
 
 
@@ -57,8 +62,16 @@ def _booked(database, clock, world, people, n=1, **patient_kw):
     for i in range(n):
         patient = make_patient(database, clock, world.a.clinic.id, phone=f"+4670{1000000 + i:07d}", **patient_kw).id
         with database.writer() as s:
-            ids.append(create_booking(s, clock, people["operator"], BookingRequest(
-                patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE)).id)
+            ids.append(
+                create_booking(
+                    s,
+                    clock,
+                    people["operator"],
+                    BookingRequest(
+                        patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE
+                    ),
+                ).id
+            )
     return ids
 
 
@@ -109,15 +122,19 @@ def test_a_reminder_claimed_then_cancelled_before_the_send_is_not_sent(database,
     assert _statuses(database)[0] == (ReminderStatus.CANCELLED, "cancelled")
 
 
-@pytest.mark.parametrize("fault,status,outcome", [
-    ({"status": 400, "code": 21610}, ReminderStatus.FAILED, "opted_out"),
-    ({"status": 400, "code": 21211}, ReminderStatus.FAILED, "invalid_phone"),
-    ({"status": 400, "code": 21614}, ReminderStatus.FAILED, "invalid_phone"),
-    ({"status": 429, "code": 20429}, ReminderStatus.PLANNED, "rate_limited"),
-    ({"status": 500}, ReminderStatus.PLANNED, "provider_error"),
-])
-def test_each_failure_ends_the_reminder_or_schedules_a_bounded_retry(database, world, people, standin, gateway,
-                                                                      fault, status, outcome):
+@pytest.mark.parametrize(
+    "fault,status,outcome",
+    [
+        ({"status": 400, "code": 21610}, ReminderStatus.FAILED, "opted_out"),
+        ({"status": 400, "code": 21211}, ReminderStatus.FAILED, "invalid_phone"),
+        ({"status": 400, "code": 21614}, ReminderStatus.FAILED, "invalid_phone"),
+        ({"status": 429, "code": 20429}, ReminderStatus.PLANNED, "rate_limited"),
+        ({"status": 500}, ReminderStatus.PLANNED, "provider_error"),
+    ],
+)
+def test_each_failure_ends_the_reminder_or_schedules_a_bounded_retry(
+    database, world, people, standin, gateway, fault, status, outcome
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     standin.add_fault(**fault, resource="Messages")
@@ -143,8 +160,9 @@ def test_a_transient_failure_is_retried_after_the_backoff_then_given_up(database
     assert len([r for r in standin.requests if r.path.endswith("Messages.json")]) == 3
 
 
-def test_a_timeout_after_the_request_went_out_is_unknown_and_never_sent_again(database, world, people, standin,
-                                                                             gateway):
+def test_a_timeout_after_the_request_went_out_is_unknown_and_never_sent_again(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     standin.add_fault(timeout=True, accept=True, hang_ms=2500, resource="Messages")
@@ -156,8 +174,9 @@ def test_a_timeout_after_the_request_went_out_is_unknown_and_never_sent_again(da
     assert len(standin.messages()) == 1, "Twilio took it once; we did not send it again"
 
 
-def test_a_worker_that_died_mid_send_leaves_an_unknown_reminder_until_twilio_is_asked(database, world, people,
-                                                                                     standin, gateway):
+def test_a_worker_that_died_mid_send_leaves_an_unknown_reminder_until_twilio_is_asked(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     dead = _dispatcher(database, clock, gateway, worker_id="dead")
@@ -188,8 +207,12 @@ def test_the_clinics_sms_rate_is_never_exceeded(database, world, people, standin
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-                                                     "rate_limits": {"sms_per_second": 20}})
+        replace_policy(
+            s,
+            clock,
+            people["manager"],
+            {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": 20}},
+        )
     _booked(database, clock, world, people, n=30)
     clock.set(SMS_TIME)
     _dispatcher(database, clock, gateway, concurrency=8).drain()
@@ -211,8 +234,12 @@ def test_without_a_rate_limit_the_sends_overlap_and_are_not_paced(database, worl
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-                                                     "rate_limits": {"sms_per_second": None}})
+        replace_policy(
+            s,
+            clock,
+            people["manager"],
+            {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": None}},
+        )
     _booked(database, clock, world, people, n=24)
     clock.set(SMS_TIME)
     standin.set_latency(50)
@@ -229,12 +256,17 @@ def _policy_at(database, clock, people, rate):
     from recall.reminders.policy import replace_policy
 
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-                                                     "rate_limits": {"sms_per_second": rate}})
+        replace_policy(
+            s,
+            clock,
+            people["manager"],
+            {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": rate}},
+        )
 
 
-def test_reminders_claimed_ahead_but_never_started_when_time_is_up_go_back_to_the_queue(database, world, people,
-                                                                                       standin, gateway):
+def test_reminders_claimed_ahead_but_never_started_when_time_is_up_go_back_to_the_queue(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME - timedelta(days=1))
     _policy_at(database, clock, people, 2)
     _booked(database, clock, world, people, n=10)
@@ -247,8 +279,9 @@ def test_reminders_claimed_ahead_but_never_started_when_time_is_up_go_back_to_th
     assert statuses[ReminderStatus.SENT] == result.outcomes["sent"] >= 1
     assert statuses[ReminderStatus.PLANNED] == 10 - result.outcomes["sent"]
     with database.reader() as s:
-        waiting = s.execute(sa.select(Reminder.attempts, Reminder.claimed_by).where(
-            Reminder.status == ReminderStatus.PLANNED)).all()
+        waiting = s.execute(
+            sa.select(Reminder.attempts, Reminder.claimed_by).where(Reminder.status == ReminderStatus.PLANNED)
+        ).all()
     assert set(waiting) == {(0, None)}  # as if never claimed
     assert len(standin.messages()) == result.outcomes["sent"]
 
@@ -265,8 +298,7 @@ def test_a_reminder_waiting_long_for_its_sending_slot_keeps_its_lease(database, 
     with ThreadPoolExecutor(1) as pool:
         draining = pool.submit(worker.drain)
         time.sleep(2.5)  # the others went out at 0, 1 and 2 s; another worker reaps, its clock as far along
-        reaped = _dispatcher(database, FixedClock(SMS_TIME + timedelta(seconds=2.5)), gateway,
-                             worker_id="w2").reap()
+        reaped = _dispatcher(database, FixedClock(SMS_TIME + timedelta(seconds=2.5)), gateway, worker_id="w2").reap()
         result = draining.result(timeout=30)
 
     assert reaped == 0
@@ -277,10 +309,13 @@ def test_a_reminder_waiting_long_for_its_sending_slot_keeps_its_lease(database, 
 # --- what Twilio answers is recorded as it is -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("status,error_code,outcome", [
-    ("failed", 30007, "carrier_filtered"), ("undelivered", 30003, "unreachable"), ("canceled", None, "canceled")])
-def test_an_sms_answered_with_a_final_failure_ends_failed_and_its_fallback_runs(database, world, people, standin,
-                                                                                gateway, status, error_code, outcome):
+@pytest.mark.parametrize(
+    "status,error_code,outcome",
+    [("failed", 30007, "carrier_filtered"), ("undelivered", 30003, "unreachable"), ("canceled", None, "canceled")],
+)
+def test_an_sms_answered_with_a_final_failure_ends_failed_and_its_fallback_runs(
+    database, world, people, standin, gateway, status, error_code, outcome
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     with database.writer() as s:
@@ -293,26 +328,36 @@ def test_an_sms_answered_with_a_final_failure_ends_failed_and_its_fallback_runs(
     assert outcomes == {"failed": 1, "sent": 1}, "the SMS failed; its fallback call went out"
     [message] = standin.messages()
     with database.reader() as s:
-        failed = s.scalars(sa.select(Reminder).where(Reminder.channel == Via.SMS, Reminder.fallback_of_id.is_(None))
-                           ).one()
+        failed = s.scalars(
+            sa.select(Reminder).where(Reminder.channel == Via.SMS, Reminder.fallback_of_id.is_(None))
+        ).one()
         backup = s.scalars(sa.select(Reminder).where(Reminder.fallback_of_id == failed.id)).all()
     assert (failed.status, failed.outcome, failed.provider_status, failed.error_code, failed.provider_sid) == (
-        ReminderStatus.FAILED, outcome, status, error_code, message["sid"])
+        ReminderStatus.FAILED,
+        outcome,
+        status,
+        error_code,
+        message["sid"],
+    )
     assert [(b.channel, b.status) for b in backup] == [(Via.VOICE, ReminderStatus.SENT)]
     assert len(standin.calls()) == 1
     # Twilio's own callback saying so later changes nothing, and plans no second fallback
     from recall.reminders.inbound import message_status
+
     with database.writer() as s:
-        assert message_status(s, clock, reminder_id=failed.id, sid=message["sid"], status=status,
-                              error_code=error_code) == "unchanged"
+        assert (
+            message_status(s, clock, reminder_id=failed.id, sid=message["sid"], status=status, error_code=error_code)
+            == "unchanged"
+        )
     with database.reader() as s:
         backups = s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.fallback_of_id == failed.id))
     assert backups == 1
 
 
 @pytest.mark.parametrize("status", ["busy", "no-answer", "failed"])
-def test_a_call_answered_busy_or_unanswered_ends_failed_and_falls_back_to_an_sms(database, world, people, standin,
-                                                                                 gateway, status):
+def test_a_call_answered_busy_or_unanswered_ends_failed_and_falls_back_to_an_sms(
+    database, world, people, standin, gateway, status
+):
     clock = FixedClock(VISIT - timedelta(hours=2))
     _booked(database, clock, world, people)
     with database.writer() as s:
@@ -328,8 +373,9 @@ def test_a_call_answered_busy_or_unanswered_ends_failed_and_falls_back_to_an_sms
     assert len(standin.messages()) == 1
 
 
-def test_a_null_sid_is_stored_as_null_and_a_callback_by_the_reminders_url_fills_it_in(database, world, people,
-                                                                                     standin, gateway):
+def test_a_null_sid_is_stored_as_null_and_a_callback_by_the_reminders_url_fills_it_in(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     standin.add_fault(answer={"sid": None}, resource="Messages")
@@ -343,10 +389,13 @@ def test_a_null_sid_is_stored_as_null_and_a_callback_by_the_reminders_url_fills_
         assert s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.provider_sid == "None")) == 0
     # Twilio's delivery receipt names the message's real SID and, in its URL, the reminder: it fills the SID in
     from recall.reminders.inbound import message_status
+
     [message] = standin.messages()
     with database.writer() as s:
-        assert message_status(s, clock, reminder_id=reminder.id, sid=message["sid"], status="delivered",
-                              error_code=None) == "updated"
+        assert (
+            message_status(s, clock, reminder_id=reminder.id, sid=message["sid"], status="delivered", error_code=None)
+            == "updated"
+        )
     with database.reader() as s:
         assert s.get(Reminder, reminder.id).provider_sid == message["sid"]
 
@@ -361,16 +410,18 @@ def test_a_sid_that_collides_loses_no_other_success_of_its_batch(database, world
 
     assert outcomes == {"sent": 8}
     with database.reader() as s:
-        rows = s.execute(sa.select(Reminder.status, Reminder.provider_sid, Reminder.outcome)
-                         .where(Reminder.channel == Via.SMS)).all()
+        rows = s.execute(
+            sa.select(Reminder.status, Reminder.provider_sid, Reminder.outcome).where(Reminder.channel == Via.SMS)
+        ).all()
     assert Counter(row.status for row in rows) == {ReminderStatus.SENT: 8}, "Twilio took all eight"
     assert sorted((row.provider_sid == clash, row.outcome) for row in rows if row.provider_sid in (clash, None)) == [
-        (False, "duplicate_sid"), (True, None)]
+        (False, "duplicate_sid"),
+        (True, None),
+    ]
     assert len({row.provider_sid for row in rows if row.provider_sid}) == 7
 
 
-def test_a_reminder_sent_after_a_retry_keeps_no_error_code_of_the_failed_try(database, world, people, standin,
-                                                                             gateway):
+def test_a_reminder_sent_after_a_retry_keeps_no_error_code_of_the_failed_try(database, world, people, standin, gateway):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     standin.add_fault(status=429, code=20429, resource="Messages")
@@ -383,8 +434,9 @@ def test_a_reminder_sent_after_a_retry_keeps_no_error_code_of_the_failed_try(dat
     assert (reminder.status, reminder.error_code, reminder.outcome) == (ReminderStatus.SENT, None, None)
 
 
-def test_an_accepted_answer_whose_body_is_not_json_is_an_unknown_outcome_that_says_so(database, world, people,
-                                                                                      standin, gateway):
+def test_an_accepted_answer_whose_body_is_not_json_is_an_unknown_outcome_that_says_so(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     standin.add_fault(body="<html><body>Accepted</body></html>", resource="Messages")
@@ -397,7 +449,8 @@ def test_an_accepted_answer_whose_body_is_not_json_is_an_unknown_outcome_that_sa
 
 
 def test_a_worker_that_wakes_after_its_lease_lapsed_gives_the_reminder_up_instead_of_sending_it(
-        database, world, people, standin, gateway):
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     sleeper = _dispatcher(database, clock, gateway, worker_id="sleeper")
@@ -411,8 +464,9 @@ def test_a_worker_that_wakes_after_its_lease_lapsed_gives_the_reminder_up_instea
     assert (reminder.status, reminder.claimed_by, reminder.attempts) == (ReminderStatus.PLANNED, None, 0)
 
 
-def test_a_lost_send_twilio_never_got_is_sent_once_when_its_lease_has_lapsed_by_the_margin(database, world, people,
-                                                                                          standin, gateway):
+def test_a_lost_send_twilio_never_got_is_sent_once_when_its_lease_has_lapsed_by_the_margin(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people)
     dead = _dispatcher(database, clock, gateway, worker_id="dead")
@@ -430,7 +484,10 @@ def test_a_lost_send_twilio_never_got_is_sent_once_when_its_lease_has_lapsed_by_
     with database.reader() as s:
         reminder = s.scalars(sa.select(Reminder).where(Reminder.channel == Via.SMS)).one()
     assert (reminder.status, reminder.recovery, reminder.provider_sid) == (
-        ReminderStatus.SENT, "resent", standin.messages()[0]["sid"])
+        ReminderStatus.SENT,
+        "resent",
+        standin.messages()[0]["sid"],
+    )
 
     # lost again: it stays unknown; a recovery is made once
     with database.writer() as s:
@@ -441,18 +498,25 @@ def test_a_lost_send_twilio_never_got_is_sent_once_when_its_lease_has_lapsed_by_
     assert len(standin.messages()) == 1
 
 
-def test_a_lost_send_twilio_took_is_recorded_sent_with_twilios_sid_and_not_sent_again(database, world, people,
-                                                                                     standin, gateway):
+def test_a_lost_send_twilio_took_is_recorded_sent_with_twilios_sid_and_not_sent_again(
+    database, world, people, standin, gateway
+):
     clock = FixedClock(SMS_TIME)
     _booked(database, clock, world, people, n=2)  # the other patient's message must not be taken for this one
     dead = _dispatcher(database, clock, gateway, worker_id="dead")
     claimed = dead.claim(10)
     with database.connection(write=False) as conn:  # the dead worker's request went out; its answer was lost
         from recall.reminders import outgoing
+
         out = outgoing.load(conn, claimed[0].id)
         request = dead._build(conn, out, claimed[0])
-    gateway.send_sms(to=request.to, body=request.body, status_callback=request.status_callback,
-                     idempotency_key=request.idempotency_key, sender=request.sender)
+    gateway.send_sms(
+        to=request.to,
+        body=request.body,
+        status_callback=request.status_callback,
+        idempotency_key=request.idempotency_key,
+        sender=request.sender,
+    )
     clock.advance(timedelta(minutes=4))
 
     outcomes = _dispatcher(database, clock, gateway, worker_id="alive").drain().outcomes

@@ -15,8 +15,15 @@ def test_the_openapi_document_describes_every_resource_and_the_bearer_scheme(cli
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.")
     assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
-    for path in ("/api/v1/visits/{visit_id}/checkout", "/api/v1/bookings", "/api/v1/earnings/me",
-                 "/api/v1/earnings/what-if", "/api/v1/recall-tasks", "/api/v1/patients", "/api/v1/clinic/pay-plan"):
+    for path in (
+        "/api/v1/visits/{visit_id}/checkout",
+        "/api/v1/bookings",
+        "/api/v1/earnings/me",
+        "/api/v1/earnings/what-if",
+        "/api/v1/recall-tasks",
+        "/api/v1/patients",
+        "/api/v1/clinic/pay-plan",
+    ):
         assert path in spec["paths"], path
 
 
@@ -39,11 +46,26 @@ def test_the_docs_page_renders_the_operations_in_a_real_browser_with_every_other
     thread.start()
     try:
         dom = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path}", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-             "--virtual-time-budget=15000", "--dump-dom", f"http://127.0.0.1:{server.server_port}/api/v1/docs"],
-            capture_output=True, text=True, timeout=120, check=True,
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path}",
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+                f"http://127.0.0.1:{server.server_port}/api/v1/docs",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
         ).stdout
     finally:
         server.shutdown()

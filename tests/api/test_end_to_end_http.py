@@ -46,8 +46,11 @@ def _people(live: str, world) -> tuple[Http, Http, Http]:
 
 
 def _plan(manager: Http, *, base: int = 2000, multiplier: float = 1.5) -> None:
-    manager("PUT", "/clinic/pay-plan", json={"frontdesk_base_cents": base, "operator_base_cents": base,
-                                             "recall_multiplier": multiplier})
+    manager(
+        "PUT",
+        "/clinic/pay-plan",
+        json={"frontdesk_base_cents": base, "operator_base_cents": base, "recall_multiplier": multiplier},
+    )
 
 
 def test_a_desk_booking_that_is_attended_earns_the_front_desk_the_base_rate(live, world, clock):
@@ -55,11 +58,18 @@ def test_a_desk_booking_that_is_attended_earns_the_front_desk_the_base_rate(live
     _plan(manager, base=2000)
     patient, service = world.a.patients[0], world.a.services[0]
 
-    visit = desk("POST", "/visits", 201, json={"patient_id": patient.id, "service_id": service.id,
-                                                "provider_id": world.a.providers[0].id})
+    visit = desk(
+        "POST",
+        "/visits",
+        201,
+        json={"patient_id": patient.id, "service_id": service.id, "provider_id": world.a.providers[0].id},
+    )
     start = (clock.now() + timedelta(days=10)).replace(hour=9, minute=0)
-    result = desk("POST", f"/visits/{visit['id']}/checkout", json={
-        "follow_up": "booked", "booking": {"start_at": iso(start), "service_id": service.id}})
+    result = desk(
+        "POST",
+        f"/visits/{visit['id']}/checkout",
+        json={"follow_up": "booked", "booking": {"start_at": iso(start), "service_id": service.id}},
+    )
     booking = result["booking"]
     assert result["recall_task"] is None
     assert booking["channel"] == "in_person" and booking["credited_role"] == "frontdesk"
@@ -86,11 +96,15 @@ def _recall_path(live, world, clock, outcome: str) -> dict:
     routine, ent = world.a.services[0], world.a.services[1]
     gp, ent_doctor = world.a.providers
 
-    visit = desk("POST", "/visits", 201, json={"patient_id": patient.id, "service_id": routine.id,
-                                                "provider_id": gp.id})
+    visit = desk(
+        "POST", "/visits", 201, json={"patient_id": patient.id, "service_id": routine.id, "provider_id": gp.id}
+    )
     checked_out_at = clock.now()
-    result = desk("POST", f"/visits/{visit['id']}/checkout", json={
-        "follow_up": "undecided", "follow_up_date": (checked_out_at + timedelta(days=2)).date().isoformat()})
+    result = desk(
+        "POST",
+        f"/visits/{visit['id']}/checkout",
+        json={"follow_up": "undecided", "follow_up_date": (checked_out_at + timedelta(days=2)).date().isoformat()},
+    )
     task = result["recall_task"]
     assert result["booking"] is None and task["status"] == "open"
     # Recommended in two days, but cooling-off is three: due after the cooling-off delay.
@@ -101,9 +115,20 @@ def _recall_path(live, world, clock, outcome: str) -> dict:
     assert [t["id"] for t in queue["items"]] == [task["id"]]
 
     start = (clock.now() + timedelta(days=1)).replace(hour=10, minute=0)
-    booking = operator("POST", "/bookings", 201, json={
-        "patient_id": patient.id, "channel": "phone", "source": "recall_task", "recall_task_id": task["id"],
-        "service_id": ent.id, "provider_id": ent_doctor.id, "start_at": iso(start)})
+    booking = operator(
+        "POST",
+        "/bookings",
+        201,
+        json={
+            "patient_id": patient.id,
+            "channel": "phone",
+            "source": "recall_task",
+            "recall_task_id": task["id"],
+            "service_id": ent.id,
+            "provider_id": ent_doctor.id,
+            "start_at": iso(start),
+        },
+    )
     assert booking["credited_role"] == "operator" and booking["follow_up_of_visit_id"] == visit["id"]
     won = operator("GET", f"/recall-tasks/{task['id']}")
     assert (won["status"], won["booking_id"]) == ("won", booking["id"])
@@ -114,7 +139,8 @@ def _recall_path(live, world, clock, outcome: str) -> dict:
 
 
 def test_a_recall_booking_with_another_specialist_that_is_attended_earns_the_operator_base_times_multiplier(
-        live, world, clock):
+    live, world, clock
+):
     earnings = _recall_path(live, world, clock, "attend")
     assert earnings["earned_cents"] == 3000  # 2000 x 1.5
     assert (earnings["earned_count"], earnings["pending_cents"], earnings["voided_cents"]) == (1, 0, 0)
@@ -142,8 +168,14 @@ def test_the_manager_sees_the_team_and_a_what_if_over_the_past_month(live, world
     assert by_staff[world.a.staff["operator"].id]["earned_cents"] == 3000
     assert by_staff[world.a.staff["frontdesk"].id]["earned_cents"] == 0
 
-    what_if = manager("POST", "/earnings/what-if", json={
-        "from": str(month), "to": earnings["to"],
-        "plan": {"frontdesk_base_cents": 2000, "operator_base_cents": 2500, "recall_multiplier": 2}})
+    what_if = manager(
+        "POST",
+        "/earnings/what-if",
+        json={
+            "from": str(month),
+            "to": earnings["to"],
+            "plan": {"frontdesk_base_cents": 2000, "operator_base_cents": 2500, "recall_multiplier": 2},
+        },
+    )
     assert (what_if["actual_cents"], what_if["proposed_cents"]) == (3000, 5000)
     assert what_if["rows"][0]["difference_cents"] == 2000

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.clinic.patients import create_patient
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
 from tests.api.scene import LONG, VALID
@@ -25,20 +25,58 @@ from tests.factories import actor_of, api_as, future, make_call, make_task
 
 # --- the garbage sweep ------------------------------------------------------------------------------------------------
 
-PATH_IDS = {"booking_id": "booking", "visit_id": "visit", "patient_id": "patient", "provider_id": "provider",
-            "service_id": "service", "task_id": "task", "reminder_id": "call"}
+PATH_IDS = {
+    "booking_id": "booking",
+    "visit_id": "visit",
+    "patient_id": "patient",
+    "provider_id": "provider",
+    "service_id": "service",
+    "task_id": "task",
+    "reminder_id": "call",
+}
 WEIRD: list[Any] = [
-    None, "", " ", LONG, "Zoë Ørsted 张伟 Ёлка ąęł 🦷\u200b\u202e", "\x00", "nul\x00inside", "\ud800", "\uffff",
-    0, -1, 2**31, 2**63, -(2**63) - 1, 10**30, 1e308, -0.0, 3.5, True, False,
-    [], [None], {}, {"$gt": ""}, [[[[[]]]]], {"a": {"b": {"c": [1, "x", None]}}},
-    "2026-03-09T09:00:00Z", "1970-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
-    "9999-12-31", "0000-00-00",
+    None,
+    "",
+    " ",
+    LONG,
+    "Zoë Ørsted 张伟 Ёлка ąęł 🦷\u200b\u202e",
+    "\x00",
+    "nul\x00inside",
+    "\ud800",
+    "\uffff",
+    0,
+    -1,
+    2**31,
+    2**63,
+    -(2**63) - 1,
+    10**30,
+    1e308,
+    -0.0,
+    3.5,
+    True,
+    False,
+    [],
+    [None],
+    {},
+    {"$gt": ""},
+    [[[[[]]]]],
+    {"a": {"b": {"c": [1, "x", None]}}},
+    "2026-03-09T09:00:00Z",
+    "1970-01-01T00:00:00+14:00",
+    "9999-12-31T23:59:59Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31",
+    "0000-00-00",
 ]
 
 
 def _write_endpoints(app: Any) -> list[tuple[str, str]]:
-    return sorted((method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/")
-                  for method in rule.methods & {"POST", "PATCH", "PUT"})
+    return sorted(
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/")
+        for method in rule.methods & {"POST", "PATCH", "PUT"}
+    )
 
 
 def _body_fields(spec: dict[str, Any], method: str, rule: str) -> dict[str, Any]:
@@ -69,7 +107,7 @@ def _random_json(rng: random.Random, depth: int = 0, keys: list[str] | None = No
     if kind == 3:
         return rng.choice([0.5, -1e-9, 1e300, rng.uniform(-1e6, 1e6)])
     if kind in (4, 5):
-        alphabet = "abc XYZ 0123456789 +-:/.T Z ä ö ł ж 中 🦷 \u0301 \t\n\"\\"
+        alphabet = 'abc XYZ 0123456789 +-:/.T Z ä ö ł ж 中 🦷 \u0301 \t\n"\\'
         return "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 1, 5, 40, 300])))
     if kind == 6:
         return [_random_json(rng, depth + 1, keys) for _ in range(rng.randrange(4))]
@@ -90,8 +128,19 @@ def _garbage(valid: dict[str, Any], fields: dict[str, Any], seed: str) -> Iterat
             yield {**valid, name: value}
         if isinstance(valid.get(name), dict):  # a nested object: garbage inside it too
             for inner in sorted(valid[name]):
-                for value in (None, LONG, 10**30, 2**63, "\ud800", "\x00", [], {}, "9999-12-31T23:59:59Z",
-                              "0001-01-01T00:00:00Z", "9999-12-31"):
+                for value in (
+                    None,
+                    LONG,
+                    10**30,
+                    2**63,
+                    "\ud800",
+                    "\x00",
+                    [],
+                    {},
+                    "9999-12-31T23:59:59Z",
+                    "0001-01-01T00:00:00Z",
+                    "9999-12-31",
+                ):
                     yield {**valid, name: {**valid[name], inner: value}}
         if isinstance(valid.get(name), list) or name == "service_rates":
             yield {**valid, name: [[]]}
@@ -115,18 +164,31 @@ def _describe(payload: Any, valid: dict[str, Any]) -> str:
 
 
 SWEPT = [
-    ("POST", "/api/v1/patients"), ("PATCH", "/api/v1/patients/<int:patient_id>"),
-    ("POST", "/api/v1/providers"), ("PATCH", "/api/v1/providers/<int:provider_id>"),
-    ("POST", "/api/v1/services"), ("PATCH", "/api/v1/services/<int:service_id>"),
-    ("POST", "/api/v1/staff"), ("PATCH", "/api/v1/staff/<int:staff_id>"),
-    ("POST", "/api/v1/staff/<int:staff_id>/tokens"), ("PATCH", "/api/v1/clinic"), ("PUT", "/api/v1/clinic/pay-plan"),
-    ("POST", "/api/v1/earnings/what-if"), ("POST", "/api/v1/bookings"),
-    ("POST", "/api/v1/bookings/<int:booking_id>/move"), ("POST", "/api/v1/bookings/<int:booking_id>/cancel"),
-    ("POST", "/api/v1/bookings/<int:booking_id>/confirm"), ("POST", "/api/v1/bookings/<int:booking_id>/attend"),
-    ("POST", "/api/v1/bookings/<int:booking_id>/no-show"), ("POST", "/api/v1/visits"),
-    ("POST", "/api/v1/visits/<int:visit_id>/checkout"), ("POST", "/api/v1/recall-queue/claim"),
-    ("PUT", "/api/v1/recall-tasks/<int:task_id>/lease"), ("POST", "/api/v1/recall-tasks/<int:task_id>/attempts"),
-    ("PUT", "/api/v1/clinic/reminder-policy"), ("POST", "/api/v1/clinic/reminder-policy/preview"),
+    ("POST", "/api/v1/patients"),
+    ("PATCH", "/api/v1/patients/<int:patient_id>"),
+    ("POST", "/api/v1/providers"),
+    ("PATCH", "/api/v1/providers/<int:provider_id>"),
+    ("POST", "/api/v1/services"),
+    ("PATCH", "/api/v1/services/<int:service_id>"),
+    ("POST", "/api/v1/staff"),
+    ("PATCH", "/api/v1/staff/<int:staff_id>"),
+    ("POST", "/api/v1/staff/<int:staff_id>/tokens"),
+    ("PATCH", "/api/v1/clinic"),
+    ("PUT", "/api/v1/clinic/pay-plan"),
+    ("POST", "/api/v1/earnings/what-if"),
+    ("POST", "/api/v1/bookings"),
+    ("POST", "/api/v1/bookings/<int:booking_id>/move"),
+    ("POST", "/api/v1/bookings/<int:booking_id>/cancel"),
+    ("POST", "/api/v1/bookings/<int:booking_id>/confirm"),
+    ("POST", "/api/v1/bookings/<int:booking_id>/attend"),
+    ("POST", "/api/v1/bookings/<int:booking_id>/no-show"),
+    ("POST", "/api/v1/visits"),
+    ("POST", "/api/v1/visits/<int:visit_id>/checkout"),
+    ("POST", "/api/v1/recall-queue/claim"),
+    ("PUT", "/api/v1/recall-tasks/<int:task_id>/lease"),
+    ("POST", "/api/v1/recall-tasks/<int:task_id>/attempts"),
+    ("PUT", "/api/v1/clinic/reminder-policy"),
+    ("POST", "/api/v1/clinic/reminder-policy/preview"),
     ("POST", "/api/v1/reminder-calls/<int:reminder_id>/outcome"),
 ]
 
@@ -156,31 +218,48 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
         ids = {"staff_id": v.staff["operator2"], **{arg: getattr(v, attr) for arg, attr in PATH_IDS.items()}}
         if rule.endswith("/checkout"):
             with database.writer() as s:
-                ids["visit_id"] = check_in(s, clock, actor_of(world.a.staff["frontdesk"]), patient_id=fresh_patient(),
-                                           provider_id=v.provider, service_id=v.service).id
+                ids["visit_id"] = check_in(
+                    s,
+                    clock,
+                    actor_of(world.a.staff["frontdesk"]),
+                    patient_id=fresh_patient(),
+                    provider_id=v.provider,
+                    service_id=v.service,
+                ).id
         if rule.endswith(("/cancel", "/move", "/outcome")):
             with database.writer() as s:
-                ids["booking_id"] = create_booking(s, clock, actor_of(world.a.staff["operator"]), BookingRequest(
-                    patient_id=fresh_patient(), service_id=v.service, channel=Channel.PHONE,
-                    start_at=future(clock, days=3))).id
+                ids["booking_id"] = create_booking(
+                    s,
+                    clock,
+                    actor_of(world.a.staff["operator"]),
+                    BookingRequest(
+                        patient_id=fresh_patient(),
+                        service_id=v.service,
+                        channel=Channel.PHONE,
+                        start_at=future(clock, days=3),
+                    ),
+                ).id
         if rule.endswith("/outcome"):
             ids["reminder_id"] = make_call(database, clock, ids["booking_id"])
         if rule.endswith(("/attempts", "/lease")):
-            ids["task_id"] = make_task(database, clock, world.a.clinic.id, fresh_patient(),
-                                       leased_to=world.a.staff[who].id).id
+            ids["task_id"] = make_task(
+                database, clock, world.a.clinic.id, fresh_patient(), leased_to=world.a.staff[who].id
+            ).id
         return re.sub(r"<int:(\w+)>", lambda m: str(ids[m.group(1)]), rule)
 
     crashes, shapeless = [], []
     for payload in _garbage(valid, fields, seed=key):
-        response = client.open(target(), method=method, headers=headers, data=json.dumps(payload),
-                               content_type="application/json")
+        response = client.open(
+            target(), method=method, headers=headers, data=json.dumps(payload), content_type="application/json"
+        )
         if response.status_code >= 500:
             crashes.append(f"{response.status_code} <- {_describe(payload, valid)}")
         elif response.status_code >= 400:
             body = response.get_json(silent=True)
             if not (isinstance(body, dict) and {"code", "status", "error", "message"} <= body.keys()):
-                shapeless.append(f"{response.status_code} {response.get_data(as_text=True)[:80]!r} <- "
-                                 f"{_describe(payload, valid)}")
+                shapeless.append(
+                    f"{response.status_code} {response.get_data(as_text=True)[:80]!r} <- {_describe(payload, valid)}"
+                )
         elif key == "POST /bookings":
             # Free the slot, so the next payload is not refused as an overlapping booking.
             freed = client.post(f"/api/v1/bookings/{response.json['id']}/cancel", headers=headers, json={})
@@ -195,8 +274,12 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
 def test_a_json_body_nested_too_deep_is_refused_not_a_crash(client, database, world, v):
     for deep in ("[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000):
         with nothing_written(database):
-            response = client.post("/api/v1/patients", data=deep, content_type="application/json",
-                                   headers=api_as(client, world.a, "frontdesk").headers)
+            response = client.post(
+                "/api/v1/patients",
+                data=deep,
+                content_type="application/json",
+                headers=api_as(client, world.a, "frontdesk").headers,
+            )
         assert response.status_code in (400, 413, 422), (response.status_code, response.get_json())
 
 
@@ -211,17 +294,28 @@ def test_an_id_too_large_for_the_database_is_404_not_a_crash(app, client, world,
             body = VALID[f"{method} {short}"][2](v) if f"{method} {short}" in VALID else None
             for huge in (2**31, 2**63, 2**64):
                 url = re.sub(r"<int:\w+>", str(huge), rule.rule.removeprefix("/api/v1"))
-                response = api_as(client, world.a, "manager")._call(method, url,
-                                                                    **({"json": body} if body is not None else {}))
+                response = api_as(client, world.a, "manager")._call(
+                    method, url, **({"json": body} if body is not None else {})
+                )
                 if response.status_code != 404:
                     crashes.append(f"{method} {url}: {response.status_code}")
     assert not crashes, "\n".join(crashes)
 
 
-@pytest.mark.parametrize("query", [
-    "/bookings?patient_id={n}", "/bookings?provider_id={n}", "/bookings?credited_staff_id={n}",
-    "/visits?patient_id={n}", "/recall-tasks?patient_id={n}", "/recall-tasks?service_id={n}", "/ledger?staff_id={n}",
-    "/patients?page={n}", "/bookings?page={n}"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/bookings?patient_id={n}",
+        "/bookings?provider_id={n}",
+        "/bookings?credited_staff_id={n}",
+        "/visits?patient_id={n}",
+        "/recall-tasks?patient_id={n}",
+        "/recall-tasks?service_id={n}",
+        "/ledger?staff_id={n}",
+        "/patients?page={n}",
+        "/bookings?page={n}",
+    ],
+)
 def test_a_number_too_large_for_the_database_in_a_query_is_never_a_crash(client, world, v, query):
     # A filter by an id that cannot exist finds nothing (or is refused); a page past the end is empty.
     for n in (2**31, 2**63, 10**30):
@@ -245,7 +339,7 @@ def test_huge_ids_in_a_body_are_422_not_a_crash(client, database, world, v):
 
 
 def test_the_stored_text_is_exactly_the_unicode_that_was_sent(client, world, v):
-    names = ["Zoë Ørsted", "Katarzyna Wąsowska-Łęczyńska", "Ёлкин Пётр", "张伟", "O'Brien \"Doc\" 🦷"]
+    names = ["Zoë Ørsted", "Katarzyna Wąsowska-Łęczyńska", "Ёлкин Пётр", "张伟", 'O\'Brien "Doc" 🦷']
     desk = api_as(client, world.a, "frontdesk")
     for name in names:
         made = desk.post("/patients", json={"full_name": name, "phone": "+46 70 765 43 21"})

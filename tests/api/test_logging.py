@@ -4,7 +4,7 @@ statements' parameters and the rows it fetches."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import phonenumbers
 import pytest
@@ -42,7 +42,8 @@ def test_an_unexpected_failure_is_a_json_500_whose_log_has_no_patient_data(clien
     monkeypatch.setattr(recall.clinic.patients, "create_patient", explode)
     with caplog.at_level(logging.DEBUG):
         response = api_as(client, world.a, "frontdesk").post(
-            "/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE})
+            "/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE}
+        )
     assert response.status_code == 500 and response.json["error"] == "internal_error"
     assert "RuntimeError" in caplog.text
     assert SECRET_NAME not in caplog.text and "698" not in caplog.text
@@ -52,7 +53,7 @@ def test_an_unexpected_failure_is_a_json_500_whose_log_has_no_patient_data(clien
 # --- SQL never logs patient data ------------------------------------------------------------------------------------
 
 REPLY_TEXT = "Czy mogę przyjść w piątek po szesnastej? Pozdrawiam, Zofia"
-VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=timezone.utc)  # Thursday 13:00 in Stockholm: the SMS goes a day ahead
+VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm: the SMS goes a day ahead
 CALLBACK_BASE = "https://clinic.example.com"
 CLINIC_NUMBER = "+46850000000"
 
@@ -60,9 +61,25 @@ CLINIC_NUMBER = "+46850000000"
 @pytest.fixture
 def every_logger_at_debug(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """Root, SQLAlchemy (engine, pool, ORM), werkzeug, recall.*, the Twilio side: all at DEBUG, all captured."""
-    names = ["sqlalchemy", "sqlalchemy.engine", "sqlalchemy.engine.Engine", "sqlalchemy.pool", "sqlalchemy.orm",
-             "werkzeug", "flask", "recall", "recall.web", "recall.web.webhooks", "recall.dispatch", "recall.inbound",
-             "integrations", "integrations.twilio", "twilio", "urllib3", *logging.root.manager.loggerDict]
+    names = [
+        "sqlalchemy",
+        "sqlalchemy.engine",
+        "sqlalchemy.engine.Engine",
+        "sqlalchemy.pool",
+        "sqlalchemy.orm",
+        "werkzeug",
+        "flask",
+        "recall",
+        "recall.web",
+        "recall.web.webhooks",
+        "recall.dispatch",
+        "recall.inbound",
+        "integrations",
+        "integrations.twilio",
+        "twilio",
+        "urllib3",
+        *logging.root.manager.loggerDict,
+    ]
     caplog.set_level(logging.DEBUG)  # the root logger and the capturing handler
     for name in dict.fromkeys(names):
         caplog.set_level(logging.DEBUG, logger=name)
@@ -75,26 +92,46 @@ def _everything_logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(handler.format(record) for record in caplog.records)
 
 
-def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(app, client, world, database, clock,
-                                                                       every_logger_at_debug):
+def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(
+    app, client, world, database, clock, every_logger_at_debug
+):
     caplog = every_logger_at_debug
     manager, desk = api_as(client, world.a, "manager"), api_as(client, world.a, "frontdesk")
     # The clinic reminds by SMS a day ahead, from its own number, which is where the patient's answer goes.
-    assert manager.put("/clinic/reminder-policy", json={"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
-                                                       "sender": {"from_number": CLINIC_NUMBER}}).status_code == 200
+    assert (
+        manager.put(
+            "/clinic/reminder-policy",
+            json={"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "sender": {"from_number": CLINIC_NUMBER}},
+        ).status_code
+        == 200
+    )
     issued = manager.post(f"/staff/{world.a.staff['operator'].id}/tokens", json={"label": "headset"})
     assert issued.status_code == 201, issued.json
     token = issued.json["token"]
     operator = Api(client, token)
 
-    made = desk.post("/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE, "language": "pl",
-                                        "external_ref": "EMR-998877", "consent_sms": True})
+    made = desk.post(
+        "/patients",
+        json={
+            "full_name": SECRET_NAME,
+            "phone": SECRET_PHONE,
+            "language": "pl",
+            "external_ref": "EMR-998877",
+            "consent_sms": True,
+        },
+    )
     assert made.status_code == 201, made.json
     patient = made.json["id"]
-    assert desk.post("/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE,
-                                        "external_ref": "EMR-998877"}).status_code == 409
-    booked = operator.post("/bookings", json={"patient_id": patient, "service_id": world.a.services[0].id,
-                                              "start_at": iso(VISIT), "channel": "phone"})
+    assert (
+        desk.post(
+            "/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE, "external_ref": "EMR-998877"}
+        ).status_code
+        == 409
+    )
+    booked = operator.post(
+        "/bookings",
+        json={"patient_id": patient, "service_id": world.a.services[0].id, "start_at": iso(VISIT), "channel": "phone"},
+    )
     assert booked.status_code == 201, booked.json
 
     # The day before, the worker sends the reminder through the real SDK to the stand-in ...
@@ -109,11 +146,20 @@ def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(app, clie
         [sms] = standin.messages()
     assert sms["from"] == CLINIC_NUMBER
     # ... and the patient answers it with a question for a person.
-    form = {"MessageSid": "SM" + "5" * 32, "SmsSid": "SM" + "5" * 32, "AccountSid": config["TWILIO_ACCOUNT_SID"],
-            "From": sms["to"], "To": sms["from"], "Body": REPLY_TEXT}
+    form = {
+        "MessageSid": "SM" + "5" * 32,
+        "SmsSid": "SM" + "5" * 32,
+        "AccountSid": config["TWILIO_ACCOUNT_SID"],
+        "From": sms["to"],
+        "To": sms["from"],
+        "Body": REPLY_TEXT,
+    }
     url = f"{webhooks.PREFIX}/inbound-sms"
-    answer = client.post(url, data=form, headers={
-        "X-Twilio-Signature": signatures.sign(config["TWILIO_AUTH_TOKEN"], f"http://localhost{url}", form)})
+    answer = client.post(
+        url,
+        data=form,
+        headers={"X-Twilio-Signature": signatures.sign(config["TWILIO_AUTH_TOKEN"], f"http://localhost{url}", form)},
+    )
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert operator.get(f"/patients/{patient}").json["full_name"] == SECRET_NAME
     tasks = operator.get("/recall-tasks?status=open&page_size=200").json["items"]
@@ -125,16 +171,32 @@ def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(app, clie
     assert "INSERT INTO patients" in logged and "FROM patients" in logged
     assert "Row " in logged and any(record.name.startswith("sqlalchemy.pool") for record in caplog.records)
     digits = phonenumbers.format_number(phonenumbers.parse(SECRET_PHONE), phonenumbers.PhoneNumberFormat.E164)
-    secrets_ = {"name": SECRET_NAME, "surname": "Kamińska", "phone": digits, "national phone": digits[3:],
-                "reply": REPLY_TEXT, "reply words": "szesnastej", "reminder text": sms["body"],
-                "token": token, "token hash": hash_token(token), "external ref": "EMR-998877"}
+    secrets_ = {
+        "name": SECRET_NAME,
+        "surname": "Kamińska",
+        "phone": digits,
+        "national phone": digits[3:],
+        "reply": REPLY_TEXT,
+        "reply words": "szesnastej",
+        "reminder text": sms["body"],
+        "token": token,
+        "token hash": hash_token(token),
+        "external ref": "EMR-998877",
+    }
     assert {what: value for what, value in secrets_.items() if value in logged} == {}
 
 
 def test_a_database_error_carries_no_parameters_in_its_message(database, world):
-    now = datetime.now(timezone.utc)
-    row = {"clinic_id": world.a.clinic.id, "full_name": SECRET_NAME, "phone_e164": "+48698765432",
-           "language": Language.PL, "external_ref": "EMR-998877", "created_at": now, "updated_at": now}
+    now = datetime.now(UTC)
+    row = {
+        "clinic_id": world.a.clinic.id,
+        "full_name": SECRET_NAME,
+        "phone_e164": "+48698765432",
+        "language": Language.PL,
+        "external_ref": "EMR-998877",
+        "created_at": now,
+        "updated_at": now,
+    }
     with database.writer() as s:
         with pytest.raises(sa.exc.IntegrityError) as duplicate:
             s.execute(sa.insert(Patient), [row, {**row, "full_name": "Jan Kowalski-Drugi"}])
@@ -167,7 +229,7 @@ def test_looking_up_a_lost_send_at_debug_logs_no_phone(every_logger_at_debug):
     base = standin.start()
     gateway = TwilioGateway("AC" + "1" * 32, "t" * 32, base_url=base, timeout=5.0)
     try:
-        since = datetime.now(timezone.utc) - timedelta(hours=1)
+        since = datetime.now(UTC) - timedelta(hours=1)
         sender = SenderIdentity(from_number=sender_number)
         assert gateway.messages_since(to=phone, sender=sender, since=since) == []
         assert gateway.calls_since(to=phone, sender=sender, since=since) == []

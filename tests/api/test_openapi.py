@@ -39,8 +39,12 @@ def scene(database: Database, clock: FixedClock, world: World) -> Scene:
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path, method, op) for path, item in spec["paths"].items() for method, op in item.items()
-            if method in ("get", "post", "put", "patch", "delete")]
+    return [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        for method, op in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
 
 
 def _path_of(rule: str) -> str:
@@ -67,7 +71,8 @@ def assert_matches(spec: dict[str, Any], schema: dict[str, Any], body: Any, wher
     validator = OAS30ReadValidator({**schema, "components": spec["components"]}, format_checker=oas30_format_checker)
     problems = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
     assert not problems, f"{where}: " + "; ".join(
-        f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message[:200]}" for e in problems[:5])
+        f"{'/'.join(map(str, e.path)) or '(root)'}: {e.message[:200]}" for e in problems[:5]
+    )
 
 
 # --- the document on its own ----------------------------------------------------------------------------------------
@@ -138,8 +143,15 @@ def test_response_properties_that_are_always_present_are_required(spec):
     assert set(error["required"]) == {"code", "status", "error", "message"}  # fields: only with bad input
 
 
-@pytest.mark.parametrize("schema,prop", [("CheckoutResult", "booking"), ("CheckoutResult", "recall_task"),
-                                         ("Claim", "task"), ("PreviewResult", "segments")])
+@pytest.mark.parametrize(
+    "schema,prop",
+    [
+        ("CheckoutResult", "booking"),
+        ("CheckoutResult", "recall_task"),
+        ("Claim", "task"),
+        ("PreviewResult", "segments"),
+    ],
+)
 def test_an_optional_nested_object_is_that_object_or_null_and_nothing_else(spec, schema, prop):
     declared = spec["components"]["schemas"][schema]["properties"][prop]
     assert_matches(spec, declared, None, f"{schema}.{prop} = null")
@@ -155,10 +167,15 @@ def test_the_twilio_webhooks_are_described_and_valid(app, spec):
     assert described == served
     assert "## Twilio webhooks" in spec["info"]["description"]
     # Each is a Path Item Object: a document whose paths are the webhooks must be valid OpenAPI 3.0.3 too.
-    as_paths = {re.search(r"POST (/webhooks/twilio/[\w-]+)", item["summary"]).group(1): item
-                for item in hooks.values()}
-    validate_spec({"openapi": "3.0.3", "info": {"title": "webhooks", "version": "1"}, "paths": as_paths,
-                   "components": spec["components"]})
+    as_paths = {re.search(r"POST (/webhooks/twilio/[\w-]+)", item["summary"]).group(1): item for item in hooks.values()}
+    validate_spec(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "webhooks", "version": "1"},
+            "paths": as_paths,
+            "components": spec["components"],
+        }
+    )
     for item in hooks.values():
         op = item["post"]
         assert op["security"] == [] and op["parameters"][0]["name"] == "X-Twilio-Signature"
@@ -209,10 +226,13 @@ def test_every_refusal_is_declared_for_its_operation_and_has_the_error_shape(cli
     url = endpoint.path(scene.a, who)
     if endpoint.body is not None:
         body = json.dumps(endpoint.body(scene.a, who))
-        for case, kwargs in (("a text body", {"data": body, "content_type": "text/plain"}), ("no body", {}),
-                             ("broken JSON", {"data": body[:-1], "content_type": "application/json"}),
-                             ("a list for a body", {"json": []}),
-                             ("a body over 1 MiB", {"json": {"note": "x" * (1024 * 1024)}})):
+        for case, kwargs in (
+            ("a text body", {"data": body, "content_type": "text/plain"}),
+            ("no body", {}),
+            ("broken JSON", {"data": body[:-1], "content_type": "application/json"}),
+            ("a list for a body", {"json": []}),
+            ("a body over 1 MiB", {"json": {"note": "x" * (1024 * 1024)}}),
+        ):
             response = api._call(endpoint.method, url, **kwargs)
             assert response.status_code in (400, 413, 415, 422), (case, response.status_code)
             assert_declared(spec, endpoint, response, case)

@@ -26,9 +26,17 @@ def _open_tasks(database: Database, world: World, *dues: timedelta) -> None:
         clinic = get_clinic(s, world.a.clinic.id)
         now = world.clock.now()
         for k, due in enumerate(dues):
-            open_task(s, clinic=clinic, patient_id=world.a.patients[0].id, reason=TaskReason.UNDECIDED,
-                      due_at=now + due, now=now, follow_up_date=None,
-                      service_id=world.a.services[0].id if k % 2 else None, provider_id=None)
+            open_task(
+                s,
+                clinic=clinic,
+                patient_id=world.a.patients[0].id,
+                reason=TaskReason.UNDECIDED,
+                due_at=now + due,
+                now=now,
+                follow_up_date=None,
+                service_id=world.a.services[0].id if k % 2 else None,
+                provider_id=None,
+            )
         s.commit()
 
 
@@ -38,11 +46,23 @@ def test_a_manager_sees_the_queue_health_in_total_and_per_service(database, worl
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body.keys() == {"now", "unreachable_since", "totals", "services", "surge"}
-    assert body["totals"] == {"open": 3, "not_yet_due": 1, "due_now": 2, "overdue_under_1_day": 1,
-                              "overdue_1_to_7_days": 1, "overdue_7_to_30_days": 0, "overdue_over_30_days": 0,
-                              "leased": 0, "callbacks": 0, "parked": 0, "unreachable": 0}
+    assert body["totals"] == {
+        "open": 3,
+        "not_yet_due": 1,
+        "due_now": 2,
+        "overdue_under_1_day": 1,
+        "overdue_1_to_7_days": 1,
+        "overdue_7_to_30_days": 0,
+        "overdue_over_30_days": 0,
+        "leased": 0,
+        "callbacks": 0,
+        "parked": 0,
+        "unreachable": 0,
+    }
     assert [(s["service_id"], s["service_name"], s["open"]) for s in body["services"]] == [
-        (world.a.services[0].id, "General check-up", 1), (None, "none", 2)]
+        (world.a.services[0].id, "General check-up", 1),
+        (None, "none", 2),
+    ]
     assert body["surge"] == {"active": False, "reasons": []}
 
 
@@ -51,20 +71,33 @@ def test_a_manager_gets_kpi_rows_by_day_or_week_for_days_or_instants(world, mana
     assert default.status_code == 200, default.get_json()
     body = default.get_json()
     assert (body["group"], body["timezone"], body["from"], body["to"]) == (
-        "day", "Europe/Stockholm", "2026-02-23T23:00:00+00:00", "2026-03-02T23:00:00+00:00")
+        "day",
+        "Europe/Stockholm",
+        "2026-02-23T23:00:00+00:00",
+        "2026-03-02T23:00:00+00:00",
+    )
     assert [r["period_start"] for r in body["rows"]] == [f"2026-02-{d}" for d in (24, 25, 26, 27, 28)] + [
-        "2026-03-01", "2026-03-02"]
+        "2026-03-01",
+        "2026-03-02",
+    ]
     row = body["rows"][0]
     assert (row["staff_id"], row["attempts"], row["attempts_per_hour"], row["realized_rate"]) == (None, 0, None, None)
 
     weeks = manager.get("/recall-queue/kpis?from=2026-03-01&to=2026-03-15&group=week").get_json()
     assert [(r["period_start"], r["period_end"]) for r in weeks["rows"]] == [
-        ("2026-02-23", "2026-03-01"), ("2026-03-02", "2026-03-08"), ("2026-03-09", "2026-03-15")]
-    instants = manager.get("/recall-queue/kpis?from=2026-03-02T06:00:00%2B01:00&to=2026-03-02T18:00:00Z"
-                           f"&staff_id={world.a.staff['operator'].id}")
+        ("2026-02-23", "2026-03-01"),
+        ("2026-03-02", "2026-03-08"),
+        ("2026-03-09", "2026-03-15"),
+    ]
+    instants = manager.get(
+        "/recall-queue/kpis?from=2026-03-02T06:00:00%2B01:00&to=2026-03-02T18:00:00Z"
+        f"&staff_id={world.a.staff['operator'].id}"
+    )
     assert instants.status_code == 200, instants.get_json()
     assert (instants.json["from"], [r["period_start"] for r in instants.json["rows"]]) == (
-        "2026-03-02T05:00:00+00:00", ["2026-03-02"])
+        "2026-03-02T05:00:00+00:00",
+        ["2026-03-02"],
+    )
 
 
 def test_a_manager_gets_a_staffing_forecast_with_the_inputs_it_used(database, world, manager):
@@ -137,9 +170,13 @@ def test_a_staff_id_of_another_clinic_is_a_422_like_an_unknown_one(world, manage
 
 
 def test_the_edges_of_the_calendar_answer_without_a_crash(manager):
-    for query in ("from=1970-01-01&to=1970-01-01", "from=2200-12-31&to=2200-12-31",
-                  "from=1970-01-01T00:00:00Z&to=1970-01-02T00:00:00%2B14:00", "from=2026-03-29&to=2026-03-29",
-                  "from=2025-03-01&to=2026-03-01"):  # the last: 366 days, the most a range may span
+    for query in (
+        "from=1970-01-01&to=1970-01-01",
+        "from=2200-12-31&to=2200-12-31",
+        "from=1970-01-01T00:00:00Z&to=1970-01-02T00:00:00%2B14:00",
+        "from=2026-03-29&to=2026-03-29",
+        "from=2025-03-01&to=2026-03-01",
+    ):  # the last: 366 days, the most a range may span
         response = manager.get(f"/recall-queue/kpis?{query}&group=week")
         assert response.status_code == 200, (query, response.get_json())
 

@@ -16,24 +16,34 @@ from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import api_as, iso
 
 URL = "/clinic/reminder-policy"
-THREE_SEGMENTS = ("Reminder: your appointment at {clinic} is on {date} at {time}. Please arrive 15 minutes early and "
-                  "bring your ID card, your insurance card and a list of the medicines you take. Reply 1 to confirm "
-                  "or 2 to cancel. If you need to move the visit, call us during opening hours. Parking is free "
-                  "behind the building; use the side entrance.")
+THREE_SEGMENTS = (
+    "Reminder: your appointment at {clinic} is on {date} at {time}. Please arrive 15 minutes early and "
+    "bring your ID card, your insurance card and a list of the medicines you take. Reply 1 to confirm "
+    "or 2 to cancel. If you need to move the visit, call us during opening hours. Parking is free "
+    "behind the building; use the side entrance."
+)
 
 
 def document(world: Any) -> dict[str, Any]:
     """A whole policy using every key, for clinic a."""
     return {
-        "steps": [{"offset_minutes": 120, "channel": "voice", "fallback": "sms", "on_machine": "voicemail"},
-                  {"offset_minutes": 2880, "channel": "operator_call", "routine": True, "run_if_confirmed": False},
-                  {"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True}],
-        "overrides": [{"service_id": world.a.services[1].id, "steps": [{"offset_minutes": 60, "channel": "sms"}]},
-                      {"provider_id": world.a.providers[0].id, "steps": []}],
+        "steps": [
+            {"offset_minutes": 120, "channel": "voice", "fallback": "sms", "on_machine": "voicemail"},
+            {"offset_minutes": 2880, "channel": "operator_call", "routine": True, "run_if_confirmed": False},
+            {"offset_minutes": 1440, "channel": "sms", "run_if_confirmed": True},
+        ],
+        "overrides": [
+            {"service_id": world.a.services[1].id, "steps": [{"offset_minutes": 60, "channel": "sms"}]},
+            {"provider_id": world.a.providers[0].id, "steps": []},
+        ],
         "hours": {"weekday_start": "08:30", "weekday_end": "19:00", "weekend_start": "10:00", "weekend_end": "14:00"},
-        "templates": {"sms": {"pl": "{clinic}: wizyta {date}, godz. {time}. Odpisz 1 lub 2.",
-                              "zh": "{clinic}提醒您：{date} {time}。回复1确认。"},
-                      "voice": {"en": "Hello from {clinic}. Your visit is on {date} at {time}. Press 1 to confirm."}},
+        "templates": {
+            "sms": {
+                "pl": "{clinic}: wizyta {date}, godz. {time}. Odpisz 1 lub 2.",
+                "zh": "{clinic}提醒您：{date} {time}。回复1确认。",
+            },
+            "voice": {"en": "Hello from {clinic}. Your visit is on {date} at {time}. Press 1 to confirm."},
+        },
         "show_provider": False,
         "sender": {"from_number": "08-500 000 00", "messaging_service_sid": None},
         "rate_limits": {"sms_per_second": 5, "calls_per_second": 0.5},
@@ -47,8 +57,13 @@ def document(world: Any) -> dict[str, Any]:
 def test_every_staff_member_reads_the_policy_in_force_and_a_new_clinic_is_on_the_default(client, world, who):
     response = api_as(client, world.a, who).get(URL)
     assert response.status_code == 200, response.get_json()
-    assert response.json == {"version": 0, "policy": DEFAULT_POLICY.to_json(), "warnings": [], "created_at": None,
-                             "created_by_id": None}
+    assert response.json == {
+        "version": 0,
+        "policy": DEFAULT_POLICY.to_json(),
+        "warnings": [],
+        "created_at": None,
+        "created_by_id": None,
+    }
 
 
 @pytest.mark.parametrize("who", ["operator", "frontdesk"])
@@ -73,8 +88,14 @@ def test_a_manager_saves_the_whole_document_and_everyone_reads_it_back(client, w
     assert body["created_at"].startswith(clock.now().isoformat()[:19])
     policy = body["policy"]
     assert [s["offset_minutes"] for s in policy["steps"]] == [2880, 1440, 120]
-    assert policy["steps"][2] == {"offset_minutes": 120, "channel": "voice", "run_if_confirmed": False,
-                                  "routine": True, "fallback": "sms", "on_machine": "voicemail"}
+    assert policy["steps"][2] == {
+        "offset_minutes": 120,
+        "channel": "voice",
+        "run_if_confirmed": False,
+        "routine": True,
+        "fallback": "sms",
+        "on_machine": "voicemail",
+    }
     assert policy["sender"] == {"from_number": "+46850000000", "messaging_service_sid": None}
     assert policy["rate_limits"] == {"sms_per_second": 5.0, "calls_per_second": 0.5}
     assert policy["overrides"][1] == {"service_id": None, "provider_id": world.a.providers[0].id, "steps": []}
@@ -113,8 +134,9 @@ def test_another_clinics_versions_are_not_seen(client, world):
 
 
 def test_a_save_answers_with_a_warning_for_an_sms_longer_than_two_segments(client, world):
-    response = api_as(client, world.a, "manager").put(URL, json={
-        "steps": [], "templates": {"sms": {"en": THREE_SEGMENTS}}})
+    response = api_as(client, world.a, "manager").put(
+        URL, json={"steps": [], "templates": {"sms": {"en": THREE_SEGMENTS}}}
+    )
     assert response.status_code == 200, response.get_json()
     assert any(w.startswith("templates.sms.en: renders to 3 segments") for w in response.json["warnings"])
     assert response.json["warnings"] == api_as(client, world.a, "operator").get(URL).json["warnings"]
@@ -139,22 +161,37 @@ BAD: list[tuple[str, Any, str]] = [
     ("an unknown key in a step", {"steps": [{**STEP, "colour": "red"}]}, "steps.0.colour"),
     ("an override naming nothing", {"steps": [], "overrides": [{"steps": []}]}, "overrides.0.service_id"),
     ("an override without steps", {"steps": [], "overrides": [{"service_id": 1}]}, "overrides.0.steps"),
-    ("a service that does not exist", {"steps": [], "overrides": [{"service_id": 999_999, "steps": []}]},
-     "overrides.0.service_id"),
-    ("hours ending before they start", {"steps": [], "hours": {"weekday_start": "20:00", "weekday_end": "09:00"}},
-     "hours.weekday_end"),
+    (
+        "a service that does not exist",
+        {"steps": [], "overrides": [{"service_id": 999_999, "steps": []}]},
+        "overrides.0.service_id",
+    ),
+    (
+        "hours ending before they start",
+        {"steps": [], "hours": {"weekday_start": "20:00", "weekday_end": "09:00"}},
+        "hours.weekday_end",
+    ),
     ("hours not as HH:MM", {"steps": [], "hours": {"weekend_start": "9:00"}}, "hours.weekend_start"),
-    ("a placeholder that is not allowed", {"steps": [], "templates": {"sms": {"pl": "{date} {diagnosis}"}}},
-     "templates.sms.pl"),
-    ("the provider when the clinic hides it", {"steps": [], "templates": {"voice": {"sv": "{provider} {date}"}}},
-     "templates.voice.sv"),
+    (
+        "a placeholder that is not allowed",
+        {"steps": [], "templates": {"sms": {"pl": "{date} {diagnosis}"}}},
+        "templates.sms.pl",
+    ),
+    (
+        "the provider when the clinic hides it",
+        {"steps": [], "templates": {"voice": {"sv": "{provider} {date}"}}},
+        "templates.voice.sv",
+    ),
     ("an unknown language", {"steps": [], "templates": {"sms": {"de": "{date}"}}}, "templates.sms.de"),
     ("an unknown template channel", {"steps": [], "templates": {"fax": {}}}, "templates.fax"),
     ("a NUL in a template", {"steps": [], "templates": {"sms": {"en": "Hi\x00 {date}"}}}, "templates.sms.en"),
     ("an empty template", {"steps": [], "templates": {"sms": {"en": "  "}}}, "templates.sms.en"),
     ("a sender number that is not one", {"steps": [], "sender": {"from_number": "12"}}, "sender.from_number"),
-    ("a bad Messaging Service SID", {"steps": [], "sender": {"messaging_service_sid": "MG123"}},
-     "sender.messaging_service_sid"),
+    (
+        "a bad Messaging Service SID",
+        {"steps": [], "sender": {"messaging_service_sid": "MG123"}},
+        "sender.messaging_service_sid",
+    ),
     ("a rate of zero", {"steps": [], "rate_limits": {"sms_per_second": 0}}, "rate_limits.sms_per_second"),
     ("a rate too high", {"steps": [], "rate_limits": {"calls_per_second": 101}}, "rate_limits.calls_per_second"),
     ("an unknown key", {"steps": [], "colour": "blue"}, "colour"),
@@ -189,14 +226,51 @@ def test_a_body_that_is_not_json_is_400(client, database, world):
 
 def _garbage(rng: random.Random, depth: int = 0) -> Any:
     kind = rng.randrange(8 if depth < 4 else 5)
-    keys = ["steps", "overrides", "hours", "templates", "sms", "voice", "en", "pl", "offset_minutes", "channel",
-            "service_id", "provider_id", "weekday_end", "sender", "from_number", "rate_limits", "policy", "template",
-            "start_at", "timezone", "x", ""]
+    keys = [
+        "steps",
+        "overrides",
+        "hours",
+        "templates",
+        "sms",
+        "voice",
+        "en",
+        "pl",
+        "offset_minutes",
+        "channel",
+        "service_id",
+        "provider_id",
+        "weekday_end",
+        "sender",
+        "from_number",
+        "rate_limits",
+        "policy",
+        "template",
+        "start_at",
+        "timezone",
+        "x",
+        "",
+    ]
     if kind == 0:
         return rng.choice([None, True, False, 0, -1, 2**63, 10**30, 1e308, 0.5, float("nan")])
     if kind in (1, 2):
-        return rng.choice(["", "sms", "voice", "09:00", "24:00", "{date}", "{provider}", "\x00", "\ud800", "x" * 5000,
-                           "2026-03-09T09:00:00Z", "9999-12-31T23:59:59Z", "Europe/Stockholm", "Mars/Olympus"])
+        return rng.choice(
+            [
+                "",
+                "sms",
+                "voice",
+                "09:00",
+                "24:00",
+                "{date}",
+                "{provider}",
+                "\x00",
+                "\ud800",
+                "x" * 5000,
+                "2026-03-09T09:00:00Z",
+                "9999-12-31T23:59:59Z",
+                "Europe/Stockholm",
+                "Mars/Olympus",
+            ]
+        )
     if kind in (3, 4):
         return rng.choice([1440, 5, 4, 43200, 43201, 1, "1440", [], {}])
     if kind == 5:
@@ -208,18 +282,27 @@ def _garbage(rng: random.Random, depth: int = 0) -> Any:
 def test_garbage_never_gets_a_5xx(client, world, method, path):
     headers = api_as(client, world.a, "manager").headers
     rng = random.Random(path)
-    payloads: list[Any] = [None, [], "x", 42, {"steps": [None, 1, "x", {}, []]},
-                           {"policy": {"steps": [{"offset_minutes": 2**63, "channel": ["sms"]}]}},
-                           {"template": "{date}", "language": "de", "channel": "fax"},
-                           {"start_at": "0001-01-01T00:00:00Z"}, {"timezone": "\x00"}]
+    payloads: list[Any] = [
+        None,
+        [],
+        "x",
+        42,
+        {"steps": [None, 1, "x", {}, []]},
+        {"policy": {"steps": [{"offset_minutes": 2**63, "channel": ["sms"]}]}},
+        {"template": "{date}", "language": "de", "channel": "fax"},
+        {"start_at": "0001-01-01T00:00:00Z"},
+        {"timezone": "\x00"},
+    ]
     payloads += [_garbage(rng) for _ in range(300)]
     failures = []
     for payload in payloads:
         data = json.dumps(payload, allow_nan=True)
-        response = client.open(f"/api/v1{path}", method=method, data=data, content_type="application/json",
-                               headers=headers)
-        if response.status_code >= 500 or (response.status_code >= 400 and not {
-                "code", "status", "error", "message"} <= set(response.get_json() or {})):
+        response = client.open(
+            f"/api/v1{path}", method=method, data=data, content_type="application/json", headers=headers
+        )
+        if response.status_code >= 500 or (
+            response.status_code >= 400 and not {"code", "status", "error", "message"} <= set(response.get_json() or {})
+        ):
             failures.append(f"{response.status_code} <- {data[:200]}")
     assert not failures, "\n".join(failures[:20])
 
@@ -230,15 +313,19 @@ def test_garbage_never_gets_a_5xx(client, world, method, path):
 def test_a_preview_renders_a_text_with_its_sms_cost_and_plans_a_sample_visit(client, database, world, clock):
     start = "2026-03-09T08:00:00Z"  # Monday 09:00 in Stockholm
     with nothing_written(database):
-        response = api_as(client, world.a, "manager").post(f"{URL}/preview", json={
-            "template": "{clinic}: wizyta {date}, godz. {time}.", "language": "pl", "start_at": start})
+        response = api_as(client, world.a, "manager").post(
+            f"{URL}/preview",
+            json={"template": "{clinic}: wizyta {date}, godz. {time}.", "language": "pl", "start_at": start},
+        )
     assert response.status_code == 200, response.get_json()
     body = response.json
     assert body["text"] == "Nordvik Family Clinic: wizyta poniedziałek, 9 marca, godz. 09:00."
     assert body["segments"] == {"encoding": "UCS-2", "units": len(body["text"]), "segments": 1}
     assert body["worst_case"]["segments"] >= 1 and body["version"] == 0 and body["timezone"] == "Europe/Stockholm"
     assert [(p["channel"], p["local_send_at"], p["moved"], p["skipped_reason"]) for p in body["plan"]] == [
-        ("sms", "2026-03-07T15:59+01:00", True, None), ("voice", "2026-03-08T15:59+01:00", True, None)]
+        ("sms", "2026-03-07T15:59+01:00", True, None),
+        ("voice", "2026-03-08T15:59+01:00", True, None),
+    ]
 
 
 def test_a_preview_without_a_body_shows_the_current_policys_english_sms(client, world):
@@ -257,27 +344,42 @@ def test_a_preview_of_a_voice_text_has_no_sms_cost(client, world):
 def test_a_preview_of_an_unsaved_policy_plans_by_it_and_names_its_problems_under_policy(client, database, world):
     manager = api_as(client, world.a, "manager")
     with nothing_written(database):
-        ok = manager.post(f"{URL}/preview", json={
-            "policy": {"steps": [{"offset_minutes": 30, "channel": "frontdesk_call"}]}, "surge": True,
-            "start_at": iso(world.clock.now().replace(hour=13))})
+        ok = manager.post(
+            f"{URL}/preview",
+            json={
+                "policy": {"steps": [{"offset_minutes": 30, "channel": "frontdesk_call"}]},
+                "surge": True,
+                "start_at": iso(world.clock.now().replace(hour=13)),
+            },
+        )
         assert ok.status_code == 200, ok.get_json()
         assert ok.json["version"] is None and [p["channel"] for p in ok.json["plan"]] == ["voice"]
-        assert_rejected(manager.post(f"{URL}/preview", json={"policy": {"steps": [{"offset_minutes": 1}]}}),
-                        "policy.steps.0.offset_minutes")
-        assert_rejected(manager.post(f"{URL}/preview", json={"policy": {"steps": [], "overrides": [
-            {"service_id": world.b.services[0].id, "steps": []}]}}), "policy.overrides.0.service_id")
+        assert_rejected(
+            manager.post(f"{URL}/preview", json={"policy": {"steps": [{"offset_minutes": 1}]}}),
+            "policy.steps.0.offset_minutes",
+        )
+        assert_rejected(
+            manager.post(
+                f"{URL}/preview",
+                json={"policy": {"steps": [], "overrides": [{"service_id": world.b.services[0].id, "steps": []}]}},
+            ),
+            "policy.overrides.0.service_id",
+        )
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"template": "{date} {diagnosis}"}, "template"),
-    ({"template": "{provider} {date}"}, "template"),
-    ({"language": "de"}, "language"),
-    ({"channel": "operator_call"}, "channel"),
-    ({"timezone": "Mars/Olympus"}, "timezone"),
-    ({"start_at": "2026-03-09T09:00:00"}, "start_at"),
-    ({"provider_id": 999_999}, "provider_id"),
-    ({"confirmed": "yes"}, "confirmed"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"template": "{date} {diagnosis}"}, "template"),
+        ({"template": "{provider} {date}"}, "template"),
+        ({"language": "de"}, "language"),
+        ({"channel": "operator_call"}, "channel"),
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"start_at": "2026-03-09T09:00:00"}, "start_at"),
+        ({"provider_id": 999_999}, "provider_id"),
+        ({"confirmed": "yes"}, "confirmed"),
+    ],
+)
 def test_a_bad_preview_request_is_422_naming_the_field(client, database, world, body, field):
     with nothing_written(database):
         assert_rejected(api_as(client, world.a, "manager").post(f"{URL}/preview", json=body), field)

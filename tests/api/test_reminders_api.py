@@ -12,19 +12,49 @@ from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.factories import actor_of, api_as, future, iso, make_call
 
 REMINDER_FIELDS = {
-    "id", "booking_id", "patient_id", "channel", "status", "send_at", "due_at", "sent_at", "attempts", "provider_sid",
-    "provider_status", "error_code", "outcome", "fallback", "fallback_of_id", "policy_version", "offset_minutes",
-    "task_id", "call_outcome", "call_attempts", "called_by_id", "called_at", "handled_at", "moved_reason",
-    "planned_channel"}
+    "id",
+    "booking_id",
+    "patient_id",
+    "channel",
+    "status",
+    "send_at",
+    "due_at",
+    "sent_at",
+    "attempts",
+    "provider_sid",
+    "provider_status",
+    "error_code",
+    "outcome",
+    "fallback",
+    "fallback_of_id",
+    "policy_version",
+    "offset_minutes",
+    "task_id",
+    "call_outcome",
+    "call_attempts",
+    "called_by_id",
+    "called_at",
+    "handled_at",
+    "moved_reason",
+    "planned_channel",
+}
 
 
 def booked(database, clock, cw, *, patient: int = 0, days: int = 3) -> int:
     """An operator's phone booking some days ahead at 13:00 in Stockholm; the default policy plans an SMS 24 h and
     a voice call 2 h before it."""
     with database.writer() as s:
-        return create_booking(s, clock, actor_of(cw.staff["operator"]), BookingRequest(
-            patient_id=cw.patients[patient].id, service_id=cw.services[0].id, channel=Channel.PHONE,
-            start_at=future(clock, days=days, hour=12))).id
+        return create_booking(
+            s,
+            clock,
+            actor_of(cw.staff["operator"]),
+            BookingRequest(
+                patient_id=cw.patients[patient].id,
+                service_id=cw.services[0].id,
+                channel=Channel.PHONE,
+                start_at=future(clock, days=days, hour=12),
+            ),
+        ).id
 
 
 @pytest.fixture
@@ -44,7 +74,8 @@ def test_every_staff_member_sees_the_reminders_and_their_delivery_state(client, 
         assert listed.status_code == 200, listed.get_json()
         assert [(r["channel"], r["status"], r["send_at"]) for r in listed.json["items"]] == [
             ("sms", "planned", (visit - timedelta(hours=24)).isoformat()),
-            ("voice", "planned", (visit - timedelta(hours=2)).isoformat())]
+            ("voice", "planned", (visit - timedelta(hours=2)).isoformat()),
+        ]
     sms = listed.json["items"][0]
     assert set(sms) == REMINDER_FIELDS, "ids and delivery state only: no message text, no call note"
     assert (sms["booking_id"], sms["attempts"], sms["provider_sid"], sms["call_attempts"]) == (booking, 0, None, 0)
@@ -71,14 +102,17 @@ def test_the_reminders_filter_by_booking_patient_status_channel_and_send_time(cl
     assert (len(page["items"]), page["page"], page["page_size"], page["total"], page["pages"]) == (1, 2, 3, 4, 2)
 
 
-@pytest.mark.parametrize("query,field", [
-    ({"from": "2026-03-10T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to"),
-    ({"from": "2026-03-01T00:00:00"}, "from"),
-    ({"status": "lost"}, "status"),
-    ({"channel": "fax"}, "channel"),
-    ({"booking_id": "abc"}, "booking_id"),
-    ({"page_size": 201}, "page_size"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ({"from": "2026-03-10T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "to"),
+        ({"from": "2026-03-01T00:00:00"}, "from"),
+        ({"status": "lost"}, "status"),
+        ({"channel": "fax"}, "channel"),
+        ({"booking_id": "abc"}, "booking_id"),
+        ({"page_size": 201}, "page_size"),
+    ],
+)
 def test_a_bad_query_on_the_reminders_is_422_naming_it(client, database, world, query, field):
     with nothing_written(database):
         assert_rejected(api_as(client, world.a, "manager").get("/reminders", query_string=query), field)
@@ -101,15 +135,42 @@ def test_a_call_on_the_list_carries_what_the_desk_needs_to_make_it(client, clock
     listed = api_as(client, world.a, "frontdesk").get("/reminder-calls")
     assert listed.status_code == 200, listed.get_json()
     visit, patient = future(clock, days=3, hour=12), world.a.patients[0]
-    assert listed.json == {"page": 1, "page_size": 50, "total": 1, "pages": 1, "items": [{
-        "id": call, "open": True, "offset_minutes": 60, "send_at": clock.now().isoformat(), "call_attempts": 0,
-        "call_outcome": None, "called_by_id": None, "called_at": None, "handled_at": None, "call_note": None,
-        "booking": {"id": listed.json["items"][0]["booking"]["id"], "start_at": visit.isoformat(),
-                    "end_at": (visit + timedelta(minutes=30)).isoformat(), "status": "booked", "provider_id": None,
-                    "service_id": world.a.services[0].id},
-        "patient": {"id": patient.id, "full_name": "Astrid Andersson", "phone": "+46701234567",
-                    "phone_invalid": False, "language": "sv", "timezone": None},
-    }]}
+    assert listed.json == {
+        "page": 1,
+        "page_size": 50,
+        "total": 1,
+        "pages": 1,
+        "items": [
+            {
+                "id": call,
+                "open": True,
+                "offset_minutes": 60,
+                "send_at": clock.now().isoformat(),
+                "call_attempts": 0,
+                "call_outcome": None,
+                "called_by_id": None,
+                "called_at": None,
+                "handled_at": None,
+                "call_note": None,
+                "booking": {
+                    "id": listed.json["items"][0]["booking"]["id"],
+                    "start_at": visit.isoformat(),
+                    "end_at": (visit + timedelta(minutes=30)).isoformat(),
+                    "status": "booked",
+                    "provider_id": None,
+                    "service_id": world.a.services[0].id,
+                },
+                "patient": {
+                    "id": patient.id,
+                    "full_name": "Astrid Andersson",
+                    "phone": "+46701234567",
+                    "phone_invalid": False,
+                    "language": "sv",
+                    "timezone": None,
+                },
+            }
+        ],
+    }
 
 
 def test_the_call_list_shows_open_calls_by_default_and_done_ones_on_request(client, database, clock, world, call):
@@ -135,9 +196,13 @@ def test_recording_an_outcome_answers_with_the_updated_call_and_applies_it(clien
     done = desk.post(f"/reminder-calls/{call}/outcome", json={"outcome": "confirmed", "note": "will bring the X-ray"})
     assert done.status_code == 200, done.get_json()
     assert done.json["booking"]["status"] == "confirmed" and done.json["open"] is False
-    assert (done.json["call_outcome"], done.json["call_attempts"], done.json["called_by_id"], done.json["handled_at"],
-            done.json["call_note"]) == ("confirmed", 1, world.a.staff["frontdesk"].id, clock.now().isoformat(),
-                                        "will bring the X-ray")
+    assert (
+        done.json["call_outcome"],
+        done.json["call_attempts"],
+        done.json["called_by_id"],
+        done.json["handled_at"],
+        done.json["call_note"],
+    ) == ("confirmed", 1, world.a.staff["frontdesk"].id, clock.now().isoformat(), "will bring the X-ray")
     assert desk.get(f"/bookings/{done.json['booking']['id']}").json["status"] == "confirmed"
     [listed] = desk.get("/reminder-calls?state=done").json["items"]
     assert listed == done.json, "the answer has the shape of a list item"
@@ -147,11 +212,15 @@ def test_recording_an_outcome_answers_with_the_updated_call_and_applies_it(clien
 
 def test_a_rescheduled_call_moves_the_booking_to_the_new_time(client, clock, world, call):
     new_time = future(clock, days=4, hour=10)
-    moved = api_as(client, world.a, "manager").post(f"/reminder-calls/{call}/outcome", json={
-        "outcome": "rescheduled", "start_at": iso(new_time), "provider_id": world.a.providers[1].id})
+    moved = api_as(client, world.a, "manager").post(
+        f"/reminder-calls/{call}/outcome",
+        json={"outcome": "rescheduled", "start_at": iso(new_time), "provider_id": world.a.providers[1].id},
+    )
     assert moved.status_code == 200, moved.get_json()
     assert (moved.json["booking"]["start_at"], moved.json["booking"]["provider_id"]) == (
-        new_time.isoformat(), world.a.providers[1].id)
+        new_time.isoformat(),
+        world.a.providers[1].id,
+    )
 
 
 def test_an_unanswered_call_stays_on_the_list(client, world, call):
@@ -162,26 +231,29 @@ def test_an_unanswered_call_stays_on_the_list(client, world, call):
     assert [(c["id"], c["call_attempts"]) for c in desk.get("/reminder-calls").json["items"]] == [(call, 2)]
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"outcome": "rescheduled"}, "start_at"),
-    ({"outcome": "rescheduled", "start_at": "2026-03-01T09:00:00Z"}, "start_at"),
-    ({"outcome": "reached", "start_at": "2026-03-09T09:00:00Z"}, "start_at"),
-    ({"outcome": "cancelled", "provider_id": 1}, "provider_id"),
-    ({"outcome": "superseded"}, "outcome"),
-    ({"outcome": "maybe"}, "outcome"),
-    ({"outcome": 1}, "outcome"),
-    ({"outcome": ["reached"]}, "outcome"),
-    ({}, "outcome"),
-    ({"outcome": "reached", "note": "x" * 1001}, "note"),
-    ({"outcome": "reached", "note": 5}, "note"),
-    ({"outcome": "reached", "note": "nul\x00inside"}, "note"),
-    ({"outcome": "rescheduled", "start_at": "tomorrow"}, "start_at"),
-    ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00"}, "start_at"),
-    ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00Z", "provider_id": "2"}, "provider_id"),
-    ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00Z", "provider_id": 2**31}, "provider_id"),
-    ({"outcome": "reached", "duration_seconds": 30}, "duration_seconds"),
-    (["reached"], "body"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"outcome": "rescheduled"}, "start_at"),
+        ({"outcome": "rescheduled", "start_at": "2026-03-01T09:00:00Z"}, "start_at"),
+        ({"outcome": "reached", "start_at": "2026-03-09T09:00:00Z"}, "start_at"),
+        ({"outcome": "cancelled", "provider_id": 1}, "provider_id"),
+        ({"outcome": "superseded"}, "outcome"),
+        ({"outcome": "maybe"}, "outcome"),
+        ({"outcome": 1}, "outcome"),
+        ({"outcome": ["reached"]}, "outcome"),
+        ({}, "outcome"),
+        ({"outcome": "reached", "note": "x" * 1001}, "note"),
+        ({"outcome": "reached", "note": 5}, "note"),
+        ({"outcome": "reached", "note": "nul\x00inside"}, "note"),
+        ({"outcome": "rescheduled", "start_at": "tomorrow"}, "start_at"),
+        ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00"}, "start_at"),
+        ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00Z", "provider_id": "2"}, "provider_id"),
+        ({"outcome": "rescheduled", "start_at": "2026-03-09T09:00:00Z", "provider_id": 2**31}, "provider_id"),
+        ({"outcome": "reached", "duration_seconds": 30}, "duration_seconds"),
+        (["reached"], "body"),
+    ],
+)
 def test_a_bad_call_record_is_refused_naming_the_field_and_writes_nothing(client, database, world, call, body, field):
     with nothing_written(database):
         response = api_as(client, world.a, "frontdesk").post(f"/reminder-calls/{call}/outcome", json=body)
@@ -191,13 +263,25 @@ def test_a_bad_call_record_is_refused_naming_the_field_and_writes_nothing(client
 def test_a_body_that_is_not_json_is_a_400(client, database, world, call):
     with nothing_written(database):
         response = api_as(client, world.a, "frontdesk").post(
-            f"/reminder-calls/{call}/outcome", data="outcome=reached", content_type="application/json")
+            f"/reminder-calls/{call}/outcome", data="outcome=reached", content_type="application/json"
+        )
     assert_rejected(response, "body", status=400)
 
 
-GARBAGE = ["page=abc", "page_size=10000000000000000000000000000", "booking_id=9223372036854775808",
-           "patient_id=-1", "state=", "state=open&state=done", "from=9999-12-31T23:59:59Z", "to=0001-01-01T00:00:00Z",
-           "from=2026-03-01T00:00:00%2B14:00", "status=%00", "channel=sms%F0%9F%A6%B7", "page=2147483648"]
+GARBAGE = [
+    "page=abc",
+    "page_size=10000000000000000000000000000",
+    "booking_id=9223372036854775808",
+    "patient_id=-1",
+    "state=",
+    "state=open&state=done",
+    "from=9999-12-31T23:59:59Z",
+    "to=0001-01-01T00:00:00Z",
+    "from=2026-03-01T00:00:00%2B14:00",
+    "status=%00",
+    "channel=sms%F0%9F%A6%B7",
+    "page=2147483648",
+]
 
 
 @pytest.mark.parametrize("path", ["/reminders", "/reminder-calls"])

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -104,9 +104,19 @@ def prism_bin() -> Path:
             unavailable("node and npm are needed to install Stoplight Prism for the Twilio contract tests")
         started = time.monotonic()
         done = subprocess.run(
-            [str(npm), "install", "--no-audit", "--no-fund", "--prefix", str(TOOLS),
-             f"@stoplight/prism-cli@{PRISM_VERSION}"],
-            capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+            [
+                str(npm),
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(TOOLS),
+                f"@stoplight/prism-cli@{PRISM_VERSION}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            stdin=subprocess.DEVNULL,
         )
         if done.returncode != 0 or not PRISM_BIN.exists():
             pytest.fail(f"npm could not install Prism {PRISM_VERSION}:\n{done.stdout}\n{done.stderr}")
@@ -144,7 +154,9 @@ def prism(prism_bin: Path, prism_spec: Path) -> Iterator[Prism]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(prism_bin), "mock", str(prism_spec), "-p", str(port), "-h", "127.0.0.1", "--errors"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     server = Prism(f"http://127.0.0.1:{port}", log)
     try:
@@ -172,8 +184,11 @@ def gateway(prism: Prism) -> Iterator[TwilioGateway]:
 
 def sms(gateway: TwilioGateway, sender: SenderIdentity, **kw: Any) -> Callable[[], SendResult]:
     return lambda: gateway.send_sms(
-        to=PATIENT, body=kw.get("body", "Time to book your check-up. Reply 1 to book."),
-        status_callback=kw.get("status_callback", CALLBACK), idempotency_key="attempt-17", sender=sender,
+        to=PATIENT,
+        body=kw.get("body", "Time to book your check-up. Reply 1 to book."),
+        status_callback=kw.get("status_callback", CALLBACK),
+        idempotency_key="attempt-17",
+        sender=sender,
     )
 
 
@@ -193,18 +208,26 @@ def test_an_sms_through_a_messaging_service_meets_twilios_contract(prism: Prism,
 def test_an_sms_with_a_status_callback_query_and_non_latin_text_meets_twilios_contract(
     prism: Prism, gateway: TwilioGateway
 ) -> None:
-    send = sms(gateway, SenderIdentity(from_number="+46850000000"), body="您好！请预约复查。Ответьте 1.",
-               status_callback="http://127.0.0.1:8000/webhooks/twilio/sms-status?attempt=9&sig=a%2Fb")
+    send = sms(
+        gateway,
+        SenderIdentity(from_number="+46850000000"),
+        body="您好！请预约复查。Ответьте 1.",
+        status_callback="http://127.0.0.1:8000/webhooks/twilio/sms-status?attempt=9&sig=a%2Fb",
+    )
 
     assert prism.accepted(send).status == "queued"
 
 
 def test_a_reminder_call_with_progress_events_meets_twilios_contract(prism: Prism, gateway: TwilioGateway) -> None:
-    result = prism.accepted(lambda: gateway.place_call(
-        to=PATIENT, twiml_url="https://clinic.example.org/webhooks/twilio/voice/reminder?attempt=3",
-        status_callback="https://clinic.example.org/webhooks/twilio/call-status?attempt=3",
-        idempotency_key="attempt-3", sender=SenderIdentity(from_number="+46850000000"),
-    ))
+    result = prism.accepted(
+        lambda: gateway.place_call(
+            to=PATIENT,
+            twiml_url="https://clinic.example.org/webhooks/twilio/voice/reminder?attempt=3",
+            status_callback="https://clinic.example.org/webhooks/twilio/call-status?attempt=3",
+            idempotency_key="attempt-3",
+            sender=SenderIdentity(from_number="+46850000000"),
+        )
+    )
 
     assert result.sid.startswith("CA") and len(result.sid) == 34
 
@@ -221,16 +244,19 @@ def test_looking_up_what_was_sent_to_a_number_meets_twilios_contract(prism_dynam
     """The recovery of a lost send lists the messages and calls to the patient from our sender. (Against Prism in
     dynamic mode: the spec's own example list answers break its ``uri`` format, which ``--errors`` turns into a
     500; a request that breaks the contract is refused with a 422 either way.)"""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    since = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    since = datetime(1970, 1, 1, tzinfo=UTC)
     gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=prism_dynamic.base_url, timeout=10.0)
     try:
         number = SenderIdentity(from_number="+46850000000")
         messages = prism_dynamic.accepted(lambda: gateway.messages_since(to=PATIENT, sender=number, since=since))
         calls = prism_dynamic.accepted(lambda: gateway.calls_since(to=PATIENT, sender=number, since=since))
-        prism_dynamic.accepted(lambda: gateway.messages_since(
-            to=PATIENT, sender=SenderIdentity(messaging_service_sid="MG" + "b" * 32), since=since))
+        prism_dynamic.accepted(
+            lambda: gateway.messages_since(
+                to=PATIENT, sender=SenderIdentity(messaging_service_sid="MG" + "b" * 32), since=since
+            )
+        )
     finally:
         gateway.close()
 
@@ -240,7 +266,9 @@ def test_looking_up_what_was_sent_to_a_number_meets_twilios_contract(prism_dynam
 def test_prism_refuses_a_message_without_to_so_these_tests_can_fail(prism: Prism) -> None:
     answer = requests.post(
         f"{prism.base_url}/2010-04-01/Accounts/{ACCOUNT}/Messages.json",
-        data={"From": "+46850000000", "Body": "hello"}, auth=(ACCOUNT, TOKEN), timeout=10,
+        data={"From": "+46850000000", "Body": "hello"},
+        auth=(ACCOUNT, TOKEN),
+        timeout=10,
     )
 
     assert answer.status_code == 422, answer.text
@@ -250,7 +278,8 @@ def test_prism_refuses_a_message_without_to_so_these_tests_can_fail(prism: Prism
 def test_prism_refuses_a_request_without_basic_auth(prism: Prism) -> None:
     answer = requests.post(
         f"{prism.base_url}/2010-04-01/Accounts/{ACCOUNT}/Messages.json",
-        data={"To": PATIENT, "From": "+46850000000", "Body": "hello"}, timeout=10,
+        data={"To": PATIENT, "From": "+46850000000", "Body": "hello"},
+        timeout=10,
     )
 
     assert answer.status_code == 401, answer.text
@@ -281,7 +310,9 @@ def prism_dynamic(prism_bin: Path, prism_spec: Path) -> Iterator[Prism]:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(prism_bin), "mock", "-d", str(prism_spec), "-p", str(port), "-h", "127.0.0.1"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
     server = Prism(f"http://127.0.0.1:{port}", log)
     try:
@@ -333,18 +364,28 @@ def _dispatch_to(database: Any, world: Any, people: Any, base_url: str, n: int) 
     finally:
         gateway.close()
     with database.reader() as s:
-        rows = s.execute(sa.select(Reminder.id, Reminder.status, Reminder.provider_sid, Reminder.provider_status,
-                                   Reminder.outcome, Reminder.error_code, Reminder.fallback_of_id,
-                                   Reminder.patient_id)).all()
+        rows = s.execute(
+            sa.select(
+                Reminder.id,
+                Reminder.status,
+                Reminder.provider_sid,
+                Reminder.provider_status,
+                Reminder.outcome,
+                Reminder.error_code,
+                Reminder.fallback_of_id,
+                Reminder.patient_id,
+            )
+        ).all()
     return rows, answers
 
 
-def test_the_worker_records_each_answer_of_twilios_spec_as_it_is(prism_dynamic: Prism, database: Any, world: Any,
-                                                                  people: Any) -> None:
+def test_the_worker_records_each_answer_of_twilios_spec_as_it_is(
+    prism_dynamic: Prism, database: Any, world: Any, people: Any
+) -> None:
     import sqlalchemy as sa
 
-    from recall.reminders.outgoing import FAILED_ON_CREATE
     from recall.clinic.patients import Patient
+    from recall.reminders.outgoing import FAILED_ON_CREATE
     from recall.reminders.reminders import ReminderStatus
 
     rows, answers = _dispatch_to(database, world, people, prism_dynamic.base_url, 40)
@@ -370,8 +411,9 @@ def test_the_worker_records_each_answer_of_twilios_spec_as_it_is(prism_dynamic: 
     assert not any(row.status in (ReminderStatus.SENDING, ReminderStatus.UNKNOWN) for row in rows)
 
 
-def test_prisms_one_example_sid_for_every_message_loses_no_success(prism: Prism, database: Any, world: Any,
-                                                                     people: Any) -> None:
+def test_prisms_one_example_sid_for_every_message_loses_no_success(
+    prism: Prism, database: Any, world: Any, people: Any
+) -> None:
     """Prism's static mode answers every create with the spec's example SID: one reminder keeps it, the others are
     sent without one (``duplicate_sid``), and none is left ``sending`` or taken for a lost send."""
     from recall.reminders.reminders import ReminderStatus
@@ -381,4 +423,6 @@ def test_prisms_one_example_sid_for_every_message_loses_no_success(prism: Prism,
     assert len(answers) == 12 and {a["sid"] for a in answers.values()} == {"SM" + "a" * 32}
     assert Counter(row.status for row in rows) == {ReminderStatus.SENT: 12}
     assert Counter((row.provider_sid, row.outcome) for row in rows) == {
-        ("SM" + "a" * 32, None): 1, (None, "duplicate_sid"): 11}
+        ("SM" + "a" * 32, None): 1,
+        (None, "duplicate_sid"): 11,
+    }

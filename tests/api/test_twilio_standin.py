@@ -28,7 +28,12 @@ from integrations.twilio import signatures
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from recall.reminders.sending import (
-    PermanentSendError, SenderIdentity, SendError, SendResult, TransientSendError, UnknownOutcomeError,
+    PermanentSendError,
+    SenderIdentity,
+    SendError,
+    SendResult,
+    TransientSendError,
+    UnknownOutcomeError,
 )
 
 ACCOUNT = "AC" + "5" * 32
@@ -102,9 +107,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 def send(gateway: TwilioGateway, to: str = PATIENT, key: str = "attempt-1", **kw: Any) -> SendResult:
-    return gateway.send_sms(to=to, body=kw.pop("body", "Time for your check-up"),
-                            status_callback=kw.pop("status_callback", "http://127.0.0.1:9/status"),
-                            idempotency_key=key, sender=kw.pop("sender", FROM))
+    return gateway.send_sms(
+        to=to,
+        body=kw.pop("body", "Time for your check-up"),
+        status_callback=kw.pop("status_callback", "http://127.0.0.1:9/status"),
+        idempotency_key=key,
+        sender=kw.pop("sender", FROM),
+    )
 
 
 def unused_port() -> int:
@@ -142,13 +151,23 @@ def test_an_sms_sender_must_name_exactly_one_of_number_or_service(gateway: Twili
         with pytest.raises(ValueError):
             send(gateway, sender=sender)
     with pytest.raises(ValueError):
-        gateway.place_call(to=PATIENT, twiml_url="http://127.0.0.1:9/t", status_callback="http://127.0.0.1:9/s",
-                           idempotency_key="c", sender=SenderIdentity(messaging_service_sid="MG1"))
+        gateway.place_call(
+            to=PATIENT,
+            twiml_url="http://127.0.0.1:9/t",
+            status_callback="http://127.0.0.1:9/s",
+            idempotency_key="c",
+            sender=SenderIdentity(messaging_service_sid="MG1"),
+        )
 
 
 def test_a_call_is_queued_with_its_twiml_url_and_progress_events(gateway: TwilioGateway, twilio: StandIn) -> None:
-    result = gateway.place_call(to=PATIENT, twiml_url="http://127.0.0.1:9/twiml", sender=FROM,
-                                status_callback="http://127.0.0.1:9/call-status", idempotency_key="call-1")
+    result = gateway.place_call(
+        to=PATIENT,
+        twiml_url="http://127.0.0.1:9/twiml",
+        sender=FROM,
+        status_callback="http://127.0.0.1:9/call-status",
+        idempotency_key="call-1",
+    )
 
     assert result.sid.startswith("CA") and result.status == "queued"
     form = twilio.requests[-1].form
@@ -213,8 +232,10 @@ def test_a_timeout_that_was_not_accepted_leaves_no_message(gateway: TwilioGatewa
 def test_a_request_whose_sender_died_mid_body_creates_nothing(twilio: StandIn) -> None:
     """A worker killed while writing its request leaves half a body; Twilio acts only on whole requests."""
     body = "To=%2B46700000001&From=%2B46850000000&Body=Hello&StatusCallback=http%3A%2F%2F127.0.0.1%3A9%2Fs"
-    head = (f"POST /2010-04-01/Accounts/{ACCOUNT}/Messages.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"POST /2010-04-01/Accounts/{ACCOUNT}/Messages.json HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     port = int(twilio.base_url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(head.encode() + body[:20].encode())
@@ -288,8 +309,15 @@ def test_a_delivery_receipt_arrives_signed_and_a_tampered_body_fails(
     [hit] = receiver.hits
     assert hit["path"] == "/webhooks/sms-status?attempt=42"
     assert hit["form"] == {
-        "MessageSid": sid, "SmsSid": sid, "AccountSid": ACCOUNT, "From": FROM.from_number, "To": PATIENT,
-        "MessageStatus": "undelivered", "SmsStatus": "undelivered", "ApiVersion": "2010-04-01", "ErrorCode": "30003",
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": FROM.from_number,
+        "To": PATIENT,
+        "MessageStatus": "undelivered",
+        "SmsStatus": "undelivered",
+        "ApiVersion": "2010-04-01",
+        "ErrorCode": "30003",
     }
     assert signed_ok(hit, callback)
     assert not signed_ok({**hit, "form": {**hit["form"], "MessageStatus": "delivered"}}, callback)
@@ -311,10 +339,11 @@ def test_auto_deliver_posts_sent_then_delivered(gateway: TwilioGateway, twilio: 
 def test_call_progress_answer_and_key_press_arrive_signed(
     gateway: TwilioGateway, twilio: StandIn, receiver: Receiver
 ) -> None:
-    receiver.reply = "<Response><Gather numDigits=\"1\"/></Response>"
+    receiver.reply = '<Response><Gather numDigits="1"/></Response>'
     status_url, twiml_url, action = (f"{receiver.url}/{p}" for p in ("call-status", "twiml", "gather?r=1"))
-    sid = gateway.place_call(to=PATIENT, twiml_url=twiml_url, status_callback=status_url,
-                             idempotency_key="c1", sender=FROM).sid
+    sid = gateway.place_call(
+        to=PATIENT, twiml_url=twiml_url, status_callback=status_url, idempotency_key="c1", sender=FROM
+    ).sid
 
     twilio.call_status(sid, "ringing")
     answered = twilio.answer(sid)
@@ -347,15 +376,29 @@ def test_answered_by_comes_as_twilios_machine_detection_reports_it_per_number(
         twilio.call_status(sid, "completed", duration=5)
         return str(sid)
 
-    sids = [call(machine, "DetectMessageEnd"), call(machine, "Enable"), call(person, "DetectMessageEnd"),
-            call(machine, None)]
+    sids = [
+        call(machine, "DetectMessageEnd"),
+        call(machine, "Enable"),
+        call(person, "DetectMessageEnd"),
+        call(machine, None),
+    ]
     answers = [(h["path"], h["form"].get("AnsweredBy")) for h in receiver.posted(8)]
-    assert answers == [("/twiml", "machine_end_beep"), ("/status", "machine_end_beep"),
-                       ("/twiml", "machine_start"), ("/status", "machine_start"),  # Enable answers at once
-                       ("/twiml", "human"), ("/status", "human"),
-                       ("/twiml", None), ("/status", None)], "no detection asked, no AnsweredBy"
+    assert answers == [
+        ("/twiml", "machine_end_beep"),
+        ("/status", "machine_end_beep"),
+        ("/twiml", "machine_start"),
+        ("/status", "machine_start"),  # Enable answers at once
+        ("/twiml", "human"),
+        ("/status", "human"),
+        ("/twiml", None),
+        ("/status", None),
+    ], "no detection asked, no AnsweredBy"
     assert [twilio.state.get(sid).json["answered_by"] for sid in sids] == [  # type: ignore[union-attr]
-        "machine_end_beep", "machine_start", "human", None]
+        "machine_end_beep",
+        "machine_start",
+        "human",
+        None,
+    ]
     with pytest.raises(ValueError):
         twilio.set_answered_by(machine, "robot")
 
@@ -363,8 +406,13 @@ def test_answered_by_comes_as_twilios_machine_detection_reports_it_per_number(
 def test_our_reminder_calls_ask_for_detection_that_waits_for_the_end_of_the_greeting(
     gateway: TwilioGateway, twilio: StandIn
 ) -> None:
-    gateway.place_call(to=PATIENT, twiml_url="http://127.0.0.1:9/voice", status_callback="http://127.0.0.1:9/s",
-                       idempotency_key="amd", sender=FROM)
+    gateway.place_call(
+        to=PATIENT,
+        twiml_url="http://127.0.0.1:9/voice",
+        status_callback="http://127.0.0.1:9/s",
+        idempotency_key="amd",
+        sender=FROM,
+    )
     assert twilio.requests[-1].value("MachineDetection") == "DetectMessageEnd"
 
 
@@ -389,8 +437,12 @@ def test_a_wrong_auth_token_is_twilios_401_with_code_20003(twilio: StandIn) -> N
     answer = requests.post(url, data={"To": PATIENT, "From": "+1", "Body": "x"}, auth=(ACCOUNT, "nope"), timeout=5)
 
     assert answer.status_code == 401
-    assert answer.json() == {"code": 20003, "message": "Authenticate",
-                             "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+    assert answer.json() == {
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
     gw = TwilioGateway(ACCOUNT, "nope", base_url=twilio.base_url)
     try:
         with pytest.raises(PermanentSendError) as raised:
@@ -400,11 +452,14 @@ def test_a_wrong_auth_token_is_twilios_401_with_code_20003(twilio: StandIn) -> N
     assert raised.value.code == 20003 and raised.value.status == 401
 
 
-@pytest.mark.parametrize(("form", "code"), [
-    ({"From": "+1", "Body": "x"}, 21604),
-    ({"To": PATIENT, "From": "+1"}, 21602),
-    ({"To": "0700000001", "From": "+1", "Body": "x"}, 21211),
-])
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"From": "+1", "Body": "x"}, 21604),
+        ({"To": PATIENT, "From": "+1"}, 21602),
+        ({"To": "0700000001", "From": "+1", "Body": "x"}, 21211),
+    ],
+)
 def test_a_malformed_message_is_refused_with_twilios_validation_code(
     twilio: StandIn, form: dict[str, str], code: int
 ) -> None:
@@ -432,8 +487,12 @@ def test_the_control_api_over_http_sets_faults_and_lists_requests(gateway: Twili
 
 def test_the_command_line_serves_the_stand_in_on_the_given_port() -> None:
     port = unused_port()
-    proc = subprocess.Popen([sys.executable, "-m", "integrations.twilio", "--port", str(port),
-                             "--auth-token", TOKEN], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "integrations.twilio", "--port", str(port), "--auth-token", TOKEN],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline, answer = time.monotonic() + 15, None
         while answer is None and time.monotonic() < deadline:
@@ -453,8 +512,9 @@ def test_a_second_account_is_served_with_its_own_token_and_its_webhooks_are_sign
     callback = f"{receiver.url}/status"
     with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as twilio:
         twilio.add_account(other, other_token)
-        own, borrowed = (TwilioGateway(other, token, base_url=twilio.base_url, timeout=2.0)
-                         for token in (other_token, TOKEN))
+        own, borrowed = (
+            TwilioGateway(other, token, base_url=twilio.base_url, timeout=2.0) for token in (other_token, TOKEN)
+        )
         try:
             sid = send(own, status_callback=callback).sid
             with pytest.raises(PermanentSendError) as refused:  # the first account's token opens only the first

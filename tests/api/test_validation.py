@@ -65,6 +65,7 @@ def nested(key: str, **fields: Any) -> Callable[[Scene, dict[str, Any]], Any]:
 
 def rate(**fields: Any) -> Callable[[Scene, dict[str, Any]], Any]:
     """Replace the service rates with one rate, some of its fields set."""
+
     def change(v: Scene, body: dict[str, Any]) -> Any:
         one = {"service_id": v.service, "role": "operator", "amount_cents": 1500}
         return {**body, "service_rates": [{**one, **{k: (f(v) if callable(f) else f) for k, f in fields.items()}}]}
@@ -85,16 +86,20 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a non-date for the date of birth", Bad("POST /patients", put(date_of_birth="17/05/1980"), "date_of_birth")),
         ("a number for the external ref", Bad("POST /patients", put(external_ref=12345), "external_ref")),
         ("a list for the name in an edit", Bad("PATCH /patients/<id>", put(full_name=["Astrid"]), "full_name")),
-        ("an object for the phone in an edit", Bad("PATCH /patients/<id>", put(phone={"number": "0701234567"}),
-                                                   "phone")),
+        (
+            "an object for the phone in an edit",
+            Bad("PATCH /patients/<id>", put(phone={"number": "0701234567"}), "phone"),
+        ),
         ('"no" for consent_call in an edit', Bad("PATCH /patients/<id>", put(consent_call="no"), "consent_call")),
         ("a number for a provider's name", Bad("POST /providers", put(name=7), "name")),
         ("a boolean for the specialty", Bad("POST /providers", put(specialty=True), "specialty")),
         ('"no" for a provider\'s active', Bad("PATCH /providers/<id>", put(active="no"), "active")),
         ('"30" for the duration', Bad("POST /services", put(duration_minutes="30"), "duration_minutes")),
         ("30.5 for the duration", Bad("POST /services", put(duration_minutes=30.5), "duration_minutes")),
-        ('"180" for the interval', Bad("POST /services", put(follow_up_interval_days="180"),
-                                       "follow_up_interval_days")),
+        (
+            '"180" for the interval',
+            Bad("POST /services", put(follow_up_interval_days="180"), "follow_up_interval_days"),
+        ),
         ('"yes" for a service\'s active', Bad("PATCH /services/<id>", put(active="yes"), "active")),
         ("a number for a staff name", Bad("POST /staff", put(name=42), "name")),
         ("a number for the role", Bad("POST /staff", put(role=3), "role")),
@@ -103,36 +108,44 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("1 for a staff member's active", Bad("PATCH /staff/<id>", put(active=1), "active")),
         ("a number for a token label", Bad("POST /staff/<id>/tokens", put(label=5), "label")),
         ("a number for the clinic name", Bad("PATCH /clinic", put(name=5), "name")),
-        ('"72" for the cooling-off', Bad("PATCH /clinic", put(recall_cooling_off_hours="72"),
-                                         "recall_cooling_off_hours")),
-        ("1.5 for the cooling-off", Bad("PATCH /clinic", put(recall_cooling_off_hours=1.5),
-                                        "recall_cooling_off_hours")),
+        (
+            '"72" for the cooling-off',
+            Bad("PATCH /clinic", put(recall_cooling_off_hours="72"), "recall_cooling_off_hours"),
+        ),
+        (
+            "1.5 for the cooling-off",
+            Bad("PATCH /clinic", put(recall_cooling_off_hours=1.5), "recall_cooling_off_hours"),
+        ),
         ("a number for a calling hour", Bad("PATCH /clinic", put(calling_weekday_start=900), "calling_weekday_start")),
         ("a number for the region", Bad("PATCH /clinic", put(phone_region=46), "phone_region")),
-        ('"1000" for a base amount', Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents="1000"),
-                                         "frontdesk_base_cents")),
+        (
+            '"1000" for a base amount',
+            Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents="1000"), "frontdesk_base_cents"),
+        ),
         ("10.5 for a base amount", Bad("PUT /clinic/pay-plan", put(operator_base_cents=10.5), "operator_base_cents")),
         ("a word for the multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier="many"), "recall_multiplier")),
         ("true for the multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier=True), "recall_multiplier")),
         ("an object for the service rates", Bad("PUT /clinic/pay-plan", put(service_rates={}), "service_rates")),
         ("a number as a service rate", Bad("PUT /clinic/pay-plan", put(service_rates=[5]), "service_rates.0")),
-        ('"1500" for a rate amount', Bad("PUT /clinic/pay-plan", rate(amount_cents="1500"),
-                                         "service_rates.0.amount_cents")),
-        ("a string for a rate's service", Bad("PUT /clinic/pay-plan", rate(service_id="1"),
-                                              "service_rates.0.service_id")),
+        (
+            '"1500" for a rate amount',
+            Bad("PUT /clinic/pay-plan", rate(amount_cents="1500"), "service_rates.0.amount_cents"),
+        ),
+        (
+            "a string for a rate's service",
+            Bad("PUT /clinic/pay-plan", rate(service_id="1"), "service_rates.0.service_id"),
+        ),
         ("a number for from", Bad("POST /earnings/what-if", put(**{"from": 20260101}), "from")),
         ("a list for the plan", Bad("POST /earnings/what-if", put(plan=[]), "plan")),
         ("a string for the plan", Bad("POST /earnings/what-if", put(plan="generous"), "plan")),
         ('"1" for the patient id', Bad("POST /bookings", put(patient_id=lambda v: str(v.patient)), "patient_id")),
         ("true for the patient id", Bad("POST /bookings", put(patient_id=True), "patient_id")),
-        ("1.0 for the provider id", Bad("POST /bookings", put(provider_id=lambda v: float(v.provider)),
-                                        "provider_id")),
+        ("1.0 for the provider id", Bad("POST /bookings", put(provider_id=lambda v: float(v.provider)), "provider_id")),
         ("a number for start_at", Bad("POST /bookings", put(start_at=1773046800), "start_at")),
         ("a number for the channel", Bad("POST /bookings", put(channel=1), "channel")),
         ("a number for the note", Bad("POST /bookings", put(note=5), "note")),
         ("a string for the recall task id", Bad("POST /bookings", put(recall_task_id="x"), "recall_task_id")),
-        ("a string for on_behalf_of", Bad("POST /bookings", put(on_behalf_of_staff_id="me"),
-                                          "on_behalf_of_staff_id")),
+        ("a string for on_behalf_of", Bad("POST /bookings", put(on_behalf_of_staff_id="me"), "on_behalf_of_staff_id")),
         ("a number for the move's start", Bad("POST /bookings/<id>/move", put(start_at=5), "start_at")),
         ('"2" for the move\'s provider', Bad("POST /bookings/<id>/move", put(provider_id="2"), "provider_id")),
         ("a number for the cancel reason", Bad("POST /bookings/<id>/cancel", put(reason=5), "reason")),
@@ -140,15 +153,29 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a list for the visit's service", Bad("POST /visits", put(service_id=[1]), "service_id")),
         ("a word for the visit's booking", Bad("POST /visits", put(booking_id="x"), "booking_id")),
         ("a number for follow_up", Bad("POST /visits/<id>/checkout", put(follow_up=1), "follow_up")),
-        ("a number for follow_up_date", Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_date=20260401), "follow_up_date")),
-        ('"30" for follow_up_interval_days', Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_interval_days="30"), "follow_up_interval_days")),
+        (
+            "a number for follow_up_date",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_date=20260401),
+                "follow_up_date",
+            ),
+        ),
+        (
+            '"30" for follow_up_interval_days',
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_interval_days="30"),
+                "follow_up_interval_days",
+            ),
+        ),
         ("a string for the booking", Bad("POST /visits/<id>/checkout", put(booking="tomorrow"), "booking")),
         ("a list for the booking", Bad("POST /visits/<id>/checkout", put(booking=[]), "booking")),
         ("a number for the checkout note", Bad("POST /visits/<id>/checkout", put(note=7), "note")),
-        ('"2" for the booking\'s provider', Bad("POST /visits/<id>/checkout", nested("booking", provider_id="2"),
-                                               "booking.provider_id")),
+        (
+            '"2" for the booking\'s provider',
+            Bad("POST /visits/<id>/checkout", nested("booking", provider_id="2"), "booking.provider_id"),
+        ),
     ],
     "required field missing": [
         ("the patient's name", Bad("POST /patients", drop("full_name"), "full_name")),
@@ -162,16 +189,33 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("the move's start", Bad("POST /bookings/<id>/move", drop("start_at"), "start_at")),
         ("the visit's patient", Bad("POST /visits", drop("patient_id"), "patient_id")),
         ("the checkout's follow_up", Bad("POST /visits/<id>/checkout", drop("follow_up", "booking"), "follow_up")),
-        ("the checkout booking's start", Bad("POST /visits/<id>/checkout", lambda v, b: {
-            **b, "booking": {"service_id": v.service}}, "booking.start_at")),
+        (
+            "the checkout booking's start",
+            Bad(
+                "POST /visits/<id>/checkout",
+                lambda v, b: {**b, "booking": {"service_id": v.service}},
+                "booking.start_at",
+            ),
+        ),
         ("the multiplier", Bad("PUT /clinic/pay-plan", drop("recall_multiplier"), "recall_multiplier")),
-        ("a rate's role", Bad("PUT /clinic/pay-plan", lambda v, b: {**b, "service_rates": [
-            {"service_id": v.service, "amount_cents": 5}]}, "service_rates.0.role")),
+        (
+            "a rate's role",
+            Bad(
+                "PUT /clinic/pay-plan",
+                lambda v, b: {**b, "service_rates": [{"service_id": v.service, "amount_cents": 5}]},
+                "service_rates.0.role",
+            ),
+        ),
         ("the what-if's to", Bad("POST /earnings/what-if", drop("to"), "to")),
         ("the what-if's plan", Bad("POST /earnings/what-if", drop("plan"), "plan")),
-        ("the what-if plan's multiplier", Bad("POST /earnings/what-if", lambda v, b: {
-            **b, "plan": {k: x for k, x in b["plan"].items() if k != "recall_multiplier"}},
-            "plan.recall_multiplier")),
+        (
+            "the what-if plan's multiplier",
+            Bad(
+                "POST /earnings/what-if",
+                lambda v, b: {**b, "plan": {k: x for k, x in b["plan"].items() if k != "recall_multiplier"}},
+                "plan.recall_multiplier",
+            ),
+        ),
         ("null for the patient's name", Bad("POST /patients", put(full_name=None), "full_name")),
         ("null for the booking's start", Bad("POST /bookings", put(start_at=None), "start_at")),
         ("null for the booking's channel", Bad("POST /bookings", put(channel=None), "channel")),
@@ -197,10 +241,14 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("the cancel's date", Bad("POST /bookings/<id>/cancel", put(when="now"), "when")),
         ("the visit's status", Bad("POST /visits", put(status="checked_out"), "status")),
         ("the checkout's visit id", Bad("POST /visits/<id>/checkout", put(visit_id=1), "visit_id")),
-        ("the checkout booking's patient", Bad("POST /visits/<id>/checkout", nested("booking", patient_id=1),
-                                               "booking.patient_id")),
-        ("the checkout booking's channel", Bad("POST /visits/<id>/checkout", nested("booking", channel="phone"),
-                                               "booking.channel")),
+        (
+            "the checkout booking's patient",
+            Bad("POST /visits/<id>/checkout", nested("booking", patient_id=1), "booking.patient_id"),
+        ),
+        (
+            "the checkout booking's channel",
+            Bad("POST /visits/<id>/checkout", nested("booking", channel="phone"), "booking.channel"),
+        ),
     ],
     "value out of range": [
         ("German as a language", Bad("POST /patients", put(language="de"), "language")),
@@ -218,15 +266,31 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a 721-minute service", Bad("PATCH /services/<id>", put(duration_minutes=721), "duration_minutes")),
         ("a negative duration", Bad("POST /services", put(duration_minutes=-30), "duration_minutes")),
         ("a zero-day interval", Bad("POST /services", put(follow_up_interval_days=0), "follow_up_interval_days")),
-        ("a ten-year interval", Bad("PATCH /services/<id>", put(follow_up_interval_days=3651),
-                                    "follow_up_interval_days")),
+        (
+            "a ten-year interval",
+            Bad("PATCH /services/<id>", put(follow_up_interval_days=3651), "follow_up_interval_days"),
+        ),
         ("a negative cooling-off", Bad("PATCH /clinic", put(recall_cooling_off_hours=-1), "recall_cooling_off_hours")),
-        ("a cooling-off over a year", Bad("PATCH /clinic", put(recall_cooling_off_hours=8761),
-                                          "recall_cooling_off_hours")),
-        ("a zero checkout interval", Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_interval_days=0), "follow_up_interval_days")),
-        ("a ten-year checkout interval", Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_interval_days=3651), "follow_up_interval_days")),
+        (
+            "a cooling-off over a year",
+            Bad("PATCH /clinic", put(recall_cooling_off_hours=8761), "recall_cooling_off_hours"),
+        ),
+        (
+            "a zero checkout interval",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_interval_days=0),
+                "follow_up_interval_days",
+            ),
+        ),
+        (
+            "a ten-year checkout interval",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_interval_days=3651),
+                "follow_up_interval_days",
+            ),
+        ),
     ],
     "length": [
         ("an empty patient name", Bad("POST /patients", put(full_name=""), "full_name")),
@@ -259,8 +323,10 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a 501-character booking note", Bad("POST /bookings", put(note="n" * 501), "note")),
         ("a 201-character cancel reason", Bad("POST /bookings/<id>/cancel", put(reason="r" * 201), "reason")),
         ("a 501-character checkout note", Bad("POST /visits/<id>/checkout", put(note="n" * 501), "note")),
-        ("a 501-character desk booking note", Bad("POST /visits/<id>/checkout", nested("booking", note="n" * 501),
-                                                  "booking.note")),
+        (
+            "a 501-character desk booking note",
+            Bad("POST /visits/<id>/checkout", nested("booking", note="n" * 501), "booking.note"),
+        ),
         ("a 100,000-character name", Bad("POST /patients", put(full_name=LONG), "full_name")),
     ],
     "zone, region, currency and calling hours": [
@@ -269,26 +335,40 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a zone that is a path", Bad("PATCH /clinic", put(timezone="../../etc/passwd"), "timezone")),
         ("an offset instead of a zone", Bad("PATCH /clinic", put(timezone="UTC+2"), "timezone")),
         ("a patient zone that does not exist", Bad("PATCH /patients/<id>", put(timezone="Nowhere/City"), "timezone")),
-        ("a new patient's zone that does not exist", Bad("POST /patients", put(timezone="Europe/Atlantis"),
-                                                         "timezone")),
+        (
+            "a new patient's zone that does not exist",
+            Bad("POST /patients", put(timezone="Europe/Atlantis"), "timezone"),
+        ),
         ("an unknown region", Bad("PATCH /clinic", put(phone_region="XX"), "phone_region")),
         ("a region with a digit", Bad("PATCH /clinic", put(phone_region="S1"), "phone_region")),
         ("a currency with a digit", Bad("PATCH /clinic", put(currency="E1R"), "currency")),
         ("a currency that ISO 4217 does not know", Bad("PATCH /clinic", put(currency="QQQ"), "currency")),
-        ("a weekday end before the start", Bad("PATCH /clinic", put(
-            calling_weekday_start="18:00", calling_weekday_end="10:00"), "calling_weekday_end")),
-        ("a weekday end before the current start", Bad("PATCH /clinic", lambda v, b: {
-            "calling_weekday_end": "08:00"}, "calling_weekday_end")),
-        ("a weekend end equal to the start", Bad("PATCH /clinic", put(
-            calling_weekend_start="12:00", calling_weekend_end="12:00"), "calling_weekend_end")),
+        (
+            "a weekday end before the start",
+            Bad(
+                "PATCH /clinic", put(calling_weekday_start="18:00", calling_weekday_end="10:00"), "calling_weekday_end"
+            ),
+        ),
+        (
+            "a weekday end before the current start",
+            Bad("PATCH /clinic", lambda v, b: {"calling_weekday_end": "08:00"}, "calling_weekday_end"),
+        ),
+        (
+            "a weekend end equal to the start",
+            Bad(
+                "PATCH /clinic", put(calling_weekend_start="12:00", calling_weekend_end="12:00"), "calling_weekend_end"
+            ),
+        ),
         ("25 o'clock", Bad("PATCH /clinic", put(calling_weekday_end="25:00"), "calling_weekday_end")),
         ("half past 24", Bad("PATCH /clinic", put(calling_weekday_end="24:30"), "calling_weekday_end")),
         ("sixty minutes", Bad("PATCH /clinic", put(calling_weekday_start="09:60"), "calling_weekday_start")),
         ("a one-digit hour", Bad("PATCH /clinic", put(calling_weekday_start="9:00"), "calling_weekday_start")),
         ("noon in words", Bad("PATCH /clinic", put(calling_weekend_start="noon"), "calling_weekend_start")),
         ("an empty calling hour", Bad("PATCH /clinic", put(calling_weekend_end=""), "calling_weekend_end")),
-        ("seconds in a calling hour", Bad("PATCH /clinic", put(calling_weekday_start="09:00:00"),
-                                          "calling_weekday_start")),
+        (
+            "seconds in a calling hour",
+            Bad("PATCH /clinic", put(calling_weekday_start="09:00:00"), "calling_weekday_start"),
+        ),
     ],
     "dates and times": [
         ("a start without an offset", Bad("POST /bookings", put(start_at="2026-03-09T09:00:00"), "start_at")),
@@ -297,116 +377,232 @@ CASES: dict[str, list[tuple[str, Bad]]] = {
         ("a start on February 30th", Bad("POST /bookings", put(start_at="2026-02-30T09:00:00Z"), "start_at")),
         ("a start yesterday", Bad("POST /bookings", put(start_at=lambda v: v.ago(days=1)), "start_at")),
         ("a start ten minutes ago", Bad("POST /bookings", put(start_at=lambda v: v.ago(minutes=10)), "start_at")),
-        ("an end without an offset", Bad("POST /bookings", put(start_at="2026-03-09T09:00:00Z",
-                                                               end_at="2026-03-09T09:30:00"), "end_at")),
-        ("an end before the start", Bad("POST /bookings", put(start_at="2026-03-09T09:00:00Z",
-                                                              end_at="2026-03-09T08:30:00Z"), "end_at")),
-        ("an end equal to the start", Bad("POST /bookings", put(start_at="2026-03-09T09:00:00+01:00",
-                                                                end_at="2026-03-09T08:00:00Z"), "end_at")),
-        ("a booking of thirteen hours", Bad("POST /bookings", put(start_at="2026-03-09T06:00:00Z",
-                                                                  end_at="2026-03-09T19:00:00Z"), "end_at")),
-        ("a move without an offset", Bad("POST /bookings/<id>/move", put(start_at="2026-03-10T10:00:00"),
-                                         "start_at")),
-        ("a move into the past", Bad("POST /bookings/<id>/move", put(start_at=lambda v: v.ago(hours=2)),
-                                     "start_at")),
-        ("a move ending before it starts", Bad("POST /bookings/<id>/move", put(
-            start_at="2026-03-10T10:00:00Z", end_at="2026-03-10T09:00:00Z"), "end_at")),
-        ("a desk booking without an offset", Bad("POST /visits/<id>/checkout", nested(
-            "booking", start_at="2026-04-01T09:00:00"), "booking.start_at")),
-        ("a desk booking in the past", Bad("POST /visits/<id>/checkout", nested(
-            "booking", start_at=lambda v: v.ago(days=2)), "booking.start_at")),
-        ("a desk booking ending before it starts", Bad("POST /visits/<id>/checkout", nested(
-            "booking", start_at="2026-04-01T09:00:00Z", end_at="2026-04-01T08:00:00Z"), "booking.end_at")),
+        (
+            "an end without an offset",
+            Bad("POST /bookings", put(start_at="2026-03-09T09:00:00Z", end_at="2026-03-09T09:30:00"), "end_at"),
+        ),
+        (
+            "an end before the start",
+            Bad("POST /bookings", put(start_at="2026-03-09T09:00:00Z", end_at="2026-03-09T08:30:00Z"), "end_at"),
+        ),
+        (
+            "an end equal to the start",
+            Bad("POST /bookings", put(start_at="2026-03-09T09:00:00+01:00", end_at="2026-03-09T08:00:00Z"), "end_at"),
+        ),
+        (
+            "a booking of thirteen hours",
+            Bad("POST /bookings", put(start_at="2026-03-09T06:00:00Z", end_at="2026-03-09T19:00:00Z"), "end_at"),
+        ),
+        ("a move without an offset", Bad("POST /bookings/<id>/move", put(start_at="2026-03-10T10:00:00"), "start_at")),
+        ("a move into the past", Bad("POST /bookings/<id>/move", put(start_at=lambda v: v.ago(hours=2)), "start_at")),
+        (
+            "a move ending before it starts",
+            Bad(
+                "POST /bookings/<id>/move",
+                put(start_at="2026-03-10T10:00:00Z", end_at="2026-03-10T09:00:00Z"),
+                "end_at",
+            ),
+        ),
+        (
+            "a desk booking without an offset",
+            Bad("POST /visits/<id>/checkout", nested("booking", start_at="2026-04-01T09:00:00"), "booking.start_at"),
+        ),
+        (
+            "a desk booking in the past",
+            Bad("POST /visits/<id>/checkout", nested("booking", start_at=lambda v: v.ago(days=2)), "booking.start_at"),
+        ),
+        (
+            "a desk booking ending before it starts",
+            Bad(
+                "POST /visits/<id>/checkout",
+                nested("booking", start_at="2026-04-01T09:00:00Z", end_at="2026-04-01T08:00:00Z"),
+                "booking.end_at",
+            ),
+        ),
         ("a what-if from February 30th", Bad("POST /earnings/what-if", put(**{"from": "2026-02-30"}), "from")),
-        ("a what-if ending before it starts", Bad("POST /earnings/what-if", put(
-            **{"from": "2026-02-01", "to": "2026-01-01"}), "to")),
-        ("a what-if over three years", Bad("POST /earnings/what-if", put(
-            **{"from": "2023-01-01", "to": "2026-01-01"}), "to")),
-        ("a date of birth that does not exist", Bad("POST /patients", put(date_of_birth="1980-02-30"),
-                                                    "date_of_birth")),
+        (
+            "a what-if ending before it starts",
+            Bad("POST /earnings/what-if", put(**{"from": "2026-02-01", "to": "2026-01-01"}), "to"),
+        ),
+        (
+            "a what-if over three years",
+            Bad("POST /earnings/what-if", put(**{"from": "2023-01-01", "to": "2026-01-01"}), "to"),
+        ),
+        (
+            "a date of birth that does not exist",
+            Bad("POST /patients", put(date_of_birth="1980-02-30"), "date_of_birth"),
+        ),
     ],
     "pay plan": [
         ("a multiplier below 1", Bad("PUT /clinic/pay-plan", put(recall_multiplier=0.99), "recall_multiplier")),
         ("a zero multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier=0), "recall_multiplier")),
         ("a negative multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier=-2), "recall_multiplier")),
-        ("a multiplier just over 100", Bad("PUT /clinic/pay-plan", put(recall_multiplier=100.001),
-                                           "recall_multiplier")),
+        (
+            "a multiplier just over 100",
+            Bad("PUT /clinic/pay-plan", put(recall_multiplier=100.001), "recall_multiplier"),
+        ),
         ("a multiplier of 101", Bad("PUT /clinic/pay-plan", put(recall_multiplier=101), "recall_multiplier")),
-        ("a multiplier with four decimals", Bad("PUT /clinic/pay-plan", put(recall_multiplier=1.2345),
-                                                "recall_multiplier")),
-        ("a multiplier with four decimals as text", Bad("PUT /clinic/pay-plan", put(recall_multiplier="1.0001"),
-                                                        "recall_multiplier")),
+        (
+            "a multiplier with four decimals",
+            Bad("PUT /clinic/pay-plan", put(recall_multiplier=1.2345), "recall_multiplier"),
+        ),
+        (
+            "a multiplier with four decimals as text",
+            Bad("PUT /clinic/pay-plan", put(recall_multiplier="1.0001"), "recall_multiplier"),
+        ),
         ("NaN for the multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier="NaN"), "recall_multiplier")),
-        ("infinity for the multiplier", Bad("PUT /clinic/pay-plan", put(recall_multiplier="Infinity"),
-                                            "recall_multiplier")),
-        ("negative front-desk cents", Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents=-1),
-                                          "frontdesk_base_cents")),
+        (
+            "infinity for the multiplier",
+            Bad("PUT /clinic/pay-plan", put(recall_multiplier="Infinity"), "recall_multiplier"),
+        ),
+        (
+            "negative front-desk cents",
+            Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents=-1), "frontdesk_base_cents"),
+        ),
         ("negative operator cents", Bad("PUT /clinic/pay-plan", put(operator_base_cents=-500), "operator_base_cents")),
-        ("a billion and one cents", Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents=10**9 + 1),
-                                        "frontdesk_base_cents")),
+        (
+            "a billion and one cents",
+            Bad("PUT /clinic/pay-plan", put(frontdesk_base_cents=10**9 + 1), "frontdesk_base_cents"),
+        ),
         ("negative rate cents", Bad("PUT /clinic/pay-plan", rate(amount_cents=-1), "service_rates.0.amount_cents")),
-        ("two rates for one service and role", Bad("PUT /clinic/pay-plan", lambda v, b: {**b, "service_rates": [
-            {"service_id": v.service, "role": "operator", "amount_cents": 1500},
-            {"service_id": v.service, "role": "operator", "amount_cents": 1700}]}, "service_rates")),
-        ("a rate for an unknown service", Bad("PUT /clinic/pay-plan", rate(service_id=999_999),
-                                              "service_rates.0.service_id")),
-        ("a rate for another clinic's service", Bad("PUT /clinic/pay-plan", rate(service_id=lambda v: v.b_service),
-                                                    "service_rates.0.service_id")),
-        ("a proposed multiplier below 1", Bad("POST /earnings/what-if", nested("plan", recall_multiplier=0.5),
-                                              "plan.recall_multiplier")),
-        ("a proposed multiplier over 100", Bad("POST /earnings/what-if", nested("plan", recall_multiplier=250),
-                                               "plan.recall_multiplier")),
-        ("a proposed multiplier with four decimals", Bad("POST /earnings/what-if", nested(
-            "plan", recall_multiplier=1.2345), "plan.recall_multiplier")),
-        ("proposed negative cents", Bad("POST /earnings/what-if", nested("plan", operator_base_cents=-1),
-                                        "plan.operator_base_cents")),
-        ("proposed duplicate rates", Bad("POST /earnings/what-if", nested("plan", service_rates=lambda v: [
-            {"service_id": v.service, "role": "frontdesk", "amount_cents": 1},
-            {"service_id": v.service, "role": "frontdesk", "amount_cents": 2}]), "plan.service_rates")),
-        ("a proposed rate for an unknown service", Bad("POST /earnings/what-if", nested("plan", service_rates=[
-            {"service_id": 999_999, "role": "operator", "amount_cents": 1}]), "plan.service_rates.0.service_id")),
+        (
+            "two rates for one service and role",
+            Bad(
+                "PUT /clinic/pay-plan",
+                lambda v, b: {
+                    **b,
+                    "service_rates": [
+                        {"service_id": v.service, "role": "operator", "amount_cents": 1500},
+                        {"service_id": v.service, "role": "operator", "amount_cents": 1700},
+                    ],
+                },
+                "service_rates",
+            ),
+        ),
+        (
+            "a rate for an unknown service",
+            Bad("PUT /clinic/pay-plan", rate(service_id=999_999), "service_rates.0.service_id"),
+        ),
+        (
+            "a rate for another clinic's service",
+            Bad("PUT /clinic/pay-plan", rate(service_id=lambda v: v.b_service), "service_rates.0.service_id"),
+        ),
+        (
+            "a proposed multiplier below 1",
+            Bad("POST /earnings/what-if", nested("plan", recall_multiplier=0.5), "plan.recall_multiplier"),
+        ),
+        (
+            "a proposed multiplier over 100",
+            Bad("POST /earnings/what-if", nested("plan", recall_multiplier=250), "plan.recall_multiplier"),
+        ),
+        (
+            "a proposed multiplier with four decimals",
+            Bad("POST /earnings/what-if", nested("plan", recall_multiplier=1.2345), "plan.recall_multiplier"),
+        ),
+        (
+            "proposed negative cents",
+            Bad("POST /earnings/what-if", nested("plan", operator_base_cents=-1), "plan.operator_base_cents"),
+        ),
+        (
+            "proposed duplicate rates",
+            Bad(
+                "POST /earnings/what-if",
+                nested(
+                    "plan",
+                    service_rates=lambda v: [
+                        {"service_id": v.service, "role": "frontdesk", "amount_cents": 1},
+                        {"service_id": v.service, "role": "frontdesk", "amount_cents": 2},
+                    ],
+                ),
+                "plan.service_rates",
+            ),
+        ),
+        (
+            "a proposed rate for an unknown service",
+            Bad(
+                "POST /earnings/what-if",
+                nested("plan", service_rates=[{"service_id": 999_999, "role": "operator", "amount_cents": 1}]),
+                "plan.service_rates.0.service_id",
+            ),
+        ),
     ],
     "checkout rules": [
         ("a booking with follow_up declined", Bad("POST /visits/<id>/checkout", put(follow_up="declined"), "booking")),
-        ("a booking with follow_up not_needed", Bad("POST /visits/<id>/checkout", put(follow_up="not_needed"),
-                                                    "booking")),
-        ("a booking with follow_up undecided", Bad("POST /visits/<id>/checkout", put(follow_up="undecided"),
-                                                   "booking")),
+        (
+            "a booking with follow_up not_needed",
+            Bad("POST /visits/<id>/checkout", put(follow_up="not_needed"), "booking"),
+        ),
+        (
+            "a booking with follow_up undecided",
+            Bad("POST /visits/<id>/checkout", put(follow_up="undecided"), "booking"),
+        ),
         ("booked without a booking", Bad("POST /visits/<id>/checkout", drop("booking"), "booking")),
         ("booked with a null booking", Bad("POST /visits/<id>/checkout", put(booking=None), "booking")),
-        ("both a date and an interval", Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_date="2026-06-01", follow_up_interval_days=90),
-            ("follow_up_date", "follow_up_interval_days"))),
-        ("a follow-up date on the visit day", Bad("POST /visits/<id>/checkout", put(
-            follow_up="undecided", booking=None, follow_up_date=lambda v: v.today), "follow_up_date")),
-        ("a follow-up date before the visit", Bad("POST /visits/<id>/checkout", put(
-            follow_up="declined", booking=None, follow_up_date="2026-02-01"), "follow_up_date")),
-        ("a desk booking with an unknown service", Bad("POST /visits/<id>/checkout", nested(
-            "booking", service_id=999_999), "booking.service_id")),
+        (
+            "both a date and an interval",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_date="2026-06-01", follow_up_interval_days=90),
+                ("follow_up_date", "follow_up_interval_days"),
+            ),
+        ),
+        (
+            "a follow-up date on the visit day",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="undecided", booking=None, follow_up_date=lambda v: v.today),
+                "follow_up_date",
+            ),
+        ),
+        (
+            "a follow-up date before the visit",
+            Bad(
+                "POST /visits/<id>/checkout",
+                put(follow_up="declined", booking=None, follow_up_date="2026-02-01"),
+                "follow_up_date",
+            ),
+        ),
+        (
+            "a desk booking with an unknown service",
+            Bad("POST /visits/<id>/checkout", nested("booking", service_id=999_999), "booking.service_id"),
+        ),
     ],
     "booking rules": [
-        ("neither provider nor service", Bad("POST /bookings", drop("provider_id", "service_id"),
-                                             ("service_id", "provider_id"))),
-        ("a recall task without source recall_task", Bad("POST /bookings", put(recall_task_id=lambda v: v.task),
-                                                         "recall_task_id")),
-        ("a recall task with source new_request", Bad("POST /bookings", put(
-            recall_task_id=lambda v: v.task, source="new_request"), "recall_task_id")),
+        (
+            "neither provider nor service",
+            Bad("POST /bookings", drop("provider_id", "service_id"), ("service_id", "provider_id")),
+        ),
+        (
+            "a recall task without source recall_task",
+            Bad("POST /bookings", put(recall_task_id=lambda v: v.task), "recall_task_id"),
+        ),
+        (
+            "a recall task with source new_request",
+            Bad("POST /bookings", put(recall_task_id=lambda v: v.task, source="new_request"), "recall_task_id"),
+        ),
         ("source recall_task without a task", Bad("POST /bookings", put(source="recall_task"), "recall_task_id")),
         ("source visit_checkout outside a checkout", Bad("POST /bookings", put(source="visit_checkout"), "source")),
-        ("a recall task of another patient", Bad("POST /bookings", put(
-            source="recall_task", recall_task_id=lambda v: v.task), "recall_task_id")),
-        ("a recall task that does not exist", Bad("POST /bookings", put(
-            source="recall_task", recall_task_id=999_999), "recall_task_id")),
+        (
+            "a recall task of another patient",
+            Bad("POST /bookings", put(source="recall_task", recall_task_id=lambda v: v.task), "recall_task_id"),
+        ),
+        (
+            "a recall task that does not exist",
+            Bad("POST /bookings", put(source="recall_task", recall_task_id=999_999), "recall_task_id"),
+        ),
         ("a patient who does not exist", Bad("POST /bookings", put(patient_id=999_999), "patient_id")),
         ("a provider who does not exist", Bad("POST /bookings", put(provider_id=999_999), "provider_id")),
         ("a visit for a patient who does not exist", Bad("POST /visits", put(patient_id=999_999), "patient_id")),
-        ("a visit for another patient's booking", Bad("POST /visits", put(booking_id=lambda v: v.booking),
-                                                      "booking_id")),
+        (
+            "a visit for another patient's booking",
+            Bad("POST /visits", put(booking_id=lambda v: v.booking), "booking_id"),
+        ),
     ],
 }
 
-ALL_CASES = [pytest.param(case, id=f"{kind}: {name} ({case.endpoint})")
-             for kind, cases in CASES.items() for name, case in cases]
+ALL_CASES = [
+    pytest.param(case, id=f"{kind}: {name} ({case.endpoint})") for kind, cases in CASES.items() for name, case in cases
+]
 
 
 @pytest.mark.parametrize("case", ALL_CASES)

@@ -24,13 +24,15 @@ def test_a_body_that_is_not_json_is_a_400_naming_the_body(client, database, worl
     api = api_as(client, world.a, "frontdesk")
     for raw in ['{"full_name": "Nils", "phone": ', "{not json", "full_name=Nils&phone=0701234567", "\x00\xff"]:
         with nothing_written(database):
-            response = client.post("/api/v1/patients", data=raw, content_type="application/json",
-                                   headers=api.headers)
+            response = client.post("/api/v1/patients", data=raw, content_type="application/json", headers=api.headers)
         assert_rejected(response, "body", status=400)
 
 
-@pytest.mark.parametrize("body", [[], [{"full_name": "Nils", "phone": "0701234567"}], "Nils", 42, True],
-                         ids=["an empty array", "an array of the object", "a string", "a number", "true"])
+@pytest.mark.parametrize(
+    "body",
+    [[], [{"full_name": "Nils", "phone": "0701234567"}], "Nils", 42, True],
+    ids=["an empty array", "an array of the object", "a string", "a number", "true"],
+)
 def test_a_json_body_that_is_not_an_object_is_a_422_naming_the_body(client, database, world, v, body):
     with nothing_written(database):
         response = api_as(client, world.a, "frontdesk").post("/patients", json=body)
@@ -39,9 +41,14 @@ def test_a_json_body_that_is_not_an_object_is_a_422_naming_the_body(client, data
 
 def test_a_request_missing_every_required_field_names_them_all(client, database, world, v):
     required = {
-        "/patients": {"full_name", "phone"}, "/providers": {"name", "specialty"}, "/services": {"name"},
-        "/staff": {"name", "role"}, "/bookings": {"patient_id", "start_at", "channel"}, "/visits": {"patient_id"},
-        f"/visits/{v.visit}/checkout": {"follow_up"}, f"/bookings/{v.booking}/move": {"start_at"},
+        "/patients": {"full_name", "phone"},
+        "/providers": {"name", "specialty"},
+        "/services": {"name"},
+        "/staff": {"name", "role"},
+        "/bookings": {"patient_id", "start_at", "channel"},
+        "/visits": {"patient_id"},
+        f"/visits/{v.visit}/checkout": {"follow_up"},
+        f"/bookings/{v.booking}/move": {"start_at"},
         "/earnings/what-if": {"from", "to", "plan"},
     }
     manager = api_as(client, world.a, "manager")
@@ -82,8 +89,10 @@ def test_a_desk_booking_naming_neither_provider_nor_service_needs_a_visit_that_h
 
 def test_a_refused_checkout_leaves_the_visit_checked_in(client, world, v):
     desk = api_as(client, world.a, "frontdesk")
-    response = desk.post(f"/visits/{v.visit}/checkout", json={
-        "follow_up": "booked", "booking": {"start_at": v.ago(days=1), "service_id": v.service}})
+    response = desk.post(
+        f"/visits/{v.visit}/checkout",
+        json={"follow_up": "booked", "booking": {"start_at": v.ago(days=1), "service_id": v.service}},
+    )
     assert_rejected(response, "booking.start_at")
     visit = desk.get(f"/visits/{v.visit}").json
     assert (visit["status"], visit["follow_up"], visit["follow_up_booking_id"]) == ("checked_in", None, None)
@@ -120,9 +129,15 @@ def test_a_manager_cannot_credit_an_inactive_operator(client, database, world, v
     assert made.status_code == 201 and made.json["credited_staff_id"] == v.staff["operator"]
 
 
-@pytest.mark.parametrize("who,channel,staff", [
-    ("operator", "phone", "operator"), ("operator", "phone", "operator2"), ("frontdesk", "in_person", "frontdesk"),
-    ("frontdesk", "in_person", "frontdesk2")])
+@pytest.mark.parametrize(
+    "who,channel,staff",
+    [
+        ("operator", "phone", "operator"),
+        ("operator", "phone", "operator2"),
+        ("frontdesk", "in_person", "frontdesk"),
+        ("frontdesk", "in_person", "frontdesk2"),
+    ],
+)
 def test_a_non_manager_naming_on_behalf_of_is_403(client, database, world, v, who, channel, staff):
     body = {**VALID["POST /bookings"][2](v), "channel": channel, "on_behalf_of_staff_id": v.staff[staff]}
     with nothing_written(database):
@@ -140,16 +155,19 @@ def test_a_manager_cannot_deactivate_themselves(client, database, world, v):
 # --- phone numbers ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw,e164", [
-    ("070-123 45 67", "+46701234567"),
-    ("0701234567", "+46701234567"),
-    ("+46 70 123 45 67", "+46701234567"),
-    ("+48 512 345 678", "+48512345678"),
-    ("0048 512 345 678", "+48512345678"),
-    ("+7 912 345-67-89", "+79123456789"),
-    ("+86 138 0013 8000", "+8613800138000"),
-    ("+1 (650) 253-0000", "+16502530000"),
-])
+@pytest.mark.parametrize(
+    "raw,e164",
+    [
+        ("070-123 45 67", "+46701234567"),
+        ("0701234567", "+46701234567"),
+        ("+46 70 123 45 67", "+46701234567"),
+        ("+48 512 345 678", "+48512345678"),
+        ("0048 512 345 678", "+48512345678"),
+        ("+7 912 345-67-89", "+79123456789"),
+        ("+86 138 0013 8000", "+8613800138000"),
+        ("+1 (650) 253-0000", "+16502530000"),
+    ],
+)
 def test_a_phone_number_is_stored_in_e164(client, world, v, raw, e164):
     desk = api_as(client, world.a, "frontdesk")
     made = desk.post("/patients", json={"full_name": "Zoë Ørsted", "phone": raw})
@@ -165,8 +183,16 @@ def test_a_national_number_is_read_with_the_clinics_region(client, world, v):
     assert made.status_code == 201 and made.json["phone"] == "+48512345678"
 
 
-INVALID_PHONES = ["12345", "070-123", "+46 70 123", "+999 123 456 789", "abc", "+48 000 000 000",
-                  "070-123 45 67 89 00", "---"]
+INVALID_PHONES = [
+    "12345",
+    "070-123",
+    "+46 70 123",
+    "+999 123 456 789",
+    "abc",
+    "+48 000 000 000",
+    "070-123 45 67 89 00",
+    "---",
+]
 
 
 @pytest.mark.parametrize("raw", INVALID_PHONES)
@@ -193,10 +219,19 @@ LISTS = ["/patients", "/providers", "/services", "/staff", "/visits", "/bookings
 
 
 @pytest.mark.parametrize("path", LISTS)
-@pytest.mark.parametrize("args,field", [({"page": 0}, "page"), ({"page": -1}, "page"), ({"page": "two"}, "page"),
-                                        ({"page_size": 0}, "page_size"), ({"page_size": 1000}, "page_size"),
-                                        ({"page_size": 201}, "page_size"), ({"page_size": "all"}, "page_size")],
-                         ids=lambda x: str(x) if not isinstance(x, dict) else "&".join(f"{k}={x[k]}" for k in x))
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        ({"page": 0}, "page"),
+        ({"page": -1}, "page"),
+        ({"page": "two"}, "page"),
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 1000}, "page_size"),
+        ({"page_size": 201}, "page_size"),
+        ({"page_size": "all"}, "page_size"),
+    ],
+    ids=lambda x: str(x) if not isinstance(x, dict) else "&".join(f"{k}={x[k]}" for k in x),
+)
 def test_paging_arguments_out_of_range_are_422(client, database, world, v, path, args, field):
     with nothing_written(database):
         response = api_as(client, world.a, "manager").get(path, query_string=args)
@@ -239,8 +274,9 @@ QUERY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("path,args,field",
-                         [pytest.param(p, a, f, id=f"{p}?{urlencode(a, safe=':')}") for p, a, f in QUERY_CASES])
+@pytest.mark.parametrize(
+    "path,args,field", [pytest.param(p, a, f, id=f"{p}?{urlencode(a, safe=':')}") for p, a, f in QUERY_CASES]
+)
 def test_a_bad_query_argument_is_422_naming_it(client, database, world, v, path, args, field):
     with nothing_written(database):
         response = api_as(client, world.a, "manager").get(path, query_string=args)
@@ -248,6 +284,7 @@ def test_a_bad_query_argument_is_422_naming_it(client, database, world, v, path,
 
 
 def test_another_staff_members_earnings_check_their_range_too(client, world, v):
-    response = api_as(client, world.a, "manager").get(f"/earnings/staff/{v.staff['operator']}",
-                                                      query_string={"from": "2026-03-10", "to": "2026-03-01"})
+    response = api_as(client, world.a, "manager").get(
+        f"/earnings/staff/{v.staff['operator']}", query_string={"from": "2026-03-10", "to": "2026-03-01"}
+    )
     assert_rejected(response, "to")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -18,16 +18,16 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.common.clock import FixedClock
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app
 from tests.factories import make_patient
 
-UTC = timezone.utc
+UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 CALL_AT = VISIT - timedelta(hours=2)
 PHONE = "+46701000009"
@@ -50,12 +50,19 @@ def twilio() -> Iterator[tuple[StandIn, TwilioGateway]]:
 def setup(database, clock, world, people, on_machine: str | None, language: str = "sv") -> int:
     step = {"offset_minutes": 120, "channel": "voice", "fallback": "sms"}
     with database.writer() as s:
-        replace_policy(s, clock, people["manager"], {"steps": [step | ({"on_machine": on_machine} if on_machine
-                                                                       else {})]})
+        replace_policy(
+            s, clock, people["manager"], {"steps": [step | ({"on_machine": on_machine} if on_machine else {})]}
+        )
     patient = make_patient(database, clock, world.a.clinic.id, phone=PHONE, language=language).id
     with database.writer() as s:
-        return create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE)).id
+        return create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE
+            ),
+        ).id
 
 
 def drain(database, live: str, gateway: TwilioGateway, at: datetime = CALL_AT) -> dict[str, int]:
@@ -65,21 +72,23 @@ def drain(database, live: str, gateway: TwilioGateway, at: datetime = CALL_AT) -
 
 def rows(database, booking: int) -> list[tuple[Via, ReminderStatus, str | None]]:
     with database.reader() as s:
-        return [(r.channel, r.status, r.outcome) for r in s.scalars(
-            sa.select(Reminder).where(Reminder.booking_id == booking).order_by(Reminder.id))]
+        return [
+            (r.channel, r.status, r.outcome)
+            for r in s.scalars(sa.select(Reminder).where(Reminder.booking_id == booking).order_by(Reminder.id))
+        ]
 
 
 def answer_machine(standin: StandIn, answered_by: str) -> ET.Element:
     """Configure the number over the control API, as a test in another process would, then pick up."""
-    control = requests.post(f"{standin.base_url}/_standin/answered_by", json={"to": PHONE, "answered_by": answered_by},
-                            timeout=5)
+    control = requests.post(
+        f"{standin.base_url}/_standin/answered_by", json={"to": PHONE, "answered_by": answered_by}, timeout=5
+    )
     assert control.status_code == 200, control.text
     [call] = standin.calls()
     return ET.fromstring(standin.answer(call["sid"]).body)
 
 
-def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(database, clock, world, people, live,
-                                                                        twilio):
+def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(database, clock, world, people, live, twilio):
     standin, gateway = twilio
     setup(database, clock, world, people, None)
     assert drain(database, live, gateway) == {"sent": 1}
@@ -87,8 +96,9 @@ def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(database
     assert create.value("MachineDetection") == "DetectMessageEnd"
 
 
-def test_a_machine_is_not_a_reached_patient_the_call_hangs_up_and_the_steps_fallback_runs(database, clock, world,
-                                                                                          people, live, twilio):
+def test_a_machine_is_not_a_reached_patient_the_call_hangs_up_and_the_steps_fallback_runs(
+    database, clock, world, people, live, twilio
+):
     standin, gateway = twilio
     booking = setup(database, clock, world, people, "fallback")
     assert drain(database, live, gateway) == {"sent": 1}
@@ -96,8 +106,10 @@ def test_a_machine_is_not_a_reached_patient_the_call_hangs_up_and_the_steps_fall
     assert [e.tag for e in script] == ["Hangup"], "the machine hears nothing"
     [call] = standin.calls()
     assert standin.call_status(call["sid"], "completed", duration=20).status == 200
-    assert rows(database, booking) == [(Via.VOICE, ReminderStatus.FAILED, "machine"),
-                                       (Via.SMS, ReminderStatus.PLANNED, None)]
+    assert rows(database, booking) == [
+        (Via.VOICE, ReminderStatus.FAILED, "machine"),
+        (Via.SMS, ReminderStatus.PLANNED, None),
+    ]
     assert drain(database, live, gateway) == {"sent": 1}
     assert [m["to"] for m in standin.messages()] == [PHONE]
 
@@ -111,12 +123,16 @@ def test_the_default_is_the_fallback_as_before(database, clock, world, people, l
     assert rows(database, booking)[0] == (Via.VOICE, ReminderStatus.FAILED, "machine")
 
 
-@pytest.mark.parametrize("language,text", [
-    ("sv", "Hej, det här är ett meddelande från Nordvik Family Clinic. Ring oss gärna tillbaka. Tack."),
-    ("pl", "Dzień dobry, to wiadomość z Nordvik Family Clinic. Prosimy o kontakt zwrotny. Dziękujemy."),
-])
-def test_by_the_policys_choice_a_short_safe_voicemail_is_left_and_no_fallback_runs(database, clock, world, people,
-                                                                                   live, twilio, language, text):
+@pytest.mark.parametrize(
+    "language,text",
+    [
+        ("sv", "Hej, det här är ett meddelande från Nordvik Family Clinic. Ring oss gärna tillbaka. Tack."),
+        ("pl", "Dzień dobry, to wiadomość z Nordvik Family Clinic. Prosimy o kontakt zwrotny. Dziękujemy."),
+    ],
+)
+def test_by_the_policys_choice_a_short_safe_voicemail_is_left_and_no_fallback_runs(
+    database, clock, world, people, live, twilio, language, text
+):
     standin, gateway = twilio
     booking = setup(database, clock, world, people, "voicemail", language=language)
     drain(database, live, gateway)
@@ -131,19 +147,21 @@ def test_by_the_policys_choice_a_short_safe_voicemail_is_left_and_no_fallback_ru
 
 
 @pytest.mark.parametrize("answered_by", ["fax", "machine_start"])
-def test_a_fax_or_a_greeting_still_playing_takes_no_message_so_the_fallback_runs(database, clock, world, people,
-                                                                                 live, twilio, answered_by):
+def test_a_fax_or_a_greeting_still_playing_takes_no_message_so_the_fallback_runs(
+    database, clock, world, people, live, twilio, answered_by
+):
     standin, gateway = twilio
     booking = setup(database, clock, world, people, "voicemail")
     drain(database, live, gateway)
     assert [e.tag for e in answer_machine(standin, answered_by)] == ["Hangup"]
     standin.call_status(standin.calls()[0]["sid"], "completed")
-    assert [(c, st) for c, st, _ in rows(database, booking)] == [(Via.VOICE, ReminderStatus.FAILED),
-                                                                 (Via.SMS, ReminderStatus.PLANNED)]
+    assert [(c, st) for c, st, _ in rows(database, booking)] == [
+        (Via.VOICE, ReminderStatus.FAILED),
+        (Via.SMS, ReminderStatus.PLANNED),
+    ]
 
 
-def test_a_person_who_answers_hears_the_reminder_and_the_call_is_answered(database, clock, world, people, live,
-                                                                          twilio):
+def test_a_person_who_answers_hears_the_reminder_and_the_call_is_answered(database, clock, world, people, live, twilio):
     standin, gateway = twilio
     booking = setup(database, clock, world, people, "voicemail")
     drain(database, live, gateway)

@@ -29,19 +29,25 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import recall.models  # noqa: F401 - every table, as the app loads them (foreign keys resolve across aggregates)
 from recall.common.actors import Actor, Role
-from recall.queue.attempts import AttemptInput, Outcome, log_attempt
 from recall.common.clock import Clock, FixedClock
 from recall.common.db import Database
+from recall.queue.attempts import AttemptInput, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import RecallTask
-import recall.models  # noqa: F401 - every table, as the app loads them (foreign keys resolve across aggregates)
 
 HOLD_SECONDS = 0.003  # how long a claimer holds a patient before settling: wide enough for a race to show
 
 
-def work_patients(db: Database, clock: Clock, me: Actor, deadline: float, record: Callable[[dict[str, Any]], None],
-                  hold: float = HOLD_SECONDS) -> None:
+def work_patients(
+    db: Database,
+    clock: Clock,
+    me: Actor,
+    deadline: float,
+    record: Callable[[dict[str, Any]], None],
+    hold: float = HOLD_SECONDS,
+) -> None:
     """Claim, look at what the database says about the patient while holding them, settle every claimed task
     (one declined attempt each), until nothing is left. ``record`` gets one dict per claim; the window
     ``t0``..``t1`` (monotonic) lies wholly inside the time the claim's leases were live and committed."""
@@ -53,16 +59,22 @@ def work_patients(db: Database, clock: Clock, me: Actor, deadline: float, record
         t0 = time.monotonic()  # the claim has committed: from here, this holder's leases are live
         patient = claim.task.patient_id
         with db.reader() as s:
-            holders = sorted(set(s.scalars(sa.select(RecallTask.lease_holder_id).where(
-                RecallTask.patient_id == patient, RecallTask.lease_expires_at > clock.now()))))
+            holders = sorted(
+                set(
+                    s.scalars(
+                        sa.select(RecallTask.lease_holder_id).where(
+                            RecallTask.patient_id == patient, RecallTask.lease_expires_at > clock.now()
+                        )
+                    )
+                )
+            )
         time.sleep(hold)
         tasks = [t.id for t in claim.tasks]
         t1 = time.monotonic()  # nothing settled yet: every lease of the claim is still live
         for task_id in tasks:
             with db.writer() as s:
                 log_attempt(s, clock, me, task_id, AttemptInput(outcome=Outcome.DECLINED, decline_reason="no"))
-        record({"holder": me.staff_id, "patient": patient, "tasks": tasks, "holders_seen": holders,
-                "t0": t0, "t1": t1})
+        record({"holder": me.staff_id, "patient": patient, "tasks": tasks, "holders_seen": holders, "t0": t0, "t1": t1})
     raise TimeoutError("the queue was not drained before the deadline")
 
 
@@ -79,9 +91,10 @@ def _drain(args: argparse.Namespace) -> int:
 
     def run(staff_id: int) -> None:
         try:
-            work_patients(db, clock, Actor(staff_id=staff_id, clinic_id=args.clinic_id, role=Role.OPERATOR),
-                          deadline, record)
-        except BaseException as exc:  # noqa: BLE001 - reported to the test, without data
+            work_patients(
+                db, clock, Actor(staff_id=staff_id, clinic_id=args.clinic_id, role=Role.OPERATOR), deadline, record
+            )
+        except BaseException as exc:
             with lock:
                 failed.append(type(exc).__name__)
 
@@ -119,11 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     if task is None:
         return 1
     holder = db.new_session(write=True)  # BEGIN IMMEDIATE on SQLite: the write lock is now ours
-    holder.execute(sa.text("SELECT id FROM recall_tasks WHERE id = :id"
-                           + (" FOR UPDATE" if db.dialect == "postgresql" else "")), {"id": task.id})
+    holder.execute(
+        sa.text("SELECT id FROM recall_tasks WHERE id = :id" + (" FOR UPDATE" if db.dialect == "postgresql" else "")),
+        {"id": task.id},
+    )
     if db.dialect == "sqlite":
-        holder.execute(sa.text("UPDATE recall_tasks SET attempt_count = attempt_count WHERE id = :id"),
-                       {"id": task.id})
+        holder.execute(sa.text("UPDATE recall_tasks SET attempt_count = attempt_count WHERE id = :id"), {"id": task.id})
     backend = holder.scalar(sa.text("SELECT pg_backend_pid()")) if db.dialect == "postgresql" else ""
     print(f"HOLDING {backend}".strip(), flush=True)
     while True:  # until SIGKILL (or the timer above)

@@ -23,15 +23,15 @@ from urllib.request import Request, urlopen
 
 import sqlalchemy as sa
 
+from recall.clinic.patients import Language, Patient
 from recall.common.actors import Role
-from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 from recall.common.clock import SystemClock
 from recall.common.db import Database
-from recall.clinic.patients import Language, Patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 from tests.factories import actor_of, make_clinic, make_service, make_staff
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,8 +43,9 @@ SENDER = "+46700000000"
 FAILED_UNEXPECTEDLY = re.compile(r"^sending reminder (\d+) failed unexpectedly$", re.MULTILINE)
 
 
-def load_due_reminders(database: Database, n: int, rate: float | None, *, visit_in: timedelta = timedelta(days=1),
-                       phone_base: int = 0) -> int:
+def load_due_reminders(
+    database: Database, n: int, rate: float | None, *, visit_in: timedelta = timedelta(days=1), phone_base: int = 0
+) -> int:
     """A clinic sending SMS at ``rate`` and ``n`` due SMS reminders, one per booking and patient; returns the
     clinic's id. Due a minute ago (oldest first by a millisecond each), for a visit ``visit_in`` from now."""
     clock = SystemClock()
@@ -53,33 +54,103 @@ def load_due_reminders(database: Database, n: int, rate: float | None, *, visit_
     manager, _ = make_staff(database, clock, clinic.id, Role.MANAGER, name="Manager")
     service = make_service(database, clock, clinic.id)
     with database.writer() as s:
-        policy, _ = replace_policy(s, clock, actor_of(manager), {
-            "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "rate_limits": {"sms_per_second": rate},
-            "hours": ALL_DAY})
+        policy, _ = replace_policy(
+            s,
+            clock,
+            actor_of(manager),
+            {
+                "steps": [{"offset_minutes": 24 * 60, "channel": "sms"}],
+                "rate_limits": {"sms_per_second": rate},
+                "hours": ALL_DAY,
+            },
+        )
     with database.writer() as s:
-        patients = list(s.scalars(sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic.id, "full_name": f"Crash patient {i}", "phone_e164": f"+4670{phone_base + i:07d}",
-            "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-            "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-            "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-        } for i in range(n)]))
+        patients = list(
+            s.scalars(
+                sa.insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "clinic_id": clinic.id,
+                        "full_name": f"Crash patient {i}",
+                        "phone_e164": f"+4670{phone_base + i:07d}",
+                        "language": Language.SV,
+                        "timezone": None,
+                        "date_of_birth": None,
+                        "external_ref": None,
+                        "consent_sms": True,
+                        "consent_voice": True,
+                        "consent_call": True,
+                        "opted_out": False,
+                        "opted_out_at": None,
+                        "phone_invalid": False,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for i in range(n)
+                ],
+            )
+        )
         start = now + visit_in
-        bookings = list(s.scalars(sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True), [{
-            "clinic_id": clinic.id, "patient_id": patient, "provider_id": None, "service_id": service.id,
-            "start_at": start, "end_at": start + timedelta(minutes=30), "status": BookingStatus.BOOKED,
-            "channel": Channel.PHONE, "source": Source.NEW_REQUEST, "source_visit_id": None,
-            "recall_task_id": None, "follow_up_of_visit_id": None, "created_by_id": None,
-            "credited_staff_id": None, "credited_role": None, "note": None, "cancel_reason": None,
-            "created_at": now, "updated_at": now,
-        } for patient in patients]))
-        s.execute(sa.insert(Reminder), [{
-            "clinic_id": clinic.id, "booking_id": booking, "patient_id": patient, "policy_version": policy.version,
-            "step_index": 0, "offset_minutes": 24 * 60, "channel": Via.SMS, "fallback": Fallback.NONE,
-            "fallback_of_id": None, "status": ReminderStatus.PLANNED, "send_at": now - timedelta(minutes=1),
-            "due_at": now - timedelta(minutes=1, milliseconds=i), "attempts": 0, "lease_expires_at": None,
-            "claimed_by": None, "provider_sid": None, "provider_status": None, "error_code": None,
-            "outcome": None, "task_id": None, "created_at": now, "updated_at": now, "sent_at": None,
-        } for i, (booking, patient) in enumerate(zip(bookings, patients))])
+        bookings = list(
+            s.scalars(
+                sa.insert(Booking).returning(Booking.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "clinic_id": clinic.id,
+                        "patient_id": patient,
+                        "provider_id": None,
+                        "service_id": service.id,
+                        "start_at": start,
+                        "end_at": start + timedelta(minutes=30),
+                        "status": BookingStatus.BOOKED,
+                        "channel": Channel.PHONE,
+                        "source": Source.NEW_REQUEST,
+                        "source_visit_id": None,
+                        "recall_task_id": None,
+                        "follow_up_of_visit_id": None,
+                        "created_by_id": None,
+                        "credited_staff_id": None,
+                        "credited_role": None,
+                        "note": None,
+                        "cancel_reason": None,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for patient in patients
+                ],
+            )
+        )
+        s.execute(
+            sa.insert(Reminder),
+            [
+                {
+                    "clinic_id": clinic.id,
+                    "booking_id": booking,
+                    "patient_id": patient,
+                    "policy_version": policy.version,
+                    "step_index": 0,
+                    "offset_minutes": 24 * 60,
+                    "channel": Via.SMS,
+                    "fallback": Fallback.NONE,
+                    "fallback_of_id": None,
+                    "status": ReminderStatus.PLANNED,
+                    "send_at": now - timedelta(minutes=1),
+                    "due_at": now - timedelta(minutes=1, milliseconds=i),
+                    "attempts": 0,
+                    "lease_expires_at": None,
+                    "claimed_by": None,
+                    "provider_sid": None,
+                    "provider_status": None,
+                    "error_code": None,
+                    "outcome": None,
+                    "task_id": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "sent_at": None,
+                }
+                for i, (booking, patient) in enumerate(zip(bookings, patients))
+            ],
+        )
         s.commit()
     return clinic.id
 
@@ -95,9 +166,25 @@ class StandInProcess:
     @classmethod
     def start(cls, log: Path, latency_ms: int = 30) -> StandInProcess:
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "integrations.twilio", "--port", "0", "--auth-token", TOKEN,
-                                     "--account-sid", ACCOUNT, "--latency-ms", str(latency_ms)],
-                                    cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "integrations.twilio",
+                    "--port",
+                    "0",
+                    "--auth-token",
+                    TOKEN,
+                    "--account-sid",
+                    ACCOUNT,
+                    "--latency-ms",
+                    str(latency_ms),
+                ],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         standin = cls(proc, log)
         deadline = time.monotonic() + 30
         while not standin.base_url:
@@ -138,9 +225,16 @@ class StandInProcess:
 
 
 def worker_env(db_url: str, base_url: str) -> dict[str, str]:
-    return {**os.environ, "RECALL_ENV": "production", "DATABASE_URL": db_url, "TWILIO_BASE_URL": base_url,
-            "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_DEFAULT_FROM": SENDER,
-            "PUBLIC_BASE_URL": CALLBACK_BASE}
+    return {
+        **os.environ,
+        "RECALL_ENV": "production",
+        "DATABASE_URL": db_url,
+        "TWILIO_BASE_URL": base_url,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_DEFAULT_FROM": SENDER,
+        "PUBLIC_BASE_URL": CALLBACK_BASE,
+    }
 
 
 @dataclass
@@ -155,8 +249,14 @@ class Worker:
     @classmethod
     def start(cls, env: dict[str, str], log: Path, command: list[str] | None = None) -> Worker:
         out = log.open("wb")
-        proc = subprocess.Popen(command or [sys.executable, "-m", "flask", "--app", "wsgi", "recall", "worker"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command or [sys.executable, "-m", "flask", "--app", "wsgi", "recall", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         return cls(proc, log, out)
 
     @property
@@ -202,8 +302,9 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str, workers
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {seconds} s waiting for {what}\n"
-                                 + "\n".join(w.tail() for w in workers))
+            raise AssertionError(
+                f"timed out after {seconds} s waiting for {what}\n" + "\n".join(w.tail() for w in workers)
+            )
         time.sleep(0.05)
 
 

@@ -19,13 +19,12 @@ import signal
 import socket
 import sys
 import threading
-import time
 from datetime import timedelta
 
 from integrations.twilio.client import TwilioGateway
 from recall.common.clock import SystemClock
 from recall.common.db import Database
-from recall.reminders.dispatch import DispatchSettings, Dispatcher
+from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from tests.integration._processes import ACCOUNT, CALLBACK_BASE, SENDER, TOKEN
 
 
@@ -47,11 +46,22 @@ def main(argv: list[str] | None = None) -> int:
     stop.start()
     database = Database(args.url, pool_size=args.concurrency + 4, max_overflow=4)
     gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=args.twilio, timeout=10.0, max_pool=args.concurrency + 4)
-    dispatcher = Dispatcher(database, SystemClock(), gateway, gateway, DispatchSettings(
-        worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64], callback_base=CALLBACK_BASE,
-        concurrency=args.concurrency, prefetch=args.prefetch, default_from=SENDER,
-        lease=timedelta(seconds=args.lease), recover_after=timedelta(seconds=args.recover_after),
-        reap_every=timedelta(seconds=args.reap_every)))
+    dispatcher = Dispatcher(
+        database,
+        SystemClock(),
+        gateway,
+        gateway,
+        DispatchSettings(
+            worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64],
+            callback_base=CALLBACK_BASE,
+            concurrency=args.concurrency,
+            prefetch=args.prefetch,
+            default_from=SENDER,
+            lease=timedelta(seconds=args.lease),
+            recover_after=timedelta(seconds=args.recover_after),
+            reap_every=timedelta(seconds=args.reap_every),
+        ),
+    )
     stopping = threading.Event()
 
     def on_signal(_signum: int, _frame: object) -> None:

@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
-from recall.visits.bookings import Booking, Source
 from recall.clinic.clinics import Clinic
-from recall.credit.ledger import CreditKind, entries_for_booking
-from recall.common.errors import Conflict, ValidationError
 from recall.clinic.patients import Patient, update_patient
+from recall.common.errors import Conflict, ValidationError
+from recall.credit.ledger import CreditKind, entries_for_booking
+from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
+from recall.visits.bookings import Booking, Source
 from tests.factories import make_patient, make_task
 
 
@@ -51,8 +51,9 @@ def _patient_of(database, task_id) -> Patient:
 
 
 @pytest.mark.parametrize("outcome", [Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL])
-def test_an_unanswered_call_comes_back_after_a_growing_backoff_then_ends_unreachable(database, clock, people, held,
-                                                                                      outcome):
+def test_an_unanswered_call_comes_back_after_a_growing_backoff_then_ends_unreachable(
+    database, clock, people, held, outcome
+):
     # The defaults: 4 h, then a day, then three days (repeating); unreachable at the fifth unanswered attempt.
     waits = [timedelta(hours=4), timedelta(days=1), timedelta(days=3), timedelta(days=3)]
     for number, wait in enumerate(waits, start=1):
@@ -70,8 +71,11 @@ def test_an_unanswered_call_comes_back_after_a_growing_backoff_then_ends_unreach
 
 def test_the_clinics_own_backoff_and_attempt_limit_apply(database, clock, world, people, held):
     with database.writer() as s:
-        s.execute(sa.update(Clinic).where(Clinic.id == world.a.clinic.id).values(
-            recall_backoff_minutes=[30, 90], recall_max_attempts=2))
+        s.execute(
+            sa.update(Clinic)
+            .where(Clinic.id == world.a.clinic.id)
+            .values(recall_backoff_minutes=[30, 90], recall_max_attempts=2)
+        )
         s.commit()
     _log(database, clock, people["operator"], held, outcome=Outcome.NO_ANSWER)
     assert _task(database, held).due_at == clock.now() + timedelta(minutes=30)
@@ -82,16 +86,25 @@ def test_the_clinics_own_backoff_and_attempt_limit_apply(database, clock, world,
 
 
 def test_a_declined_task_closes_with_the_reason(database, clock, people, held):
-    result = _log(database, clock, people["operator"], held, outcome=Outcome.DECLINED, decline_reason="moved abroad",
-                  duration_seconds=120)
+    result = _log(
+        database,
+        clock,
+        people["operator"],
+        held,
+        outcome=Outcome.DECLINED,
+        decline_reason="moved abroad",
+        duration_seconds=120,
+    )
     task = _task(database, held)
     assert (task.status, task.close_reason, task.decline_reason) == (
-        TaskStatus.CLOSED, CloseReason.DECLINED, "moved abroad")
+        TaskStatus.CLOSED,
+        CloseReason.DECLINED,
+        "moved abroad",
+    )
     assert task.closed_by_id == people["operator"].staff_id and result.attempt.answered
 
 
-def test_a_wrong_number_flags_the_phone_and_parks_the_task_until_it_is_corrected(database, clock, world, people,
-                                                                                  held):
+def test_a_wrong_number_flags_the_phone_and_parks_the_task_until_it_is_corrected(database, clock, world, people, held):
     _log(database, clock, people["operator"], held, outcome=Outcome.WRONG_NUMBER)
     assert _task(database, held).status is TaskStatus.PARKED
     patient = _patient_of(database, held)
@@ -111,7 +124,11 @@ def test_a_requested_callback_is_due_then_and_reserved_for_the_same_operator(dat
     _log(database, clock, people["operator"], held, outcome=Outcome.CALLBACK_REQUESTED, callback_at=at)
     task = _task(database, held)
     assert (task.due_at, task.reserved_for_id, task.reserved_until, task.lease_holder_id) == (
-        at, people["operator"].staff_id, at + timedelta(minutes=60), None)
+        at,
+        people["operator"].staff_id,
+        at + timedelta(minutes=60),
+        None,
+    )
     clock.set(at)
     assert _claim(database, clock, people["operator2"]) is None
     assert _claim(database, clock, people["operator"]) == held
@@ -132,20 +149,34 @@ def test_opting_out_on_the_phone_closes_every_open_task_of_the_patient(database,
     assert _patient_of(database, held).opted_out
     for task_id in (held, second.id):
         assert (_task(database, task_id).status, _task(database, task_id).close_reason) == (
-            TaskStatus.CLOSED, CloseReason.OPTED_OUT)
+            TaskStatus.CLOSED,
+            CloseReason.OPTED_OUT,
+        )
 
 
-def test_booking_from_the_task_wins_it_and_credits_the_operator_at_the_recall_rate(database, clock, world, people,
-                                                                                   held):
+def test_booking_from_the_task_wins_it_and_credits_the_operator_at_the_recall_rate(
+    database, clock, world, people, held
+):
     ent = world.a.services[1].id  # a different service than the task suggested still counts
-    result = _log(database, clock, people["operator"], held, outcome=Outcome.BOOKED, channel=AttemptChannel.PHONE,
-                  duration_seconds=240, booking=BookingDetails(start_at=clock.now() + timedelta(days=2), service_id=ent))
+    result = _log(
+        database,
+        clock,
+        people["operator"],
+        held,
+        outcome=Outcome.BOOKED,
+        channel=AttemptChannel.PHONE,
+        duration_seconds=240,
+        booking=BookingDetails(start_at=clock.now() + timedelta(days=2), service_id=ent),
+    )
     task = _task(database, held)
     assert (task.status, task.close_reason, task.booking_id) == (TaskStatus.WON, CloseReason.BOOKED, result.booking_id)
     with database.reader() as s:
         booking = s.get(Booking, result.booking_id)
         assert (booking.source, booking.recall_task_id, booking.credited_staff_id) == (
-            Source.RECALL_TASK, held, people["operator"].staff_id)
+            Source.RECALL_TASK,
+            held,
+            people["operator"].staff_id,
+        )
         entries = [(e.kind, e.amount_cents, e.is_recall) for e in entries_for_booking(s, booking.id)]
     assert entries == [(CreditKind.PENDING, 1500, True)]  # base 10.00 x recall multiplier 1.5
     assert result.attempt.booking_id == booking.id and result.attempt.answered
@@ -153,13 +184,18 @@ def test_booking_from_the_task_wins_it_and_credits_the_operator_at_the_recall_ra
 
 def test_a_failed_booking_leaves_no_attempt_and_keeps_the_task(database, clock, world, people, held):
     with pytest.raises(ValidationError):
-        _log(database, clock, people["operator"], held, outcome=Outcome.BOOKED,
-             booking=BookingDetails(start_at=clock.now() - timedelta(days=2), service_id=world.a.services[0].id))
+        _log(
+            database,
+            clock,
+            people["operator"],
+            held,
+            outcome=Outcome.BOOKED,
+            booking=BookingDetails(start_at=clock.now() - timedelta(days=2), service_id=world.a.services[0].id),
+        )
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
     task = _task(database, held)
-    assert (task.status, task.attempt_count, task.lease_holder_id) == (
-        TaskStatus.OPEN, 0, people["operator"].staff_id)
+    assert (task.status, task.attempt_count, task.lease_holder_id) == (TaskStatus.OPEN, 0, people["operator"].staff_id)
 
 
 def test_only_the_lease_holder_logs_an_attempt(database, clock, people, held):
@@ -176,15 +212,18 @@ def test_a_holder_whose_lease_lapsed_may_still_log_while_nobody_took_the_task(da
     assert _task(database, held).status is TaskStatus.CLOSED
 
 
-@pytest.mark.parametrize("kw,field", [
-    ({"outcome": Outcome.DECLINED}, "decline_reason"),
-    ({"outcome": Outcome.DECLINED, "decline_reason": "  "}, "decline_reason"),
-    ({"outcome": Outcome.CALLBACK_REQUESTED}, "callback_at"),
-    ({"outcome": Outcome.BOOKED}, "booking"),
-    ({"outcome": Outcome.NO_ANSWER, "decline_reason": "x"}, "decline_reason"),
-    ({"outcome": Outcome.NO_ANSWER, "duration_seconds": -1}, "duration_seconds"),
-    ({"outcome": Outcome.NO_ANSWER, "duration_seconds": 4 * 3600 + 1}, "duration_seconds"),
-])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        ({"outcome": Outcome.DECLINED}, "decline_reason"),
+        ({"outcome": Outcome.DECLINED, "decline_reason": "  "}, "decline_reason"),
+        ({"outcome": Outcome.CALLBACK_REQUESTED}, "callback_at"),
+        ({"outcome": Outcome.BOOKED}, "booking"),
+        ({"outcome": Outcome.NO_ANSWER, "decline_reason": "x"}, "decline_reason"),
+        ({"outcome": Outcome.NO_ANSWER, "duration_seconds": -1}, "duration_seconds"),
+        ({"outcome": Outcome.NO_ANSWER, "duration_seconds": 4 * 3600 + 1}, "duration_seconds"),
+    ],
+)
 def test_an_attempt_missing_what_its_outcome_needs_is_refused(database, clock, people, held, kw, field):
     with pytest.raises(ValidationError) as refused:
         _log(database, clock, people["operator"], held, **kw)

@@ -9,19 +9,32 @@ import pytest
 import sqlalchemy as sa
 
 from recall.common.actors import Role
-from recall.visits.bookings import (
-    BookingRequest, BookingStatus, Channel, Source, cancel_booking, confirm_booking, create_booking, mark_attended,
-    mark_no_show, move_booking,
-)
-from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
 from recall.common.errors import Conflict, Forbidden, ValidationError
+from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
 from recall.credit.payplan import PlanTerms, load_terms, replace_plan
+from recall.visits.bookings import (
+    BookingRequest,
+    BookingStatus,
+    Channel,
+    Source,
+    cancel_booking,
+    confirm_booking,
+    create_booking,
+    mark_attended,
+    mark_no_show,
+    move_booking,
+)
 from tests.factories import future
 
 
 def _book(database, clock, actor, world, **kw):
-    data = {"patient_id": world.a.patients[0].id, "service_id": world.a.services[0].id,
-            "start_at": future(clock), "channel": Channel.PHONE, **kw}
+    data = {
+        "patient_id": world.a.patients[0].id,
+        "service_id": world.a.services[0].id,
+        "start_at": future(clock),
+        "channel": Channel.PHONE,
+        **kw,
+    }
     with database.writer() as s:
         return create_booking(s, clock, actor, BookingRequest(**data))
 
@@ -51,8 +64,15 @@ def test_an_automated_booking_is_recorded_but_earns_nobody(database, clock, worl
     assert _entries(database, booking.id) == []
 
 
-@pytest.mark.parametrize("who,channel", [("frontdesk", Channel.PHONE), ("frontdesk", Channel.SMS),
-                                         ("operator", Channel.IN_PERSON), ("operator", Channel.ONLINE)])
+@pytest.mark.parametrize(
+    "who,channel",
+    [
+        ("frontdesk", Channel.PHONE),
+        ("frontdesk", Channel.SMS),
+        ("operator", Channel.IN_PERSON),
+        ("operator", Channel.ONLINE),
+    ],
+)
 def test_nobody_records_a_booking_of_the_other_roles_territory(database, clock, world, people, who, channel):
     with pytest.raises(Forbidden):
         _book(database, clock, people[who], world, channel=channel)
@@ -61,16 +81,28 @@ def test_nobody_records_a_booking_of_the_other_roles_territory(database, clock, 
 
 
 def test_a_manager_records_a_booking_on_behalf_of_an_operator(database, clock, world, people):
-    booking = _book(database, clock, people["manager"], world, channel=Channel.PHONE,
-                    on_behalf_of_staff_id=people["operator2"].staff_id)
+    booking = _book(
+        database,
+        clock,
+        people["manager"],
+        world,
+        channel=Channel.PHONE,
+        on_behalf_of_staff_id=people["operator2"].staff_id,
+    )
     assert booking.credited_staff_id == people["operator2"].staff_id
     assert booking.created_by_id == people["manager"].staff_id
 
 
 def test_a_manager_cannot_credit_a_phone_booking_to_the_front_desk(database, clock, world, people):
     with pytest.raises(ValidationError) as err:
-        _book(database, clock, people["manager"], world, channel=Channel.PHONE,
-              on_behalf_of_staff_id=people["frontdesk"].staff_id)
+        _book(
+            database,
+            clock,
+            people["manager"],
+            world,
+            channel=Channel.PHONE,
+            on_behalf_of_staff_id=people["frontdesk"].staff_id,
+        )
     assert "on_behalf_of_staff_id" in err.value.fields
 
 
@@ -92,12 +124,16 @@ def test_a_cancelled_booking_frees_its_time(database, clock, world, people):
 def test_attending_earns_exactly_what_was_pending_even_after_the_plan_changes(database, clock, world, people):
     booking = _book(database, clock, people["operator"], world)
     with database.writer() as s:
-        replace_plan(s, clock, world.a.clinic.id, PlanTerms(5000, 5000, load_terms(s, world.a.clinic.id).recall_multiplier))
+        replace_plan(
+            s, clock, world.a.clinic.id, PlanTerms(5000, 5000, load_terms(s, world.a.clinic.id).recall_multiplier)
+        )
     clock.set(booking.start_at)
     with database.writer() as s:
         mark_attended(s, clock, people["frontdesk"], booking.id)
     assert [(k, a) for k, a, _ in _entries(database, booking.id)] == [
-        (CreditKind.PENDING, 1000), (CreditKind.EARNED, 1000)]
+        (CreditKind.PENDING, 1000),
+        (CreditKind.EARNED, 1000),
+    ]
 
 
 @pytest.mark.parametrize("end", ["cancel", "no_show"])
@@ -117,8 +153,10 @@ def test_a_cancellation_or_no_show_voids_the_credit_and_keeps_the_pending_entry(
     assert [e.kind for e in entries] == [CreditKind.PENDING, CreditKind.VOID]
 
 
-@pytest.mark.parametrize("first,then", [("attend", "cancel"), ("cancel", "attend"), ("no_show", "attend"),
-                                        ("attend", "no_show"), ("cancel", "confirm")])
+@pytest.mark.parametrize(
+    "first,then",
+    [("attend", "cancel"), ("cancel", "attend"), ("no_show", "attend"), ("attend", "no_show"), ("cancel", "confirm")],
+)
 def test_an_illegal_transition_is_a_conflict_and_adds_no_entry(database, clock, world, people, first, then):
     booking = _book(database, clock, people["operator"], world)
     clock.set(booking.start_at + timedelta(minutes=1))
@@ -207,9 +245,13 @@ def test_racing_attend_and_cancel_settle_a_booking_exactly_once(database, clock,
         except Conflict as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in (
-        lambda s: mark_attended(s, clock, people["frontdesk"], booking.id),
-        lambda s: cancel_booking(s, clock, people["operator"], booking.id))]
+    threads = [
+        threading.Thread(target=run, args=(a,))
+        for a in (
+            lambda s: mark_attended(s, clock, people["frontdesk"], booking.id),
+            lambda s: cancel_booking(s, clock, people["operator"], booking.id),
+        )
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -222,11 +264,19 @@ def test_a_booking_from_a_recall_task_that_is_not_open_conflicts(database, clock
     from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 
     with database.writer() as s:
-        visit = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id,
-                         service_id=world.a.services[0].id)
+        visit = check_in(
+            s, clock, people["frontdesk"], patient_id=world.a.patients[0].id, service_id=world.a.services[0].id
+        )
     with database.writer() as s:
         task = checkout(s, clock, people["frontdesk"], visit.id, CheckoutRequest(FollowUp.UNDECIDED)).recall_task
     _book(database, clock, people["operator"], world, source=Source.RECALL_TASK, recall_task_id=task.id)
     with pytest.raises(Conflict):
-        _book(database, clock, people["operator2"], world, source=Source.RECALL_TASK, recall_task_id=task.id,
-              start_at=future(clock, days=9))
+        _book(
+            database,
+            clock,
+            people["operator2"],
+            world,
+            source=Source.RECALL_TASK,
+            recall_task_id=task.id,
+            start_at=future(clock, days=9),
+        )

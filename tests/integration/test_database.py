@@ -50,8 +50,17 @@ def test_a_second_open_task_for_the_same_visit_is_impossible(database, clock, wo
         visit = check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id)
     with database.writer() as s:
         clinic = get_clinic(s, world.a.clinic.id)
-        kw = dict(clinic=clinic, patient_id=visit.patient_id, reason=TaskReason.UNDECIDED, due_at=clock.now(),
-                  now=clock.now(), follow_up_date=None, service_id=None, provider_id=None, origin_visit_id=visit.id)
+        kw = dict(
+            clinic=clinic,
+            patient_id=visit.patient_id,
+            reason=TaskReason.UNDECIDED,
+            due_at=clock.now(),
+            now=clock.now(),
+            follow_up_date=None,
+            service_id=None,
+            provider_id=None,
+            origin_visit_id=visit.id,
+        )
         open_task(s, **kw)
         with pytest.raises(IntegrityError):
             open_task(s, **kw)
@@ -61,14 +70,22 @@ def test_the_database_refuses_to_rewrite_or_delete_a_ledger_entry(database, cloc
     import pytest
     from sqlalchemy.exc import DatabaseError
 
-    from recall.visits.bookings import BookingRequest, Channel, create_booking
     from recall.credit.ledger import CreditEntry
+    from recall.visits.bookings import BookingRequest, Channel, create_booking
     from tests.factories import future
 
     with database.writer() as s:
-        booking = create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=world.a.patients[0].id, start_at=future(clock), channel=Channel.PHONE,
-            service_id=world.a.services[0].id))
+        booking = create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=world.a.patients[0].id,
+                start_at=future(clock),
+                channel=Channel.PHONE,
+                service_id=world.a.services[0].id,
+            ),
+        )
     for statement in (sa.update(CreditEntry).values(amount_cents=1), sa.delete(CreditEntry)):
         with database.writer() as s, pytest.raises(DatabaseError, match="append-only"):
             s.execute(statement.where(CreditEntry.booking_id == booking.id))
@@ -94,7 +111,11 @@ def test_every_migration_runs_down_and_up_over_a_database_that_holds_data(databa
         # Tables made after 0006 start empty again; every older one keeps all its rows.
         assert {t: n for t, n in after.items() if before[t]} == {t: n for t, n in before.items() if n}
         with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
-            conn.execute(sa.text("INSERT INTO staff (clinic_id, name, role, active, created_at) "
-                                 "VALUES (999999, 'x', 'operator', true, CURRENT_TIMESTAMP)"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO staff (clinic_id, name, role, active, created_at) "
+                    "VALUES (999999, 'x', 'operator', true, CURRENT_TIMESTAMP)"
+                )
+            )
     finally:
         engine.dispose()

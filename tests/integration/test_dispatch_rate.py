@@ -22,7 +22,13 @@ import pytest
 from recall.common.db import Database
 from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.integration._processes import (
-    StandInProcess, Worker, busiest_second, count, load_due_reminders, wait_until, worker_env,
+    StandInProcess,
+    Worker,
+    busiest_second,
+    count,
+    load_due_reminders,
+    wait_until,
+    worker_env,
 )
 
 RATE = 10
@@ -33,24 +39,46 @@ PAUSE_SECONDS = 2.5
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("workers", [2, 3])
 def test_the_rate_limit_holds_at_twilio_across_workers_one_paused_and_resumed(
-        database: Database, db_url: str, tmp_path: Path, workers: int) -> None:
+    database: Database, db_url: str, tmp_path: Path, workers: int
+) -> None:
     n = 150
     load_due_reminders(database, n, RATE)
     standin = StandInProcess.start(tmp_path / "standin.log")
     running: list[Worker] = []
     try:
         env = worker_env(db_url, standin.base_url)
-        command = [sys.executable, "-m", "tests.integration._sender", "--url", db_url, "--twilio", standin.base_url,
-                   "--concurrency", "16", "--max-seconds", "100"]
+        command = [
+            sys.executable,
+            "-m",
+            "tests.integration._sender",
+            "--url",
+            db_url,
+            "--twilio",
+            standin.base_url,
+            "--concurrency",
+            "16",
+            "--max-seconds",
+            "100",
+        ]
         running = [Worker.start(env, tmp_path / f"worker-{i}.log", command) for i in range(workers)]
         victim = running[-1]
-        wait_until(lambda: count(database, Reminder.claimed_by == victim.worker_id,
-                                 Reminder.status == ReminderStatus.SENT) > 0, 40, "the victim to send", running)
+        wait_until(
+            lambda: (
+                count(database, Reminder.claimed_by == victim.worker_id, Reminder.status == ReminderStatus.SENT) > 0
+            ),
+            40,
+            "the victim to send",
+            running,
+        )
         victim.pause()
         time.sleep(PAUSE_SECONDS)
         victim.resume()
-        wait_until(lambda: count(database, Reminder.status == ReminderStatus.SENT) == n, 60,
-                   "every reminder to be sent", running)
+        wait_until(
+            lambda: count(database, Reminder.status == ReminderStatus.SENT) == n,
+            60,
+            "every reminder to be sent",
+            running,
+        )
     finally:
         for worker in running:
             worker.stop()
@@ -60,8 +88,10 @@ def test_the_rate_limit_holds_at_twilio_across_workers_one_paused_and_resumed(
     times = sorted(r["at"] for r in created)
     busiest = busiest_second(times)
     achieved = (len(times) - 1) / (times[-1] - times[0])
-    print(f"\n{workers} workers at {RATE}/s, one paused {PAUSE_SECONDS} s: {len(times)} sends, busiest second "
-          f"{busiest}, achieved {achieved:.2f}/s")
+    print(
+        f"\n{workers} workers at {RATE}/s, one paused {PAUSE_SECONDS} s: {len(times)} sends, busiest second "
+        f"{busiest}, achieved {achieved:.2f}/s"
+    )
     assert len(times) == n
     assert Counter(r["idempotency_key"].split("-")[1] for r in created).most_common(1)[0][1] == 1
     assert busiest <= RATE + TOLERANCE, busiest

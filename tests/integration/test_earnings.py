@@ -2,34 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from recall.common.actors import Role
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended
 from recall.clinic.clinics import get_clinic
-from recall.credit.earnings import period, staff_earnings, team_earnings, what_if
+from recall.common.actors import Role
 from recall.common.errors import ValidationError
+from recall.credit.earnings import period, staff_earnings, team_earnings, what_if
 from recall.credit.payplan import PlanTerms
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended
 
 
 def _booking(database, clock, actor, world, start, patient=0, service=0):
     with database.writer() as s:
-        return create_booking(s, clock, actor, BookingRequest(
-            patient_id=world.a.patients[patient].id, start_at=start, channel=Channel.PHONE,
-            service_id=world.a.services[service].id))
+        return create_booking(
+            s,
+            clock,
+            actor,
+            BookingRequest(
+                patient_id=world.a.patients[patient].id,
+                start_at=start,
+                channel=Channel.PHONE,
+                service_id=world.a.services[service].id,
+            ),
+        )
 
 
 def test_the_default_period_is_the_calendar_month_in_the_clinics_zone(database, world):
     with database.reader() as s:
         clinic = get_clinic(s, world.a.clinic.id)
     # 23:30 UTC on 31 March is already 1 April in Stockholm (UTC+2 in summer).
-    assert period(clinic, datetime(2026, 3, 31, 23, 30, tzinfo=timezone.utc)) == (date(2026, 4, 1), date(2026, 4, 30))
-    assert period(clinic, datetime(2026, 2, 14, 12, 0, tzinfo=timezone.utc)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert period(clinic, datetime(2026, 3, 31, 23, 30, tzinfo=UTC)) == (date(2026, 4, 1), date(2026, 4, 30))
+    assert period(clinic, datetime(2026, 2, 14, 12, 0, tzinfo=UTC)) == (date(2026, 2, 1), date(2026, 2, 28))
     with pytest.raises(ValidationError):
-        period(clinic, datetime(2026, 2, 14, tzinfo=timezone.utc), date(2026, 2, 10), date(2026, 2, 1))
+        period(clinic, datetime(2026, 2, 14, tzinfo=UTC), date(2026, 2, 10), date(2026, 2, 1))
 
 
 def test_earnings_split_into_earned_pending_and_voided_with_a_daily_breakdown(database, clock, world, people):
@@ -92,5 +100,9 @@ def test_a_what_if_reprices_only_realized_bookings_under_the_proposed_plan(datab
         result = what_if(s, world.a.clinic.id, date(2026, 3, 1), date(2026, 3, 31), proposal)
     [row] = result.rows
     assert (row.staff_id, row.realized_count, row.actual_cents, row.proposed_cents) == (
-        operator.staff_id, 1, 1000, 4000)
+        operator.staff_id,
+        1,
+        1000,
+        4000,
+    )
     assert result.proposed_cents - result.actual_cents == row.difference_cents == 3000

@@ -6,29 +6,46 @@ from datetime import timedelta
 
 import pytest
 
-from recall.visits.bookings import Booking, BookingStatus, cancel_booking
-from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.clinic.patients import Patient
+from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import TaskReason
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import ReminderStatus
+from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, make_clinic, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
-    CLINIC_NUMBER, DEFAULT_FROM, SV_PHONE, booked, credit_kinds, make_reminder, new_sid, reminders_of, run,
-    send_from, sms, status_of, tasks_of, world,
+    CLINIC_NUMBER,
+    DEFAULT_FROM,
+    SV_PHONE,
+    booked,
+    credit_kinds,
+    make_reminder,
+    new_sid,
+    reminders_of,
+    run,
+    send_from,
+    sms,
+    status_of,
+    tasks_of,
+    world,
 )
-
 
 # --- SMS replies --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body,patient,reply", [
-    ("1", 0, "Tack, din tid är bekräftad."), ("C", 0, "Tack, din tid är bekräftad."),
-    ("tak", 1, "Dziękujemy, wizyta jest potwierdzona."),
-    (" Potwierdzam! ", 1, "Dziękujemy, wizyta jest potwierdzona.")])
-def test_a_confirming_reply_confirms_the_booking_and_thanks_in_the_patients_language(database, clock, world, body,
-                                                                                     patient, reply):
+@pytest.mark.parametrize(
+    "body,patient,reply",
+    [
+        ("1", 0, "Tack, din tid är bekräftad."),
+        ("C", 0, "Tack, din tid är bekräftad."),
+        ("tak", 1, "Dziękujemy, wizyta jest potwierdzona."),
+        (" Potwierdzam! ", 1, "Dziękujemy, wizyta jest potwierdzona."),
+    ],
+)
+def test_a_confirming_reply_confirms_the_booking_and_thanks_in_the_patients_language(
+    database, clock, world, body, patient, reply
+):
     person = world.a.patients[patient]
     reminder = make_reminder(database, clock, booked(database, clock, world, patient_id=person.id), sid=new_sid())
     assert sms(database, clock, body, phone=person.phone_e164) == reply
@@ -70,9 +87,9 @@ def test_start_opts_back_in_and_future_bookings_get_their_reminders_again(databa
     assert sms(database, clock, "START") is None
     with database.reader() as s:
         assert not s.get(Patient, booking.patient_id).opted_out
-    assert [r.channel for r in reminders_of(database, booking.id, planned_too=True)
-            if r.status is ReminderStatus.PLANNED] == [
-        Channel.SMS, Channel.VOICE]
+    assert [
+        r.channel for r in reminders_of(database, booking.id, planned_too=True) if r.status is ReminderStatus.PLANNED
+    ] == [Channel.SMS, Channel.VOICE]
 
 
 def test_free_text_becomes_one_task_carrying_the_text_even_when_twilio_retries(database, clock, world):
@@ -86,15 +103,16 @@ def test_free_text_becomes_one_task_carrying_the_text_even_when_twilio_retries(d
 
 
 def test_a_reply_is_about_the_most_recent_sms_reminder_among_patients_sharing_a_number(database, clock, world):
-    child = make_patient(database, clock, world.a.clinic.id, full_name="Liv Andersson", phone=SV_PHONE,
-                         language="en")
+    child = make_patient(database, clock, world.a.clinic.id, full_name="Liv Andersson", phone=SV_PHONE, language="en")
     older = booked(database, clock, world)
     newer = booked(database, clock, world, patient_id=child.id, days=4)
     make_reminder(database, clock, older, sid=new_sid(), sent_at=clock.now() - timedelta(hours=2))
     make_reminder(database, clock, newer, sid=new_sid(), sent_at=clock.now() - timedelta(hours=1))
     assert sms(database, clock, "1") == "Thank you, your appointment is confirmed."
-    assert (status_of(database, older.id), status_of(database, newer.id)) == (BookingStatus.BOOKED,
-                                                                              BookingStatus.CONFIRMED)
+    assert (status_of(database, older.id), status_of(database, newer.id)) == (
+        BookingStatus.BOOKED,
+        BookingStatus.CONFIRMED,
+    )
 
 
 def test_a_confirmation_of_a_booking_that_is_over_is_acknowledged_without_a_task(database, clock, world):
@@ -130,8 +148,9 @@ def test_the_system_actor_that_confirms_and_cancels_is_never_recorded(database, 
 # --- replies reach the clinic they answer -------------------------------------------------------------------------
 
 
-def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_a_patient_of_both(database, clock,
-                                                                                                world):
+def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_a_patient_of_both(
+    database, clock, world
+):
     send_from(database, clock, world.b, from_number="+46850000099")
     booking = booked(database, clock, world)  # clinic a's, with a fresh SMS reminder to answer
     make_reminder(database, clock, booking, sid=new_sid())
@@ -143,7 +162,9 @@ def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_
     sms(database, clock, "STOP", to="+46850000099")
     with database.reader() as s:
         assert (s.get(Patient, booking.patient_id).opted_out, s.get(Patient, world.b.patients[0].id).opted_out) == (
-            False, True)
+            False,
+            True,
+        )
 
 
 @pytest.mark.parametrize("body", ["1", "2", "STOP", "START", "Kan jag komma på fredag?"])
@@ -162,11 +183,14 @@ def test_a_reply_through_a_messaging_service_reaches_the_clinic_that_sends_throu
     sms(database, clock, "STOP", to="+46769999999", messaging_service_sid=service)  # a number of the pool
     with database.reader() as s:
         assert (s.get(Patient, booking.patient_id).opted_out, s.get(Patient, world.b.patients[0].id).opted_out) == (
-            False, True)
+            False,
+            True,
+        )
 
 
-def test_the_default_number_answers_for_the_one_clinic_that_uses_it_and_for_none_when_several_do(database, clock,
-                                                                                                 world):
+def test_the_default_number_answers_for_the_one_clinic_that_uses_it_and_for_none_when_several_do(
+    database, clock, world
+):
     sms(database, clock, "Ring mig", to=DEFAULT_FROM)  # clinic b is the only clinic without a number of its own
     assert [t.clinic_id for t in tasks_of(database, world.b.patients[0].id)] == [world.b.clinic.id]
     assert tasks_of(database, world.a.patients[0].id) == []

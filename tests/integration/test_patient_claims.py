@@ -11,13 +11,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.queue.attempts import AttemptInput, Outcome, log_attempt
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.common.db import make_engine
 from recall.common.errors import Conflict
 from recall.migrate import downgrade, upgrade
+from recall.queue.attempts import AttemptInput, Outcome, log_attempt
 from recall.queue.claims import Claim, claim_next, release_lease, renew_lease
 from recall.queue.tasks import CloseReason, PatientClaim, RecallTask, TaskReason, TaskStatus
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import Visit, VisitStatus
 from tests.factories import future, make_patient, make_task
 
@@ -35,8 +35,10 @@ def _ids(claim: Claim) -> list[int]:
 
 def _leases(database, patient_id) -> dict[int, tuple[int | None, object]]:
     with database.reader() as s:
-        return {t.id: (t.lease_holder_id, t.lease_expires_at) for t in s.scalars(
-            sa.select(RecallTask).where(RecallTask.patient_id == patient_id))}
+        return {
+            t.id: (t.lease_holder_id, t.lease_expires_at)
+            for t in s.scalars(sa.select(RecallTask).where(RecallTask.patient_id == patient_id))
+        }
 
 
 def _settle(database, clock, actor, task_id, outcome=Outcome.DECLINED) -> None:
@@ -54,10 +56,16 @@ def busy(database, clock, world, people):
     q = make_patient(database, clock, a, full_name="One Task", phone="070-111 22 33").id
     tasks = {
         "winback": make_task(database, clock, a, p, due_at=now - timedelta(days=5)).id,
-        "winback2": make_task(database, clock, a, p, due_at=now - timedelta(days=2),
-                              reason=TaskReason.DECLINED).id,
-        "request": make_task(database, clock, a, p, due_at=now - timedelta(hours=1),
-                             reason=TaskReason.PATIENT_REQUEST, request_text="Can I come on Friday instead?").id,
+        "winback2": make_task(database, clock, a, p, due_at=now - timedelta(days=2), reason=TaskReason.DECLINED).id,
+        "request": make_task(
+            database,
+            clock,
+            a,
+            p,
+            due_at=now - timedelta(hours=1),
+            reason=TaskReason.PATIENT_REQUEST,
+            request_text="Can I come on Friday instead?",
+        ).id,
         "later": make_task(database, clock, a, p, due_at=now + timedelta(days=1)).id,
         "other": make_task(database, clock, a, q, due_at=now - timedelta(days=1)).id,
     }
@@ -72,12 +80,15 @@ def test_a_claim_hands_out_every_due_task_of_the_patient_leased_together(databas
     assert _ids(claim) == [t["request"], t["winback"], t["winback2"]]
     me, until = people["operator"].staff_id, clock.now() + LEASE
     assert all((task.lease_holder_id, task.lease_expires_at) == (me, until) for task in claim.tasks)
-    assert _leases(database, p) == {t["request"]: (me, until), t["winback"]: (me, until),
-                                    t["winback2"]: (me, until), t["later"]: (None, None)}
+    assert _leases(database, p) == {
+        t["request"]: (me, until),
+        t["winback"]: (me, until),
+        t["winback2"]: (me, until),
+        t["later"]: (None, None),
+    }
 
 
-def test_while_an_operator_holds_a_patient_no_task_of_theirs_goes_to_anyone_else(database, clock, world, people,
-                                                                                  busy):
+def test_while_an_operator_holds_a_patient_no_task_of_theirs_goes_to_anyone_else(database, clock, world, people, busy):
     p, _, t = busy
     first = _claim(database, clock, people["operator"])
     assert _ids(first) == [t["request"], t["winback"], t["winback2"]]
@@ -98,8 +109,9 @@ def test_while_an_operator_holds_a_patient_no_task_of_theirs_goes_to_anyone_else
     assert _ids(third) == [call, t["later"]]
 
 
-def test_an_operator_who_claims_again_gets_the_patients_new_task_with_the_ones_held(database, clock, world, people,
-                                                                                     busy):
+def test_an_operator_who_claims_again_gets_the_patients_new_task_with_the_ones_held(
+    database, clock, world, people, busy
+):
     p, _, t = busy
     _claim(database, clock, people["operator"])
     call = make_task(database, clock, world.a.clinic.id, p, reason=TaskReason.REMINDER_CALL).id
@@ -109,8 +121,9 @@ def test_an_operator_who_claims_again_gets_the_patients_new_task_with_the_ones_h
     assert {task.lease_expires_at for task in again.tasks} == {clock.now() + LEASE}
 
 
-def test_renewing_or_releasing_one_task_covers_every_task_the_caller_holds_of_that_patient(database, clock,
-                                                                                           people, busy):
+def test_renewing_or_releasing_one_task_covers_every_task_the_caller_holds_of_that_patient(
+    database, clock, people, busy
+):
     p, _, t = busy
     me = people["operator"].staff_id
     _claim(database, clock, people["operator"])
@@ -119,8 +132,12 @@ def test_renewing_or_releasing_one_task_covers_every_task_the_caller_holds_of_th
         renewed = renew_lease(s, clock, people["operator"], t["winback2"])
     until = clock.now() + LEASE
     assert renewed.lease_expires_at == until
-    assert _leases(database, p) == {t["request"]: (me, until), t["winback"]: (me, until),
-                                    t["winback2"]: (me, until), t["later"]: (None, None)}
+    assert _leases(database, p) == {
+        t["request"]: (me, until),
+        t["winback"]: (me, until),
+        t["winback2"]: (me, until),
+        t["later"]: (None, None),
+    }
     with database.writer() as s:
         release_lease(s, clock, people["operator"], t["winback"])
     assert set(_leases(database, p).values()) == {(None, None)}
@@ -150,8 +167,15 @@ def test_a_lapsed_holder_loses_the_whole_patient_and_can_neither_renew_nor_log(d
 def test_a_callback_reserved_for_another_operator_waits_while_the_patient_is_held(database, clock, world, people):
     a, now = world.a.clinic.id, clock.now()
     p = make_patient(database, clock, a).id
-    callback = make_task(database, clock, a, p, due_at=now - timedelta(minutes=1),
-                         reserved_for_id=people["operator2"].staff_id, reserved_until=now + timedelta(hours=1)).id
+    callback = make_task(
+        database,
+        clock,
+        a,
+        p,
+        due_at=now - timedelta(minutes=1),
+        reserved_for_id=people["operator2"].staff_id,
+        reserved_until=now + timedelta(hours=1),
+    ).id
     winback = make_task(database, clock, a, p, due_at=now - timedelta(days=3)).id
     held = _claim(database, clock, people["operator"])
     assert _ids(held) == [winback], "the reserved callback is not the first operator's to work"
@@ -163,18 +187,28 @@ def test_a_callback_reserved_for_another_operator_waits_while_the_patient_is_hel
 def test_a_reminder_call_brings_no_win_back_work_of_a_patient_who_is_booked(database, clock, world, people):
     a = world.a.clinic.id
     p = make_patient(database, clock, a).id
-    winback = make_task(database, clock, a, p, due_at=clock.now() - timedelta(days=3),
-                        now=clock.now() - timedelta(days=3)).id
+    winback = make_task(
+        database, clock, a, p, due_at=clock.now() - timedelta(days=3), now=clock.now() - timedelta(days=3)
+    ).id
     with database.writer() as s:
-        booking = create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=p, service_id=world.a.services[0].id, channel=Channel.PHONE, start_at=future(clock, 2))).id
+        booking = create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=p, service_id=world.a.services[0].id, channel=Channel.PHONE, start_at=future(clock, 2)
+            ),
+        ).id
     call = make_task(database, clock, a, p, reason=TaskReason.REMINDER_CALL, origin_booking_id=booking).id
     claim = _claim(database, clock, people["operator"])
     assert _ids(claim) == [call] and claim.closed_on_the_way == 1
     with database.reader() as s:
         closed = s.get(RecallTask, winback)
         assert (closed.status, closed.close_reason, closed.lease_holder_id) == (
-            TaskStatus.WON, CloseReason.BOOKED_ELSEWHERE, None)
+            TaskStatus.WON,
+            CloseReason.BOOKED_ELSEWHERE,
+            None,
+        )
 
 
 def test_the_database_refuses_a_second_operators_lease_on_a_held_patient(database, clock, people, busy):
@@ -182,8 +216,11 @@ def test_the_database_refuses_a_second_operators_lease_on_a_held_patient(databas
     p, _, t = busy
     _claim(database, clock, people["operator"])
     with database.writer() as s:
-        s.execute(sa.update(RecallTask).where(RecallTask.id == t["later"]).values(
-            lease_holder_id=people["operator2"].staff_id, lease_expires_at=clock.now() + LEASE))
+        s.execute(
+            sa.update(RecallTask)
+            .where(RecallTask.id == t["later"])
+            .values(lease_holder_id=people["operator2"].staff_id, lease_expires_at=clock.now() + LEASE)
+        )
         with pytest.raises(sa.exc.IntegrityError):
             s.commit()
         s.rollback()
@@ -195,8 +232,7 @@ def test_the_database_refuses_a_second_operators_lease_on_a_held_patient(databas
     assert {holder for holder, _ in _leases(database, p).values()} == {people["operator"].staff_id, None}
 
 
-def test_the_migration_keeps_one_holder_per_patient_and_refuses_two_open_visits(database, db_url, clock, world,
-                                                                               people):
+def test_the_migration_keeps_one_holder_per_patient_and_refuses_two_open_visits(database, db_url, clock, world, people):
     """Rows from before 0008: two operators' leases on one patient; the longer one stays, with its claim row.
     A patient with two open visits stops the upgrade until one is checked out."""
     a, now = world.a.clinic.id, clock.now()
@@ -209,21 +245,35 @@ def test_the_migration_keeps_one_holder_per_patient_and_refuses_two_open_visits(
         downgrade(engine, "0006")
         with engine.begin() as conn:
             for task_id, holder, minutes in ((first, op1, 10), (second, op2, 5)):
-                conn.execute(sa.update(RecallTask).where(RecallTask.id == task_id).values(
-                    lease_holder_id=holder, lease_expires_at=now + timedelta(minutes=minutes)))
+                conn.execute(
+                    sa.update(RecallTask)
+                    .where(RecallTask.id == task_id)
+                    .values(lease_holder_id=holder, lease_expires_at=now + timedelta(minutes=minutes))
+                )
             for _ in range(2):
-                conn.execute(sa.insert(Visit).values(clinic_id=a, patient_id=p, status=VisitStatus.CHECKED_IN,
-                                                     checked_in_at=now, checked_in_by_id=people["frontdesk"].staff_id))
+                conn.execute(
+                    sa.insert(Visit).values(
+                        clinic_id=a,
+                        patient_id=p,
+                        status=VisitStatus.CHECKED_IN,
+                        checked_in_at=now,
+                        checked_in_by_id=people["frontdesk"].staff_id,
+                    )
+                )
         with pytest.raises(RuntimeError, match="1 patients have more than one visit checked in"):
             upgrade(engine)
         with engine.begin() as conn:
             latest = conn.scalar(sa.select(sa.func.max(Visit.id)))
-            conn.execute(sa.update(Visit).where(Visit.id == latest).values(status=VisitStatus.CHECKED_OUT,
-                                                                           checked_out_at=now))
+            conn.execute(
+                sa.update(Visit).where(Visit.id == latest).values(status=VisitStatus.CHECKED_OUT, checked_out_at=now)
+            )
         upgrade(engine)
         with engine.connect() as conn:
-            assert dict(conn.execute(sa.select(RecallTask.id, RecallTask.lease_holder_id).where(
-                RecallTask.patient_id == p)).all()) == {first: op1, second: None}
+            assert dict(
+                conn.execute(
+                    sa.select(RecallTask.id, RecallTask.lease_holder_id).where(RecallTask.patient_id == p)
+                ).all()
+            ) == {first: op1, second: None}
             assert conn.execute(sa.select(PatientClaim.patient_id, PatientClaim.holder_id)).all() == [(p, op1)]
     finally:
         upgrade(engine)

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from recall.visits.bookings import BookingRequest, Channel, Source, create_booking
+from recall.clinic.catalog import update_service
 from recall.clinic.clinics import Clinic
+from recall.clinic.patients import Patient, update_patient
 from recall.common.clock import FixedClock
 from recall.common.errors import Conflict, Forbidden
-from recall.clinic.patients import Patient, update_patient
 from recall.queue.claims import claim_next, release_lease, renew_lease
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
-from recall.clinic.catalog import update_service
+from recall.visits.bookings import BookingRequest, Channel, Source, create_booking
 from tests.factories import make_patient, make_service, make_task
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _claim(database, clock, actor):
@@ -60,8 +60,9 @@ def test_a_valuable_service_moves_ahead_by_a_day_per_point_of_weight(database, c
     a = world.a.clinic.id
     implant = make_service(database, clock, a, name="Implant review", value_weight=3.0).id
     plain = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=3))
-    valuable = make_task(database, clock, a, _patient(database, clock, world), service_id=implant,
-                         due_at=clock.now() - timedelta(days=2))  # ranks as 4 days overdue
+    valuable = make_task(
+        database, clock, a, _patient(database, clock, world), service_id=implant, due_at=clock.now() - timedelta(days=2)
+    )  # ranks as 4 days overdue
     assert _claim(database, clock, people["operator"]) == valuable.id
     assert _claim(database, clock, people["operator"]) == plain.id
 
@@ -70,8 +71,9 @@ def test_changing_a_services_weight_reorders_its_waiting_tasks(database, clock, 
     a = world.a.clinic.id
     service = world.a.services[0].id
     plain = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=3))
-    cheap = make_task(database, clock, a, _patient(database, clock, world), service_id=service,
-                      due_at=clock.now() - timedelta(days=2))
+    cheap = make_task(
+        database, clock, a, _patient(database, clock, world), service_id=service, due_at=clock.now() - timedelta(days=2)
+    )
     assert _claim(database, clock, people["operator"]) == plain.id
     with database.writer() as s:
         release_lease(s, clock, people["operator"], plain.id)
@@ -84,18 +86,30 @@ def test_changing_a_services_weight_reorders_its_waiting_tasks(database, clock, 
 def test_a_callback_reserved_for_the_operator_comes_before_everything_else(database, clock, world, people):
     a = world.a.clinic.id
     make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=30))
-    callback = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(minutes=5),
-                         reserved_for_id=people["operator2"].staff_id,
-                         reserved_until=clock.now() + timedelta(minutes=55))
+    callback = make_task(
+        database,
+        clock,
+        a,
+        _patient(database, clock, world),
+        due_at=clock.now() - timedelta(minutes=5),
+        reserved_for_id=people["operator2"].staff_id,
+        reserved_until=clock.now() + timedelta(minutes=55),
+    )
     assert _claim(database, clock, people["operator"]) != callback.id, "reserved for someone else"
     assert _claim(database, clock, people["operator2"]) == callback.id
 
 
 def test_a_reserved_callback_opens_to_anyone_after_the_hold_window(database, clock, world, people):
     a = world.a.clinic.id
-    callback = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(hours=2),
-                         reserved_for_id=people["operator2"].staff_id,
-                         reserved_until=clock.now() + timedelta(minutes=10))
+    callback = make_task(
+        database,
+        clock,
+        a,
+        _patient(database, clock, world),
+        due_at=clock.now() - timedelta(hours=2),
+        reserved_for_id=people["operator2"].staff_id,
+        reserved_until=clock.now() + timedelta(minutes=10),
+    )
     assert _claim(database, clock, people["operator"]) is None
     clock.advance(timedelta(minutes=11))
     assert _claim(database, clock, people["operator"]) == callback.id
@@ -126,17 +140,24 @@ def test_a_patient_outside_their_local_calling_hours_waits(database, clock, worl
     assert _claim(database, clock, people["operator"]) == far.id
 
 
-@pytest.mark.parametrize("zone,closed_at,open_at", [
-    # Stockholm springs forward on 2026-03-29: 07:30 UTC is 08:30 on Friday, 09:30 on Monday.
-    ("Europe/Stockholm", datetime(2026, 3, 27, 7, 30, tzinfo=UTC), datetime(2026, 3, 30, 7, 30, tzinfo=UTC)),
-    # New York springs forward on 2026-03-08: 13:30 UTC is 08:30 on Friday, 09:30 on Monday.
-    ("America/New_York", datetime(2026, 3, 6, 13, 30, tzinfo=UTC), datetime(2026, 3, 9, 13, 30, tzinfo=UTC)),
-])
-def test_calling_hours_follow_the_patients_clock_across_a_dst_change(database, world, people, zone, closed_at,
-                                                                     open_at):
+@pytest.mark.parametrize(
+    "zone,closed_at,open_at",
+    [
+        # Stockholm springs forward on 2026-03-29: 07:30 UTC is 08:30 on Friday, 09:30 on Monday.
+        ("Europe/Stockholm", datetime(2026, 3, 27, 7, 30, tzinfo=UTC), datetime(2026, 3, 30, 7, 30, tzinfo=UTC)),
+        # New York springs forward on 2026-03-08: 13:30 UTC is 08:30 on Friday, 09:30 on Monday.
+        ("America/New_York", datetime(2026, 3, 6, 13, 30, tzinfo=UTC), datetime(2026, 3, 9, 13, 30, tzinfo=UTC)),
+    ],
+)
+def test_calling_hours_follow_the_patients_clock_across_a_dst_change(database, world, people, zone, closed_at, open_at):
     clock = FixedClock(closed_at)
-    task = make_task(database, clock, world.a.clinic.id, _patient(database, clock, world, timezone=zone),
-                     due_at=closed_at - timedelta(days=1))
+    task = make_task(
+        database,
+        clock,
+        world.a.clinic.id,
+        _patient(database, clock, world, timezone=zone),
+        due_at=closed_at - timedelta(days=1),
+    )
     assert _claim(database, clock, people["operator"]) is None, "the same UTC time was before 09:00 local"
     clock.set(open_at)
     assert _claim(database, clock, people["operator"]) == task.id
@@ -154,32 +175,54 @@ def test_weekend_calling_hours_apply_on_the_weekend(database, world, people):
 def test_a_task_whose_patient_booked_meanwhile_closes_itself_as_won(database, clock, world, people):
     a = world.a.clinic.id
     patient = _patient(database, clock, world)
-    task = make_task(database, clock, a, patient, due_at=clock.now() - timedelta(days=2),
-                     now=clock.now() - timedelta(days=2))
+    task = make_task(
+        database, clock, a, patient, due_at=clock.now() - timedelta(days=2), now=clock.now() - timedelta(days=2)
+    )
     with database.writer() as s:
-        booking = create_booking(s, clock, people["frontdesk"], BookingRequest(
-            patient_id=patient, service_id=world.a.services[0].id, channel=Channel.IN_PERSON,
-            start_at=clock.now() + timedelta(days=3)))
+        booking = create_booking(
+            s,
+            clock,
+            people["frontdesk"],
+            BookingRequest(
+                patient_id=patient,
+                service_id=world.a.services[0].id,
+                channel=Channel.IN_PERSON,
+                start_at=clock.now() + timedelta(days=3),
+            ),
+        )
     other = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=1))
     with database.writer() as s:
         claim = claim_next(s, clock, people["operator"])
         assert claim.task is not None and claim.task.id == other.id and claim.closed_on_the_way == 1
     closed = _task(database, task.id)
     assert (closed.status, closed.close_reason, closed.booking_id) == (
-        TaskStatus.WON, CloseReason.BOOKED_ELSEWHERE, booking.id)
+        TaskStatus.WON,
+        CloseReason.BOOKED_ELSEWHERE,
+        booking.id,
+    )
 
 
 def test_a_task_opened_after_the_patients_booking_closes_itself_as_obsolete(database, clock, world, people):
     a = world.a.clinic.id
     patient = _patient(database, clock, world)
     with database.writer() as s:
-        create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=patient, service_id=world.a.services[0].id, channel=Channel.PHONE,
-            start_at=clock.now() + timedelta(days=3)))
+        create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=patient,
+                service_id=world.a.services[0].id,
+                channel=Channel.PHONE,
+                start_at=clock.now() + timedelta(days=3),
+            ),
+        )
     task = make_task(database, clock, a, patient, now=clock.now() + timedelta(minutes=1))
     assert _claim(database, clock, people["operator"]) is None
     assert (_task(database, task.id).status, _task(database, task.id).close_reason) == (
-        TaskStatus.CLOSED, CloseReason.ALREADY_BOOKED)
+        TaskStatus.CLOSED,
+        CloseReason.ALREADY_BOOKED,
+    )
 
 
 # --- leases ---------------------------------------------------------------------------------------------------------
@@ -234,10 +277,19 @@ def test_a_task_leased_by_one_operator_cannot_be_booked_by_another(database, clo
     task = make_task(database, clock, world.a.clinic.id, patient)
     _claim(database, clock, people["operator"])
     with database.writer() as s, pytest.raises(Conflict):
-        create_booking(s, clock, people["operator2"], BookingRequest(
-            patient_id=patient, service_id=world.a.services[0].id, channel=Channel.PHONE,
-            start_at=clock.now() + timedelta(days=2), source=Source.RECALL_TASK,
-            recall_task_id=task.id))
+        create_booking(
+            s,
+            clock,
+            people["operator2"],
+            BookingRequest(
+                patient_id=patient,
+                service_id=world.a.services[0].id,
+                channel=Channel.PHONE,
+                start_at=clock.now() + timedelta(days=2),
+                source=Source.RECALL_TASK,
+                recall_task_id=task.id,
+            ),
+        )
 
 
 def test_opting_out_through_the_patient_record_closes_their_open_tasks(database, clock, world, people):
@@ -247,7 +299,9 @@ def test_opting_out_through_the_patient_record_closes_their_open_tasks(database,
         update_patient(s, clock, world.a.clinic.id, patient, {"opted_out": True}, people["operator"].staff_id)
     for task in tasks:
         assert (_task(database, task.id).status, _task(database, task.id).close_reason) == (
-            TaskStatus.CLOSED, CloseReason.OPTED_OUT)
+            TaskStatus.CLOSED,
+            CloseReason.OPTED_OUT,
+        )
 
 
 # --- surge ----------------------------------------------------------------------------------------------------------
@@ -257,8 +311,9 @@ def test_in_a_surge_the_queue_orders_strictly_by_value_times_overdue_age(databas
     a = world.a.clinic.id
     implant = make_service(database, clock, a, name="Implant review", value_weight=3.0).id
     old = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=10))
-    valuable = make_task(database, clock, a, _patient(database, clock, world), service_id=implant,
-                         due_at=clock.now() - timedelta(days=4))
+    valuable = make_task(
+        database, clock, a, _patient(database, clock, world), service_id=implant, due_at=clock.now() - timedelta(days=4)
+    )
     # Normally: old ranks 10 days overdue, valuable 4 + 2 = 6. In a surge: 1 x 10 = 10 against 3 x 4 = 12.
     assert _claim(database, clock, people["operator"]) == old.id
     with database.writer() as s:

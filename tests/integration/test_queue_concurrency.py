@@ -27,12 +27,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from recall.common.actors import Actor, Role
-from recall.queue.attempts import AttemptInput, ContactAttempt, Outcome, log_attempt
 from recall.clinic.clinics import Clinic
+from recall.clinic.patients import Language, Patient
+from recall.common.actors import Actor, Role
 from recall.common.clock import FixedClock
 from recall.common.db import Database, make_engine
-from recall.clinic.patients import Language, Patient
+from recall.queue.attempts import AttemptInput, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
 from tests.conftest import T0
@@ -64,12 +64,29 @@ def _operators(database: Database, clock: FixedClock, clinic_id: int, n: int) ->
 def _bulk_patients(s: Any, clinic_id: int, n: int, *, name: str, phone_prefix: str, now: datetime) -> list[int]:
     """``n`` patients of the clinic by one Core insert; their ids in order."""
     first = (s.scalar(sa.select(sa.func.max(Patient.id))) or 0) + 1
-    s.execute(sa.insert(cast(sa.Table, Patient.__table__)), [{
-        "clinic_id": clinic_id, "full_name": f"{name} {i}", "phone_e164": f"{phone_prefix}{i:07d}",
-        "language": Language.SV, "timezone": None, "date_of_birth": None, "external_ref": None,
-        "consent_sms": True, "consent_voice": True, "consent_call": True, "opted_out": False,
-        "opted_out_at": None, "phone_invalid": False, "created_at": now, "updated_at": now,
-    } for i in range(n)])
+    s.execute(
+        sa.insert(cast(sa.Table, Patient.__table__)),
+        [
+            {
+                "clinic_id": clinic_id,
+                "full_name": f"{name} {i}",
+                "phone_e164": f"{phone_prefix}{i:07d}",
+                "language": Language.SV,
+                "timezone": None,
+                "date_of_birth": None,
+                "external_ref": None,
+                "consent_sms": True,
+                "consent_voice": True,
+                "consent_call": True,
+                "opted_out": False,
+                "opted_out_at": None,
+                "phone_invalid": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(n)
+        ],
+    )
     return list(s.scalars(sa.select(Patient.id).where(Patient.id >= first).order_by(Patient.id)))
 
 
@@ -83,8 +100,16 @@ def _bulk_tasks(database: Database, clinic_id: int, n: int, template: dict[str, 
         rows = []
         for i, patient_id in enumerate(patient_ids):
             due = T0 - timedelta(days=2) + timedelta(seconds=i)  # distinct due times, all due by T0
-            rows.append({**template, "clinic_id": clinic_id, "patient_id": patient_id, "due_at": due,
-                         "rank_at": due, "created_at": now})
+            rows.append(
+                {
+                    **template,
+                    "clinic_id": clinic_id,
+                    "patient_id": patient_id,
+                    "due_at": due,
+                    "rank_at": due,
+                    "created_at": now,
+                }
+            )
         s.execute(sa.insert(cast(sa.Table, RecallTask.__table__)), rows)
         ids = list(s.scalars(sa.select(RecallTask.id).where(RecallTask.patient_id >= first)))
         s.commit()
@@ -113,9 +138,10 @@ def _run_threads(targets: list[Callable[[], None]], timeout: float) -> list[Base
         def run() -> None:
             try:
                 target()
-            except BaseException as exc:  # noqa: BLE001 - reported by the test
+            except BaseException as exc:
                 with lock:
                     errors.append(exc)
+
         return run
 
     threads = [threading.Thread(target=guarded(t), daemon=True) for t in targets]
@@ -130,8 +156,15 @@ def _run_threads(targets: list[Callable[[], None]], timeout: float) -> list[Base
     return errors
 
 
-def _drainer(shared: Database | None, url: str, clock: FixedClock, me: Actor, out: list[Claimed],
-             start: threading.Barrier, deadline: float) -> Callable[[], None]:
+def _drainer(
+    shared: Database | None,
+    url: str,
+    clock: FixedClock,
+    me: Actor,
+    out: list[Claimed],
+    start: threading.Barrier,
+    deadline: float,
+) -> Callable[[], None]:
     def drain() -> None:
         db = shared or Database(url, pool_size=1, max_overflow=0)  # else: this claimer's own engine
         try:
@@ -148,6 +181,7 @@ def _drainer(shared: Database | None, url: str, clock: FixedClock, me: Actor, ou
         finally:
             if shared is None:
                 db.dispose()
+
     return drain
 
 
@@ -172,32 +206,51 @@ def test_many_claimers_drain_the_queue_and_each_task_is_claimed_exactly_once(dat
     shared = Database(db_url, pool_size=n_claimers, max_overflow=0) if _dialect(db_url) == "sqlite" else None
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        errors = _run_threads([_drainer(shared, db_url, clock, me, log, start, deadline)
-                               for me, log in zip(claimers, logs)], DRAIN_DEADLINE + JOIN_TIMEOUT)
+        errors = _run_threads(
+            [_drainer(shared, db_url, clock, me, log, start, deadline) for me, log in zip(claimers, logs)],
+            DRAIN_DEADLINE + JOIN_TIMEOUT,
+        )
     finally:
         if shared is not None:
             shared.dispose()
     drain_seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - cpu0
-    print(f"\n{_dialect(db_url)}: {len(task_ids)} tasks loaded in {load_seconds:.1f} s, drained by {n_claimers} "
-          f"claimers in {drain_seconds:.1f} s ({len(task_ids) / drain_seconds:.0f} claims+closes/s; this process "
-          f"{1000 * cpu_seconds / len(task_ids):.1f} ms CPU per claim+close; load average {os.getloadavg()[0]:.1f})")
+    print(
+        f"\n{_dialect(db_url)}: {len(task_ids)} tasks loaded in {load_seconds:.1f} s, drained by {n_claimers} "
+        f"claimers in {drain_seconds:.1f} s ({len(task_ids) / drain_seconds:.0f} claims+closes/s; this process "
+        f"{1000 * cpu_seconds / len(task_ids):.1f} ms CPU per claim+close; load average {os.getloadavg()[0]:.1f})"
+    )
     assert errors == []
 
     claimed = [c for log in logs for c in log]
     counts = collections.Counter(c.task_id for c in claimed)
     assert [task for task, n in counts.items() if n > 1] == []  # no task leased twice
     assert set(counts) == task_ids  # none missed
-    assert [c for c in claimed if c.lease_holder != c.claimer or c.lease_expires_at is None
-            or c.lease_expires_at <= clock.now()] == []  # every claim held its own, live lease
+    assert [
+        c
+        for c in claimed
+        if c.lease_holder != c.claimer or c.lease_expires_at is None or c.lease_expires_at <= clock.now()
+    ] == []  # every claim held its own, live lease
     with database.reader() as s:
-        ends = dict(s.execute(sa.select(RecallTask.status, sa.func.count()).where(RecallTask.clinic_id == clinic.id)
-                              .group_by(RecallTask.status)).all())
+        ends = dict(
+            s.execute(
+                sa.select(RecallTask.status, sa.func.count())
+                .where(RecallTask.clinic_id == clinic.id)
+                .group_by(RecallTask.status)
+            ).all()
+        )
         assert ends == {TaskStatus.CLOSED: len(task_ids)}
-        assert s.scalar(sa.select(sa.func.count()).select_from(RecallTask).where(
-            RecallTask.clinic_id == clinic.id, RecallTask.close_reason == CloseReason.DECLINED,
-            RecallTask.lease_holder_id.is_(None))) == len(task_ids)
+        assert s.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecallTask)
+            .where(
+                RecallTask.clinic_id == clinic.id,
+                RecallTask.close_reason == CloseReason.DECLINED,
+                RecallTask.lease_holder_id.is_(None),
+            )
+        ) == len(task_ids)
         attempts = collections.Counter(
-            (r.task_id, r.staff_id) for r in s.execute(sa.select(ContactAttempt.task_id, ContactAttempt.staff_id)))
+            (r.task_id, r.staff_id) for r in s.execute(sa.select(ContactAttempt.task_id, ContactAttempt.staff_id))
+        )
     assert attempts == collections.Counter((c.task_id, c.claimer) for c in claimed)  # closed by their claimer
 
 
@@ -232,8 +285,13 @@ def claimer_process() -> Iterator[Callable[..., subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
 
     def start(*args: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen([sys.executable, "-m", "tests.integration._claimer", *args], cwd=ROOT,
-                                stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration._claimer", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         procs.append(proc)
         return proc
 
@@ -270,17 +328,20 @@ def _await_backend_gone(database: Database, pid: int, timeout: float = 10) -> No
 
 
 def test_a_claimer_killed_mid_work_loses_its_task_back_to_the_queue_once_its_lease_lapses(
-        database, db_url, clock, claimer_process):
+    database, db_url, clock, claimer_process
+):
     clinic = make_clinic(database, clock)
     with database.writer() as s:
         s.execute(sa.update(Clinic).where(Clinic.id == clinic.id).values(recall_lease_minutes=1))
         s.commit()
     doomed, survivor = _operators(database, clock, clinic.id, 2)
-    task = make_task(database, clock, clinic.id, make_patient(database, clock, clinic.id).id,
-                     due_at=T0 - timedelta(hours=1))
+    task = make_task(
+        database, clock, clinic.id, make_patient(database, clock, clinic.id).id, due_at=T0 - timedelta(hours=1)
+    )
 
-    proc = claimer_process("--url", db_url, "--staff-id", str(doomed.staff_id), "--clinic-id", str(clinic.id),
-                           "--at", T0.isoformat())
+    proc = claimer_process(
+        "--url", db_url, "--staff-id", str(doomed.staff_id), "--clinic-id", str(clinic.id), "--at", T0.isoformat()
+    )
     out = Lines(proc)
     assert out.next() == f"CLAIMED {task.id}"
     holding, _, backend = out.next().partition(" ")
@@ -319,8 +380,13 @@ def test_two_claimers_racing_for_one_due_task_exactly_one_gets_it(database, db_u
     engines = {me.staff_id: Database(db_url, pool_size=1, max_overflow=0) for me in (first, second)}
     try:
         for round_ in range(20):
-            task = make_task(database, clock, clinic.id, make_patient(database, clock, clinic.id).id,
-                             due_at=T0 - timedelta(minutes=round_ + 1))
+            task = make_task(
+                database,
+                clock,
+                clinic.id,
+                make_patient(database, clock, clinic.id).id,
+                due_at=T0 - timedelta(minutes=round_ + 1),
+            )
             start = threading.Barrier(2)
             got: dict[int, int | None] = {}
 
@@ -330,6 +396,7 @@ def test_two_claimers_racing_for_one_due_task_exactly_one_gets_it(database, db_u
                     with engines[me.staff_id].writer() as s:
                         claimed = claim_next(s, clock, me).task
                         got[me.staff_id] = claimed.id if claimed else None
+
                 return run
 
             assert _run_threads([claim(first), claim(second)], JOIN_TIMEOUT) == []
@@ -347,8 +414,9 @@ def test_two_claimers_racing_for_one_due_task_exactly_one_gets_it(database, db_u
 def test_a_claim_skips_a_task_another_claim_is_taking_instead_of_waiting_for_it(database, db_url, clock):
     clinic = make_clinic(database, clock)
     first, second = _operators(database, clock, clinic.id, 2)
-    task = make_task(database, clock, clinic.id, make_patient(database, clock, clinic.id).id,
-                     due_at=T0 - timedelta(minutes=5))
+    task = make_task(
+        database, clock, clinic.id, make_patient(database, clock, clinic.id).id, due_at=T0 - timedelta(minutes=5)
+    )
     slow = Database(db_url, pool_size=1, max_overflow=0)
     locked, go = threading.Event(), threading.Event()
 

@@ -8,24 +8,31 @@ are rows written directly, because calling hours would not hand out a task at mi
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from recall.common.actors import Actor
-from recall.queue.attempts import AttemptChannel, AttemptInput, AttemptResult, BookingDetails, ContactAttempt, Outcome, \
-    log_attempt
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
 from recall.clinic.clinics import get_clinic, update_clinic
+from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.common.errors import ValidationError
+from recall.queue.attempts import (
+    AttemptChannel,
+    AttemptInput,
+    AttemptResult,
+    BookingDetails,
+    ContactAttempt,
+    Outcome,
+    log_attempt,
+)
 from recall.queue.claims import claim_next, take_patient
+from recall.queue.staffing import forecast
 from recall.queue.stats import KpiRow, queue_health, team_kpis
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
-from recall.queue.staffing import forecast
+from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
 from tests.factories import World, make_patient
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -33,17 +40,34 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 def local(day: int, hhmm: str, month: int = 3) -> datetime:
     hours, minutes = map(int, hhmm.split(":"))
-    return datetime(2026, month, day, hours, minutes, tzinfo=STOCKHOLM).astimezone(timezone.utc)
+    return datetime(2026, month, day, hours, minutes, tzinfo=STOCKHOLM).astimezone(UTC)
 
 
-def add_task(database: Database, world: World, *, due: datetime, created: datetime | None = None,
-             patient_id: int | None = None, service: int | None = None, cw: str = "a", **attrs: Any) -> int:
+def add_task(
+    database: Database,
+    world: World,
+    *,
+    due: datetime,
+    created: datetime | None = None,
+    patient_id: int | None = None,
+    service: int | None = None,
+    cw: str = "a",
+    **attrs: Any,
+) -> int:
     """An open task written directly, with any of its columns then set by hand."""
     side = getattr(world, cw)
     with database.writer() as s:
-        task = open_task(s, clinic=get_clinic(s, side.clinic.id), patient_id=patient_id or side.patients[0].id,
-                         reason=TaskReason.UNDECIDED, due_at=due, now=created or due, follow_up_date=None,
-                         service_id=side.services[service].id if service is not None else None, provider_id=None)
+        task = open_task(
+            s,
+            clinic=get_clinic(s, side.clinic.id),
+            patient_id=patient_id or side.patients[0].id,
+            reason=TaskReason.UNDECIDED,
+            due_at=due,
+            now=created or due,
+            follow_up_date=None,
+            service_id=side.services[service].id if service is not None else None,
+            provider_id=None,
+        )
         for name, value in attrs.items():
             setattr(task, name, value)
         if attrs.get("lease_holder_id") is not None:  # a lease names the holder of the patient's claim row
@@ -52,16 +76,26 @@ def add_task(database: Database, world: World, *, due: datetime, created: dateti
         return task.id
 
 
-def add_attempt(database: Database, task_id: int, staff: Actor, start: datetime, end: datetime,
-                outcome: Outcome = Outcome.NO_ANSWER) -> None:
+def add_attempt(
+    database: Database, task_id: int, staff: Actor, start: datetime, end: datetime, outcome: Outcome = Outcome.NO_ANSWER
+) -> None:
     with database.writer() as s:
         task = s.get(RecallTask, task_id)
         assert task is not None
-        s.add(ContactAttempt(clinic_id=task.clinic_id, task_id=task_id, patient_id=task.patient_id,
-                             staff_id=staff.staff_id, channel=AttemptChannel.PHONE, outcome=outcome,
-                             answered=outcome not in (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL,
-                                                      Outcome.WRONG_NUMBER),
-                             started_at=start, ended_at=end, duration_seconds=int((end - start).total_seconds())))
+        s.add(
+            ContactAttempt(
+                clinic_id=task.clinic_id,
+                task_id=task_id,
+                patient_id=task.patient_id,
+                staff_id=staff.staff_id,
+                channel=AttemptChannel.PHONE,
+                outcome=outcome,
+                answered=outcome not in (Outcome.NO_ANSWER, Outcome.BUSY, Outcome.VOICEMAIL, Outcome.WRONG_NUMBER),
+                started_at=start,
+                ended_at=end,
+                duration_seconds=int((end - start).total_seconds()),
+            )
+        )
         s.commit()
 
 
@@ -86,8 +120,16 @@ class Desk:
         patient = make_patient(self.database, self.clock, self.world.a.clinic.id, full_name=f"Patient {self.count}")
         return add_task(self.database, self.world, due=due, created=self.clock.now(), patient_id=patient.id)
 
-    def call(self, who: Actor, task_id: int, start: datetime, end: datetime, outcome: Outcome,
-             books_for: datetime | None = None, **kw: Any) -> AttemptResult:
+    def call(
+        self,
+        who: Actor,
+        task_id: int,
+        start: datetime,
+        end: datetime,
+        outcome: Outcome,
+        books_for: datetime | None = None,
+        **kw: Any,
+    ) -> AttemptResult:
         self.clock.set(start)
         with self.database.writer() as s:
             claim = claim_next(s, self.clock, who)
@@ -95,8 +137,15 @@ class Desk:
         self.clock.set(end)
         booking = BookingDetails(start_at=books_for, service_id=self.service) if books_for else None
         with self.database.writer() as s:
-            return log_attempt(s, self.clock, who, task_id, AttemptInput(
-                outcome=outcome, duration_seconds=int((end - start).total_seconds()), booking=booking, **kw))
+            return log_attempt(
+                s,
+                self.clock,
+                who,
+                task_id,
+                AttemptInput(
+                    outcome=outcome, duration_seconds=int((end - start).total_seconds()), booking=booking, **kw
+                ),
+            )
 
     def at(self, when: datetime, use_case: Any, who: Actor, *args: Any) -> Any:
         self.clock.set(when)
@@ -128,8 +177,14 @@ def worked(database: Database, clock: FixedClock, world: World, people: dict[str
     b7 = d.call(op2, t7, local(3, "11:05"), local(3, "11:09"), Outcome.BOOKED, local(6, "10:00")).booking_id
     d.at(local(3, "11:15"), cancel_booking, op2, b7)
     stranger = make_patient(database, clock, world.a.clinic.id, full_name="Walk-in caller")
-    d.at(local(3, "12:00"), create_booking, op2, BookingRequest(  # credited to op2, but not from the queue
-        patient_id=stranger.id, start_at=local(20, "11:00", month=4), channel=Channel.PHONE, service_id=d.service))
+    d.at(
+        local(3, "12:00"),
+        create_booking,
+        op2,
+        BookingRequest(  # credited to op2, but not from the queue
+            patient_id=stranger.id, start_at=local(20, "11:00", month=4), channel=Channel.PHONE, service_id=d.service
+        ),
+    )
     d.call(op2, t6, local(3, "15:10"), local(3, "15:13"), Outcome.BOOKED, local(10, "09:00"))
     d.at(local(4, "09:30"), mark_no_show, desk, b5)
     return {"op1": op1.staff_id, "op2": op2.staff_id}
@@ -144,7 +199,12 @@ def test_each_operators_day_adds_up_to_the_figures_worked_out_by_hand(database, 
     rows = kpis(database, world, local(2, "00:00"), local(4, "00:00"))
     monday, tuesday = date(2026, 3, 2), date(2026, 3, 3)
     assert [(r.period_start, r.staff_id) for r in rows] == [
-        (monday, None), (monday, op1), (monday, op2), (tuesday, None), (tuesday, op2)]
+        (monday, None),
+        (monday, op1),
+        (monday, op2),
+        (tuesday, None),
+        (tuesday, op2),
+    ]
     team1, o1, o2, team2, o2b = rows
 
     # op1, Monday: 09:00-09:05, 09:09-09:12, 09:20-09:26 | 34 min idle breaks the stretch | 10:00-10:04,
@@ -158,30 +218,60 @@ def test_each_operators_day_adds_up_to_the_figures_worked_out_by_hand(database, 
     assert figures(o1, "contacts", "refusals", "bookings", "contact_rate") == (5, 1, 3, pytest.approx(5 / 7))
     # Closed by op1: t2, t5, t4 won; t3 declined; t1 unreachable -> 3 of 5.
     assert figures(o1, "tasks_won", "tasks_closed", "closed_declined", "closed_unreachable", "conversion") == (
-        3, 5, 1, 1, pytest.approx(0.6))
+        3,
+        5,
+        1,
+        1,
+        pytest.approx(0.6),
+    )
     # t2 and t5 booked on their first answered call; t4 only on the callback after "call me at 14:00".
     assert figures(o1, "first_contact_wins", "first_contact_resolution") == (2, pytest.approx(2 / 3))
     # Bookings credited: t2's attended, t5's a no-show, t4's still ahead (left out of the rate).
-    assert figures(o1, "credited_bookings", "bookings_attended", "bookings_no_show", "bookings_pending",
-                   "bookings_with_outcome", "realized_rate") == (3, 1, 1, 1, 2, pytest.approx(0.5))
+    assert figures(
+        o1,
+        "credited_bookings",
+        "bookings_attended",
+        "bookings_no_show",
+        "bookings_pending",
+        "bookings_with_outcome",
+        "realized_rate",
+    ) == (3, 1, 1, 1, 2, pytest.approx(0.5))
 
     # op2, Monday: one 6-minute call to a wrong number; no gaps, closures or bookings -> null ratios.
     assert figures(o2, "attempts", "contacts", "working_seconds", "attempts_per_hour") == (1, 0, 360, 10.0)
     assert figures(o2, "avg_wrap_up_seconds", "conversion", "first_contact_resolution", "realized_rate") == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
     # The team's Monday: both summed; 8 attempts over 0.8 h.
     assert figures(team1, "staff_id", "attempts", "working_seconds", "attempts_per_hour", "avg_handle_seconds") == (
-        None, 8, 2880, pytest.approx(10.0), pytest.approx(255.0))
+        None,
+        8,
+        2880,
+        pytest.approx(10.0),
+        pytest.approx(255.0),
+    )
     assert figures(team1, "tasks_won", "tasks_closed", "first_contact_wins", "realized_rate") == (3, 5, 2, 0.5)
 
     # op2, Tuesday: 11:00-11:02 no answer, 11:05-11:09 booked | 15:10-15:13 booked the first task, the first
     # answered call on it, so still first-contact. 9 + 3 min = 720 s -> 3 attempts at 15 an hour.
     assert figures(o2b, "attempts", "working_seconds", "attempts_per_hour", "avg_wrap_up_seconds") == (
-        3, 720, pytest.approx(15.0), pytest.approx(180.0))
+        3,
+        720,
+        pytest.approx(15.0),
+        pytest.approx(180.0),
+    )
     assert figures(o2b, "tasks_won", "tasks_closed", "conversion", "first_contact_resolution") == (2, 2, 1.0, 1.0)
     # Credited: the cancelled one, one still ahead, and the walk-in caller's booking made outside the queue.
-    assert figures(o2b, "bookings", "credited_bookings", "bookings_cancelled", "bookings_pending",
-                   "realized_rate") == (2, 3, 1, 2, 0.0)
+    assert figures(o2b, "bookings", "credited_bookings", "bookings_cancelled", "bookings_pending", "realized_rate") == (
+        2,
+        3,
+        1,
+        2,
+        0.0,
+    )
     assert figures(team2, "attempts", "working_seconds", "credited_bookings") == (3, 720, 3)
 
 
@@ -210,14 +300,24 @@ def test_weeks_and_days_follow_local_midnight_across_the_spring_dst_change(datab
     weeks = kpis(database, world, local(23, "00:00"), local(6, "00:00", month=4), group="week")
     mine = {r.period_start: r for r in weeks if r.staff_id == op.staff_id}
     # Week of 23 March: three separate calls, 10 + 10 + 5 min = 1500 s -> 3 / (1500/3600) = 7.2 an hour, no gaps.
-    assert figures(mine[date(2026, 3, 23)], "attempts", "working_seconds", "attempts_per_hour",
-                   "avg_wrap_up_seconds") == (3, 1500, pytest.approx(7.2), None)
+    assert figures(
+        mine[date(2026, 3, 23)], "attempts", "working_seconds", "attempts_per_hour", "avg_wrap_up_seconds"
+    ) == (3, 1500, pytest.approx(7.2), None)
     # Week of 30 March: the stretch that began on Sunday 23:50 goes on; the 00:05 call adds its 10 idle minutes
     # and 5 of its own, the 00:40 one 30 + 15: 3600 s -> 2 an hour; wrap-up (600 + 1800) / 2.
-    assert figures(mine[date(2026, 3, 30)], "attempts", "working_seconds", "attempts_per_hour",
-                   "avg_wrap_up_seconds", "avg_handle_seconds") == (2, 3600, 2.0, 1200.0, 600.0)
-    days = {r.period_start: (r.attempts, r.working_seconds)
-            for r in kpis(database, world, local(28, "00:00"), local(31, "00:00")) if r.staff_id is None}
+    assert figures(
+        mine[date(2026, 3, 30)],
+        "attempts",
+        "working_seconds",
+        "attempts_per_hour",
+        "avg_wrap_up_seconds",
+        "avg_handle_seconds",
+    ) == (2, 3600, 2.0, 1200.0, 600.0)
+    days = {
+        r.period_start: (r.attempts, r.working_seconds)
+        for r in kpis(database, world, local(28, "00:00"), local(31, "00:00"))
+        if r.staff_id is None
+    }
     assert days == {date(2026, 3, 28): (1, 600), date(2026, 3, 29): (2, 900), date(2026, 3, 30): (2, 3600)}
     # A range that starts mid-stretch counts the stretch as a longer range does.
     [team, row] = kpis(database, world, local(30, "00:00"), local(6, "00:00", month=4), group="week")
@@ -225,8 +325,10 @@ def test_weeks_and_days_follow_local_midnight_across_the_spring_dst_change(datab
 
 
 def test_a_kpi_range_must_be_forward_and_at_most_366_days(database, world):
-    for start, end in ((local(3, "00:00"), local(2, "00:00")), (local(2, "00:00"), local(2, "00:00") +
-                                                                timedelta(days=367))):
+    for start, end in (
+        (local(3, "00:00"), local(2, "00:00")),
+        (local(2, "00:00"), local(2, "00:00") + timedelta(days=367)),
+    ):
         with pytest.raises(ValidationError) as refused:
             kpis(database, world, start, end)
         assert "to" in refused.value.fields
@@ -244,33 +346,57 @@ def test_queue_health_counts_every_band_and_lens_per_service(database, clock, wo
     add_task(database, world, service=0, due=now - 2 * hour, lease_holder_id=op, lease_expires_at=now + 10 * hour)
     add_task(database, world, service=0, due=now - 3 * day, lease_holder_id=op, lease_expires_at=now - hour / 60)
     add_task(database, world, service=0, due=now - day, status=TaskStatus.PARKED)
-    add_task(database, world, service=0, due=now - 9 * day, **closed, close_reason=CloseReason.DECLINED,
-             closed_at=now - day)
+    add_task(
+        database, world, service=0, due=now - 9 * day, **closed, close_reason=CloseReason.DECLINED, closed_at=now - day
+    )
     add_task(database, world, service=1, due=now - 10 * day)
     add_task(database, world, service=1, due=now - 40 * day)
     add_task(database, world, service=1, due=now + hour, reserved_for_id=op, reserved_until=now + 2 * hour)
-    add_task(database, world, service=1, due=now - 9 * day, **closed, close_reason=CloseReason.UNREACHABLE,
-             closed_at=now - 5 * day)
+    add_task(
+        database,
+        world,
+        service=1,
+        due=now - 9 * day,
+        **closed,
+        close_reason=CloseReason.UNREACHABLE,
+        closed_at=now - 5 * day,
+    )
     add_task(database, world, due=now - day)  # exactly one day overdue: "1 to 7 days"
     add_task(database, world, due=now)  # due this instant: "under 1 day"
     add_task(database, world, due=now - hour / 12, reserved_for_id=op, reserved_until=now - hour / 60)  # lapsed
-    add_task(database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE,
-             closed_at=now - 31 * day)  # outside the 30-day window
-    add_task(database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE,
-             closed_at=now - 29 * day)
+    add_task(
+        database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE, closed_at=now - 31 * day
+    )  # outside the 30-day window
+    add_task(
+        database, world, due=now - 60 * day, **closed, close_reason=CloseReason.UNREACHABLE, closed_at=now - 29 * day
+    )
     add_task(database, world, cw="b", due=now - day)  # the other clinic's
     with database.reader() as s:
         health = queue_health(s, get_clinic(s, world.a.clinic.id), now)
 
-    names = ("open", "not_yet_due", "due_now", "overdue_under_1_day", "overdue_1_to_7_days", "overdue_7_to_30_days",
-             "overdue_over_30_days", "leased", "callbacks", "parked", "unreachable")
+    names = (
+        "open",
+        "not_yet_due",
+        "due_now",
+        "overdue_under_1_day",
+        "overdue_1_to_7_days",
+        "overdue_7_to_30_days",
+        "overdue_over_30_days",
+        "leased",
+        "callbacks",
+        "parked",
+        "unreachable",
+    )
     assert figures(health.totals, *names) == (9, 2, 7, 3, 2, 1, 1, 1, 1, 1, 2)
     general, ent, none = health.services
     assert (general.service_id, general.service_name) == (world.a.services[0].id, "General check-up")
     assert figures(general, *names) == (3, 1, 2, 1, 1, 0, 0, 1, 0, 1, 0)
     assert (ent.service_name, figures(ent, *names)) == ("ENT consultation", (3, 1, 2, 0, 0, 1, 1, 0, 1, 0, 1))
     assert (none.service_id, none.service_name, figures(none, *names)) == (
-        None, "none", (3, 0, 3, 2, 1, 0, 0, 0, 0, 0, 1))
+        None,
+        "none",
+        (3, 0, 3, 2, 1, 0, 0, 0, 0, 0, 1),
+    )
     assert health.unreachable_since == now - 30 * day and health.surge.active is False
 
 
@@ -282,20 +408,50 @@ def test_the_forecast_turns_the_queue_and_its_history_into_operators(database, c
     long_ago, recently = now - 40 * day, now - 10 * day
     for k in range(10):  # due now
         add_task(database, world, due=now - k * timedelta(hours=1), created=long_ago)
-    for due in (now + timedelta(hours=1), now + day, now + day, now + 36 * timedelta(hours=1), now + 2 * day,
-                now + 2 * day):  # due within the 2-day window (its last instant included), created lately
+    for due in (
+        now + timedelta(hours=1),
+        now + day,
+        now + day,
+        now + 36 * timedelta(hours=1),
+        now + 2 * day,
+        now + 2 * day,
+    ):  # due within the 2-day window (its last instant included), created lately
         add_task(database, world, due=due, created=recently)
     for due in (now + 2 * day + timedelta(seconds=1), now + 3 * day, now + 10 * day):  # later: not counted
         add_task(database, world, due=due, created=long_ago)
     add_task(database, world, due=now - day, created=long_ago, status=TaskStatus.PARKED)
     history = [(TaskStatus.WON, CloseReason.BOOKED, n) for n in (1, 2, 3, 2)] + [
-        (TaskStatus.CLOSED, reason, n) for reason, n in ((CloseReason.DECLINED, 2), (CloseReason.UNREACHABLE, 5),
-                                                         (CloseReason.OPTED_OUT, 1), (CloseReason.NOT_NEEDED, 0))]
-    closed = [add_task(database, world, due=now - 20 * day, created=now - 20 * day, status=status,
-                       close_reason=reason, attempt_count=n, closed_at=now - 5 * day)
-              for status, reason, n in history]
-    add_task(database, world, due=now - 60 * day, created=now - 28 * day - timedelta(seconds=1),
-             status=TaskStatus.CLOSED, close_reason=CloseReason.UNREACHABLE, attempt_count=30, closed_at=now - 29 * day)
+        (TaskStatus.CLOSED, reason, n)
+        for reason, n in (
+            (CloseReason.DECLINED, 2),
+            (CloseReason.UNREACHABLE, 5),
+            (CloseReason.OPTED_OUT, 1),
+            (CloseReason.NOT_NEEDED, 0),
+        )
+    ]
+    closed = [
+        add_task(
+            database,
+            world,
+            due=now - 20 * day,
+            created=now - 20 * day,
+            status=status,
+            close_reason=reason,
+            attempt_count=n,
+            closed_at=now - 5 * day,
+        )
+        for status, reason, n in history
+    ]
+    add_task(
+        database,
+        world,
+        due=now - 60 * day,
+        created=now - 28 * day - timedelta(seconds=1),
+        status=TaskStatus.CLOSED,
+        close_reason=CloseReason.UNREACHABLE,
+        attempt_count=30,
+        closed_at=now - 29 * day,
+    )
     # Attempts: two operators, each two stretches of four 5-minute calls 2 minutes apart.
     for who, feb in (("operator", 20), ("operator2", 21)):
         for first in ("10:00", "13:00"):
@@ -313,7 +469,10 @@ def test_the_forecast_turns_the_queue_and_its_history_into_operators(database, c
     # History: 16 attempts over 8 closed tasks = 2 a task; 16 attempts for 4 wins; 300 s calls, 120 s gaps.
     assert (result.attempts_per_task, result.attempts_per_win) == (2.0, 4.0)
     assert (result.handle_seconds, result.wrap_up_seconds, result.defaults_used) == (
-        pytest.approx(300), pytest.approx(120), [])
+        pytest.approx(300),
+        pytest.approx(120),
+        [],
+    )
     # 17 x 2 = 34 attempts x 420 s = 14280 s = 3.97 h; an operator gives 2 days x 2 h x 0.5 = 2 h -> ceil(1.98) = 2.
     assert (result.total_attempts, result.workload_hours) == (pytest.approx(34), pytest.approx(14280 / 3600))
     assert (result.hours_per_operator, result.operators_needed, result.operators_active) == (2.0, 2, 2)

@@ -6,38 +6,57 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from recall.visits.bookings import (
-    Booking, BookingRequest, BookingStatus, Channel, cancel_booking, confirm_booking, create_booking, move_booking,
-)
-from recall.credit.ledger import CreditKind, entries_for_booking
-from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.clinic.patients import Patient, update_patient
+from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
+from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 from recall.reminders.calls import CANCEL_REASON, CallInput, CallState, describe, list_calls, record_call
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import CallOutcome, Reminder, ReminderStatus
+from recall.visits.bookings import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Channel,
+    cancel_booking,
+    confirm_booking,
+    create_booking,
+    move_booking,
+)
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, dispatch_at, make_call, make_task, row
 
-UTC = timezone.utc
+UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 CALL_TIME = VISIT - timedelta(hours=24)  # the front desk calls the day before, at 13:00
 # The desk calls a day ahead; an SMS follows two hours before the visit.
-DESK_POLICY = {"steps": [{"offset_minutes": 24 * 60, "channel": "frontdesk_call", "routine": False},
-                         {"offset_minutes": 120, "channel": "sms"}]}
+DESK_POLICY = {
+    "steps": [
+        {"offset_minutes": 24 * 60, "channel": "frontdesk_call", "routine": False},
+        {"offset_minutes": 120, "channel": "sms"},
+    ]
+}
 
 
 def book(database, clock, people, world, *, start=VISIT, patient=None) -> int:
     with database.writer() as s:
-        return create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=patient or world.a.patients[0].id, service_id=world.a.services[0].id, start_at=start,
-            channel=Channel.PHONE)).id
+        return create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=patient or world.a.patients[0].id,
+                service_id=world.a.services[0].id,
+                start_at=start,
+                channel=Channel.PHONE,
+            ),
+        ).id
 
 
 @pytest.fixture
@@ -70,8 +89,14 @@ def call_ids(database, world, now, state=CallState.OPEN, **kw) -> list[int]:
 
 def waiting(database, booking_id) -> list[tuple[Via, datetime]]:
     with database.reader() as s:
-        return [(r.channel, r.send_at) for r in s.scalars(sa.select(Reminder).where(
-            Reminder.booking_id == booking_id, Reminder.status == ReminderStatus.PLANNED).order_by(Reminder.send_at))]
+        return [
+            (r.channel, r.send_at)
+            for r in s.scalars(
+                sa.select(Reminder)
+                .where(Reminder.booking_id == booking_id, Reminder.status == ReminderStatus.PLANNED)
+                .order_by(Reminder.send_at)
+            )
+        ]
 
 
 def ledger(database, booking_id) -> list[tuple[CreditKind, int]]:
@@ -91,7 +116,11 @@ def test_a_front_desk_call_joins_the_desks_list_when_its_step_falls_due(database
         [item] = describe(s, [s.get(Reminder, reminder_id)], CALL_TIME)
     assert (item.booking.id, item.booking.start_at, item.patient.phone_e164) == (booking, VISIT, "+46701234567")
     assert (item.reminder.send_at, item.reminder.call_attempts, item.reminder.task_id, item.open) == (
-        CALL_TIME, 0, None, True)
+        CALL_TIME,
+        0,
+        None,
+        True,
+    )
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count(RecallTask.id))) == 0, "the desk's call makes no operator task"
 
@@ -105,8 +134,9 @@ def test_the_list_shows_the_soonest_visit_first(database, clock, world, people):
     assert call_ids(database, world, clock.now(), patient_id=world.a.patients[1].id) == [second]
 
 
-def test_a_call_about_a_cancelled_booking_leaves_the_list_without_a_write(database, clock, world, people, booking,
-                                                                           call):
+def test_a_call_about_a_cancelled_booking_leaves_the_list_without_a_write(
+    database, clock, world, people, booking, call
+):
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking, "the patient phoned")
     assert call_ids(database, world, clock.now()) == []
@@ -143,12 +173,16 @@ def test_a_moved_bookings_new_call_supersedes_the_one_still_waiting(database, cl
 
 
 def test_the_open_flag_of_every_call_agrees_with_the_open_list(database, clock, world, people, booking, call):
-    other = make_call(database, clock, book(database, clock, people, world, start=VISIT + timedelta(days=2),
-                                            patient=world.a.patients[1].id))
+    other = make_call(
+        database,
+        clock,
+        book(database, clock, people, world, start=VISIT + timedelta(days=2), patient=world.a.patients[1].id),
+    )
     record(database, clock, people["frontdesk"], call, "reached")
     with database.reader() as s:
-        items = describe(s, list(s.scalars(list_calls(world.a.clinic.id, now=clock.now(), state=CallState.ALL))),
-                         clock.now())
+        items = describe(
+            s, list(s.scalars(list_calls(world.a.clinic.id, now=clock.now(), state=CallState.ALL))), clock.now()
+        )
     assert [(i.reminder.id, i.open) for i in items] == [(call, False), (other, True)]
     assert call_ids(database, world, clock.now()) == [other]
 
@@ -161,9 +195,14 @@ def test_a_patient_who_confirms_on_the_call_has_the_booking_confirmed(database, 
     assert row(database, Booking, booking).status is BookingStatus.CONFIRMED
     assert waiting(database, booking) == [], "the SMS is not sent once the visit is confirmed"
     saved = row(database, Reminder, call)
-    assert (saved.call_outcome, saved.call_attempts, saved.called_by_id, saved.called_at, saved.handled_at,
-            saved.call_note) == (CallOutcome.CONFIRMED, 1, people["frontdesk"].staff_id, clock.now(), clock.now(),
-                                 "will come by bus")
+    assert (
+        saved.call_outcome,
+        saved.call_attempts,
+        saved.called_by_id,
+        saved.called_at,
+        saved.handled_at,
+        saved.call_note,
+    ) == (CallOutcome.CONFIRMED, 1, people["frontdesk"].staff_id, clock.now(), clock.now(), "will come by bus")
     assert done.open is False and call_ids(database, world, clock.now()) == []
     assert ledger(database, booking) == [(CreditKind.PENDING, people["operator"].staff_id)], "no pay for a call"
 
@@ -177,7 +216,8 @@ def test_confirming_an_already_confirmed_visit_on_the_call_is_no_conflict(databa
 
 
 def test_a_cancellation_on_the_call_cancels_the_booking_voids_its_credit_and_stops_its_reminders(
-        database, clock, people, booking, call):
+    database, clock, people, booking, call
+):
     assert waiting(database, booking) == [(Via.SMS, VISIT - timedelta(hours=2))]
     record(database, clock, people["frontdesk"], call, "cancelled")
     cancelled = row(database, Booking, booking)
@@ -187,18 +227,30 @@ def test_a_cancellation_on_the_call_cancels_the_booking_voids_its_credit_and_sto
     assert row(database, Reminder, call).call_outcome is CallOutcome.CANCELLED
 
 
-def test_a_new_time_on_the_call_moves_the_booking_and_plans_its_reminders_again(database, clock, world, people,
-                                                                                 booking, call):
+def test_a_new_time_on_the_call_moves_the_booking_and_plans_its_reminders_again(
+    database, clock, world, people, booking, call
+):
     new_time = VISIT + timedelta(days=2)
-    done = record(database, clock, people["frontdesk"], call, "rescheduled", start_at=new_time,
-                  provider_id=world.a.providers[1].id)
+    done = record(
+        database,
+        clock,
+        people["frontdesk"],
+        call,
+        "rescheduled",
+        start_at=new_time,
+        provider_id=world.a.providers[1].id,
+    )
     moved = row(database, Booking, booking)
-    assert (moved.start_at, moved.end_at, moved.provider_id) == (new_time, new_time + timedelta(minutes=30),
-                                                                 world.a.providers[1].id)
-    assert waiting(database, booking) == [(Via.FRONTDESK_CALL, new_time - timedelta(hours=24)),
-                                          (Via.SMS, new_time - timedelta(hours=2))]
-    assert (done.booking.start_at, done.reminder.call_outcome, done.open) == (new_time, CallOutcome.RESCHEDULED,
-                                                                              False)
+    assert (moved.start_at, moved.end_at, moved.provider_id) == (
+        new_time,
+        new_time + timedelta(minutes=30),
+        world.a.providers[1].id,
+    )
+    assert waiting(database, booking) == [
+        (Via.FRONTDESK_CALL, new_time - timedelta(hours=24)),
+        (Via.SMS, new_time - timedelta(hours=2)),
+    ]
+    assert (done.booking.start_at, done.reminder.call_outcome, done.open) == (new_time, CallOutcome.RESCHEDULED, False)
     assert [kind for kind, _ in ledger(database, booking)] == [CreditKind.PENDING], "a move keeps the credit pending"
 
 
@@ -224,7 +276,11 @@ def test_an_unanswered_call_stays_on_the_list_counting_its_tries(database, clock
     record(database, clock, people["frontdesk2"], call, outcome)
     saved = row(database, Reminder, call)
     assert (saved.call_attempts, saved.handled_at, saved.call_outcome.value, saved.called_by_id) == (
-        2, None, outcome, people["frontdesk2"].staff_id)
+        2,
+        None,
+        outcome,
+        people["frontdesk2"].staff_id,
+    )
     assert saved.call_note == "try after lunch", "a try without a note keeps the last one"
     assert call_ids(database, world, clock.now()) == [call]
     record(database, clock, people["frontdesk"], call, "reached", note="")
@@ -238,8 +294,9 @@ def test_a_wrong_number_flags_the_patients_phone(database, clock, world, people,
     assert row(database, Reminder, call).handled_at == clock.now()
 
 
-def test_an_opt_out_on_the_call_opts_the_patient_out_and_closes_their_tasks(database, clock, world, people,
-                                                                             booking, call):
+def test_an_opt_out_on_the_call_opts_the_patient_out_and_closes_their_tasks(
+    database, clock, world, people, booking, call
+):
     patient = world.a.patients[0].id
     task = make_task(database, clock, world.a.clinic.id, patient)
     record(database, clock, people["frontdesk"], call, "opted_out")
@@ -260,8 +317,9 @@ def test_recording_a_call_that_is_done_is_a_conflict_that_writes_nothing(databas
     assert "handled_at" in refused.value.fields
 
 
-def test_recording_a_call_about_a_cancelled_booking_is_a_conflict_that_writes_nothing(database, clock, people,
-                                                                                       booking, call):
+def test_recording_a_call_about_a_cancelled_booking_is_a_conflict_that_writes_nothing(
+    database, clock, people, booking, call
+):
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking)
     with nothing_written(database), pytest.raises(Conflict) as refused:
@@ -269,16 +327,14 @@ def test_recording_a_call_about_a_cancelled_booking_is_a_conflict_that_writes_no
     assert "booking.status" in refused.value.fields
 
 
-def test_recording_a_call_about_a_visit_that_has_begun_is_a_conflict_that_writes_nothing(database, clock, people,
-                                                                                         call):
+def test_recording_a_call_about_a_visit_that_has_begun_is_a_conflict_that_writes_nothing(database, clock, people, call):
     clock.set(VISIT)
     with nothing_written(database), pytest.raises(Conflict) as refused:
         record(database, clock, people["frontdesk"], call, "reached")
     assert "booking.start_at" in refused.value.fields
 
 
-def test_a_reminder_that_is_not_a_handed_over_desk_call_is_not_a_call_to_record(database, clock, people, booking,
-                                                                                call):
+def test_a_reminder_that_is_not_a_handed_over_desk_call_is_not_a_call_to_record(database, clock, people, booking, call):
     with database.reader() as s:
         sms = s.scalar(sa.select(Reminder.id).where(Reminder.booking_id == booking, Reminder.channel == Via.SMS))
     with nothing_written(database), pytest.raises(Conflict) as refused:
@@ -296,16 +352,20 @@ def test_an_operator_may_not_record_a_front_desk_call(database, clock, people, c
         record(database, clock, people["operator"], call, "reached")
 
 
-@pytest.mark.parametrize("outcome,given,field", [
-    ("superseded", {}, "outcome"),
-    ("rescheduled", {}, "start_at"),
-    ("confirmed", {"start_at": VISIT + timedelta(days=1)}, "start_at"),
-    ("reached", {"end_at": VISIT + timedelta(days=1)}, "end_at"),
-    ("cancelled", {"provider_id": 1}, "provider_id"),
-    ("reached", {"note": "x" * 1001}, "note"),
-])
-def test_a_call_record_that_breaks_a_rule_names_the_field_and_writes_nothing(database, clock, people, call,
-                                                                             outcome, given, field):
+@pytest.mark.parametrize(
+    "outcome,given,field",
+    [
+        ("superseded", {}, "outcome"),
+        ("rescheduled", {}, "start_at"),
+        ("confirmed", {"start_at": VISIT + timedelta(days=1)}, "start_at"),
+        ("reached", {"end_at": VISIT + timedelta(days=1)}, "end_at"),
+        ("cancelled", {"provider_id": 1}, "provider_id"),
+        ("reached", {"note": "x" * 1001}, "note"),
+    ],
+)
+def test_a_call_record_that_breaks_a_rule_names_the_field_and_writes_nothing(
+    database, clock, people, call, outcome, given, field
+):
     with nothing_written(database), pytest.raises(ValidationError) as refused:
         record(database, clock, people["frontdesk"], call, outcome, **given)
     assert field in refused.value.fields

@@ -9,21 +9,28 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from recall.common.actors import Actor, Role
 from recall.clinic.clinics import get_clinic
+from recall.common.actors import Actor, Role
 from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.common.errors import Conflict, Forbidden, ValidationError
 from recall.reminders.planning import DEFAULT_POLICY, Channel
 from recall.reminders.policy import (
-    ReminderPolicy, current_policy, get_version, list_versions, replace_policy, validate_policy,
+    ReminderPolicy,
+    current_policy,
+    get_version,
+    list_versions,
+    replace_policy,
+    validate_policy,
 )
 from tests.factories import World, actor_of, make_staff
 
-THREE_SEGMENTS = ("Reminder: your appointment at {clinic} is on {date} at {time}. Please arrive 15 minutes early and "
-                  "bring your ID card, your insurance card and a list of the medicines you take. Reply 1 to confirm "
-                  "or 2 to cancel. If you need to move the visit, call us during opening hours. Parking is free "
-                  "behind the building; use the side entrance.")
+THREE_SEGMENTS = (
+    "Reminder: your appointment at {clinic} is on {date} at {time}. Please arrive 15 minutes early and "
+    "bring your ID card, your insurance card and a list of the medicines you take. Reply 1 to confirm "
+    "or 2 to cancel. If you need to move the visit, call us during opening hours. Parking is free "
+    "behind the building; use the side entrance."
+)
 
 
 def steps(*offsets: int, channel: str = "sms") -> list[dict[str, Any]]:
@@ -74,8 +81,9 @@ def test_versions_are_counted_per_clinic_and_another_clinics_version_is_not_foun
 
 
 def test_managers_saving_at_the_same_moment_all_get_distinct_versions(database, clock, world):
-    managers = [actor_of(make_staff(database, clock, world.a.clinic.id, Role.MANAGER, name=f"m{i}")[0])
-                for i in range(4)]
+    managers = [
+        actor_of(make_staff(database, clock, world.a.clinic.id, Role.MANAGER, name=f"m{i}")[0]) for i in range(4)
+    ]
     barrier = threading.Barrier(len(managers))
     results: list[Any] = []
 
@@ -121,18 +129,29 @@ def test_only_a_manager_may_change_the_policy(database, clock, world, people, wh
 def test_steps_are_stored_earliest_first_and_keys_left_out_take_the_defaults(database, clock, people):
     row, warnings = save(database, clock, people["manager"], {"steps": steps(120, 2880, 1440)})
     assert [st["offset_minutes"] for st in row.body["steps"]] == [2880, 1440, 120]
-    assert row.body["steps"][0] == {"offset_minutes": 2880, "channel": "sms", "run_if_confirmed": False,
-                                    "routine": True, "fallback": "none", "on_machine": "fallback"}
+    assert row.body["steps"][0] == {
+        "offset_minutes": 2880,
+        "channel": "sms",
+        "run_if_confirmed": False,
+        "routine": True,
+        "fallback": "none",
+        "on_machine": "fallback",
+    }
     default = DEFAULT_POLICY.to_json()
     assert {k: row.body[k] for k in ("hours", "templates", "show_provider", "sender", "rate_limits")} == {
-        k: default[k] for k in ("hours", "templates", "show_provider", "sender", "rate_limits")}
+        k: default[k] for k in ("hours", "templates", "show_provider", "sender", "rate_limits")
+    }
     assert warnings == []
 
 
 def test_a_sender_number_is_read_with_the_clinics_region_and_stored_in_e164(database, clock, people):
     sid = "MG" + "0123456789abcdef" * 2
-    row, _ = save(database, clock, people["manager"], {
-        "steps": [], "sender": {"from_number": "08-500 000 00", "messaging_service_sid": sid}})
+    row, _ = save(
+        database,
+        clock,
+        people["manager"],
+        {"steps": [], "sender": {"from_number": "08-500 000 00", "messaging_service_sid": sid}},
+    )
     assert row.body["sender"] == {"from_number": "+46850000000", "messaging_service_sid": sid}
 
 
@@ -143,9 +162,13 @@ def test_a_null_rate_means_no_limit_and_a_rate_left_out_means_one_per_second(dat
 
 
 def test_overrides_name_services_and_providers_of_the_clinic(database, clock, world, people):
-    raw = {"steps": steps(1440), "overrides": [
-        {"service_id": world.a.services[1].id, "steps": steps(60)},
-        {"provider_id": world.a.providers[0].id, "steps": []}]}
+    raw = {
+        "steps": steps(1440),
+        "overrides": [
+            {"service_id": world.a.services[1].id, "steps": steps(60)},
+            {"provider_id": world.a.providers[0].id, "steps": []},
+        ],
+    }
     row, _ = save(database, clock, people["manager"], raw)
     with database.reader() as s:
         doc = current_policy(s, world.a.clinic.id)[1]
@@ -155,15 +178,20 @@ def test_overrides_name_services_and_providers_of_the_clinic(database, clock, wo
 
 
 def test_an_sms_template_longer_than_two_segments_is_saved_with_a_warning(database, clock, people):
-    row, warnings = save(database, clock, people["manager"], {
-        "steps": steps(1440), "templates": {"sms": {"en": THREE_SEGMENTS}}})
+    row, warnings = save(
+        database, clock, people["manager"], {"steps": steps(1440), "templates": {"sms": {"en": THREE_SEGMENTS}}}
+    )
     assert row.body["templates"]["sms"] == {"en": THREE_SEGMENTS}
     assert len(warnings) == 1 and warnings[0].startswith("templates.sms.en: renders to 3 segments"), warnings
 
 
 def test_polish_diacritics_in_a_template_warn_that_it_costs_ucs_2(database, clock, people):
-    _, warnings = save(database, clock, people["manager"], {
-        "steps": [], "templates": {"sms": {"pl": "Wizyta w {clinic}: {date}, godz. {time}. Odwołanie: 2"}}})
+    _, warnings = save(
+        database,
+        clock,
+        people["manager"],
+        {"steps": [], "templates": {"sms": {"pl": "Wizyta w {clinic}: {date}, godz. {time}. Odwołanie: 2"}}},
+    )
     assert any(w.startswith("templates.sms.pl:") and "UCS-2" in w for w in warnings), warnings
 
 
@@ -171,52 +199,81 @@ def test_polish_diacritics_in_a_template_warn_that_it_costs_ucs_2(database, cloc
 
 
 def test_a_bad_document_names_every_problem_by_its_path(database, world):
-    fields = refusal(database, world, {
-        "steps": [{"offset_minutes": 1440, "channel": "fax"}, {"offset_minutes": 1440, "channel": "sms"},
-                  {"offset_minutes": 2, "channel": "voice", "fallback": "voice"}],
-        "overrides": [{"service_id": world.b.services[0].id, "steps": []},
-                      {"service_id": world.a.services[0].id, "provider_id": world.a.providers[0].id, "steps": []}],
-        "hours": {"weekday_start": "20:00", "weekday_end": "09:00", "weekend_start": "9"},
-        "templates": {"sms": {"pl": "Wizyta {date} {diagnosis}", "xx": "hi"}, "fax": {}},
-        "sender": {"from_number": "12", "messaging_service_sid": "MG123"},
-        "rate_limits": {"sms_per_second": 1000, "calls_per_second": True},
-        "colour": "blue",
-    })
+    fields = refusal(
+        database,
+        world,
+        {
+            "steps": [
+                {"offset_minutes": 1440, "channel": "fax"},
+                {"offset_minutes": 1440, "channel": "sms"},
+                {"offset_minutes": 2, "channel": "voice", "fallback": "voice"},
+            ],
+            "overrides": [
+                {"service_id": world.b.services[0].id, "steps": []},
+                {"service_id": world.a.services[0].id, "provider_id": world.a.providers[0].id, "steps": []},
+            ],
+            "hours": {"weekday_start": "20:00", "weekday_end": "09:00", "weekend_start": "9"},
+            "templates": {"sms": {"pl": "Wizyta {date} {diagnosis}", "xx": "hi"}, "fax": {}},
+            "sender": {"from_number": "12", "messaging_service_sid": "MG123"},
+            "rate_limits": {"sms_per_second": 1000, "calls_per_second": True},
+            "colour": "blue",
+        },
+    )
     assert set(fields) == {
-        "steps.0.channel", "steps.1.offset_minutes", "steps.2.offset_minutes", "steps.2.fallback",
-        "overrides.0.service_id", "overrides.1.service_id", "hours.weekday_end", "hours.weekend_start",
-        "templates.sms.pl", "templates.sms.xx", "templates.fax", "sender.from_number",
-        "sender.messaging_service_sid", "rate_limits.sms_per_second", "rate_limits.calls_per_second", "colour",
+        "steps.0.channel",
+        "steps.1.offset_minutes",
+        "steps.2.offset_minutes",
+        "steps.2.fallback",
+        "overrides.0.service_id",
+        "overrides.1.service_id",
+        "hours.weekday_end",
+        "hours.weekend_start",
+        "templates.sms.pl",
+        "templates.sms.xx",
+        "templates.fax",
+        "sender.from_number",
+        "sender.messaging_service_sid",
+        "rate_limits.sms_per_second",
+        "rate_limits.calls_per_second",
+        "colour",
     }, fields
     assert fields["overrides.0.service_id"] == [f"no service {world.b.services[0].id} in this clinic"]
     assert "another step already runs 1440 minutes before" in fields["steps.1.offset_minutes"]
 
 
-@pytest.mark.parametrize("raw,field", [
-    (None, "body"), ([], "body"), ("steps", "body"), ({}, "steps"), ({"steps": None}, "steps"),
-    ({"steps": steps(*range(10, 120, 10))}, "steps"), ({"steps": [5]}, "steps.0"),
-    ({"steps": [{"channel": "sms"}]}, "steps.0.offset_minutes"),
-    ({"steps": [{"offset_minutes": 60.0, "channel": "sms"}]}, "steps.0.offset_minutes"),
-    ({"steps": [{"offset_minutes": 43201, "channel": "sms"}]}, "steps.0.offset_minutes"),
-    ({"steps": [{"offset_minutes": 60, "channel": "sms", "run_if_confirmed": 1}]}, "steps.0.run_if_confirmed"),
-    ({"steps": [], "overrides": [{"steps": []}]}, "overrides.0.service_id"),
-    ({"steps": [], "overrides": [{"service_id": 2**63, "steps": []}]}, "overrides.0.service_id"),
-    ({"steps": [], "overrides": [{"provider_id": 1}, None]}, "overrides.0.steps"),
-    ({"steps": [], "overrides": [None]}, "overrides.0"),
-    ({"steps": [], "hours": {"weekend_start": "16:00"}}, "hours.weekend_end"),
-    ({"steps": [], "hours": {"weekday_end": "24:01"}}, "hours.weekday_end"),
-    ({"steps": [], "templates": {"voice": {"en": ""}}}, "templates.voice.en"),
-    ({"steps": [], "templates": {"sms": {"en": 42}}}, "templates.sms.en"),
-    ({"steps": [], "templates": {"sms": {"en": "Hi {clinic.__class__} {date}"}}}, "templates.sms.en"),
-    ({"steps": [], "templates": {"sms": {"sv": "Hej\x00 {date}"}}}, "templates.sms.sv"),
-    ({"steps": [], "show_provider": "yes"}, "show_provider"),
-    ({"steps": [], "sender": {"from_number": 46850000000}}, "sender.from_number"),
-    ({"steps": [], "rate_limits": {"calls_per_second": float("nan")}}, "rate_limits.calls_per_second"),
-    ({"steps": [], "rate_limits": {"sms_per_second": 0.05}}, "rate_limits.sms_per_second"),
-    ({"steps": [], "rate_limits": {"sms_per_second": 10**400}}, "rate_limits.sms_per_second"),
-    ({"steps": [{"offset_minutes": 10**400, "channel": "sms"}]}, "steps.0.offset_minutes"),
-    ({"steps": [{"channel": "sms"}, {"channel": "voice"}]}, "steps.1.offset_minutes"),
-])
+@pytest.mark.parametrize(
+    "raw,field",
+    [
+        (None, "body"),
+        ([], "body"),
+        ("steps", "body"),
+        ({}, "steps"),
+        ({"steps": None}, "steps"),
+        ({"steps": steps(*range(10, 120, 10))}, "steps"),
+        ({"steps": [5]}, "steps.0"),
+        ({"steps": [{"channel": "sms"}]}, "steps.0.offset_minutes"),
+        ({"steps": [{"offset_minutes": 60.0, "channel": "sms"}]}, "steps.0.offset_minutes"),
+        ({"steps": [{"offset_minutes": 43201, "channel": "sms"}]}, "steps.0.offset_minutes"),
+        ({"steps": [{"offset_minutes": 60, "channel": "sms", "run_if_confirmed": 1}]}, "steps.0.run_if_confirmed"),
+        ({"steps": [], "overrides": [{"steps": []}]}, "overrides.0.service_id"),
+        ({"steps": [], "overrides": [{"service_id": 2**63, "steps": []}]}, "overrides.0.service_id"),
+        ({"steps": [], "overrides": [{"provider_id": 1}, None]}, "overrides.0.steps"),
+        ({"steps": [], "overrides": [None]}, "overrides.0"),
+        ({"steps": [], "hours": {"weekend_start": "16:00"}}, "hours.weekend_end"),
+        ({"steps": [], "hours": {"weekday_end": "24:01"}}, "hours.weekday_end"),
+        ({"steps": [], "templates": {"voice": {"en": ""}}}, "templates.voice.en"),
+        ({"steps": [], "templates": {"sms": {"en": 42}}}, "templates.sms.en"),
+        ({"steps": [], "templates": {"sms": {"en": "Hi {clinic.__class__} {date}"}}}, "templates.sms.en"),
+        ({"steps": [], "templates": {"sms": {"sv": "Hej\x00 {date}"}}}, "templates.sms.sv"),
+        ({"steps": [], "show_provider": "yes"}, "show_provider"),
+        ({"steps": [], "sender": {"from_number": 46850000000}}, "sender.from_number"),
+        ({"steps": [], "rate_limits": {"calls_per_second": float("nan")}}, "rate_limits.calls_per_second"),
+        ({"steps": [], "rate_limits": {"sms_per_second": 0.05}}, "rate_limits.sms_per_second"),
+        ({"steps": [], "rate_limits": {"sms_per_second": 10**400}}, "rate_limits.sms_per_second"),
+        ({"steps": [{"offset_minutes": 10**400, "channel": "sms"}]}, "steps.0.offset_minutes"),
+        ({"steps": [{"channel": "sms"}, {"channel": "voice"}]}, "steps.1.offset_minutes"),
+    ],
+)
 def test_a_malformed_document_is_refused_naming_the_field(database, world, raw, field):
     assert field in refusal(database, world, raw)
 
@@ -230,6 +287,9 @@ def test_a_template_naming_the_provider_needs_the_clinic_to_show_the_provider(da
 
 def test_a_second_override_for_the_same_service_is_refused(database, world):
     service = world.a.services[0].id
-    fields = refusal(database, world, {"steps": [], "overrides": [
-        {"service_id": service, "steps": []}, {"service_id": service, "steps": steps(60)}]})
+    fields = refusal(
+        database,
+        world,
+        {"steps": [], "overrides": [{"service_id": service, "steps": []}, {"service_id": service, "steps": steps(60)}]},
+    )
     assert fields == {"overrides.1.service_id": [f"a second override for service {service}"]}

@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, confirm_booking, create_booking, move_booking
+from recall.clinic.patients import update_patient
 from recall.common.clock import FixedClock
 from recall.common.errors import ValidationError
-from recall.clinic.patients import update_patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import (
+    BookingRequest,
+    Channel,
+    cancel_booking,
+    confirm_booking,
+    create_booking,
+    move_booking,
+)
 from tests.factories import make_patient
 
-UTC = timezone.utc
+UTC = UTC
 # Monday 2026-03-02 08:00 UTC; the visit is on Thursday at 13:00 Stockholm (12:00 UTC).
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
 
 
 def _book(database, clock, actor, world, patient=None, start=VISIT, **kw):
     with database.writer() as s:
-        return create_booking(s, clock, actor, BookingRequest(
-            patient_id=patient or world.a.patients[0].id, service_id=world.a.services[0].id, start_at=start,
-            channel=Channel.PHONE, **kw))
+        return create_booking(
+            s,
+            clock,
+            actor,
+            BookingRequest(
+                patient_id=patient or world.a.patients[0].id,
+                service_id=world.a.services[0].id,
+                start_at=start,
+                channel=Channel.PHONE,
+                **kw,
+            ),
+        )
 
 
 def _reminders(database, booking_id):
@@ -41,16 +57,19 @@ def _waiting(database, booking_id):
 def test_a_booking_is_planned_by_the_default_policy_in_the_same_transaction(database, clock, world, people):
     booking = _book(database, clock, people["operator"], world)
     # SMS 24 h before and a voice call 2 h before, both inside the weekday hours in Stockholm.
-    assert _waiting(database, booking.id) == [(Via.SMS, VISIT - timedelta(hours=24)),
-                                              (Via.VOICE, VISIT - timedelta(hours=2))]
+    assert _waiting(database, booking.id) == [
+        (Via.SMS, VISIT - timedelta(hours=24)),
+        (Via.VOICE, VISIT - timedelta(hours=2)),
+    ]
 
 
-def test_a_booking_made_thirty_minutes_ahead_gets_only_the_steps_that_still_make_sense(database, clock, world,
-                                                                                      people):
+def test_a_booking_made_thirty_minutes_ahead_gets_only_the_steps_that_still_make_sense(database, clock, world, people):
     booking = _book(database, clock, people["operator"], world, start=clock.now() + timedelta(minutes=30))
     assert _waiting(database, booking.id) == []
     assert {(c, st, why) for c, st, _, why in _reminders(database, booking.id)} == {
-        (Via.SMS, ReminderStatus.SKIPPED, "too_late"), (Via.VOICE, ReminderStatus.SKIPPED, "too_late")}
+        (Via.SMS, ReminderStatus.SKIPPED, "too_late"),
+        (Via.VOICE, ReminderStatus.SKIPPED, "too_late"),
+    }
 
 
 def test_an_early_morning_visit_moves_its_call_to_the_evening_before(database, clock, world, people):
@@ -73,8 +92,10 @@ def test_moving_a_booking_replans_and_leaves_no_reminder_for_the_old_time(databa
     later = VISIT + timedelta(days=1)
     with database.writer() as s:
         move_booking(s, clock, people["operator"], booking.id, start_at=later)
-    assert _waiting(database, booking.id) == [(Via.SMS, later - timedelta(hours=24)),
-                                              (Via.VOICE, later - timedelta(hours=2))]
+    assert _waiting(database, booking.id) == [
+        (Via.SMS, later - timedelta(hours=24)),
+        (Via.VOICE, later - timedelta(hours=2)),
+    ]
     old = [at for _, st, at, _ in _reminders(database, booking.id) if st is ReminderStatus.CANCELLED]
     assert old == [VISIT - timedelta(hours=24), VISIT - timedelta(hours=2)]
 
@@ -100,29 +121,40 @@ def test_a_patient_without_sms_consent_gets_no_sms_step(database, clock, world, 
     booking = _book(database, clock, people["operator"], world, patient=patient)
     assert _waiting(database, booking.id) == [(Via.VOICE, VISIT - timedelta(hours=2))]
     assert (Via.SMS, ReminderStatus.SKIPPED, VISIT - timedelta(hours=24), "no_consent") in _reminders(
-        database, booking.id)
+        database, booking.id
+    )
 
 
 def test_a_policy_change_replans_every_future_booking(database, clock, world, people):
     booking = _book(database, clock, people["operator"], world)
-    policy = {"steps": [{"offset_minutes": 48 * 60, "channel": "sms"},
-                        {"offset_minutes": 3 * 60, "channel": "operator_call", "routine": False}]}
+    policy = {
+        "steps": [
+            {"offset_minutes": 48 * 60, "channel": "sms"},
+            {"offset_minutes": 3 * 60, "channel": "operator_call", "routine": False},
+        ]
+    }
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], policy)
-    assert _waiting(database, booking.id) == [(Via.SMS, VISIT - timedelta(hours=48)),
-                                              (Via.OPERATOR_CALL, VISIT - timedelta(hours=3))]
+    assert _waiting(database, booking.id) == [
+        (Via.SMS, VISIT - timedelta(hours=48)),
+        (Via.OPERATOR_CALL, VISIT - timedelta(hours=3)),
+    ]
 
 
-@pytest.mark.parametrize("zone,start,expected_sms", [
-    # Stockholm springs forward on Sunday 2026-03-29. 24 elapsed hours before 09:30 CEST on Monday is 09:30 CEST
-    # on Sunday, before the weekend hours (10:00-16:00): it moves to Saturday 15:59 CET, 14:59 UTC.
-    ("Europe/Stockholm", datetime(2026, 3, 30, 7, 30, tzinfo=UTC), datetime(2026, 3, 28, 14, 59, tzinfo=UTC)),
-    # New York falls back on Sunday 2026-11-01. 24 elapsed hours before 10:00 EST on Monday is 10:00 EST on
-    # Sunday, inside the weekend hours: it stays, though the wall clock shows the same hour on both days.
-    ("America/New_York", datetime(2026, 11, 2, 15, 0, tzinfo=UTC), datetime(2026, 11, 1, 15, 0, tzinfo=UTC)),
-])
-def test_reminders_are_planned_in_the_patients_zone_across_a_dst_change(database, world, people, zone, start,
-                                                                      expected_sms):
+@pytest.mark.parametrize(
+    "zone,start,expected_sms",
+    [
+        # Stockholm springs forward on Sunday 2026-03-29. 24 elapsed hours before 09:30 CEST on Monday is 09:30 CEST
+        # on Sunday, before the weekend hours (10:00-16:00): it moves to Saturday 15:59 CET, 14:59 UTC.
+        ("Europe/Stockholm", datetime(2026, 3, 30, 7, 30, tzinfo=UTC), datetime(2026, 3, 28, 14, 59, tzinfo=UTC)),
+        # New York falls back on Sunday 2026-11-01. 24 elapsed hours before 10:00 EST on Monday is 10:00 EST on
+        # Sunday, inside the weekend hours: it stays, though the wall clock shows the same hour on both days.
+        ("America/New_York", datetime(2026, 11, 2, 15, 0, tzinfo=UTC), datetime(2026, 11, 1, 15, 0, tzinfo=UTC)),
+    ],
+)
+def test_reminders_are_planned_in_the_patients_zone_across_a_dst_change(
+    database, world, people, zone, start, expected_sms
+):
     clock = FixedClock(start - timedelta(days=5))
     patient = make_patient(database, clock, world.a.clinic.id, timezone=zone).id
     booking = _book(database, clock, people["operator"], world, patient=patient, start=start)

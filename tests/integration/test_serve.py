@@ -67,8 +67,13 @@ class Served:
     @classmethod
     def start(cls, env: dict[str, str], log: Path, *options: str) -> Served:
         port, out = _free_port(), log.open("wb")
-        proc = subprocess.Popen([str(FLASK), "--app", "wsgi", "recall", "serve", "--port", str(port), "--no-demo",
-                                 *options], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(FLASK), "--app", "wsgi", "recall", "serve", "--port", str(port), "--no-demo", *options],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         served = cls(proc, port, log, out)
         served.wait_until(lambda: "recall listening" in served.text(), "the server to listen")
         return served
@@ -113,16 +118,23 @@ def _creates(standin: StandIn) -> list:
 
 @pytest.mark.timeout(180)
 def test_serve_told_to_stop_finishes_its_sends_records_them_and_gives_back_what_it_claimed(
-        database: Database, db_url: str, slow_twilio: StandIn, tmp_path: Path) -> None:
+    database: Database, db_url: str, slow_twilio: StandIn, tmp_path: Path
+) -> None:
     n = 300
     load_due_reminders(database, n, RATE)
-    env = _environment(DATABASE_URL=db_url, TWILIO_BASE_URL=slow_twilio.base_url, TWILIO_ACCOUNT_SID=ACCOUNT,
-                       TWILIO_AUTH_TOKEN=TOKEN)
+    env = _environment(
+        DATABASE_URL=db_url, TWILIO_BASE_URL=slow_twilio.base_url, TWILIO_ACCOUNT_SID=ACCOUNT, TWILIO_AUTH_TOKEN=TOKEN
+    )
     served = Served.start(env, tmp_path / "serve.log")
     try:
         # Some sent already, and some on the wire right now: the stand-in has them and has not answered.
-        served.wait_until(lambda: _scalar(database, _count(Reminder.status == ReminderStatus.SENT)) >= 8
-                          and any(r.status is None for r in _creates(slow_twilio)), "sends in flight")
+        served.wait_until(
+            lambda: (
+                _scalar(database, _count(Reminder.status == ReminderStatus.SENT)) >= 8
+                and any(r.status is None for r in _creates(slow_twilio))
+            ),
+            "sends in flight",
+        )
         served.proc.send_signal(signal.SIGTERM)
         in_flight = {_reminder_of(r) for r in _creates(slow_twilio) if r.status is None}
         assert served.proc.wait(30) == 0, served.tail()
@@ -154,13 +166,22 @@ def test_serve_in_development_signs_with_this_runs_token_and_refuses_the_publish
         # Zero Twilio variables, as the README's first command: the in-process stand-in, delivering what it takes.
         served = Served.start(_environment(DATABASE_URL=url), tmp_path / "serve.log")
         try:
-            served.wait_until(lambda: _scalar(database, _count(Reminder.status == ReminderStatus.DELIVERED)) == 3,
-                              "the stand-in's signed delivery receipts to be accepted")
+            served.wait_until(
+                lambda: _scalar(database, _count(Reminder.status == ReminderStatus.DELIVERED)) == 3,
+                "the stand-in's signed delivery receipts to be accepted",
+            )
             with database.reader() as s:
                 reminder = s.scalars(sa.select(Reminder)).first()
-            forged = post_webhook(f"{served.base}/webhooks/twilio/message-status?r={reminder.id}", [
-                ("MessageSid", reminder.provider_sid), ("MessageStatus", "undelivered"), ("ErrorCode", "30003"),
-                ("AccountSid", "AC" + "0" * 32)], auth_token=PUBLISHED)
+            forged = post_webhook(
+                f"{served.base}/webhooks/twilio/message-status?r={reminder.id}",
+                [
+                    ("MessageSid", reminder.provider_sid),
+                    ("MessageStatus", "undelivered"),
+                    ("ErrorCode", "30003"),
+                    ("AccountSid", "AC" + "0" * 32),
+                ],
+                auth_token=PUBLISHED,
+            )
             assert forged.status == 403
             assert requests.get(f"{served.base}/readyz", timeout=5).status_code == 200
         finally:

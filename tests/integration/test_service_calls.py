@@ -11,19 +11,19 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.reminders import inbound
-from recall.queue.attempts import BookingDetails, ContactAttempt, Outcome
-from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from recall.clinic.clinics import Clinic
 from recall.common.clock import FixedClock
-from recall.credit.ledger import CreditEntry, CreditKind
 from recall.common.errors import Conflict, ValidationError
+from recall.credit.ledger import CreditEntry, CreditKind
+from recall.queue.attempts import BookingDetails, ContactAttempt, Outcome
 from recall.queue.claims import claim_next
 from recall.queue.stats import team_kpis
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.reminders import inbound
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from tests.factories import dispatch_at, future, make_patient, make_task, row
 from tests.integration.test_attempts import _log
 from tests.integration.test_inbound import booked, credit_kinds, make_reminder, new_sid, run, status_of
@@ -32,8 +32,13 @@ CALL_AHEAD = 24 * 60  # the operator calls the day before
 
 
 def _policy_with_an_operator_call(database, clock, people) -> None:
-    run(database, replace_policy, clock, people["manager"], {
-        "steps": [{"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False}]})
+    run(
+        database,
+        replace_policy,
+        clock,
+        people["manager"],
+        {"steps": [{"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False}]},
+    )
 
 
 def _claim(database, clock, actor) -> RecallTask | None:
@@ -62,8 +67,7 @@ def reminder_call(database, clock, world, people):
     return booking, task, at
 
 
-def test_a_reminder_call_reaches_an_operator_although_the_patient_has_a_future_booking(database, people,
-                                                                                      reminder_call):
+def test_a_reminder_call_reaches_an_operator_although_the_patient_has_a_future_booking(database, people, reminder_call):
     booking, task, at = reminder_call
     assert task.reason is TaskReason.REMINDER_CALL and task.status is TaskStatus.OPEN
 
@@ -87,8 +91,14 @@ def test_a_patients_request_by_key_press_reaches_an_operator(database, clock, wo
 def test_service_calls_go_before_win_back_work_however_overdue(database, clock, world, people, reminder_call):
     _booking_, task, at = reminder_call
     overdue = make_patient(database, clock, world.a.clinic.id, full_name="Long Overdue", phone="+46701112233")
-    make_task(database, clock, world.a.clinic.id, overdue.id, service_id=world.a.services[0].id,
-              due_at=at.now() - timedelta(days=400))
+    make_task(
+        database,
+        clock,
+        world.a.clinic.id,
+        overdue.id,
+        service_id=world.a.services[0].id,
+        due_at=at.now() - timedelta(days=400),
+    )
 
     assert _claim(database, at, people["operator"]).id == task.id
 
@@ -99,8 +109,14 @@ def test_in_a_surge_service_calls_still_go_first(database, clock, world, people,
         s.get(Clinic, world.a.clinic.id).surge_backlog = 1
         s.commit()
     overdue = make_patient(database, clock, world.a.clinic.id, full_name="Long Overdue", phone="+46701112233")
-    make_task(database, clock, world.a.clinic.id, overdue.id, service_id=world.a.services[0].id,
-              due_at=at.now() - timedelta(days=60))
+    make_task(
+        database,
+        clock,
+        world.a.clinic.id,
+        overdue.id,
+        service_id=world.a.services[0].id,
+        due_at=at.now() - timedelta(days=60),
+    )
 
     with database.writer() as s:
         claim = claim_next(s, at, people["operator"])
@@ -115,15 +131,19 @@ def test_confirmed_on_the_call_confirms_the_booking_and_closes_the_call(database
 
     assert status_of(database, booking.id) is BookingStatus.CONFIRMED
     closed = _task(database, task.id)
-    assert (closed.status, closed.close_reason, closed.booking_id) == (TaskStatus.CLOSED, CloseReason.CONFIRMED,
-                                                                      booking.id)
+    assert (closed.status, closed.close_reason, closed.booking_id) == (
+        TaskStatus.CLOSED,
+        CloseReason.CONFIRMED,
+        booking.id,
+    )
     assert closed.closed_by_id == people["operator"].staff_id
     assert result.attempt.answered and result.attempt.booking_id == booking.id
     assert credit_kinds(database, booking.id) == [CreditKind.PENDING]  # the booking's credit is untouched
 
 
-def test_cancelled_on_the_call_cancels_the_booking_voids_its_credit_and_stops_its_reminders(database, people,
-                                                                                           reminder_call):
+def test_cancelled_on_the_call_cancels_the_booking_voids_its_credit_and_stops_its_reminders(
+    database, people, reminder_call
+):
     booking, task, at = reminder_call
     _claim(database, at, people["operator"])
 
@@ -136,8 +156,13 @@ def test_cancelled_on_the_call_cancels_the_booking_voids_its_credit_and_stops_it
     closed = _task(database, task.id)
     assert (closed.close_reason, closed.closed_by_id) == (CloseReason.CANCELLED, people["operator"].staff_id)
     with database.reader() as s:
-        waiting = s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(
-            Reminder.booking_id == booking.id, Reminder.status.in_((ReminderStatus.PLANNED, ReminderStatus.SENDING))))
+        waiting = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Reminder)
+            .where(
+                Reminder.booking_id == booking.id, Reminder.status.in_((ReminderStatus.PLANNED, ReminderStatus.SENDING))
+            )
+        )
     assert waiting == 0
 
 
@@ -146,27 +171,43 @@ def test_rescheduled_on_the_call_moves_the_booking_and_plans_its_reminders_anew(
     _claim(database, at, people["operator"])
     new_start = booking.start_at + timedelta(days=5)
 
-    _log(database, at, people["operator"], task.id, outcome=Outcome.RESCHEDULED,
-         booking=BookingDetails(start_at=new_start))
+    _log(
+        database,
+        at,
+        people["operator"],
+        task.id,
+        outcome=Outcome.RESCHEDULED,
+        booking=BookingDetails(start_at=new_start),
+    )
 
     moved = _booking(database, booking.id)
     assert moved.start_at == new_start and moved.end_at - moved.start_at == booking.end_at - booking.start_at
     assert _task(database, task.id).close_reason is CloseReason.RESCHEDULED
     with database.reader() as s:
-        planned = s.scalars(sa.select(Reminder.send_at).where(
-            Reminder.booking_id == booking.id, Reminder.status == ReminderStatus.PLANNED)).all()
+        planned = s.scalars(
+            sa.select(Reminder.send_at).where(
+                Reminder.booking_id == booking.id, Reminder.status == ReminderStatus.PLANNED
+            )
+        ).all()
     assert planned == [new_start - timedelta(minutes=CALL_AHEAD)]
     assert credit_kinds(database, booking.id) == [CreditKind.PENDING]
 
 
-def test_a_reschedule_to_a_time_in_the_past_is_refused_under_booking_and_changes_nothing(database, people,
-                                                                                        reminder_call):
+def test_a_reschedule_to_a_time_in_the_past_is_refused_under_booking_and_changes_nothing(
+    database, people, reminder_call
+):
     booking, task, at = reminder_call
     _claim(database, at, people["operator"])
 
     with pytest.raises(ValidationError) as refused:
-        _log(database, at, people["operator"], task.id, outcome=Outcome.RESCHEDULED,
-             booking=BookingDetails(start_at=at.now() - timedelta(days=1)))
+        _log(
+            database,
+            at,
+            people["operator"],
+            task.id,
+            outcome=Outcome.RESCHEDULED,
+            booking=BookingDetails(start_at=at.now() - timedelta(days=1)),
+        )
 
     assert list(refused.value.fields) == ["booking.start_at"]
     assert _booking(database, booking.id).start_at == booking.start_at
@@ -175,13 +216,17 @@ def test_a_reschedule_to_a_time_in_the_past_is_refused_under_booking_and_changes
         assert s.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
 
 
-@pytest.mark.parametrize("details, field", [
-    (None, "booking"),
-    ({"service_id": "ent"}, "booking.service_id"),
-    ({"note": "bring the results"}, "booking.note"),
-])
-def test_a_reschedule_needs_the_new_time_and_moves_the_booking_as_it_is(database, world, people, reminder_call,
-                                                                       details, field):
+@pytest.mark.parametrize(
+    "details, field",
+    [
+        (None, "booking"),
+        ({"service_id": "ent"}, "booking.service_id"),
+        ({"note": "bring the results"}, "booking.note"),
+    ],
+)
+def test_a_reschedule_needs_the_new_time_and_moves_the_booking_as_it_is(
+    database, world, people, reminder_call, details, field
+):
     booking, task, at = reminder_call
     _claim(database, at, people["operator"])
     if details is not None:
@@ -235,8 +280,11 @@ def test_cancelling_the_booking_closes_the_call_about_it(database, clock, people
     run(database, cancel_booking, at, people["frontdesk"], booking.id, "the patient phoned in")
 
     closed = _task(database, task.id)
-    assert (closed.status, closed.close_reason, closed.closed_by_id) == (TaskStatus.CLOSED,
-                                                                        CloseReason.BOOKING_OVER, None)
+    assert (closed.status, closed.close_reason, closed.closed_by_id) == (
+        TaskStatus.CLOSED,
+        CloseReason.BOOKING_OVER,
+        None,
+    )
 
 
 def test_a_call_nobody_took_before_the_visit_began_closes_itself_on_the_way(database, people, reminder_call):
@@ -259,13 +307,21 @@ def test_an_unanswered_reminder_call_comes_back_while_the_visit_is_ahead(databas
 
 
 def test_a_second_call_step_for_the_same_booking_joins_the_open_call(database, clock, world, people):
-    run(database, replace_policy, clock, people["manager"], {"steps": [
-        {"offset_minutes": 48 * 60, "channel": "operator_call", "routine": False},
-        {"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False}]})
+    run(
+        database,
+        replace_policy,
+        clock,
+        people["manager"],
+        {
+            "steps": [
+                {"offset_minutes": 48 * 60, "channel": "operator_call", "routine": False},
+                {"offset_minutes": CALL_AHEAD, "channel": "operator_call", "routine": False},
+            ]
+        },
+    )
     booking = booked(database, clock, world, days=4)
     for offset in (48 * 60, CALL_AHEAD):
-        assert dispatch_at(database, booking.start_at - timedelta(minutes=offset)) == {
-            "handed_over": 1}
+        assert dispatch_at(database, booking.start_at - timedelta(minutes=offset)) == {"handed_over": 1}
 
     with database.reader() as s:
         tasks = s.scalars(sa.select(RecallTask).where(RecallTask.origin_booking_id == booking.id)).all()
@@ -273,20 +329,27 @@ def test_a_second_call_step_for_the_same_booking_joins_the_open_call(database, c
     assert len(tasks) == 1 and linked == {tasks[0].id}
 
 
-def test_a_booking_made_from_a_patients_request_earns_the_base_rate_not_the_recall_rate(database, clock, world,
-                                                                                        people):
+def test_a_booking_made_from_a_patients_request_earns_the_base_rate_not_the_recall_rate(database, clock, world, people):
     patient = make_patient(database, clock, world.a.clinic.id, full_name="Texted Us", phone="+46701112255")
     request = make_task(database, clock, world.a.clinic.id, patient.id, reason=TaskReason.PATIENT_REQUEST)
     win_back = make_task(database, clock, world.a.clinic.id, world.a.patients[1].id)
     amounts = {}
     for task_id, patient_id in ((request.id, patient.id), (win_back.id, world.a.patients[1].id)):
         assert _claim(database, clock, people["operator"]).id == task_id
-        result = _log(database, clock, people["operator"], task_id, outcome=Outcome.BOOKED,
-                      booking=BookingDetails(start_at=future(clock, days=2 + len(amounts)),
-                                             service_id=world.a.services[0].id))
+        result = _log(
+            database,
+            clock,
+            people["operator"],
+            task_id,
+            outcome=Outcome.BOOKED,
+            booking=BookingDetails(start_at=future(clock, days=2 + len(amounts)), service_id=world.a.services[0].id),
+        )
         with database.reader() as s:
-            amounts[task_id] = s.scalar(sa.select(CreditEntry.amount_cents).where(
-                CreditEntry.booking_id == result.booking_id, CreditEntry.kind == CreditKind.PENDING))
+            amounts[task_id] = s.scalar(
+                sa.select(CreditEntry.amount_cents).where(
+                    CreditEntry.booking_id == result.booking_id, CreditEntry.kind == CreditKind.PENDING
+                )
+            )
 
     assert amounts[win_back.id] == amounts[request.id] * 3 // 2  # the default recall multiplier is 1.5
 

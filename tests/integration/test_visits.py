@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from recall.visits.bookings import Booking, BookingRequest, BookingStatus, Channel, Source, cancel_booking, create_booking
 from recall.clinic.clinics import update_clinic
-from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.common.errors import Conflict, ValidationError
+from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
+from recall.visits.bookings import (
+    Booking,
+    BookingRequest,
+    BookingStatus,
+    Channel,
+    Source,
+    cancel_booking,
+    create_booking,
+)
 from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
 from tests.factories import future
 
 
 def _visit(database, clock, people, world, service=0):
     with database.writer() as s:
-        return check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id,
-                        service_id=world.a.services[service].id, provider_id=world.a.providers[0].id)
+        return check_in(
+            s,
+            clock,
+            people["frontdesk"],
+            patient_id=world.a.patients[0].id,
+            service_id=world.a.services[service].id,
+            provider_id=world.a.providers[0].id,
+        )
 
 
 def _checkout(database, clock, people, visit, who="frontdesk", **kw):
@@ -37,10 +51,9 @@ def test_an_undecided_patient_gets_a_recall_task_due_at_the_recommended_day(data
     visit = _visit(database, clock, people, world)  # the service recommends 30 days
     result = _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED)
     task = result.recall_task
-    assert (task.status, task.reason, task.follow_up_date) == (TaskStatus.OPEN, TaskReason.UNDECIDED,
-                                                               date(2026, 4, 1))
+    assert (task.status, task.reason, task.follow_up_date) == (TaskStatus.OPEN, TaskReason.UNDECIDED, date(2026, 4, 1))
     # 1 April 2026 is a Wednesday; calling starts at 09:00 in Stockholm, which is on summer time (UTC+2) by then.
-    assert task.due_at == datetime(2026, 4, 1, 7, 0, tzinfo=timezone.utc)
+    assert task.due_at == datetime(2026, 4, 1, 7, 0, tzinfo=UTC)
     assert result.booking is None
 
 
@@ -55,15 +68,22 @@ def test_a_recall_task_is_never_due_before_the_cooling_off_delay(database, clock
 
 def test_a_weekend_recommendation_is_due_when_weekend_calling_hours_start(database, clock, world, people):
     visit = _visit(database, clock, people, world)
-    task = _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED,
-                     follow_up_date=date(2026, 3, 21)).recall_task  # a Saturday, still winter time
-    assert task.due_at == datetime(2026, 3, 21, 9, 0, tzinfo=timezone.utc)  # 10:00 local
+    task = _checkout(
+        database, clock, people, visit, follow_up=FollowUp.UNDECIDED, follow_up_date=date(2026, 3, 21)
+    ).recall_task  # a Saturday, still winter time
+    assert task.due_at == datetime(2026, 3, 21, 9, 0, tzinfo=UTC)  # 10:00 local
 
 
 def test_a_checkout_with_a_booking_opens_no_task_and_credits_the_front_desk(database, clock, world, people):
     visit = _visit(database, clock, people, world)
-    result = _checkout(database, clock, people, visit, follow_up=FollowUp.BOOKED,
-                       booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id))
+    result = _checkout(
+        database,
+        clock,
+        people,
+        visit,
+        follow_up=FollowUp.BOOKED,
+        booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id),
+    )
     assert result.recall_task is None and _tasks(database) == []
     assert (result.booking.channel, result.booking.source) == (Channel.IN_PERSON, Source.VISIT_CHECKOUT)
     assert result.booking.credited_staff_id == people["frontdesk"].staff_id
@@ -91,12 +111,22 @@ def test_the_patient_who_comes_back_to_book_closes_the_task_and_the_front_desk_e
     visit = _visit(database, clock, people, world)
     task = _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED).recall_task
     clock.advance(timedelta(minutes=10))
-    result = _checkout(database, clock, people, visit, who="frontdesk2", follow_up=FollowUp.BOOKED,
-                       booking=DeskBooking(start_at=future(clock, 30), provider_id=world.a.providers[1].id))
+    result = _checkout(
+        database,
+        clock,
+        people,
+        visit,
+        who="frontdesk2",
+        follow_up=FollowUp.BOOKED,
+        booking=DeskBooking(start_at=future(clock, 30), provider_id=world.a.providers[1].id),
+    )
     [closed] = _tasks(database)
     assert closed.id == task.id
-    assert (closed.status, closed.close_reason, closed.booking_id) == (TaskStatus.CLOSED, CloseReason.BOOKED_AT_DESK,
-                                                                       result.booking.id)
+    assert (closed.status, closed.close_reason, closed.booking_id) == (
+        TaskStatus.CLOSED,
+        CloseReason.BOOKED_AT_DESK,
+        result.booking.id,
+    )
     assert result.booking.credited_staff_id == people["frontdesk2"].staff_id
     with database.reader() as s:
         assert [e.kind for e in entries_for_booking(s, result.booking.id)] == [CreditKind.PENDING]
@@ -106,18 +136,40 @@ def test_a_checkout_cannot_be_corrected_once_an_operator_won_the_patient_back(da
     visit = _visit(database, clock, people, world)
     task = _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED).recall_task
     with database.writer() as s:
-        create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=visit.patient_id, start_at=future(clock, 20), channel=Channel.PHONE,
-            service_id=world.a.services[0].id, source=Source.RECALL_TASK, recall_task_id=task.id))
+        create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=visit.patient_id,
+                start_at=future(clock, 20),
+                channel=Channel.PHONE,
+                service_id=world.a.services[0].id,
+                source=Source.RECALL_TASK,
+                recall_task_id=task.id,
+            ),
+        )
     with pytest.raises(Conflict):
-        _checkout(database, clock, people, visit, follow_up=FollowUp.BOOKED,
-                  booking=DeskBooking(start_at=future(clock, 40), service_id=world.a.services[0].id))
+        _checkout(
+            database,
+            clock,
+            people,
+            visit,
+            follow_up=FollowUp.BOOKED,
+            booking=DeskBooking(start_at=future(clock, 40), service_id=world.a.services[0].id),
+        )
 
 
 def test_a_booked_checkout_is_changed_through_its_booking_not_by_a_new_checkout(database, clock, world, people):
     visit = _visit(database, clock, people, world)
-    _checkout(database, clock, people, visit, follow_up=FollowUp.BOOKED,
-              booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id))
+    _checkout(
+        database,
+        clock,
+        people,
+        visit,
+        follow_up=FollowUp.BOOKED,
+        booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id),
+    )
     with pytest.raises(Conflict):
         _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED)
 
@@ -132,20 +184,38 @@ def test_correcting_to_not_needed_closes_the_open_task(database, clock, world, p
 
 def test_cancelling_a_follow_up_booking_reopens_recall_work(database, clock, world, people):
     visit = _visit(database, clock, people, world)
-    booking = _checkout(database, clock, people, visit, follow_up=FollowUp.BOOKED,
-                        booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id)).booking
+    booking = _checkout(
+        database,
+        clock,
+        people,
+        visit,
+        follow_up=FollowUp.BOOKED,
+        booking=DeskBooking(start_at=future(clock, 30), service_id=world.a.services[0].id),
+    ).booking
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking.id, "cannot come")
     [task] = _tasks(database)
     assert (task.status, task.reason, task.origin_booking_id, task.origin_visit_id) == (
-        TaskStatus.OPEN, TaskReason.BOOKING_CANCELLED, booking.id, visit.id)
+        TaskStatus.OPEN,
+        TaskReason.BOOKING_CANCELLED,
+        booking.id,
+        visit.id,
+    )
 
 
 def test_cancelling_a_booking_that_was_no_follow_up_opens_nothing(database, clock, world, people):
     with database.writer() as s:
-        booking = create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=world.a.patients[0].id, start_at=future(clock), channel=Channel.PHONE,
-            service_id=world.a.services[0].id))
+        booking = create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=world.a.patients[0].id,
+                start_at=future(clock),
+                channel=Channel.PHONE,
+                service_id=world.a.services[0].id,
+            ),
+        )
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking.id)
     assert _tasks(database) == []
@@ -153,9 +223,17 @@ def test_cancelling_a_booking_that_was_no_follow_up_opens_nothing(database, cloc
 
 def test_checking_in_for_a_booking_marks_it_attended_and_earns_the_credit(database, clock, world, people):
     with database.writer() as s:
-        booking = create_booking(s, clock, people["operator"], BookingRequest(
-            patient_id=world.a.patients[0].id, start_at=future(clock, 1), channel=Channel.PHONE,
-            service_id=world.a.services[0].id))
+        booking = create_booking(
+            s,
+            clock,
+            people["operator"],
+            BookingRequest(
+                patient_id=world.a.patients[0].id,
+                start_at=future(clock, 1),
+                channel=Channel.PHONE,
+                service_id=world.a.services[0].id,
+            ),
+        )
     clock.set(booking.start_at - timedelta(minutes=15))
     with database.writer() as s:
         visit = check_in(s, clock, people["frontdesk"], patient_id=booking.patient_id, booking_id=booking.id)
@@ -163,6 +241,7 @@ def test_checking_in_for_a_booking_marks_it_attended_and_earns_the_credit(databa
     with database.reader() as s:
         kinds = [e.kind for e in entries_for_booking(s, booking.id)]
         from recall.visits.bookings import get_booking
+
         assert get_booking(s, world.a.clinic.id, booking.id).status is BookingStatus.ATTENDED
     assert kinds == [CreditKind.PENDING, CreditKind.EARNED]
 
@@ -184,7 +263,7 @@ def test_concurrent_identical_checkouts_open_one_task(database, clock, world, pe
         barrier.wait()
         try:
             results.append(_checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED).replayed)
-        except Exception as exc:  # noqa: BLE001 - the test reports what happened
+        except Exception as exc:
             results.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
@@ -207,9 +286,17 @@ def test_a_patient_still_checked_in_cannot_be_checked_in_again(database, clock, 
     assert any(f"visit {visit.id}" in m for m in refused.value.fields["patient_id"])
     # Not for a booking either: the booking stays as it was.
     with database.writer() as s:
-        booking = create_booking(s, clock, people["frontdesk"], BookingRequest(
-            patient_id=world.a.patients[0].id, service_id=world.a.services[0].id, channel=Channel.IN_PERSON,
-            start_at=clock.now() + timedelta(minutes=30))).id
+        booking = create_booking(
+            s,
+            clock,
+            people["frontdesk"],
+            BookingRequest(
+                patient_id=world.a.patients[0].id,
+                service_id=world.a.services[0].id,
+                channel=Channel.IN_PERSON,
+                start_at=clock.now() + timedelta(minutes=30),
+            ),
+        ).id
     with database.writer() as s, pytest.raises(Conflict):
         check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id, booking_id=booking)
     with database.reader() as s:
@@ -224,8 +311,15 @@ def test_a_patient_still_checked_in_cannot_be_checked_in_again(database, clock, 
 def test_the_database_refuses_a_second_open_visit_of_a_patient(database, clock, world, people):
     visit = _visit(database, clock, people, world)
     with database.writer() as s:
-        s.add(Visit(clinic_id=world.a.clinic.id, patient_id=visit.patient_id, status=VisitStatus.CHECKED_IN,
-                    checked_in_at=clock.now(), checked_in_by_id=people["frontdesk"].staff_id))
+        s.add(
+            Visit(
+                clinic_id=world.a.clinic.id,
+                patient_id=visit.patient_id,
+                status=VisitStatus.CHECKED_IN,
+                checked_in_at=clock.now(),
+                checked_in_by_id=people["frontdesk"].staff_id,
+            )
+        )
         with pytest.raises(sa.exc.IntegrityError):
             s.commit()
         s.rollback()
@@ -240,7 +334,7 @@ def test_concurrent_check_ins_of_one_patient_record_one_visit_and_the_rest_name_
         try:
             with database.writer() as s:
                 results.append(check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id).id)
-        except Exception as exc:  # noqa: BLE001 - the test reports what happened
+        except Exception as exc:
             results.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

@@ -6,17 +6,28 @@ reads like the calendar a clinic manager looks at. 2026-03-02 is a Monday.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from recall.reminders.planning import (
-    DEFAULT_POLICY, Channel, Fallback, Hours, OnMachine, Override, PlannedStep, PolicyDoc, Sender, Step,
-    earliest_allowed, makes_sense, plan_steps,
+    DEFAULT_POLICY,
+    Channel,
+    Fallback,
+    Hours,
+    OnMachine,
+    Override,
+    PlannedStep,
+    PolicyDoc,
+    Sender,
+    Step,
+    earliest_allowed,
+    makes_sense,
+    plan_steps,
 )
 
-UTC = timezone.utc
+UTC = UTC
 STOCKHOLM, NEW_YORK, AUCKLAND = "Europe/Stockholm", "America/New_York", "Pacific/Auckland"
 FAR_BEFORE = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -34,8 +45,9 @@ def policy(*steps: Step, hours: Hours = Hours(), overrides: tuple[Override, ...]
     return PolicyDoc(steps=steps, hours=hours, overrides=overrides)
 
 
-def plan(doc: PolicyDoc, start_at: datetime, *, now: datetime = FAR_BEFORE, zone: str = STOCKHOLM,
-         **kw: object) -> list[PlannedStep]:
+def plan(
+    doc: PolicyDoc, start_at: datetime, *, now: datetime = FAR_BEFORE, zone: str = STOCKHOLM, **kw: object
+) -> list[PlannedStep]:
     return plan_steps(doc, start_at=start_at, now=now, zone=zone, **kw)  # type: ignore[arg-type]
 
 
@@ -121,7 +133,10 @@ def test_steps_keep_the_policys_order_and_two_may_land_on_the_same_minute():
     steps = plan(policy(Step(13 * 60, Channel.SMS), Step(12 * 60, Channel.VOICE), Step(11 * 60, Channel.SMS)), visit)
     assert [s.step_index for s in steps] == [0, 1, 2]
     assert [wall(s.send_at, STOCKHOLM)[4:-6] for s in steps] == [
-        "2026-03-04 19:00", "2026-03-04 19:59", "2026-03-04 19:59"]
+        "2026-03-04 19:00",
+        "2026-03-04 19:59",
+        "2026-03-04 19:59",
+    ]
 
 
 def test_planning_refuses_naive_instants():
@@ -215,10 +230,13 @@ def test_a_confirmed_visit_skips_the_steps_that_do_not_run_if_confirmed():
 
 
 def test_a_provider_override_beats_a_service_override_which_beats_the_clinics_steps():
-    doc = policy(sms(24), overrides=(
-        Override((Step(180, Channel.VOICE),), service_id=7),
-        Override((Step(48 * 60, Channel.OPERATOR_CALL),), provider_id=3),
-    ))
+    doc = policy(
+        sms(24),
+        overrides=(
+            Override((Step(180, Channel.VOICE),), service_id=7),
+            Override((Step(48 * 60, Channel.OPERATOR_CALL),), provider_id=3),
+        ),
+    )
     visit = at(STOCKHOLM, 2026, 3, 11, 14, 0)
 
     def channels(**kw: object) -> list[Channel]:
@@ -236,25 +254,34 @@ def test_an_override_with_no_steps_sends_no_reminders_for_that_service():
 
 
 def test_in_a_surge_routine_human_calls_become_voice_calls_and_the_rest_stay():
-    doc = policy(Step(48 * 60, Channel.OPERATOR_CALL, fallback=Fallback.SMS),
-                 Step(24 * 60, Channel.FRONTDESK_CALL, routine=False),
-                 Step(120, Channel.SMS, fallback=Fallback.OPERATOR_CALL))
+    doc = policy(
+        Step(48 * 60, Channel.OPERATOR_CALL, fallback=Fallback.SMS),
+        Step(24 * 60, Channel.FRONTDESK_CALL, routine=False),
+        Step(120, Channel.SMS, fallback=Fallback.OPERATOR_CALL),
+    )
     visit = at(STOCKHOLM, 2026, 3, 11, 14, 0)
     calm = plan(doc, visit)
     surge = plan(doc, visit, surge=True)
     assert [(s.channel, s.fallback) for s in calm] == [
-        (Channel.OPERATOR_CALL, Fallback.SMS), (Channel.FRONTDESK_CALL, Fallback.NONE),
-        (Channel.SMS, Fallback.OPERATOR_CALL)]
+        (Channel.OPERATOR_CALL, Fallback.SMS),
+        (Channel.FRONTDESK_CALL, Fallback.NONE),
+        (Channel.SMS, Fallback.OPERATOR_CALL),
+    ]
     assert [(s.channel, s.fallback) for s in surge] == [
-        (Channel.VOICE, Fallback.SMS), (Channel.FRONTDESK_CALL, Fallback.NONE), (Channel.SMS, Fallback.VOICE)]
+        (Channel.VOICE, Fallback.SMS),
+        (Channel.FRONTDESK_CALL, Fallback.NONE),
+        (Channel.SMS, Fallback.VOICE),
+    ]
     assert [s.send_at for s in surge] == [s.send_at for s in calm]
     assert [s.automated_from for s in surge] == [Channel.OPERATOR_CALL, None, None], "the moved one says so"
     assert [s.automated_from for s in calm] == [None, None, None]
 
 
 def test_in_a_surge_a_fallback_never_repeats_the_automated_channel():
-    doc = policy(Step(180, Channel.OPERATOR_CALL, fallback=Fallback.VOICE),
-                 Step(120, Channel.VOICE, fallback=Fallback.OPERATOR_CALL))
+    doc = policy(
+        Step(180, Channel.OPERATOR_CALL, fallback=Fallback.VOICE),
+        Step(120, Channel.VOICE, fallback=Fallback.OPERATOR_CALL),
+    )
     steps = plan(doc, at(STOCKHOLM, 2026, 3, 11, 14, 0), surge=True)
     assert [(s.channel, s.fallback) for s in steps] == [(Channel.VOICE, Fallback.SMS), (Channel.VOICE, Fallback.SMS)]
 
@@ -309,19 +336,30 @@ def test_a_reminder_makes_sense_only_while_it_leaves_the_shortest_step_before_th
 
 def test_a_policy_document_survives_the_trip_to_json_and_back():
     doc = PolicyDoc(
-        steps=(Step(2880, Channel.OPERATOR_CALL, True, False, Fallback.SMS),
-               Step(120, Channel.VOICE, on_machine=OnMachine.VOICEMAIL)),
+        steps=(
+            Step(2880, Channel.OPERATOR_CALL, True, False, Fallback.SMS),
+            Step(120, Channel.VOICE, on_machine=OnMachine.VOICEMAIL),
+        ),
         overrides=(Override((Step(60, Channel.SMS),), service_id=5), Override((), provider_id=9)),
         hours=Hours(8 * 60, 21 * 60, 11 * 60, 14 * 60),
-        templates={"sms": {"pl": "Wizyta {date} {time}"}}, show_provider=True,
-        sender=Sender("+46850000000", "MG" + "a" * 32), sms_per_second=2.5, calls_per_second=0.5,
+        templates={"sms": {"pl": "Wizyta {date} {time}"}},
+        show_provider=True,
+        sender=Sender("+46850000000", "MG" + "a" * 32),
+        sms_per_second=2.5,
+        calls_per_second=0.5,
     )
     assert PolicyDoc.from_json(doc.to_json()) == doc
     stored_before_on_machine = {k: v for k, v in doc.to_json()["steps"][0].items() if k != "on_machine"}
-    assert PolicyDoc.from_json({**doc.to_json(), "steps": [stored_before_on_machine]}).steps[0].on_machine is \
-        OnMachine.FALLBACK, "a version saved before the setting existed falls back on a machine, as it did"
-    assert doc.to_json()["hours"] == {"weekday_start": "08:00", "weekday_end": "21:00", "weekend_start": "11:00",
-                                      "weekend_end": "14:00"}
+    assert (
+        PolicyDoc.from_json({**doc.to_json(), "steps": [stored_before_on_machine]}).steps[0].on_machine
+        is OnMachine.FALLBACK
+    ), "a version saved before the setting existed falls back on a machine, as it did"
+    assert doc.to_json()["hours"] == {
+        "weekday_start": "08:00",
+        "weekday_end": "21:00",
+        "weekend_start": "11:00",
+        "weekend_end": "14:00",
+    }
 
 
 def test_a_language_without_its_own_text_uses_the_built_in_one():

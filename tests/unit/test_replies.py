@@ -9,7 +9,12 @@ from recall.reminders.replies import TWILIO_OPT_IN, TWILIO_OPT_OUT, WORDS, Inten
 
 EN, PL, RU, SV, ZH = Language.EN, Language.PL, Language.RU, Language.SV, Language.ZH
 CONFIRM, CANCEL, OPT_OUT, OPT_IN, RESCHEDULE = (
-    Intent.CONFIRM, Intent.CANCEL, Intent.OPT_OUT, Intent.OPT_IN, Intent.RESCHEDULE)
+    Intent.CONFIRM,
+    Intent.CANCEL,
+    Intent.OPT_OUT,
+    Intent.OPT_IN,
+    Intent.RESCHEDULE,
+)
 
 
 def intent(body: str, language: Language | None = None) -> Intent:
@@ -17,8 +22,25 @@ def intent(body: str, language: Language | None = None) -> Intent:
 
 
 class TestTwilioKeywords:
-    @pytest.mark.parametrize("body", ["STOP", "stop", "Stop", "STOPALL", "UNSUBSCRIBE", "CANCEL", "cancel",
-                                      "END", "QUIT", "REVOKE", "OPTOUT", "  stop  ", "Stop!", "ＳＴＯＰ"])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "STOP",
+            "stop",
+            "Stop",
+            "STOPALL",
+            "UNSUBSCRIBE",
+            "CANCEL",
+            "cancel",
+            "END",
+            "QUIT",
+            "REVOKE",
+            "OPTOUT",
+            "  stop  ",
+            "Stop!",
+            "ＳＴＯＰ",
+        ],
+    )
     def test_twilios_opt_out_words_opt_out_in_every_language(self, body):
         for language in [*Language, None]:
             assert intent(body, language) is OPT_OUT
@@ -34,8 +56,17 @@ class TestTwilioKeywords:
     def test_cancel_alone_is_an_opt_out_because_twilio_blocks_the_sender(self):
         assert intent("Cancel", EN) is OPT_OUT
 
-    @pytest.mark.parametrize("body", ["stop please", "please stop calling me on Mondays", "STOP ALL",
-                                      "can I cancel and come next week?", "yes I will come", "the end"])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "stop please",
+            "please stop calling me on Mondays",
+            "STOP ALL",
+            "can I cancel and come next week?",
+            "yes I will come",
+            "the end",
+        ],
+    )
     def test_a_keyword_inside_a_longer_message_is_text_for_an_operator(self, body):
         reply = classify(body, EN)
         assert reply == Reply(RESCHEDULE, body)
@@ -66,25 +97,57 @@ class TestDigitsAndLetters:
 
 
 class TestLocalizedWords:
-    @pytest.mark.parametrize("language,body,expected", [
-        (EN, "confirm", CONFIRM), (EN, "Confirmed!", CONFIRM), (EN, "OK", CONFIRM), (EN, "okay", CONFIRM),
-        (EN, "cancel appointment", CANCEL), (EN, "Cancel my appointment.", CANCEL),
-        (PL, "Tak", CONFIRM), (PL, "potwierdzam", CONFIRM), (PL, "Potwierdzam wizytę.", CONFIRM),
-        (PL, "przyjdę", CONFIRM), (PL, "anuluj", CANCEL), (PL, "Odwołuję", CANCEL), (PL, "odwoluje", CANCEL),
-        (PL, "rezygnuje", CANCEL), (PL, "ODWOŁUJĘ!", CANCEL),
-        (RU, "да", CONFIRM), (RU, "Да!", CONFIRM), (RU, "подтверждаю", CONFIRM), (RU, "ок", CONFIRM),
-        (RU, "отмена", CANCEL), (RU, "Отменить", CANCEL), (RU, "отменить запись", CANCEL),
-        (RU, "стоп", OPT_OUT), (RU, "СТОП", OPT_OUT),
-        (SV, "ja", CONFIRM), (SV, "Ja!", CONFIRM), (SV, "bekräftar", CONFIRM), (SV, "bekraftar", CONFIRM),
-        (SV, "avboka", CANCEL), (SV, "Avbokar.", CANCEL), (SV, "stopp", OPT_OUT),
-        (ZH, "确认", CONFIRM), (ZH, "確認", CONFIRM), (ZH, "是", CONFIRM), (ZH, "好的。", CONFIRM),
-        (ZH, "取消", CANCEL), (ZH, "取消预约！", CANCEL), (ZH, "退订", OPT_OUT), (ZH, "TD", OPT_OUT),
-    ])
+    @pytest.mark.parametrize(
+        "language,body,expected",
+        [
+            (EN, "confirm", CONFIRM),
+            (EN, "Confirmed!", CONFIRM),
+            (EN, "OK", CONFIRM),
+            (EN, "okay", CONFIRM),
+            (EN, "cancel appointment", CANCEL),
+            (EN, "Cancel my appointment.", CANCEL),
+            (PL, "Tak", CONFIRM),
+            (PL, "potwierdzam", CONFIRM),
+            (PL, "Potwierdzam wizytę.", CONFIRM),
+            (PL, "przyjdę", CONFIRM),
+            (PL, "anuluj", CANCEL),
+            (PL, "Odwołuję", CANCEL),
+            (PL, "odwoluje", CANCEL),
+            (PL, "rezygnuje", CANCEL),
+            (PL, "ODWOŁUJĘ!", CANCEL),
+            (RU, "да", CONFIRM),
+            (RU, "Да!", CONFIRM),
+            (RU, "подтверждаю", CONFIRM),
+            (RU, "ок", CONFIRM),
+            (RU, "отмена", CANCEL),
+            (RU, "Отменить", CANCEL),
+            (RU, "отменить запись", CANCEL),
+            (RU, "стоп", OPT_OUT),
+            (RU, "СТОП", OPT_OUT),
+            (SV, "ja", CONFIRM),
+            (SV, "Ja!", CONFIRM),
+            (SV, "bekräftar", CONFIRM),
+            (SV, "bekraftar", CONFIRM),
+            (SV, "avboka", CANCEL),
+            (SV, "Avbokar.", CANCEL),
+            (SV, "stopp", OPT_OUT),
+            (ZH, "确认", CONFIRM),
+            (ZH, "確認", CONFIRM),
+            (ZH, "是", CONFIRM),
+            (ZH, "好的。", CONFIRM),
+            (ZH, "取消", CANCEL),
+            (ZH, "取消预约！", CANCEL),
+            (ZH, "退订", OPT_OUT),
+            (ZH, "TD", OPT_OUT),
+        ],
+    )
     def test_each_language_has_its_own_words(self, language, body, expected):
         assert classify(body, language) == Reply(expected, body)
 
-    @pytest.mark.parametrize("body,expected", [("tak", CONFIRM), ("да", CONFIRM), ("avboka", CANCEL),
-                                               ("取消", CANCEL), ("potwierdzam", CONFIRM)])
+    @pytest.mark.parametrize(
+        "body,expected",
+        [("tak", CONFIRM), ("да", CONFIRM), ("avboka", CANCEL), ("取消", CANCEL), ("potwierdzam", CONFIRM)],
+    )
     def test_a_patient_may_answer_in_another_language_than_the_one_on_file(self, body, expected):
         assert intent(body, EN) is expected
         assert intent(body, None) is expected
@@ -115,9 +178,20 @@ class TestLocalizedWords:
 
 
 class TestEverythingElse:
-    @pytest.mark.parametrize("body", ["Can we move it to Thursday?", "Mogę przełożyć na piątek?",
-                                      "Можно перенести на завтра?", "Kan vi flytta tiden?", "可以改到明天吗？",
-                                      "HELP", "info", "👍", ""])
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "Can we move it to Thursday?",
+            "Mogę przełożyć na piątek?",
+            "Можно перенести на завтра?",
+            "Kan vi flytta tiden?",
+            "可以改到明天吗？",
+            "HELP",
+            "info",
+            "👍",
+            "",
+        ],
+    )
     def test_anything_else_is_a_reschedule_text_for_an_operator(self, body):
         reply = classify(body, None)
         assert reply.intent is RESCHEDULE and reply.text == body

@@ -2,46 +2,74 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from recall.common.actors import Actor, Role
-from recall.visits.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
 from recall.clinic.clinics import Clinic
+from recall.common.actors import Actor, Role
 from recall.common.errors import Forbidden, ValidationError
-from recall.credit.payplan import PlanTerms
 from recall.common.phones import to_e164, validate_region
-from recall.queue.tasks import due_at_for
 from recall.common.timeutil import at_local, format_hhmm, local_day, month_range, parse_hhmm, validate_zone
+from recall.credit.payplan import PlanTerms
+from recall.queue.tasks import due_at_for
+from recall.visits.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
 from recall.web.errors import flatten
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def clinic(**kw) -> Clinic:
-    data = dict(id=1, name="c", timezone="Europe/Stockholm", phone_region="SE", currency="SEK",
-                recall_cooling_off_hours=72, calling_weekday_start=9 * 60, calling_weekday_end=20 * 60,
-                calling_weekend_start=10 * 60, calling_weekend_end=16 * 60)
+    data = dict(
+        id=1,
+        name="c",
+        timezone="Europe/Stockholm",
+        phone_region="SE",
+        currency="SEK",
+        recall_cooling_off_hours=72,
+        calling_weekday_start=9 * 60,
+        calling_weekday_end=20 * 60,
+        calling_weekend_start=10 * 60,
+        calling_weekend_end=16 * 60,
+    )
     return Clinic(**{**data, **kw})
 
 
 class TestChannels:
     def test_in_person_is_the_front_desks_remote_is_the_operators_automated_is_nobodys(self):
         assert CHANNEL_ROLE == {
-            Channel.IN_PERSON: Role.FRONTDESK, Channel.PHONE: Role.OPERATOR, Channel.CHAT: Role.OPERATOR,
-            Channel.SMS: Role.OPERATOR, Channel.VOICE_REPLY: None, Channel.ONLINE: None}
+            Channel.IN_PERSON: Role.FRONTDESK,
+            Channel.PHONE: Role.OPERATOR,
+            Channel.CHAT: Role.OPERATOR,
+            Channel.SMS: Role.OPERATOR,
+            Channel.VOICE_REPLY: None,
+            Channel.ONLINE: None,
+        }
 
-    @pytest.mark.parametrize("role,channel", [(Role.FRONTDESK, Channel.IN_PERSON), (Role.OPERATOR, Channel.PHONE),
-                                              (Role.OPERATOR, Channel.CHAT), (Role.OPERATOR, Channel.SMS)])
+    @pytest.mark.parametrize(
+        "role,channel",
+        [
+            (Role.FRONTDESK, Channel.IN_PERSON),
+            (Role.OPERATOR, Channel.PHONE),
+            (Role.OPERATOR, Channel.CHAT),
+            (Role.OPERATOR, Channel.SMS),
+        ],
+    )
     def test_staff_earn_the_bookings_of_their_own_territory(self, role, channel):
         actor = Actor(staff_id=7, clinic_id=1, role=role)
         assert credit_target(None, actor, channel, None) == (role, 7)  # type: ignore[arg-type]
 
-    @pytest.mark.parametrize("role,channel", [(Role.FRONTDESK, Channel.PHONE), (Role.FRONTDESK, Channel.CHAT),
-                                              (Role.OPERATOR, Channel.IN_PERSON), (Role.OPERATOR, Channel.VOICE_REPLY),
-                                              (Role.FRONTDESK, Channel.ONLINE)])
+    @pytest.mark.parametrize(
+        "role,channel",
+        [
+            (Role.FRONTDESK, Channel.PHONE),
+            (Role.FRONTDESK, Channel.CHAT),
+            (Role.OPERATOR, Channel.IN_PERSON),
+            (Role.OPERATOR, Channel.VOICE_REPLY),
+            (Role.FRONTDESK, Channel.ONLINE),
+        ],
+    )
     def test_staff_cannot_record_bookings_outside_their_territory(self, role, channel):
         with pytest.raises(Forbidden):
             credit_target(None, Actor(staff_id=7, clinic_id=1, role=role), channel, None)  # type: ignore[arg-type]
@@ -76,9 +104,14 @@ class TestPayPlan:
         assert terms.amount(Role.FRONTDESK, 5, is_recall=False) == 1500
         assert terms.amount(Role.OPERATOR, 5, is_recall=True) == 2500
 
-    @pytest.mark.parametrize("kw,field", [({"recall_multiplier": Decimal("0.9")}, "recall_multiplier"),
-                                          ({"recall_multiplier": Decimal("1.0001")}, "recall_multiplier"),
-                                          ({"operator_base_cents": -1}, "operator_base_cents")])
+    @pytest.mark.parametrize(
+        "kw,field",
+        [
+            ({"recall_multiplier": Decimal("0.9")}, "recall_multiplier"),
+            ({"recall_multiplier": Decimal("1.0001")}, "recall_multiplier"),
+            ({"operator_base_cents": -1}, "operator_base_cents"),
+        ],
+    )
     def test_an_impossible_plan_is_refused_naming_the_field(self, kw, field):
         data = {"frontdesk_base_cents": 1, "operator_base_cents": 1, "recall_multiplier": Decimal("1.5"), **kw}
         with pytest.raises(ValidationError) as err:
@@ -135,10 +168,17 @@ class TestTimeAndPhones:
             parse_hhmm(raw, "calling_weekday_end")
         assert "calling_weekday_end" in err.value.fields
 
-    @pytest.mark.parametrize("raw,region,e164", [
-        ("070-123 45 67", "SE", "+46701234567"), ("512 345 678", "PL", "+48512345678"),
-        ("+7 912 345-67-89", "SE", "+79123456789"), ("+86 138 0013 8000", "PL", "+8613800138000"),
-        ("8 (912) 345-67-89", "RU", "+79123456789"), ("+44 7911 123456", "SE", "+447911123456")])
+    @pytest.mark.parametrize(
+        "raw,region,e164",
+        [
+            ("070-123 45 67", "SE", "+46701234567"),
+            ("512 345 678", "PL", "+48512345678"),
+            ("+7 912 345-67-89", "SE", "+79123456789"),
+            ("+86 138 0013 8000", "PL", "+8613800138000"),
+            ("8 (912) 345-67-89", "RU", "+79123456789"),
+            ("+44 7911 123456", "SE", "+447911123456"),
+        ],
+    )
     def test_phones_become_e164_against_the_clinics_region(self, raw, region, e164):
         assert to_e164(raw, region) == e164
 
@@ -159,7 +199,15 @@ class TestTimeAndPhones:
 
 
 def test_nested_validation_messages_flatten_to_dotted_field_names():
-    nested = {"booking": {"start_at": ["Not a valid datetime."]}, "follow_up": ["Missing data."],
-              "service_rates": {0: {"role": ["bad"]}}, "_schema": ["whole"]}
-    assert flatten(nested) == {"booking.start_at": ["Not a valid datetime."], "follow_up": ["Missing data."],
-                               "service_rates.0.role": ["bad"], "body": ["whole"]}
+    nested = {
+        "booking": {"start_at": ["Not a valid datetime."]},
+        "follow_up": ["Missing data."],
+        "service_rates": {0: {"role": ["bad"]}},
+        "_schema": ["whole"],
+    }
+    assert flatten(nested) == {
+        "booking.start_at": ["Not a valid datetime."],
+        "follow_up": ["Missing data."],
+        "service_rates.0.role": ["bad"],
+        "body": ["whole"],
+    }

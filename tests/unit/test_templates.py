@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from recall.common.errors import ValidationError
 from recall.clinic.patients import Language
+from recall.common.errors import ValidationError
 from recall.reminders.templates import (
     DEFAULT_TEMPLATES,
     LONG_CLINIC_NAMES,
@@ -20,7 +20,7 @@ from recall.reminders.templates import (
     worst_case_segments,
 )
 
-UTC = timezone.utc
+UTC = UTC
 EN, PL, RU, SV, ZH = Language.EN, Language.PL, Language.RU, Language.SV, Language.ZH
 SMS = DEFAULT_TEMPLATES["sms"]
 VOICE = DEFAULT_TEMPLATES["voice"]
@@ -29,8 +29,9 @@ AFTER_EU_DST = datetime(2026, 3, 30, 7, 15, tzinfo=UTC)  # 09:15 CEST
 BEFORE_EU_DST = datetime(2026, 3, 28, 8, 15, tzinfo=UTC)  # 09:15 CET
 
 
-def sms(language: Language, start_at: datetime = AFTER_EU_DST, zone: str = "Europe/Stockholm",
-        clinic: str = "Kliniken") -> str:
+def sms(
+    language: Language, start_at: datetime = AFTER_EU_DST, zone: str = "Europe/Stockholm", clinic: str = "Kliniken"
+) -> str:
     return render(SMS[language], language=language, clinic_name=clinic, start_at=start_at, zone=zone)
 
 
@@ -42,22 +43,36 @@ def problem(text: str, *, allow_provider: bool = False, field: str = "body") -> 
 
 
 class TestRendering:
-    @pytest.mark.parametrize("language,expected", [
-        (EN, "Reminder: your appointment at Kliniken on Monday 30 March at 09:15. "
-             "Reply 1 to confirm, 2 to cancel."),
-        (PL, "Przypomnienie: Kliniken, poniedziałek, 30 marca o 09:15. Odpisz 1 – potwierdzam, 2 – odwołuję."),
-        (RU, "Напоминание: Kliniken, понедельник, 30 марта в 09:15. Ответьте 1 — подтвердить, 2 — отменить."),
-        (SV, "Påminnelse: din tid hos Kliniken måndag 30 mars kl. 09:15. "
-             "Svara 1 för att bekräfta, 2 för att avboka."),
-        (ZH, "提醒：您在Kliniken的预约时间为3月30日星期一 09:15。回复1确认，回复2取消。"),
-    ])
+    @pytest.mark.parametrize(
+        "language,expected",
+        [
+            (
+                EN,
+                "Reminder: your appointment at Kliniken on Monday 30 March at 09:15. Reply 1 to confirm, 2 to cancel.",
+            ),
+            (PL, "Przypomnienie: Kliniken, poniedziałek, 30 marca o 09:15. Odpisz 1 – potwierdzam, 2 – odwołuję."),
+            (RU, "Напоминание: Kliniken, понедельник, 30 марта в 09:15. Ответьте 1 — подтвердить, 2 — отменить."),
+            (
+                SV,
+                "Påminnelse: din tid hos Kliniken måndag 30 mars kl. 09:15. "
+                "Svara 1 för att bekräfta, 2 för att avboka.",
+            ),
+            (ZH, "提醒：您在Kliniken的预约时间为3月30日星期一 09:15。回复1确认，回复2取消。"),
+        ],
+    )
     def test_the_default_sms_reads_naturally_in_each_language_after_the_eu_dst_change(self, language, expected):
         assert sms(language) == expected
 
-    @pytest.mark.parametrize("language,day", [
-        (EN, "Saturday 28 March"), (PL, "sobota, 28 marca"), (RU, "суббота, 28 марта"),
-        (SV, "lördag 28 mars"), (ZH, "3月28日星期六"),
-    ])
+    @pytest.mark.parametrize(
+        "language,day",
+        [
+            (EN, "Saturday 28 March"),
+            (PL, "sobota, 28 marca"),
+            (RU, "суббота, 28 марта"),
+            (SV, "lördag 28 mars"),
+            (ZH, "3月28日星期六"),
+        ],
+    )
     def test_the_local_wall_clock_is_the_same_before_the_eu_dst_change(self, language, day):
         text = sms(language, BEFORE_EU_DST)
         assert day in text and "09:15" in text
@@ -66,12 +81,15 @@ class TestRendering:
         assert "08:15" in sms(SV, datetime(2026, 3, 30, 6, 15, tzinfo=UTC))
         assert "07:15" in sms(SV, datetime(2026, 3, 28, 6, 15, tzinfo=UTC))
 
-    @pytest.mark.parametrize("start_at,when", [
-        (datetime(2026, 3, 6, 14, 15, tzinfo=UTC), "on Friday, March 6 at 9:15 AM."),  # EST, UTC-5
-        (datetime(2026, 3, 9, 13, 15, tzinfo=UTC), "on Monday, March 9 at 9:15 AM."),  # EDT, UTC-4
-        (datetime(2026, 11, 2, 14, 15, tzinfo=UTC), "on Monday, November 2 at 9:15 AM."),  # EST again
-        (datetime(2026, 3, 10, 1, 30, tzinfo=UTC), "on Monday, March 9 at 9:30 PM."),  # UTC is already Tuesday
-    ])
+    @pytest.mark.parametrize(
+        "start_at,when",
+        [
+            (datetime(2026, 3, 6, 14, 15, tzinfo=UTC), "on Friday, March 6 at 9:15 AM."),  # EST, UTC-5
+            (datetime(2026, 3, 9, 13, 15, tzinfo=UTC), "on Monday, March 9 at 9:15 AM."),  # EDT, UTC-4
+            (datetime(2026, 11, 2, 14, 15, tzinfo=UTC), "on Monday, November 2 at 9:15 AM."),  # EST again
+            (datetime(2026, 3, 10, 1, 30, tzinfo=UTC), "on Monday, March 9 at 9:30 PM."),  # UTC is already Tuesday
+        ],
+    )
     def test_american_zones_get_us_english_across_their_dst_changes(self, start_at, when):
         assert when in sms(EN, start_at, "America/New_York")
 
@@ -85,21 +103,44 @@ class TestRendering:
 
     def test_the_voice_text_ends_with_the_keypad_choices(self):
         text = render(VOICE[EN], language=EN, clinic_name="Kliniken", start_at=AFTER_EU_DST, zone="Europe/London")
-        assert text == ("Hello. This is a reminder from Kliniken about your appointment on Monday 30 March at 08:15. "
-                        "To confirm, press 1. To cancel, press 2. To speak with someone, press 3.")
+        assert text == (
+            "Hello. This is a reminder from Kliniken about your appointment on Monday 30 March at 08:15. "
+            "To confirm, press 1. To cancel, press 2. To speak with someone, press 3."
+        )
 
     def test_a_provider_is_named_only_where_the_clinic_allows_it(self):
-        text = render("{clinic}: {provider}, {date} {time}", language=EN, clinic_name="Kliniken",
-                      start_at=AFTER_EU_DST, zone="Europe/Stockholm", provider_name="Dr Berg", allow_provider=True)
+        text = render(
+            "{clinic}: {provider}, {date} {time}",
+            language=EN,
+            clinic_name="Kliniken",
+            start_at=AFTER_EU_DST,
+            zone="Europe/Stockholm",
+            provider_name="Dr Berg",
+            allow_provider=True,
+        )
         assert text == "Kliniken: Dr Berg, Monday 30 March 09:15"
         with pytest.raises(ValidationError, match=r"\{provider\} is not allowed"):
-            render("{provider}", language=EN, clinic_name="K", start_at=AFTER_EU_DST, zone="Europe/Stockholm",
-                   provider_name="Dr Berg", allow_provider=False)
+            render(
+                "{provider}",
+                language=EN,
+                clinic_name="K",
+                start_at=AFTER_EU_DST,
+                zone="Europe/Stockholm",
+                provider_name="Dr Berg",
+                allow_provider=False,
+            )
 
     def test_a_template_naming_the_provider_needs_a_provider(self):
         with pytest.raises(ValidationError) as caught:
-            render("{provider} {date}", language=EN, clinic_name="K", start_at=AFTER_EU_DST,
-                   zone="Europe/Stockholm", provider_name=None, allow_provider=True)
+            render(
+                "{provider} {date}",
+                language=EN,
+                clinic_name="K",
+                start_at=AFTER_EU_DST,
+                zone="Europe/Stockholm",
+                provider_name=None,
+                allow_provider=True,
+            )
         assert "provider_name" in caught.value.fields
 
     def test_braces_in_a_clinic_name_are_printed_not_interpreted(self):
@@ -120,22 +161,42 @@ class TestRendering:
 
     def test_rendering_refuses_an_unsafe_template(self):
         with pytest.raises(ValidationError, match="format, conversion"):
-            render("{clinic.__init__.__globals__}", language=EN, clinic_name="K", start_at=AFTER_EU_DST,
-                   zone="Europe/Stockholm")
+            render(
+                "{clinic.__init__.__globals__}",
+                language=EN,
+                clinic_name="K",
+                start_at=AFTER_EU_DST,
+                zone="Europe/Stockholm",
+            )
 
 
 class TestValidation:
-    @pytest.mark.parametrize("text", [
-        "{clinic.__class__}", "{clinic.__init__.__globals__}", "{date!r}", "{time:>10}", "{clinic[0]}",
-        "{date!s:^20}",
-    ])
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "{clinic.__class__}",
+            "{clinic.__init__.__globals__}",
+            "{date!r}",
+            "{time:>10}",
+            "{clinic[0]}",
+            "{date!s:^20}",
+        ],
+    )
     def test_format_specs_conversions_and_attribute_access_are_rejected(self, text):
         assert "may not carry a format, conversion, attribute or index" in problem(text)
 
-    @pytest.mark.parametrize("text,shown", [
-        ("{service}", "{service}"), ("{diagnosis}", "{diagnosis}"), ("{0}", "{0}"), ("{}", "{}"),
-        ("{ date }", "{ date }"), ("{Date}", "{Date}"), ("{patient.name}", "{patient.name}"),
-    ])
+    @pytest.mark.parametrize(
+        "text,shown",
+        [
+            ("{service}", "{service}"),
+            ("{diagnosis}", "{diagnosis}"),
+            ("{0}", "{0}"),
+            ("{}", "{}"),
+            ("{ date }", "{ date }"),
+            ("{Date}", "{Date}"),
+            ("{patient.name}", "{patient.name}"),
+        ],
+    )
     def test_an_unknown_placeholder_is_named(self, text, shown):
         message = problem(f"Visit {text} at {{time}}")
         assert f"unknown placeholder {shown}" in message
@@ -157,8 +218,9 @@ class TestValidation:
         assert validate_template("a" * 1600, allow_provider=False)
         assert "1601 characters long; the limit is 1600" in problem("a" * 1601)
 
-    @pytest.mark.parametrize("char,code", [("\x00", "U+0000"), ("\r", "U+000D"), ("\t", "U+0009"),
-                                           ("\x1b", "U+001B"), ("\u202e", "U+202E")])
+    @pytest.mark.parametrize(
+        "char,code", [("\x00", "U+0000"), ("\r", "U+000D"), ("\t", "U+0009"), ("\x1b", "U+001B"), ("\u202e", "U+202E")]
+    )
     def test_control_characters_other_than_newline_are_rejected(self, char, code):
         assert f"contains control characters: {code}" in problem(f"On {{date}}{char} at {{time}}")
 
@@ -167,14 +229,19 @@ class TestValidation:
 
     def test_every_problem_is_reported_at_once(self):
         message = problem("{service} {date!r} {provider} {", field="sms_template")
-        for part in ("unknown placeholder {service}", "{date!r} may not carry", "{provider} is not allowed",
-                     "unbalanced braces"):
+        for part in (
+            "unknown placeholder {service}",
+            "{date!r} may not carry",
+            "{provider} is not allowed",
+            "unbalanced braces",
+        ):
             assert part in message
 
 
 class TestSegments:
-    @pytest.mark.parametrize("length,units,count", [(159, 159, 1), (160, 160, 1), (161, 161, 2),
-                                                    (306, 306, 2), (307, 307, 3)])
+    @pytest.mark.parametrize(
+        "length,units,count", [(159, 159, 1), (160, 160, 1), (161, 161, 2), (306, 306, 2), (307, 307, 3)]
+    )
     def test_gsm_7_holds_160_alone_and_153_per_part(self, length, units, count):
         assert segments("a" * length) == SegmentInfo("GSM-7", units, count)
 
@@ -239,8 +306,9 @@ class TestManagerWarnings:
         text = "Hello from {clinic}! Your visit is on {date} at {time}. "
         assert check_template(text + "a" * 199, language=EN, allow_provider=False) == []
         (warning,) = check_template(text + "a" * 200, language=EN, allow_provider=False)
-        assert warning == ("renders to 3 segments (encoding GSM-7); more than 2 segments costs more "
-                           "and may arrive split")
+        assert warning == (
+            "renders to 3 segments (encoding GSM-7); more than 2 segments costs more and may arrive split"
+        )
 
     def test_the_worst_case_takes_the_longest_date_of_the_year(self):
         assert worst_case_segments("{date}", language=EN).units == len("Wednesday, September 30")
@@ -253,7 +321,9 @@ class TestManagerWarnings:
 
     def test_a_template_without_the_date_or_time_is_flagged(self):
         assert check_template("See you at {clinic}", language=EN, allow_provider=False) == [
-            "does not mention the {date} of the appointment", "does not mention the {time} of the appointment"]
+            "does not mention the {date} of the appointment",
+            "does not mention the {time} of the appointment",
+        ]
 
     def test_checking_an_invalid_template_raises_naming_the_field(self):
         with pytest.raises(ValidationError) as caught:
@@ -290,7 +360,12 @@ class TestDefaults:
     def test_the_default_sms_segment_counts_are_as_documented(self):
         counts = {lang.value: worst_case_segments(SMS[lang], language=lang) for lang in Language}
         assert {k: (v.encoding, v.segments) for k, v in counts.items()} == {
-            "en": ("GSM-7", 1), "pl": ("UCS-2", 2), "ru": ("UCS-2", 2), "sv": ("GSM-7", 1), "zh": ("UCS-2", 2)}
+            "en": ("GSM-7", 1),
+            "pl": ("UCS-2", 2),
+            "ru": ("UCS-2", 2),
+            "sv": ("GSM-7", 1),
+            "zh": ("UCS-2", 2),
+        }
 
     @pytest.mark.parametrize("language", list(Language))
     def test_each_voice_text_ends_with_the_keypad_instructions(self, language):

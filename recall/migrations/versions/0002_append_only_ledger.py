@@ -4,12 +4,13 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-23
 """
+
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -17,8 +18,8 @@ MESSAGE = "credit entries are append-only: append a new entry instead"
 
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name == 'sqlite':
-        for action in ('UPDATE', 'DELETE'):
+    if op.get_bind().dialect.name == "sqlite":
+        for action in ("UPDATE", "DELETE"):
             op.execute(f"""
                 CREATE TRIGGER credit_entries_no_{action.lower()} BEFORE {action} ON credit_entries
                 BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END
@@ -36,7 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == 'sqlite':
+    if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER credit_entries_no_update")
         op.execute("DROP TRIGGER credit_entries_no_delete")
         return

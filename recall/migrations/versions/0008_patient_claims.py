@@ -15,83 +15,114 @@ Revision ID: 0008
 Revises: 0006
 Create Date: 2026-12-01
 """
+
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import recall.common.db
 
-
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 CHECKED_IN = sa.text("status = 'checked_in'")
 LEASED = sa.text("lease_holder_id IS NOT NULL")
-TASKS = sa.table('recall_tasks', sa.column('id', sa.Integer()), sa.column('patient_id', sa.Integer()),
-                 sa.column('lease_holder_id', sa.Integer()),
-                 sa.column('lease_expires_at', recall.common.db.UTCDateTime(timezone=True)))
-CLAIMS = sa.table('patient_claims', sa.column('patient_id', sa.Integer()), sa.column('holder_id', sa.Integer()),
-                  sa.column('claimed_at', recall.common.db.UTCDateTime(timezone=True)))
-VISITS = sa.table('visits', sa.column('patient_id', sa.Integer()), sa.column('status', sa.String()))
+TASKS = sa.table(
+    "recall_tasks",
+    sa.column("id", sa.Integer()),
+    sa.column("patient_id", sa.Integer()),
+    sa.column("lease_holder_id", sa.Integer()),
+    sa.column("lease_expires_at", recall.common.db.UTCDateTime(timezone=True)),
+)
+CLAIMS = sa.table(
+    "patient_claims",
+    sa.column("patient_id", sa.Integer()),
+    sa.column("holder_id", sa.Integer()),
+    sa.column("claimed_at", recall.common.db.UTCDateTime(timezone=True)),
+)
+VISITS = sa.table("visits", sa.column("patient_id", sa.Integer()), sa.column("status", sa.String()))
 
 
 def upgrade() -> None:
     bind = op.get_bind()
-    doubled = bind.scalar(sa.select(sa.func.count()).select_from(
-        sa.select(VISITS.c.patient_id).where(VISITS.c.status == 'checked_in').group_by(VISITS.c.patient_id)
-        .having(sa.func.count() > 1).subquery()))
+    doubled = bind.scalar(
+        sa.select(sa.func.count()).select_from(
+            sa.select(VISITS.c.patient_id)
+            .where(VISITS.c.status == "checked_in")
+            .group_by(VISITS.c.patient_id)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+    )
     if doubled:
-        raise RuntimeError(f"{doubled} patients have more than one visit checked in and not checked out; check "
-                           "out all but one visit of each (POST /api/v1/visits/<id>/checkout), then migrate again")
+        raise RuntimeError(
+            f"{doubled} patients have more than one visit checked in and not checked out; check "
+            "out all but one visit of each (POST /api/v1/visits/<id>/checkout), then migrate again"
+        )
 
     op.create_table(
-        'patient_claims',
-        sa.Column('patient_id', sa.Integer(), nullable=False),
-        sa.Column('holder_id', sa.Integer(), nullable=False),
-        sa.Column('claimed_at', recall.common.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['holder_id'], ['staff.id'], name=op.f('fk_patient_claims_holder_id_staff')),
-        sa.ForeignKeyConstraint(['patient_id'], ['patients.id'], name=op.f('fk_patient_claims_patient_id_patients')),
-        sa.PrimaryKeyConstraint('patient_id', name=op.f('pk_patient_claims')),
-        sa.UniqueConstraint('patient_id', 'holder_id', name='uq_patient_claims_patient_holder'),
+        "patient_claims",
+        sa.Column("patient_id", sa.Integer(), nullable=False),
+        sa.Column("holder_id", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", recall.common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["holder_id"], ["staff.id"], name=op.f("fk_patient_claims_holder_id_staff")),
+        sa.ForeignKeyConstraint(["patient_id"], ["patients.id"], name=op.f("fk_patient_claims_patient_id_patients")),
+        sa.PrimaryKeyConstraint("patient_id", name=op.f("pk_patient_claims")),
+        sa.UniqueConstraint("patient_id", "holder_id", name="uq_patient_claims_patient_holder"),
     )
-    with op.batch_alter_table('patient_claims', schema=None) as batch_op:
-        batch_op.create_index('ix_patient_claims_holder', ['holder_id'], unique=False)
+    with op.batch_alter_table("patient_claims", schema=None) as batch_op:
+        batch_op.create_index("ix_patient_claims_holder", ["holder_id"], unique=False)
 
     # Today's leases: the longest-running one per patient keeps its holder; the others are dropped.
-    leases = bind.execute(sa.select(TASKS.c.id, TASKS.c.patient_id, TASKS.c.lease_holder_id, TASKS.c.lease_expires_at)
-                          .where(TASKS.c.lease_holder_id.is_not(None))
-                          .order_by(TASKS.c.patient_id, TASKS.c.lease_expires_at.desc(), TASKS.c.id)).all()
+    leases = bind.execute(
+        sa.select(TASKS.c.id, TASKS.c.patient_id, TASKS.c.lease_holder_id, TASKS.c.lease_expires_at)
+        .where(TASKS.c.lease_holder_id.is_not(None))
+        .order_by(TASKS.c.patient_id, TASKS.c.lease_expires_at.desc(), TASKS.c.id)
+    ).all()
     holder: dict[int, tuple[int, object]] = {}
     for task_id, patient_id, holder_id, expires in leases:
         if patient_id not in holder:
             holder[patient_id] = (holder_id, expires)
         elif holder[patient_id][0] != holder_id:
-            bind.execute(TASKS.update().where(TASKS.c.id == task_id).values(lease_holder_id=None,
-                                                                            lease_expires_at=None))
+            bind.execute(
+                TASKS.update().where(TASKS.c.id == task_id).values(lease_holder_id=None, lease_expires_at=None)
+            )
     if holder:
-        bind.execute(CLAIMS.insert(), [{'patient_id': p, 'holder_id': h, 'claimed_at': e}
-                                       for p, (h, e) in holder.items()])
+        bind.execute(
+            CLAIMS.insert(), [{"patient_id": p, "holder_id": h, "claimed_at": e} for p, (h, e) in holder.items()]
+        )
 
-    with op.batch_alter_table('recall_tasks', schema=None) as batch_op:
-        batch_op.create_foreign_key('fk_recall_tasks_lease_patient_claims', 'patient_claims',
-                                    ['patient_id', 'lease_holder_id'], ['patient_id', 'holder_id'],
-                                    deferrable=True, initially='DEFERRED')
-        batch_op.create_index('ix_recall_tasks_live_lease', ['lease_expires_at', 'patient_id'], unique=False,
-                              sqlite_where=LEASED, postgresql_where=LEASED)
-    with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.create_index('uq_visits_open_patient', ['patient_id'], unique=True, sqlite_where=CHECKED_IN,
-                              postgresql_where=CHECKED_IN)
+    with op.batch_alter_table("recall_tasks", schema=None) as batch_op:
+        batch_op.create_foreign_key(
+            "fk_recall_tasks_lease_patient_claims",
+            "patient_claims",
+            ["patient_id", "lease_holder_id"],
+            ["patient_id", "holder_id"],
+            deferrable=True,
+            initially="DEFERRED",
+        )
+        batch_op.create_index(
+            "ix_recall_tasks_live_lease",
+            ["lease_expires_at", "patient_id"],
+            unique=False,
+            sqlite_where=LEASED,
+            postgresql_where=LEASED,
+        )
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_visits_open_patient", ["patient_id"], unique=True, sqlite_where=CHECKED_IN, postgresql_where=CHECKED_IN
+        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('visits', schema=None) as batch_op:
-        batch_op.drop_index('uq_visits_open_patient', sqlite_where=CHECKED_IN, postgresql_where=CHECKED_IN)
-    with op.batch_alter_table('recall_tasks', schema=None) as batch_op:
-        batch_op.drop_index('ix_recall_tasks_live_lease', sqlite_where=LEASED, postgresql_where=LEASED)
-        batch_op.drop_constraint('fk_recall_tasks_lease_patient_claims', type_='foreignkey')
-    with op.batch_alter_table('patient_claims', schema=None) as batch_op:
-        batch_op.drop_index('ix_patient_claims_holder')
-    op.drop_table('patient_claims')
+    with op.batch_alter_table("visits", schema=None) as batch_op:
+        batch_op.drop_index("uq_visits_open_patient", sqlite_where=CHECKED_IN, postgresql_where=CHECKED_IN)
+    with op.batch_alter_table("recall_tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_recall_tasks_live_lease", sqlite_where=LEASED, postgresql_where=LEASED)
+        batch_op.drop_constraint("fk_recall_tasks_lease_patient_claims", type_="foreignkey")
+    with op.batch_alter_table("patient_claims", schema=None) as batch_op:
+        batch_op.drop_index("ix_patient_claims_holder")
+    op.drop_table("patient_claims")

@@ -10,16 +10,16 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-01
 """
+
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import recall.common.db
 
-
-revision = '0010'
-down_revision = '0008'
+revision = "0010"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
@@ -27,16 +27,22 @@ WAITING = "status = 'unknown' AND outcome = 'worker_lost' AND (recovery IS NULL 
 
 
 def upgrade() -> None:
-    op.add_column('reminders', sa.Column('claimed_at', recall.common.db.UTCDateTime(timezone=True), nullable=True))
-    op.add_column('reminders', sa.Column('recovery', sa.String(length=20), nullable=True))
+    op.add_column("reminders", sa.Column("claimed_at", recall.common.db.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("reminders", sa.Column("recovery", sa.String(length=20), nullable=True))
     # Unknown reminders from before this revision were never looked up; they are old news, not to be re-sent.
     op.execute("UPDATE reminders SET recovery = 'missed' WHERE status = 'unknown'")
-    op.create_index('ix_reminders_recovery', 'reminders', ['lease_expires_at'], unique=False,
-                    sqlite_where=sa.text(WAITING), postgresql_where=sa.text(WAITING))
+    op.create_index(
+        "ix_reminders_recovery",
+        "reminders",
+        ["lease_expires_at"],
+        unique=False,
+        sqlite_where=sa.text(WAITING),
+        postgresql_where=sa.text(WAITING),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_reminders_recovery', table_name='reminders')
-    with op.batch_alter_table('reminders', schema=None) as batch_op:
-        batch_op.drop_column('recovery')
-        batch_op.drop_column('claimed_at')
+    op.drop_index("ix_reminders_recovery", table_name="reminders")
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_column("recovery")
+        batch_op.drop_column("claimed_at")

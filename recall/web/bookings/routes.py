@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall.visits import bookings
-from recall.credit import ledger as credit
 from recall.common.actors import Role
-from recall.visits.bookings import BookingRequest
 from recall.common.errors import Forbidden
+from recall.credit import ledger as credit
+from recall.visits import bookings
+from recall.visits.bookings import BookingRequest
 from recall.web.auth import any_staff, roles
 from recall.web.bookings.schemas import (
-    BookingCreateSchema, BookingListArgs, BookingSchema, CancelSchema, CreditEntrySchema, MoveSchema,
+    BookingCreateSchema,
+    BookingListArgs,
+    BookingSchema,
+    CancelSchema,
+    CreditEntrySchema,
+    MoveSchema,
 )
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
@@ -35,9 +40,14 @@ def create_booking(req: BookingRequest) -> Any:
 @blp.response(200, page_schema(BookingSchema))
 def list_bookings(args: dict[str, Any]) -> Any:
     stmt = bookings.list_bookings(
-        actor().clinic_id, statuses=args.get("status"), start_from=args.get("from_"), start_to=args.get("to"),
-        patient_id=args.get("patient_id"), provider_id=args.get("provider_id"),
-        credited_staff_id=args.get("credited_staff_id"), channel=args.get("channel"),
+        actor().clinic_id,
+        statuses=args.get("status"),
+        start_from=args.get("from_"),
+        start_to=args.get("to"),
+        patient_id=args.get("patient_id"),
+        provider_id=args.get("provider_id"),
+        credited_staff_id=args.get("credited_staff_id"),
+        channel=args.get("channel"),
     )
     return page_of(stmt, args)
 
@@ -75,8 +85,15 @@ def confirm(booking_id: int) -> Any:
 @blp.response(200, BookingSchema)
 def move(data: dict[str, Any], booking_id: int) -> Any:
     """Move a booking to another time (and provider)."""
-    return bookings.move_booking(session(), clock(), actor(), booking_id, start_at=data["start_at"],
-                                 end_at=data["end_at"], provider_id=data["provider_id"])
+    return bookings.move_booking(
+        session(),
+        clock(),
+        actor(),
+        booking_id,
+        start_at=data["start_at"],
+        end_at=data["end_at"],
+        provider_id=data["provider_id"],
+    )
 
 
 @blp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])

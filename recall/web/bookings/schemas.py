@@ -5,10 +5,9 @@ from typing import Any
 import marshmallow as ma
 
 from recall.common.actors import Role
-from recall.visits.bookings import BookingRequest, BookingStatus, Channel, Source
 from recall.credit.ledger import CreditKind
+from recall.visits.bookings import BookingRequest, BookingStatus, Channel, Source
 from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs
-
 
 
 class BookingSchema(Output):
@@ -38,8 +37,11 @@ class BookingTimeSchema(Input):
     end_at = Instant(load_default=None, metadata={"description": "default: the service's duration"})
     provider_id = Id(strict=True, load_default=None)
     service_id = Id(strict=True, load_default=None)
-    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500),
-                            metadata={"description": "operational remarks only; never a diagnosis"})
+    note = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "operational remarks only; never a diagnosis"},
+    )
 
 
 class BookingCreateSchema(BookingTimeSchema):
@@ -47,8 +49,11 @@ class BookingCreateSchema(BookingTimeSchema):
     channel = ma.fields.Enum(Channel, by_value=True, required=True)
     source = ma.fields.Enum(Source, by_value=True, load_default=Source.NEW_REQUEST)
     recall_task_id = Id(strict=True, load_default=None)
-    on_behalf_of_staff_id = Id(strict=True, load_default=None,
-                               metadata={"description": "managers only: the staff member who earns the booking"})
+    on_behalf_of_staff_id = Id(
+        strict=True,
+        load_default=None,
+        metadata={"description": "managers only: the staff member who earns the booking"},
+    )
 
     @ma.post_load
     def _request(self, data: dict[str, Any], **_kw: Any) -> BookingRequest:

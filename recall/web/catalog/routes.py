@@ -7,7 +7,12 @@ from typing import Any
 from recall.clinic import catalog
 from recall.web.auth import any_staff, manager_only
 from recall.web.catalog.schemas import (
-    CatalogListArgs, ProviderCreateSchema, ProviderSchema, ProviderUpdateSchema, ServiceCreateSchema, ServiceSchema,
+    CatalogListArgs,
+    ProviderCreateSchema,
+    ProviderSchema,
+    ProviderUpdateSchema,
+    ServiceCreateSchema,
+    ServiceSchema,
     ServiceUpdateSchema,
 )
 from recall.web.common import actor, clock, page_of, page_schema, session

@@ -35,12 +35,17 @@ class ServiceSchema(Output):
 class ServiceUpdateSchema(Input):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     duration_minutes = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=5, max=720))
-    follow_up_interval_days = ma.fields.Integer(strict=True, allow_none=True,
-                                                validate=ma.validate.Range(min=1, max=3650))
+    follow_up_interval_days = ma.fields.Integer(
+        strict=True, allow_none=True, validate=ma.validate.Range(min=1, max=3650)
+    )
     value_weight = StrictFloat(
-        allow_nan=False, validate=ma.validate.Range(min=0.1, max=10),
-        metadata={"description": "Value of winning this patient back; each point above 1 counts as a day "
-                                 "more overdue in the recall queue, and it multiplies overdue age in a surge."})
+        allow_nan=False,
+        validate=ma.validate.Range(min=0.1, max=10),
+        metadata={
+            "description": "Value of winning this patient back; each point above 1 counts as a day "
+            "more overdue in the recall queue, and it multiplies overdue age in a surge."
+        },
+    )
     active = strict_bool()
 
 

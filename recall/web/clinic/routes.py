@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import current_app
 
-from recall.reminders import accounts as clinic_accounts
 from recall.clinic import clinics
 from recall.credit import payplan
 from recall.credit.payplan import PlanTerms
+from recall.reminders import accounts as clinic_accounts
 from recall.web.auth import any_staff, manager_only
 from recall.web.clinic.schemas import ClinicSchema, ClinicUpdateSchema, PayPlanInputSchema, PayPlanSchema
 from recall.web.common import actor, clock, session
@@ -32,8 +32,12 @@ def get_clinic() -> Any:
 def update_clinic(changes: dict[str, Any]) -> Any:
     """The settings, and the clinic's own Twilio account (its token write-only), in one transaction."""
     clinic_accounts.apply_account(
-        session(), actor().clinic_id, changes, service_account_sid=current_app.config.get("TWILIO_ACCOUNT_SID"),
-        sealer=clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY")))
+        session(),
+        actor().clinic_id,
+        changes,
+        service_account_sid=current_app.config.get("TWILIO_ACCOUNT_SID"),
+        sealer=clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY")),
+    )
     rest = {k: v for k, v in changes.items() if k not in clinic_accounts.FIELDS}
     return clinics.update_clinic(session(), actor().clinic_id, rest)  # commits both
 

@@ -5,11 +5,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.common.actors import Role
 from recall.clinic.clinics import NULLABLE_RULES, QUEUE_RULES
+from recall.common.actors import Role
 from recall.common.errors import ValidationError as DomainValidationError
-from recall.credit.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
 from recall.common.timeutil import format_hhmm
+from recall.credit.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
 from recall.web.common import Id, Input, Output, StrictDecimal
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
@@ -33,16 +33,23 @@ class ClinicSchema(Output):
     surge_backlog = ma.fields.Integer(allow_none=True)
     surge_overdue_days = ma.fields.Integer(allow_none=True)
     surge_overdue_tasks = ma.fields.Integer()
-    twilio_account_sid = ma.fields.String(allow_none=True,
-                                          metadata={"description": "The clinic's own Twilio account; null: the "
-                                                                   "service-wide one. Its auth token is never shown."})
+    twilio_account_sid = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The clinic's own Twilio account; null: the service-wide one. Its auth token is never shown."
+        },
+    )
     has_own_twilio_account = ma.fields.Boolean()
 
 
 def _rule(name: str, description: str) -> ma.fields.Integer:
     low, high = QUEUE_RULES[name]
-    return ma.fields.Integer(strict=True, allow_none=name in NULLABLE_RULES, validate=ma.validate.Range(min=low, max=high),
-                             metadata={"description": description})
+    return ma.fields.Integer(
+        strict=True,
+        allow_none=name in NULLABLE_RULES,
+        validate=ma.validate.Range(min=low, max=high),
+        metadata={"description": description},
+    )
 
 
 class ClinicUpdateSchema(Input):
@@ -60,35 +67,55 @@ class ClinicUpdateSchema(Input):
     recall_backoff_minutes = ma.fields.List(
         ma.fields.Integer(strict=True, validate=ma.validate.Range(min=5, max=43200)),
         validate=ma.validate.Length(min=1, max=10),
-        metadata={"description": "Waits after the 1st, 2nd, ... unanswered attempt; the last one repeats."})
-    recall_callback_hold_minutes = _rule("recall_callback_hold_minutes",
-                                         "How long a requested callback is kept for the operator who took it.")
+        metadata={"description": "Waits after the 1st, 2nd, ... unanswered attempt; the last one repeats."},
+    )
+    recall_callback_hold_minutes = _rule(
+        "recall_callback_hold_minutes", "How long a requested callback is kept for the operator who took it."
+    )
     surge_backlog = _rule("surge_backlog", "A surge starts when this many tasks are due; null: never.")
-    surge_overdue_days = _rule("surge_overdue_days",
-                               "A surge starts when surge_overdue_tasks tasks are this many days overdue; null: never.")
+    surge_overdue_days = _rule(
+        "surge_overdue_days", "A surge starts when surge_overdue_tasks tasks are this many days overdue; null: never."
+    )
     surge_overdue_tasks = _rule("surge_overdue_tasks", "See surge_overdue_days.")
     twilio_account_sid = ma.fields.String(
-        allow_none=True, validate=ma.validate.Regexp(r"^AC[0-9a-fA-F]{32}$", error="must be AC and 32 hex digits"),
-        metadata={"description": "The clinic's own Twilio account or subaccount, given with its auth token; null "
-                                 "goes back to the service-wide account."})
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^AC[0-9a-fA-F]{32}$", error="must be AC and 32 hex digits"),
+        metadata={
+            "description": "The clinic's own Twilio account or subaccount, given with its auth token; null "
+            "goes back to the service-wide account."
+        },
+    )
     twilio_auth_token = ma.fields.String(
-        load_only=True, validate=ma.validate.Length(min=32, max=64),
-        metadata={"description": "Write-only: the auth token of twilio_account_sid (alone: replaces the current "
-                                 "account's). Stored encrypted, never returned."})
+        load_only=True,
+        validate=ma.validate.Length(min=32, max=64),
+        metadata={
+            "description": "Write-only: the auth token of twilio_account_sid (alone: replaces the current "
+            "account's). Stored encrypted, never returned."
+        },
+    )
 
 
 class ServiceRateSchema(Input):
     service_id = Id(required=True, strict=True)
-    role = ma.fields.Enum(Role, by_value=True, required=True,
-                          validate=ma.validate.OneOf(EARNING_ROLES, error="must be frontdesk or operator"))
+    role = ma.fields.Enum(
+        Role,
+        by_value=True,
+        required=True,
+        validate=ma.validate.OneOf(EARNING_ROLES, error="must be frontdesk or operator"),
+    )
     amount_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
 
 
 class PayPlanInputSchema(Input):
-    frontdesk_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
-    operator_base_cents = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS))
-    recall_multiplier = StrictDecimal(required=True, places=None, allow_nan=False,
-                                          validate=ma.validate.Range(min=1, max=100))
+    frontdesk_base_cents = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS)
+    )
+    operator_base_cents = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=0, max=MAX_CENTS)
+    )
+    recall_multiplier = StrictDecimal(
+        required=True, places=None, allow_nan=False, validate=ma.validate.Range(min=1, max=100)
+    )
     service_rates = ma.fields.List(ma.fields.Nested(ServiceRateSchema), load_default=list)
 
     @ma.validates_schema
@@ -101,7 +128,8 @@ class PayPlanInputSchema(Input):
     def _terms(self, data: dict[str, Any], **_kw: Any) -> PlanTerms:
         try:
             return PlanTerms(
-                frontdesk_base_cents=data["frontdesk_base_cents"], operator_base_cents=data["operator_base_cents"],
+                frontdesk_base_cents=data["frontdesk_base_cents"],
+                operator_base_cents=data["operator_base_cents"],
                 recall_multiplier=Decimal(data["recall_multiplier"]),
                 service_rates={(r["service_id"], r["role"]): r["amount_cents"] for r in data["service_rates"]},
             )
@@ -113,8 +141,10 @@ class PayPlanSchema(Output):
     frontdesk_base_cents = ma.fields.Integer()
     operator_base_cents = ma.fields.Integer()
     recall_multiplier = ma.fields.Function(lambda t: float(t.recall_multiplier))
-    service_rates = ma.fields.Function(lambda t: [
-        {"service_id": sid, "role": role.value, "amount_cents": cents}
-        for (sid, role), cents in sorted(t.service_rates.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
-    ])
+    service_rates = ma.fields.Function(
+        lambda t: [
+            {"service_id": sid, "role": role.value, "amount_cents": cents}
+            for (sid, role), cents in sorted(t.service_rates.items(), key=lambda kv: (kv[0][0], kv[0][1].value))
+        ]
+    )
     version = ma.fields.Integer()

@@ -8,18 +8,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from recall.credit import earnings
 from recall.clinic.clinics import get_clinic
-from recall.credit.ledger import CreditEntry
-from recall.common.errors import Forbidden
-from recall.credit.payplan import check_rates
 from recall.clinic.staff import get_staff
+from recall.common.errors import Forbidden
+from recall.credit import earnings
+from recall.credit.ledger import CreditEntry
+from recall.credit.payplan import check_rates
 from recall.web.auth import any_staff, manager_only
 from recall.web.bookings.schemas import CreditEntrySchema
 from recall.web.common import DayRangeArgs, actor, clock, instant_range, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
 from recall.web.earnings.schemas import (
-    EarningsSchema, LedgerArgs, TeamEarningsSchema, WhatIfInputSchema, WhatIfSchema,
+    EarningsSchema,
+    LedgerArgs,
+    TeamEarningsSchema,
+    WhatIfInputSchema,
+    WhatIfSchema,
 )
 
 blp = Blueprint("earnings", __name__, description="Credit earned, pending and voided")
@@ -60,8 +64,12 @@ def staff_earnings(args: dict[str, Any], staff_id: int) -> Any:
 def team_earnings(args: dict[str, Any]) -> Any:
     clinic = get_clinic(session(), actor().clinic_id)
     start, end = earnings.period(clinic, clock().now(), args.get("from_"), args.get("to"))
-    return {"start": start, "end": end, "currency": clinic.currency,
-            "staff": earnings.team_earnings(session(), clinic.id, start, end)}
+    return {
+        "start": start,
+        "end": end,
+        "currency": clinic.currency,
+        "staff": earnings.team_earnings(session(), clinic.id, start, end),
+    }
 
 
 @blp.route("/earnings/what-if", methods=["POST"])
@@ -75,9 +83,14 @@ def what_if(data: dict[str, Any]) -> Any:
     start, end = earnings.period(clinic, clock().now(), data["from_"], data["to"])
     check_rates(session(), clinic.id, data["plan"], prefix="plan.service_rates")
     result = earnings.what_if(session(), clinic.id, start, end, data["plan"])
-    return {"start": result.start, "end": result.end, "currency": clinic.currency,
-            "actual_cents": result.actual_cents, "proposed_cents": result.proposed_cents,
-            "rows": [{**asdict(r), "difference_cents": r.difference_cents} for r in result.rows]}
+    return {
+        "start": result.start,
+        "end": result.end,
+        "currency": clinic.currency,
+        "actual_cents": result.actual_cents,
+        "proposed_cents": result.proposed_cents,
+        "rows": [{**asdict(r), "difference_cents": r.difference_cents} for r in result.rows],
+    }
 
 
 @blp.route("/ledger", methods=["GET"])

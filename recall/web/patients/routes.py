@@ -22,8 +22,9 @@ def list_patients(args: dict[str, Any]) -> Any:
     phone = None
     if args.get("phone"):
         phone = to_e164(args["phone"], clinics.get_clinic(session(), actor().clinic_id).phone_region)
-    return page_of(patients.search_patients(actor().clinic_id, q=args.get("q"), phone=phone,
-                                            language=args.get("language")), args)
+    return page_of(
+        patients.search_patients(actor().clinic_id, q=args.get("q"), phone=phone, language=args.get("language")), args
+    )
 
 
 @blp.route("/patients", methods=["POST"])

@@ -8,10 +8,14 @@ from recall.clinic.patients import EARLIEST_BIRTH_DATE, Language
 from recall.web.common import Day, Input, Output, PageArgs, strict_bool
 
 
-def BirthDate(**kwargs: Any) -> Day:  # noqa: N802 - used like a field class
+def BirthDate(**kwargs: Any) -> Day:
     """Any real day from 1900-01-01; "not after today" needs the clinic's zone, so the use case checks it."""
-    return Day(earliest=EARLIEST_BIRTH_DATE, latest=None, metadata={
-        "description": "from 1900-01-01 to today in the clinic's time zone", "x-maximum": "today"}, **kwargs)
+    return Day(
+        earliest=EARLIEST_BIRTH_DATE,
+        latest=None,
+        metadata={"description": "from 1900-01-01 to today in the clinic's time zone", "x-maximum": "today"},
+        **kwargs,
+    )
 
 
 class PatientSchema(Output):
@@ -34,8 +38,10 @@ class PatientSchema(Output):
 
 class PatientUpdateSchema(Input):
     full_name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    phone = ma.fields.String(validate=ma.validate.Length(min=3, max=40),
-                             metadata={"description": "national (read with the clinic's region) or international"})
+    phone = ma.fields.String(
+        validate=ma.validate.Length(min=3, max=40),
+        metadata={"description": "national (read with the clinic's region) or international"},
+    )
     language = ma.fields.Enum(Language, by_value=True)
     timezone = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=64))
     date_of_birth = BirthDate(allow_none=True)

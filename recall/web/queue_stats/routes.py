@@ -9,16 +9,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from recall.queue import stats as queue_stats, staffing
 from recall.clinic.clinics import Clinic, get_clinic
-from recall.common.errors import NotFound, ValidationError
 from recall.clinic.staff import get_staff
+from recall.common.errors import NotFound, ValidationError
 from recall.common.timeutil import local_day
+from recall.queue import staffing
+from recall.queue import stats as queue_stats
 from recall.web.auth import manager_only
 from recall.web.common import actor, clock, instant_range, session
 from recall.web.contract import Blueprint
 from recall.web.queue_stats.schemas import (
-    KpiArgs, QueueHealthSchema, StaffingArgs, StaffingForecastSchema, TeamKpisSchema,
+    KpiArgs,
+    QueueHealthSchema,
+    StaffingArgs,
+    StaffingForecastSchema,
+    TeamKpisSchema,
 )
 
 blp = Blueprint("queue_stats", __name__, description="Recall queue health, team KPIs and staffing")

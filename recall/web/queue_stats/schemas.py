@@ -18,20 +18,33 @@ def _in(name: str, **kwargs: Any) -> ma.validate.Range:
 class KpiArgs(Input):
     from_ = DayOrInstant(data_key="from")
     to = DayOrInstant()
-    group = ma.fields.String(load_default="day", validate=ma.validate.OneOf(["day", "week"]),
-                             metadata={"description": "local days, or ISO weeks starting on Monday"})
+    group = ma.fields.String(
+        load_default="day",
+        validate=ma.validate.OneOf(["day", "week"]),
+        metadata={"description": "local days, or ISO weeks starting on Monday"},
+    )
     staff_id = Id(metadata={"description": "one operator's rows (the team rows stay)"})
 
 
 class StaffingArgs(Input):
-    target_days = ma.fields.Integer(load_default=5, validate=_in("target_days"),
-                                    metadata={"description": "clear the work due within this many days"})
-    hours_per_day = ma.fields.Float(load_default=7.0, validate=_in("hours_per_day"),
-                                    metadata={"description": "an operator's queue hours per day"})
-    occupancy = ma.fields.Float(load_default=0.85, validate=_in("occupancy"),
-                                metadata={"description": "the share of those hours spent on calls and wrap-up"})
-    lookback_days = ma.fields.Integer(load_default=28, validate=_in("lookback_days"),
-                                      metadata={"description": "the history the rates are measured over"})
+    target_days = ma.fields.Integer(
+        load_default=5,
+        validate=_in("target_days"),
+        metadata={"description": "clear the work due within this many days"},
+    )
+    hours_per_day = ma.fields.Float(
+        load_default=7.0, validate=_in("hours_per_day"), metadata={"description": "an operator's queue hours per day"}
+    )
+    occupancy = ma.fields.Float(
+        load_default=0.85,
+        validate=_in("occupancy"),
+        metadata={"description": "the share of those hours spent on calls and wrap-up"},
+    )
+    lookback_days = ma.fields.Integer(
+        load_default=28,
+        validate=_in("lookback_days"),
+        metadata={"description": "the history the rates are measured over"},
+    )
 
 
 class QueueCountsSchema(Output):

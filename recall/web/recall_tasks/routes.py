@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall.queue import attempts, claim_sheet, claims as queue, tasks as recall_tasks, surge
-from recall.common.actors import Role
-from recall.queue.attempts import AttemptInput
 from recall.clinic.clinics import get_clinic
+from recall.common.actors import Role
+from recall.queue import attempts, claim_sheet, surge
+from recall.queue import claims as queue
+from recall.queue import tasks as recall_tasks
+from recall.queue.attempts import AttemptInput
 from recall.web.auth import roles
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
 from recall.web.recall_tasks.schemas import (
-    AttemptCreateSchema, AttemptListArgs, AttemptResultSchema, AttemptSchema, ClaimSchema, RecallTaskSchema,
-    SurgeSchema, TaskListArgs,
+    AttemptCreateSchema,
+    AttemptListArgs,
+    AttemptResultSchema,
+    AttemptSchema,
+    ClaimSchema,
+    RecallTaskSchema,
+    SurgeSchema,
+    TaskListArgs,
 )
 
 blp = Blueprint("recall_tasks", __name__, description="The recall queue: tasks, leases and contact attempts")
@@ -26,10 +34,20 @@ queue_workers = roles(Role.OPERATOR, Role.MANAGER)
 @blp.response(200, page_schema(RecallTaskSchema))
 def list_tasks(args: dict[str, Any]) -> Any:
     """Browse and search the queue, in due order."""
-    return page_of(recall_tasks.list_tasks(
-        actor().clinic_id, status=args.get("status"), due_from=args.get("due_from"), due_to=args.get("due_to"),
-        patient_id=args.get("patient_id"), service_id=args.get("service_id"), assignee_id=args.get("assignee_id"),
-        leased=args.get("leased"), now=clock().now()), args)
+    return page_of(
+        recall_tasks.list_tasks(
+            actor().clinic_id,
+            status=args.get("status"),
+            due_from=args.get("due_from"),
+            due_to=args.get("due_to"),
+            patient_id=args.get("patient_id"),
+            service_id=args.get("service_id"),
+            assignee_id=args.get("assignee_id"),
+            leased=args.get("leased"),
+            now=clock().now(),
+        ),
+        args,
+    )
 
 
 @blp.route("/recall-tasks/<int:task_id>", methods=["GET"])
@@ -48,9 +66,15 @@ def claim() -> Any:
     call needs. ``task`` is null when nothing may be called now."""
     claim = queue.claim_next(session(), clock(), actor())
     sheet = claim_sheet.sheet_for(session(), claim, actor().clinic_id, clock().now())
-    return {"task": claim.task, "surge": claim.surge, "closed_on_the_way": claim.closed_on_the_way,
-            "tasks": sheet.tasks if sheet else [], "patient": sheet.patient if sheet else None,
-            "attempts": sheet.attempts if sheet else [], "upcoming_bookings": sheet.upcoming_bookings if sheet else []}
+    return {
+        "task": claim.task,
+        "surge": claim.surge,
+        "closed_on_the_way": claim.closed_on_the_way,
+        "tasks": sheet.tasks if sheet else [],
+        "patient": sheet.patient if sheet else None,
+        "attempts": sheet.attempts if sheet else [],
+        "upcoming_bookings": sheet.upcoming_bookings if sheet else [],
+    }
 
 
 @blp.route("/recall-queue/surge", methods=["GET"])
@@ -92,5 +116,13 @@ def log_attempt(data: AttemptInput, task_id: int) -> Any:
 @blp.response(200, page_schema(AttemptSchema))
 def list_attempts(args: dict[str, Any], task_id: int) -> Any:
     recall_tasks.get_task(session(), actor().clinic_id, task_id)  # 404 for another clinic's task
-    return page_of(attempts.list_attempts(actor().clinic_id, task_id=task_id, staff_id=args.get("staff_id"),
-                                          since=args.get("from_"), until=args.get("to")), args)
+    return page_of(
+        attempts.list_attempts(
+            actor().clinic_id,
+            task_id=task_id,
+            staff_id=args.get("staff_id"),
+            since=args.get("from_"),
+            until=args.get("to"),
+        ),
+        args,
+    )

@@ -4,14 +4,23 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
-from recall.visits.bookings import BookingStatus
-from recall.queue.claim_sheet import TaskCard
 from recall.clinic.patients import Language
+from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
+from recall.queue.claim_sheet import TaskCard
 from recall.queue.tasks import CloseReason, TaskReason, TaskStatus
+from recall.visits.bookings import BookingStatus
 from recall.web.bookings.schemas import BookingTimeSchema
 from recall.web.common import (
-    RANGE_RULE, Day, DayOrInstant, Id, Input, Instant, Output, PageArgs, RangeArgs, instant_range,
+    RANGE_RULE,
+    Day,
+    DayOrInstant,
+    Id,
+    Input,
+    Instant,
+    Output,
+    PageArgs,
+    RangeArgs,
+    instant_range,
 )
 
 
@@ -53,8 +62,9 @@ class TaskListArgs(PageArgs):
     @ma.post_load
     def _instants(self, data: dict[str, Any], **_kw: Any) -> dict[str, Any]:
         if data.get("due_from") is not None or data.get("due_to") is not None:
-            data["due_from"], data["due_to"] = instant_range(data.get("due_from"), data.get("due_to"),
-                                                             names=("due_from", "due_to"))
+            data["due_from"], data["due_to"] = instant_range(
+                data.get("due_from"), data.get("due_to"), names=("due_from", "due_to")
+            )
         return data
 
 
@@ -106,21 +116,29 @@ class ClaimVisitSchema(Output):
 class ClaimedTaskSchema(RecallTaskSchema):
     """A claimed task with what the call needs: where it came from, what to suggest, what the patient wrote."""
 
-    origin_visit = ma.fields.Nested(ClaimVisitSchema, allow_none=True,
-                                    metadata={"description": "the visit whose follow-up this win-back work is"})
-    origin_booking = ma.fields.Nested(ClaimBookingSchema, allow_none=True,
-                                      metadata={"description": "the booking a reminder call or request is about"})
+    origin_visit = ma.fields.Nested(
+        ClaimVisitSchema, allow_none=True, metadata={"description": "the visit whose follow-up this win-back work is"}
+    )
+    origin_booking = ma.fields.Nested(
+        ClaimBookingSchema, allow_none=True, metadata={"description": "the booking a reminder call or request is about"}
+    )
     suggested_provider = ma.fields.Nested(NamedSchema, allow_none=True)
     suggested_service = ma.fields.Nested(NamedSchema, allow_none=True)
-    request_text = ma.fields.String(allow_none=True,
-                                    metadata={"description": "what the patient wrote back, for a patient's request"})
+    request_text = ma.fields.String(
+        allow_none=True, metadata={"description": "what the patient wrote back, for a patient's request"}
+    )
 
     @ma.pre_dump
     def _card(self, card: TaskCard, **_kw: Any) -> dict[str, Any]:
         row = {name: getattr(card.task, name) for name in RecallTaskSchema._declared_fields}
-        return {**row, "origin_visit": card.origin_visit, "origin_booking": card.origin_booking,
-                "suggested_provider": card.suggested_provider, "suggested_service": card.suggested_service,
-                "request_text": card.request_text}
+        return {
+            **row,
+            "origin_visit": card.origin_visit,
+            "origin_booking": card.origin_booking,
+            "suggested_provider": card.suggested_provider,
+            "suggested_service": card.suggested_service,
+            "request_text": card.request_text,
+        }
 
 
 class _AttemptFields(Output):
@@ -144,20 +162,36 @@ class ClaimAttemptSchema(_AttemptFields):
 
 
 class ClaimSchema(Output):
-    task = ma.fields.Nested(RecallTaskSchema, allow_none=True,
-                            metadata={"description": "null: nothing is due that may be called now; else the task "
-                                                     "that came up first (also first in tasks)"})
-    tasks = ma.fields.List(ma.fields.Nested(ClaimedTaskSchema), metadata={
-        "description": "every open task of the patient now leased to you, the first one first: one patient is "
-                       "one operator's, so settle each (log an attempt) or release them"})
+    task = ma.fields.Nested(
+        RecallTaskSchema,
+        allow_none=True,
+        metadata={
+            "description": "null: nothing is due that may be called now; else the task "
+            "that came up first (also first in tasks)"
+        },
+    )
+    tasks = ma.fields.List(
+        ma.fields.Nested(ClaimedTaskSchema),
+        metadata={
+            "description": "every open task of the patient now leased to you, the first one first: one patient is "
+            "one operator's, so settle each (log an attempt) or release them"
+        },
+    )
     patient = ma.fields.Nested(ClaimPatientSchema, allow_none=True)
-    attempts = ma.fields.List(ma.fields.Nested(ClaimAttemptSchema), metadata={
-        "description": "the patient's most recent contact attempts (up to 20), newest first, with their notes"})
-    upcoming_bookings = ma.fields.List(ma.fields.Nested(ClaimBookingSchema), metadata={
-        "description": "the patient's active bookings ahead, soonest first (up to 10)"})
+    attempts = ma.fields.List(
+        ma.fields.Nested(ClaimAttemptSchema),
+        metadata={
+            "description": "the patient's most recent contact attempts (up to 20), newest first, with their notes"
+        },
+    )
+    upcoming_bookings = ma.fields.List(
+        ma.fields.Nested(ClaimBookingSchema),
+        metadata={"description": "the patient's active bookings ahead, soonest first (up to 10)"},
+    )
     surge = ma.fields.Nested(SurgeSchema)
     closed_on_the_way = ma.fields.Integer(
-        metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"})
+        metadata={"description": "tasks that closed themselves because their patient had booked meanwhile"}
+    )
 
 
 class AttemptSchema(_AttemptFields):
@@ -173,19 +207,35 @@ class AttemptBookingSchema(BookingTimeSchema):
 
 
 class AttemptCreateSchema(Input):
-    outcome = ma.fields.Enum(Outcome, by_value=True, required=True, metadata={
-        "description": "confirmed, cancelled, rescheduled and resolved end a service call (a reminder call or a "
-                       "patient's request) and act on the booking it is about"})
+    outcome = ma.fields.Enum(
+        Outcome,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "confirmed, cancelled, rescheduled and resolved end a service call (a reminder call or a "
+            "patient's request) and act on the booking it is about"
+        },
+    )
     channel = ma.fields.Enum(AttemptChannel, by_value=True, load_default=AttemptChannel.PHONE)
     duration_seconds = ma.fields.Integer(strict=True, load_default=0, validate=ma.validate.Range(min=0, max=14400))
-    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000),
-                            metadata={"description": "operational remarks only; never a diagnosis"})
-    decline_reason = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=200),
-                                      metadata={"description": "required with outcome declined"})
+    note = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=1000),
+        metadata={"description": "operational remarks only; never a diagnosis"},
+    )
+    decline_reason = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "required with outcome declined"},
+    )
     callback_at = Instant(load_default=None, metadata={"description": "required with outcome callback_requested"})
-    booking = ma.fields.Nested(AttemptBookingSchema, load_default=None,
-                               metadata={"description": "required with outcome booked (the booking to make) "
-                                                        "and rescheduled (the booking's new time)"})
+    booking = ma.fields.Nested(
+        AttemptBookingSchema,
+        load_default=None,
+        metadata={
+            "description": "required with outcome booked (the booking to make) and rescheduled (the booking's new time)"
+        },
+    )
 
     @ma.post_load
     def _input(self, data: dict[str, Any], **_kw: Any) -> AttemptInput:

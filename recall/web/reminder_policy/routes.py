@@ -10,25 +10,36 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from recall.reminders import policy as reminder_policy
 from recall.clinic.clinics import get_clinic
+from recall.common.timeutil import zone
+from recall.reminders import policy as reminder_policy
 from recall.reminders.planning import DEFAULT_POLICY, PlannedStep
 from recall.reminders.policy import ReminderPolicy, policy_warnings
-from recall.common.timeutil import zone
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import PageArgs, actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
 from recall.web.reminder_policy.schemas import (
-    PolicySchema, PolicyVersionSchema, PreviewResultSchema, PreviewSchema,
+    PolicySchema,
+    PolicyVersionSchema,
+    PreviewResultSchema,
+    PreviewSchema,
 )
 
-blp = Blueprint("reminder_policy", __name__,
-                description="The clinic's reminder policy: steps, calling hours, templates and its versions")
+blp = Blueprint(
+    "reminder_policy",
+    __name__,
+    description="The clinic's reminder policy: steps, calling hours, templates and its versions",
+)
 
 
 def _shown(row: ReminderPolicy, warnings: list[str]) -> dict[str, Any]:
-    return {"version": row.version, "body": row.body, "warnings": warnings, "created_at": row.created_at,
-            "created_by_id": row.created_by_id}
+    return {
+        "version": row.version,
+        "body": row.body,
+        "warnings": warnings,
+        "created_at": row.created_at,
+        "created_by_id": row.created_by_id,
+    }
 
 
 @blp.route("/clinic/reminder-policy", methods=["GET"])
@@ -38,8 +49,13 @@ def get_policy() -> Any:
     """The policy in force: its version (0 for the built-in default), the document and its warnings."""
     row = reminder_policy.latest_version(session(), actor().clinic_id)
     if row is None:
-        return {"version": 0, "body": DEFAULT_POLICY.to_json(), "warnings": [], "created_at": None,
-                "created_by_id": None}
+        return {
+            "version": 0,
+            "body": DEFAULT_POLICY.to_json(),
+            "warnings": [],
+            "created_at": None,
+            "created_by_id": None,
+        }
     return _shown(row, policy_warnings(row.doc))
 
 
@@ -73,11 +89,17 @@ def get_version(version: int) -> Any:
 
 
 def _planned(step: PlannedStep, zone_name: str) -> dict[str, Any]:
-    return {"step_index": step.step_index, "channel": step.channel.value, "fallback": step.fallback.value,
-            "offset_minutes": step.offset_minutes, "send_at": step.send_at, "moved": step.moved,
-            "local_send_at": step.send_at.astimezone(zone(zone_name)).isoformat(timespec="minutes"),
-            "skipped_reason": step.skipped_reason,
-            "automated_from": step.automated_from.value if step.automated_from else None}
+    return {
+        "step_index": step.step_index,
+        "channel": step.channel.value,
+        "fallback": step.fallback.value,
+        "offset_minutes": step.offset_minutes,
+        "send_at": step.send_at,
+        "moved": step.moved,
+        "local_send_at": step.send_at.astimezone(zone(zone_name)).isoformat(timespec="minutes"),
+        "skipped_reason": step.skipped_reason,
+        "automated_from": step.automated_from.value if step.automated_from else None,
+    }
 
 
 @blp.route("/clinic/reminder-policy/preview", methods=["POST"])

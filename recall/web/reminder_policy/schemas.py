@@ -12,7 +12,15 @@ import marshmallow as ma
 
 from recall.clinic.patients import Language
 from recall.reminders.planning import (
-    MAX_OFFSET, MAX_RATE, MAX_STEPS, MIN_OFFSET, MIN_RATE, TEMPLATE_CHANNELS, Channel, Fallback, OnMachine,
+    MAX_OFFSET,
+    MAX_RATE,
+    MAX_STEPS,
+    MIN_OFFSET,
+    MIN_RATE,
+    TEMPLATE_CHANNELS,
+    Channel,
+    Fallback,
+    OnMachine,
 )
 from recall.reminders.policy import MAX_OVERRIDES
 from recall.reminders.templates import MAX_TEMPLATE_CHARS
@@ -27,20 +35,32 @@ def _one_of(values: list[str]) -> ma.validate.OneOf:
 
 
 class StepSchema(Input):
-    offset_minutes = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(MIN_OFFSET, MAX_OFFSET),
-                                       metadata={"description": "How long before the visit, in minutes (5 to 43200)."})
+    offset_minutes = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(MIN_OFFSET, MAX_OFFSET),
+        metadata={"description": "How long before the visit, in minutes (5 to 43200)."},
+    )
     channel = ma.fields.String(required=True, validate=_one_of([c.value for c in Channel]))
-    run_if_confirmed = strict_bool(metadata={"description": "Still run when the patient already confirmed "
-                                                            "(default false)."})
-    routine = strict_bool(metadata={"description": "A routine human call goes out as a voice call during a surge "
-                                                   "(default true)."})
-    fallback = ma.fields.String(validate=_one_of([f.value for f in Fallback]),
-                                metadata={"description": "What to do when the step fails for good (default none)."})
-    on_machine = ma.fields.String(validate=_one_of([o.value for o in OnMachine]), metadata={
-        "description": "When the step's voice call (the step itself, its fallback, or a human call moved to voice "
-                       "in a surge) reaches an answering machine: fallback (hang up; the call failed and the "
-                       "step's fallback runs; the default) or voicemail (leave a short message naming only the "
-                       "clinic and asking the patient to call back, in their language)."})
+    run_if_confirmed = strict_bool(
+        metadata={"description": "Still run when the patient already confirmed (default false)."}
+    )
+    routine = strict_bool(
+        metadata={"description": "A routine human call goes out as a voice call during a surge (default true)."}
+    )
+    fallback = ma.fields.String(
+        validate=_one_of([f.value for f in Fallback]),
+        metadata={"description": "What to do when the step fails for good (default none)."},
+    )
+    on_machine = ma.fields.String(
+        validate=_one_of([o.value for o in OnMachine]),
+        metadata={
+            "description": "When the step's voice call (the step itself, its fallback, or a human call moved to voice "
+            "in a surge) reaches an answering machine: fallback (hang up; the call failed and the "
+            "step's fallback runs; the default) or voicemail (leave a short message naming only the "
+            "clinic and asking the patient to call back, in their language)."
+        },
+    )
 
 
 class OverrideSchema(Input):
@@ -56,8 +76,11 @@ class HoursSchema(Input):
     weekend_end = ma.fields.String(validate=HHMM)
 
 
-TextsSchema = type("TextsSchema", (Input,), {
-    lang: ma.fields.String(validate=ma.validate.Length(max=MAX_TEMPLATE_CHARS)) for lang in LANGUAGES})
+TextsSchema = type(
+    "TextsSchema",
+    (Input,),
+    {lang: ma.fields.String(validate=ma.validate.Length(max=MAX_TEMPLATE_CHARS)) for lang in LANGUAGES},
+)
 TemplatesSchema = type("TemplatesSchema", (Input,), {ch: ma.fields.Nested(TextsSchema) for ch in TEMPLATE_CHANNELS})
 
 
@@ -66,27 +89,46 @@ class SenderSchema(Input):
     messaging_service_sid = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=34))
 
 
-_NO_LIMIT = ("null: no limit of ours (Twilio queues what exceeds the sender's throughput); for a short code or a "
-             "Messaging Service whose pool paces itself. Default 1 (a long code).")
+_NO_LIMIT = (
+    "null: no limit of ours (Twilio queues what exceeds the sender's throughput); for a short code or a "
+    "Messaging Service whose pool paces itself. Default 1 (a long code)."
+)
 
 
 class RateLimitsSchema(Input):
-    sms_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                 metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT})
-    calls_per_second = StrictFloat(allow_nan=False, allow_none=True, validate=ma.validate.Range(MIN_RATE, MAX_RATE),
-                                   metadata={"description": "Calls per second; " + _NO_LIMIT})
+    sms_per_second = StrictFloat(
+        allow_nan=False,
+        allow_none=True,
+        validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+        metadata={"description": "SMS per second, for all workers together; " + _NO_LIMIT},
+    )
+    calls_per_second = StrictFloat(
+        allow_nan=False,
+        allow_none=True,
+        validate=ma.validate.Range(MIN_RATE, MAX_RATE),
+        metadata={"description": "Calls per second; " + _NO_LIMIT},
+    )
 
 
 class PolicySchema(Input):
     """The whole policy; a key left out takes the default policy's value."""
 
-    steps = ma.fields.List(ma.fields.Nested(StepSchema), required=True, validate=ma.validate.Length(max=MAX_STEPS),
-                           metadata={"description": "The clinic's steps; [] sends no reminders."})
-    overrides = ma.fields.List(ma.fields.Nested(OverrideSchema), validate=ma.validate.Length(max=MAX_OVERRIDES),
-                               metadata={"description": "Steps for one service or provider; a provider's win."})
+    steps = ma.fields.List(
+        ma.fields.Nested(StepSchema),
+        required=True,
+        validate=ma.validate.Length(max=MAX_STEPS),
+        metadata={"description": "The clinic's steps; [] sends no reminders."},
+    )
+    overrides = ma.fields.List(
+        ma.fields.Nested(OverrideSchema),
+        validate=ma.validate.Length(max=MAX_OVERRIDES),
+        metadata={"description": "Steps for one service or provider; a provider's win."},
+    )
     hours = ma.fields.Nested(HoursSchema, metadata={"description": "Calling hours in the patient's local time."})
-    templates = ma.fields.Nested(TemplatesSchema, metadata={
-        "description": "Texts per channel and language; a language left out uses the built-in text."})
+    templates = ma.fields.Nested(
+        TemplatesSchema,
+        metadata={"description": "Texts per channel and language; a language left out uses the built-in text."},
+    )
     show_provider = strict_bool(metadata={"description": "Whether templates may name the provider ({provider})."})
     sender = ma.fields.Nested(SenderSchema)
     rate_limits = ma.fields.Nested(RateLimitsSchema)
@@ -102,13 +144,17 @@ class PolicyVersionSchema(Output):
 
 class PreviewSchema(Input):
     policy = ma.fields.Nested(PolicySchema, metadata={"description": "An unsaved policy; default: the current one."})
-    template = ma.fields.String(validate=ma.validate.Length(min=1, max=MAX_TEMPLATE_CHARS),
-                                metadata={"description": "A text to try; default: the policy's text."})
+    template = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=MAX_TEMPLATE_CHARS),
+        metadata={"description": "A text to try; default: the policy's text."},
+    )
     language = ma.fields.String(load_default="en", validate=_one_of(LANGUAGES))
     channel = ma.fields.String(load_default="sms", validate=_one_of(list(TEMPLATE_CHANNELS)))
     start_at = Instant(metadata={"description": "The sample visit; default: 3 days ahead at 10:00 local time."})
-    timezone = ma.fields.String(validate=ma.validate.Length(min=1, max=64),
-                                metadata={"description": "The patient's zone; default: the clinic's."})
+    timezone = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "The patient's zone; default: the clinic's."},
+    )
     service_id = Id(strict=True)
     provider_id = Id(strict=True)
     confirmed = strict_bool(load_default=False)
@@ -129,10 +175,13 @@ class PlannedStepSchema(Output):
     send_at = ma.fields.DateTime()
     local_send_at = ma.fields.String(metadata={"description": "send_at on the patient's wall clock"})
     moved = ma.fields.Boolean()
-    automated_from = ma.fields.String(allow_none=True, metadata={
-        "description": "a routine human call the surge moved to an automated channel: the channel it had"})
-    skipped_reason = ma.fields.String(allow_none=True, metadata={
-        "description": "null, too_late, confirmed, no_calling_hours or after_start"})
+    automated_from = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "a routine human call the surge moved to an automated channel: the channel it had"},
+    )
+    skipped_reason = ma.fields.String(
+        allow_none=True, metadata={"description": "null, too_late, confirmed, no_calling_hours or after_start"}
+    )
 
 
 class PreviewResultSchema(Output):
@@ -141,8 +190,11 @@ class PreviewResultSchema(Output):
     language = ma.fields.String()
     text = ma.fields.String()
     segments = ma.fields.Nested(SegmentsSchema, allow_none=True, metadata={"description": "SMS only"})
-    worst_case = ma.fields.Nested(SegmentsSchema, allow_none=True, metadata={
-        "description": "SMS only: the longest clinic name, date and time the language can produce"})
+    worst_case = ma.fields.Nested(
+        SegmentsSchema,
+        allow_none=True,
+        metadata={"description": "SMS only: the longest clinic name, date and time the language can produce"},
+    )
     warnings = ma.fields.List(ma.fields.String())
     start_at = ma.fields.DateTime()
     timezone = ma.fields.String()

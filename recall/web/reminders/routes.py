@@ -5,14 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from recall.reminders import calls as reminder_calls
 from recall.common.actors import Role
+from recall.reminders import calls as reminder_calls
 from recall.reminders.calls import CallInput
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint
 from recall.web.reminders.schemas import (
-    CallListArgs, CallOutcomeSchema, CallSchema, ReminderListArgs, ReminderSchema,
+    CallListArgs,
+    CallOutcomeSchema,
+    CallSchema,
+    ReminderListArgs,
+    ReminderSchema,
 )
 
 blp = Blueprint("reminders", __name__, description="Reminders and their delivery, and the front desk's calls")
@@ -25,10 +29,18 @@ front_desk = roles(Role.FRONTDESK, Role.MANAGER)
 @blp.response(200, page_schema(ReminderSchema))
 def list_reminders(args: dict[str, Any]) -> Any:
     """Every reminder by its planned send time (``from``/``to``), with what became of it."""
-    return page_of(reminder_calls.browse_reminders(
-        actor().clinic_id, booking_id=args.get("booking_id"), patient_id=args.get("patient_id"),
-        status=args.get("status"), channel=args.get("channel"), send_from=args.get("from_"),
-        send_to=args.get("to")), args)
+    return page_of(
+        reminder_calls.browse_reminders(
+            actor().clinic_id,
+            booking_id=args.get("booking_id"),
+            patient_id=args.get("patient_id"),
+            status=args.get("status"),
+            channel=args.get("channel"),
+            send_from=args.get("from_"),
+            send_to=args.get("to"),
+        ),
+        args,
+    )
 
 
 @blp.route("/reminders/<int:reminder_id>", methods=["GET"])
@@ -45,9 +57,16 @@ def get_reminder(reminder_id: int) -> Any:
 def list_calls(args: dict[str, Any]) -> Any:
     """The calls the front desk is to make, soonest visit first (``state=done`` or ``all`` for the rest)."""
     now = clock().now()
-    page = page_of(reminder_calls.list_calls(actor().clinic_id, now=now, state=args["state"],
-                                             booking_id=args.get("booking_id"), patient_id=args.get("patient_id")),
-                   args)
+    page = page_of(
+        reminder_calls.list_calls(
+            actor().clinic_id,
+            now=now,
+            state=args["state"],
+            booking_id=args.get("booking_id"),
+            patient_id=args.get("patient_id"),
+        ),
+        args,
+    )
     return replace(page, items=reminder_calls.describe(session(), page.items, now))
 
 

@@ -10,7 +10,12 @@ from recall.web.auth import any_staff, manager_only
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
 from recall.web.staff.schemas import (
-    IssuedTokenSchema, StaffCreateSchema, StaffListArgs, StaffSchema, StaffUpdateSchema, TokenCreateSchema,
+    IssuedTokenSchema,
+    StaffCreateSchema,
+    StaffListArgs,
+    StaffSchema,
+    StaffUpdateSchema,
+    TokenCreateSchema,
     TokenSchema,
 )
 
@@ -43,8 +48,9 @@ def list_staff(args: dict[str, Any]) -> Any:
 @blp.arguments(StaffCreateSchema)
 @blp.response(201, StaffSchema)
 def create_staff(data: dict[str, Any]) -> Any:
-    return staff_uc.create_staff(session(), clock(), actor().clinic_id, name=data["name"], role=data["role"],
-                                 email=data["email"])
+    return staff_uc.create_staff(
+        session(), clock(), actor().clinic_id, name=data["name"], role=data["role"], email=data["email"]
+    )
 
 
 @blp.route("/staff/<int:staff_id>", methods=["GET"])
@@ -81,8 +87,15 @@ def issue_token(data: dict[str, Any], staff_id: int) -> Any:
     member = staff_uc.get_staff(session(), actor().clinic_id, staff_id)
     issued = staff_uc.issue_token(session(), clock(), member, data["label"])
     token = issued.token
-    return {"id": token.id, "staff_id": token.staff_id, "hint": token.hint, "label": token.label,
-            "created_at": token.created_at, "revoked_at": None, "token": issued.secret}
+    return {
+        "id": token.id,
+        "staff_id": token.staff_id,
+        "hint": token.hint,
+        "label": token.label,
+        "created_at": token.created_at,
+        "revoked_at": None,
+        "token": issued.secret,
+    }
 
 
 @blp.route("/staff/<int:staff_id>/tokens/<int:token_id>", methods=["DELETE"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from recall.visits import visits
 from recall.common.actors import Role
+from recall.visits import visits
 from recall.visits.visits import CheckoutRequest
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
@@ -29,8 +29,16 @@ def check_in(data: dict[str, Any]) -> Any:
 @blp.arguments(VisitListArgs, location="query")
 @blp.response(200, page_schema(VisitSchema))
 def list_visits(args: dict[str, Any]) -> Any:
-    return page_of(visits.list_visits(actor().clinic_id, status=args.get("status"), from_=args.get("from_"),
-                                      to=args.get("to"), patient_id=args.get("patient_id")), args)
+    return page_of(
+        visits.list_visits(
+            actor().clinic_id,
+            status=args.get("status"),
+            from_=args.get("from_"),
+            to=args.get("to"),
+            patient_id=args.get("patient_id"),
+        ),
+        args,
+    )
 
 
 @blp.route("/visits/<int:visit_id>", methods=["GET"])

@@ -10,7 +10,6 @@ from recall.web.common import Day, Id, Input, Output, RangeArgs
 from recall.web.recall_tasks.schemas import RecallTaskSchema
 
 
-
 class VisitSchema(Output):
     id = Id()
     patient_id = Id()
@@ -32,8 +31,11 @@ class CheckInSchema(Input):
     patient_id = Id(required=True, strict=True)
     provider_id = Id(strict=True, load_default=None)
     service_id = Id(strict=True, load_default=None)
-    booking_id = Id(strict=True, load_default=None,
-                    metadata={"description": "the appointment the patient came for; it is marked attended"})
+    booking_id = Id(
+        strict=True,
+        load_default=None,
+        metadata={"description": "the appointment the patient came for; it is marked attended"},
+    )
 
 
 class DeskBookingSchema(BookingTimeSchema):
@@ -45,12 +47,20 @@ class DeskBookingSchema(BookingTimeSchema):
 class CheckoutSchema(Input):
     follow_up = ma.fields.Enum(FollowUp, by_value=True, required=True)
     follow_up_date = Day(load_default=None, metadata={"description": "the recommended follow-up day"})
-    follow_up_interval_days = Id(strict=True, load_default=None, validate=ma.validate.Range(min=1, max=3650),
-                                 metadata={"description": "or: days after the visit; default from the service"})
-    booking = ma.fields.Nested(DeskBookingSchema, load_default=None,
-                               metadata={"description": "required when follow_up is 'booked'"})
-    note = ma.fields.String(load_default=None, validate=ma.validate.Length(max=500),
-                            metadata={"description": "operational remarks only; never a diagnosis"})
+    follow_up_interval_days = Id(
+        strict=True,
+        load_default=None,
+        validate=ma.validate.Range(min=1, max=3650),
+        metadata={"description": "or: days after the visit; default from the service"},
+    )
+    booking = ma.fields.Nested(
+        DeskBookingSchema, load_default=None, metadata={"description": "required when follow_up is 'booked'"}
+    )
+    note = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=500),
+        metadata={"description": "operational remarks only; never a diagnosis"},
+    )
 
     @ma.post_load
     def _request(self, data: dict[str, Any], **_kw: Any) -> CheckoutRequest:

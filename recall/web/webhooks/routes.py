@@ -34,7 +34,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
-from recall.reminders import accounts as clinic_accounts, inbound, voicemail
+from recall.reminders import accounts as clinic_accounts
+from recall.reminders import inbound, voicemail
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -150,8 +151,15 @@ def message_status() -> Response:
     error_code = _number(request.form.get("ErrorCode"), "ErrorCode")
     account = _account()
     assert sid is not None and status is not None
-    inbound.message_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                           error_code=error_code, account=account)
+    inbound.message_status(
+        common.session(),
+        common.clock(),
+        reminder_id=reminder_id,
+        sid=sid,
+        status=status,
+        error_code=error_code,
+        account=account,
+    )
     return _twiml(EMPTY)
 
 
@@ -164,8 +172,15 @@ def call_status() -> Response:
     answered_by = _form("AnsweredBy", _WORD, required=False)
     account = _account()
     assert sid is not None and status is not None
-    inbound.call_status(common.session(), common.clock(), reminder_id=reminder_id, sid=sid, status=status,
-                        answered_by=answered_by, account=account)
+    inbound.call_status(
+        common.session(),
+        common.clock(),
+        reminder_id=reminder_id,
+        sid=sid,
+        status=status,
+        answered_by=answered_by,
+        account=account,
+    )
     return _twiml(EMPTY)
 
 
@@ -210,8 +225,9 @@ def gather() -> Response:
         raise BadField("Digits", "must be at most 16 keys: 0-9, * or #")
     account = _account()
     assert reminder_id is not None and call_sid is not None
-    ack = inbound.gather(common.session(), common.clock(), reminder_id=reminder_id, call_sid=call_sid,
-                         digits=digits, account=account)
+    ack = inbound.gather(
+        common.session(), common.clock(), reminder_id=reminder_id, call_sid=call_sid, digits=digits, account=account
+    )
     if ack.key == "repeat" and request.args.get("repeat") != "1":
         response = VoiceResponse()
         response.redirect(public_url(f"/voice?r={reminder_id}&repeat=1"), method="POST")
@@ -231,9 +247,17 @@ def inbound_sms() -> Response:
     body = request.form.get("Body") or ""
     account = _account()
     assert sid is not None and sender is not None
-    reply = inbound.inbound_sms(common.session(), common.clock(), message_sid=sid, from_number=sender,
-                                to_number=to, body=body, messaging_service_sid=service,
-                                default_from=current_app.config.get("TWILIO_DEFAULT_FROM"), account=account)
+    reply = inbound.inbound_sms(
+        common.session(),
+        common.clock(),
+        message_sid=sid,
+        from_number=sender,
+        to_number=to,
+        body=body,
+        messaging_service_sid=service,
+        default_from=current_app.config.get("TWILIO_DEFAULT_FROM"),
+        account=account,
+    )
     response = MessagingResponse()
     if reply:
         response.message(reply)
