@@ -179,7 +179,7 @@ class World:
         rng.shuffle(kinds)
         start = (self.clock.now() + timedelta(days=7)).replace(hour=9, minute=0, second=0, microsecond=0)
         out = []
-        for i, (visit_id, kind) in enumerate(zip(visit_ids, kinds)):
+        for i, (visit_id, kind) in enumerate(zip(visit_ids, kinds, strict=True)):
             body: dict = {"follow_up": kind}
             if kind == "booked":
                 body["booking"] = {

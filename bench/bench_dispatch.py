@@ -1,7 +1,8 @@
 """Reminder dispatch throughput against a bare Twilio SDK loop, and the accuracy of the per-clinic rate limit.
 
     .venv/bin/python bench/bench_dispatch.py                       # fresh SQLite file
-    .venv/bin/python bench/bench_dispatch.py --database-url postgresql://postgres@127.0.0.1:5432/recall_bench_dispatch --reset
+    .venv/bin/python bench/bench_dispatch.py --reset \
+        --database-url postgresql://postgres@127.0.0.1:5432/recall_bench_dispatch
 
 The Twilio stand-in runs in its own process (``python -m integrations.twilio``, ``--latency-ms`` per
 request, 50 by default), so its CPU is not ours. Both measured loops run in this process, one after the
@@ -274,7 +275,7 @@ def load_reminders(db: Database, clinic: tuple[int, int, int], n: int, phone_bas
                     "updated_at": now,
                     "sent_at": None,
                 }
-                for i, (b, p) in enumerate(zip(bookings, patients))
+                for i, (b, p) in enumerate(zip(bookings, patients, strict=True))
             ],
         )
         s.commit()

@@ -253,8 +253,8 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
         for label, lat in results.items():
             print(f"{label}  ({len(lat['staff_earnings() use case'].seconds)} queries, random staff, sequential, ms)")
             print(f"  {'path':34s} {'p50':>8s} {'p95':>8s} {'p99':>8s} {'max':>8s}")
-            for name, l in lat.items():
-                s = l.summary()
+            for name, series in lat.items():
+                s = series.summary()
                 print(
                     f"  {name:34s} {fmt_ms(s['p50_ms'])} {fmt_ms(s['p95_ms'])} {fmt_ms(s['p99_ms'])} "
                     f"{fmt_ms(s['max_ms'])}"
