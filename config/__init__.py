@@ -32,7 +32,6 @@ class Config:
     SQLITE_BUSY_TIMEOUT_MS = 10_000
     DB_POOL_SIZE = 10
     DB_MAX_OVERFLOW = 20
-    JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 1024 * 1024  # no request of this API comes near 1 MiB
 
     # flask-smorest / OpenAPI
@@ -44,10 +43,6 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     # Served from the swagger-ui-bundle package, so the docs page works offline.
     OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/static/"
-
-    # Pagination
-    DEFAULT_PAGE_SIZE = 50
-    MAX_PAGE_SIZE = 200
 
     # Trust X-Forwarded-* from this many proxies (0 = none).
     PROXY_FIX_HOPS = 0
