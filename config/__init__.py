@@ -1,12 +1,42 @@
 """Settings for the recall service.
 
-One base class, one subclass per environment, chosen by ``RECALL_ENV``.
+One base class, one subclass per environment, chosen by ``RECALL_ENV`` (development, test, production).
 Everything is read inside the app factory (``load``), never at import time.
 
+Every setting below can be set by an environment variable of the same name; an empty variable counts as unset.
+The value is parsed by the setting's type, and a value that cannot be right stops the service with a
+``ConfigError`` naming the variable and what is wrong (``WORKER_CONCURRENCY='many' is not a whole number``). A
+bool is one of 1/0, true/false, yes/no, on/off. A secret's value is never shown in a message.
+
+==========================  ============  ====================  ==================================================
+Variable                    Type          Default               Meaning
+==========================  ============  ====================  ==================================================
+DATABASE_URL                str (secret)  sqlite:///recall.db   SQLAlchemy URL: a SQLite file or postgresql://...
+SQLITE_BUSY_TIMEOUT_MS      int >= 0      10000                 how long SQLite waits for another writer's lock
+DB_POOL_SIZE                int >= 1      10                    connections the web process keeps open
+DB_MAX_OVERFLOW             int >= 0      20                    connections opened beyond the pool under load
+MAX_CONTENT_LENGTH          int >= 1      1048576               largest request body accepted, in bytes
+PROXY_FIX_HOPS              int >= 0      0 (production: 1)     proxies whose X-Forwarded-* headers are trusted
+TWILIO_ACCOUNT_SID          str           "" (see below)        the service's Twilio account (AC + 32 hex digits)
+TWILIO_AUTH_TOKEN           str (secret)  "" (see below)        its auth token; empty: every webhook is refused
+TWILIO_BASE_URL             optional str  none: api.twilio.com  where the SDK sends (a stand-in's address)
+TWILIO_DEFAULT_FROM         optional str  none                  sender when a clinic's policy names none
+TWILIO_TIMEOUT_SECONDS      float > 0     10.0                  read timeout of a request to Twilio
+TWILIO_CREDENTIALS_KEY      optional str  none                  Fernet key(s), comma-separated, the first seals:
+                            (secret)                            clinics' own auth tokens (recall.reminders.accounts)
+PUBLIC_BASE_URL             str           ""                    absolute http(s) address Twilio calls back and
+                                                                signs (behind a proxy: the proxy's)
+WORKER_CONCURRENCY          int 1..256    32                    parallel sends of one worker process
+WORKER_INTERVAL_SECONDS     float > 0     1.0                   seconds between the worker's looks for due work
+==========================  ============  ====================  ==================================================
+
 No credential lives here: a constant token in a public repository signs anyone's forged webhook. Development
-makes a random Twilio auth token per run and hands it to the local stand-in it starts; the test settings carry
-their own explicit values; production takes the account, the token and the public base URL from the environment
-and refuses to start without them (``check``).
+names the local stand-in's account and sender, makes a random Twilio auth token per run and hands it to the
+stand-in ``serve`` starts; the test settings carry their own explicit values; production takes the account, the
+token and the public base URL from the environment and refuses to start without them (``check``).
+
+The flask-smorest and OpenAPI constants of ``Config`` (API_TITLE, OPENAPI_*) describe the API itself, not a
+deployment, so they are not read from the environment.
 """
 
 from __future__ import annotations
@@ -14,25 +44,45 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from config.settings import BY_NAME, SETTINGS, ConfigError, Setting, from_environment
+
+__all__ = [
+    "BY_NAME",
+    "CONFIGS",
+    "PUBLIC_TOKENS",
+    "SETTINGS",
+    "Config",
+    "ConfigError",
+    "DevelopmentConfig",
+    "ProductionConfig",
+    "Setting",
+    "TestConfig",
+    "check",
+    "load",
+    "public_base_url_problem",
+]
+
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_C = TypeVar("_C")
 
 
-class ConfigError(RuntimeError):
-    """A setting the service cannot run without is missing or wrong; the message names the variable to set."""
+def _with_defaults(cls: type[_C]) -> type[_C]:
+    """The table's defaults as the base class's attributes, so the subclasses override them by name."""
+    for setting in SETTINGS:
+        setattr(cls, setting.name, setting.default)
+    return cls
 
 
+@_with_defaults
 class Config:
+    """The base settings: the table's defaults (``SETTINGS``) and the API's own constants."""
+
     ENV_NAME = "base"
     TESTING = False
-    # The embedded default: a SQLite file in the working directory.
-    DATABASE_URL = "sqlite:///recall.db"
-    SQLITE_BUSY_TIMEOUT_MS = 10_000
-    DB_POOL_SIZE = 10
-    DB_MAX_OVERFLOW = 20
-    MAX_CONTENT_LENGTH = 1024 * 1024  # no request of this API comes near 1 MiB
 
     # flask-smorest / OpenAPI
     API_TITLE = "recall"
@@ -43,24 +93,6 @@ class Config:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     # Served from the swagger-ui-bundle package, so the docs page works offline.
     OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/static/"
-
-    # Trust X-Forwarded-* from this many proxies (0 = none).
-    PROXY_FIX_HOPS = 0
-
-    # Twilio. TWILIO_BASE_URL points the SDK somewhere other than api.twilio.com (the local stand-in);
-    # PUBLIC_BASE_URL is the address Twilio calls back and signs (behind a proxy: the proxy's).
-    # No credentials in the base class: each environment says where its own come from.
-    TWILIO_ACCOUNT_SID = ""
-    TWILIO_AUTH_TOKEN = ""  # empty: every webhook is refused (recall.web.webhooks)
-    TWILIO_BASE_URL: str | None = None
-    TWILIO_DEFAULT_FROM: str | None = None
-    TWILIO_TIMEOUT_SECONDS = 10.0
-    # Fernet key(s), comma-separated (the first seals), for clinics' own auth tokens (recall.clinic_accounts).
-    TWILIO_CREDENTIALS_KEY: str | None = None
-    PUBLIC_BASE_URL = ""
-    # The reminder worker: parallel sends per process, and seconds between scheduler ticks.
-    WORKER_CONCURRENCY = 32
-    WORKER_INTERVAL_SECONDS = 1.0
 
 
 class DevelopmentConfig(Config):
@@ -96,25 +128,23 @@ CONFIGS: dict[str, type[Config]] = {
 }
 
 
-def load(name: str | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Return the settings for environment ``name`` (default: ``$RECALL_ENV``)."""
-    name = name or os.environ.get("RECALL_ENV", "development")
+def load(
+    name: str | None = None, overrides: dict[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Return the settings for environment ``name`` (default: ``$RECALL_ENV``): the environment's defaults, then
+    the variables set in ``environ`` (default: ``os.environ``), parsed, then ``overrides`` (the caller's own,
+    taken as given)."""
+    environ = os.environ if environ is None else environ
+    name = name or environ.get("RECALL_ENV", "development")
     try:
         cls = CONFIGS[name]
     except KeyError:
-        raise RuntimeError(f"RECALL_ENV={name!r} is not one of {sorted(CONFIGS)}") from None
+        raise ConfigError(f"RECALL_ENV={name!r} is not one of {sorted(CONFIGS)}") from None
     settings = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
-    for key in (
-        "DATABASE_URL",
-        "TWILIO_ACCOUNT_SID",
-        "TWILIO_AUTH_TOKEN",
-        "TWILIO_BASE_URL",
-        "TWILIO_DEFAULT_FROM",
-        "PUBLIC_BASE_URL",
-        "TWILIO_CREDENTIALS_KEY",
-    ):
-        if os.environ.get(key):
-            settings[key] = os.environ[key]
+    try:
+        settings.update(from_environment(environ))
+    except ConfigError as wrong:
+        raise ConfigError(f"RECALL_ENV={name}: {wrong}") from None
     if settings.get("GENERATE_TWILIO_AUTH_TOKEN") and not settings["TWILIO_AUTH_TOKEN"]:
         settings["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)  # this run's: only its own stand-in knows it
     settings.update(overrides or {})

@@ -126,3 +126,112 @@ def test_production_reads_its_credentials_from_the_environment(no_twilio_environ
     app = create_app("production", database=scratch)
     assert status_callback(app, PRODUCTION["TWILIO_AUTH_TOKEN"], PRODUCTION["PUBLIC_BASE_URL"]).status_code == 200
     assert status_callback(app, PUBLISHED, PRODUCTION["PUBLIC_BASE_URL"]).status_code == 403
+
+
+# --- every setting from the environment, typed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variable, raw, value",
+    [
+        ("DB_POOL_SIZE", "5", 5),
+        ("SQLITE_BUSY_TIMEOUT_MS", " 2500 ", 2500),
+        ("MAX_CONTENT_LENGTH", "2048", 2048),
+        ("PROXY_FIX_HOPS", "2", 2),
+        ("WORKER_CONCURRENCY", "256", 256),
+        ("WORKER_INTERVAL_SECONDS", "0.25", 0.25),
+        ("TWILIO_TIMEOUT_SECONDS", "3", 3.0),
+        ("TWILIO_BASE_URL", "http://127.0.0.1:9", "http://127.0.0.1:9"),
+        ("TWILIO_DEFAULT_FROM", "+46700000001", "+46700000001"),
+        ("PUBLIC_BASE_URL", "https://recall.clinic.example", "https://recall.clinic.example"),
+        ("DATABASE_URL", "sqlite:///elsewhere.db", "sqlite:///elsewhere.db"),
+    ],
+)
+def test_each_setting_is_read_from_its_variable_by_its_type(variable, raw, value):
+    loaded = config.load("test", environ={variable: raw})[variable]
+    assert loaded == value and type(loaded) is type(value)
+
+
+@pytest.mark.parametrize("raw, value", [("1", True), ("yes", True), ("On", True), ("0", False), ("FALSE", False)])
+def test_a_bool_setting_reads_the_usual_words(raw, value):
+    assert config.Setting("SOME_FLAG", "bool", False, "a flag").parse(raw) is value
+
+
+def test_an_unset_or_empty_variable_leaves_the_environments_default():
+    assert config.load("production", environ={"PROXY_FIX_HOPS": ""})["PROXY_FIX_HOPS"] == 1
+    assert config.load("test", environ={})["TWILIO_BASE_URL"] is None
+
+
+def test_the_process_environment_is_read_and_the_callers_overrides_win(monkeypatch, scratch):
+    monkeypatch.setenv("WORKER_CONCURRENCY", "8")
+    monkeypatch.setenv("MAX_CONTENT_LENGTH", "4096")
+    app = create_app("test", {"MAX_CONTENT_LENGTH": 1024}, database=scratch)
+    assert (app.config["WORKER_CONCURRENCY"], app.config["MAX_CONTENT_LENGTH"]) == (8, 1024)
+
+
+@pytest.mark.parametrize(
+    "variable, raw, says",
+    [
+        ("WORKER_CONCURRENCY", "many", "WORKER_CONCURRENCY='many' is not a whole number"),
+        ("WORKER_CONCURRENCY", "0", "WORKER_CONCURRENCY='0' is less than 1"),
+        ("WORKER_CONCURRENCY", "257", "WORKER_CONCURRENCY='257' is more than 256"),
+        ("WORKER_CONCURRENCY", "2.5", "WORKER_CONCURRENCY='2.5' is not a whole number"),
+        ("DB_POOL_SIZE", "0", "DB_POOL_SIZE='0' is less than 1"),
+        ("DB_MAX_OVERFLOW", "-1", "DB_MAX_OVERFLOW='-1' is less than 0"),
+        ("PROXY_FIX_HOPS", "one", "PROXY_FIX_HOPS='one' is not a whole number"),
+        ("WORKER_INTERVAL_SECONDS", "0", "WORKER_INTERVAL_SECONDS='0' is not more than 0"),
+        ("WORKER_INTERVAL_SECONDS", "soon", "WORKER_INTERVAL_SECONDS='soon' is not a (finite) number"),
+        ("TWILIO_TIMEOUT_SECONDS", "nan", "TWILIO_TIMEOUT_SECONDS='nan' is not a (finite) number"),
+        ("TWILIO_TIMEOUT_SECONDS", "inf", "TWILIO_TIMEOUT_SECONDS='inf' is not a (finite) number"),
+    ],
+)
+def test_a_wrong_value_stops_the_service_naming_the_variable_and_what_is_wrong(
+    monkeypatch, scratch, variable, raw, says
+):
+    monkeypatch.setenv(variable, raw)
+    with pytest.raises(config.ConfigError) as refused:
+        create_app("test", database=scratch)
+    assert says in str(refused.value) and "RECALL_ENV=test" in str(refused.value)
+
+
+def test_a_bool_that_is_no_word_for_yes_or_no_is_named():
+    with pytest.raises(config.ConfigError, match="SOME_FLAG='maybe' is not one of 1/0, true/false"):
+        config.Setting("SOME_FLAG", "bool", False, "a flag").parse("maybe")
+
+
+def test_every_wrong_variable_is_named_at_once():
+    with pytest.raises(config.ConfigError) as refused:
+        config.load("test", environ={"DB_POOL_SIZE": "x", "WORKER_INTERVAL_SECONDS": "-1", "PROXY_FIX_HOPS": "1"})
+    assert "DB_POOL_SIZE" in str(refused.value) and "WORKER_INTERVAL_SECONDS" in str(refused.value)
+    assert "PROXY_FIX_HOPS" not in str(refused.value)
+
+
+def test_no_secret_appears_in_an_error(no_twilio_environment):
+    secrets = {
+        "DATABASE_URL": "postgresql://recall:hunter2-db@db.example/recall",
+        "TWILIO_AUTH_TOKEN": PUBLISHED,  # refused by check, without being repeated
+        "TWILIO_CREDENTIALS_KEY": "hunter2-fernet-key",
+    }
+    assert {name for name, setting in config.BY_NAME.items() if setting.secret} == set(secrets)
+    environ = {**PRODUCTION, **secrets, "WORKER_CONCURRENCY": "many"}
+    with pytest.raises(config.ConfigError) as wrong_type:
+        config.load("production", environ=environ)
+    with pytest.raises(config.ConfigError) as refused:
+        config.check(config.load("production", environ={**environ, "WORKER_CONCURRENCY": "4"}))
+    for error in (wrong_type, refused):
+        assert not [value for value in secrets.values() if value in str(error.value)], str(error.value)
+    assert "TWILIO_AUTH_TOKEN" in str(refused.value)
+    # A secret of a type that can be wrong is named, its value not shown.
+    hidden = config.Setting("SOME_SECRET_NUMBER", "int", 0, "a secret", secret=True)
+    with pytest.raises(config.ConfigError, match=r"^SOME_SECRET_NUMBER is not a whole number$"):
+        hidden.parse("hunter2")
+
+
+def test_every_setting_is_documented_is_a_base_default_and_each_environments_value_passes_its_checks():
+    for setting in config.SETTINGS:
+        assert setting.name in config.__doc__
+        assert getattr(config.Config, setting.name) == setting.default
+        for environment in config.CONFIGS.values():
+            value = getattr(environment, setting.name)
+            if value not in (None, ""):
+                assert setting.parse(str(value)) == value, (environment.ENV_NAME, setting.name)
