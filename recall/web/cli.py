@@ -94,7 +94,7 @@ def worker_cmd(once: bool) -> None:
     from flask import current_app
 
     from recall.common.db import Database
-    from recall.web.worker import build_dispatcher, run_until_stopped
+    from recall.worker import build_dispatcher, run_until_stopped
 
     app = current_app._get_current_object()
     # Without a server of its own, a development worker is called back at serve's default address.
@@ -141,7 +141,7 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, stan
 
     from recall.clinic.clinics import Clinic
     from recall.demo import load_demo
-    from recall.web.worker import schedule, stop_gently_on_signals
+    from recall.worker import schedule, stop_gently_on_signals
 
     app = current_app._get_current_object()
     # What the in-process worker is told, instead of changing the app's settings under the web views.

@@ -2,7 +2,7 @@
 worker's real gateway, and the only account whose webhooks act on the clinic.
 
 Over real HTTP: the app on a socket, the Twilio stand-in serving the service-wide account and the clinic's own,
-the real SDK in between (``recall.web.worker.build_dispatcher``, as the worker builds it).
+the real SDK in between (``recall.worker.build_dispatcher``, as the worker builds it).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
 from recall.visits.bookings import Booking, BookingRequest, BookingStatus, create_booking
 from recall.visits.bookings import Channel as BookedBy
-from recall.web.worker import build_dispatcher
+from recall.worker import build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.test_webhooks import (
     ACCOUNT as SERVICE,

@@ -15,7 +15,7 @@ from integrations.twilio.standin import StandIn
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import hash_token
 from recall.web import webhooks
-from recall.web.worker import build_dispatcher
+from recall.worker import build_dispatcher
 from tests.factories import Api, api_as, iso
 
 SECRET_NAME = "Zofia Kamińska-Testowa"

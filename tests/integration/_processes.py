@@ -260,7 +260,7 @@ class Worker:
         return cls(proc, log, out)
 
     @property
-    def worker_id(self) -> str:  # as recall.web.worker.build_dispatcher (and _sender) names it
+    def worker_id(self) -> str:  # as recall.worker.build_dispatcher (and _sender) names it
         return f"{socket.gethostname()}:{self.proc.pid}"[:64]
 
     def pause(self) -> None:
