@@ -3,10 +3,14 @@
 The scheduler only decides *when* to look; the database decides who sends what
 (claims are leases), so any number of these may run, in their own processes or
 inside the web process of the one-command demo.
+
+It needs no Flask app: it is given its settings (``WorkerSettings``, typed, read from the service's settings
+once), a Database and a clock. ``recall worker`` and ``serve`` (recall.web.cli) build those and call it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -16,7 +20,6 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
 
 from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
@@ -28,24 +31,52 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 _log = logging.getLogger(__name__)
 
 
-def build_dispatcher(config: Mapping[str, Any], database: Database, clock: Clock) -> tuple[Dispatcher, AccountRouter]:
-    account = {
-        "base_url": config["TWILIO_BASE_URL"],
-        "timeout": config["TWILIO_TIMEOUT_SECONDS"],
-        "max_pool": config["WORKER_CONCURRENCY"] + 4,
+@dataclasses.dataclass(frozen=True)
+class WorkerSettings:
+    """What a worker is told: the settings of the same names (config), typed. ``serve`` replaces some for its
+    in-process worker (``dataclasses.replace``) instead of changing the settings the web views read."""
+
+    twilio_account_sid: str
+    twilio_auth_token: str = dataclasses.field(repr=False)  # a secret: never in a log line or a traceback
+    twilio_base_url: str | None
+    twilio_timeout_seconds: float
+    twilio_credentials_key: str | None = dataclasses.field(repr=False)
+    twilio_default_from: str | None
+    public_base_url: str  # the absolute address Twilio calls back (status callbacks, the call's TwiML)
+    worker_concurrency: int
+    worker_interval_seconds: float
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> WorkerSettings:
+        """From the service's settings (``config.load``'s, or an app's config): each field is the setting of its
+        name in capitals."""
+        return cls(**{field.name: settings[field.name.upper()] for field in dataclasses.fields(cls)})
+
+
+def build_dispatcher(
+    settings: WorkerSettings | Mapping[str, Any], database: Database, clock: Clock
+) -> tuple[Dispatcher, AccountRouter]:
+    """The dispatcher a worker runs and the gateway it sends through (close it when done). ``settings`` may be the
+    service's settings themselves, as tests that build a dispatcher next to an app hold them."""
+    if not isinstance(settings, WorkerSettings):
+        settings = WorkerSettings.from_settings(settings)
+    account: dict[str, Any] = {  # how every gateway reaches Twilio, the service's and each clinic's
+        "base_url": settings.twilio_base_url,
+        "timeout": settings.twilio_timeout_seconds,
+        "max_pool": settings.worker_concurrency + 4,
     }
     gateway = AccountRouter(  # the service-wide account, and each clinic's own (integrations.twilio.accounts)
-        TwilioGateway(config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"], **account),
-        token_lookup(database, Sealer.from_setting(config.get("TWILIO_CREDENTIALS_KEY"))),
+        TwilioGateway(settings.twilio_account_sid, settings.twilio_auth_token, **account),
+        token_lookup(database, Sealer.from_setting(settings.twilio_credentials_key)),
         **account,
     )
-    settings = DispatchSettings(
+    dispatch = DispatchSettings(
         worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64],
-        callback_base=config["PUBLIC_BASE_URL"],
-        concurrency=config["WORKER_CONCURRENCY"],
-        default_from=config["TWILIO_DEFAULT_FROM"],
+        callback_base=settings.public_base_url,
+        concurrency=settings.worker_concurrency,
+        default_from=settings.twilio_default_from,
     )
-    return Dispatcher(database, clock, gateway, gateway, settings), gateway
+    return Dispatcher(database, clock, gateway, gateway, dispatch), gateway
 
 
 def _tick(dispatcher: Dispatcher) -> None:
@@ -55,18 +86,16 @@ def _tick(dispatcher: Dispatcher) -> None:
 
 
 def schedule(
-    app: Flask, database: Database, *, blocking: bool, settings: Mapping[str, Any] | None = None
+    settings: WorkerSettings, database: Database, clock: Clock, *, blocking: bool
 ) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
-    """A scheduler whose one job drains due reminders every WORKER_INTERVAL_SECONDS (never two at once).
-    ``settings`` override the app's for this worker only (``serve`` passes its callback URL and stand-in)."""
-    config = {**app.config, **(settings or {})}
-    dispatcher, _gateway = build_dispatcher(config, database, app.extensions["recall.clock"])
+    """A scheduler whose one job drains due reminders every ``worker_interval_seconds`` (never two at once)."""
+    dispatcher, _gateway = build_dispatcher(settings, database, clock)
     scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(
         _tick,
         "interval",
         args=[dispatcher],
-        seconds=config["WORKER_INTERVAL_SECONDS"],
+        seconds=settings.worker_interval_seconds,
         max_instances=1,
         coalesce=True,
         id="dispatch-reminders",
@@ -89,10 +118,10 @@ def stop_gently_on_signals(*dispatchers: Dispatcher) -> None:
     signal.signal(signal.SIGINT, stop)
 
 
-def run_until_stopped(app: Flask, database: Database, settings: Mapping[str, Any] | None = None) -> None:
+def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock) -> None:
     """The worker process: ticks until SIGTERM or SIGINT, then stops gently (``Dispatcher.stop``): the sends in
     flight finish and are recorded, the reminders claimed ahead go back to the queue, and the process exits."""
-    scheduler, dispatcher = schedule(app, database, blocking=True, settings=settings)
+    scheduler, dispatcher = schedule(settings, database, clock, blocking=True)
     stop_gently_on_signals(dispatcher)
     try:
         scheduler.start()

@@ -1,20 +1,32 @@
-"""Flask CLI: ``flask --app wsgi recall <command>``."""
+"""Flask CLI: ``flask --app wsgi recall <command>``.
+
+The commands run inside the app's context (``AppGroup``): they use its database and clock, and build the worker's
+settings from its config; the worker itself (recall.worker) knows no Flask app.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup, ScriptInfo, pass_script_info
+from waitress.server import create_server
 
 import config
-from recall.clinic.clinics import ClinicInput, create_clinic
+from integrations.twilio.standin import StandIn
+from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
 from recall.clinic.staff import create_staff, get_staff, issue_token
 from recall.common.actors import Role
+from recall.common.db import Database
+from recall.demo import load_demo
 from recall.migrate import upgrade
 from recall.web.common import clock, database
+from recall.worker import WorkerSettings, build_dispatcher, run_until_stopped, schedule, stop_gently_on_signals
 
 group = AppGroup("recall", help="Run and administer the recall service.")
 
@@ -67,19 +79,17 @@ def issue_token_cmd(clinic_id: int, staff_id: int, label: str) -> None:
 @group.command("load-demo")
 def load_demo_cmd() -> None:
     """Load a demo clinic with providers, services and patients in five languages."""
-    from recall.demo import load_demo
-
     with database().writer() as s:
         report = load_demo(s, clock())
     click.echo(report)
 
 
-def _callback_base(app: Flask, development_default: str) -> str:
+def _callback_base(settings: Mapping[str, Any], development_default: str) -> str:
     """The absolute http(s) address Twilio calls back (status callbacks, the call's TwiML). A relative one makes
     Twilio reject every send, so outside development a missing or relative PUBLIC_BASE_URL stops the command;
     in development an unset one is the local server's address."""
-    configured = app.config["PUBLIC_BASE_URL"]
-    if not configured and app.config["ENV_NAME"] == "development":
+    configured: str = settings["PUBLIC_BASE_URL"]
+    if not configured and settings["ENV_NAME"] == "development":
         return development_default
     problem = config.public_base_url_problem(configured)
     if problem:
@@ -91,28 +101,26 @@ def _callback_base(app: Flask, development_default: str) -> str:
 @click.option("--once", is_flag=True, help="send what is due now and exit")
 def worker_cmd(once: bool) -> None:
     """Send due reminders through Twilio: APScheduler ticks until stopped (any number may run)."""
-    from flask import current_app
-
-    from recall.common.db import Database
-    from recall.worker import build_dispatcher, run_until_stopped
-
-    app = current_app._get_current_object()
+    app_settings = current_app.config
     # Without a server of its own, a development worker is called back at serve's default address.
-    settings = {"PUBLIC_BASE_URL": _callback_base(app, "http://127.0.0.1:8000")}
+    settings = dataclasses.replace(
+        WorkerSettings.from_settings(app_settings),
+        public_base_url=_callback_base(app_settings, "http://127.0.0.1:8000"),
+    )
     # Each parallel send holds a connection while it is recorded; size the pool for them.
     db = Database(
-        app.config["DATABASE_URL"],
-        busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
-        pool_size=app.config["WORKER_CONCURRENCY"] + 4,
+        app_settings["DATABASE_URL"],
+        busy_timeout_ms=app_settings["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=settings.worker_concurrency + 4,
         max_overflow=4,
     )
     if once:
-        dispatcher, gateway = build_dispatcher({**app.config, **settings}, db, clock())
+        dispatcher, gateway = build_dispatcher(settings, db, clock())
         click.echo(f"dispatched: {dispatcher.drain().outcomes}")
         gateway.close()
         return
-    click.echo(f"recall worker: sending due reminders every {app.config['WORKER_INTERVAL_SECONDS']} s")
-    run_until_stopped(app, db, settings)
+    click.echo(f"recall worker: sending due reminders every {settings.worker_interval_seconds} s")
+    run_until_stopped(settings, db, clock())
 
 
 @group.command("serve")
@@ -129,23 +137,19 @@ def worker_cmd(once: bool) -> None:
     show_default=True,
     help="without TWILIO_BASE_URL set, start the local Twilio stand-in and send to it",
 )
-def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, standin: bool) -> None:
+@pass_script_info
+def serve_cmd(info: ScriptInfo, host: str, port: int, threads: int, demo: bool, worker: bool, standin: bool) -> None:
     """Migrate, load the demo clinic if the database is empty, run the worker, and serve with waitress.
 
     SIGTERM or SIGINT stops it gently, as it does ``recall worker``: the worker claims nothing more, its sends in
     flight finish and are recorded, the reminders it claimed ahead go back to the queue, then the process exits 0.
     """
-    import sqlalchemy as sa
-    from flask import current_app
-    from waitress.server import create_server
-
-    from recall.clinic.clinics import Clinic
-    from recall.demo import load_demo
-    from recall.worker import schedule, stop_gently_on_signals
-
-    app = current_app._get_current_object()
+    # The app itself, not the context-bound ``current_app``: waitress calls it from threads with no app context.
+    app: Flask = info.load_app()
     # What the in-process worker is told, instead of changing the app's settings under the web views.
-    settings: dict[str, Any] = {"PUBLIC_BASE_URL": _callback_base(app, f"http://{host}:{port}")}
+    settings = dataclasses.replace(
+        WorkerSettings.from_settings(app.config), public_base_url=_callback_base(app.config, f"http://{host}:{port}")
+    )
     upgrade(database().engine)
     if demo:
         with database().writer() as s:
@@ -153,22 +157,20 @@ def serve_cmd(host: str, port: int, threads: int, demo: bool, worker: bool, stan
                 click.echo(load_demo(s, clock()))
     fake = None
     if standin and not app.config["TWILIO_BASE_URL"] and app.config["ENV_NAME"] != "production":
-        from integrations.twilio.standin import StandIn
-
         # The stand-in holds this run's token (development makes one per run), so only it can sign our webhooks.
         fake = StandIn(auth_token=app.config["TWILIO_AUTH_TOKEN"], account_sid=app.config["TWILIO_ACCOUNT_SID"])
-        settings["TWILIO_BASE_URL"] = fake.start()
+        settings = dataclasses.replace(settings, twilio_base_url=fake.start())
         fake.set_auto_deliver(True)
-        click.echo(f"local Twilio stand-in at {settings['TWILIO_BASE_URL']} (nothing leaves this machine)")
+        click.echo(f"local Twilio stand-in at {settings.twilio_base_url} (nothing leaves this machine)")
     scheduler = None
     try:
         if worker:
             # In the web process the worker shares the request pool: keep its parallel sends few.
-            settings["WORKER_CONCURRENCY"] = min(app.config["WORKER_CONCURRENCY"], 4)
-            scheduler, dispatcher = schedule(app, database(), blocking=False, settings=settings)
+            settings = dataclasses.replace(settings, worker_concurrency=min(settings.worker_concurrency, 4))
+            scheduler, dispatcher = schedule(settings, database(), clock(), blocking=False)
             stop_gently_on_signals(dispatcher)
             scheduler.start()
-            click.echo(f"reminder worker running every {app.config['WORKER_INTERVAL_SECONDS']} s")
+            click.echo(f"reminder worker running every {settings.worker_interval_seconds} s")
         else:
             stop_gently_on_signals()
         logging.basicConfig()  # as waitress.serve does: its warnings and ours reach stderr
