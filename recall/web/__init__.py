@@ -12,7 +12,25 @@ from werkzeug.routing import IntegerConverter
 import config
 from recall.common.clock import Clock, SystemClock
 from recall.common.db import Database
-from recall.web import contract, errors
+from recall.web import (
+    bookings,
+    catalog,
+    cli,
+    clinic,
+    contract,
+    docs,
+    earnings,
+    errors,
+    health,
+    patients,
+    queue_stats,
+    recall_tasks,
+    reminder_policy,
+    reminders,
+    staff,
+    visits,
+    webhooks,
+)
 from recall.web.common import MAX_ID, close_session
 
 
@@ -79,21 +97,6 @@ def create_app(
     app.url_map.converters["int"] = BoundedInt
     api = Api(app)
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
-    from recall.web import (
-        bookings,
-        catalog,
-        clinic,
-        earnings,
-        patients,
-        queue_stats,
-        recall_tasks,
-        reminder_policy,
-        reminders,
-        staff,
-        visits,
-        webhooks,
-    )
-
     for module in (
         clinic,
         reminder_policy,
@@ -110,9 +113,6 @@ def create_app(
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
     errors.register(app)
-
-    from recall.web import cli, docs, health
-
     health.register(app)
     docs.register(app)
     cli.register(app)
