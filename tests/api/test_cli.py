@@ -182,3 +182,12 @@ def test_a_development_worker_without_a_public_url_still_starts(tmp_path, monkey
     result = app.test_cli_runner().invoke(args=["recall", "worker", "--once"])
     assert result.exit_code == 0 and "dispatched: {}" in result.output, result.output
     app.extensions["recall.db"].dispose()
+
+
+def test_the_worker_is_told_its_callback_address_without_it_being_written_into_the_apps_settings(tmp_path, monkeypatch):
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    app = _cli_app(tmp_path, "development")
+    result = app.test_cli_runner().invoke(args=["recall", "worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert (app.config["PUBLIC_BASE_URL"], app.config["TWILIO_BASE_URL"]) == ("", DEAD_TWILIO)
+    app.extensions["recall.db"].dispose()
