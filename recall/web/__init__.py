@@ -66,6 +66,8 @@ def create_app(
     clock: Clock | None = None,
     database: Database | None = None,
 ) -> Flask:
+    """The recall app: settings for ``config_name`` (default: ``$RECALL_ENV``) from the environment, then
+    ``overrides``; ``clock`` and ``database`` replace the system clock and the database the settings name."""
     settings = config.load(config_name, overrides)
     config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
     app = Flask("recall")

@@ -235,3 +235,8 @@ def test_every_setting_is_documented_is_a_base_default_and_each_environments_val
             value = getattr(environment, setting.name)
             if value not in (None, ""):
                 assert setting.parse(str(value)) == value, (environment.ENV_NAME, setting.name)
+
+
+def test_the_base_settings_name_no_stand_in_account_nor_sender():
+    base = {name: getattr(config.Config, name) for name in config.BY_NAME if name.startswith("TWILIO_")}
+    assert set(base.values()) <= {"", None, config.BY_NAME["TWILIO_TIMEOUT_SECONDS"].default}, base
