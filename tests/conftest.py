@@ -12,12 +12,11 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
-from flask.testing import FlaskClient
 
 from recall.common.clock import FixedClock
 from recall.common.db import Base, Database, make_engine
@@ -26,6 +25,10 @@ from recall.migrate import upgrade
 pytest.register_assert_rewrite("tests.api.checks", "tests.factories")
 from recall.common.actors import Actor  # noqa: E402
 from tests.factories import World, actor_of, make_world  # noqa: E402
+
+if TYPE_CHECKING:  # only the fixtures that build an app import Flask: tests/unit runs without it
+    from flask import Flask
+    from flask.testing import FlaskClient
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])

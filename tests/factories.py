@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
-
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
+from typing import TYPE_CHECKING, Any
 
 from recall.clinic.catalog import Provider, Service, create_provider, create_service
 from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
@@ -23,6 +20,10 @@ from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.reminders import Reminder, ReminderStatus, hand_over
 from recall.visits.bookings import Booking
+
+if TYPE_CHECKING:  # ``Api`` only drives a client it is given: importing the factories imports no Flask
+    from flask.testing import FlaskClient
+    from werkzeug.test import TestResponse
 
 
 def make_clinic(db: Database, clock: Clock, **kw: Any) -> Clinic:

@@ -15,7 +15,6 @@ from recall.common.timeutil import at_local, format_hhmm, local_day, month_range
 from recall.credit.payplan import PlanTerms
 from recall.queue.tasks import due_at_for
 from recall.visits.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
-from recall.web.errors import flatten
 
 UTC = UTC
 
@@ -196,18 +195,3 @@ class TestTimeAndPhones:
                 validate_zone(bad)
         with pytest.raises(ValidationError):
             validate_region("XX")
-
-
-def test_nested_validation_messages_flatten_to_dotted_field_names():
-    nested = {
-        "booking": {"start_at": ["Not a valid datetime."]},
-        "follow_up": ["Missing data."],
-        "service_rates": {0: {"role": ["bad"]}},
-        "_schema": ["whole"],
-    }
-    assert flatten(nested) == {
-        "booking.start_at": ["Not a valid datetime."],
-        "follow_up": ["Missing data."],
-        "service_rates.0.role": ["bad"],
-        "body": ["whole"],
-    }
