@@ -19,7 +19,7 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.reminders import Reminder, ReminderStatus, hand_over
-from recall.visits.bookings import Booking
+from recall.visits.bookings import Booking, BookingRequest, Channel, create_booking
 
 if TYPE_CHECKING:  # ``Api`` only drives a client it is given: importing the factories imports no Flask
     from flask.testing import FlaskClient
@@ -87,6 +87,20 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
             task.lease_holder_id, task.lease_expires_at = leased_to, clock.now() + timedelta(minutes=15)
         s.commit()
         return task
+
+
+def make_booking(db: Database, clock: Clock, cw: ClinicWorld, *, by: Actor | None = None, **kw: Any) -> Booking:
+    """A booking in the clinic, made ``by`` its operator unless another actor is named: by phone, for the first
+    patient's general check-up a week ahead at 09:00 UTC, unless ``kw`` (any BookingRequest field) says otherwise."""
+    request = {
+        "patient_id": cw.patients[0].id,
+        "service_id": cw.services[0].id,
+        "start_at": future(clock),
+        "channel": Channel.PHONE,
+        **kw,
+    }
+    with db.writer() as s:
+        return create_booking(s, clock, by or actor_of(cw.staff["operator"]), BookingRequest(**request))
 
 
 def row(db: Database, model: type[Any], ident: int) -> Any:

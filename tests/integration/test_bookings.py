@@ -13,30 +13,16 @@ from recall.common.errors import Conflict, Forbidden, ValidationError
 from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
 from recall.credit.payplan import PlanTerms, load_terms, replace_plan
 from recall.visits.bookings import (
-    BookingRequest,
     BookingStatus,
     Channel,
     Source,
     cancel_booking,
     confirm_booking,
-    create_booking,
     mark_attended,
     mark_no_show,
     move_booking,
 )
-from tests.factories import future
-
-
-def _book(database, clock, actor, world, **kw):
-    data = {
-        "patient_id": world.a.patients[0].id,
-        "service_id": world.a.services[0].id,
-        "start_at": future(clock),
-        "channel": Channel.PHONE,
-        **kw,
-    }
-    with database.writer() as s:
-        return create_booking(s, clock, actor, BookingRequest(**data))
+from tests.factories import future, make_booking
 
 
 def _entries(database, booking_id):
@@ -46,20 +32,20 @@ def _entries(database, booking_id):
 
 @pytest.mark.parametrize("channel", [Channel.PHONE, Channel.CHAT, Channel.SMS])
 def test_a_remote_booking_is_the_operators_and_starts_pending(database, clock, world, people, channel):
-    booking = _book(database, clock, people["operator"], world, channel=channel)
+    booking = make_booking(database, clock, world.a, by=people["operator"], channel=channel)
     assert (booking.credited_role, booking.credited_staff_id) == (Role.OPERATOR, people["operator"].staff_id)
     assert _entries(database, booking.id) == [(CreditKind.PENDING, 1000, people["operator"].staff_id)]
 
 
 def test_an_in_person_booking_is_the_front_desks(database, clock, world, people):
-    booking = _book(database, clock, people["frontdesk"], world, channel=Channel.IN_PERSON)
+    booking = make_booking(database, clock, world.a, by=people["frontdesk"], channel=Channel.IN_PERSON)
     assert booking.credited_role is Role.FRONTDESK
     assert _entries(database, booking.id)[0][2] == people["frontdesk"].staff_id
 
 
 @pytest.mark.parametrize("channel", [Channel.VOICE_REPLY, Channel.ONLINE])
 def test_an_automated_booking_is_recorded_but_earns_nobody(database, clock, world, people, channel):
-    booking = _book(database, clock, people["manager"], world, channel=channel)
+    booking = make_booking(database, clock, world.a, by=people["manager"], channel=channel)
     assert booking.credited_staff_id is None and booking.status is BookingStatus.BOOKED
     assert _entries(database, booking.id) == []
 
@@ -75,17 +61,17 @@ def test_an_automated_booking_is_recorded_but_earns_nobody(database, clock, worl
 )
 def test_nobody_records_a_booking_of_the_other_roles_territory(database, clock, world, people, who, channel):
     with pytest.raises(Forbidden):
-        _book(database, clock, people[who], world, channel=channel)
+        make_booking(database, clock, world.a, by=people[who], channel=channel)
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(CreditEntry)) == 0
 
 
 def test_a_manager_records_a_booking_on_behalf_of_an_operator(database, clock, world, people):
-    booking = _book(
+    booking = make_booking(
         database,
         clock,
-        people["manager"],
-        world,
+        world.a,
+        by=people["manager"],
         channel=Channel.PHONE,
         on_behalf_of_staff_id=people["operator2"].staff_id,
     )
@@ -95,11 +81,11 @@ def test_a_manager_records_a_booking_on_behalf_of_an_operator(database, clock, w
 
 def test_a_manager_cannot_credit_a_phone_booking_to_the_front_desk(database, clock, world, people):
     with pytest.raises(ValidationError) as err:
-        _book(
+        make_booking(
             database,
             clock,
-            people["manager"],
-            world,
+            world.a,
+            by=people["manager"],
             channel=Channel.PHONE,
             on_behalf_of_staff_id=people["frontdesk"].staff_id,
         )
@@ -108,21 +94,21 @@ def test_a_manager_cannot_credit_a_phone_booking_to_the_front_desk(database, clo
 
 def test_overlapping_bookings_for_one_patient_conflict_but_back_to_back_ones_do_not(database, clock, world, people):
     start = future(clock)
-    _book(database, clock, people["operator"], world, start_at=start)  # 30 minutes
+    make_booking(database, clock, world.a, by=people["operator"], start_at=start)  # 30 minutes
     with pytest.raises(Conflict):
-        _book(database, clock, people["operator"], world, start_at=start + timedelta(minutes=15))
-    _book(database, clock, people["operator"], world, start_at=start + timedelta(minutes=30))
+        make_booking(database, clock, world.a, by=people["operator"], start_at=start + timedelta(minutes=15))
+    make_booking(database, clock, world.a, by=people["operator"], start_at=start + timedelta(minutes=30))
 
 
 def test_a_cancelled_booking_frees_its_time(database, clock, world, people):
-    first = _book(database, clock, people["operator"], world)
+    first = make_booking(database, clock, world.a, by=people["operator"])
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], first.id, "patient asked")
-    _book(database, clock, people["operator"], world)
+    make_booking(database, clock, world.a, by=people["operator"])
 
 
 def test_attending_earns_exactly_what_was_pending_even_after_the_plan_changes(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, by=people["operator"])
     with database.writer() as s:
         replace_plan(
             s, clock, world.a.clinic.id, PlanTerms(5000, 5000, load_terms(s, world.a.clinic.id).recall_multiplier)
@@ -138,7 +124,7 @@ def test_attending_earns_exactly_what_was_pending_even_after_the_plan_changes(da
 
 @pytest.mark.parametrize("end", ["cancel", "no_show"])
 def test_a_cancellation_or_no_show_voids_the_credit_and_keeps_the_pending_entry(database, clock, world, people, end):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, by=people["operator"])
     with database.reader() as s:
         before = [(e.id, e.amount_cents, e.occurred_at) for e in entries_for_booking(s, booking.id)]
     with database.writer() as s:
@@ -158,7 +144,7 @@ def test_a_cancellation_or_no_show_voids_the_credit_and_keeps_the_pending_entry(
     [("attend", "cancel"), ("cancel", "attend"), ("no_show", "attend"), ("attend", "no_show"), ("cancel", "confirm")],
 )
 def test_an_illegal_transition_is_a_conflict_and_adds_no_entry(database, clock, world, people, first, then):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, by=people["operator"])
     clock.set(booking.start_at + timedelta(minutes=1))
     actions = {
         "attend": lambda s: mark_attended(s, clock, people["frontdesk"], booking.id),
@@ -175,13 +161,13 @@ def test_an_illegal_transition_is_a_conflict_and_adds_no_entry(database, clock, 
 
 
 def test_attendance_is_not_recorded_days_before_the_appointment(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world, start_at=future(clock, days=3))
+    booking = make_booking(database, clock, world.a, by=people["operator"], start_at=future(clock, days=3))
     with database.writer() as s, pytest.raises(Conflict):
         mark_attended(s, clock, people["frontdesk"], booking.id)
 
 
 def test_a_move_keeps_the_credit_pending_and_asks_for_confirmation_again(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, by=people["operator"])
     with database.writer() as s:
         confirm_booking(s, clock, people["operator"], booking.id)
     new_start = booking.start_at + timedelta(days=2)
@@ -193,8 +179,8 @@ def test_a_move_keeps_the_credit_pending_and_asks_for_confirmation_again(databas
 
 
 def test_a_move_onto_another_booking_of_the_patient_conflicts(database, clock, world, people):
-    first = _book(database, clock, people["operator"], world)
-    second = _book(database, clock, people["operator"], world, start_at=first.start_at + timedelta(hours=2))
+    first = make_booking(database, clock, world.a, by=people["operator"])
+    second = make_booking(database, clock, world.a, by=people["operator"], start_at=first.start_at + timedelta(hours=2))
     with database.writer() as s, pytest.raises(Conflict):
         move_booking(s, clock, people["operator"], second.id, start_at=first.start_at)
 
@@ -218,7 +204,7 @@ def test_two_operators_booking_the_same_patient_at_once_make_exactly_one_booking
     def attempt(who: str) -> None:
         barrier.wait()
         try:
-            _book(database, clock, people[who], world, start_at=start)
+            make_booking(database, clock, world.a, by=people[who], start_at=start)
             outcomes.append("booked")
         except Conflict:
             outcomes.append("conflict")
@@ -232,7 +218,7 @@ def test_two_operators_booking_the_same_patient_at_once_make_exactly_one_booking
 
 
 def test_racing_attend_and_cancel_settle_a_booking_exactly_once(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, by=people["operator"])
     clock.set(booking.start_at)
     barrier = threading.Barrier(2)
     errors: list[Exception] = []
@@ -269,13 +255,13 @@ def test_a_booking_from_a_recall_task_that_is_not_open_conflicts(database, clock
         )
     with database.writer() as s:
         task = checkout(s, clock, people["frontdesk"], visit.id, CheckoutRequest(FollowUp.UNDECIDED)).recall_task
-    _book(database, clock, people["operator"], world, source=Source.RECALL_TASK, recall_task_id=task.id)
+    make_booking(database, clock, world.a, by=people["operator"], source=Source.RECALL_TASK, recall_task_id=task.id)
     with pytest.raises(Conflict):
-        _book(
+        make_booking(
             database,
             clock,
-            people["operator2"],
-            world,
+            world.a,
+            by=people["operator2"],
             source=Source.RECALL_TASK,
             recall_task_id=task.id,
             start_at=future(clock, days=9),

@@ -14,34 +14,15 @@ from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import (
-    BookingRequest,
-    Channel,
     cancel_booking,
     confirm_booking,
-    create_booking,
     move_booking,
 )
-from tests.factories import make_patient
+from tests.factories import make_booking, make_patient
 
 UTC = UTC
 # Monday 2026-03-02 08:00 UTC; the visit is on Thursday at 13:00 Stockholm (12:00 UTC).
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
-
-
-def _book(database, clock, actor, world, patient=None, start=VISIT, **kw):
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            actor,
-            BookingRequest(
-                patient_id=patient or world.a.patients[0].id,
-                service_id=world.a.services[0].id,
-                start_at=start,
-                channel=Channel.PHONE,
-                **kw,
-            ),
-        )
 
 
 def _reminders(database, booking_id):
@@ -55,7 +36,7 @@ def _waiting(database, booking_id):
 
 
 def test_a_booking_is_planned_by_the_default_policy_in_the_same_transaction(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     # SMS 24 h before and a voice call 2 h before, both inside the weekday hours in Stockholm.
     assert _waiting(database, booking.id) == [
         (Via.SMS, VISIT - timedelta(hours=24)),
@@ -64,7 +45,7 @@ def test_a_booking_is_planned_by_the_default_policy_in_the_same_transaction(data
 
 
 def test_a_booking_made_thirty_minutes_ahead_gets_only_the_steps_that_still_make_sense(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world, start=clock.now() + timedelta(minutes=30))
+    booking = make_booking(database, clock, world.a, start_at=clock.now() + timedelta(minutes=30))
     assert _waiting(database, booking.id) == []
     assert {(c, st, why) for c, st, _, why in _reminders(database, booking.id)} == {
         (Via.SMS, ReminderStatus.SKIPPED, "too_late"),
@@ -74,13 +55,13 @@ def test_a_booking_made_thirty_minutes_ahead_gets_only_the_steps_that_still_make
 
 def test_an_early_morning_visit_moves_its_call_to_the_evening_before(database, clock, world, people):
     early = datetime(2026, 3, 5, 7, 0, tzinfo=UTC)  # 08:00 in Stockholm; 2 h before is 06:00, before 09:00
-    booking = _book(database, clock, people["operator"], world, start=early)
+    booking = make_booking(database, clock, world.a, start_at=early)
     # The last allowed moment before 06:00 on Thursday is one minute before Wednesday's 20:00 close.
     assert _waiting(database, booking.id)[1] == (Via.VOICE, datetime(2026, 3, 4, 18, 59, tzinfo=UTC))
 
 
 def test_cancelling_a_booking_cancels_its_waiting_reminders_before_they_are_sent(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking.id, "patient asked")
     assert _waiting(database, booking.id) == []
@@ -88,7 +69,7 @@ def test_cancelling_a_booking_cancels_its_waiting_reminders_before_they_are_sent
 
 
 def test_moving_a_booking_replans_and_leaves_no_reminder_for_the_old_time(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     later = VISIT + timedelta(days=1)
     with database.writer() as s:
         move_booking(s, clock, people["operator"], booking.id, start_at=later)
@@ -101,7 +82,7 @@ def test_moving_a_booking_replans_and_leaves_no_reminder_for_the_old_time(databa
 
 
 def test_a_confirmed_booking_drops_the_steps_the_policy_does_not_run_once_confirmed(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     with database.writer() as s:
         confirm_booking(s, clock, people["operator"], booking.id)
     assert _waiting(database, booking.id) == []
@@ -109,8 +90,8 @@ def test_a_confirmed_booking_drops_the_steps_the_policy_does_not_run_once_confir
 
 def test_opting_out_cancels_every_waiting_reminder_of_the_patient(database, clock, world, people):
     patient = make_patient(database, clock, world.a.clinic.id).id
-    first = _book(database, clock, people["operator"], world, patient=patient)
-    second = _book(database, clock, people["operator"], world, patient=patient, start=VISIT + timedelta(days=7))
+    first = make_booking(database, clock, world.a, patient_id=patient, start_at=VISIT)
+    second = make_booking(database, clock, world.a, patient_id=patient, start_at=VISIT + timedelta(days=7))
     with database.writer() as s:
         update_patient(s, clock, world.a.clinic.id, patient, {"opted_out": True})
     assert _waiting(database, first.id) == [] and _waiting(database, second.id) == []
@@ -118,7 +99,7 @@ def test_opting_out_cancels_every_waiting_reminder_of_the_patient(database, cloc
 
 def test_a_patient_without_sms_consent_gets_no_sms_step(database, clock, world, people):
     patient = make_patient(database, clock, world.a.clinic.id, consent_sms=False).id
-    booking = _book(database, clock, people["operator"], world, patient=patient)
+    booking = make_booking(database, clock, world.a, patient_id=patient, start_at=VISIT)
     assert _waiting(database, booking.id) == [(Via.VOICE, VISIT - timedelta(hours=2))]
     assert (Via.SMS, ReminderStatus.SKIPPED, VISIT - timedelta(hours=24), "no_consent") in _reminders(
         database, booking.id
@@ -126,7 +107,7 @@ def test_a_patient_without_sms_consent_gets_no_sms_step(database, clock, world, 
 
 
 def test_a_policy_change_replans_every_future_booking(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     policy = {
         "steps": [
             {"offset_minutes": 48 * 60, "channel": "sms"},
@@ -157,12 +138,12 @@ def test_reminders_are_planned_in_the_patients_zone_across_a_dst_change(
 ):
     clock = FixedClock(start - timedelta(days=5))
     patient = make_patient(database, clock, world.a.clinic.id, timezone=zone).id
-    booking = _book(database, clock, people["operator"], world, patient=patient, start=start)
+    booking = make_booking(database, clock, world.a, patient_id=patient, start_at=start)
     assert _waiting(database, booking.id)[0] == (Via.SMS, expected_sms)
 
 
 def test_a_bad_policy_changes_nothing(database, clock, world, people):
-    booking = _book(database, clock, people["operator"], world)
+    booking = make_booking(database, clock, world.a, start_at=VISIT)
     before = _reminders(database, booking.id)
     with database.writer() as s, pytest.raises(ValidationError):
         replace_policy(s, clock, people["manager"], {"steps": [{"offset_minutes": -5, "channel": "sms"}]})
