@@ -12,22 +12,8 @@ from recall.common.actors import Role
 from recall.common.errors import ValidationError
 from recall.credit.earnings import period, staff_earnings, team_earnings, what_if
 from recall.credit.payplan import PlanTerms
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended
-
-
-def _booking(database, clock, actor, world, start, patient=0, service=0):
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            actor,
-            BookingRequest(
-                patient_id=world.a.patients[patient].id,
-                start_at=start,
-                channel=Channel.PHONE,
-                service_id=world.a.services[service].id,
-            ),
-        )
+from recall.visits.bookings import cancel_booking, mark_attended
+from tests.factories import make_booking
 
 
 def test_the_default_period_is_the_calendar_month_in_the_clinics_zone(database, world):
@@ -44,9 +30,9 @@ def test_earnings_split_into_earned_pending_and_voided_with_a_daily_breakdown(da
     operator = people["operator"]
     day1 = clock.now().replace(hour=10) + timedelta(days=1)
     day2 = day1 + timedelta(days=1)
-    attended = _booking(database, clock, operator, world, day1, patient=0)
-    cancelled = _booking(database, clock, operator, world, day1, patient=1)
-    _booking(database, clock, operator, world, day2, patient=0)  # stays pending
+    attended = make_booking(database, clock, world.a, by=operator, start_at=day1)
+    cancelled = make_booking(database, clock, world.a, by=operator, start_at=day1, patient_id=world.a.patients[1].id)
+    make_booking(database, clock, world.a, by=operator, start_at=day2)  # stays pending
     with database.writer() as s:
         cancel_booking(s, clock, operator, cancelled.id)
     clock.set(day1 + timedelta(minutes=5))
@@ -67,7 +53,7 @@ def test_earnings_split_into_earned_pending_and_voided_with_a_daily_breakdown(da
 def test_pending_counts_what_was_still_open_at_the_end_of_a_past_range(database, clock, world, people):
     operator = people["operator"]
     start = clock.now() + timedelta(days=30)  # booked in March, visited in April
-    booking = _booking(database, clock, operator, world, start)
+    booking = make_booking(database, clock, world.a, by=operator, start_at=start)
     clock.set(start)
     with database.writer() as s:
         mark_attended(s, clock, people["frontdesk"], booking.id)
@@ -79,7 +65,7 @@ def test_pending_counts_what_was_still_open_at_the_end_of_a_past_range(database,
 
 
 def test_the_team_view_lists_every_earning_staff_member_even_with_nothing_yet(database, clock, world, people):
-    _booking(database, clock, people["operator"], world, clock.now() + timedelta(days=1))
+    make_booking(database, clock, world.a, by=people["operator"], start_at=clock.now() + timedelta(days=1))
     with database.reader() as s:
         team = {row.staff_id: row for row in team_earnings(s, world.a.clinic.id, date(2026, 3, 1), date(2026, 3, 31))}
     assert set(team) == {people[k].staff_id for k in ("frontdesk", "frontdesk2", "operator", "operator2")}
@@ -90,8 +76,10 @@ def test_the_team_view_lists_every_earning_staff_member_even_with_nothing_yet(da
 def test_a_what_if_reprices_only_realized_bookings_under_the_proposed_plan(database, clock, world, people):
     operator = people["operator"]
     start = clock.now().replace(hour=10) + timedelta(days=1)
-    realized = _booking(database, clock, operator, world, start, patient=0, service=1)
-    _booking(database, clock, operator, world, start, patient=1)  # never attended
+    realized = make_booking(database, clock, world.a, by=operator, start_at=start, service_id=world.a.services[1].id)
+    make_booking(
+        database, clock, world.a, by=operator, start_at=start, patient_id=world.a.patients[1].id
+    )  # never attended
     clock.set(start)
     with database.writer() as s:
         mark_attended(s, clock, people["frontdesk"], realized.id)
