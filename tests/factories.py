@@ -89,13 +89,16 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
         return task
 
 
-def make_booking(db: Database, clock: Clock, cw: ClinicWorld, *, by: Actor | None = None, **kw: Any) -> Booking:
+def make_booking(
+    db: Database, clock: Clock, cw: ClinicWorld, *, by: Actor | None = None, days: int = 7, hour: int = 9, **kw: Any
+) -> Booking:
     """A booking in the clinic, made ``by`` its operator unless another actor is named: by phone, for the first
-    patient's general check-up a week ahead at 09:00 UTC, unless ``kw`` (any BookingRequest field) says otherwise."""
+    patient's general check-up ``days`` ahead at ``hour`` UTC, unless ``kw`` (any BookingRequest field) says
+    otherwise."""
     request = {
         "patient_id": cw.patients[0].id,
         "service_id": cw.services[0].id,
-        "start_at": future(clock),
+        "start_at": future(clock, days=days, hour=hour),
         "channel": Channel.PHONE,
         **kw,
     }

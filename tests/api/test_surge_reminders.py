@@ -26,8 +26,8 @@ from recall.reminders.planning import Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import BookingRequest, Channel, create_booking, move_booking
-from tests.factories import api_as, make_patient, make_task
-from tests.integration.test_inbound import booked, make_reminder, new_sid
+from tests.factories import api_as, make_booking, make_patient, make_task
+from tests.integration.test_inbound import make_reminder, new_sid
 
 UTC = UTC
 ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
@@ -171,7 +171,7 @@ def test_during_a_surge_new_plans_are_automated_and_once_it_ends_new_plans_are_n
 
 
 def test_in_a_surge_a_failed_calls_human_fallback_becomes_an_sms_not_the_same_call_again(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     call = make_reminder(
         database, clock, booking, channel=Via.VOICE, sid=new_sid("CA"), fallback=Fallback.OPERATOR_CALL
     )

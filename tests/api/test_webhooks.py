@@ -34,12 +34,11 @@ from recall.reminders.sending import SenderIdentity
 from recall.visits.bookings import Booking, BookingStatus
 from recall.web import create_app, webhooks
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.factories import actor_of, make_patient
+from tests.factories import actor_of, make_booking, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     DEFAULT_FROM,
     OFFSET,
     SV_PHONE,
-    booked,
     credit_kinds,
     make_reminder,
     new_sid,
@@ -119,7 +118,7 @@ def text_form(
 @pytest.fixture
 def scene(database, clock, world) -> dict[str, Any]:
     """A booking with a sent SMS reminder and a voice reminder mid-call."""
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     return {
         "booking": booking,
         "sms": make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE),
@@ -250,7 +249,9 @@ def test_an_answering_machine_on_another_call_than_the_reminders_own_is_left_no_
     step = {"offset_minutes": OFFSET, "channel": "voice", "on_machine": "voicemail"}
     with database.writer() as s:
         policy, _ = replace_policy(s, clock, actor_of(world.a.staff["manager"]), {"steps": [step]})
-    call = make_reminder(database, clock, booked(database, clock, world), channel=Channel.VOICE, sid=new_sid("CA"))
+    call = make_reminder(
+        database, clock, make_booking(database, clock, world.a, days=3), channel=Channel.VOICE, sid=new_sid("CA")
+    )
     with database.writer() as s:
         s.execute(sa.update(Reminder).where(Reminder.id == call.id).values(policy_version=policy.version))
         s.commit()
@@ -291,7 +292,11 @@ def test_the_call_speaks_the_patients_language_and_repeats_once_when_nothing_is_
 ):
     patient = make_patient(database, clock, world.a.clinic.id, phone="+46701112233", language=language)
     call = make_reminder(
-        database, clock, booked(database, clock, world, patient_id=patient.id), channel=Channel.VOICE, sid=new_sid("CA")
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=3, patient_id=patient.id),
+        channel=Channel.VOICE,
+        sid=new_sid("CA"),
     )
     first = twiml(post(hooks, f"/voice?r={call.id}", call_form(call.provider_sid)))
     gather, redirect = first
@@ -483,7 +488,7 @@ def test_the_standins_signed_receipts_resolve_an_unknown_send_and_run_the_fallba
     live, twilio, database, clock, world
 ):
     (_app, base), (standin, gateway) = live, twilio
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     unknown = make_reminder(database, clock, booking, status=ReminderStatus.UNKNOWN, fallback=Fallback.VOICE)
     message = gateway.send_sms(
         to=SV_PHONE,
@@ -502,7 +507,11 @@ def test_the_standins_signed_receipts_resolve_an_unknown_send_and_run_the_fallba
 def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, twilio, database, clock, world):
     (_app, base), (standin, gateway) = live, twilio
     reminder = make_reminder(
-        database, clock, booked(database, clock, world), channel=Channel.VOICE, status=ReminderStatus.SENDING
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=3),
+        channel=Channel.VOICE,
+        status=ReminderStatus.SENDING,
     )
     call = gateway.place_call(
         to=SV_PHONE,
@@ -527,7 +536,7 @@ def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, 
 
 def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(live, twilio, database, clock, world):
     (_app, base), (standin, gateway) = live, twilio
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     with StandIn(auth_token="someone-else", account_sid=ACCOUNT) as impostor, nothing_written(database):
         assert impostor.inbound_sms(SV_PHONE, CLINIC_NUMBER, "2", f"{base}{HOOKS}/inbound-sms").status == 403
@@ -540,7 +549,7 @@ def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(li
 
 def test_behind_a_proxy_the_public_base_url_is_what_twilio_signed(live, twilio, database, clock, world):
     (app, base), (standin, _gateway) = live, twilio
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     with proxy(base) as public:
         url = f"{public}{HOOKS}/inbound-sms"

@@ -1,6 +1,6 @@
 """What comes back after a reminder, on every configured database: receipts, call progress, key presses.
 
-The helpers at the top (``booked``, ``make_reminder``, ``new_sid``) are shared with tests/api/test_webhooks.py
+The helpers at the top (``make_reminder``, ``new_sid``) are shared with tests/api/test_webhooks.py
 and test_inbound_replies.py (SMS replies, and the clinic a reply reaches).
 """
 
@@ -22,10 +22,9 @@ from recall.reminders import inbound
 from recall.reminders.planning import DEFAULT_POLICY, Channel, Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus, WebhookReceipt
-from recall.visits import bookings
-from recall.visits.bookings import Booking, BookingRequest, BookingStatus, cancel_booking, create_booking
+from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from tests.api.checks import nothing_written
-from tests.factories import ClinicWorld, World, actor_of, future
+from tests.factories import ClinicWorld, World, actor_of, make_booking
 
 SV_PHONE = "+46701234567"  # clinic a's first patient (and, as it happens, clinic b's)
 OFFSET = 45
@@ -49,18 +48,6 @@ def world(world: World, database: Database, clock: Clock) -> World:
 def new_sid(prefix: str = "SM") -> str:
     """A Twilio-shaped SID."""
     return prefix + secrets.token_hex(16)
-
-
-def booked(database: Database, clock: Clock, world: World, *, patient_id: int | None = None, days: int = 3) -> Booking:
-    """An operator's phone booking (pending credit) some days ahead, with the default policy's reminders planned."""
-    request = BookingRequest(
-        patient_id=patient_id or world.a.patients[0].id,
-        service_id=world.a.services[0].id,
-        start_at=future(clock, days=days),
-        channel=bookings.Channel.PHONE,
-    )
-    with database.writer() as s:
-        return create_booking(s, clock, actor_of(world.a.staff["operator"]), request)
 
 
 def make_reminder(
@@ -158,7 +145,7 @@ def sms(
 
 
 def test_a_delivery_receipt_marks_the_sms_delivered_and_a_late_sent_changes_nothing(database, clock, world):
-    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    reminder = make_reminder(database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid())
     assert (
         run(
             database,
@@ -199,7 +186,9 @@ def test_a_delivery_receipt_marks_the_sms_delivered_and_a_late_sent_changes_noth
 def test_an_sms_that_fails_records_why_and_plans_its_voice_fallback_due_now(
     database, clock, world, status, code, outcome
 ):
-    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid(), fallback=Fallback.VOICE)
+    reminder = make_reminder(
+        database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid(), fallback=Fallback.VOICE
+    )
     for _ in range(2):  # Twilio retries: the fallback is planned once
         run(
             database,
@@ -221,7 +210,7 @@ def test_an_sms_that_fails_records_why_and_plans_its_voice_fallback_due_now(
 
 
 def test_a_failed_step_whose_fallback_is_a_human_call_becomes_an_operators_task(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.OPERATOR_CALL)
     run(
         database,
@@ -244,7 +233,7 @@ def test_a_failed_step_whose_fallback_is_a_human_call_becomes_an_operators_task(
 
 @pytest.mark.parametrize("why", ["cancelled", "started"])
 def test_no_fallback_runs_for_a_booking_that_is_over_or_has_begun(database, clock, world, why):
-    booking = booked(database, clock, world, days=1)
+    booking = make_booking(database, clock, world.a, days=1)
     reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE)
     if why == "cancelled":
         run(database, cancel_booking, clock, actor_of(world.a.staff["operator"]), booking.id)
@@ -263,7 +252,7 @@ def test_no_fallback_runs_for_a_booking_that_is_over_or_has_begun(database, cloc
 
 
 def test_a_callback_for_a_sid_we_never_recorded_writes_nothing(database, clock, world):
-    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    make_reminder(database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid())
     with nothing_written(database):
         assert (
             run(
@@ -284,7 +273,9 @@ def test_a_callback_for_a_sid_we_never_recorded_writes_nothing(database, clock, 
 
 
 def test_a_callback_resolves_a_reminder_whose_send_ended_unknown_by_the_id_in_its_url(database, clock, world):
-    reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.UNKNOWN)
+    reminder = make_reminder(
+        database, clock, make_booking(database, clock, world.a, days=3), status=ReminderStatus.UNKNOWN
+    )
     sid = new_sid()
     run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=sid, status="sent", error_code=None)
     [row] = reminders_of(database, reminder.booking_id)
@@ -292,7 +283,7 @@ def test_a_callback_resolves_a_reminder_whose_send_ended_unknown_by_the_id_in_it
 
 
 def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database, clock, world):
-    reminder = make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    reminder = make_reminder(database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid())
     with nothing_written(database):
         run(
             database,
@@ -307,7 +298,7 @@ def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database
 
 @pytest.mark.parametrize("status", [ReminderStatus.PLANNED, ReminderStatus.SENDING])
 def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(database, clock, world, status):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     text = make_reminder(database, clock, booking, status=status)
     call = make_reminder(database, clock, booking, channel=Channel.VOICE, status=status)
     with nothing_written(database):
@@ -331,7 +322,7 @@ def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(databa
 
 
 def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     first = make_reminder(database, clock, booking, sid=new_sid())
     second = make_reminder(database, clock, booking, sid=new_sid())
     with nothing_written(database):
@@ -351,7 +342,9 @@ def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clo
 
 
 def test_an_ignored_callback_is_logged_without_patient_data(database, clock, world, caplog):
-    reminder = make_reminder(database, clock, booked(database, clock, world), status=ReminderStatus.PLANNED)
+    reminder = make_reminder(
+        database, clock, make_booking(database, clock, world.a, days=3), status=ReminderStatus.PLANNED
+    )
     with caplog.at_level("INFO", logger="recall.reminders.inbound"):
         run(
             database,
@@ -367,7 +360,7 @@ def test_an_ignored_callback_is_logged_without_patient_data(database, clock, wor
 
 
 def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fallback_still_runs(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE)
     run(
         database,
@@ -392,7 +385,12 @@ def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fall
 
 def test_a_completed_call_is_delivered_as_answered(database, clock, world):
     reminder = make_reminder(
-        database, clock, booked(database, clock, world), channel=Channel.VOICE, sid=new_sid("CA"), fallback=Fallback.SMS
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=3),
+        channel=Channel.VOICE,
+        sid=new_sid("CA"),
+        fallback=Fallback.SMS,
     )
     for status in ("ringing", "in-progress", "completed", "ringing"):
         run(database, inbound.call_status, clock, reminder_id=reminder.id, sid=reminder.provider_sid, status=status)
@@ -412,7 +410,12 @@ def test_a_completed_call_is_delivered_as_answered(database, clock, world):
 )
 def test_a_call_nobody_answered_fails_and_falls_back_to_an_sms(database, clock, world, status, answered_by, outcome):
     reminder = make_reminder(
-        database, clock, booked(database, clock, world), channel=Channel.VOICE, sid=new_sid("CA"), fallback=Fallback.SMS
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=3),
+        channel=Channel.VOICE,
+        sid=new_sid("CA"),
+        fallback=Fallback.SMS,
     )
     run(
         database,
@@ -435,7 +438,7 @@ def test_the_voice_script_speaks_the_patients_language_and_the_clinics_own_text(
     polish = make_reminder(
         database,
         clock,
-        booked(database, clock, world, patient_id=world.a.patients[1].id),
+        make_booking(database, clock, world.a, days=3, patient_id=world.a.patients[1].id),
         channel=Channel.VOICE,
         sid=new_sid("CA"),
     )
@@ -457,9 +460,13 @@ def press(database: Database, clock: Clock, reminder: Reminder, digits: str) -> 
     return run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=reminder.provider_sid, digits=digits)
 
 
-def voice_reminder(database: Database, clock: Clock, world: World, **kw: Any) -> Reminder:
+def voice_reminder(database: Database, clock: Clock, world: World, *, days: int = 3, **kw: Any) -> Reminder:
     return make_reminder(
-        database, clock, booked(database, clock, world, **kw), channel=Channel.VOICE, sid=new_sid("CA")
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=days, **kw),
+        channel=Channel.VOICE,
+        sid=new_sid("CA"),
     )
 
 
@@ -472,7 +479,7 @@ def test_pressing_1_confirms_the_booking(database, clock, world):
 def test_pressing_2_cancels_once_voids_the_credit_stops_reminders_and_leaves_work_for_an_operator(
     database, clock, world
 ):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     reminder = make_reminder(database, clock, booking, channel=Channel.VOICE, sid=new_sid("CA"))
     for _ in range(2):  # Twilio retried the key press
         assert press(database, clock, reminder, "2").key == "cancelled"
@@ -505,7 +512,7 @@ def test_pressing_3_asks_for_a_person_once(database, clock, world):
 def test_a_key_press_from_a_call_that_is_not_the_reminders_own_changes_nothing(database, clock, world, digits):
     reminder = voice_reminder(database, clock, world)
     other = make_reminder(
-        database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE, sid=new_sid("CA")
+        database, clock, make_booking(database, clock, world.a, days=5), channel=Channel.VOICE, sid=new_sid("CA")
     )
     for call_sid in (new_sid("CA"), other.provider_sid):
         with nothing_written(database):
@@ -520,7 +527,11 @@ def test_a_key_press_from_a_call_that_is_not_the_reminders_own_changes_nothing(d
 def test_the_call_script_is_read_only_to_the_reminders_own_call(database, clock, world):
     reminder = voice_reminder(database, clock, world)
     planned = make_reminder(
-        database, clock, booked(database, clock, world, days=5), channel=Channel.VOICE, status=ReminderStatus.PLANNED
+        database,
+        clock,
+        make_booking(database, clock, world.a, days=5),
+        channel=Channel.VOICE,
+        status=ReminderStatus.PLANNED,
     )
     with database.reader() as s:
         assert inbound.voice_script(s, reminder.id, reminder.provider_sid) is not None
@@ -529,7 +540,7 @@ def test_the_call_script_is_read_only_to_the_reminders_own_call(database, clock,
 
 
 def test_a_call_whose_send_ended_unknown_still_takes_its_key_press(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     reminder = make_reminder(database, clock, booking, channel=Channel.VOICE, status=ReminderStatus.UNKNOWN)
     call_sid = new_sid("CA")
     with database.reader() as s:

@@ -13,12 +13,11 @@ from recall.reminders.planning import Channel
 from recall.reminders.reminders import ReminderStatus
 from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from tests.api.checks import nothing_written
-from tests.factories import actor_of, make_clinic, make_patient
+from tests.factories import actor_of, make_booking, make_clinic, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     CLINIC_NUMBER,
     DEFAULT_FROM,
     SV_PHONE,
-    booked,
     credit_kinds,
     make_reminder,
     new_sid,
@@ -47,13 +46,15 @@ def test_a_confirming_reply_confirms_the_booking_and_thanks_in_the_patients_lang
     database, clock, world, body, patient, reply
 ):
     person = world.a.patients[patient]
-    reminder = make_reminder(database, clock, booked(database, clock, world, patient_id=person.id), sid=new_sid())
+    reminder = make_reminder(
+        database, clock, make_booking(database, clock, world.a, days=3, patient_id=person.id), sid=new_sid()
+    )
     assert sms(database, clock, body, phone=person.phone_e164) == reply
     assert status_of(database, reminder.booking_id) is BookingStatus.CONFIRMED
 
 
 def test_a_reply_2_cancels_the_booking_once_even_when_twilio_retries(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sid = new_sid()
     assert sms(database, clock, "2", sid=sid) == "Tack, din tid är avbokad."
@@ -63,7 +64,7 @@ def test_a_reply_2_cancels_the_booking_once_even_when_twilio_retries(database, c
 
 
 def test_stop_opts_out_every_patient_of_the_clinic_with_that_number_and_answers_nothing(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sibling = make_patient(database, clock, world.a.clinic.id, full_name="Erik Andersson", phone=SV_PHONE)
     elsewhere = make_patient(database, clock, world.b.clinic.id, full_name="Erik Andersson", phone=SV_PHONE)
@@ -81,7 +82,7 @@ def test_stop_from_a_number_that_got_no_reminder_opts_it_out_in_the_clinic_it_wr
 
 
 def test_start_opts_back_in_and_future_bookings_get_their_reminders_again(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sms(database, clock, "STOP")
     assert sms(database, clock, "START") is None
@@ -93,7 +94,7 @@ def test_start_opts_back_in_and_future_bookings_get_their_reminders_again(databa
 
 
 def test_free_text_becomes_one_task_carrying_the_text_even_when_twilio_retries(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sid, text = new_sid(), "Kan vi flytta till fredag eftermiddag?"
     assert sms(database, clock, text, sid=sid) == "Tack. Någon från kliniken ringer upp dig."
@@ -104,8 +105,8 @@ def test_free_text_becomes_one_task_carrying_the_text_even_when_twilio_retries(d
 
 def test_a_reply_is_about_the_most_recent_sms_reminder_among_patients_sharing_a_number(database, clock, world):
     child = make_patient(database, clock, world.a.clinic.id, full_name="Liv Andersson", phone=SV_PHONE, language="en")
-    older = booked(database, clock, world)
-    newer = booked(database, clock, world, patient_id=child.id, days=4)
+    older = make_booking(database, clock, world.a, days=3)
+    newer = make_booking(database, clock, world.a, days=4, patient_id=child.id)
     make_reminder(database, clock, older, sid=new_sid(), sent_at=clock.now() - timedelta(hours=2))
     make_reminder(database, clock, newer, sid=new_sid(), sent_at=clock.now() - timedelta(hours=1))
     assert sms(database, clock, "1") == "Thank you, your appointment is confirmed."
@@ -116,7 +117,7 @@ def test_a_reply_is_about_the_most_recent_sms_reminder_among_patients_sharing_a_
 
 
 def test_a_confirmation_of_a_booking_that_is_over_is_acknowledged_without_a_task(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     run(database, cancel_booking, clock, actor_of(world.a.staff["operator"]), booking.id)
     assert sms(database, clock, "1").startswith("Tack. Den här tiden kan inte längre ändras")
@@ -136,7 +137,7 @@ def test_an_sms_from_a_number_no_patient_has_writes_nothing(database, clock, wor
 
 
 def test_the_system_actor_that_confirms_and_cancels_is_never_recorded(database, clock, world):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sms(database, clock, "2")
     with database.reader() as s:
@@ -152,7 +153,7 @@ def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_
     database, clock, world
 ):
     send_from(database, clock, world.b, from_number="+46850000099")
-    booking = booked(database, clock, world)  # clinic a's, with a fresh SMS reminder to answer
+    booking = make_booking(database, clock, world.a, days=3)  # clinic a's, with a fresh SMS reminder to answer
     make_reminder(database, clock, booking, sid=new_sid())
     assert sms(database, clock, "2", to="+46850000099") == "Tack. Någon från kliniken ringer upp dig."
     assert status_of(database, booking.id) is BookingStatus.BOOKED
@@ -169,7 +170,7 @@ def test_a_reply_to_clinic_bs_number_acts_in_clinic_b_only_though_the_sender_is_
 
 @pytest.mark.parametrize("body", ["1", "2", "STOP", "START", "Kan jag komma på fredag?"])
 def test_a_reply_to_a_number_no_clinic_owns_changes_nothing(database, clock, world, body):
-    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    make_reminder(database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid())
     with nothing_written(database):
         assert sms(database, clock, body, to="+46850000077") is None
         assert sms(database, clock, body, to=None) is None
@@ -178,7 +179,7 @@ def test_a_reply_to_a_number_no_clinic_owns_changes_nothing(database, clock, wor
 def test_a_reply_through_a_messaging_service_reaches_the_clinic_that_sends_through_it(database, clock, world):
     service = "MG" + "4" * 32
     send_from(database, clock, world.b, messaging_service_sid=service)
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     sms(database, clock, "STOP", to="+46769999999", messaging_service_sid=service)  # a number of the pool
     with database.reader() as s:
@@ -203,6 +204,6 @@ def test_the_default_number_answers_for_the_one_clinic_that_uses_it_and_for_none
 
 def test_a_number_two_clinics_name_is_nobodys(database, clock, world):
     send_from(database, clock, world.b, from_number=CLINIC_NUMBER)
-    make_reminder(database, clock, booked(database, clock, world), sid=new_sid())
+    make_reminder(database, clock, make_booking(database, clock, world.a, days=3), sid=new_sid())
     with nothing_written(database):
         assert sms(database, clock, "2") is None

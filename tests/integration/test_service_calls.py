@@ -24,9 +24,9 @@ from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import Booking, BookingStatus, cancel_booking
-from tests.factories import dispatch_at, future, make_patient, make_task, row
+from tests.factories import dispatch_at, future, make_booking, make_patient, make_task, row
 from tests.integration.test_attempts import _log
-from tests.integration.test_inbound import booked, credit_kinds, make_reminder, new_sid, run, status_of
+from tests.integration.test_inbound import credit_kinds, make_reminder, new_sid, run, status_of
 
 CALL_AHEAD = 24 * 60  # the operator calls the day before
 
@@ -59,7 +59,7 @@ def reminder_call(database, clock, world, people):
     """A booking three days ahead whose reminder policy wants an operator to call the day before; the clock
     stands at that moment and the dispatcher has handed the call to the queue. Returns (booking, task, clock)."""
     _policy_with_an_operator_call(database, clock, people)
-    booking = booked(database, clock, world, days=3)
+    booking = make_booking(database, clock, world.a, days=3)
     at = FixedClock(booking.start_at - timedelta(minutes=CALL_AHEAD))
     assert dispatch_at(database, at.now()) == {"handed_over": 1}
     with database.reader() as s:
@@ -78,7 +78,7 @@ def test_a_reminder_call_reaches_an_operator_although_the_patient_has_a_future_b
 
 
 def test_a_patients_request_by_key_press_reaches_an_operator(database, clock, world, people):
-    booking = booked(database, clock, world)
+    booking = make_booking(database, clock, world.a, days=3)
     reminder = make_reminder(database, clock, booking, channel=Via.VOICE, sid=new_sid("CA"))
     run(database, inbound.gather, clock, reminder_id=reminder.id, call_sid=reminder.provider_sid, digits="3")
 
@@ -319,7 +319,7 @@ def test_a_second_call_step_for_the_same_booking_joins_the_open_call(database, c
             ]
         },
     )
-    booking = booked(database, clock, world, days=4)
+    booking = make_booking(database, clock, world.a, days=4)
     for offset in (48 * 60, CALL_AHEAD):
         assert dispatch_at(database, booking.start_at - timedelta(minutes=offset)) == {"handed_over": 1}
 
