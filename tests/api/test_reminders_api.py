@@ -7,9 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.factories import actor_of, api_as, future, iso, make_call
+from tests.factories import api_as, future, iso, make_booking, make_call
 
 REMINDER_FIELDS = {
     "id",
@@ -40,34 +39,17 @@ REMINDER_FIELDS = {
 }
 
 
-def booked(database, clock, cw, *, patient: int = 0, days: int = 3) -> int:
-    """An operator's phone booking some days ahead at 13:00 in Stockholm; the default policy plans an SMS 24 h and
-    a voice call 2 h before it."""
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            actor_of(cw.staff["operator"]),
-            BookingRequest(
-                patient_id=cw.patients[patient].id,
-                service_id=cw.services[0].id,
-                channel=Channel.PHONE,
-                start_at=future(clock, days=days, hour=12),
-            ),
-        ).id
-
-
 @pytest.fixture
 def call(database, clock, world) -> int:
     """An open front-desk call about the first patient's visit in three days."""
-    return make_call(database, clock, booked(database, clock, world.a))
+    return make_call(database, clock, make_booking(database, clock, world.a, days=3, hour=12).id)
 
 
 # --- reminders ----------------------------------------------------------------------------------------------------
 
 
 def test_every_staff_member_sees_the_reminders_and_their_delivery_state(client, database, clock, world):
-    booking = booked(database, clock, world.a)
+    booking = make_booking(database, clock, world.a, days=3, hour=12).id
     visit = future(clock, days=3, hour=12)
     for who in ("operator", "frontdesk", "manager"):
         listed = api_as(client, world.a, who).get("/reminders")
@@ -84,7 +66,10 @@ def test_every_staff_member_sees_the_reminders_and_their_delivery_state(client, 
 
 
 def test_the_reminders_filter_by_booking_patient_status_channel_and_send_time(client, database, clock, world):
-    first, second = booked(database, clock, world.a), booked(database, clock, world.a, patient=1, days=5)
+    first, second = (
+        make_booking(database, clock, world.a, days=3, hour=12).id,
+        make_booking(database, clock, world.a, days=5, hour=12, patient_id=world.a.patients[1].id).id,
+    )
     manager = api_as(client, world.a, "manager")
 
     def ids(**query):
@@ -119,7 +104,7 @@ def test_a_bad_query_on_the_reminders_is_422_naming_it(client, database, world, 
 
 
 def test_another_clinics_reminders_and_calls_are_never_visible(client, database, clock, world, call):
-    theirs = make_call(database, clock, booked(database, clock, world.b))
+    theirs = make_call(database, clock, make_booking(database, clock, world.b, days=3, hour=12).id)
     desk = api_as(client, world.a, "frontdesk")
     assert theirs not in [r["id"] for r in desk.get("/reminders?page_size=200").json["items"]]
     assert [c["id"] for c in desk.get("/reminder-calls?state=all").json["items"]] == [call]
@@ -174,7 +159,9 @@ def test_a_call_on_the_list_carries_what_the_desk_needs_to_make_it(client, clock
 
 
 def test_the_call_list_shows_open_calls_by_default_and_done_ones_on_request(client, database, clock, world, call):
-    later = make_call(database, clock, booked(database, clock, world.a, patient=1, days=5))
+    later = make_call(
+        database, clock, make_booking(database, clock, world.a, days=5, hour=12, patient_id=world.a.patients[1].id).id
+    )
     desk = api_as(client, world.a, "frontdesk")
     assert desk.post(f"/reminder-calls/{call}/outcome", json={"outcome": "reached"}).status_code == 200
 
