@@ -90,11 +90,22 @@ def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw:
 
 
 def make_booking(
-    db: Database, clock: Clock, cw: ClinicWorld, *, by: Actor | None = None, days: int = 7, hour: int = 9, **kw: Any
+    db: Database,
+    clock: Clock,
+    cw: ClinicWorld,
+    *,
+    by: Actor | None = None,
+    days: int = 7,
+    hour: int = 9,
+    patient: dict[str, Any] | None = None,
+    **kw: Any,
 ) -> Booking:
     """A booking in the clinic, made ``by`` its operator unless another actor is named: by phone, for the first
     patient's general check-up ``days`` ahead at ``hour`` UTC, unless ``kw`` (any BookingRequest field) says
-    otherwise."""
+    otherwise. ``patient`` books a new patient instead, made with those fields (``make_patient``'s)."""
+    if patient is not None:
+        assert "patient_id" not in kw, "a new patient or an existing one, not both"
+        kw["patient_id"] = make_patient(db, clock, cw.clinic.id, **patient).id
     request = {
         "patient_id": cw.patients[0].id,
         "service_id": cw.services[0].id,

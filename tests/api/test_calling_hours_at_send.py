@@ -23,8 +23,7 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import BookingRequest, Channel, create_booking
-from tests.factories import api_as, make_patient
+from tests.factories import api_as, make_booking
 
 UTC = UTC
 ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
@@ -50,19 +49,6 @@ def worker(database, clock, gateway, **kw) -> Dispatcher:
     return Dispatcher(database, clock, gateway, gateway, settings)
 
 
-def book(database, clock, world, people, start: datetime, phone: str, zone: str = "Europe/Stockholm") -> int:
-    patient = make_patient(database, clock, world.a.clinic.id, phone=phone, timezone=zone).id
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=patient, service_id=world.a.services[0].id, start_at=start, channel=Channel.PHONE
-            ),
-        ).id
-
-
 def reminder(database, booking_id: int, channel: Via) -> Reminder:
     with database.reader() as s:
         return s.scalars(
@@ -81,11 +67,29 @@ def test_a_worker_started_after_ten_hours_down_at_night_sends_nothing_until_the_
     client, database, clock, world, people, standin, gateway
 ):
     # Stockholm, default policy (SMS 24 h before, voice 2 h before; weekdays 09:00-20:00). Booked on Monday.
-    evening = book(database, clock, world, people, datetime(2026, 3, 5, 18, 30, tzinfo=UTC), "+46701000001")
+    evening = make_booking(
+        database,
+        clock,
+        world.a,
+        start_at=datetime(2026, 3, 5, 18, 30, tzinfo=UTC),
+        patient={"phone": "+46701000001", "timezone": "Europe/Stockholm"},
+    ).id
     # Thursday 19:30: its SMS is due on Wednesday at 19:30.
-    morning = book(database, clock, world, people, datetime(2026, 3, 5, 9, 30, tzinfo=UTC), "+46701000002")
+    morning = make_booking(
+        database,
+        clock,
+        world.a,
+        start_at=datetime(2026, 3, 5, 9, 30, tzinfo=UTC),
+        patient={"phone": "+46701000002", "timezone": "Europe/Stockholm"},
+    ).id
     # Thursday 10:30: its call (08:30) was moved to Wednesday 19:59, the last minute of the hours before it.
-    dawn = book(database, clock, world, people, datetime(2026, 3, 5, 8, 3, tzinfo=UTC), "+46701000003")
+    dawn = make_booking(
+        database,
+        clock,
+        world.a,
+        start_at=datetime(2026, 3, 5, 8, 3, tzinfo=UTC),
+        patient={"phone": "+46701000003", "timezone": "Europe/Stockholm"},
+    ).id
     # Thursday 09:03: its call (07:03) was moved to Wednesday 19:59 as well.
     assert reminder(database, morning, Via.VOICE).due_at == datetime(2026, 3, 4, 18, 59, tzinfo=UTC)
 
@@ -155,7 +159,9 @@ def test_a_retry_that_falls_outside_the_hours_waits_for_them_to_open_across_a_ds
             people["manager"],
             {"steps": [{"offset_minutes": int((visit - call_at).total_seconds() // 60), "channel": "voice"}]},
         )
-    booking = book(database, clock, world, people, visit, "+12125550100", zone)
+    booking = make_booking(
+        database, clock, world.a, start_at=visit, patient={"phone": "+12125550100", "timezone": zone}
+    ).id
     assert reminder(database, booking, Via.VOICE).due_at == call_at, "planned inside Saturday's hours"
 
     clock.set(call_at)
@@ -195,7 +201,9 @@ def test_a_fallback_that_falls_due_after_the_hours_waits_for_the_morning(databas
                 ]
             },
         )
-    booking = book(database, clock, world, people, visit, "+12125550101", "America/New_York")
+    booking = make_booking(
+        database, clock, world.a, start_at=visit, patient={"phone": "+12125550101", "timezone": "America/New_York"}
+    ).id
     clock.set(call_at)
     dispatcher = worker(database, clock, gateway)
     assert dispatcher.drain().outcomes == {"sent": 1}

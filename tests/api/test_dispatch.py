@@ -22,8 +22,8 @@ from recall.common.clock import FixedClock
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking
-from tests.factories import make_patient
+from recall.visits.bookings import cancel_booking
+from tests.factories import make_booking
 
 UTC = UTC
 ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
@@ -58,21 +58,18 @@ def _dispatcher(database, clock, gateway, **kw) -> Dispatcher:
 
 
 def _booked(database, clock, world, people, n=1, **patient_kw):
-    ids = []
-    for i in range(n):
-        patient = make_patient(database, clock, world.a.clinic.id, phone=f"+4670{1000000 + i:07d}", **patient_kw).id
-        with database.writer() as s:
-            ids.append(
-                create_booking(
-                    s,
-                    clock,
-                    people["operator"],
-                    BookingRequest(
-                        patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE
-                    ),
-                ).id
-            )
-    return ids
+    """``n`` new patients (phones +46701000000, +46701000001, ...), each booked at VISIT; their booking ids."""
+    return [
+        make_booking(
+            database,
+            clock,
+            world.a,
+            by=people["operator"],
+            start_at=VISIT,
+            patient={"phone": f"+4670{1000000 + i:07d}", **patient_kw},
+        ).id
+        for i in range(n)
+    ]
 
 
 def _statuses(database, channel=Via.SMS):

@@ -25,8 +25,8 @@ from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import BookingRequest, Channel, create_booking, move_booking
-from tests.factories import api_as, make_booking, make_patient, make_task
+from recall.visits.bookings import move_booking
+from tests.factories import api_as, make_booking, make_task
 from tests.integration.test_inbound import make_reminder, new_sid
 
 UTC = UTC
@@ -54,19 +54,6 @@ def drain(database, at: datetime, gateway: TwilioGateway) -> dict[str, int]:
         worker_id="w1", callback_base="https://clinic.example.com", concurrency=2, default_from="+46700000000"
     )
     return Dispatcher(database, FixedClock(at), gateway, gateway, settings).drain().outcomes
-
-
-def book(database, clock, world, people, phone: str) -> int:
-    patient = make_patient(database, clock, world.a.clinic.id, phone=phone).id
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE
-            ),
-        ).id
 
 
 def start_surge(database, clock, world) -> list[int]:
@@ -113,7 +100,7 @@ def test_routine_human_calls_planned_before_a_surge_go_out_as_automated_calls_wh
     standin, gateway = twilio
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], POLICY)
-    booking = book(database, clock, world, people, "+46701000001")
+    booking = make_booking(database, clock, world.a, start_at=VISIT, patient={"phone": "+46701000001"}).id
     planned = ReminderStatus.PLANNED
     assert plan_of(database, booking) == [
         (Via.OPERATOR_CALL, None, None, planned),
@@ -149,7 +136,7 @@ def test_during_a_surge_new_plans_are_automated_and_once_it_ends_new_plans_are_n
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], POLICY)
     tasks = start_surge(database, clock, world)
-    during = book(database, clock, world, people, "+46701000002")
+    during = make_booking(database, clock, world.a, start_at=VISIT, patient={"phone": "+46701000002"}).id
     planned = ReminderStatus.PLANNED
     assert plan_of(database, during) == [
         (Via.VOICE, Via.OPERATOR_CALL, "surge", planned),
@@ -158,7 +145,7 @@ def test_during_a_surge_new_plans_are_automated_and_once_it_ends_new_plans_are_n
     ]
 
     end_surge(database, clock, tasks)
-    after = book(database, clock, world, people, "+46701000003")
+    after = make_booking(database, clock, world.a, start_at=VISIT, patient={"phone": "+46701000003"}).id
     normal = [
         (Via.OPERATOR_CALL, None, None, planned),
         (Via.OPERATOR_CALL, None, None, planned),

@@ -21,16 +21,13 @@ from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import CallOutcome, Reminder, ReminderStatus
 from recall.visits.bookings import (
     Booking,
-    BookingRequest,
     BookingStatus,
-    Channel,
     cancel_booking,
     confirm_booking,
-    create_booking,
     move_booking,
 )
 from tests.api.checks import nothing_written
-from tests.factories import actor_of, dispatch_at, make_call, make_task, row
+from tests.factories import actor_of, dispatch_at, make_booking, make_call, make_task, row
 
 UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
@@ -44,27 +41,12 @@ DESK_POLICY = {
 }
 
 
-def book(database, clock, people, world, *, start=VISIT, patient=None) -> int:
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=patient or world.a.patients[0].id,
-                service_id=world.a.services[0].id,
-                start_at=start,
-                channel=Channel.PHONE,
-            ),
-        ).id
-
-
 @pytest.fixture
 def booking(database, clock, world, people) -> int:
     """The first patient's phone booking on Thursday, under a policy with a front-desk call the day before."""
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], DESK_POLICY)
-    return book(database, clock, people, world)
+    return make_booking(database, clock, world.a, start_at=VISIT).id
 
 
 @pytest.fixture
@@ -126,8 +108,8 @@ def test_a_front_desk_call_joins_the_desks_list_when_its_step_falls_due(database
 
 
 def test_the_list_shows_the_soonest_visit_first(database, clock, world, people):
-    later = book(database, clock, people, world, start=VISIT + timedelta(days=1))
-    sooner = book(database, clock, people, world, start=VISIT, patient=world.a.patients[1].id)
+    later = make_booking(database, clock, world.a, start_at=VISIT + timedelta(days=1)).id
+    sooner = make_booking(database, clock, world.a, start_at=VISIT, patient_id=world.a.patients[1].id).id
     first, second = make_call(database, clock, later), make_call(database, clock, sooner)
     assert call_ids(database, world, clock.now()) == [second, first]
     assert call_ids(database, world, clock.now(), booking_id=later) == [first]
@@ -176,7 +158,9 @@ def test_the_open_flag_of_every_call_agrees_with_the_open_list(database, clock, 
     other = make_call(
         database,
         clock,
-        book(database, clock, people, world, start=VISIT + timedelta(days=2), patient=world.a.patients[1].id),
+        make_booking(
+            database, clock, world.a, start_at=VISIT + timedelta(days=2), patient_id=world.a.patients[1].id
+        ).id,
     )
     record(database, clock, people["frontdesk"], call, "reached")
     with database.reader() as s:
