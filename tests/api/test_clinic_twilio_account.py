@@ -25,8 +25,7 @@ from recall.reminders.accounts import Sealer
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
-from recall.visits.bookings import Booking, BookingRequest, BookingStatus, create_booking
-from recall.visits.bookings import Channel as BookedBy
+from recall.visits.bookings import Booking, BookingStatus
 from recall.worker import build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.test_webhooks import (
@@ -43,7 +42,7 @@ from tests.api.test_webhooks import (
     webhook_app,
 )
 from tests.conftest import T0
-from tests.factories import actor_of, api_as, future, row
+from tests.factories import api_as, future, make_booking, row
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     SV_PHONE,
     make_reminder,
@@ -175,15 +174,8 @@ def sms_due(database: Any, clock: FixedClock, world: Any, days: int = 2) -> dict
     ids = {}
     for name in ("a", "b"):
         cw = getattr(world, name)
-        with database.writer() as s:
-            booking = create_booking(
-                s,
-                clock,
-                actor_of(cw.staff["operator"]),
-                BookingRequest(
-                    patient_id=cw.patients[0].id, service_id=cw.services[0].id, start_at=start, channel=BookedBy.PHONE
-                ),
-            )
+        booking = make_booking(database, clock, cw, start_at=start)
+        with database.reader() as s:
             ids[name] = s.scalar(
                 sa.select(Reminder.id).where(Reminder.booking_id == booking.id, Reminder.channel == Channel.SMS)
             )

@@ -23,9 +23,8 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app
-from tests.factories import make_patient
+from tests.factories import make_booking
 
 UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
@@ -53,16 +52,7 @@ def setup(database, clock, world, people, on_machine: str | None, language: str 
         replace_policy(
             s, clock, people["manager"], {"steps": [step | ({"on_machine": on_machine} if on_machine else {})]}
         )
-    patient = make_patient(database, clock, world.a.clinic.id, phone=PHONE, language=language).id
-    with database.writer() as s:
-        return create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=patient, service_id=world.a.services[0].id, start_at=VISIT, channel=Channel.PHONE
-            ),
-        ).id
+    return make_booking(database, clock, world.a, start_at=VISIT, patient={"phone": PHONE, "language": language}).id
 
 
 def drain(database, live: str, gateway: TwilioGateway, at: datetime = CALL_AT) -> dict[str, int]:

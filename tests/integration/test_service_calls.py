@@ -50,10 +50,6 @@ def _task(database, task_id) -> RecallTask:
     return row(database, RecallTask, task_id)
 
 
-def _booking(database, booking_id) -> Booking:
-    return row(database, Booking, booking_id)
-
-
 @pytest.fixture
 def reminder_call(database, clock, world, people):
     """A booking three days ahead whose reminder policy wants an operator to call the day before; the clock
@@ -149,7 +145,7 @@ def test_cancelled_on_the_call_cancels_the_booking_voids_its_credit_and_stops_it
 
     _log(database, at, people["operator"], task.id, outcome=Outcome.CANCELLED)
 
-    cancelled = _booking(database, booking.id)
+    cancelled = row(database, Booking, booking.id)
     assert cancelled.status is BookingStatus.CANCELLED
     assert cancelled.cancel_reason == "patient cancelled on a reminder call"
     assert credit_kinds(database, booking.id) == [CreditKind.PENDING, CreditKind.VOID]
@@ -180,7 +176,7 @@ def test_rescheduled_on_the_call_moves_the_booking_and_plans_its_reminders_anew(
         booking=BookingDetails(start_at=new_start),
     )
 
-    moved = _booking(database, booking.id)
+    moved = row(database, Booking, booking.id)
     assert moved.start_at == new_start and moved.end_at - moved.start_at == booking.end_at - booking.start_at
     assert _task(database, task.id).close_reason is CloseReason.RESCHEDULED
     with database.reader() as s:
@@ -210,7 +206,7 @@ def test_a_reschedule_to_a_time_in_the_past_is_refused_under_booking_and_changes
         )
 
     assert list(refused.value.fields) == ["booking.start_at"]
-    assert _booking(database, booking.id).start_at == booking.start_at
+    assert row(database, Booking, booking.id).start_at == booking.start_at
     assert _task(database, task.id).status is TaskStatus.OPEN
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(ContactAttempt)) == 0
@@ -237,7 +233,7 @@ def test_a_reschedule_needs_the_new_time_and_moves_the_booking_as_it_is(
         _log(database, at, people["operator"], task.id, outcome=Outcome.RESCHEDULED, booking=details)
 
     assert list(refused.value.fields) == [field]
-    assert _booking(database, booking.id).start_at == booking.start_at
+    assert row(database, Booking, booking.id).start_at == booking.start_at
 
 
 def test_resolved_closes_the_call_and_leaves_the_booking_as_it_was(database, people, reminder_call):
