@@ -93,6 +93,7 @@ def standin() -> Iterator[StandIn]:
     stand.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_sending(
     database: Database, db_url: str, standin: StandIn, tmp_path: Path
@@ -217,6 +218,7 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
     assert reaped == len(unknown)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_worker_told_to_stop_finishes_its_sends_and_gives_back_what_it_claimed_ahead(
     database: Database, db_url: str, standin: StandIn, tmp_path: Path
@@ -293,6 +295,7 @@ def _sender(env: dict[str, str], db_url: str, base_url: str, log: Path) -> Worke
     return worker  # type: ignore[return-value]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_workers_killed_or_paused_strand_nothing_and_send_nothing_twice(
     database: Database, db_url: str, tmp_path: Path

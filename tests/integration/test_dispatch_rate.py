@@ -36,6 +36,7 @@ TOLERANCE = 2  # the limit plus at most this many in any one-second window
 PAUSE_SECONDS = 2.5
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("workers", [2, 3])
 def test_the_rate_limit_holds_at_twilio_across_workers_one_paused_and_resumed(

@@ -185,6 +185,7 @@ def _drainer(
     return drain
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(DRAIN_DEADLINE + 2 * JOIN_TIMEOUT + 60)
 def test_many_claimers_drain_the_queue_and_each_task_is_claimed_exactly_once(database, db_url, clock):
     """Each claimer has its own connection. On PostgreSQL each also has its own engine, as separate
