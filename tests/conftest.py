@@ -2,7 +2,8 @@
 
 Database-backed tests run once per configured database: SQLite always, and
 PostgreSQL too when TEST_POSTGRES_URL is set (``.ci/run`` sets it). The schema
-comes from the Alembic migrations, never from ``create_all``.
+comes from the Alembic migrations, never from ``create_all``. The local Twilio
+stand-in and a gateway pointed at it are here too, for tests/api and tests/integration.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import sqlalchemy as sa
 
+from integrations.twilio.client import TwilioGateway
+from integrations.twilio.standin import StandIn
 from recall.common.clock import FixedClock
 from recall.common.db import Base, Database, make_engine
 from recall.migrate import upgrade
@@ -170,3 +173,31 @@ def world(database: Database, clock: FixedClock) -> World:
 def people(world: World) -> dict[str, Actor]:
     """Clinic a's staff as actors, by the names the world gives them."""
     return {key: actor_of(member) for key, member in world.a.staff.items()}
+
+
+# The stand-in's account, unless the requesting module names its own ACCOUNT and TOKEN (one whose app checks
+# signatures with its own token does); GATEWAY_TIMEOUT in a module sets how long its gateway waits for an answer.
+STANDIN_ACCOUNT, STANDIN_TOKEN = "AC" + "0" * 32, "standin-auth-token"
+GATEWAY_TIMEOUT = 2.0
+
+
+def _twilio_account(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return getattr(request.module, "ACCOUNT", STANDIN_ACCOUNT), getattr(request.module, "TOKEN", STANDIN_TOKEN)
+
+
+@pytest.fixture
+def standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    """The local Twilio stand-in (integrations/twilio/standin.py), serving over HTTP for this test."""
+    account, token = _twilio_account(request)
+    with StandIn(auth_token=token, account_sid=account) as server:
+        yield server
+
+
+@pytest.fixture
+def gateway(request: pytest.FixtureRequest, standin: StandIn) -> Iterator[TwilioGateway]:
+    """The real Twilio SDK, through TwilioGateway, pointed at the stand-in."""
+    account, token = _twilio_account(request)
+    timeout = getattr(request.module, "GATEWAY_TIMEOUT", GATEWAY_TIMEOUT)
+    client = TwilioGateway(account, token, base_url=standin.base_url, timeout=timeout)
+    yield client
+    client.close()

@@ -9,13 +9,11 @@ skipped, and staff read why in GET /reminders.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from recall.common.clock import FixedClock
 from recall.reminders import inbound
@@ -26,20 +24,6 @@ from recall.reminders.reminders import Reminder, ReminderStatus
 from tests.factories import api_as, make_booking
 
 UTC = UTC
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as stand:
-        yield stand
-
-
-@pytest.fixture
-def gateway(standin: StandIn) -> Iterator[TwilioGateway]:
-    gw = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=2.0)
-    yield gw
-    gw.close()
 
 
 def worker(database, clock, gateway, **kw) -> Dispatcher:

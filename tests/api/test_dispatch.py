@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from integrations.twilio.client import TwilioGateway
-from integrations.twilio.standin import StandIn
 from recall.clinic.patients import Patient
 from recall.common.clock import FixedClock
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
@@ -26,24 +23,9 @@ from recall.visits.bookings import cancel_booking
 from tests.factories import make_booking
 
 UTC = UTC
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
+GATEWAY_TIMEOUT = 1.0  # the gateway (tests/conftest.py) gives up on a hung answer after a second
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 SMS_TIME = VISIT - timedelta(hours=24)
-
-
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
-    stand = StandIn(auth_token=TOKEN, account_sid=ACCOUNT)
-    stand.start()
-    yield stand
-    stand.stop()
-
-
-@pytest.fixture
-def gateway(standin: StandIn) -> Iterator[TwilioGateway]:
-    gw = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=1.0)
-    yield gw
-    gw.close()
 
 
 def _dispatcher(database, clock, gateway, **kw) -> Dispatcher:

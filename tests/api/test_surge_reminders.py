@@ -8,14 +8,11 @@ the Twilio SDK against the local stand-in; each moved reminder says why in GET /
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
-from integrations.twilio.standin import StandIn
 from recall.clinic.clinics import Clinic
 from recall.common.clock import FixedClock
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
@@ -30,7 +27,6 @@ from tests.factories import api_as, make_booking, make_task
 from tests.integration.test_inbound import make_reminder, new_sid
 
 UTC = UTC
-ACCOUNT, TOKEN = "AC" + "0" * 32, "standin-auth-token"
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 POLICY = {
     "steps": [
@@ -39,14 +35,6 @@ POLICY = {
         {"offset_minutes": 24 * 60, "channel": "frontdesk_call", "fallback": "sms"},  # routine: Wednesday 13:00
     ]
 }
-
-
-@pytest.fixture
-def twilio() -> Iterator[tuple[StandIn, TwilioGateway]]:
-    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as standin:
-        gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=2.0)
-        yield standin, gateway
-        gateway.close()
 
 
 def drain(database, at: datetime, gateway: TwilioGateway) -> dict[str, int]:
@@ -95,9 +83,8 @@ def service_calls(database, booking: int) -> list[RecallTask]:
 
 
 def test_routine_human_calls_planned_before_a_surge_go_out_as_automated_calls_when_they_fall_due_and_say_why(
-    client, database, clock, world, people, twilio
+    client, database, clock, world, people, standin, gateway
 ):
-    standin, gateway = twilio
     with database.writer() as s:
         replace_policy(s, clock, people["manager"], POLICY)
     booking = make_booking(database, clock, world.a, start_at=VISIT, patient={"phone": "+46701000001"}).id

@@ -23,27 +23,21 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app
+from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app  # noqa: F401 - the stand-in's account
 from tests.factories import make_booking
 
 UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm
 CALL_AT = VISIT - timedelta(hours=2)
 PHONE = "+46701000009"
+# The stand-in and gateway (tests/conftest.py) serve ACCOUNT, whose TOKEN the webhook app checks signatures with.
+GATEWAY_TIMEOUT = 5.0
 
 
 @pytest.fixture
 def live(database, clock) -> Iterator[str]:
     with serving(webhook_app(database, clock)) as base:
         yield base
-
-
-@pytest.fixture
-def twilio() -> Iterator[tuple[StandIn, TwilioGateway]]:
-    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as standin:
-        gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=5.0)
-        yield standin, gateway
-        gateway.close()
 
 
 def setup(database, clock, world, people, on_machine: str | None, language: str = "sv") -> int:
@@ -78,8 +72,9 @@ def answer_machine(standin: StandIn, answered_by: str) -> ET.Element:
     return ET.fromstring(standin.answer(call["sid"]).body)
 
 
-def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(database, clock, world, people, live, twilio):
-    standin, gateway = twilio
+def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(
+    database, clock, world, people, live, standin, gateway
+):
     setup(database, clock, world, people, None)
     assert drain(database, live, gateway) == {"sent": 1}
     [create] = [r for r in standin.requests if r.resource == "Calls" and r.method == "POST"]
@@ -87,9 +82,8 @@ def test_every_reminder_call_asks_twilio_to_detect_an_answering_machine(database
 
 
 def test_a_machine_is_not_a_reached_patient_the_call_hangs_up_and_the_steps_fallback_runs(
-    database, clock, world, people, live, twilio
+    database, clock, world, people, live, standin, gateway
 ):
-    standin, gateway = twilio
     booking = setup(database, clock, world, people, "fallback")
     assert drain(database, live, gateway) == {"sent": 1}
     script = answer_machine(standin, "machine_end_beep")
@@ -104,8 +98,7 @@ def test_a_machine_is_not_a_reached_patient_the_call_hangs_up_and_the_steps_fall
     assert [m["to"] for m in standin.messages()] == [PHONE]
 
 
-def test_the_default_is_the_fallback_as_before(database, clock, world, people, live, twilio):
-    standin, gateway = twilio
+def test_the_default_is_the_fallback_as_before(database, clock, world, people, live, standin, gateway):
     booking = setup(database, clock, world, people, None)
     drain(database, live, gateway)
     assert [e.tag for e in answer_machine(standin, "machine_end_silence")] == ["Hangup"]
@@ -121,9 +114,8 @@ def test_the_default_is_the_fallback_as_before(database, clock, world, people, l
     ],
 )
 def test_by_the_policys_choice_a_short_safe_voicemail_is_left_and_no_fallback_runs(
-    database, clock, world, people, live, twilio, language, text
+    database, clock, world, people, live, standin, gateway, language, text
 ):
-    standin, gateway = twilio
     booking = setup(database, clock, world, people, "voicemail", language=language)
     drain(database, live, gateway)
     script = answer_machine(standin, "machine_end_beep")
@@ -138,9 +130,8 @@ def test_by_the_policys_choice_a_short_safe_voicemail_is_left_and_no_fallback_ru
 
 @pytest.mark.parametrize("answered_by", ["fax", "machine_start"])
 def test_a_fax_or_a_greeting_still_playing_takes_no_message_so_the_fallback_runs(
-    database, clock, world, people, live, twilio, answered_by
+    database, clock, world, people, live, standin, gateway, answered_by
 ):
-    standin, gateway = twilio
     booking = setup(database, clock, world, people, "voicemail")
     drain(database, live, gateway)
     assert [e.tag for e in answer_machine(standin, answered_by)] == ["Hangup"]
@@ -151,8 +142,9 @@ def test_a_fax_or_a_greeting_still_playing_takes_no_message_so_the_fallback_runs
     ]
 
 
-def test_a_person_who_answers_hears_the_reminder_and_the_call_is_answered(database, clock, world, people, live, twilio):
-    standin, gateway = twilio
+def test_a_person_who_answers_hears_the_reminder_and_the_call_is_answered(
+    database, clock, world, people, live, standin, gateway
+):
     booking = setup(database, clock, world, people, "voicemail")
     drain(database, live, gateway)
     script = answer_machine(standin, "human")

@@ -22,7 +22,6 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from integrations.twilio import signatures
-from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_webhooks import post_webhook
 from recall.credit.ledger import CreditKind
@@ -51,6 +50,7 @@ from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sen
 
 TOKEN = "webhook-test-token"
 ACCOUNT = "AC" + "7" * 32
+GATEWAY_TIMEOUT = 5.0
 CLINIC_NUMBER = "+46850000000"
 HOOKS = webhooks.PREFIX
 
@@ -467,14 +467,6 @@ def live(database, clock) -> Iterator[tuple[Flask, str]]:
         yield app, base
 
 
-@pytest.fixture
-def twilio() -> Iterator[tuple[StandIn, TwilioGateway]]:
-    with StandIn(auth_token=TOKEN, account_sid=ACCOUNT) as standin:
-        gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=standin.base_url, timeout=5.0)
-        yield standin, gateway
-        gateway.close()
-
-
 def sent_by_standin(database: Any, reminder: Reminder, sid: str) -> None:
     """What the sender records once Twilio accepted the request."""
     with database.writer() as s:
@@ -485,9 +477,9 @@ def sent_by_standin(database: Any, reminder: Reminder, sid: str) -> None:
 
 
 def test_the_standins_signed_receipts_resolve_an_unknown_send_and_run_the_fallback(
-    live, twilio, database, clock, world
+    live, standin, gateway, database, clock, world
 ):
-    (_app, base), (standin, gateway) = live, twilio
+    _app, base = live
     booking = make_booking(database, clock, world.a, days=3)
     unknown = make_reminder(database, clock, booking, status=ReminderStatus.UNKNOWN, fallback=Fallback.VOICE)
     message = gateway.send_sms(
@@ -504,8 +496,10 @@ def test_the_standins_signed_receipts_resolve_an_unknown_send_and_run_the_fallba
     assert (fallback.channel, fallback.fallback_of_id) == (Channel.VOICE, failed.id)
 
 
-def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, twilio, database, clock, world):
-    (_app, base), (standin, gateway) = live, twilio
+def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(
+    live, standin, gateway, database, clock, world
+):
+    _app, base = live
     reminder = make_reminder(
         database,
         clock,
@@ -534,8 +528,8 @@ def test_a_call_through_the_standin_answers_confirms_by_key_and_completes(live, 
         assert s.get(Reminder, reminder.id).outcome == "answered"
 
 
-def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(live, twilio, database, clock, world):
-    (_app, base), (standin, gateway) = live, twilio
+def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(live, standin, database, clock, world):
+    _app, base = live
     booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     with StandIn(auth_token="someone-else", account_sid=ACCOUNT) as impostor, nothing_written(database):
@@ -547,8 +541,8 @@ def test_an_sms_reply_through_the_standin_cancels_and_a_forged_one_is_refused(li
         assert s.get(Booking, booking.id).cancel_reason == "patient cancelled by SMS"
 
 
-def test_behind_a_proxy_the_public_base_url_is_what_twilio_signed(live, twilio, database, clock, world):
-    (app, base), (standin, _gateway) = live, twilio
+def test_behind_a_proxy_the_public_base_url_is_what_twilio_signed(live, standin, database, clock, world):
+    app, base = live
     booking = make_booking(database, clock, world.a, days=3)
     make_reminder(database, clock, booking, sid=new_sid())
     with proxy(base) as public:

@@ -23,7 +23,6 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,12 +84,10 @@ def _reminder_of(request: Recorded) -> int:
 
 
 @pytest.fixture
-def standin() -> Iterator[StandIn]:
-    stand = StandIn(auth_token=TOKEN, account_sid=ACCOUNT)
-    stand.start()
-    stand.set_latency(LATENCY_MS)
-    yield stand
-    stand.stop()
+def standin(standin: StandIn) -> StandIn:
+    """The shared stand-in (tests/conftest.py, serving ACCOUNT), slow to answer as Twilio is."""
+    standin.set_latency(LATENCY_MS)
+    return standin
 
 
 @pytest.mark.slow

@@ -18,7 +18,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -103,13 +102,11 @@ class Served:
 
 
 @pytest.fixture
-def slow_twilio() -> Iterator[StandIn]:
-    stand = StandIn(auth_token=TOKEN, account_sid=ACCOUNT)
-    stand.start()
-    # Slow after the request is recorded and before it is answered: in flight, as the stand-in's log shows it.
-    stand.add_fault(slow_ms=LATENCY_MS, resource="Messages", times=None)
-    yield stand
-    stand.stop()
+def slow_twilio(standin: StandIn) -> StandIn:
+    """The shared stand-in (tests/conftest.py, serving ACCOUNT), slow after it records a request and before it
+    answers: in flight, as the stand-in's log shows it."""
+    standin.add_fault(slow_ms=LATENCY_MS, resource="Messages", times=None)
+    return standin
 
 
 def _creates(standin: StandIn) -> list:
