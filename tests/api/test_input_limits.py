@@ -197,6 +197,7 @@ def test_the_sweep_covers_every_endpoint_that_takes_a_body(app):
     assert set(_write_endpoints(app)) == set(SWEPT), "add new POST/PATCH/PUT endpoints to SWEPT (and VALID)"
 
 
+@pytest.mark.slow  # the fuzz sweep: one to two minutes per database in all
 @pytest.mark.parametrize("method,rule", SWEPT, ids=[f"{m} {r.removeprefix('/api/v1')}" for m, r in SWEPT])
 def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clock, world, v, method, rule):
     spec = client.get("/api/v1/openapi.json").get_json()
