@@ -1,4 +1,4 @@
-"""The ``v`` fixture: the scene (tests/api/scene.py) that the validation tests send their requests into."""
+"""The ``v`` fixture: the scene (tests/api/valid.py) that the validation tests send their requests into."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
-from tests.api.scene import Scene
+from tests.api.valid import Scene
 from tests.factories import World, actor_of, future, make_call, make_patient, make_task
 
 

@@ -24,7 +24,7 @@ from recall.clinic.staff import ApiToken
 from recall.queue.tasks import RecallTask
 from recall.web.common import StrictBoolean, StrictDecimal, StrictFloat
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.api.scene import VALID, Scene, plan
+from tests.api.valid import VALID, Scene, plan
 from tests.factories import World, api_as
 
 # --- 5. birth dates ------------------------------------------------------------------------------------------------

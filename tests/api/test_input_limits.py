@@ -20,7 +20,7 @@ from recall.clinic.patients import create_patient
 from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
-from tests.api.scene import LONG, VALID
+from tests.api.valid import LONG, VALID
 from tests.factories import actor_of, api_as, future, make_call, make_task
 
 # --- the garbage sweep ------------------------------------------------------------------------------------------------

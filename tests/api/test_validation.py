@@ -4,7 +4,7 @@ Each refusal is a 400 (a body that is not JSON) or a 422 (anything else), in the
 one error shape, with ``fields`` naming the offending field (nested names joined
 with dots: "booking.start_at"), and nothing is written: every table is read
 before and after the request and must be the same. The valid requests that the
-table below varies are in scene.py; the rules that need more than one body, and
+table below varies are in valid.py; the rules that need more than one body, and
 the query arguments, are in test_validation_rules.py; garbage and inputs too
 large or too deep for the service are in test_input_limits.py.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.api.checks import assert_rejected, snapshot
-from tests.api.scene import LONG, VALID, Scene
+from tests.api.valid import LONG, VALID, Scene
 from tests.factories import World, api_as
 
 # --- helpers --------------------------------------------------------------------------------------------------------
@@ -29,7 +29,7 @@ def _call(client: Any, world: World, who: str, method: str, url: str, body: Any 
     return api._call(method, url, **({"json": body} if body is not None else {}))
 
 
-# --- the valid requests (VALID in scene.py), each varied below in one field ------------------------------------------
+# --- the valid requests (VALID in valid.py), each varied below in one field ------------------------------------------
 
 
 @pytest.mark.parametrize("name", list(VALID))

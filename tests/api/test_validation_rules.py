@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.api.checks import assert_rejected, nothing_written
-from tests.api.scene import VALID
+from tests.api.valid import VALID
 from tests.factories import api_as
 
 # --- cases that need a little more than one body --------------------------------------------------------------------
