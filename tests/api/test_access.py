@@ -30,20 +30,8 @@ from recall.reminders.reminders import Reminder
 from recall.visits.bookings import Booking
 from recall.visits.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
-from tests.api.endpoints import (
-    ENDPOINTS,
-    EVERYONE,
-    MANAGER,
-    QUEUE,
-    ROLES,
-    UNGUARDED,
-    ClinicScene,
-    Scene,
-    booking_body,
-    build_clinic,
-    pay_plan,
-    reminder_policy,
-)
+from tests.api.endpoints import ENDPOINTS, EVERYONE, MANAGER, QUEUE, ROLES, UNGUARDED, booking_body, pay_plan
+from tests.api.scene import ClinicScene, Scene, build_clinic, reminder_policy
 from tests.factories import Api, ClinicWorld, World, actor_of, api_as
 
 # --- the scene, and the table as parameters --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from openapi_spec_validator import validate as validate_spec
 
 from recall.common.clock import FixedClock
 from recall.common.db import Database
-from tests.api.endpoints import ENDPOINTS, ROLES, Endpoint, Scene, build_clinic
+from tests.api.endpoints import ENDPOINTS, ROLES, Endpoint
+from tests.api.scene import Scene, build_clinic
 from tests.factories import Api, World, api_as
 
 PREFIX = "/api/v1"
