@@ -1,8 +1,10 @@
-"""The scene: one of each thing in both clinics, for the tests that send requests into it.
+"""The scene: one of each thing in a clinic, for the tests that send requests into it.
 
-``build_clinic`` makes one of each thing in a clinic (a booking, a front-desk
-booking, a checked-in visit, an open recall task, a front-desk reminder call) and
-``ClinicScene`` holds their ids; the ``scene`` fixture (conftest.py) builds both clinics'.
+``build_clinic`` makes one of each thing in a clinic (bookings past and upcoming, a
+front-desk booking, checked-in visits, an open recall task, leased tasks, front-desk
+reminder calls) and ``ClinicScene`` holds their ids. It is the one scene builder: the
+``scene`` fixture (conftest.py) builds both clinics' for the access and OpenAPI tests,
+and the ``v`` fixture views clinic a's for the validation tests (valid.py).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.reminders.policy import ReminderPolicy, replace_policy
-from recall.visits.bookings import BookingRequest, Channel, create_booking
+from recall.visits.bookings import Channel
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
-from tests.factories import ClinicWorld, actor_of, future, iso, make_call, make_task
+from tests.factories import ClinicWorld, World, actor_of, future, iso, make_booking, make_call, make_patient, make_task
 
 # --- the scene: one of each thing in both clinics -------------------------------------------------------------
 
@@ -40,6 +42,10 @@ class ClinicScene:
     leased: dict[str, int] = field(default_factory=dict)  # a due task leased to each queue worker
     policy_version: int = 0  # the clinic's last saved reminder policy: 1 in clinic a, 2 in clinic b
     call: int = 0  # a front-desk reminder call about the front-desk booking, handed over and still open
+    upcoming: int = 0  # an operator's phone booking of the first patient in three days
+    upcoming_call: int = 0  # a front-desk reminder call about the upcoming booking, handed over and still open
+    ent_visit: int = 0  # checked in today with the ENT service (a third patient)
+    bare_visit: int = 0  # checked in today with no service at all (a fourth patient)
 
     @property
     def patient(self) -> int:
@@ -55,7 +61,11 @@ class ClinicScene:
 
     @property
     def service(self) -> int:
-        return self.world.services[0].id
+        return self.world.services[0].id  # a general check-up, follow-up after 30 days
+
+    @property
+    def ent_service(self) -> int:
+        return self.world.services[1].id  # no default follow-up interval
 
     def held(self, who: str) -> int:
         """A task leased to ``who`` (for a role that works no queue, the operator's)."""
@@ -69,8 +79,8 @@ class ClinicScene:
         """Someone who is never the caller in these tests."""
         return self.staff["operator2"] if "operator2" in self.staff else self.staff["frontdesk"]
 
-    def later(self, days: int = 7) -> str:
-        return iso(future(self.clock, days=days))
+    def later(self, days: int = 7, hour: int = 9) -> str:
+        return iso(future(self.clock, days=days, hour=hour))
 
 
 @dataclass
@@ -82,52 +92,44 @@ class Scene:
 def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> ClinicScene:
     scene = ClinicScene(world=cw, clock=clock, staff={k: s.id for k, s in cw.staff.items()})
     people: dict[str, Actor] = {k: actor_of(s) for k, s in cw.staff.items()}
+    desk = people["frontdesk"]
     earlier = FixedClock(clock.now() - timedelta(hours=3))
     with database.writer() as s:
         scene.tokens = {
             k: s.scalar(sa.select(ApiToken.id).where(ApiToken.staff_id == i)) for k, i in scene.staff.items()
         }
-    with database.writer() as s:
-        scene.booking = create_booking(
-            s,
-            earlier,
-            people["operator"],
-            BookingRequest(
-                patient_id=scene.patient,
-                provider_id=scene.provider,
-                service_id=scene.service,
-                channel=Channel.PHONE,
-                start_at=clock.now() - timedelta(hours=1),
-            ),
-        ).id
-    with database.writer() as s:
-        scene.desk_booking = create_booking(
-            s,
-            clock,
-            people["frontdesk"],
-            BookingRequest(
-                patient_id=scene.patient2,
-                service_id=scene.service,
-                channel=Channel.IN_PERSON,
-                start_at=clock.now() + timedelta(hours=1),
-            ),
-        ).id
+    scene.booking = make_booking(
+        database, earlier, cw, provider_id=scene.provider, start_at=clock.now() - timedelta(hours=1)
+    ).id
+    scene.desk_booking = make_booking(
+        database,
+        clock,
+        cw,
+        by=desk,
+        patient_id=scene.patient2,
+        channel=Channel.IN_PERSON,
+        start_at=clock.now() + timedelta(hours=1),
+    ).id
+    scene.upcoming = make_booking(database, clock, cw, days=3).id
     with database.writer() as s:
         scene.visit = check_in(
-            s,
-            clock,
-            people["frontdesk"],
-            patient_id=scene.patient,
-            provider_id=scene.provider,
-            service_id=scene.service,
+            s, clock, desk, patient_id=scene.patient, provider_id=scene.provider, service_id=scene.service
         ).id
+    # Other patients' (a patient has one visit open at a time; the second patient's left earlier):
+    third = make_patient(database, clock, cw.clinic.id, full_name="Erik Berg", phone="070-765 43 21").id
+    fourth = make_patient(database, clock, cw.clinic.id, full_name="Nils Nilsson", phone="070-765 43 22").id
     with database.writer() as s:
-        left = check_in(s, earlier, people["frontdesk"], patient_id=scene.patient2, service_id=scene.service)
+        scene.ent_visit = check_in(s, clock, desk, patient_id=third, service_id=scene.ent_service).id
     with database.writer() as s:
-        result = checkout(s, earlier, people["frontdesk"], left.id, CheckoutRequest(follow_up=FollowUp.DECLINED))
+        scene.bare_visit = check_in(s, clock, desk, patient_id=fourth).id
+    with database.writer() as s:
+        left = check_in(s, earlier, desk, patient_id=scene.patient2, service_id=scene.service)
+    with database.writer() as s:
+        result = checkout(s, earlier, desk, left.id, CheckoutRequest(follow_up=FollowUp.DECLINED))
         assert result.recall_task is not None
         scene.task = result.recall_task.id
     scene.call = make_call(database, clock, scene.desk_booking)
+    scene.upcoming_call = make_call(database, clock, scene.upcoming)
     # One patient is one operator's at a time: the manager holds the second patient's work.
     for who, patient in (("operator", scene.patient), ("manager", scene.patient2)):
         scene.leased[who] = make_task(
@@ -140,6 +142,10 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         with database.writer() as s:
             scene.policy_version = replace_policy(s, clock, people["manager"], reminder_policy(scene))[0].version
     return scene
+
+
+def build_scene(database: Database, clock: FixedClock, world: World) -> Scene:
+    return Scene(a=build_clinic(database, clock, world.a), b=build_clinic(database, clock, world.b))
 
 
 def reminder_policy(s: ClinicScene, _who: str = "") -> dict[str, Any]:

@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.patients import Patient
 from recall.clinic.staff import Staff, get_staff, issue_token, revoke_token
-from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.credit.ledger import CreditEntry
 from recall.queue.tasks import RecallTask
@@ -31,15 +30,10 @@ from recall.visits.bookings import Booking
 from recall.visits.visits import Visit
 from tests.api.checks import assert_error, names_field, nothing_written
 from tests.api.endpoints import ENDPOINTS, EVERYONE, MANAGER, QUEUE, ROLES, UNGUARDED, booking_body, pay_plan
-from tests.api.scene import ClinicScene, Scene, build_clinic, reminder_policy
-from tests.factories import Api, ClinicWorld, World, actor_of, api_as
+from tests.api.scene import ClinicScene, reminder_policy
+from tests.factories import Api, ClinicWorld, actor_of, api_as
 
 # --- the scene, and the table as parameters --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def scene(database: Database, clock: FixedClock, world: World) -> Scene:
-    return Scene(a=build_clinic(database, clock, world.a), b=build_clinic(database, clock, world.b))
 
 
 ALLOWED = [pytest.param(e, who, id=f"{e.name} as {who}") for e in ENDPOINTS for who in ROLES if who in e.allowed]

@@ -18,11 +18,8 @@ import pytest
 from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from openapi_spec_validator import validate as validate_spec
 
-from recall.common.clock import FixedClock
-from recall.common.db import Database
 from tests.api.endpoints import ENDPOINTS, ROLES, Endpoint
-from tests.api.scene import Scene, build_clinic
-from tests.factories import Api, World, api_as
+from tests.factories import Api, api_as
 
 PREFIX = "/api/v1"
 
@@ -32,11 +29,6 @@ def spec(_shared_app: Any) -> dict[str, Any]:
     app, _config = _shared_app
     with app.test_client() as client:
         return client.get(f"{PREFIX}/openapi.json").get_json()
-
-
-@pytest.fixture
-def scene(database: Database, clock: FixedClock, world: World) -> Scene:
-    return Scene(a=build_clinic(database, clock, world.a), b=build_clinic(database, clock, world.b))
 
 
 def _operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

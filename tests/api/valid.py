@@ -1,8 +1,9 @@
 """The scene the validation tests vary, and a valid request for every endpoint that takes a body.
 
-``Scene`` holds the ids of clinic a's rows that the requests name (the ``v``
-fixture in conftest.py builds it); ``VALID`` is, per endpoint, a request that
-succeeds on it: the tests change one thing in it and expect a refusal.
+``Scene`` holds the ids of clinic a's rows that the requests name: the ``v``
+fixture in conftest.py views clinic a's scene (scene.py, the one builder) through
+it. ``VALID`` is, per endpoint, a request that succeeds on it: the tests change
+one thing in it and expect a refusal.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 from recall.common.clock import FixedClock
-from tests.factories import future, iso
+from tests.api.scene import ClinicScene
+from tests.factories import ClinicWorld, future, iso
 
 # --- the scene ------------------------------------------------------------------------------------------------------
 
@@ -38,6 +40,28 @@ class Scene:
     call: int  # a front-desk reminder call about the booking, handed over and still open
     b_operator: int
     b_service: int
+
+    @classmethod
+    def of(cls, a: ClinicScene, b: ClinicWorld) -> Scene:
+        """Clinic a's scene by the names the requests use, and clinic b's ids they borrow."""
+        return cls(
+            clock=a.clock,
+            staff=a.staff,
+            patient=a.patient,
+            patient2=a.patient2,
+            provider=a.provider,
+            service=a.service,
+            ent_service=a.ent_service,
+            visit=a.visit,
+            ent_visit=a.ent_visit,
+            bare_visit=a.bare_visit,
+            booking=a.upcoming,
+            task=a.task,
+            held=a.held("operator"),
+            call=a.upcoming_call,
+            b_operator=b.staff["operator"].id,
+            b_service=b.services[0].id,
+        )
 
     def later(self, days: int = 7, hour: int = 9) -> str:
         return iso(future(self.clock, days=days, hour=hour))
