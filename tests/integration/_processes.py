@@ -148,7 +148,7 @@ def load_due_reminders(
                     "updated_at": now,
                     "sent_at": None,
                 }
-                for i, (booking, patient) in enumerate(zip(bookings, patients))
+                for i, (booking, patient) in enumerate(zip(bookings, patients, strict=True))
             ],
         )
         s.commit()
