@@ -17,9 +17,8 @@ from recall.migrate import downgrade, upgrade
 from recall.queue.attempts import AttemptInput, Outcome, log_attempt
 from recall.queue.claims import Claim, claim_next, release_lease, renew_lease
 from recall.queue.tasks import CloseReason, PatientClaim, RecallTask, TaskReason, TaskStatus
-from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import Visit, VisitStatus
-from tests.factories import future, make_patient, make_task
+from tests.factories import make_booking, make_patient, make_task
 
 LEASE = timedelta(minutes=15)
 
@@ -190,15 +189,7 @@ def test_a_reminder_call_brings_no_win_back_work_of_a_patient_who_is_booked(data
     winback = make_task(
         database, clock, a, p, due_at=clock.now() - timedelta(days=3), now=clock.now() - timedelta(days=3)
     ).id
-    with database.writer() as s:
-        booking = create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=p, service_id=world.a.services[0].id, channel=Channel.PHONE, start_at=future(clock, 2)
-            ),
-        ).id
+    booking = make_booking(database, clock, world.a, days=2, patient_id=p).id
     call = make_task(database, clock, a, p, reason=TaskReason.REMINDER_CALL, origin_booking_id=booking).id
     claim = _claim(database, clock, people["operator"])
     assert _ids(claim) == [call] and claim.closed_on_the_way == 1

@@ -14,8 +14,8 @@ from recall.common.clock import FixedClock
 from recall.common.errors import Conflict, Forbidden
 from recall.queue.claims import claim_next, release_lease, renew_lease
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
-from recall.visits.bookings import BookingRequest, Channel, Source, create_booking
-from tests.factories import make_patient, make_service, make_task
+from recall.visits.bookings import Channel, Source
+from tests.factories import make_booking, make_patient, make_service, make_task
 
 UTC = UTC
 
@@ -178,18 +178,15 @@ def test_a_task_whose_patient_booked_meanwhile_closes_itself_as_won(database, cl
     task = make_task(
         database, clock, a, patient, due_at=clock.now() - timedelta(days=2), now=clock.now() - timedelta(days=2)
     )
-    with database.writer() as s:
-        booking = create_booking(
-            s,
-            clock,
-            people["frontdesk"],
-            BookingRequest(
-                patient_id=patient,
-                service_id=world.a.services[0].id,
-                channel=Channel.IN_PERSON,
-                start_at=clock.now() + timedelta(days=3),
-            ),
-        )
+    booking = make_booking(
+        database,
+        clock,
+        world.a,
+        by=people["frontdesk"],
+        start_at=clock.now() + timedelta(days=3),
+        patient_id=patient,
+        channel=Channel.IN_PERSON,
+    )
     other = make_task(database, clock, a, _patient(database, clock, world), due_at=clock.now() - timedelta(days=1))
     with database.writer() as s:
         claim = claim_next(s, clock, people["operator"])
@@ -205,18 +202,7 @@ def test_a_task_whose_patient_booked_meanwhile_closes_itself_as_won(database, cl
 def test_a_task_opened_after_the_patients_booking_closes_itself_as_obsolete(database, clock, world, people):
     a = world.a.clinic.id
     patient = _patient(database, clock, world)
-    with database.writer() as s:
-        create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=patient,
-                service_id=world.a.services[0].id,
-                channel=Channel.PHONE,
-                start_at=clock.now() + timedelta(days=3),
-            ),
-        )
+    make_booking(database, clock, world.a, start_at=clock.now() + timedelta(days=3), patient_id=patient)
     task = make_task(database, clock, a, patient, now=clock.now() + timedelta(minutes=1))
     assert _claim(database, clock, people["operator"]) is None
     assert (_task(database, task.id).status, _task(database, task.id).close_reason) == (
@@ -276,19 +262,16 @@ def test_a_task_leased_by_one_operator_cannot_be_booked_by_another(database, clo
     patient = _patient(database, clock, world)
     task = make_task(database, clock, world.a.clinic.id, patient)
     _claim(database, clock, people["operator"])
-    with database.writer() as s, pytest.raises(Conflict):
-        create_booking(
-            s,
+    with pytest.raises(Conflict):
+        make_booking(
+            database,
             clock,
-            people["operator2"],
-            BookingRequest(
-                patient_id=patient,
-                service_id=world.a.services[0].id,
-                channel=Channel.PHONE,
-                start_at=clock.now() + timedelta(days=2),
-                source=Source.RECALL_TASK,
-                recall_task_id=task.id,
-            ),
+            world.a,
+            by=people["operator2"],
+            start_at=clock.now() + timedelta(days=2),
+            patient_id=patient,
+            source=Source.RECALL_TASK,
+            recall_task_id=task.id,
         )
 
 

@@ -14,15 +14,13 @@ from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
 from recall.visits.bookings import (
     Booking,
-    BookingRequest,
     BookingStatus,
     Channel,
     Source,
     cancel_booking,
-    create_booking,
 )
 from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
-from tests.factories import future
+from tests.factories import future, make_booking
 
 
 def _visit(database, clock, people, world, service=0):
@@ -135,20 +133,15 @@ def test_the_patient_who_comes_back_to_book_closes_the_task_and_the_front_desk_e
 def test_a_checkout_cannot_be_corrected_once_an_operator_won_the_patient_back(database, clock, world, people):
     visit = _visit(database, clock, people, world)
     task = _checkout(database, clock, people, visit, follow_up=FollowUp.UNDECIDED).recall_task
-    with database.writer() as s:
-        create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=visit.patient_id,
-                start_at=future(clock, 20),
-                channel=Channel.PHONE,
-                service_id=world.a.services[0].id,
-                source=Source.RECALL_TASK,
-                recall_task_id=task.id,
-            ),
-        )
+    make_booking(
+        database,
+        clock,
+        world.a,
+        days=20,
+        patient_id=visit.patient_id,
+        source=Source.RECALL_TASK,
+        recall_task_id=task.id,
+    )
     with pytest.raises(Conflict):
         _checkout(
             database,
@@ -204,36 +197,14 @@ def test_cancelling_a_follow_up_booking_reopens_recall_work(database, clock, wor
 
 
 def test_cancelling_a_booking_that_was_no_follow_up_opens_nothing(database, clock, world, people):
-    with database.writer() as s:
-        booking = create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=world.a.patients[0].id,
-                start_at=future(clock),
-                channel=Channel.PHONE,
-                service_id=world.a.services[0].id,
-            ),
-        )
+    booking = make_booking(database, clock, world.a)
     with database.writer() as s:
         cancel_booking(s, clock, people["operator"], booking.id)
     assert _tasks(database) == []
 
 
 def test_checking_in_for_a_booking_marks_it_attended_and_earns_the_credit(database, clock, world, people):
-    with database.writer() as s:
-        booking = create_booking(
-            s,
-            clock,
-            people["operator"],
-            BookingRequest(
-                patient_id=world.a.patients[0].id,
-                start_at=future(clock, 1),
-                channel=Channel.PHONE,
-                service_id=world.a.services[0].id,
-            ),
-        )
+    booking = make_booking(database, clock, world.a, days=1)
     clock.set(booking.start_at - timedelta(minutes=15))
     with database.writer() as s:
         visit = check_in(s, clock, people["frontdesk"], patient_id=booking.patient_id, booking_id=booking.id)
@@ -285,18 +256,14 @@ def test_a_patient_still_checked_in_cannot_be_checked_in_again(database, clock, 
     assert f"visit {visit.id}" in refused.value.message
     assert any(f"visit {visit.id}" in m for m in refused.value.fields["patient_id"])
     # Not for a booking either: the booking stays as it was.
-    with database.writer() as s:
-        booking = create_booking(
-            s,
-            clock,
-            people["frontdesk"],
-            BookingRequest(
-                patient_id=world.a.patients[0].id,
-                service_id=world.a.services[0].id,
-                channel=Channel.IN_PERSON,
-                start_at=clock.now() + timedelta(minutes=30),
-            ),
-        ).id
+    booking = make_booking(
+        database,
+        clock,
+        world.a,
+        by=people["frontdesk"],
+        start_at=clock.now() + timedelta(minutes=30),
+        channel=Channel.IN_PERSON,
+    ).id
     with database.writer() as s, pytest.raises(Conflict):
         check_in(s, clock, people["frontdesk"], patient_id=world.a.patients[0].id, booking_id=booking)
     with database.reader() as s:
