@@ -115,7 +115,8 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         scene.visit = check_in(
             s, clock, desk, patient_id=scene.patient, provider_id=scene.provider, service_id=scene.service
         ).id
-    # Other patients' (a patient has one visit open at a time; the second patient's left earlier):
+    # The ENT and the bare visit are other patients': a patient has one visit open at a time, and the first
+    # patient's is open (the second patient's visit ended earlier, below).
     third = make_patient(database, clock, cw.clinic.id, full_name="Erik Berg", phone="070-765 43 21").id
     fourth = make_patient(database, clock, cw.clinic.id, full_name="Nils Nilsson", phone="070-765 43 22").id
     with database.writer() as s:
