@@ -218,24 +218,16 @@ def test_a_database_error_carries_no_parameters_in_its_message(database, world):
         assert SECRET_NAME not in message and "698765432" not in message and "Drugi" not in message, message
 
 
-def test_looking_up_a_lost_send_at_debug_logs_no_phone(every_logger_at_debug):
+def test_looking_up_a_lost_send_at_debug_logs_no_phone(every_logger_at_debug, gateway):
     """The recovery of a lost send lists Twilio's messages and calls to the patient's number: the number travels
     in the query string, which urllib3 writes into its DEBUG line for every request."""
-    from integrations.twilio.client import TwilioGateway
     from recall.reminders.sending import SenderIdentity
 
     phone, sender_number = "+46701234567", "+46850000000"
-    standin = StandIn(auth_token="t" * 32, account_sid="AC" + "1" * 32)
-    base = standin.start()
-    gateway = TwilioGateway("AC" + "1" * 32, "t" * 32, base_url=base, timeout=5.0)
-    try:
-        since = datetime.now(UTC) - timedelta(hours=1)
-        sender = SenderIdentity(from_number=sender_number)
-        assert gateway.messages_since(to=phone, sender=sender, since=since) == []
-        assert gateway.calls_since(to=phone, sender=sender, since=since) == []
-    finally:
-        gateway.close()
-        standin.stop()
+    since = datetime.now(UTC) - timedelta(hours=1)
+    sender = SenderIdentity(from_number=sender_number)
+    assert gateway.messages_since(to=phone, sender=sender, since=since) == []
+    assert gateway.calls_since(to=phone, sender=sender, since=since) == []
     logged = _everything_logged(every_logger_at_debug)
     assert "Messages.json" in logged and "Calls.json" in logged  # the request lines are there, without the query
     for secret in (phone, phone.lstrip("+"), "%2B46701234567", sender_number.lstrip("+")):
