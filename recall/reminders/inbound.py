@@ -29,7 +29,6 @@ Why it is built this way:
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -42,6 +41,7 @@ from recall.clinic.patients import Language, Patient, opt_out
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.errors import ValidationError
+from recall.common.text import UNSTORABLE
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders import voicemail
 from recall.reminders.accounts import account_of
@@ -102,7 +102,6 @@ UNRESOLVED = (ReminderStatus.UNKNOWN,)
 # Statuses a callback may move on from (cancelled, skipped and handed-over reminders are someone else's story).
 ADVANCING = (*UNRESOLVED, SENT, DELIVERED, FAILED)
 MAX_TEXT = 1600  # RecallTask.request_text
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 ACKS: dict[str, dict[Language, str]] = {
     "confirmed": {
@@ -589,5 +588,5 @@ def _locked_booking(session: Session, booking_id: int) -> Booking | None:
 
 def _storable(text: str) -> str | None:
     """The patient's words as any database stores them: no NUL or lone surrogates, at most 1600 characters."""
-    cleaned = _UNSTORABLE.sub("", text or "").strip()
+    cleaned = UNSTORABLE.sub("", text or "").strip()
     return cleaned[:MAX_TEXT] or None

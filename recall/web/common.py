@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +17,7 @@ from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.common.errors import ValidationError as RecallValidationError
 from recall.common.pagination import Page, paginate
+from recall.common.text import UNSTORABLE
 from recall.common.timeutil import at_local
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -50,7 +50,6 @@ def actor() -> Actor:
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 EARLIEST_YEAR, LATEST_YEAR = 1970, 2200
-_BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 class Input(ma.Schema):
@@ -71,9 +70,9 @@ class Input(ma.Schema):
 
 def _has_bad_text(value: Any) -> bool:
     if isinstance(value, str):
-        return _BAD_TEXT.search(value) is not None
+        return UNSTORABLE.search(value) is not None
     if isinstance(value, list):
-        return any(isinstance(v, str) and _BAD_TEXT.search(v) for v in value)
+        return any(isinstance(v, str) and UNSTORABLE.search(v) for v in value)
     return False
 
 
