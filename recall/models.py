@@ -8,6 +8,8 @@ from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
 from recall.queue.attempts import ContactAttempt
 from recall.queue.tasks import PatientClaim, RecallTask
+from recall.reminders.inbound import WebhookReceipt
+from recall.reminders.pacing import SendPacer
 from recall.reminders.policy import ReminderPolicy
 from recall.reminders.reminders import Reminder
 from recall.visits.bookings import Booking
@@ -26,8 +28,10 @@ __all__ = [
     "RecallTask",
     "Reminder",
     "ReminderPolicy",
+    "SendPacer",
     "Service",
     "ServiceRate",
     "Staff",
     "Visit",
+    "WebhookReceipt",
 ]

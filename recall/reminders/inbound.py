@@ -33,13 +33,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.catalog import Provider
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Language, Patient, opt_out
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
+from recall.common.db import Base, UTCDateTime
 from recall.common.errors import ValidationError
 from recall.common.text import UNSTORABLE
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
@@ -51,7 +52,6 @@ from recall.reminders.reminders import (
     Reminder,
     ReminderStatus,
     fall_back,
-    first_receipt,
     hand_over,
     plan_booking,
 )
@@ -158,6 +158,31 @@ def ack_text(key: str, language: Language | str, *, spoken: bool = False) -> str
     if spoken and key != "goodbye":
         text += ("" if lang is Language.ZH else " ") + ACKS["goodbye"][lang]
     return text
+
+
+class WebhookReceipt(Base):
+    """A webhook from Twilio that took effect: a retried delivery of the same one finds its row and does nothing."""
+
+    __tablename__ = "webhook_receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    sid: Mapped[str] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.UniqueConstraint("kind", "sid", name="uq_webhook_receipts_kind_sid"),)
+
+
+def first_receipt(session: Session, kind: str, sid: str, now: datetime) -> bool:
+    """Record that webhook ``sid`` of ``kind`` is being applied; False if it already was (the caller commits).
+
+    A concurrent duplicate loses on the unique constraint and rolls back (the web layer answers 409,
+    and Twilio's retry then finds the receipt)."""
+    if session.scalar(sa.select(WebhookReceipt.id).where(WebhookReceipt.kind == kind, WebhookReceipt.sid == sid)):
+        return False
+    session.add(WebhookReceipt(kind=kind, sid=sid, received_at=now))
+    session.flush()
+    return True
 
 
 # --- delivery receipts and call progress ------------------------------------------------------------------------

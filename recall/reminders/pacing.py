@@ -31,15 +31,28 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, mapped_column
 
-from recall.common.db import Database
-from recall.reminders.reminders import SendPacer
+from recall.common.db import Base, Database
 
 # The window is kept this much longer than a second: a request leaves a few milliseconds after the decision to
 # send it (the GIL again), and the provider counts arrivals. It costs at most this share of the rate.
 SPACING_MARGIN = 0.005
 # A slot further in the past than this when its request is about to leave is given up (see ``late``).
 SLOT_TOLERANCE = 0.05
+
+
+class SendPacer(Base):
+    """The next free sending slot of a clinic's sender per channel, shared by every worker process.
+
+    A worker takes a slot with one atomic UPDATE (next = max(next, now) + 1/rate) and waits for it,
+    so the clinic's messages/s or calls/s is never exceeded however many workers run."""
+
+    __tablename__ = "send_pacers"
+
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    next_us: Mapped[int] = mapped_column(sa.BigInteger)  # microseconds since the epoch
 
 
 class Pacer:

@@ -152,44 +152,6 @@ class Reminder(Base):
     )
 
 
-class WebhookReceipt(Base):
-    """A webhook from Twilio that took effect: a retried delivery of the same one finds its row and does nothing."""
-
-    __tablename__ = "webhook_receipts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
-    sid: Mapped[str] = mapped_column(sa.String(64))
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    __table_args__ = (sa.UniqueConstraint("kind", "sid", name="uq_webhook_receipts_kind_sid"),)
-
-
-class SendPacer(Base):
-    """The next free sending slot of a clinic's sender per channel, shared by every worker process.
-
-    A worker takes a slot with one atomic UPDATE (next = max(next, now) + 1/rate) and waits for it,
-    so the clinic's messages/s or calls/s is never exceeded however many workers run."""
-
-    __tablename__ = "send_pacers"
-
-    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"), primary_key=True)
-    channel: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
-    next_us: Mapped[int] = mapped_column(sa.BigInteger)  # microseconds since the epoch
-
-
-def first_receipt(session: Session, kind: str, sid: str, now: datetime) -> bool:
-    """Record that webhook ``sid`` of ``kind`` is being applied; False if it already was (the caller commits).
-
-    A concurrent duplicate loses on the unique constraint and rolls back (the web layer answers 409,
-    and Twilio's retry then finds the receipt)."""
-    if session.scalar(sa.select(WebhookReceipt.id).where(WebhookReceipt.kind == kind, WebhookReceipt.sid == sid)):
-        return False
-    session.add(WebhookReceipt(kind=kind, sid=sid, received_at=now))
-    session.flush()
-    return True
-
-
 def cancel_waiting(
     session: Session, now: datetime, *, booking_id: int | None = None, patient_id: int | None = None, reason: str
 ) -> int:

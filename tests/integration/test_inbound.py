@@ -19,9 +19,10 @@ from recall.common.db import Database
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
 from recall.reminders import inbound
+from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.planning import DEFAULT_POLICY, Channel, Fallback
 from recall.reminders.policy import replace_policy
-from recall.reminders.reminders import Reminder, ReminderStatus, WebhookReceipt
+from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import Booking, BookingStatus, cancel_booking
 from tests.api.checks import nothing_written
 from tests.factories import ClinicWorld, World, actor_of, make_booking
