@@ -36,6 +36,7 @@ from integrations.twilio import signatures
 from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
 from recall.reminders import accounts as clinic_accounts
 from recall.reminders import inbound, voicemail
+from recall.reminders.acknowledgements import ack_text
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -233,7 +234,7 @@ def gather() -> Response:
         response.redirect(public_url(f"/voice?r={reminder_id}&repeat=1"), method="POST")
         return _twiml(str(response.to_xml()))
     key = "goodbye" if ack.key == "repeat" else ack.key
-    return _twiml(say_and_hangup(inbound.ack_text(key, ack.language, spoken=True), ack.language))
+    return _twiml(say_and_hangup(ack_text(key, ack.language, spoken=True), ack.language))
 
 
 @blp.post("/inbound-sms")
