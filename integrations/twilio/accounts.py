@@ -25,7 +25,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from integrations.twilio.client import TwilioGateway
-from recall.reminders.sending import Found, PermanentSendError, SenderIdentity, SendResult, TransientSendError
+from recall.reminders.sending import (
+    Found,
+    PermanentSendError,
+    SenderIdentity,
+    SendFailure,
+    SendResult,
+    TransientSendError,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -85,7 +92,7 @@ class AccountRouter:
             return cached[1]
         token = self.tokens(account_sid)
         if token is None:
-            raise TransientSendError("account_unavailable")
+            raise TransientSendError(SendFailure.ACCOUNT_UNAVAILABLE)
         with self._lock:
             cached = self._gateways.get(account_sid)
             if cached is not None and cached[0] == token:

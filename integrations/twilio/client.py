@@ -37,6 +37,7 @@ from recall.reminders.sending import (
     PermanentSendError,
     SenderIdentity,
     SendError,
+    SendFailure,
     SendResult,
     TransientSendError,
     UnknownOutcomeError,
@@ -73,12 +74,13 @@ CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
 #: asks for is recorded after the beep; AnsweredBy then comes with the script's request and the status callback.
 MACHINE_DETECTION = "DetectMessageEnd"
 
-_PERMANENT_REASONS: dict[int, str] = {
-    21610: "opted_out",
-    21211: "invalid_phone",
-    21614: "invalid_phone",
-    21612: "unreachable_destination",
-    21408: "unreachable_destination",
+#: Twilio's error codes for a refusal that means something for the patient or the number; any other is REJECTED.
+_PERMANENT_REASONS: dict[int, SendFailure] = {
+    21610: SendFailure.OPTED_OUT,  # the recipient replied STOP
+    21211: SendFailure.INVALID_PHONE,  # not a valid number
+    21614: SendFailure.INVALID_PHONE,  # not a mobile number
+    21612: SendFailure.UNREACHABLE_DESTINATION,
+    21408: SendFailure.UNREACHABLE_DESTINATION,  # a region the account may not send to
 }
 
 T = TypeVar("T")
@@ -174,29 +176,29 @@ class RoutingHttpClient(HttpClient):  # type: ignore[misc]
 def classify_rest_error(status: int, code: int | None) -> SendError:
     """Map an HTTP status and Twilio error code to our error hierarchy."""
     if status == 429 or code == 20429:
-        return TransientSendError("rate_limited", code=code, status=status)
+        return TransientSendError(SendFailure.RATE_LIMITED, code=code, status=status)
     if status >= 500:
-        return TransientSendError("provider_error", code=code, status=status)
-    return PermanentSendError(_PERMANENT_REASONS.get(code or 0, "rejected"), code=code, status=status)
+        return TransientSendError(SendFailure.PROVIDER_ERROR, code=code, status=status)
+    return PermanentSendError(_PERMANENT_REASONS.get(code or 0, SendFailure.REJECTED), code=code, status=status)
 
 
 def classify_connection_error(error: requests.RequestException) -> SendError:
     """Tell "never connected" (safe to retry) from "sent, then lost" (outcome unknown)."""
     if isinstance(error, requests.ConnectTimeout):
-        return TransientSendError("connect_timeout")
+        return TransientSendError(SendFailure.CONNECT_TIMEOUT)
     if isinstance(error, requests.Timeout):  # a ReadTimeout: the request was written
-        return UnknownOutcomeError("read_timeout")
+        return UnknownOutcomeError(SendFailure.READ_TIMEOUT)
     if isinstance(error, requests.ConnectionError):
         cause = error.args[0] if error.args else None
         if isinstance(cause, MaxRetryError):
             cause = cause.reason
         # NewConnectionError covers refused connections and (urllib3 2) failed DNS look-ups.
         if isinstance(cause, (NewConnectionError, ConnectTimeoutError)):
-            return TransientSendError("connection_failed")
+            return TransientSendError(SendFailure.CONNECTION_FAILED)
         if isinstance(error, requests.exceptions.SSLError):
-            return TransientSendError("tls_failed")
+            return TransientSendError(SendFailure.TLS_FAILED)
     # A reset or a close after the request went out, a truncated body, anything else.
-    return UnknownOutcomeError("connection_lost")
+    return UnknownOutcomeError(SendFailure.CONNECTION_LOST)
 
 
 class TwilioGateway:
@@ -322,9 +324,9 @@ class TwilioGateway:
         except requests.RequestException as error:
             raise classify_connection_error(error) from error
         except TwilioException as error:  # a list's page that would not load: nothing was created
-            raise TransientSendError("provider_error") from error
+            raise TransientSendError(SendFailure.PROVIDER_ERROR) from error
         except json.JSONDecodeError as error:  # a 2xx whose body is not JSON: Twilio may have acted
-            raise UnknownOutcomeError("unreadable_answer") from error
+            raise UnknownOutcomeError(SendFailure.UNREADABLE_ANSWER) from error
 
 
 #: How many of the newest messages or calls to one number a look-up reads.

@@ -41,6 +41,7 @@ from recall.reminders.pacing import Pacer
 from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy import DEFAULT_POLICY, get_version
 from recall.reminders.recovery import Recovery
+from recall.reminders.refusals import refused_for_good
 from recall.reminders.reminders import Reminder, ReminderStatus, fall_back, hand_over
 from recall.reminders.sending import (
     MessageSender,
@@ -457,12 +458,7 @@ class Dispatcher:
             return "retry"
         reminder.status, reminder.outcome = ReminderStatus.FAILED, error.reason
         if isinstance(error, PermanentSendError):
-            patient = session.get(Patient, reminder.patient_id)
-            assert patient is not None
-            if error.reason == "opted_out":
-                patient.consent_sms, patient.updated_at = False, now
-            elif error.reason == "invalid_phone":
-                patient.phone_invalid, patient.updated_at = True, now
+            refused_for_good(session, reminder.patient_id, error.reason, now)
         fall_back(session, reminder, now)
         return "failed"
 

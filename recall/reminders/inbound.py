@@ -48,6 +48,7 @@ from recall.reminders.accounts import account_of
 from recall.reminders.acknowledgements import Ack, ack_text
 from recall.reminders.planning import Channel, Fallback
 from recall.reminders.policy import current_policy
+from recall.reminders.refusals import refused_for_good
 from recall.reminders.reminders import (
     Reminder,
     ReminderStatus,
@@ -57,6 +58,7 @@ from recall.reminders.reminders import (
 )
 from recall.reminders.replies import Intent, classify
 from recall.reminders.reply_routing import clinic_for_reply
+from recall.reminders.sending import SendFailure
 from recall.reminders.templates import DEFAULT_TEMPLATES, VOICE, render
 from recall.visits.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 
@@ -254,9 +256,7 @@ def _advance(
     elif new is FAILED:
         reminder.error_code, reminder.outcome = error_code, outcome
         if error_code == 21610:  # Twilio blocks SMS to them (they sent STOP): as the sender does, SMS consent goes
-            patient = session.get(Patient, reminder.patient_id)
-            assert patient is not None
-            patient.consent_sms, patient.updated_at = False, now
+            refused_for_good(session, reminder.patient_id, SendFailure.OPTED_OUT, now)
         _fallback(session, now, reminder)
     session.commit()
     log.info("reminder %s is %s (provider status %s)", reminder.id, new.value, status)

@@ -62,7 +62,7 @@ class Recovery:
             try:
                 verdict = self._recover_one(reminder_id)
             except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
-                _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason)
+                _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason.value)
                 verdict = "lookup_failed"
             except Exception:
                 _log.exception("recovering reminder %s failed unexpectedly", reminder_id)

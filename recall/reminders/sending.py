@@ -11,6 +11,7 @@ No provider SDK, Flask or HTTP library is imported here on purpose.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -54,16 +55,38 @@ class SendResult:
     error_code: int | None = None
 
 
+class SendFailure(str, enum.Enum):
+    """Why a send was not (knowingly) accepted, in the domain's words; the value is what a reminder's ``outcome``
+    stores (a str enum, so the stored strings are the ones they always were)."""
+
+    # nothing was sent; trying again later may succeed
+    RATE_LIMITED = "rate_limited"
+    PROVIDER_ERROR = "provider_error"
+    CONNECT_TIMEOUT = "connect_timeout"
+    CONNECTION_FAILED = "connection_failed"
+    TLS_FAILED = "tls_failed"
+    ACCOUNT_UNAVAILABLE = "account_unavailable"  # the clinic's own account has no usable credentials now
+    # refused for good
+    OPTED_OUT = "opted_out"  # the recipient replied STOP: no more SMS to them
+    INVALID_PHONE = "invalid_phone"  # the number is not one that can be sent to
+    UNREACHABLE_DESTINATION = "unreachable_destination"  # a landline, a blocked region
+    REJECTED = "rejected"  # anything else the provider refused
+    # the request may have been acted on
+    READ_TIMEOUT = "read_timeout"
+    CONNECTION_LOST = "connection_lost"
+    UNREADABLE_ANSWER = "unreadable_answer"
+
+
 class SendError(Exception):
     """The provider did not (knowingly) accept the request.
 
-    ``code`` is the provider's error code when it gave one (or the HTTP status);
-    ``reason`` is a short machine string the domain can store and branch on.
+    ``code`` is the provider's error code when it gave one (or the HTTP status), kept opaque for the record;
+    ``reason`` says why in the domain's words, to store and branch on.
     Messages never contain the destination number or the text.
     """
 
-    def __init__(self, reason: str, *, code: int | None = None, status: int | None = None) -> None:
-        super().__init__(f"{type(self).__name__}: {reason} (code={code}, status={status})")
+    def __init__(self, reason: SendFailure, *, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(f"{type(self).__name__}: {reason.value} (code={code}, status={status})")
         self.reason = reason
         self.code = code
         self.status = status
@@ -76,8 +99,8 @@ class TransientSendError(SendError):
 class PermanentSendError(SendError):
     """The provider refused this request; sending it again unchanged will fail the same way.
 
-    Reasons: ``opted_out`` (the recipient replied STOP), ``invalid_phone``,
-    ``unreachable_destination`` (a landline, a blocked region), ``rejected`` (anything else).
+    Reasons: ``OPTED_OUT`` (the recipient replied STOP), ``INVALID_PHONE``,
+    ``UNREACHABLE_DESTINATION`` (a landline, a blocked region), ``REJECTED`` (anything else).
     """
 
 
