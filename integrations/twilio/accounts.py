@@ -25,11 +25,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from integrations.twilio.client import TwilioGateway
+from recall.reminders.delivery import SendFailure
 from recall.reminders.sending import (
     Found,
     PermanentSendError,
     SenderIdentity,
-    SendFailure,
     SendResult,
     TransientSendError,
 )

@@ -32,12 +32,13 @@ from twilio.http.response import Response
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from integrations.twilio import reports
+from recall.reminders.delivery import SendFailure
 from recall.reminders.sending import (
     Found,
     PermanentSendError,
     SenderIdentity,
     SendError,
-    SendFailure,
     SendResult,
     TransientSendError,
     UnknownOutcomeError,
@@ -341,21 +342,27 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _result(resource: Any) -> SendResult:
+    status = _text_or_none(resource.status) or None
+    error_code = _int_or_none(getattr(resource, "error_code", None))
     return SendResult(
         sid=_text_or_none(resource.sid) or None,
-        status=_text_or_none(resource.status) or None,
-        error_code=_int_or_none(getattr(resource, "error_code", None)),
+        status=status,
+        error_code=error_code,
+        event=reports.created(status),
+        outcome=reports.outcome_of(status, error_code),
     )
 
 
 def _found(resource: Any) -> Found:
     created = resource.date_created if isinstance(resource.date_created, datetime) else None
+    status = _text_or_none(resource.status)
     return Found(
         sid=_text_or_none(resource.sid) or "",
-        status=_text_or_none(resource.status),
+        status=status,
         created_at=created,
         messaging_service_sid=_text_or_none(getattr(resource, "messaging_service_sid", None)),
         body=_text_or_none(getattr(resource, "body", None)),
+        event=reports.created(status),
     )
 
 

@@ -9,7 +9,7 @@
    On SQLite the check is read just before the request. The result is written in the same transaction.
 3. **Outcomes**: accepted -> ``sent`` (the SID is unique); transient (429, 5xx, connection refused)
    -> ``planned`` again after a bounded backoff, ``failed`` after the last try; permanent -> ``failed``
-   with the reason (21610 withdraws SMS consent, 21211/21614 flag the phone) and the policy's
+   with the reason (an opt-out withdraws SMS consent, an invalid number flags the phone) and the policy's
    fallback; **unknown** (a read timeout after the request went out) -> ``unknown``, never re-sent:
    we prefer missing a reminder to sending it twice, and the status callback, whose URL carries the
    reminder's id, resolves it if Twilio did take the message. A worker killed mid-send leaves a
@@ -36,7 +36,6 @@ from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.reminders import outgoing
-from recall.reminders.inbound import ERROR_OUTCOMES
 from recall.reminders.pacing import Pacer
 from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy import DEFAULT_POLICY, get_version
@@ -273,7 +272,7 @@ class Dispatcher:
                     if result is None:
                         conn.rollback()
                         return None
-                    if result.status in outgoing.FAILED_ON_CREATE:
+                    if result.event.failed:
                         outcome = self._in_orm(conn, claimed.id, lambda s, r: self._failed_on_create(s, r, result))
                     else:
                         outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
@@ -301,7 +300,7 @@ class Dispatcher:
             return self._record(claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
         if result is None:
             return None
-        if result.status in outgoing.FAILED_ON_CREATE:
+        if result.event.failed:
             return self._record(claimed.id, lambda s, r: self._failed_on_create(s, r, result))
         if self._sent_log is not None:
             self._sent_log.add(claimed.id, result)
@@ -463,9 +462,9 @@ class Dispatcher:
         return "failed"
 
     def _failed_on_create(self, session: Session, reminder: Reminder, result: SendResult) -> str:
-        """Twilio took the request and answered with a final failure (``failed``, ``undelivered``, a call ``busy``
-        or ``no-answer``, ``canceled``): the reminder failed, as a status callback saying so would have made it,
-        and the step's fallback runs. A callback that came first already did all that."""
+        """The provider took the request and answered with a final failure (undelivered, cancelled, a call busy or
+        not answered): the reminder failed, as a status callback saying so would have made it, and the step's
+        fallback runs. A callback that came first already did all that."""
         if reminder.status in (ReminderStatus.FAILED, ReminderStatus.DELIVERED):
             return "failed"
         now = self.clock.now()
@@ -482,7 +481,7 @@ class Dispatcher:
             result.status,
             result.error_code,
         )
-        reminder.outcome = ERROR_OUTCOMES.get(result.error_code or 0, result.status)
+        reminder.outcome = result.outcome or result.status
         reminder.sent_at, reminder.updated_at, reminder.lease_expires_at = now, now, None
         fall_back(session, reminder, now)
         return "failed"

@@ -46,6 +46,7 @@ from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders import voicemail
 from recall.reminders.accounts import account_of
 from recall.reminders.acknowledgements import Ack, ack_text
+from recall.reminders.delivery import FINAL, Delivery, DeliveryReport
 from recall.reminders.planning import Channel, Fallback
 from recall.reminders.policy import current_policy
 from recall.reminders.refusals import refused_for_good
@@ -58,46 +59,12 @@ from recall.reminders.reminders import (
 )
 from recall.reminders.replies import Intent, classify
 from recall.reminders.reply_routing import clinic_for_reply
-from recall.reminders.sending import SendFailure
 from recall.reminders.templates import DEFAULT_TEMPLATES, VOICE, render
 from recall.visits.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
 
 log = logging.getLogger(__name__)
 
 SENT, DELIVERED, FAILED = ReminderStatus.SENT, ReminderStatus.DELIVERED, ReminderStatus.FAILED
-FINAL = 9
-# Twilio's status -> (ours, how far along it is). A callback no further along than the reminder changes nothing.
-MESSAGE_STATUS: dict[str, tuple[ReminderStatus, int]] = {
-    "accepted": (SENT, 1),
-    "scheduled": (SENT, 1),
-    "queued": (SENT, 2),
-    "sending": (SENT, 3),
-    "sent": (SENT, 4),
-    "delivered": (DELIVERED, FINAL),
-    "read": (DELIVERED, FINAL),
-    **{s: (FAILED, FINAL) for s in ("undelivered", "failed", "canceled")},
-}
-CALL_STATUS: dict[str, tuple[ReminderStatus, int]] = {
-    "queued": (SENT, 1),
-    "initiated": (SENT, 1),
-    "ringing": (SENT, 2),
-    "in-progress": (SENT, 3),
-    "completed": (DELIVERED, FINAL),
-    **{s: (FAILED, FINAL) for s in ("busy", "no-answer", "failed", "canceled")},
-}
-# Why an SMS did not arrive, by Twilio error code; anything else keeps Twilio's status as the outcome.
-ERROR_OUTCOMES: dict[int, str] = {
-    30003: "unreachable",
-    30004: "blocked",
-    30005: "unknown_destination",
-    30006: "landline",
-    30007: "carrier_filtered",
-    30008: "unknown_error",
-    30034: "unregistered_sender",
-    21211: "invalid_number",
-    21614: "not_mobile",
-    21610: "opted_out",
-}
 # A callback may name a reminder that has no SID yet only when our request may have reached Twilio and we never
 # learnt its answer: a planned reminder was never sent, and one being sent is given its SID by the sender.
 UNRESOLVED = (ReminderStatus.UNKNOWN,)
@@ -141,21 +108,15 @@ def message_status(
     clock: Clock,
     *,
     reminder_id: int | None,
-    sid: str,
-    status: str,
-    error_code: int | None,
+    report: DeliveryReport,
     account: str | None = None,
 ) -> str:
-    """Apply an SMS status callback from Twilio ``account`` (None: the service-wide one); returns what happened
-    ("updated", "unchanged", "ignored")."""
-    if status not in MESSAGE_STATUS:
-        log.info("message status %r is not one we track; ignored", status)
-        return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.SMS, account)
+    """Apply an SMS status callback from the provider's ``account`` (None: the service-wide one); returns what
+    happened ("updated", "unchanged", "ignored")."""
+    reminder = _reminder_for(session, reminder_id, report.sid, Channel.SMS, account)
     if reminder is None:
         return "ignored"
-    outcome = ERROR_OUTCOMES.get(error_code or 0, status)
-    return _advance(session, clock.now(), reminder, MESSAGE_STATUS, status, error_code, outcome)
+    return _advance(session, clock.now(), reminder, report, _status_of(report.event), report.outcome)
 
 
 def call_status(
@@ -163,26 +124,28 @@ def call_status(
     clock: Clock,
     *,
     reminder_id: int | None,
-    sid: str,
-    status: str,
-    answered_by: str | None = None,
+    report: DeliveryReport,
     account: str | None = None,
 ) -> str:
     """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
     left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
     ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
-    if status not in CALL_STATUS:
-        log.info("call status %r is not one we track; ignored", status)
-        return "ignored"
-    reminder = _reminder_for(session, reminder_id, sid, Channel.VOICE, account)
+    reminder = _reminder_for(session, reminder_id, report.sid, Channel.VOICE, account)
     if reminder is None:
         return "ignored"
-    if status == "completed" and voicemail.is_machine(answered_by):
-        if voicemail.leaves_message(session, reminder, answered_by):
-            return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, "voicemail")
-        return _advance(session, clock.now(), reminder, {status: (FAILED, FINAL)}, status, None, "machine")
-    outcome = "answered" if status == "completed" else status
-    return _advance(session, clock.now(), reminder, CALL_STATUS, status, None, outcome)
+    now = clock.now()
+    if report.event is Delivery.DELIVERED and report.answered_by.is_machine:
+        if voicemail.leaves_message(session, reminder, report.answered_by):
+            return _advance(session, now, reminder, report, DELIVERED, "voicemail")
+        return _advance(session, now, reminder, report, FAILED, "machine")
+    outcome = "answered" if report.event is Delivery.DELIVERED else report.outcome
+    return _advance(session, now, reminder, report, _status_of(report.event), outcome)
+
+
+def _status_of(event: Delivery) -> ReminderStatus:
+    if event is Delivery.DELIVERED:
+        return DELIVERED
+    return FAILED if event.failed else SENT
 
 
 def _reminder_for(
@@ -240,34 +203,33 @@ def _advance(
     session: Session,
     now: datetime,
     reminder: Reminder,
-    table: dict[str, tuple[ReminderStatus, int]],
-    status: str,
-    error_code: int | None,
-    outcome: str,
+    report: DeliveryReport,
+    new: ReminderStatus,
+    outcome: str | None,
 ) -> str:
-    new, progress = table[status]
-    if progress <= _progress(reminder, table):
+    progress = FINAL if new in (DELIVERED, FAILED) else report.progress
+    if progress <= _progress(reminder, report):
         session.commit()  # a resolved SID, if any, is kept
         return "unchanged"
-    reminder.status, reminder.provider_status, reminder.updated_at = new, status, now
+    reminder.status, reminder.provider_status, reminder.updated_at = new, report.provider_status, now
     reminder.sent_at = reminder.sent_at or now
     if new is DELIVERED:
         reminder.outcome = outcome if reminder.channel is Channel.VOICE else None
     elif new is FAILED:
-        reminder.error_code, reminder.outcome = error_code, outcome
-        if error_code == 21610:  # Twilio blocks SMS to them (they sent STOP): as the sender does, SMS consent goes
-            refused_for_good(session, reminder.patient_id, SendFailure.OPTED_OUT, now)
+        reminder.error_code, reminder.outcome = report.provider_code, outcome
+        # e.g. the provider blocks SMS to them (they sent STOP): as for the sender's refusal, SMS consent goes
+        refused_for_good(session, reminder.patient_id, report.failure, now)
         _fallback(session, now, reminder)
     session.commit()
-    log.info("reminder %s is %s (provider status %s)", reminder.id, new.value, status)
+    log.info("reminder %s is %s (provider status %s)", reminder.id, new.value, report.provider_status)
     return "updated"
 
 
-def _progress(reminder: Reminder, table: dict[str, tuple[ReminderStatus, int]]) -> int:
+def _progress(reminder: Reminder, report: DeliveryReport) -> int:
     if reminder.status in (DELIVERED, FAILED):
         return FINAL
     if reminder.status is SENT:
-        return max(1, table.get(reminder.provider_status or "", (SENT, 1))[1])
+        return report.progress_of_recorded(reminder.provider_status)
     return 0
 
 

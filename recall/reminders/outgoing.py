@@ -36,6 +36,7 @@ from recall.clinic.patients import Language, Patient
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.common.timeutil import zone as zone_info
+from recall.reminders.delivery import Delivery
 from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
 from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity, SendResult
@@ -133,10 +134,6 @@ _SENT = (
         error_code=sa.bindparam("error_code"),
     )
 )
-# A create answered with a status that is already final. Failed ones end the reminder failed with its fallback
-# (``Dispatcher._failed_on_create``); the rest are recorded as Twilio said.
-FAILED_ON_CREATE = frozenset({"failed", "undelivered", "busy", "no-answer", "canceled"})
-DELIVERED_ON_CREATE = frozenset({"delivered", "read", "completed"})
 # Another reminder already holds the SID Twilio answered with (the column is unique): the send is recorded
 # without it, so the successes written with it are kept, and the clash is told (no patient data).
 DUPLICATE_SID = "duplicate_sid"
@@ -246,7 +243,9 @@ def build(
 
 def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
     """The parameters of one success, for ``record_sent``."""
-    status = ReminderStatus.DELIVERED if result.status in DELIVERED_ON_CREATE else ReminderStatus.SENT
+    # A create answered with a status that is already final: a failure is not a success (the dispatcher ends it
+    # failed with its fallback, ``Dispatcher._failed_on_create``); a delivery is recorded as one.
+    status = ReminderStatus.DELIVERED if result.event is Delivery.DELIVERED else ReminderStatus.SENT
     return {
         "reminder_id": reminder_id,
         "sid": result.sid,

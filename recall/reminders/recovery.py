@@ -163,9 +163,10 @@ class Recovery:
                 )
                 verdict = "missed"
             conn.commit()
-        if verdict == "found" and match is not None and match.status in outgoing.FAILED_ON_CREATE:
+        if verdict == "found" and match is not None and match.event.failed:
             # it went out and failed there: as a status callback saying so would, it ends failed with its fallback
-            self.record_failure(reminder_id, SendResult(sid=match.sid, status=match.status))
+            failure = SendResult(sid=match.sid, status=match.status, event=match.event, outcome=match.status)
+            self.record_failure(reminder_id, failure)
         return verdict
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from recall.clinic.patients import Patient
-from recall.reminders.sending import SendFailure
+from recall.reminders.delivery import SendFailure
 
 
 def refused_for_good(session: Session, patient_id: int, failure: SendFailure | None, now: datetime) -> None:

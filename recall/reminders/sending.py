@@ -11,10 +11,11 @@ No provider SDK, Flask or HTTP library is imported here on purpose.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+from recall.reminders.delivery import Delivery, SendFailure
 
 
 @dataclass(frozen=True)
@@ -45,36 +46,17 @@ class SenderIdentity:
 @dataclass(frozen=True)
 class SendResult:
     """The provider accepted the request: its id for the message or call, its first status and error code, each
-    as the provider gave it (``None`` when the answer left it out or null: never the text "None").
+    as the provider gave it (``None`` when the answer left it out or null: never the text "None"), recorded as
+    they are; and what that status means (``event``), which is all the domain branches on.
 
-    A first status may already be final: Twilio can answer a create with ``failed`` or ``canceled`` (a call
-    with ``busy`` or ``no-answer`` too), and the caller must record that, not "sent"."""
+    A first status may already be final: the provider can answer a create with a failure, and the caller must
+    record that, not "sent"; ``outcome`` then says why, as the reminder's outcome records it."""
 
     sid: str | None
     status: str | None
     error_code: int | None = None
-
-
-class SendFailure(str, enum.Enum):
-    """Why a send was not (knowingly) accepted, in the domain's words; the value is what a reminder's ``outcome``
-    stores (a str enum, so the stored strings are the ones they always were)."""
-
-    # nothing was sent; trying again later may succeed
-    RATE_LIMITED = "rate_limited"
-    PROVIDER_ERROR = "provider_error"
-    CONNECT_TIMEOUT = "connect_timeout"
-    CONNECTION_FAILED = "connection_failed"
-    TLS_FAILED = "tls_failed"
-    ACCOUNT_UNAVAILABLE = "account_unavailable"  # the clinic's own account has no usable credentials now
-    # refused for good
-    OPTED_OUT = "opted_out"  # the recipient replied STOP: no more SMS to them
-    INVALID_PHONE = "invalid_phone"  # the number is not one that can be sent to
-    UNREACHABLE_DESTINATION = "unreachable_destination"  # a landline, a blocked region
-    REJECTED = "rejected"  # anything else the provider refused
-    # the request may have been acted on
-    READ_TIMEOUT = "read_timeout"
-    CONNECTION_LOST = "connection_lost"
-    UNREADABLE_ANSWER = "unreadable_answer"
+    event: Delivery = Delivery.ACCEPTED
+    outcome: str | None = None
 
 
 class SendError(Exception):
@@ -145,10 +127,11 @@ class Found:
     """A message or call the provider has on record (for reconciling a send whose outcome we never learnt)."""
 
     sid: str
-    status: str | None
+    status: str | None  # the provider's own word, recorded as it is
     created_at: datetime | None
     messaging_service_sid: str | None = None
     body: str | None = None  # a message's text (a call has none)
+    event: Delivery = Delivery.ACCEPTED  # what its status means
 
 
 @runtime_checkable

@@ -4,8 +4,9 @@ Why it is built this way:
 
 * Calls ask Twilio for answering-machine detection (``DetectMessageEnd``: Twilio waits for the greeting's end,
   so a message left starts after the beep) and Twilio tells us ``AnsweredBy`` twice: when it fetches the
-  call's script (``/voice``) and on the status callback. Both ask ``leaves_message`` the same question, so what
-  the call did and what the reminder records agree.
+  call's script (``/voice``) and on the status callback. The adapter translates it into an ``Answerer``
+  (``integrations/twilio/reports.py``); both ask ``leaves_message`` the same question, so what the call did
+  and what the reminder records agree.
 * The policy chooses per step (``on_machine``): ``fallback`` hangs up, the call counts as failed ("machine") and
   the step's fallback runs (an SMS, an operator's call); ``voicemail`` leaves a short message and the call ends
   ``delivered`` / "voicemail", with no fallback. A fax, or a machine still playing its greeting
@@ -21,12 +22,10 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Language, Patient
+from recall.reminders.delivery import Answerer
 from recall.reminders.planning import Channel, OnMachine
 from recall.reminders.reminders import Reminder, step_of
 from recall.visits.bookings import ACTIVE, Booking
-
-# What Twilio's AnsweredBy says once a machine's greeting ended: a message can be left after it.
-MESSAGE_END = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
 
 VOICEMAIL: dict[Language, str] = {
     Language.EN: "Hello, this is a message from {clinic}. Please call us back. Thank you.",
@@ -37,17 +36,9 @@ VOICEMAIL: dict[Language, str] = {
 }
 
 
-def is_machine(answered_by: str | None) -> bool:
-    """Whether Twilio's detection found a machine (or a fax) rather than a person; ``unknown`` counts as a person,
-    as Twilio advises: it is what a patient who answers and stays silent looks like."""
-    if not answered_by:
-        return False
-    return answered_by.startswith("machine") or answered_by == "fax"
-
-
-def leaves_message(session: Session, reminder: Reminder, answered_by: str | None) -> bool:
+def leaves_message(session: Session, reminder: Reminder, answered_by: Answerer) -> bool:
     """Whether this call, answered by a machine, leaves a voicemail (else it hangs up and counts as failed)."""
-    if answered_by not in MESSAGE_END:
+    if answered_by is not Answerer.MACHINE_AFTER_GREETING:
         return False
     step = step_of(session, reminder)
     return step is not None and step.on_machine is OnMachine.VOICEMAIL
@@ -57,7 +48,7 @@ def voicemail_text(language: Language | str, clinic_name: str) -> str:
     return VOICEMAIL[Language(language)].replace("{clinic}", clinic_name)
 
 
-def voicemail_script(session: Session, reminder_id: int, answered_by: str | None) -> tuple[str, str] | None:
+def voicemail_script(session: Session, reminder_id: int, answered_by: Answerer) -> tuple[str, str] | None:
     """What to leave on the machine, in the patient's language: (text, language); None means hang up."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.channel is not Channel.VOICE or not leaves_message(session, reminder, answered_by):

@@ -16,11 +16,11 @@ import sqlalchemy as sa
 
 from integrations.twilio.standin import StandIn
 from recall.common.clock import FixedClock
-from recall.reminders import inbound
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
+from tests import twilio_callbacks
 from tests.factories import api_as, make_booking
 
 UTC = UTC
@@ -196,7 +196,8 @@ def test_a_fallback_that_falls_due_after_the_hours_waits_for_the_morning(databas
     call = reminder(database, booking, Via.VOICE)
     with database.writer() as s:
         assert (
-            inbound.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer") == "updated"
+            twilio_callbacks.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer")
+            == "updated"
         )
     assert dispatcher.drain().outcomes == {"deferred": 1}
     assert standin.messages() == []

@@ -321,7 +321,7 @@ def test_an_sms_answered_with_a_final_failure_ends_failed_and_its_fallback_runs(
     assert [(b.channel, b.status) for b in backup] == [(Via.VOICE, ReminderStatus.SENT)]
     assert len(standin.calls()) == 1
     # Twilio's own callback saying so later changes nothing, and plans no second fallback
-    from recall.reminders.inbound import message_status
+    from tests.twilio_callbacks import message_status
 
     with database.writer() as s:
         assert (
@@ -367,7 +367,7 @@ def test_a_null_sid_is_stored_as_null_and_a_callback_by_the_reminders_url_fills_
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Reminder).where(Reminder.provider_sid == "None")) == 0
     # Twilio's delivery receipt names the message's real SID and, in its URL, the reminder: it fills the SID in
-    from recall.reminders.inbound import message_status
+    from tests.twilio_callbacks import message_status
 
     [message] = standin.messages()
     with database.writer() as s:

@@ -16,13 +16,13 @@ from integrations.twilio.client import TwilioGateway
 from recall.clinic.clinics import Clinic
 from recall.common.clock import FixedClock
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
-from recall.reminders import inbound
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.planning import Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import move_booking
+from tests import twilio_callbacks
 from tests.factories import api_as, make_booking, make_task
 from tests.integration.test_inbound import make_reminder, new_sid
 
@@ -156,7 +156,8 @@ def test_in_a_surge_a_failed_calls_human_fallback_becomes_an_sms_not_the_same_ca
     start_surge(database, clock, world)
     with database.writer() as s:
         assert (
-            inbound.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer") == "updated"
+            twilio_callbacks.call_status(s, clock, reminder_id=call.id, sid=call.provider_sid, status="no-answer")
+            == "updated"
         )
     assert plan_of(database, booking.id) == [
         (Via.VOICE, None, None, ReminderStatus.FAILED),

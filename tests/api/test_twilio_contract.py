@@ -384,8 +384,8 @@ def test_the_worker_records_each_answer_of_twilios_spec_as_it_is(
 ) -> None:
     import sqlalchemy as sa
 
+    from integrations.twilio.reports import FAILED_ON_CREATE
     from recall.clinic.patients import Patient
-    from recall.reminders.outgoing import FAILED_ON_CREATE
     from recall.reminders.reminders import ReminderStatus
 
     rows, answers = _dispatch_to(database, world, people, prism_dynamic.base_url, 40)

@@ -24,6 +24,7 @@ from recall.reminders.planning import DEFAULT_POLICY, Channel, Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from tests import twilio_callbacks
 from tests.api.checks import nothing_written
 from tests.factories import ClinicWorld, World, actor_of, make_booking
 
@@ -150,7 +151,7 @@ def test_a_delivery_receipt_marks_the_sms_delivered_and_a_late_sent_changes_noth
     assert (
         run(
             database,
-            inbound.message_status,
+            twilio_callbacks.message_status,
             clock,
             reminder_id=None,
             sid=reminder.provider_sid,
@@ -162,7 +163,7 @@ def test_a_delivery_receipt_marks_the_sms_delivered_and_a_late_sent_changes_noth
     assert (
         run(
             database,
-            inbound.message_status,
+            twilio_callbacks.message_status,
             clock,
             reminder_id=None,
             sid=reminder.provider_sid,
@@ -193,7 +194,7 @@ def test_an_sms_that_fails_records_why_and_plans_its_voice_fallback_due_now(
     for _ in range(2):  # Twilio retries: the fallback is planned once
         run(
             database,
-            inbound.message_status,
+            twilio_callbacks.message_status,
             clock,
             reminder_id=reminder.id,
             sid=reminder.provider_sid,
@@ -215,7 +216,7 @@ def test_a_failed_step_whose_fallback_is_a_human_call_becomes_an_operators_task(
     reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.OPERATOR_CALL)
     run(
         database,
-        inbound.message_status,
+        twilio_callbacks.message_status,
         clock,
         reminder_id=None,
         sid=reminder.provider_sid,
@@ -242,7 +243,7 @@ def test_no_fallback_runs_for_a_booking_that_is_over_or_has_begun(database, cloc
         clock.set(booking.start_at)
     run(
         database,
-        inbound.message_status,
+        twilio_callbacks.message_status,
         clock,
         reminder_id=None,
         sid=reminder.provider_sid,
@@ -258,7 +259,7 @@ def test_a_callback_for_a_sid_we_never_recorded_writes_nothing(database, clock, 
         assert (
             run(
                 database,
-                inbound.message_status,
+                twilio_callbacks.message_status,
                 clock,
                 reminder_id=None,
                 sid=new_sid(),
@@ -268,7 +269,7 @@ def test_a_callback_for_a_sid_we_never_recorded_writes_nothing(database, clock, 
             == "ignored"
         )
         assert (
-            run(database, inbound.call_status, clock, reminder_id=None, sid=new_sid("CA"), status="completed")
+            run(database, twilio_callbacks.call_status, clock, reminder_id=None, sid=new_sid("CA"), status="completed")
             == "ignored"
         )
 
@@ -278,7 +279,15 @@ def test_a_callback_resolves_a_reminder_whose_send_ended_unknown_by_the_id_in_it
         database, clock, make_booking(database, clock, world.a, days=3), status=ReminderStatus.UNKNOWN
     )
     sid = new_sid()
-    run(database, inbound.message_status, clock, reminder_id=reminder.id, sid=sid, status="sent", error_code=None)
+    run(
+        database,
+        twilio_callbacks.message_status,
+        clock,
+        reminder_id=reminder.id,
+        sid=sid,
+        status="sent",
+        error_code=None,
+    )
     [row] = reminders_of(database, reminder.booking_id)
     assert (row.status, row.provider_sid, row.sent_at) == (ReminderStatus.SENT, sid, clock.now())
 
@@ -288,7 +297,7 @@ def test_a_reminder_id_never_takes_over_a_reminder_that_has_its_own_sid(database
     with nothing_written(database):
         run(
             database,
-            inbound.message_status,
+            twilio_callbacks.message_status,
             clock,
             reminder_id=reminder.id,
             sid=new_sid(),
@@ -306,7 +315,7 @@ def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(databa
         assert (
             run(
                 database,
-                inbound.message_status,
+                twilio_callbacks.message_status,
                 clock,
                 reminder_id=text.id,
                 sid=new_sid(),
@@ -316,7 +325,14 @@ def test_a_callback_naming_a_reminder_that_was_never_sent_changes_nothing(databa
             == "ignored"
         )
         assert (
-            run(database, inbound.call_status, clock, reminder_id=call.id, sid=new_sid("CA"), status="completed")
+            run(
+                database,
+                twilio_callbacks.call_status,
+                clock,
+                reminder_id=call.id,
+                sid=new_sid("CA"),
+                status="completed",
+            )
             == "ignored"
         )
     assert [r.status for r in reminders_of(database, booking.id)] == [status, status]
@@ -330,7 +346,7 @@ def test_a_callback_carrying_another_reminders_sid_changes_neither(database, clo
         assert (
             run(
                 database,
-                inbound.message_status,
+                twilio_callbacks.message_status,
                 clock,
                 reminder_id=second.id,
                 sid=first.provider_sid,
@@ -349,7 +365,7 @@ def test_an_ignored_callback_is_logged_without_patient_data(database, clock, wor
     with caplog.at_level("INFO", logger="recall.reminders.inbound"):
         run(
             database,
-            inbound.message_status,
+            twilio_callbacks.message_status,
             clock,
             reminder_id=reminder.id,
             sid=new_sid(),
@@ -365,7 +381,7 @@ def test_error_21610_withdraws_sms_consent_as_the_sender_does_and_the_voice_fall
     reminder = make_reminder(database, clock, booking, sid=new_sid(), fallback=Fallback.VOICE)
     run(
         database,
-        inbound.message_status,
+        twilio_callbacks.message_status,
         clock,
         reminder_id=None,
         sid=reminder.provider_sid,
@@ -394,7 +410,14 @@ def test_a_completed_call_is_delivered_as_answered(database, clock, world):
         fallback=Fallback.SMS,
     )
     for status in ("ringing", "in-progress", "completed", "ringing"):
-        run(database, inbound.call_status, clock, reminder_id=reminder.id, sid=reminder.provider_sid, status=status)
+        run(
+            database,
+            twilio_callbacks.call_status,
+            clock,
+            reminder_id=reminder.id,
+            sid=reminder.provider_sid,
+            status=status,
+        )
     [row] = reminders_of(database, reminder.booking_id)
     assert (row.status, row.outcome, row.provider_status) == (ReminderStatus.DELIVERED, "answered", "completed")
 
@@ -420,7 +443,7 @@ def test_a_call_nobody_answered_fails_and_falls_back_to_an_sms(database, clock, 
     )
     run(
         database,
-        inbound.call_status,
+        twilio_callbacks.call_status,
         clock,
         reminder_id=None,
         sid=reminder.provider_sid,

@@ -1,5 +1,9 @@
 """The webhook views: check Twilio's signature, read the form, call ``recall.inbound``, answer in TwiML.
 
+Twilio's words stay at the edge: a callback's status, error code and ``AnsweredBy`` are translated by
+``integrations.twilio.reports`` into the domain's delivery report before the domain sees them, and what the call
+says next is a ``CallScript`` value that ``integrations.twilio.twiml`` renders; no TwiML is written here.
+
 Why it looks like this:
 
 * Every request is refused with a 403, before anything is written to the database,
@@ -29,14 +33,12 @@ import logging
 import re
 
 from flask import Blueprint, Response, current_app, g, request
-from twilio.twiml.messaging_response import MessagingResponse
-from twilio.twiml.voice_response import VoiceResponse
 
-from integrations.twilio import signatures
-from integrations.twilio.twiml import reminder_call_twiml, say_and_hangup
+from integrations.twilio import reports, signatures, twiml
 from recall.reminders import accounts as clinic_accounts
 from recall.reminders import inbound, voicemail
 from recall.reminders.acknowledgements import ack_text
+from recall.reminders.call_script import HANG_UP, CallScript, Say
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
@@ -137,7 +139,8 @@ def _twiml(xml: str) -> Response:
     return Response(xml, status=200, mimetype="text/xml")
 
 
-EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+def _call(script: CallScript) -> Response:
+    return _twiml(twiml.render(script))
 
 
 # --- the views ----------------------------------------------------------------------------------------------------
@@ -152,16 +155,14 @@ def message_status() -> Response:
     error_code = _number(request.form.get("ErrorCode"), "ErrorCode")
     account = _account()
     assert sid is not None and status is not None
-    inbound.message_status(
-        common.session(),
-        common.clock(),
-        reminder_id=reminder_id,
-        sid=sid,
-        status=status,
-        error_code=error_code,
-        account=account,
-    )
-    return _twiml(EMPTY)
+    report = reports.message_report(sid, status, error_code)
+    if report is None:
+        log.info("message status %r is not one we track; ignored", status)
+    else:
+        inbound.message_status(
+            common.session(), common.clock(), reminder_id=reminder_id, report=report, account=account
+        )
+    return _twiml(twiml.EMPTY)
 
 
 @blp.post("/call-status")
@@ -173,16 +174,12 @@ def call_status() -> Response:
     answered_by = _form("AnsweredBy", _WORD, required=False)
     account = _account()
     assert sid is not None and status is not None
-    inbound.call_status(
-        common.session(),
-        common.clock(),
-        reminder_id=reminder_id,
-        sid=sid,
-        status=status,
-        answered_by=answered_by,
-        account=account,
-    )
-    return _twiml(EMPTY)
+    report = reports.call_report(sid, status, answered_by)
+    if report is None:
+        log.info("call status %r is not one we track; ignored", status)
+    else:
+        inbound.call_status(common.session(), common.clock(), reminder_id=reminder_id, report=report, account=account)
+    return _twiml(twiml.EMPTY)
 
 
 @blp.post("/voice")
@@ -193,27 +190,21 @@ def voice() -> Response:
     call_sid = _form("CallSid", _SID)
     account = _account()
     repeat = request.args.get("repeat") == "1"
-    answered_by = _form("AnsweredBy", _WORD, required=False)
+    answered_by = reports.answerer(_form("AnsweredBy", _WORD, required=False))
     assert reminder_id is not None and call_sid is not None
-    if voicemail.is_machine(answered_by):  # not the patient: a short safe message if the step says so, else hang up
+    if answered_by.is_machine:  # not the patient: a short safe message if the step says so, else hang up
         with common.database().reader() as session:
             own = inbound.own_call(session, reminder_id, call_sid, account)
             message = voicemail.voicemail_script(session, reminder_id, answered_by) if own else None
-        if message is None:
-            response = VoiceResponse()
-            response.hangup()
-            return _twiml(str(response.to_xml()))
-        return _twiml(say_and_hangup(*message))
+        return _call(HANG_UP if message is None else CallScript(say=Say(*message)))
     with common.database().reader() as session:
         script = inbound.voice_script(session, reminder_id, call_sid, account)
     if script is None:  # the booking is gone: say nothing about it
-        response = VoiceResponse()
-        response.hangup()
-        return _twiml(str(response.to_xml()))
+        return _call(HANG_UP)
     text, language = script
     action = public_url(f"/gather?r={reminder_id}" + ("&repeat=1" if repeat else ""))
     again = None if repeat else public_url(f"/voice?r={reminder_id}&repeat=1")
-    return _twiml(reminder_call_twiml(text, language, action_url=action, repeat_url=again))
+    return _call(CallScript(say=Say(text, language), gather_to=action, then=again))
 
 
 @blp.post("/gather")
@@ -230,11 +221,9 @@ def gather() -> Response:
         common.session(), common.clock(), reminder_id=reminder_id, call_sid=call_sid, digits=digits, account=account
     )
     if ack.key == "repeat" and request.args.get("repeat") != "1":
-        response = VoiceResponse()
-        response.redirect(public_url(f"/voice?r={reminder_id}&repeat=1"), method="POST")
-        return _twiml(str(response.to_xml()))
+        return _call(CallScript(then=public_url(f"/voice?r={reminder_id}&repeat=1")))
     key = "goodbye" if ack.key == "repeat" else ack.key
-    return _twiml(say_and_hangup(ack_text(key, ack.language, spoken=True), ack.language))
+    return _call(CallScript(say=Say(ack_text(key, ack.language, spoken=True), ack.language)))
 
 
 @blp.post("/inbound-sms")
@@ -259,7 +248,4 @@ def inbound_sms() -> Response:
         default_from=current_app.config.get("TWILIO_DEFAULT_FROM"),
         account=account,
     )
-    response = MessagingResponse()
-    if reply:
-        response.message(reply)
-    return _twiml(str(response.to_xml()))
+    return _twiml(twiml.sms_reply(reply))
