@@ -36,6 +36,7 @@ from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.reminders import outgoing
+from recall.reminders.outcomes import Refusal, SendIncident, SendOutcome
 from recall.reminders.pacing import Pacer
 from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy import DEFAULT_POLICY, get_version
@@ -134,10 +135,10 @@ class Claimed:
 
 @dataclass
 class DrainResult:
-    outcomes: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)  # by the outcome's value: it is printed and logged
 
-    def add(self, outcome: str) -> None:
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+    def add(self, outcome: SendOutcome) -> None:
+        self.outcomes[outcome.value] = self.outcomes.get(outcome.value, 0) + 1
 
     @property
     def total(self) -> int:
@@ -215,7 +216,7 @@ class Dispatcher:
                 session.execute(
                     sa.update(Reminder)
                     .where(Reminder.status == ReminderStatus.SENDING, Reminder.lease_expires_at < now)
-                    .values(status=ReminderStatus.UNKNOWN, outcome="worker_lost", updated_at=now)
+                    .values(status=ReminderStatus.UNKNOWN, outcome=SendIncident.WORKER_LOST.value, updated_at=now)
                     .execution_options(synchronize_session=False)
                 ).rowcount
                 or 0
@@ -233,7 +234,7 @@ class Dispatcher:
 
     # --- one reminder ----------------------------------------------------------------------------------------
 
-    def process(self, claimed: Claimed) -> str:
+    def process(self, claimed: Claimed) -> SendOutcome:
         """Wait for the sender's slot, then check, send and record one claimed reminder; returns what became of it.
 
         A slot that has passed by the time the request would leave (this thread, or the whole process, woke
@@ -253,7 +254,7 @@ class Dispatcher:
             if outcome is not None:
                 return outcome
 
-    def _send_locked(self, claimed: Claimed, rate: float | None, slot: float | None) -> str | None:
+    def _send_locked(self, claimed: Claimed, rate: float | None, slot: float | None) -> SendOutcome | None:
         """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
         so a cancel, move or opt-out either committed before the check or waits for the record. None: the slot
         passed before the request could leave (nothing sent, nothing written)."""
@@ -276,13 +277,13 @@ class Dispatcher:
                         outcome = self._in_orm(conn, claimed.id, lambda s, r: self._failed_on_create(s, r, result))
                     else:
                         outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
-                        outcome = "sent"
+                        outcome = SendOutcome.SENT
                 except SendError as error:
                     outcome = self._in_orm(conn, claimed.id, lambda s, r, failure=error: self._failed(s, r, failure))
             conn.commit()
             return outcome
 
-    def _send_unlocked(self, claimed: Claimed, rate: float | None, slot: float | None) -> str | None:
+    def _send_unlocked(self, claimed: Claimed, rate: float | None, slot: float | None) -> SendOutcome | None:
         """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
         before the request, and the result is written in a transaction of its own (within a drain, a success
         in a batch with others: ``outgoing.SentLog``). None: the slot passed before the request could leave."""
@@ -308,7 +309,7 @@ class Dispatcher:
             with self.db.connection(write=True) as conn:
                 outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
                 conn.commit()
-        return "sent"
+        return SendOutcome.SENT
 
     def _build(self, conn: sa.Connection, out: outgoing.Outgoing, claimed: Claimed) -> outgoing.Request:
         return self._request(conn, out, claimed.clinic_id, claimed.policy_version)
@@ -394,23 +395,23 @@ class Dispatcher:
         assert reminder is not None
         return reminder
 
-    def _settle_without_sending(self, session: Session, reminder: Reminder, refusal: str | None) -> str:
+    def _settle_without_sending(self, session: Session, reminder: Reminder, refusal: Refusal | None) -> SendOutcome:
         now = self.clock.now()
-        if refusal == "not_ours":
-            return refusal
-        if refusal == "lease_lapsed":  # never sent: back to the queue, unless a reaper has taken it meanwhile
+        if refusal is Refusal.NOT_OURS:
+            return SendOutcome.NOT_OURS
+        if refusal is Refusal.LEASE_LAPSED:  # never sent: back to the queue, unless a reaper has taken it meanwhile
             if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != self.settings.worker_id:
-                return "not_ours"
+                return SendOutcome.NOT_OURS
             reminder.status, reminder.claimed_by, reminder.lease_expires_at = ReminderStatus.PLANNED, None, None
             reminder.attempts, reminder.updated_at = reminder.attempts - 1, now
-            return "given_up"
-        if refusal == outgoing.OUTSIDE_HOURS:
+            return SendOutcome.GIVEN_UP
+        if refusal is Refusal.OUTSIDE_HOURS:
             hours = self._policy(reminder.clinic_id, reminder.policy_version).hours
             return outgoing.defer(session, reminder, hours, now, self.settings.worker_id)
         if refusal is not None:
             reminder.status, reminder.outcome, reminder.updated_at = ReminderStatus.CANCELLED, refusal, now
-            return "cancelled"
-        return hand_over(session, reminder, now)
+            return SendOutcome.CANCELLED
+        return SendOutcome(hand_over(session, reminder, now))  # "handed_over", or "automated" during a surge
 
     def _policy(self, clinic_id: int, version: int) -> PolicyDoc:
         """A policy version never changes once saved, so each worker reads it once."""
@@ -430,13 +431,15 @@ class Dispatcher:
         doc = self._policy(claimed.clinic_id, claimed.policy_version)
         return doc.calls_per_second if claimed.channel is Channel.VOICE else doc.sms_per_second
 
-    def _record(self, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
+    def _record(self, reminder_id: int, apply: Callable[[Session, Reminder], SendOutcome]) -> SendOutcome:
         """``apply`` in a write transaction of its own (SQLite: the check ran in a read transaction)."""
         with self.db.connection(write=True) as conn, conn.begin():  # begun here, so the session joins it
             return self._in_orm(conn, reminder_id, apply)
 
     @staticmethod
-    def _in_orm(conn: sa.Connection, reminder_id: int, apply: Callable[[Session, Reminder], str]) -> str:
+    def _in_orm(
+        conn: sa.Connection, reminder_id: int, apply: Callable[[Session, Reminder], SendOutcome]
+    ) -> SendOutcome:
         """The domain's ORM functions, inside the connection's open transaction (the caller commits it; a
         session given a connection with no transaction begun would own, and on closing roll back, its own)."""
         with Session(bind=conn) as session:  # joins the open transaction; closing it leaves that alone
@@ -444,29 +447,29 @@ class Dispatcher:
             session.flush()
             return outcome
 
-    def _failed(self, session: Session, reminder: Reminder, error: SendError) -> str:
+    def _failed(self, session: Session, reminder: Reminder, error: SendError) -> SendOutcome:
         now = self.clock.now()
         reminder.error_code, reminder.updated_at, reminder.lease_expires_at = error.code, now, None
         if isinstance(error, UnknownOutcomeError):
             reminder.status, reminder.outcome = ReminderStatus.UNKNOWN, error.reason
-            return "unknown"
+            return SendOutcome.UNKNOWN
         if isinstance(error, TransientSendError) and reminder.attempts <= len(self.settings.backoff_seconds):
             wait_s = self.settings.backoff_seconds[reminder.attempts - 1]
             reminder.status, reminder.outcome = ReminderStatus.PLANNED, error.reason
             reminder.due_at = now + timedelta(seconds=wait_s)
-            return "retry"
+            return SendOutcome.RETRY
         reminder.status, reminder.outcome = ReminderStatus.FAILED, error.reason
         if isinstance(error, PermanentSendError):
             refused_for_good(session, reminder.patient_id, error.reason, now)
         fall_back(session, reminder, now)
-        return "failed"
+        return SendOutcome.FAILED
 
-    def _failed_on_create(self, session: Session, reminder: Reminder, result: SendResult) -> str:
+    def _failed_on_create(self, session: Session, reminder: Reminder, result: SendResult) -> SendOutcome:
         """The provider took the request and answered with a final failure (undelivered, cancelled, a call busy or
         not answered): the reminder failed, as a status callback saying so would have made it, and the step's
         fallback runs. A callback that came first already did all that."""
         if reminder.status in (ReminderStatus.FAILED, ReminderStatus.DELIVERED):
-            return "failed"
+            return SendOutcome.FAILED
         now = self.clock.now()
         taken = (
             result.sid is not None
@@ -484,7 +487,7 @@ class Dispatcher:
         reminder.outcome = result.outcome or result.status
         reminder.sent_at, reminder.updated_at, reminder.lease_expires_at = now, now, None
         fall_back(session, reminder, now)
-        return "failed"
+        return SendOutcome.FAILED
 
     def _within_lease(self, claimed: list[Claimed], held: Counter[tuple[int, Channel]]) -> tuple[list[Claimed], bool]:
         """Keep of a claim only what each sender can send within the lease at its rate (rate x lease, counting
@@ -502,13 +505,13 @@ class Dispatcher:
         self._release(excess)
         return keep, bool(excess)
 
-    def _safely(self, claimed: Claimed) -> str:
+    def _safely(self, claimed: Claimed) -> SendOutcome:
         """A bug or a lost database must not stop the loop; the reminder's lease lapses and reap marks it."""
         try:
             return self.process(claimed)
         except Exception:
             _log.exception("sending reminder %s failed unexpectedly", claimed.id)
-            return "error"
+            return SendOutcome.ERROR
 
     # --- the loop --------------------------------------------------------------------------------------------
 
@@ -527,11 +530,11 @@ class Dispatcher:
         prefetch = size // 2 if self.settings.prefetch is None else self.settings.prefetch
         own = pool is None
         pool = pool or ThreadPoolExecutor(size, thread_name_prefix="recall-send")
-        finished: SimpleQueue[Future[str]] = SimpleQueue()  # each send puts itself here when done
+        finished: SimpleQueue[Future[SendOutcome]] = SimpleQueue()  # each send puts itself here when done
         inflight = 0
         waiting: deque[Claimed] = deque()
         held: Counter[tuple[int, Channel]] = Counter()  # claimed and not finished, per sender
-        sender_of: dict[Future[str], tuple[int, Channel]] = {}
+        sender_of: dict[Future[SendOutcome], tuple[int, Channel]] = {}
         capped = False  # the last claim went past what a sender can send within the lease: wait for a send first
         if not self.postgres:
             self._sent_log = outgoing.SentLog(self.db, self.clock)

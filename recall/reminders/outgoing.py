@@ -37,6 +37,7 @@ from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.common.timeutil import zone as zone_info
 from recall.reminders.delivery import Delivery
+from recall.reminders.outcomes import Refusal, SendIncident, SendOutcome
 from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
 from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity, SendResult
@@ -134,9 +135,6 @@ _SENT = (
         error_code=sa.bindparam("error_code"),
     )
 )
-# Another reminder already holds the SID Twilio answered with (the column is unique): the send is recorded
-# without it, so the successes written with it are kept, and the clash is told (no patient data).
-DUPLICATE_SID = "duplicate_sid"
 
 
 def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
@@ -144,39 +142,38 @@ def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) 
     return None if row is None else Outgoing(*row)
 
 
-OUTSIDE_HOURS = "outside_calling_hours"
 AUTOMATED = (Channel.SMS, Channel.VOICE)
 
 
-def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> str | None:
+def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> Refusal | None:
     """Why this reminder must not go out now, if it must not. ``hours``: the calling hours of the policy that
     planned it, in the patient's zone (the clinic's when unknown); outside them it is ``OUTSIDE_HOURS``, which
     ``defer`` settles (a human call is handed over: the queue keeps the hours when it hands the call out)."""
     if out.status is not ReminderStatus.SENDING or out.claimed_by != worker_id:
-        return "not_ours"  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
+        return Refusal.NOT_OURS  # cancelled meanwhile, or reaped and re-claimed: leave it as it is
     if out.lease_expires_at is None or out.lease_expires_at <= now:
-        return "lease_lapsed"  # we woke too late (a pause, a stall): a reaper may be recovering it; give it up
+        return Refusal.LEASE_LAPSED  # we woke too late (a pause, a stall): a reaper may be recovering it; give it up
     if out.booking_status not in ACTIVE_BOOKING:
-        return "booking_" + out.booking_status.value
+        return Refusal.booking(out.booking_status.value)
     if out.start_at <= now:
-        return "too_late"
+        return Refusal.TOO_LATE
     if out.opted_out:
-        return "opted_out"
+        return Refusal.OPTED_OUT
     if not getattr(out, CONSENT[out.channel]):
-        return "no_consent"
+        return Refusal.NO_CONSENT
     if out.phone_invalid and out.channel in AUTOMATED:
-        return "invalid_phone"
+        return Refusal.INVALID_PHONE
     if out.channel in AUTOMATED and not is_allowed(now, zone_info(out.zone), hours):
-        return OUTSIDE_HOURS
+        return Refusal.OUTSIDE_HOURS
     return None
 
 
-def defer(session: Session, reminder: Reminder, hours: Hours, now: datetime, worker_id: str) -> str:
+def defer(session: Session, reminder: Reminder, hours: Hours, now: datetime, worker_id: str) -> SendOutcome:
     """A claimed SMS or call found outside the patient's calling hours: back to the queue, due when they next
     open, if that is still in time for the visit (``makes_sense``, the planner's rule); else skipped. Either way
     the reason is on the row (``moved_reason`` or ``outcome``) for staff to read. The caller commits."""
     if reminder.status is not ReminderStatus.SENDING or reminder.claimed_by != worker_id:
-        return "not_ours"  # cancelled or reaped since it was read (SQLite reads before this write)
+        return SendOutcome.NOT_OURS  # cancelled or reaped since it was read (SQLite reads before this write)
     booking = session.get(Booking, reminder.booking_id)
     patient = session.get(Patient, reminder.patient_id)
     clinic = session.get(Clinic, reminder.clinic_id)
@@ -184,11 +181,12 @@ def defer(session: Session, reminder: Reminder, hours: Hours, now: datetime, wor
     opening = earliest_allowed(now, zone_info(patient.timezone or clinic.timezone), hours)
     reminder.lease_expires_at, reminder.claimed_by, reminder.updated_at = None, None, now
     if opening is not None and makes_sense(opening, booking.start_at):
-        reminder.status, reminder.due_at, reminder.moved_reason = ReminderStatus.PLANNED, opening, OUTSIDE_HOURS
+        reminder.status, reminder.due_at = ReminderStatus.PLANNED, opening
+        reminder.moved_reason = Refusal.OUTSIDE_HOURS
         reminder.attempts = max(0, reminder.attempts - 1)  # nothing was sent: this claim was no attempt
-        return "deferred"
-    reminder.status, reminder.outcome = ReminderStatus.SKIPPED, OUTSIDE_HOURS
-    return "skipped"
+        return SendOutcome.DEFERRED
+    reminder.status, reminder.outcome = ReminderStatus.SKIPPED, Refusal.OUTSIDE_HOURS
+    return SendOutcome.SKIPPED
 
 
 @dataclass(frozen=True)
@@ -277,7 +275,8 @@ def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None
                 "reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
                 success["reminder_id"],
             )
-            conn.execute(_SENT, {**success, "sid": None, "outcome": DUPLICATE_SID})
+            # recorded without the SID, so the successes written with it are kept; the clash is told (no patient data)
+            conn.execute(_SENT, {**success, "sid": None, "outcome": SendIncident.DUPLICATE_SID.value})
 
 
 class SentLog:

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.reminders import outgoing
+from recall.reminders.outcomes import RecoveryVerdict as Verdict
+from recall.reminders.outcomes import SendIncident
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus
 from recall.reminders.sending import Found, SendError, SendLookup, SendResult
@@ -57,17 +59,17 @@ class Recovery:
 
     def run(self) -> dict[str, int]:
         """Lost sends whose lease lapsed ``after`` ago, at most ``batch`` per pass; returns the verdicts."""
-        done: dict[str, int] = {}
+        done: dict[str, int] = {}  # by the verdict's value: it is logged
         for reminder_id in self._take():
             try:
                 verdict = self._recover_one(reminder_id)
             except SendError as error:  # Twilio did not answer: asked again once this check's lease lapses
                 _log.warning("could not look reminder %s up at Twilio: %s", reminder_id, error.reason.value)
-                verdict = "lookup_failed"
+                verdict = Verdict.LOOKUP_FAILED
             except Exception:
                 _log.exception("recovering reminder %s failed unexpectedly", reminder_id)
-                verdict = "error"
-            done[verdict] = done.get(verdict, 0) + 1
+                verdict = Verdict.ERROR
+            done[verdict.value] = done.get(verdict.value, 0) + 1
         if done:
             _log.info("lost sends recovered: %s", done)
         return done
@@ -76,8 +78,8 @@ class Recovery:
         now = self.clock.now()
         waiting = sa.and_(
             Reminder.status == ReminderStatus.UNKNOWN,
-            Reminder.outcome == "worker_lost",
-            sa.or_(Reminder.recovery.is_(None), Reminder.recovery == "checking"),
+            Reminder.outcome == SendIncident.WORKER_LOST.value,
+            sa.or_(Reminder.recovery.is_(None), Reminder.recovery == Verdict.CHECKING.value),
             Reminder.lease_expires_at < now - self.after,
         )
         with self.db.connection(write=True) as conn:
@@ -92,7 +94,7 @@ class Recovery:
                         sa.update(Reminder)
                         .where(Reminder.id.in_(ids), waiting)
                         .values(
-                            recovery="checking",
+                            recovery=Verdict.CHECKING.value,
                             claimed_by=self.worker_id,
                             lease_expires_at=now + self.lease,
                             updated_at=now,
@@ -106,7 +108,7 @@ class Recovery:
             conn.commit()
         return sorted(taken)
 
-    def _recover_one(self, reminder_id: int) -> str:
+    def _recover_one(self, reminder_id: int) -> Verdict:
         with self.db.connection(write=False) as conn:
             row = conn.execute(
                 sa.select(
@@ -131,7 +133,7 @@ class Recovery:
         ours = sa.and_(
             Reminder.id == reminder_id,
             Reminder.status == ReminderStatus.UNKNOWN,
-            Reminder.recovery == "checking",
+            Reminder.recovery == Verdict.CHECKING.value,
             Reminder.claimed_by == self.worker_id,
         )
         with self.db.connection(write=True) as conn:
@@ -143,27 +145,33 @@ class Recovery:
                     provider_status=match.status,
                     sent_at=now,
                     outcome=None,
-                    recovery="found",
+                    recovery=Verdict.FOUND.value,
                     lease_expires_at=None,
                 )
-                verdict = "found"
+                verdict = Verdict.FOUND
             elif still_useful(out, row.send_at, row.offset_minutes, now):
                 changes = dict(
-                    status=ReminderStatus.PLANNED, due_at=now, claimed_by=None, lease_expires_at=None, recovery="resent"
+                    status=ReminderStatus.PLANNED,
+                    due_at=now,
+                    claimed_by=None,
+                    lease_expires_at=None,
+                    recovery=Verdict.RESENT.value,
                 )
-                verdict = "resent"
+                verdict = Verdict.RESENT
             else:
-                changes, verdict = dict(recovery="missed", lease_expires_at=None), "missed"
+                changes, verdict = dict(recovery=Verdict.MISSED.value, lease_expires_at=None), Verdict.MISSED
             try:
                 with conn.begin_nested():
                     conn.execute(sa.update(Reminder).where(ours).values(updated_at=now, **changes))
             except sa.exc.IntegrityError:  # a re-plan made a new reminder of this step meanwhile: that one goes
                 conn.execute(
-                    sa.update(Reminder).where(ours).values(recovery="missed", lease_expires_at=None, updated_at=now)
+                    sa.update(Reminder)
+                    .where(ours)
+                    .values(recovery=Verdict.MISSED.value, lease_expires_at=None, updated_at=now)
                 )
-                verdict = "missed"
+                verdict = Verdict.MISSED
             conn.commit()
-        if verdict == "found" and match is not None and match.event.failed:
+        if verdict is Verdict.FOUND and match is not None and match.event.failed:
             # it went out and failed there: as a status callback saying so would, it ends failed with its fallback
             failure = SendResult(sid=match.sid, status=match.status, event=match.event, outcome=match.status)
             self.record_failure(reminder_id, failure)
