@@ -31,11 +31,11 @@ The modules: ``receipts`` (which send a webhook is about; one that was applied a
 (what confirm, cancel and a request do). The use cases the webhook views call are imported here.
 """
 
-from recall.reminders.acknowledgements import Ack, ack_text
 from recall.reminders.inbound.progress import call_status, message_status
 from recall.reminders.inbound.receipts import WebhookReceipt, first_receipt
 from recall.reminders.inbound.sms import inbound_sms
 from recall.reminders.inbound.voice import gather, own_call, voice_script
+from recall.reminders.templates.acknowledgements import Ack, ack_text
 
 __all__ = [
     "Ack",

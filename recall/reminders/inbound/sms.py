@@ -14,13 +14,13 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.patients import Patient, opt_out
 from recall.common.clock import Clock
-from recall.reminders.acknowledgements import ack_text
 from recall.reminders.inbound.answers import answer, locked_booking, storable
 from recall.reminders.inbound.receipts import first_receipt
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus, plan_booking
 from recall.reminders.replies import Intent, classify
 from recall.reminders.reply_routing import clinic_for_reply
+from recall.reminders.templates.acknowledgements import ack_text
 from recall.visits.bookings import ACTIVE, Booking
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from recall.clinic.patients import Language, Patient
 from recall.common.clock import Clock
 from recall.common.errors import ValidationError
 from recall.reminders import voicemail
-from recall.reminders.acknowledgements import Ack
 from recall.reminders.inbound.answers import answer, locked_booking
 from recall.reminders.inbound.receipts import first_receipt, own_send
 from recall.reminders.planning import Channel
@@ -23,6 +22,7 @@ from recall.reminders.policy import current_policy
 from recall.reminders.reminders import Reminder
 from recall.reminders.replies import Intent
 from recall.reminders.templates import DEFAULT_TEMPLATES, VOICE, render
+from recall.reminders.templates.acknowledgements import Ack
 
 log = logging.getLogger(__name__)
 

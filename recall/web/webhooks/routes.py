@@ -37,8 +37,8 @@ from flask import Blueprint, Response, current_app, g, request
 from integrations.twilio import reports, signatures, twiml
 from recall.reminders import accounts as clinic_accounts
 from recall.reminders import inbound, voicemail
-from recall.reminders.acknowledgements import ack_text
 from recall.reminders.call_script import HANG_UP, CallScript, Say
+from recall.reminders.templates.acknowledgements import ack_text
 from recall.web import common, errors
 
 log = logging.getLogger("recall.web.webhooks")
