@@ -8,110 +8,31 @@ a request log, and signed webhooks on demand (delivery receipts, call progress,
 inbound SMS, key presses), and who picks up a number's calls (``AnsweredBy``, for
 calls that ask for machine detection). Control it from Python (``StandIn``) or over HTTP
 under ``/_standin/``. It binds to 127.0.0.1 and posts only to loopback targets.
+
+This module is the control surface and the webhooks it posts; the HTTP server and how it answers the API is
+``standin_http``, what it knows (resources, faults, the request log) ``standin_state``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-from integrations.twilio.standin_control import handle_control
+from integrations.twilio.standin_http import StandInServer
 from integrations.twilio.standin_state import (
     API_VERSION,
     Fault,
     Recorded,
     Resource,
     StandInState,
-    error_body,
-    new_sid,
     segments,
 )
 from integrations.twilio.standin_webhooks import WebhookResponse, post_webhook
 
-_API = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/(?P<kind>Messages|Calls)(?:/(?P<sid>[^/]+))?\.json$")
 # Call statuses -> the StatusCallbackEvent that reports them ("completed" is always sent).
 _EVENT_OF = {"initiated": "initiated", "queued": "initiated", "ringing": "ringing", "in-progress": "answered"}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 256
-
-    def __init__(self, address: tuple[str, int], standin: StandIn) -> None:
-        self.standin = standin
-        self.connections: set[socket.socket] = set()
-        self.conn_lock = threading.Lock()
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 120  # an idle keep-alive connection is closed after this
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        # Without TCP_NODELAY, Nagle plus delayed ACK adds about 45 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self.server.conn_lock:
-            self.server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self.server.conn_lock:
-            self.server.connections.discard(self.connection)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: request lines hold phone numbers; the request log is the record."""
-
-    def do_GET(self) -> None:
-        self.server.standin._dispatch(self)
-
-    def do_POST(self) -> None:
-        self.server.standin._dispatch(self)
-
-    def do_DELETE(self) -> None:
-        self.server.standin._dispatch(self)
-
-    def read_body(self) -> bytes | None:
-        """The whole body, or None when the client went away before sending all of it (a killed worker):
-        like Twilio, the stand-in acts only on complete requests."""
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        if len(body) < length:
-            self.close_connection = True
-            return None
-        return body
-
-    def reply(self, status: int, payload: Any, *, raw: str | None = None) -> None:
-        body = (json.dumps(payload) if raw is None else raw).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8" if raw is None else "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Twilio-Request-Id", new_sid("RQ"))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def basic_auth(self) -> tuple[str | None, str | None]:
-        header = self.headers.get("Authorization", "")
-        if not header.startswith("Basic "):
-            return None, None
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None
-        return user, password
 
 
 class StandIn:
@@ -135,7 +56,7 @@ class StandIn:
         self.auth_token = auth_token
         self.allow_remote_callbacks = allow_remote_callbacks
         self._address = (host, port)
-        self._server: _Server | None = None
+        self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self.base_url = ""
@@ -143,7 +64,7 @@ class StandIn:
     # -- lifecycle ----------------------------------------------------------
     def start(self) -> str:
         """Serve in a background thread; returns the base URL (e.g. "http://127.0.0.1:41234")."""
-        self._server = _Server(self._address, self)
+        self._server = StandInServer(self._address, self)
         self.base_url = f"http://{self._address[0]}:{self._server.server_port}"
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="standin-callbacks")
         self._thread = threading.Thread(
@@ -370,6 +291,11 @@ class StandIn:
             url, params, auth_token=self.state.token_for(account_sid), allow_remote=self.allow_remote_callbacks
         )
 
+    def deliver_later(self, sid: str) -> None:
+        """Auto-deliver a message just created (``set_auto_deliver``): in the background, after a second."""
+        if self._pool is not None:
+            self._pool.submit(self._auto_deliver, sid)
+
     def _auto_deliver(self, sid: str) -> None:
         if self.state.release.wait(self.AUTO_DELIVER_AFTER):
             return  # stopped or reset meanwhile
@@ -378,104 +304,3 @@ class StandIn:
                 self.deliver(sid, status)
             except (OSError, KeyError, ValueError):
                 return  # the receiver is gone or the state was reset: nothing to report to
-
-    # -- request handling -------------------------------------------------------
-    def _dispatch(self, handler: _Handler) -> None:
-        url = urlsplit(handler.path)
-        raw = handler.read_body()
-        if raw is None:
-            return
-        if url.path.startswith("/_standin/"):
-            status, payload = handle_control(self, handler.command, url.path, raw)
-            handler.reply(status, payload)
-            return
-        match = _API.match(url.path)
-        if match is None:
-            handler.reply(404, error_body(404, 20404))
-            return
-        self.state.enter()
-        try:
-            self._api(handler, match, url.query, raw)
-        finally:
-            self.state.leave()
-
-    def _api(self, handler: _Handler, match: re.Match[str], query: str, raw: bytes) -> None:
-        if self.state.latency_ms:
-            time.sleep(self.state.latency_ms / 1000)
-        multi = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
-        if handler.command == "GET":
-            multi = {**multi, **parse_qs(query, keep_blank_values=True)}
-        form = {key: values[0] for key, values in multi.items()}
-        account, kind, sid = match["account"], match["kind"], match["sid"]
-        entry = Recorded(
-            handler.command, urlsplit(handler.path).path, kind, multi, handler.headers.get("X-Recall-Idempotency-Key")
-        )
-        self.state.record(entry)
-        status, payload = self._respond(handler, entry, account, kind, sid, form)
-        entry.status = status
-        if status:
-            raw = entry.fault.get("body") if entry.fault and status == 201 else None
-            handler.reply(status, payload, raw=raw)
-
-    def _respond(
-        self, handler: _Handler, entry: Recorded, account: str, kind: str, sid: str | None, form: dict[str, str]
-    ) -> tuple[int | None, Any]:
-        if not self.state.authorized(account, *handler.basic_auth()):
-            return 401, error_body(401, 20003)
-        if handler.command == "GET":
-            return self._read(account, kind, sid, form)
-        if handler.command != "POST" or sid is not None:
-            return 405, error_body(405, 20004, "Method not allowed")
-        fault = self.state.take_fault(kind, form.get("To"))
-        if fault is not None:
-            entry.fault = asdict(fault)
-            if fault.slow_ms:
-                time.sleep(fault.slow_ms / 1000)
-            if fault.status:
-                default = {429: 20429, 401: 20003, 404: 20404}.get(fault.status, fault.status)
-                code = fault.code or (20500 if fault.status >= 500 else default)
-                return fault.status, error_body(fault.status, code, fault.message)
-        invalid = self.state.validate_message(form) if kind == "Messages" else self.state.validate_call(form)
-        if invalid is not None:
-            return invalid[0], error_body(*invalid)
-        if fault is not None and (fault.timeout or fault.drop) and not fault.accept:
-            resource = None
-        elif kind == "Messages":
-            resource = self.state.create_message(account, form)
-        else:
-            resource = self.state.create_call(account, form, entry.form.get("StatusCallbackEvent", []))
-        entry.sid = resource.json["sid"] if resource else None
-        if fault is not None and (fault.timeout or fault.drop):
-            if fault.timeout:
-                self.state.release.wait(fault.hang_ms / 1000)
-            handler.close_connection = True
-            return None, None
-        assert resource is not None
-        if fault is not None and fault.answer:  # what the resource says from now on, as it answered
-            kept = {key: value for key, value in fault.answer.items() if key != "sid"}
-            resource = self.state.update(resource.json["sid"], **kept) if kept else resource
-            return 201, {**resource.json, **fault.answer}
-        if kind == "Messages" and self.state.auto_deliver and resource.status_callback and self._pool:
-            self._pool.submit(self._auto_deliver, resource.json["sid"])
-        return 201, resource.json
-
-    def _read(self, account: str, kind: str, sid: str | None, query: dict[str, str]) -> tuple[int, Any]:
-        if sid is not None:
-            resource = self.state.get(sid)
-            if resource is None or resource.kind != kind or resource.json["account_sid"] != account:
-                return 404, error_body(404, 20404)
-            return 200, resource.json
-        items = [r for r in self.state.find(kind, query.get("To"), query.get("From")) if r["account_sid"] == account]
-        size = int(query.get("PageSize") or 50)
-        uri = f"/{API_VERSION}/Accounts/{account}/{kind}.json"
-        return 200, {
-            kind.lower(): items[:size],
-            "end": max(0, min(size, len(items)) - 1),
-            "first_page_uri": uri,
-            "next_page_uri": None,
-            "page": 0,
-            "page_size": size,
-            "previous_page_uri": None,
-            "start": 0,
-            "uri": uri,
-        }
