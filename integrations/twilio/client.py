@@ -87,7 +87,7 @@ _PERMANENT_REASONS: dict[int, SendFailure] = {
 T = TypeVar("T")
 
 
-class RoutingHttpClient(HttpClient):  # type: ignore[misc]
+class RoutingHttpClient(HttpClient):
     """A thread-safe, pooled HTTP client for the SDK that can re-route api.twilio.com.
 
     One instance is shared by every thread using a gateway: the urllib3 pool

@@ -139,7 +139,7 @@ _SENT = (
 
 def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
     row = conn.execute(_LOAD_SHARING_BOOKING if share_booking else _LOAD, {"reminder_id": reminder_id}).first()
-    return None if row is None else Outgoing(*row)
+    return None if row is None else Outgoing(*tuple(row))
 
 
 AUTOMATED = (Channel.SMS, Channel.VOICE)
