@@ -9,7 +9,6 @@ to the reminder is ``recall.reminders.settling``.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Database
-from recall.reminders import leases, outgoing, settling
+from recall.reminders import leases, outgoing, recording, settling
 from recall.reminders.leases import Claimed
 from recall.reminders.outcomes import Refusal, SendOutcome
 from recall.reminders.pacing import Pacer
@@ -29,8 +28,6 @@ from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy import DEFAULT_POLICY, get_version
 from recall.reminders.reminders import Reminder
 from recall.reminders.sending import MessageSender, SendError, SendResult, VoiceCaller
-
-_log = logging.getLogger(__name__)
 
 # The statements every send runs, built once (a statement caches its own cache key).
 _SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient_id")).with_for_update(read=True)
@@ -64,7 +61,7 @@ class ClaimedSender:
         self._policies: dict[tuple[int, int], PolicyDoc] = {}
         self._lock = threading.Lock()
         self.postgres = database.dialect == "postgresql"
-        self._sent_log: outgoing.SentLog | None = None  # during a drain on SQLite
+        self._sent_log: recording.SentLog | None = None  # during a drain on SQLite
 
     def process(self, claimed: Claimed) -> SendOutcome:
         """Wait for the sender's slot, then check, send and record one claimed reminder; returns what became of it.
@@ -108,7 +105,7 @@ class ClaimedSender:
                     if result.event.failed:
                         outcome = self._in_orm(conn, claimed.id, self._failed_on_create(result))
                     else:
-                        outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
+                        recording.record_sent(conn, [recording.sent(claimed.id, result, self.clock.now())])
                         outcome = SendOutcome.SENT
                 except SendError as error:
                     outcome = self._in_orm(conn, claimed.id, self._failed(error))
@@ -118,7 +115,7 @@ class ClaimedSender:
     def _send_unlocked(self, claimed: Claimed, rate: float | None, slot: float | None) -> SendOutcome | None:
         """SQLite: a writer holds the whole database, so none is held across a request. The check reads just
         before the request, and the result is written in a transaction of its own (within a drain, a success
-        in a batch with others: ``outgoing.SentLog``). None: the slot passed before the request could leave."""
+        in a batch with others: ``recording.SentLog``). None: the slot passed before the request could leave."""
         with self.db.connection(write=False) as conn:
             out = outgoing.load(conn, claimed.id)
             assert out is not None
@@ -139,7 +136,7 @@ class ClaimedSender:
             self._sent_log.add(claimed.id, result)
         else:
             with self.db.connection(write=True) as conn:
-                outgoing.record_sent(conn, [outgoing.sent(claimed.id, result, self.clock.now())])
+                recording.record_sent(conn, [recording.sent(claimed.id, result, self.clock.now())])
                 conn.commit()
         return SendOutcome.SENT
 

@@ -32,7 +32,7 @@ from queue import Empty, SimpleQueue
 
 from recall.common.clock import Clock
 from recall.common.db import Database
-from recall.reminders import leases, outgoing
+from recall.reminders import leases, recording
 from recall.reminders.claimed_send import ClaimedSender, DispatchSettings
 from recall.reminders.leases import Claimed
 from recall.reminders.outcomes import SendOutcome
@@ -167,7 +167,7 @@ class Dispatcher(ClaimedSender):
         sender_of: dict[Future[SendOutcome], tuple[int, Channel]] = {}
         capped = False  # the last claim went past what a sender can send within the lease: wait for a send first
         if not self.postgres:
-            self._sent_log = outgoing.SentLog(self.db, self.clock)
+            self._sent_log = recording.SentLog(self.db, self.clock)
         try:
             while True:
                 in_time = (deadline is None or time.monotonic() < deadline) and not self._stopping.is_set()

@@ -1,31 +1,22 @@
-"""What one claimed reminder sends: read in one statement, checked, turned into a provider request, and its
-success written down.
+"""What one claimed reminder sends: read in one statement, checked, and turned into a provider request.
 
 Why it is built this way: a worker sends hundreds of reminders a second, and the ORM's per-object
 loading (the reminder, its booking, patient and clinic, four statements and four objects) cost more
 CPU than the Twilio SDK's own request. Sending needs only a handful of columns, so ``load`` reads them
 in one joined Core statement into a plain record, and the dispatcher records a success with one Core
-UPDATE. Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
+UPDATE (``recording``). Everything that changes more than the reminder row (a refusal, a hand-over, a failure with its
 fallback) still goes through the ORM and the domain's functions.
 
 Calling hours are checked here, at the moment of sending, whatever put the reminder in the queue: the planner
 placed each step inside the hours, but a fallback is due at once, a retry after its backoff, and a worker that
 was down sends late. Outside the patient's hours an SMS or a call is not sent: it waits for the hours to open
 while that still makes sense for the visit (``defer``), else it is skipped, with the reason on the row.
-
-On SQLite, where every write takes the database's one write lock, the successes of a drain are written in
-batches by one ``SentLog`` thread (an executemany a few times a second) instead of a transaction per send.
-A success waits there for a few milliseconds; a worker killed meanwhile leaves those reminders ``sending``,
-and the reaper ends them ``unknown`` like any send whose worker died: never re-sent.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
-from queue import Empty, SimpleQueue
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,18 +24,13 @@ from sqlalchemy.orm import Session
 from recall.clinic.catalog import Provider
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Language, Patient
-from recall.common.clock import Clock
-from recall.common.db import Database
 from recall.common.timeutil import zone as zone_info
-from recall.reminders.delivery import Delivery
-from recall.reminders.outcomes import Refusal, SendIncident, SendOutcome
+from recall.reminders.outcomes import Refusal, SendOutcome
 from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
 from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
-from recall.reminders.sending import SenderIdentity, SendResult
+from recall.reminders.sending import SenderIdentity
 from recall.reminders.templates import SMS, render
 from recall.visits.bookings import Booking, BookingStatus
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,27 +100,6 @@ _LOAD = (
 _PROVIDER = sa.select(Provider.name).where(Provider.id == sa.bindparam("provider_id"))
 # On PostgreSQL the booking is locked FOR SHARE by the same read (the patient was locked just before).
 _LOAD_SHARING_BOOKING = _LOAD.with_for_update(read=True, of=Booking)
-# Twilio took it. A status callback that was faster than the sender (delivered, failed) is kept; anything
-# else the row says now (also ``unknown``, if a reaper ran meanwhile) yields to the fact. An error code left by
-# an earlier try (a 429 before the retry) goes: this try's answer is what the row says.
-_SENT = (
-    sa.update(Reminder)
-    .where(
-        Reminder.id == sa.bindparam("reminder_id"),  # no IN list: it is written with executemany
-        Reminder.status != ReminderStatus.DELIVERED,
-        Reminder.status != ReminderStatus.FAILED,
-    )
-    .values(
-        status=sa.bindparam("status"),
-        provider_sid=sa.bindparam("sid"),
-        provider_status=sa.bindparam("provider_status"),
-        sent_at=sa.bindparam("now"),
-        updated_at=sa.bindparam("now"),
-        lease_expires_at=None,
-        outcome=sa.bindparam("outcome"),
-        error_code=sa.bindparam("error_code"),
-    )
-)
 
 
 def load(conn: sa.Connection, reminder_id: int, *, share_booking: bool = False) -> Outgoing | None:
@@ -237,88 +202,3 @@ def build(
         allow_provider=doc.show_provider,
     )
     return Request(Channel.SMS, out.phone, sender, f"{base}/webhooks/twilio/message-status?r={rid}", key, body=body)
-
-
-def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
-    """The parameters of one success, for ``record_sent``."""
-    # A create answered with a status that is already final: a failure is not a success (the dispatcher ends it
-    # failed with its fallback, ``Dispatcher._failed_on_create``); a delivery is recorded as one.
-    status = ReminderStatus.DELIVERED if result.event is Delivery.DELIVERED else ReminderStatus.SENT
-    return {
-        "reminder_id": reminder_id,
-        "sid": result.sid,
-        "provider_status": result.status,
-        "now": now,
-        "status": status,
-        "outcome": None,
-        "error_code": result.error_code,
-    }
-
-
-def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
-    """Write successes in the connection's transaction (the caller commits). A SID that collides with one already
-    recorded must not take the others down with it (on SQLite a batch is one statement, and on PostgreSQL the
-    error ends the transaction): that transaction is rolled back (it holds nothing else: the send is made), and
-    the rows are written again one at a time, each in a savepoint, a colliding one without its SID."""
-    try:
-        conn.execute(_SENT, successes)
-        return
-    except sa.exc.IntegrityError:
-        if conn.dialect.name == "postgresql":  # SQLite undid only the failing row, and the transaction goes on
-            conn.rollback()
-    for success in successes:
-        try:
-            with conn.begin_nested():
-                conn.execute(_SENT, success)
-        except sa.exc.IntegrityError:
-            _log.error(
-                "reminder %s: Twilio answered with a SID another reminder holds; recorded without it",
-                success["reminder_id"],
-            )
-            # recorded without the SID, so the successes written with it are kept; the clash is told (no patient data)
-            conn.execute(_SENT, {**success, "sid": None, "outcome": SendIncident.DUPLICATE_SID.value})
-
-
-class SentLog:
-    """One thread that writes the successes handed to it in batches; ``close`` writes what is left."""
-
-    MAX_BATCH = 500
-
-    def __init__(self, database: Database, clock: Clock) -> None:
-        self.db, self.clock = database, clock
-        self._queue: SimpleQueue[dict[str, object] | None] = SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="recall-sent-log", daemon=True)
-        self._thread.start()
-
-    def add(self, reminder_id: int, result: SendResult) -> None:
-        self._queue.put(sent(reminder_id, result, self.clock.now()))
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        done = False
-        while not done:
-            item = self._queue.get()
-            batch = [] if item is None else [item]
-            done = item is None
-            while not done and len(batch) < self.MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except Empty:
-                    break
-                if item is None:
-                    done = True
-                else:
-                    batch.append(item)
-            if batch:
-                self._write(batch)
-
-    def _write(self, batch: list[dict[str, object]]) -> None:
-        try:
-            with self.db.connection(write=True) as conn:
-                record_sent(conn, batch)
-                conn.commit()
-        except Exception:
-            _log.exception("could not record %d sent reminders; their leases will lapse", len(batch))
