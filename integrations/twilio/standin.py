@@ -21,14 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from integrations.twilio.standin_http import StandInServer
-from integrations.twilio.standin_state import (
-    API_VERSION,
-    Fault,
-    Recorded,
-    Resource,
-    StandInState,
-    segments,
-)
+from integrations.twilio.standin_model import API_VERSION, Fault, Recorded, Resource, segments
+from integrations.twilio.standin_state import StandInState
 from integrations.twilio.standin_webhooks import WebhookResponse, post_webhook
 
 # Call statuses -> the StatusCallbackEvent that reports them ("completed" is always sent).

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from integrations.twilio.standin_control import handle_control
-from integrations.twilio.standin_state import API_VERSION, Recorded, StandInState, error_body, new_sid
+from integrations.twilio.standin_model import API_VERSION, Recorded, error_body, new_sid
+from integrations.twilio.standin_state import StandInState
 
 if TYPE_CHECKING:
     from integrations.twilio.standin import StandIn

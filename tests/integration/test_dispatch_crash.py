@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from integrations.twilio.client import TwilioGateway
 from integrations.twilio.standin import StandIn
-from integrations.twilio.standin_state import Recorded
+from integrations.twilio.standin_model import Recorded
 from recall.common.clock import FixedClock, SystemClock
 from recall.common.db import Database
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
