@@ -53,7 +53,7 @@ _SENT = (
 def sent(reminder_id: int, result: SendResult, now: datetime) -> dict[str, object]:
     """The parameters of one success, for ``record_sent``."""
     # A create answered with a status that is already final: a failure is not a success (the dispatcher ends it
-    # failed with its fallback, ``Dispatcher._failed_on_create``); a delivery is recorded as one.
+    # failed with its fallback, ``settling.failed_on_create``); a delivery is recorded as one.
     status = ReminderStatus.DELIVERED if result.event is Delivery.DELIVERED else ReminderStatus.SENT
     return {
         "reminder_id": reminder_id,

@@ -9,9 +9,10 @@ against what the database says. The seed of the kill times is printed; set ``CRA
 
 The reminders belong to a clinic whose policy sends at 100 SMS/s (the most a policy may set), so the run
 lasts long enough for several kills and each kill strands up to 48 claimed reminders (32 in flight, some
-of them on the wire, and 16 claimed ahead, waiting for a thread). A send that raises in a worker (on a busy PostgreSQL server: "too many clients", since each worker
-pools 40 connections) is logged with the reminder's id and left ``sending``; it ends ``unknown`` too, and
-is counted on top of the kills. Every wait has a deadline and every worker is killed in ``finally``.
+of them on the wire, and 16 claimed ahead, waiting for a thread). A send that raises in a worker (on a busy
+PostgreSQL server: "too many clients", since each worker pools 40 connections) is logged with the reminder's
+id and left ``sending``; it ends ``unknown`` too, and is counted on top of the kills. Every wait has a
+deadline and every worker is killed in ``finally``.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
             victim = Worker.start(env, tmp_path / f"victim-{k}.log")
             workers.append(victim)
             wait_until(
-                lambda: (
+                lambda victim=victim: (  # the loop's victim, bound now (the wait runs before the next one)
                     _scalar(database, _count(Reminder.claimed_by == victim.worker_id)) > 0
                     or _scalar(database, _due_planned()) == 0
                 ),

@@ -1,8 +1,8 @@
 """What a patient is told after answering a reminder: the acknowledgements of a key press or an SMS reply.
 
-They are patient-facing texts in the patient's language, like the reminder templates beside them
-(``recall.reminders.templates``), and are kept apart from the code that decides which one applies
-(``recall.reminders.inbound``) so that all such words are in one place to read and translate.
+They are patient-facing texts in the patient's language, kept with the reminder templates, apart from the
+code that decides which one applies (``recall.reminders.inbound``), so that all such words are in one place
+to read and translate.
 A spoken one ends the call, so it closes with the goodbye.
 """
 
