@@ -2,15 +2,15 @@
 
 Why it is built this way:
 
-* Calls ask Twilio for answering-machine detection (``DetectMessageEnd``: Twilio waits for the greeting's end,
-  so a message left starts after the beep) and Twilio tells us ``AnsweredBy`` twice: when it fetches the
-  call's script (``/voice``) and on the status callback. The adapter translates it into an ``Answerer``
+* Calls ask the provider for answering-machine detection that waits for the greeting's end (so a message left
+  starts after the beep), and it tells us who answered twice: when it fetches the call's script (``/voice``)
+  and on the status callback. The adapter translates its verdict into an ``Answerer``
   (``integrations/twilio/reports.py``); both ask ``leaves_message`` the same question, so what the call did
   and what the reminder records agree.
 * The policy chooses per step (``on_machine``): ``fallback`` hangs up, the call counts as failed ("machine") and
   the step's fallback runs (an SMS, an operator's call); ``voicemail`` leaves a short message and the call ends
   ``delivered`` / "voicemail", with no fallback. A fax, or a machine still playing its greeting
-  (``machine_start``, from plain ``Enable`` detection), cannot take a message: the fallback runs.
+  (``Answerer.MACHINE``), cannot take a message: the fallback runs.
 * The message is built in, not a template: a voicemail may be heard by anyone with access to the phone, so it
   names the clinic and asks the patient to call back, in their language, and nothing else (no date, no time,
   no provider, no service).
