@@ -1,5 +1,5 @@
-"""The dispatcher's words: what became of a claimed reminder, why one was not sent, and what a lost send's
-recovery found.
+"""The sending side's words: what became of a claimed reminder, why one was not sent, what a lost send's
+recovery found, and what a status callback did.
 
 Each is a ``str`` enum whose values are the strings the reminder rows have always stored (``outcome``,
 ``recovery``) and the drain has always counted, so nothing stored changes and no migration is needed; the code
@@ -66,3 +66,19 @@ class RecoveryVerdict(str, enum.Enum):
     MISSED = "missed"  # it had not, and it no longer makes sense: stays unknown
     LOOKUP_FAILED = "lookup_failed"  # the provider did not answer: asked again once the check's lease lapses
     ERROR = "error"  # a bug: asked again likewise
+
+
+class Applied(str, enum.Enum):
+    """What a status callback did to its reminder (``inbound.message_status``, ``inbound.call_status``)."""
+
+    UPDATED = "updated"  # it moved the reminder on
+    UNCHANGED = "unchanged"  # it was no further along than the reminder (late, or a retry)
+    IGNORED = "ignored"  # not about one of our sends, or not one a callback may move: nothing written
+
+
+class CallEnd(str, enum.Enum):
+    """How a voice reminder's call ended, as its ``outcome`` records it (a failure keeps the provider's word)."""
+
+    ANSWERED = "answered"  # a person answered: delivered
+    VOICEMAIL = "voicemail"  # a machine took the short voicemail the step asks for: delivered, no fallback
+    MACHINE = "machine"  # a machine, and the step hangs up on one: failed, the fallback runs

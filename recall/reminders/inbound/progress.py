@@ -23,6 +23,7 @@ from recall.common.clock import Clock
 from recall.reminders import voicemail
 from recall.reminders.delivery import FINAL, Delivery, DeliveryReport
 from recall.reminders.inbound.receipts import UNRESOLVED, own_send
+from recall.reminders.outcomes import Applied, CallEnd
 from recall.reminders.planning import Channel, Fallback
 from recall.reminders.refusals import refused_for_good
 from recall.reminders.reminders import Reminder, ReminderStatus, fall_back, hand_over
@@ -42,12 +43,12 @@ def message_status(
     reminder_id: int | None,
     report: DeliveryReport,
     account: str | None = None,
-) -> str:
+) -> Applied:
     """Apply an SMS status callback from the provider's ``account`` (None: the service-wide one); returns what
-    happened ("updated", "unchanged", "ignored")."""
+    happened."""
     reminder = _reminder_for(session, reminder_id, report.sid, Channel.SMS, account)
     if reminder is None:
-        return "ignored"
+        return Applied.IGNORED
     return _advance(session, clock.now(), reminder, report, _status_of(report.event), report.outcome)
 
 
@@ -58,19 +59,19 @@ def call_status(
     reminder_id: int | None,
     report: DeliveryReport,
     account: str | None = None,
-) -> str:
+) -> Applied:
     """Apply a voice call's progress. An answering machine is not a reached patient: by the step's choice the call
     left a voicemail (delivered, "voicemail", no fallback) or hung up (failed, "machine": the fallback runs);
     ``voicemail.leaves_message`` decides both here and in the call's script, so the two agree."""
     reminder = _reminder_for(session, reminder_id, report.sid, Channel.VOICE, account)
     if reminder is None:
-        return "ignored"
+        return Applied.IGNORED
     now = clock.now()
     if report.event is Delivery.DELIVERED and report.answered_by.is_machine:
         if voicemail.leaves_message(session, reminder, report.answered_by):
-            return _advance(session, now, reminder, report, DELIVERED, "voicemail")
-        return _advance(session, now, reminder, report, FAILED, "machine")
-    outcome = "answered" if report.event is Delivery.DELIVERED else report.outcome
+            return _advance(session, now, reminder, report, DELIVERED, CallEnd.VOICEMAIL)
+        return _advance(session, now, reminder, report, FAILED, CallEnd.MACHINE)
+    outcome = CallEnd.ANSWERED if report.event is Delivery.DELIVERED else report.outcome
     return _advance(session, now, reminder, report, _status_of(report.event), outcome)
 
 
@@ -101,11 +102,11 @@ def _advance(
     report: DeliveryReport,
     new: ReminderStatus,
     outcome: str | None,
-) -> str:
+) -> Applied:
     progress = FINAL if new in (DELIVERED, FAILED) else report.progress
     if progress <= _progress(reminder, report):
         session.commit()  # a resolved SID, if any, is kept
-        return "unchanged"
+        return Applied.UNCHANGED
     reminder.status, reminder.provider_status, reminder.updated_at = new, report.provider_status, now
     reminder.sent_at = reminder.sent_at or now
     if new is DELIVERED:
@@ -117,7 +118,7 @@ def _advance(
         _fallback(session, now, reminder)
     session.commit()
     log.info("reminder %s is %s (provider status %s)", reminder.id, new.value, report.provider_status)
-    return "updated"
+    return Applied.UPDATED
 
 
 def _progress(reminder: Reminder, report: DeliveryReport) -> int:
