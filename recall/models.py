@@ -12,7 +12,7 @@ from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.pacing import SendPacer
 from recall.reminders.policy import ReminderPolicy
 from recall.reminders.reminders import Reminder
-from recall.visits.bookings import Booking
+from recall.visits.booking import Booking
 from recall.visits.visits import Visit
 
 __all__ = [

@@ -52,7 +52,8 @@ from recall.queue.tasks import (
     set_due,
 )
 from recall.visits import bookings
-from recall.visits.bookings import BookingRequest, BookingSlot, Channel, Source
+from recall.visits.booking import ACTIVE, BookingStatus, Channel, Source, get_booking
+from recall.visits.bookings import BookingRequest, BookingSlot
 
 MAX_DURATION_SECONDS = 4 * 3600
 MAX_CALLBACK_AHEAD = timedelta(days=90)
@@ -281,16 +282,16 @@ def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data:
         return booking_id
     if booking_id is None:
         raise Conflict("this request is about no booking; there is nothing to confirm, cancel or move", field="outcome")
-    current = bookings.get_booking(session, actor.clinic_id, booking_id)
-    if current.status not in bookings.ACTIVE or current.start_at <= clock.now():
+    current = get_booking(session, actor.clinic_id, booking_id)
+    if current.status not in ACTIVE or current.start_at <= clock.now():
         raise Conflict(
             f"booking {booking_id} is {current.status.value}"
-            + ("" if current.status not in bookings.ACTIVE else " and has begun"),
+            + ("" if current.status not in ACTIVE else " and has begun"),
             field="outcome",
         )
     try:
         if data.outcome is Outcome.CONFIRMED:
-            if current.status is not bookings.BookingStatus.CONFIRMED:
+            if current.status is not BookingStatus.CONFIRMED:
                 bookings.confirm(session, clock, actor, booking_id)
         elif data.outcome is Outcome.CANCELLED:
             bookings.cancel(session, clock, actor, booking_id, "patient cancelled on a reminder call")

@@ -26,7 +26,7 @@ from recall.clinic.staff import Staff
 from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
 from recall.queue.claims import Claim
 from recall.queue.tasks import RecallTask
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus
+from recall.visits.booking import ACTIVE, Booking, BookingStatus
 from recall.visits.visits import Visit
 
 # The patient's most recent attempts shown with a claim, and their next bookings.

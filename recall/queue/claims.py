@@ -58,7 +58,7 @@ from recall.queue.tasks import (
     close_task,
     get_task,
 )
-from recall.visits.bookings import ACTIVE, Booking
+from recall.visits.booking import ACTIVE, Booking
 
 # How many tasks one claim may close on its way (their patients booked meanwhile) before it gives up.
 MAX_SKIPS = 50

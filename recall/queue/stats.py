@@ -48,7 +48,7 @@ from recall.common.timeutil import local_day, zone
 from recall.queue.attempts import MAX_DURATION_SECONDS, ContactAttempt, Outcome
 from recall.queue.surge import SurgeStatus, surge_status
 from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskStatus
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus
+from recall.visits.booking import ACTIVE, Booking, BookingStatus
 
 Group = Literal["day", "week"]
 UNREACHABLE_WINDOW = timedelta(days=30)

@@ -38,7 +38,7 @@ from recall.reminders import reminders
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import RETRY_CALL, CallOutcome, Reminder, ReminderStatus
 from recall.visits import bookings
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus, get_booking
+from recall.visits.booking import ACTIVE, Booking, BookingStatus, get_booking
 
 MAX_NOTE = 1000
 CANCEL_REASON = "patient cancelled on a reminder call"

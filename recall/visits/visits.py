@@ -34,7 +34,8 @@ from recall.queue.tasks import (
     open_task,
     open_task_for_visit,
 )
-from recall.visits.bookings import Booking, BookingRequest, BookingSlot, Channel, Source, attend, book, get_booking
+from recall.visits.booking import Booking, Channel, Source, get_booking
+from recall.visits.bookings import BookingRequest, BookingSlot, attend, book
 
 
 class VisitStatus(str, enum.Enum):

@@ -7,6 +7,7 @@ from typing import Any
 from recall.common.actors import Role
 from recall.common.errors import Forbidden
 from recall.credit import ledger as credit
+from recall.visits import booking as booking_rows
 from recall.visits import bookings
 from recall.visits.bookings import BookingRequest
 from recall.web.auth import any_staff, roles
@@ -39,7 +40,7 @@ def create_booking(req: BookingRequest) -> Any:
 @blp.arguments(BookingListArgs, location="query")
 @blp.response(200, page_schema(BookingSchema))
 def list_bookings(args: dict[str, Any]) -> Any:
-    stmt = bookings.list_bookings(
+    stmt = booking_rows.list_bookings(
         actor().clinic_id,
         statuses=args.get("status"),
         start_from=args.get("from_"),
@@ -56,7 +57,7 @@ def list_bookings(args: dict[str, Any]) -> Any:
 @any_staff
 @blp.response(200, BookingSchema)
 def get_booking(booking_id: int) -> Any:
-    return bookings.get_booking(session(), actor().clinic_id, booking_id)
+    return booking_rows.get_booking(session(), actor().clinic_id, booking_id)
 
 
 @blp.route("/bookings/<int:booking_id>/credit", methods=["GET"])
@@ -65,7 +66,7 @@ def get_booking(booking_id: int) -> Any:
 @blp.response(200, CreditEntrySchema(many=True))
 def booking_credit(booking_id: int) -> Any:
     """The ledger entries of one booking: the credited staff member's and managers' to see."""
-    booking = bookings.get_booking(session(), actor().clinic_id, booking_id)
+    booking = booking_rows.get_booking(session(), actor().clinic_id, booking_id)
     if not actor().is_manager and booking.credited_staff_id != actor().staff_id:
         raise Forbidden("only the credited staff member and managers see a booking's credit")
     return credit.entries_for_booking(session(), booking.id)

@@ -6,7 +6,8 @@ import marshmallow as ma
 
 from recall.common.actors import Role
 from recall.credit.ledger import CreditKind
-from recall.visits.bookings import BookingRequest, BookingStatus, Channel, Source
+from recall.visits.booking import BookingStatus, Channel, Source
+from recall.visits.bookings import BookingRequest
 from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs
 
 

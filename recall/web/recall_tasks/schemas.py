@@ -8,7 +8,7 @@ from recall.clinic.patients import Language
 from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, Outcome
 from recall.queue.claim_sheet import TaskCard
 from recall.queue.tasks import CloseReason, TaskReason, TaskStatus
-from recall.visits.bookings import BookingStatus
+from recall.visits.booking import BookingStatus
 from recall.web.bookings.schemas import BookingTimeSchema
 from recall.web.common import (
     RANGE_RULE,

@@ -8,7 +8,7 @@ from recall.clinic.patients import Language
 from recall.reminders.calls import MAX_NOTE, RECORDABLE, CallInput, CallState
 from recall.reminders.planning import Channel, Fallback
 from recall.reminders.reminders import CallOutcome, ReminderStatus
-from recall.visits.bookings import BookingStatus
+from recall.visits.booking import BookingStatus
 from recall.web.common import Id, Input, Instant, Output, PageArgs, RangeArgs
 
 

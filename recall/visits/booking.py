@@ -1,0 +1,135 @@
+"""A booking and the words for it: its status, channel and source, which moves are allowed, and its queries.
+
+The vocabulary sits apart from the use cases (``recall.visits.bookings``) so that what the use cases call
+(reminders, the recall queue) can read bookings without importing the use cases back.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from recall.common.actors import Role
+from recall.common.db import Base, UTCDateTime, enum_column_type, locking
+from recall.common.errors import NotFound
+
+
+class BookingStatus(str, enum.Enum):
+    BOOKED = "booked"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
+class Channel(str, enum.Enum):
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+    CHAT = "chat"
+    SMS = "sms"
+    VOICE_REPLY = "voice_reply"
+    ONLINE = "online"
+
+
+class Source(str, enum.Enum):
+    VISIT_CHECKOUT = "visit_checkout"
+    RECALL_TASK = "recall_task"
+    REMINDER_REPLY = "reminder_reply"
+    NEW_REQUEST = "new_request"
+
+
+# Which role earns a booking made through each channel; None: nobody's credit.
+CHANNEL_ROLE: dict[Channel, Role | None] = {
+    Channel.IN_PERSON: Role.FRONTDESK,
+    Channel.PHONE: Role.OPERATOR,
+    Channel.CHAT: Role.OPERATOR,
+    Channel.SMS: Role.OPERATOR,
+    Channel.VOICE_REPLY: None,
+    Channel.ONLINE: None,
+}
+ACTIVE = (BookingStatus.BOOKED, BookingStatus.CONFIRMED)
+# Allowed moves between statuses; the three outcomes are final.
+TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
+    BookingStatus.BOOKED: frozenset(
+        {BookingStatus.CONFIRMED, BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}
+    ),
+    BookingStatus.CONFIRMED: frozenset({BookingStatus.CANCELLED, BookingStatus.ATTENDED, BookingStatus.NO_SHOW}),
+    BookingStatus.CANCELLED: frozenset(),
+    BookingStatus.ATTENDED: frozenset(),
+    BookingStatus.NO_SHOW: frozenset(),
+}
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
+    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"))
+    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("services.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[BookingStatus] = mapped_column(enum_column_type(BookingStatus, "booking_status"))
+    channel: Mapped[Channel] = mapped_column(enum_column_type(Channel, "booking_channel"))
+    source: Mapped[Source] = mapped_column(enum_column_type(Source, "booking_source"))
+    source_visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    recall_task_id: Mapped[int | None] = mapped_column(sa.ForeignKey("recall_tasks.id", use_alter=True))
+    # The visit whose recommended follow-up this booking fulfils, if any.
+    follow_up_of_visit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("visits.id"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    credited_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    credited_role: Mapped[Role | None] = mapped_column(enum_column_type(Role, "booking_credited_role"))
+    note: Mapped[str | None] = mapped_column(sa.String(500))
+    cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.CheckConstraint("end_at > start_at", name="ends_after_start"),
+        sa.CheckConstraint("provider_id IS NOT NULL OR service_id IS NOT NULL", name="provider_or_service"),
+        sa.Index("ix_bookings_patient_start", "patient_id", "start_at"),
+        sa.Index("ix_bookings_clinic_start", "clinic_id", "start_at"),
+        sa.Index("ix_bookings_follow_up_of_visit", "follow_up_of_visit_id"),
+        sa.Index("ix_bookings_clinic_created", "clinic_id", "created_at"),
+    )
+
+
+def get_booking(session: Session, clinic_id: int, booking_id: int, *, for_update: bool = False) -> Booking:
+    stmt = sa.select(Booking).where(Booking.id == booking_id, Booking.clinic_id == clinic_id)
+    booking = session.scalar(locking(stmt) if for_update else stmt)
+    if booking is None:
+        raise NotFound("booking", booking_id)
+    return booking
+
+
+def list_bookings(
+    clinic_id: int,
+    *,
+    statuses: list[BookingStatus] | None = None,
+    start_from: datetime | None = None,
+    start_to: datetime | None = None,
+    patient_id: int | None = None,
+    provider_id: int | None = None,
+    credited_staff_id: int | None = None,
+    channel: Channel | None = None,
+) -> sa.Select[tuple[Booking]]:
+    stmt = sa.select(Booking).where(Booking.clinic_id == clinic_id).order_by(Booking.start_at, Booking.id)
+    if statuses:
+        stmt = stmt.where(Booking.status.in_(statuses))
+    if start_from is not None:
+        stmt = stmt.where(Booking.start_at >= start_from)
+    if start_to is not None:
+        stmt = stmt.where(Booking.start_at < start_to)
+    for column, value in (
+        (Booking.patient_id, patient_id),
+        (Booking.provider_id, provider_id),
+        (Booking.credited_staff_id, credited_staff_id),
+        (Booking.channel, channel),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt
