@@ -13,7 +13,7 @@ from recall.reminders.pacing import SendPacer
 from recall.reminders.policy import ReminderPolicy
 from recall.reminders.reminders import Reminder
 from recall.visits.booking import Booking
-from recall.visits.visits import Visit
+from recall.visits.visit import Visit
 
 __all__ = [
     "ApiToken",

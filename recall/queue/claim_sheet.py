@@ -27,7 +27,7 @@ from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
 from recall.queue.claims import Claim
 from recall.queue.tasks import RecallTask
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
-from recall.visits.visits import Visit
+from recall.visits.visit import Visit
 
 # The patient's most recent attempts shown with a claim, and their next bookings.
 ATTEMPTS_SHOWN = 20

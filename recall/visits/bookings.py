@@ -45,6 +45,7 @@ from recall.visits.booking import (
     Source,
     get_booking,
 )
+from recall.visits.visit import Visit
 
 # A patient may arrive early; attendance is not recorded sooner than this before the start.
 ATTEND_EARLIEST = timedelta(hours=2)
@@ -341,8 +342,6 @@ def _reopen_follow_up(
     session: Session, clinic: Clinic, booking: Booking, now: datetime, reason: TaskReason
 ) -> RecallTask | None:
     """A lost follow-up booking puts the patient back in the recall queue, unless another booking covers it."""
-    from recall.visits.visits import Visit
-
     visit_id = booking.follow_up_of_visit_id
     if visit_id is None:
         return None

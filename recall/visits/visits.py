@@ -8,20 +8,18 @@ but never before the clinic's cooling-off delay.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import Service, referenced
 from recall.clinic.clinics import Clinic, get_clinic
 from recall.clinic.patients import get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
-from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import Conflict, NotFound, RecallError, ValidationError
 from recall.common.timeutil import local_day
 from recall.queue.tasks import (
@@ -36,59 +34,9 @@ from recall.queue.tasks import (
 )
 from recall.visits.booking import Booking, Channel, Source, get_booking
 from recall.visits.bookings import BookingRequest, BookingSlot, attend, book
+from recall.visits.visit import NEEDS_RECALL, OPEN_VISIT_INDEX, FollowUp, Visit, VisitStatus, get_visit
 
-
-class VisitStatus(str, enum.Enum):
-    CHECKED_IN = "checked_in"
-    CHECKED_OUT = "checked_out"
-
-
-class FollowUp(str, enum.Enum):
-    NOT_NEEDED = "not_needed"
-    BOOKED = "booked"
-    DECLINED = "declined"
-    UNDECIDED = "undecided"
-
-
-NEEDS_RECALL = (FollowUp.DECLINED, FollowUp.UNDECIDED)
-CHECKED_IN = VisitStatus.CHECKED_IN.value
-OPEN_VISIT_INDEX = "uq_visits_open_patient"
 MAX_FOLLOW_UP_DAYS = 3650
-
-
-class Visit(Base):
-    __tablename__ = "visits"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
-    patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patients.id"))
-    provider_id: Mapped[int | None] = mapped_column(sa.ForeignKey("providers.id"))
-    service_id: Mapped[int | None] = mapped_column(sa.ForeignKey("services.id"))
-    # The appointment this visit fulfils, if the patient came for one.
-    booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", use_alter=True), unique=True)
-    status: Mapped[VisitStatus] = mapped_column(enum_column_type(VisitStatus, "visit_status"))
-    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    checked_in_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
-    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    checked_out_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
-    follow_up: Mapped[FollowUp | None] = mapped_column(enum_column_type(FollowUp, "visit_follow_up"))
-    follow_up_date: Mapped[date | None] = mapped_column(sa.Date)
-    follow_up_booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", use_alter=True))
-    # Operational remarks only ("call after 5 pm"); never a diagnosis.
-    follow_up_note: Mapped[str | None] = mapped_column(sa.String(500))
-
-    __table_args__ = (
-        sa.Index("ix_visits_clinic_checked_in", "clinic_id", "checked_in_at"),
-        sa.Index("ix_visits_patient", "patient_id"),
-        # One visit per patient checked in and not yet checked out: a second check-in is impossible.
-        sa.Index(
-            OPEN_VISIT_INDEX,
-            "patient_id",
-            unique=True,
-            sqlite_where=sa.text(f"status = '{CHECKED_IN}'"),
-            postgresql_where=sa.text(f"status = '{CHECKED_IN}'"),
-        ),
-    )
 
 
 # The follow-up booked at checkout: for the visit's patient, in person.
@@ -110,14 +58,6 @@ class CheckoutResult:
     booking: Booking | None
     recall_task: RecallTask | None
     replayed: bool  # True when this request repeated an earlier checkout and changed nothing
-
-
-def get_visit(session: Session, clinic_id: int, visit_id: int, *, for_update: bool = False) -> Visit:
-    stmt = sa.select(Visit).where(Visit.id == visit_id, Visit.clinic_id == clinic_id)
-    visit = session.scalar(locking(stmt) if for_update else stmt)
-    if visit is None:
-        raise NotFound("visit", visit_id)
-    return visit
 
 
 def check_in(
@@ -375,23 +315,3 @@ def _recall_settled(session: Session, visit_id: int) -> bool:
         )
         > 0
     )
-
-
-def list_visits(
-    clinic_id: int,
-    *,
-    status: VisitStatus | None = None,
-    from_: datetime | None = None,
-    to: datetime | None = None,
-    patient_id: int | None = None,
-) -> sa.Select[tuple[Visit]]:
-    stmt = sa.select(Visit).where(Visit.clinic_id == clinic_id).order_by(Visit.checked_in_at, Visit.id)
-    if status is not None:
-        stmt = stmt.where(Visit.status == status)
-    if from_ is not None:
-        stmt = stmt.where(Visit.checked_in_at >= from_)
-    if to is not None:
-        stmt = stmt.where(Visit.checked_in_at < to)
-    if patient_id is not None:
-        stmt = stmt.where(Visit.patient_id == patient_id)
-    return stmt

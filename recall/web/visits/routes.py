@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from recall.common.actors import Role
-from recall.visits import visits
+from recall.visits import visit, visits
 from recall.visits.visits import CheckoutRequest
 from recall.web.auth import any_staff, roles
 from recall.web.common import actor, clock, page_of, page_schema, session
@@ -30,7 +30,7 @@ def check_in(data: dict[str, Any]) -> Any:
 @blp.response(200, page_schema(VisitSchema))
 def list_visits(args: dict[str, Any]) -> Any:
     return page_of(
-        visits.list_visits(
+        visit.list_visits(
             actor().clinic_id,
             status=args.get("status"),
             from_=args.get("from_"),
@@ -45,7 +45,7 @@ def list_visits(args: dict[str, Any]) -> Any:
 @any_staff
 @blp.response(200, VisitSchema)
 def get_visit(visit_id: int) -> Any:
-    return visits.get_visit(session(), actor().clinic_id, visit_id)
+    return visit.get_visit(session(), actor().clinic_id, visit_id)
 
 
 @blp.route("/visits/<int:visit_id>/checkout", methods=["POST"])

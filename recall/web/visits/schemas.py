@@ -4,7 +4,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, VisitStatus
+from recall.visits.visit import FollowUp, VisitStatus
+from recall.visits.visits import CheckoutRequest, DeskBooking
 from recall.web.bookings.schemas import BookingSchema, BookingTimeSchema
 from recall.web.common import Day, Id, Input, Output, RangeArgs
 from recall.web.recall_tasks.schemas import RecallTaskSchema
