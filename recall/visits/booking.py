@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Role
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound
@@ -104,6 +105,33 @@ def get_booking(session: Session, clinic_id: int, booking_id: int, *, for_update
     if booking is None:
         raise NotFound("booking", booking_id)
     return booking
+
+
+def lock_patient_and_booking(
+    session: Session, clinic_id: int, patient_id: int, booking_id: int
+) -> tuple[Patient, Booking]:
+    """Both locked, in the one order every use case that changes a booking takes: the patient, then the booking
+    (then a task or a call), so two use cases touching one patient's bookings and tasks queue instead of
+    deadlocking."""
+    patient = get_patient(session, clinic_id, patient_id, for_update=True)
+    return patient, get_booking(session, clinic_id, booking_id, for_update=True)
+
+
+def lock_booking(session: Session, clinic_id: int, booking_id: int) -> Booking:
+    """The booking, locked in that order: read once unlocked to learn whose it is, then its patient and it."""
+    patient_id = get_booking(session, clinic_id, booking_id).patient_id
+    return lock_patient_and_booking(session, clinic_id, patient_id, booking_id)[1]
+
+
+def is_upcoming(now: datetime) -> sa.ColumnElement[bool]:
+    """A booking still to come: booked or confirmed, and not begun."""
+    return sa.and_(Booking.status.in_(ACTIVE), Booking.start_at > now)
+
+
+def upcoming_bookings(now: datetime, patient_id: int | None = None) -> sa.Select[tuple[Booking]]:
+    """The bookings still to come, soonest first: the patient's, or without one every patient's (to narrow)."""
+    stmt = sa.select(Booking).where(is_upcoming(now)).order_by(Booking.start_at, Booking.id)
+    return stmt if patient_id is None else stmt.where(Booking.patient_id == patient_id)
 
 
 def list_bookings(
