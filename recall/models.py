@@ -10,7 +10,7 @@ from recall.queue.attempts import ContactAttempt
 from recall.queue.tasks import PatientClaim, RecallTask
 from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.pacing import SendPacer
-from recall.reminders.policy import ReminderPolicy
+from recall.reminders.policy_versions import ReminderPolicy
 from recall.reminders.reminders import Reminder
 from recall.visits.booking import Booking
 from recall.visits.visit import Visit

@@ -25,7 +25,7 @@ from recall.reminders.leases import Claimed
 from recall.reminders.outcomes import Refusal, SendOutcome
 from recall.reminders.pacing import Pacer
 from recall.reminders.planning import Channel, Hours, PolicyDoc
-from recall.reminders.policy import DEFAULT_POLICY, get_version
+from recall.reminders.policy_versions import DEFAULT_POLICY, get_version
 from recall.reminders.reminders import Reminder
 from recall.reminders.sending import MessageSender, SendError, SendResult, VoiceCaller
 

@@ -27,9 +27,10 @@ from recall.clinic.patients import Language, Patient
 from recall.common.timeutil import zone as zone_info
 from recall.reminders.outcomes import Refusal, SendOutcome
 from recall.reminders.planning import Channel, Hours, PolicyDoc, earliest_allowed, is_allowed, makes_sense
-from recall.reminders.reminders import ACTIVE_BOOKING, CONSENT, Reminder, ReminderStatus
+from recall.reminders.reminders import CONSENT, Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
 from recall.reminders.templates import SMS, render
+from recall.visits.booking import ACTIVE as ACTIVE_BOOKING
 from recall.visits.bookings import Booking, BookingStatus
 
 

@@ -28,8 +28,9 @@ from recall.reminders import outgoing
 from recall.reminders.outcomes import RecoveryVerdict as Verdict
 from recall.reminders.outcomes import SendIncident
 from recall.reminders.planning import Channel
-from recall.reminders.reminders import ACTIVE_BOOKING, Reminder, ReminderStatus
+from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import Found, SendError, SendLookup, SendResult
+from recall.visits.booking import ACTIVE as ACTIVE_BOOKING
 
 _log = logging.getLogger(__name__)
 

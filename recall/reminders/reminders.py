@@ -33,8 +33,10 @@ from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.queue.surge import surge_status
+from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders.planning import DEFAULT_POLICY, HUMAN, Channel, Fallback, Step, automated, plan_steps
-from recall.reminders.policy import current_policy, get_version
+from recall.reminders.policy_versions import current_policy, get_version
+from recall.visits.booking import ACTIVE, Booking, BookingStatus
 
 
 class CallOutcome(str, enum.Enum):
@@ -76,7 +78,6 @@ CONSENT = {
     Channel.OPERATOR_CALL: "consent_call",
     Channel.FRONTDESK_CALL: "consent_call",
 }
-ACTIVE_BOOKING = ("booked", "confirmed")
 
 
 # The reminders whose lost send still waits for its recovery (``dispatch.Dispatcher.recover``).
@@ -169,7 +170,7 @@ def cancel_waiting(
     return result.rowcount or 0
 
 
-def plan_booking(session: Session, booking: object, now: datetime, *, reason: str = "replanned") -> list[Reminder]:
+def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: str = "replanned") -> list[Reminder]:
     """(Re-)plan a booking's reminders by the clinic's current policy, inside the caller's transaction.
 
     Waiting reminders are cancelled first; a booking that is no longer active, or whose patient
@@ -180,8 +181,7 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
     first = session.scalar(sa.select(Reminder.id).where(Reminder.booking_id == b.id).limit(1)) is None
     if not first:  # a new booking has nothing to cancel
         cancel_waiting(session, now, booking_id=b.id, reason=reason)
-    status = getattr(b.status, "value", b.status)
-    if status not in ACTIVE_BOOKING:
+    if b.status not in ACTIVE:
         return []
     patient = session.get(Patient, b.patient_id)
     clinic = session.get(Clinic, b.clinic_id)
@@ -197,7 +197,7 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
         zone=patient.timezone or clinic.timezone,
         service_id=b.service_id,
         provider_id=b.provider_id,
-        confirmed=status == "confirmed",
+        confirmed=b.status == BookingStatus.CONFIRMED,
         surge=surge,
     )
     made = []
@@ -234,18 +234,6 @@ def plan_booking(session: Session, booking: object, now: datetime, *, reason: st
     return made
 
 
-def replan_clinic(session: Session, clinic_id: int, now: datetime) -> int:
-    """A policy change: every future active booking of the clinic is planned again. Returns how many."""
-    from recall.visits.bookings import ACTIVE, Booking
-
-    bookings = session.scalars(
-        sa.select(Booking).where(Booking.clinic_id == clinic_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
-    ).all()
-    for booking in bookings:
-        plan_booking(session, booking, now, reason="policy_changed")
-    return len(bookings)
-
-
 def list_reminders(
     clinic_id: int,
     *,
@@ -269,8 +257,6 @@ def list_reminders(
 def step_of(session: Session, reminder: Reminder) -> Step | None:
     """The policy step that planned ``reminder`` (a fallback: the step it stands in for), by the version that
     planned it and the booking's service and provider; None if that step is not there (read it as not routine)."""
-    from recall.visits.bookings import Booking
-
     booking = session.get(Booking, reminder.booking_id)
     if booking is None:
         return None
@@ -329,9 +315,6 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
     One call per booking waits at a time: an operator's open reminder-call task about the booking takes
     this step too, and a new call on the desk's list replaces one still waiting there (the booking moved).
     """
-    from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
-    from recall.visits.bookings import Booking
-
     if automate_in_surge(session, reminder, now):
         return "automated"
 
@@ -381,13 +364,11 @@ def hand_over(session: Session, reminder: Reminder, now: datetime) -> str:
 
 def fall_back(session: Session, reminder: Reminder, now: datetime) -> Reminder | None:
     """A reminder failed for good: the policy's fallback step, due now, unless the visit is over or gone."""
-    from recall.visits.bookings import Booking
-
     if reminder.fallback is Fallback.NONE:
         return None
     booking = session.get(Booking, reminder.booking_id)
     patient = session.get(Patient, reminder.patient_id)
-    if booking is None or patient is None or getattr(booking.status, "value", booking.status) not in ACTIVE_BOOKING:
+    if booking is None or patient is None or booking.status not in ACTIVE:
         return None
     if booking.start_at <= now or patient.opted_out:
         return None

@@ -15,14 +15,9 @@ from recall.common.clock import FixedClock
 from recall.common.db import Database
 from recall.common.errors import Conflict, Forbidden, ValidationError
 from recall.reminders.planning import DEFAULT_POLICY, Channel
-from recall.reminders.policy import (
-    ReminderPolicy,
-    current_policy,
-    get_version,
-    list_versions,
-    replace_policy,
-    validate_policy,
-)
+from recall.reminders.policy import replace_policy
+from recall.reminders.policy_validation import validate_policy
+from recall.reminders.policy_versions import ReminderPolicy, current_policy, get_version, list_versions
 from tests.factories import World, actor_of, make_staff
 
 THREE_SEGMENTS = (

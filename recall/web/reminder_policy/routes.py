@@ -13,8 +13,10 @@ from typing import Any
 from recall.clinic.clinics import get_clinic
 from recall.common.timeutil import zone
 from recall.reminders import policy as reminder_policy
+from recall.reminders import policy_versions
 from recall.reminders.planning import DEFAULT_POLICY, PlannedStep
-from recall.reminders.policy import ReminderPolicy, policy_warnings
+from recall.reminders.policy_validation import policy_warnings
+from recall.reminders.policy_versions import ReminderPolicy
 from recall.web.auth import any_staff, manager_only
 from recall.web.common import PageArgs, actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint, may_answer
@@ -47,7 +49,7 @@ def _shown(row: ReminderPolicy, warnings: list[str]) -> dict[str, Any]:
 @blp.response(200, PolicyVersionSchema)
 def get_policy() -> Any:
     """The policy in force: its version (0 for the built-in default), the document and its warnings."""
-    row = reminder_policy.latest_version(session(), actor().clinic_id)
+    row = policy_versions.latest_version(session(), actor().clinic_id)
     if row is None:
         return {
             "version": 0,
@@ -75,7 +77,7 @@ def replace_policy(document: dict[str, Any]) -> Any:
 @blp.response(200, page_schema(PolicyVersionSchema))
 def list_versions(args: dict[str, Any]) -> Any:
     """Every saved version, newest first."""
-    page = page_of(reminder_policy.list_versions(actor().clinic_id), args)
+    page = page_of(policy_versions.list_versions(actor().clinic_id), args)
     return replace(page, items=[_shown(row, policy_warnings(row.doc)) for row in page.items])
 
 
@@ -84,7 +86,7 @@ def list_versions(args: dict[str, Any]) -> Any:
 @blp.response(200, PolicyVersionSchema)
 def get_version(version: int) -> Any:
     """One saved version of the policy."""
-    row = reminder_policy.get_version(session(), actor().clinic_id, version)
+    row = policy_versions.get_version(session(), actor().clinic_id, version)
     return _shown(row, policy_warnings(row.doc))
 
 

@@ -1,7 +1,7 @@
 """The reminder policy document on the wire, and the preview a manager asks for.
 
 The schemas check the shape (types, ranges, known keys) and document it in the
-OpenAPI file; ``recall.reminder_policy.validate_policy`` checks the rules that
+OpenAPI file; ``recall.reminders.policy_validation.validate_policy`` checks the rules that
 need the clinic (its services and providers, its phone region) and the
 templates, and names problems with the same dotted paths.
 """
@@ -22,7 +22,7 @@ from recall.reminders.planning import (
     Fallback,
     OnMachine,
 )
-from recall.reminders.policy import MAX_OVERRIDES
+from recall.reminders.policy_validation import MAX_OVERRIDES
 from recall.reminders.templates import MAX_TEMPLATE_CHARS
 from recall.web.common import Id, Input, Instant, Output, StrictFloat, strict_bool
 
