@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime
 from recall.common.errors import NotFound, ValidationError
-from recall.queue.tasks import reweigh_open_tasks
 
 
 class Provider(Base):
@@ -115,12 +114,11 @@ def create_service(session: Session, clock: Clock, clinic_id: int, data: dict[st
     return service
 
 
-def update_service(session: Session, clinic_id: int, service_id: int, data: dict[str, Any]) -> Service:
+def change_service(session: Session, clinic_id: int, service_id: int, data: dict[str, Any]) -> Service:
+    """Apply an edit of a service inside the caller's transaction (``recall.queue.service_edits`` commits it,
+    with the recall queue's order that a new value weight changes)."""
     service = get_service(session, clinic_id, service_id)
     _set_fields(service, data)
-    if "value_weight" in data:
-        reweigh_open_tasks(session, service.id, service.value_weight)
-    session.commit()
     return service
 
 

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound
@@ -206,8 +207,6 @@ def open_task(
     origin_booking_id: int | None = None,
 ) -> RecallTask:
     """Add an open task to the caller's transaction (the caller commits)."""
-    from recall.clinic.catalog import Service
-
     weight = session.scalar(sa.select(Service.value_weight).where(Service.id == service_id)) if service_id else None
     task = RecallTask(
         clinic_id=clinic.id,

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.clinic.catalog import update_service
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient, update_patient
 from recall.common.clock import FixedClock
 from recall.common.errors import Conflict, Forbidden
 from recall.queue.claims import claim_next, release_lease, renew_lease
+from recall.queue.service_edits import update_service
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 from recall.visits.bookings import Channel, Source
 from tests.factories import make_booking, make_patient, make_service, make_task

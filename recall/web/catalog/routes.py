@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from recall.clinic import catalog
+from recall.queue import service_edits
 from recall.web.auth import any_staff, manager_only
 from recall.web.catalog.schemas import (
     CatalogListArgs,
@@ -80,4 +81,4 @@ def get_service(service_id: int) -> Any:
 @blp.arguments(ServiceUpdateSchema)
 @blp.response(200, ServiceSchema)
 def update_service(data: dict[str, Any], service_id: int) -> Any:
-    return catalog.update_service(session(), actor().clinic_id, service_id, data)
+    return service_edits.update_service(session(), actor().clinic_id, service_id, data)
