@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from _common import HOST, BenchDatabase, Latencies
 from _ledger import PATIENT_COLS, BulkTable
 
-from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.clinic.clinics import Clinic, ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Actor, Role

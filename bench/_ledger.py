@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from _common import BenchDatabase
 
 from recall.clinic.catalog import create_provider, create_service
-from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.clinics import ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Role

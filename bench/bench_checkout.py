@@ -51,7 +51,8 @@ from _common import (
 from _server import SCRATCH
 
 from recall.clinic.catalog import create_provider, create_service
-from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.clinics import ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Role

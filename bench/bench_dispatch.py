@@ -48,7 +48,8 @@ from _common import BenchDatabase, Watchdog, _proc_cpu_seconds, bench_parser, ma
 
 from integrations.twilio.client import TwilioGateway
 from recall.clinic.catalog import create_service
-from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.clinics import ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff
 from recall.common.actors import Actor, Role

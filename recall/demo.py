@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import create_provider, create_service
-from recall.clinic.clinics import ClinicInput, create_clinic
+from recall.clinic.clinics import ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import create_patient
 from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Actor, Role

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from recall.clinic.catalog import Provider, Service, create_provider, create_service
-from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.clinic.clinics import Clinic, ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Patient, create_patient
 from recall.clinic.staff import Staff, create_staff, issue_token
 from recall.common.actors import Actor, Role

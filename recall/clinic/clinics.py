@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from babel.numbers import list_currencies
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime
 from recall.common.errors import NotFound, ValidationError
 from recall.common.phones import validate_region
@@ -96,7 +95,7 @@ class ClinicInput:
     currency: str = "EUR"
 
 
-def _validate_currency(code: str) -> str:
+def validate_currency(code: str) -> str:
     code = (code or "").upper()
     if code not in list_currencies():
         raise ValidationError(
@@ -114,35 +113,6 @@ def _backoff(steps: Any) -> list[int]:
                 "must be a whole number of minutes between 5 and 43200", field=f"recall_backoff_minutes.{i}"
             )
     return list(steps)
-
-
-def create_clinic(session: Session, clock: Clock, data: ClinicInput) -> Clinic:
-    from recall.credit.payplan import PayPlan  # the plan is created with its clinic
-
-    if not data.name.strip():
-        raise ValidationError("must not be empty", field="name")
-    clinic = Clinic(
-        name=data.name.strip(),
-        timezone=validate_zone(data.timezone),
-        phone_region=validate_region(data.phone_region),
-        currency=_validate_currency(data.currency),
-        recall_cooling_off_hours=DEFAULT_COOLING_OFF_HOURS,
-        calling_weekday_start=9 * 60,
-        calling_weekday_end=20 * 60,
-        calling_weekend_start=10 * 60,
-        calling_weekend_end=16 * 60,
-        recall_lease_minutes=15,
-        recall_max_attempts=5,
-        recall_backoff_minutes=list(DEFAULT_BACKOFF_MINUTES),
-        recall_callback_hold_minutes=60,
-        surge_overdue_tasks=1,
-        created_at=clock.now(),
-    )
-    session.add(clinic)
-    session.flush()
-    session.add(PayPlan.default_for(clinic.id, clock.now()))
-    session.commit()
-    return clinic
 
 
 def get_clinic(session: Session, clinic_id: int) -> Clinic:
@@ -167,7 +137,7 @@ def update_clinic(session: Session, clinic_id: int, changes: dict[str, Any]) -> 
     if "phone_region" in changes:
         clinic.phone_region = validate_region(changes["phone_region"])
     if "currency" in changes:
-        clinic.currency = _validate_currency(changes["currency"])
+        clinic.currency = validate_currency(changes["currency"])
     if "recall_cooling_off_hours" in changes:
         hours = changes["recall_cooling_off_hours"]
         if not isinstance(hours, int) or not 0 <= hours <= 24 * 365:

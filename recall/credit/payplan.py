@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall.clinic.catalog import Service
 from recall.common.actors import Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
@@ -146,8 +147,6 @@ def amount_for(session: Session, clinic_id: int, role: Role, service_id: int | N
 
 def check_rates(session: Session, clinic_id: int, terms: PlanTerms, prefix: str = "service_rates") -> None:
     """Every per-service amount must name a service of this clinic."""
-    from recall.clinic.catalog import Service
-
     known = set(session.scalars(sa.select(Service.id).where(Service.clinic_id == clinic_id)))
     for index, (service_id, _role) in enumerate(terms.service_rates):
         if service_id not in known:

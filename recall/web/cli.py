@@ -19,7 +19,8 @@ from waitress.server import create_server
 
 import config
 from integrations.twilio.standin import StandIn
-from recall.clinic.clinics import Clinic, ClinicInput, create_clinic
+from recall.clinic.clinics import Clinic, ClinicInput
+from recall.clinic.opening import create_clinic
 from recall.clinic.staff import create_staff, get_staff, issue_token
 from recall.common.actors import Role
 from recall.common.db import Database
