@@ -15,7 +15,6 @@ from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound, ValidationError
 from recall.common.phones import to_e164
 from recall.common.timeutil import local_day, validate_zone
-from recall.queue import tasks as recall_tasks
 
 
 class Language(str, enum.Enum):
@@ -67,7 +66,7 @@ def check_birth_date(born: date, today: date, field: str = "date_of_birth") -> d
     return born
 
 
-def _apply(patient: Patient, data: dict[str, Any], clinic: Clinic, now: datetime) -> None:
+def apply_changes(patient: Patient, data: dict[str, Any], clinic: Clinic, now: datetime) -> None:
     region = clinic.phone_region
     if "full_name" in data:
         if not str(data["full_name"]).strip():
@@ -100,42 +99,10 @@ def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[st
     for required in ("full_name", "phone"):
         if required not in data:
             raise ValidationError("is required", field=required)
-    _apply(patient, data, clinic, now)
+    apply_changes(patient, data, clinic, now)
     session.add(patient)
     session.commit()
     return patient
-
-
-def update_patient(
-    session: Session,
-    clock: Clock,
-    clinic_id: int,
-    patient_id: int,
-    data: dict[str, Any],
-    by_staff_id: int | None = None,
-) -> Patient:
-    clinic = get_clinic(session, clinic_id)
-    patient = get_patient(session, clinic_id, patient_id, for_update=True)
-    was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
-    now = clock.now()
-    _apply(patient, data, clinic, now)
-    if patient.opted_out and not was_opted_out:
-        opt_out(session, patient, now, by_staff_id)
-    if was_invalid and "phone" in data and patient.phone_e164 != old_phone:
-        recall_tasks.unpark(session, patient.id, now)
-    elif was_invalid and "phone" in data:
-        patient.phone_invalid = True  # the same wrong number again is still wrong
-    session.commit()
-    return patient
-
-
-def opt_out(session: Session, patient: Patient, now: datetime, by_staff_id: int | None) -> None:
-    """No more contact: the flag, and every open recall task of the patient closes (the caller commits)."""
-    from recall.reminders.reminders import cancel_waiting
-
-    patient.opted_out, patient.opted_out_at, patient.updated_at = True, now, now
-    recall_tasks.close_for_opt_out(session, patient.id, now, by_staff_id)
-    cancel_waiting(session, now, patient_id=patient.id, reason="opted_out")
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:

@@ -34,8 +34,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.clinic import patients
 from recall.clinic.clinics import get_clinic
+from recall.clinic.patients import get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
@@ -51,6 +51,7 @@ from recall.queue.tasks import (
     get_task,
     set_due,
 )
+from recall.reminders.patient_edits import opt_out
 from recall.visits import bookings
 from recall.visits.booking import ACTIVE, BookingStatus, Channel, Source, get_booking
 from recall.visits.bookings import BookingRequest, BookingSlot
@@ -182,7 +183,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     clinic = get_clinic(session, actor.clinic_id)
     # Lock order as in the booking flow: the patient, then the task.
     task_patient = get_task(session, actor.clinic_id, task_id).patient_id
-    patient = patients.get_patient(session, actor.clinic_id, task_patient, for_update=True)
+    patient = get_patient(session, actor.clinic_id, task_patient, for_update=True)
     task = queue.held_by(session, actor, task_id)
     if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
         raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")
@@ -229,7 +230,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         task.reserved_until = data.callback_at + timedelta(minutes=clinic.recall_callback_hold_minutes)
         drop_lease(task)
     elif data.outcome is Outcome.OPTED_OUT:
-        patients.opt_out(session, patient, now, actor.staff_id)
+        opt_out(session, patient, now, actor.staff_id)
     elif data.outcome in SERVICE_OUTCOMES:
         booking_id = _serve(session, clock, actor, task, data)
         attempt.booking_id = booking_id

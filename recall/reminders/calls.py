@@ -28,13 +28,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic import patients
 from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import locking
 from recall.common.errors import Conflict, NotFound, ValidationError
 from recall.reminders import reminders
+from recall.reminders.patient_edits import opt_out
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import RETRY_CALL, CallOutcome, Reminder, ReminderStatus
 from recall.visits import bookings
@@ -237,5 +237,5 @@ def _apply(session: Session, clock: Clock, actor: Actor, booking: Booking, patie
     elif data.outcome is CallOutcome.WRONG_NUMBER:
         patient.phone_invalid, patient.updated_at = True, clock.now()
     elif data.outcome is CallOutcome.OPTED_OUT:
-        patients.opt_out(session, patient, clock.now(), actor.staff_id)
+        opt_out(session, patient, clock.now(), actor.staff_id)
     # reached, no_answer, busy, voicemail: the booking stands as it is

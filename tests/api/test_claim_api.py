@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from recall.clinic.patients import update_patient
 from recall.common.clock import FixedClock
 from recall.queue.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import TaskReason
+from recall.reminders.patient_edits import update_patient
 from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
 from tests.api.checks import assert_error

@@ -8,12 +8,13 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.clinics import Clinic
-from recall.clinic.patients import Patient, update_patient
+from recall.clinic.patients import Patient
 from recall.common.errors import Conflict, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
+from recall.reminders.patient_edits import update_patient
 from recall.visits.bookings import Booking, Source
 from tests.factories import make_patient, make_task
 

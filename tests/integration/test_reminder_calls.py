@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.clinic.patients import Patient, update_patient
+from recall.clinic.patients import Patient
 from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 from recall.reminders.calls import CANCEL_REASON, CallInput, CallState, describe, list_calls, record_call
+from recall.reminders.patient_edits import update_patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import CallOutcome, Reminder, ReminderStatus

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.clinic.patients import update_patient
 from recall.common.clock import FixedClock
 from recall.common.errors import ValidationError
+from recall.reminders.patient_edits import update_patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus

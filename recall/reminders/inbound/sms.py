@@ -12,10 +12,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic.patients import Patient, opt_out
+from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.reminders.inbound.answers import answer, locked_booking, storable
 from recall.reminders.inbound.receipts import first_receipt
+from recall.reminders.patient_edits import opt_out
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus, plan_booking
 from recall.reminders.replies import Intent, classify

@@ -6,6 +6,7 @@ from typing import Any
 
 from recall.clinic import clinics, patients
 from recall.common.phones import to_e164
+from recall.reminders import patient_edits
 from recall.web.auth import any_staff
 from recall.web.common import actor, clock, page_of, page_schema, session
 from recall.web.contract import Blueprint
@@ -47,4 +48,4 @@ def get_patient(patient_id: int) -> Any:
 @blp.arguments(PatientUpdateSchema)
 @blp.response(200, PatientSchema)
 def update_patient(data: dict[str, Any], patient_id: int) -> Any:
-    return patients.update_patient(session(), clock(), actor().clinic_id, patient_id, data, actor().staff_id)
+    return patient_edits.update_patient(session(), clock(), actor().clinic_id, patient_id, data, actor().staff_id)
