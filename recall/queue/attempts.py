@@ -48,7 +48,6 @@ from recall.queue.tasks import (
     TaskStatus,
     close_task,
     drop_lease,
-    get_task,
     set_due,
 )
 from recall.reminders.patient_edits import opt_out
@@ -181,9 +180,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     now = clock.now()
     _check(data, now)
     clinic = get_clinic(session, actor.clinic_id)
-    # Lock order as in the booking flow: the patient, then the task.
-    task_patient = get_task(session, actor.clinic_id, task_id).patient_id
-    patient = get_patient(session, actor.clinic_id, task_patient, for_update=True)
+    patient = get_patient(session, actor.clinic_id, queue.lock_patient_of(session, actor, task_id))  # then the task
     task = queue.held_by(session, actor, task_id)
     if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
         raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")

@@ -26,7 +26,7 @@ from recall.clinic.staff import Staff
 from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
 from recall.queue.claims import Claim
 from recall.queue.tasks import RecallTask
-from recall.visits.booking import ACTIVE, Booking, BookingStatus
+from recall.visits.booking import ACTIVE, Booking, BookingStatus, is_upcoming
 from recall.visits.visit import Visit
 
 # The patient's most recent attempts shown with a claim, and their next bookings.
@@ -133,7 +133,7 @@ def sheet_for(session: Session, claim: Claim, clinic_id: int, now: datetime) -> 
         .limit(ATTEMPTS_SHOWN)
     ).all()
     origin_bookings = {t.origin_booking_id for t in tasks if t.origin_booking_id is not None}
-    upcoming = sa.and_(Booking.status.in_(ACTIVE), Booking.start_at > now)
+    upcoming = is_upcoming(now)
     bookings = list(
         session.scalars(
             sa.select(Booking)

@@ -58,7 +58,7 @@ from recall.queue.tasks import (
     close_task,
     get_task,
 )
-from recall.visits.booking import ACTIVE, Booking
+from recall.visits.booking import Booking, is_upcoming, upcoming_bookings
 
 # How many tasks one claim may close on its way (their patients booked meanwhile) before it gives up.
 MAX_SKIPS = 50
@@ -275,12 +275,7 @@ def _close_on_the_way(session: Session, tasks: list[RecallTask], now: datetime) 
     closed = 0
     winback = [t for t in tasks if t.reason not in SERVICE_REASONS]
     if winback:
-        booking = session.execute(
-            sa.select(Booking.id, Booking.created_at)
-            .where(Booking.patient_id == winback[0].patient_id, Booking.status.in_(ACTIVE), Booking.start_at > now)
-            .order_by(Booking.start_at)
-            .limit(1)
-        ).first()
+        booking = session.scalars(upcoming_bookings(now, winback[0].patient_id).limit(1)).first()
         if booking is not None:
             for task in winback:
                 won = booking.created_at >= task.created_at
@@ -295,11 +290,7 @@ def _close_on_the_way(session: Session, tasks: list[RecallTask], now: datetime) 
                 closed += 1
     about = {t.origin_booking_id for t in tasks if t.reason in SERVICE_REASONS and t.origin_booking_id is not None}
     if about:
-        ahead = set(
-            session.scalars(
-                sa.select(Booking.id).where(Booking.id.in_(about), Booking.status.in_(ACTIVE), Booking.start_at > now)
-            )
-        )
+        ahead = set(session.scalars(sa.select(Booking.id).where(Booking.id.in_(about), is_upcoming(now))))
         for booking_id in sorted(about - ahead):
             closed += max(1, close_service_tasks(session, booking_id, now))
     if closed:
@@ -352,7 +343,7 @@ def _held(session: Session, actor: Actor, task_id: int) -> RecallTask:
     return task
 
 
-def _lock_patient_of(session: Session, actor: Actor, task_id: int) -> int:
+def lock_patient_of(session: Session, actor: Actor, task_id: int) -> int:
     """Lock order as in the booking flow and the claim: the patient, then the tasks. Returns the patient's id."""
     patient_id = get_task(session, actor.clinic_id, task_id).patient_id
     get_patient(session, actor.clinic_id, patient_id, for_update=True)
@@ -363,7 +354,7 @@ def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> R
     """Keep working: the caller's leases on this task's patient run for another full period from now (also
     after they lapsed, if nobody took the patient meanwhile)."""
     actor.require(Role.OPERATOR, Role.MANAGER)
-    patient_id = _lock_patient_of(session, actor, task_id)
+    patient_id = lock_patient_of(session, actor, task_id)
     task = _held(session, actor, task_id)
     clinic = get_clinic(session, actor.clinic_id)
     until = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
@@ -386,7 +377,7 @@ def release_lease(session: Session, clock: Clock, actor: Actor, task_id: int) ->
     """Give the patient's work back to the queue untouched: every lease on this task's patient the caller
     holds (a manager: anyone's) ends."""
     actor.require(Role.OPERATOR, Role.MANAGER)
-    patient_id = _lock_patient_of(session, actor, task_id)
+    patient_id = lock_patient_of(session, actor, task_id)
     if actor.role is Role.MANAGER:
         task = get_task(session, actor.clinic_id, task_id, for_update=True)
         if task.lease_holder_id is None:

@@ -28,7 +28,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic.patients import Patient, get_patient
+from recall.clinic.patients import Patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import locking
@@ -38,7 +38,7 @@ from recall.reminders.patient_edits import opt_out
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import RETRY_CALL, CallOutcome, Reminder, ReminderStatus
 from recall.visits import bookings
-from recall.visits.booking import ACTIVE, Booking, BookingStatus, get_booking
+from recall.visits.booking import ACTIVE, Booking, BookingStatus, is_upcoming, lock_patient_and_booking
 
 MAX_NOTE = 1000
 CANCEL_REASON = "patient cancelled on a reminder call"
@@ -116,9 +116,7 @@ def list_calls(
     patient_id: int | None = None,
 ) -> sa.Select[tuple[Reminder]]:
     """The front desk's calls, soonest visit first (for paging; ``describe`` adds booking and patient)."""
-    is_open = sa.and_(
-        Reminder.handled_at.is_(None), Booking.status.in_(ACTIVE), Booking.start_at > now, sa.not_(Patient.opted_out)
-    )
+    is_open = sa.and_(Reminder.handled_at.is_(None), is_upcoming(now), sa.not_(Patient.opted_out))
     stmt = (
         sa.select(Reminder)
         .join(Booking, Booking.id == Reminder.booking_id)
@@ -168,8 +166,7 @@ def record_call(session: Session, clock: Clock, actor: Actor, reminder_id: int, 
     _check(data)
     found = get_reminder(session, actor.clinic_id, reminder_id)
     # The lock order of every use case that changes a booking: the patient, then the booking, then the call.
-    patient = get_patient(session, actor.clinic_id, found.patient_id, for_update=True)
-    booking = get_booking(session, actor.clinic_id, found.booking_id, for_update=True)
+    patient, booking = lock_patient_and_booking(session, actor.clinic_id, found.patient_id, found.booking_id)
     reminder = get_reminder(session, actor.clinic_id, reminder_id, for_update=True)
     _still_to_make(reminder, booking, patient, now)
     _apply(session, clock, actor, booking, patient, data)

@@ -78,6 +78,23 @@ CONSENT = {
     Channel.OPERATOR_CALL: "consent_call",
     Channel.FRONTDESK_CALL: "consent_call",
 }
+# The channels that dial the patient's number themselves: a number known to be wrong rules them out.
+DIALLED = (Channel.SMS, Channel.VOICE)
+
+
+def why_not_contact(patient: Patient, channel: Channel) -> str | None:
+    """Why the patient may not be contacted on ``channel`` ("no_consent", "invalid_phone"), or None if they may."""
+    if not getattr(patient, CONSENT[channel]):
+        return "no_consent"
+    if patient.phone_invalid and channel in DIALLED:
+        return "invalid_phone"
+    return None
+
+
+def may_contact(patient: Patient, channel: Channel) -> bool:
+    """Whether the patient may be contacted on ``channel``: they consented to it, and a message or an automated
+    call has a number that is not known to be wrong."""
+    return why_not_contact(patient, channel) is None
 
 
 # The reminders whose lost send still waits for its recovery (``dispatch.Dispatcher.recover``).
@@ -202,11 +219,7 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
     )
     made = []
     for step in steps:
-        skipped = step.skipped_reason
-        if skipped is None and not getattr(patient, CONSENT[step.channel]):
-            skipped = "no_consent"
-        if skipped is None and patient.phone_invalid and step.channel in (Channel.SMS, Channel.VOICE):
-            skipped = "invalid_phone"
+        skipped = step.skipped_reason or why_not_contact(patient, step.channel)
         if skipped is not None and not first:
             continue
         reminder = Reminder(
@@ -286,7 +299,7 @@ def automate_in_surge(session: Session, reminder: Reminder, now: datetime) -> bo
     original = session.get(Reminder, reminder.fallback_of_id) if reminder.fallback_of_id else None
     if original is not None and original.channel is channel:  # it stands in for that call: never the same again
         channel, fallback = Channel.SMS, Fallback.NONE
-    if patient.phone_invalid or not getattr(patient, CONSENT[channel]):
+    if not may_contact(patient, channel):  # an automated channel: consent and a number not known to be wrong
         return False
     if session.scalar(
         sa.select(Reminder.id).where(  # that call is already waiting for this step
@@ -373,7 +386,7 @@ def fall_back(session: Session, reminder: Reminder, now: datetime) -> Reminder |
     if booking.start_at <= now or patient.opted_out:
         return None
     channel = Channel(reminder.fallback.value)
-    if channel in (Channel.SMS, Channel.VOICE) and (patient.phone_invalid or not getattr(patient, CONSENT[channel])):
+    if channel in DIALLED and not may_contact(patient, channel):
         return None
     backup = Reminder(
         clinic_id=reminder.clinic_id,

@@ -43,7 +43,7 @@ from recall.visits.booking import (
     BookingStatus,
     Channel,
     Source,
-    get_booking,
+    lock_booking,
 )
 from recall.visits.visit import Visit
 
@@ -250,11 +250,8 @@ def create_booking(session: Session, clock: Clock, actor: Actor, req: BookingReq
 
 
 def _locked_active(session: Session, actor: Actor, booking_id: int, to: BookingStatus) -> Booking:
-    """The booking, locked, if it may become ``to``. Lock order everywhere: the patient, then the booking
-    (then a task), so two use cases touching one patient's bookings and tasks queue instead of deadlocking."""
-    booking = get_booking(session, actor.clinic_id, booking_id)
-    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
-    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    """The booking, locked (its patient first, as everywhere), if it may become ``to``."""
+    booking = lock_booking(session, actor.clinic_id, booking_id)
     if to not in TRANSITIONS[booking.status]:
         raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become {to.value}", field="status")
     return booking
@@ -275,9 +272,7 @@ def confirm_booking(session: Session, clock: Clock, actor: Actor, booking_id: in
 
 
 def mark_attended(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Booking:
-    booking = get_booking(session, actor.clinic_id, booking_id)
-    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)
-    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    booking = lock_booking(session, actor.clinic_id, booking_id)
     attend(session, actor, booking, clock.now())
     session.commit()
     return booking
@@ -387,9 +382,7 @@ def move(
     """A new time (and perhaps provider), inside the caller's transaction. The credit stays pending; a
     confirmation must be given again."""
     now = clock.now()
-    booking = get_booking(session, actor.clinic_id, booking_id)
-    get_patient(session, actor.clinic_id, booking.patient_id, for_update=True)  # lock order: patient, then booking
-    booking = get_booking(session, actor.clinic_id, booking_id, for_update=True)
+    booking = lock_booking(session, actor.clinic_id, booking_id)
     if booking.status not in ACTIVE:
         raise Conflict(
             f"booking {booking.id} is {booking.status.value}; only a booked or confirmed booking moves", field="status"

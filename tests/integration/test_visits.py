@@ -211,7 +211,7 @@ def test_checking_in_for_a_booking_marks_it_attended_and_earns_the_credit(databa
     assert visit.service_id == booking.service_id
     with database.reader() as s:
         kinds = [e.kind for e in entries_for_booking(s, booking.id)]
-        from recall.visits.bookings import get_booking
+        from recall.visits.booking import get_booking
 
         assert get_booking(s, world.a.clinic.id, booking.id).status is BookingStatus.ATTENDED
     assert kinds == [CreditKind.PENDING, CreditKind.EARNED]
