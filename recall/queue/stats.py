@@ -1,13 +1,8 @@
-"""How the recall queue stands right now, and how the team worked it: read-only figures for managers.
+"""How the team worked the recall queue: read-only KPIs for managers (how the queue stands now: ``health``).
 
 The database counts (GROUP BY, window functions), so the cost follows the rows of the asked range,
 never a Python loop over every task. The definitions, and why:
 
-- Queue health: the lenses overlap on purpose (a due task may also be leased). Overdue bands split
-  the due tasks by how long ago they fell due; a band includes its lower bound (exactly 1 day
-  overdue is "1 to 7 days"). ``unreachable`` counts tasks closed as unreachable in the last 30 days:
-  an all-time count only grows and says nothing about whether the attempt limit is eating patients
-  lately.
 - KPI periods are local days or ISO weeks (Monday) in the clinic's zone. An attempt belongs to the
   period of its start, a task closure to that of ``closed_at``, a booking to that of ``created_at``.
 - Working time: an operator's attempts form stretches; a gap of more than 30 minutes between the
@@ -38,7 +33,6 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.clinic.staff import Staff
 from recall.common.actors import Role
@@ -46,12 +40,10 @@ from recall.common.clock import UTC
 from recall.common.errors import ValidationError
 from recall.common.timeutil import local_day, zone
 from recall.queue.attempts import MAX_DURATION_SECONDS, ContactAttempt, Outcome
-from recall.queue.surge import SurgeStatus, surge_status
 from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskStatus
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
 
 Group = Literal["day", "week"]
-UNREACHABLE_WINDOW = timedelta(days=30)
 STRETCH_GAP = timedelta(minutes=30)
 # 366 local days; one hour of slack for a range that crosses a DST change.
 MAX_KPI_RANGE = timedelta(days=366, hours=1)
@@ -66,89 +58,13 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def _count(condition: Any) -> Any:
+def count_if(condition: Any) -> Any:
+    """How many rows of the group meet ``condition`` (0, not NULL, for none)."""
     return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
 
 def _sum(column: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(column), 0)
-
-
-@dataclass
-class QueueCounts:
-    open: int = 0
-    not_yet_due: int = 0
-    due_now: int = 0
-    overdue_under_1_day: int = 0
-    overdue_1_to_7_days: int = 0
-    overdue_7_to_30_days: int = 0
-    overdue_over_30_days: int = 0
-    leased: int = 0
-    callbacks: int = 0
-    parked: int = 0
-    unreachable: int = 0
-
-
-@dataclass
-class ServiceCounts(QueueCounts):
-    service_id: int | None = None  # None: tasks without a service
-    service_name: str = "none"
-
-
-@dataclass
-class QueueHealth:
-    now: datetime
-    unreachable_since: datetime
-    totals: QueueCounts
-    services: list[ServiceCounts]
-    surge: SurgeStatus
-
-
-def queue_health(session: Session, clinic: Clinic, now: datetime) -> QueueHealth:
-    """The queue's state at ``now``, in total and per service: one grouped query over the waiting tasks."""
-    t = RecallTask
-    since = now - UNREACHABLE_WINDOW
-    is_open = t.status == TaskStatus.OPEN
-    unreachable = sa.and_(
-        t.status == TaskStatus.CLOSED, t.close_reason == CloseReason.UNREACHABLE, t.closed_at >= since
-    )
-    day1, day7, day30 = now - timedelta(days=1), now - timedelta(days=7), now - timedelta(days=30)
-    lenses = {
-        "open": is_open,
-        "not_yet_due": sa.and_(is_open, t.due_at > now),
-        "due_now": sa.and_(is_open, t.due_at <= now),
-        "overdue_under_1_day": sa.and_(is_open, t.due_at <= now, t.due_at > day1),
-        "overdue_1_to_7_days": sa.and_(is_open, t.due_at <= day1, t.due_at > day7),
-        "overdue_7_to_30_days": sa.and_(is_open, t.due_at <= day7, t.due_at > day30),
-        "overdue_over_30_days": sa.and_(is_open, t.due_at <= day30),
-        "leased": sa.and_(is_open, t.lease_expires_at > now),
-        "callbacks": sa.and_(is_open, t.reserved_for_id.is_not(None), t.reserved_until > now),
-        "parked": t.status == TaskStatus.PARKED,
-        "unreachable": unreachable,
-    }
-    rows = session.execute(
-        sa.select(t.service_id, *(_count(cond).label(name) for name, cond in lenses.items()))
-        .where(t.clinic_id == clinic.id, sa.or_(t.status.in_((TaskStatus.OPEN, TaskStatus.PARKED)), unreachable))
-        .group_by(t.service_id)
-    ).all()
-    ids = [r.service_id for r in rows if r.service_id is not None]
-    names = dict(
-        session.execute(
-            sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id, Service.id.in_(ids))
-        ).all()
-    )
-    services = [
-        ServiceCounts(
-            service_id=r.service_id,
-            service_name=names.get(r.service_id, "none"),
-            **{name: int(getattr(r, name)) for name in lenses},
-        )
-        for r in sorted(rows, key=lambda r: (r.service_id is None, r.service_id or 0))
-    ]
-    totals = QueueCounts(**{name: sum(getattr(s, name) for s in services) for name in lenses})
-    return QueueHealth(
-        now=now, unreachable_since=since, totals=totals, services=services, surge=surge_status(session, clinic, now)
-    )
 
 
 def _offsets(zone_name: str, lo: datetime, hi: datetime) -> list[tuple[datetime | None, int]]:
@@ -288,9 +204,9 @@ def attempt_totals(
         inner,
         {
             "attempts": sa.func.count(),
-            "contacts": _count(c.answered.is_(True)),
-            "refusals": _count(c.outcome == Outcome.DECLINED),
-            "bookings": _count(c.outcome == Outcome.BOOKED),
+            "contacts": count_if(c.answered.is_(True)),
+            "refusals": count_if(c.outcome == Outcome.DECLINED),
+            "bookings": count_if(c.outcome == Outcome.BOOKED),
             "handle_seconds": _sum(c.duration_seconds),
             "working_seconds": _sum(c.adds),
             "wrap_up_seconds": _sum(c.wrap),
@@ -335,11 +251,11 @@ def _closures(
         session,
         inner,
         {
-            "tasks_won": _count(c.status == TaskStatus.WON),
+            "tasks_won": count_if(c.status == TaskStatus.WON),
             "tasks_closed": sa.func.count(),
-            "closed_declined": _count(c.close_reason == CloseReason.DECLINED),
-            "closed_unreachable": _count(c.close_reason == CloseReason.UNREACHABLE),
-            "closed_opted_out": _count(c.close_reason == CloseReason.OPTED_OUT),
+            "closed_declined": count_if(c.close_reason == CloseReason.DECLINED),
+            "closed_unreachable": count_if(c.close_reason == CloseReason.UNREACHABLE),
+            "closed_opted_out": count_if(c.close_reason == CloseReason.OPTED_OUT),
             "first_contact_wins": _sum(c.fcr),
         },
     )
@@ -364,10 +280,10 @@ def _credited(
         inner,
         {
             "credited_bookings": sa.func.count(),
-            "bookings_attended": _count(c.status == BookingStatus.ATTENDED),
-            "bookings_no_show": _count(c.status == BookingStatus.NO_SHOW),
-            "bookings_cancelled": _count(c.status == BookingStatus.CANCELLED),
-            "bookings_pending": _count(c.status.in_(ACTIVE)),
+            "bookings_attended": count_if(c.status == BookingStatus.ATTENDED),
+            "bookings_no_show": count_if(c.status == BookingStatus.NO_SHOW),
+            "bookings_cancelled": count_if(c.status == BookingStatus.CANCELLED),
+            "bookings_pending": count_if(c.status.in_(ACTIVE)),
         },
     )
 

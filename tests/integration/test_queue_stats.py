@@ -29,8 +29,9 @@ from recall.queue.attempts import (
     log_attempt,
 )
 from recall.queue.claims import claim_next, take_patient
+from recall.queue.health import queue_health
 from recall.queue.staffing import forecast
-from recall.queue.stats import KpiRow, queue_health, team_kpis
+from recall.queue.stats import KpiRow, team_kpis
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
 from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
 from tests.factories import World, make_patient

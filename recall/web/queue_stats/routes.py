@@ -13,6 +13,7 @@ from recall.clinic.clinics import Clinic, get_clinic
 from recall.clinic.staff import get_staff
 from recall.common.errors import NotFound, ValidationError
 from recall.common.timeutil import local_day
+from recall.queue import health as queue_health
 from recall.queue import staffing
 from recall.queue import stats as queue_stats
 from recall.web.auth import manager_only
@@ -35,7 +36,7 @@ blp = Blueprint("queue_stats", __name__, description="Recall queue health, team 
 def health() -> Any:
     """The queue right now: open, due, overdue by age, leased, callbacks, parked, recently unreachable; per service."""
     clinic = get_clinic(session(), actor().clinic_id)
-    return queue_stats.queue_health(session(), clinic, clock().now())
+    return queue_health.queue_health(session(), clinic, clock().now())
 
 
 def _range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
