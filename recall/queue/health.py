@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
-from recall.queue.stats import count_if
+from recall.queue.measures import count_if
 from recall.queue.surge import SurgeStatus, surge_status
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 

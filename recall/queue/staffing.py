@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import Clinic
 from recall.common.errors import ValidationError
-from recall.queue.stats import attempt_totals, queue_staff, ratio
+from recall.queue.measures import attempt_totals, queue_staff, ratio
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
 
 DEFAULT_ATTEMPTS_PER_TASK = 3.0
