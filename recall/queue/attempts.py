@@ -51,7 +51,7 @@ from recall.queue.tasks import (
     set_due,
 )
 from recall.reminders.patient_edits import opt_out
-from recall.visits import bookings
+from recall.visits import booking_outcomes, bookings
 from recall.visits.booking import ACTIVE, BookingStatus, Channel, Source, get_booking
 from recall.visits.bookings import BookingRequest, BookingSlot
 
@@ -292,7 +292,7 @@ def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data:
             if current.status is not BookingStatus.CONFIRMED:
                 bookings.confirm(session, clock, actor, booking_id)
         elif data.outcome is Outcome.CANCELLED:
-            bookings.cancel(session, clock, actor, booking_id, "patient cancelled on a reminder call")
+            booking_outcomes.cancel(session, clock, actor, booking_id, "patient cancelled on a reminder call")
         else:
             assert data.booking is not None
             bookings.move(

@@ -37,7 +37,7 @@ from recall.reminders import reminders
 from recall.reminders.patient_edits import opt_out
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import RETRY_CALL, CallOutcome, Reminder, ReminderStatus
-from recall.visits import bookings
+from recall.visits import booking_outcomes, bookings
 from recall.visits.booking import ACTIVE, Booking, BookingStatus, is_upcoming, lock_patient_and_booking
 
 MAX_NOTE = 1000
@@ -225,7 +225,7 @@ def _apply(session: Session, clock: Clock, actor: Actor, booking: Booking, patie
         if booking.status is not BookingStatus.CONFIRMED:  # confirming a confirmed visit again is no news
             bookings.confirm(session, clock, actor, booking.id)
     elif data.outcome is CallOutcome.CANCELLED:
-        bookings.cancel(session, clock, actor, booking.id, CANCEL_REASON)
+        booking_outcomes.cancel(session, clock, actor, booking.id, CANCEL_REASON)
     elif data.outcome is CallOutcome.RESCHEDULED:
         assert data.start_at is not None
         bookings.move(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Role
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
-from recall.common.errors import NotFound
+from recall.common.errors import Conflict, NotFound
 
 
 class BookingStatus(str, enum.Enum):
@@ -121,6 +121,14 @@ def lock_booking(session: Session, clinic_id: int, booking_id: int) -> Booking:
     """The booking, locked in that order: read once unlocked to learn whose it is, then its patient and it."""
     patient_id = get_booking(session, clinic_id, booking_id).patient_id
     return lock_patient_and_booking(session, clinic_id, patient_id, booking_id)[1]
+
+
+def lock_to_become(session: Session, clinic_id: int, booking_id: int, to: BookingStatus) -> Booking:
+    """The booking, locked (its patient first, as everywhere), if it may become ``to``."""
+    booking = lock_booking(session, clinic_id, booking_id)
+    if to not in TRANSITIONS[booking.status]:
+        raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become {to.value}", field="status")
+    return booking
 
 
 def is_upcoming(now: datetime) -> sa.ColumnElement[bool]:

@@ -33,7 +33,8 @@ from recall.queue.tasks import (
     open_task_for_visit,
 )
 from recall.visits.booking import Booking, Channel, Source, get_booking
-from recall.visits.bookings import BookingRequest, BookingSlot, attend, book
+from recall.visits.booking_outcomes import attend
+from recall.visits.bookings import BookingRequest, BookingSlot, book
 from recall.visits.visit import NEEDS_RECALL, OPEN_VISIT_INDEX, FollowUp, Visit, VisitStatus, get_visit
 
 MAX_FOLLOW_UP_DAYS = 3650

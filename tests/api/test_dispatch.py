@@ -19,7 +19,7 @@ from recall.common.clock import FixedClock
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import cancel_booking
+from recall.visits.booking_outcomes import cancel_booking
 from tests.factories import make_booking
 
 UTC = UTC

@@ -12,16 +12,8 @@ from recall.common.actors import Role
 from recall.common.errors import Conflict, Forbidden, ValidationError
 from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
 from recall.credit.payplan import PlanTerms, load_terms, replace_plan
-from recall.visits.bookings import (
-    BookingStatus,
-    Channel,
-    Source,
-    cancel_booking,
-    confirm_booking,
-    mark_attended,
-    mark_no_show,
-    move_booking,
-)
+from recall.visits.booking_outcomes import cancel_booking, mark_attended, mark_no_show
+from recall.visits.bookings import BookingStatus, Channel, Source, confirm_booking, move_booking
 from tests.factories import future, make_booking
 
 

@@ -12,7 +12,7 @@ from recall.common.actors import Role
 from recall.common.errors import ValidationError
 from recall.credit.earnings import period, staff_earnings, team_earnings, what_if
 from recall.credit.payplan import PlanTerms
-from recall.visits.bookings import cancel_booking, mark_attended
+from recall.visits.booking_outcomes import cancel_booking, mark_attended
 from tests.factories import make_booking
 
 

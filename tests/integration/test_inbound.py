@@ -23,7 +23,8 @@ from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.planning import DEFAULT_POLICY, Channel, Fallback
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import Booking, BookingStatus
 from tests import twilio_callbacks
 from tests.api.checks import nothing_written
 from tests.factories import ClinicWorld, World, actor_of, make_booking

@@ -11,7 +11,8 @@ from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import TaskReason
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import ReminderStatus
-from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import Booking, BookingStatus
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, make_booking, make_clinic, make_patient
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER

@@ -33,7 +33,8 @@ from recall.queue.health import queue_health
 from recall.queue.staffing import forecast
 from recall.queue.stats import KpiRow, team_kpis
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus, open_task
-from recall.visits.bookings import BookingRequest, Channel, cancel_booking, create_booking, mark_attended, mark_no_show
+from recall.visits.booking_outcomes import cancel_booking, mark_attended, mark_no_show
+from recall.visits.bookings import BookingRequest, Channel, create_booking
 from tests.factories import World, make_patient
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")

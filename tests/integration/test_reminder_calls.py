@@ -20,13 +20,8 @@ from recall.reminders.patient_edits import update_patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import CallOutcome, Reminder, ReminderStatus
-from recall.visits.bookings import (
-    Booking,
-    BookingStatus,
-    cancel_booking,
-    confirm_booking,
-    move_booking,
-)
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import Booking, BookingStatus, confirm_booking, move_booking
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, dispatch_at, make_booking, make_call, make_task, row
 

@@ -13,11 +13,8 @@ from recall.reminders.patient_edits import update_patient
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import (
-    cancel_booking,
-    confirm_booking,
-    move_booking,
-)
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import confirm_booking, move_booking
 from tests.factories import make_booking, make_patient
 
 UTC = UTC

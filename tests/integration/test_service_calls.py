@@ -23,7 +23,8 @@ from recall.reminders import inbound
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.bookings import Booking, BookingStatus, cancel_booking
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import Booking, BookingStatus
 from tests.factories import dispatch_at, future, make_booking, make_patient, make_task, row
 from tests.integration.test_attempts import _log
 from tests.integration.test_inbound import credit_kinds, make_reminder, new_sid, run, status_of

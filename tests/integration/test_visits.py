@@ -12,13 +12,8 @@ from recall.clinic.clinics import update_clinic
 from recall.common.errors import Conflict, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
-from recall.visits.bookings import (
-    Booking,
-    BookingStatus,
-    Channel,
-    Source,
-    cancel_booking,
-)
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import Booking, BookingStatus, Channel, Source
 from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, Visit, VisitStatus, check_in, checkout
 from tests.factories import future, make_booking
 

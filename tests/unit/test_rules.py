@@ -14,7 +14,8 @@ from recall.common.phones import to_e164, validate_region
 from recall.common.timeutil import at_local, format_hhmm, local_day, month_range, parse_hhmm, validate_zone
 from recall.credit.payplan import PlanTerms
 from recall.queue.tasks import due_at_for
-from recall.visits.bookings import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel, credit_target
+from recall.visits.booking import ACTIVE, CHANNEL_ROLE, TRANSITIONS, BookingStatus, Channel
+from recall.visits.bookings import credit_target
 
 UTC = UTC
 

@@ -18,7 +18,8 @@ from recall.common.clock import Clock
 from recall.common.text import UNSTORABLE
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders.replies import Intent
-from recall.visits.bookings import ACTIVE, Booking, BookingStatus, cancel_booking, confirm_booking
+from recall.visits.booking_outcomes import cancel_booking
+from recall.visits.bookings import ACTIVE, Booking, BookingStatus, confirm_booking
 
 MAX_TEXT = 1600  # RecallTask.request_text
 

@@ -8,7 +8,7 @@ from recall.common.actors import Role
 from recall.common.errors import Forbidden
 from recall.credit import ledger as credit
 from recall.visits import booking as booking_rows
-from recall.visits import bookings
+from recall.visits import booking_outcomes, bookings
 from recall.visits.bookings import BookingRequest
 from recall.web.auth import any_staff, roles
 from recall.web.bookings.schemas import (
@@ -103,7 +103,7 @@ def move(data: dict[str, Any], booking_id: int) -> Any:
 @blp.response(200, BookingSchema)
 def cancel(data: dict[str, Any], booking_id: int) -> Any:
     """Cancel a booking; its pending credit is voided."""
-    return bookings.cancel_booking(session(), clock(), actor(), booking_id, data["reason"])
+    return booking_outcomes.cancel_booking(session(), clock(), actor(), booking_id, data["reason"])
 
 
 @blp.route("/bookings/<int:booking_id>/attend", methods=["POST"])
@@ -111,7 +111,7 @@ def cancel(data: dict[str, Any], booking_id: int) -> Any:
 @blp.response(200, BookingSchema)
 def attend(booking_id: int) -> Any:
     """Record that the patient came: the booking's credit is earned."""
-    return bookings.mark_attended(session(), clock(), actor(), booking_id)
+    return booking_outcomes.mark_attended(session(), clock(), actor(), booking_id)
 
 
 @blp.route("/bookings/<int:booking_id>/no-show", methods=["POST"])
@@ -119,4 +119,4 @@ def attend(booking_id: int) -> Any:
 @blp.response(200, BookingSchema)
 def no_show(booking_id: int) -> Any:
     """Record that the patient did not come: the booking's credit is voided."""
-    return bookings.mark_no_show(session(), clock(), actor(), booking_id)
+    return booking_outcomes.mark_no_show(session(), clock(), actor(), booking_id)
