@@ -122,11 +122,11 @@ def change_service(session: Session, clinic_id: int, service_id: int, data: dict
     return service
 
 
-def list_providers(clinic_id: int, active: bool | None = None) -> sa.Select[tuple[Provider]]:
+def list_providers(clinic_id: int, active: bool | None = None) -> sa.Select[Provider]:
     stmt = sa.select(Provider).where(Provider.clinic_id == clinic_id).order_by(Provider.id)
     return stmt if active is None else stmt.where(Provider.active == active)
 
 
-def list_services(clinic_id: int, active: bool | None = None) -> sa.Select[tuple[Service]]:
+def list_services(clinic_id: int, active: bool | None = None) -> sa.Select[Service]:
     stmt = sa.select(Service).where(Service.clinic_id == clinic_id).order_by(Service.id)
     return stmt if active is None else stmt.where(Service.active == active)

@@ -117,7 +117,7 @@ def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update
 
 def search_patients(
     clinic_id: int, *, q: str | None = None, phone: str | None = None, language: Language | None = None
-) -> sa.Select[tuple[Patient]]:
+) -> sa.Select[Patient]:
     stmt = sa.select(Patient).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
     if q:
         stmt = stmt.where(Patient.full_name.ilike(f"%{_escape_like(q)}%", escape="\\"))

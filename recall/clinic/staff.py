@@ -76,7 +76,7 @@ def get_staff(session: Session, clinic_id: int, staff_id: int) -> Staff:
     return staff
 
 
-def list_staff(clinic_id: int, *, role: Role | None = None, active: bool | None = None) -> sa.Select[tuple[Staff]]:
+def list_staff(clinic_id: int, *, role: Role | None = None, active: bool | None = None) -> sa.Select[Staff]:
     stmt = sa.select(Staff).where(Staff.clinic_id == clinic_id).order_by(Staff.id)
     if role is not None:
         stmt = stmt.where(Staff.role == role)

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -116,7 +116,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 10_000, pool_size: int = 10,
             url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True, hide_parameters=True
         )
     # The engine's logger (an adapter when echo or a logging name is set): a filter there sees its rows.
-    getattr(engine.logger, "logger", engine.logger).addFilter(_HIDE_ROWS)
+    logger = engine.logger
+    cast(logging.Logger, getattr(logger, "logger", logger)).addFilter(_HIDE_ROWS)
     return engine
 
 

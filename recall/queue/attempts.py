@@ -317,7 +317,7 @@ def list_attempts(
     staff_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> sa.Select[tuple[ContactAttempt]]:
+) -> sa.Select[ContactAttempt]:
     stmt = sa.select(ContactAttempt).where(ContactAttempt.clinic_id == clinic_id)
     if task_id is not None:
         stmt = stmt.where(ContactAttempt.task_id == task_id)

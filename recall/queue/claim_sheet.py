@@ -147,12 +147,9 @@ def sheet_for(session: Session, claim: Claim, clinic_id: int, now: datetime) -> 
     visit_ids = {t.origin_visit_id for t in tasks if t.origin_visit_id is not None}
     visits = list(session.scalars(sa.select(Visit).where(Visit.id.in_(visit_ids)))) if visit_ids else []
 
-    providers = _names(
-        session, Provider, {x.provider_id for x in (*tasks, *bookings, *visits) if x.provider_id is not None}
-    )
-    services = _names(
-        session, Service, {x.service_id for x in (*tasks, *bookings, *visits) if x.service_id is not None}
-    )
+    named: list[RecallTask | Booking | Visit] = [*tasks, *bookings, *visits]
+    providers = _names(session, Provider, {x.provider_id for x in named if x.provider_id is not None})
+    services = _names(session, Service, {x.service_id for x in named if x.service_id is not None})
 
     def booking_card(b: Booking) -> BookingCard:
         return BookingCard(

@@ -53,6 +53,7 @@ from recall.queue.tasks import (
     CloseReason,
     PatientClaim,
     RecallTask,
+    TaskReason,
     TaskStatus,
     close_service_tasks,
     close_task,
@@ -147,7 +148,7 @@ def _workable(me: Any, now: Any) -> Any:
 
 def _candidates(
     session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool, surge: bool
-) -> sa.Select[Any]:
+) -> sa.Select[int, int, TaskReason, int | None]:
     sqlite = session.get_bind().dialect.name == "sqlite"
     # SQLite's planner would take the due-time index and sort every due task; "+column" keeps it off that
     # index, so it walks the rank index in order and stops at the first free task.

@@ -272,7 +272,7 @@ def list_tasks(
     assignee_id: int | None = None,
     leased: bool | None = None,
     now: datetime | None = None,
-) -> sa.Select[tuple[RecallTask]]:
+) -> sa.Select[RecallTask]:
     stmt = sa.select(RecallTask).where(RecallTask.clinic_id == clinic_id).order_by(RecallTask.due_at, RecallTask.id)
     if status is not None:
         stmt = stmt.where(RecallTask.status == status)

@@ -95,7 +95,7 @@ def browse_reminders(
     channel: Channel | None = None,
     send_from: datetime | None = None,
     send_to: datetime | None = None,
-) -> sa.Select[tuple[Reminder]]:
+) -> sa.Select[Reminder]:
     """Every reminder of the clinic and its delivery state, by planned send time; [send_from, send_to)."""
     stmt = reminders.list_reminders(clinic_id, booking_id=booking_id, status=status, channel=channel)
     if patient_id is not None:
@@ -114,7 +114,7 @@ def list_calls(
     state: CallState = CallState.OPEN,
     booking_id: int | None = None,
     patient_id: int | None = None,
-) -> sa.Select[tuple[Reminder]]:
+) -> sa.Select[Reminder]:
     """The front desk's calls, soonest visit first (for paging; ``describe`` adds booking and patient)."""
     is_open = sa.and_(Reminder.handled_at.is_(None), is_upcoming(now), sa.not_(Patient.opted_out))
     stmt = (

@@ -194,6 +194,7 @@ def _templates(p: _Problems, raw: Any, show_provider: bool) -> dict[str, dict[st
     result: dict[str, dict[str, str]] = {}
     languages = tuple(lang.value for lang in Language)
     for channel in TEMPLATE_CHANNELS if obj is not None else ():
+        assert obj is not None  # the loop runs only then
         texts = _obj(p, obj.get(channel, {}), f"templates.{channel}", languages)
         for lang, text in (texts or {}).items():
             if lang not in languages:

@@ -51,7 +51,7 @@ def current_policy(session: Session, clinic_id: int) -> tuple[int, PolicyDoc]:
     return (0, DEFAULT_POLICY) if row is None else (row.version, row.doc)
 
 
-def list_versions(clinic_id: int) -> sa.Select[tuple[ReminderPolicy]]:
+def list_versions(clinic_id: int) -> sa.Select[ReminderPolicy]:
     """Every saved version of the clinic's policy, newest first (for paging)."""
     return (
         sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id).order_by(ReminderPolicy.version.desc())

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -179,10 +180,14 @@ def cancel_waiting(
         stmt = stmt.where(Reminder.booking_id == booking_id)
     if patient_id is not None:
         stmt = stmt.where(Reminder.patient_id == patient_id)
-    result = session.execute(
-        stmt.values(status=ReminderStatus.CANCELLED, outcome=reason, updated_at=now).execution_options(
-            synchronize_session=False
-        )
+    # An UPDATE answers with a cursor result, which counts the rows it matched.
+    result = cast(
+        "sa.CursorResult[Any]",
+        session.execute(
+            stmt.values(status=ReminderStatus.CANCELLED, outcome=reason, updated_at=now).execution_options(
+                synchronize_session=False
+            )
+        ),
     )
     return result.rowcount or 0
 
@@ -254,7 +259,7 @@ def list_reminders(
     status: ReminderStatus | None = None,
     channel: Channel | None = None,
     due_before: datetime | None = None,
-) -> sa.Select[tuple[Reminder]]:
+) -> sa.Select[Reminder]:
     stmt = sa.select(Reminder).where(Reminder.clinic_id == clinic_id)
     if booking_id is not None:
         stmt = stmt.where(Reminder.booking_id == booking_id)

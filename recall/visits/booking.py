@@ -136,7 +136,7 @@ def is_upcoming(now: datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Booking.status.in_(ACTIVE), Booking.start_at > now)
 
 
-def upcoming_bookings(now: datetime, patient_id: int | None = None) -> sa.Select[tuple[Booking]]:
+def upcoming_bookings(now: datetime, patient_id: int | None = None) -> sa.Select[Booking]:
     """The bookings still to come, soonest first: the patient's, or without one every patient's (to narrow)."""
     stmt = sa.select(Booking).where(is_upcoming(now)).order_by(Booking.start_at, Booking.id)
     return stmt if patient_id is None else stmt.where(Booking.patient_id == patient_id)
@@ -152,7 +152,7 @@ def list_bookings(
     provider_id: int | None = None,
     credited_staff_id: int | None = None,
     channel: Channel | None = None,
-) -> sa.Select[tuple[Booking]]:
+) -> sa.Select[Booking]:
     stmt = sa.select(Booking).where(Booking.clinic_id == clinic_id).order_by(Booking.start_at, Booking.id)
     if statuses:
         stmt = stmt.where(Booking.status.in_(statuses))

@@ -83,7 +83,7 @@ def list_visits(
     from_: datetime | None = None,
     to: datetime | None = None,
     patient_id: int | None = None,
-) -> sa.Select[tuple[Visit]]:
+) -> sa.Select[Visit]:
     stmt = sa.select(Visit).where(Visit.clinic_id == clinic_id).order_by(Visit.checked_in_at, Visit.id)
     if status is not None:
         stmt = stmt.where(Visit.status == status)

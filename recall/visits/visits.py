@@ -308,11 +308,9 @@ def _correct(
 
 
 def _recall_settled(session: Session, visit_id: int) -> bool:
-    return (
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(RecallTask)
-            .where(RecallTask.origin_visit_id == visit_id, RecallTask.status == TaskStatus.WON)
-        )
-        > 0
+    won = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(RecallTask)
+        .where(RecallTask.origin_visit_id == visit_id, RecallTask.status == TaskStatus.WON)
     )
+    return (won or 0) > 0

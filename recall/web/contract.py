@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import flask_smorest
@@ -233,8 +233,13 @@ _SIGNATURE = {
 
 
 def _webhook(
-    summary: str, path: str, form: dict[str, Any], required: list[str], answer: str, query: list[dict[str, Any]] = ()
-) -> dict[str, Any]:  # type: ignore[assignment]
+    summary: str,
+    path: str,
+    form: dict[str, Any],
+    required: list[str],
+    answer: str,
+    query: Sequence[dict[str, Any]] = (),
+) -> dict[str, Any]:
     return {
         "summary": f"{summary} (POST /webhooks/twilio{path})",
         "post": {

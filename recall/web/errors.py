@@ -48,7 +48,8 @@ class ErrorSchema(Output):
     status = ma.fields.String(metadata={"description": "HTTP status name"})
     error = ma.fields.String(metadata={"description": "machine-readable error kind"})
     message = ma.fields.String()
-    fields = ma.fields.Dict(
+    # Named as the key on the wire; marshmallow collects declared fields into Schema.fields itself.
+    fields = ma.fields.Dict(  # type: ignore[assignment]
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "field path -> problems; only when input was wrong", "optional": True},
@@ -106,7 +107,7 @@ def handle_http_exception(exc: HTTPException) -> tuple[dict[str, Any], int, dict
 
 def register(app: Flask) -> None:
     @app.errorhandler(errors.RecallError)
-    def _domain(exc: errors.RecallError) -> tuple[dict[str, Any], int]:
+    def _domain(exc: errors.RecallError) -> tuple[dict[str, Any], int, dict[str, str]]:
         code = next((status for cls, status in STATUS.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": 'Bearer realm="recall"'} if code == 401 else {}
         return payload(code, exc.code, exc.message, exc.fields or None), code, headers
