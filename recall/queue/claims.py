@@ -311,7 +311,7 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
     clinic = get_clinic(session, actor.clinic_id)
     surge = surge_status(session, clinic, now)
     until = now + timedelta(minutes=clinic.recall_lease_minutes)
-    me = actor.staff_id
+    me = actor.member_id
     closed = tries = 0
     for reserved_only in (True, False):
         while closed <= MAX_SKIPS and tries <= MAX_SKIPS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ from flask import current_app, g, request
 from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import get_clinic
-from recall.common.actors import Actor
+from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.common.errors import ValidationError as RecallValidationError
@@ -89,6 +90,20 @@ class StrictBoolean(ma.fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid", input=value)
         return value
+
+
+# The roles a staff member holds, as their own enum: Role.SYSTEM is nobody's, so the API neither takes nor shows it.
+_StaffRole = enum.Enum("_StaffRole", {r.name: r.value for r in STAFF_ROLES}, type=str)  # type: ignore[misc]
+
+
+class StaffRole(ma.fields.Enum):
+    """A staff member's role by its value; loads as a ``Role``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(_StaffRole, by_value=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        return Role(super()._deserialize(value, attr, data, **kwargs).value)
 
 
 def strict_bool(**kwargs: Any) -> ma.fields.Boolean:

@@ -4,11 +4,10 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.common.actors import Role
 from recall.credit.ledger import CreditKind
 from recall.visits.booking import BookingStatus, Channel, Source
 from recall.visits.bookings import BookingRequest
-from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs
+from recall.web.common import Day, Id, Input, Instant, Output, RangeArgs, StaffRole
 
 
 class BookingSchema(Output):
@@ -26,7 +25,7 @@ class BookingSchema(Output):
     follow_up_of_visit_id = Id(allow_none=True)
     created_by_id = Id(allow_none=True)
     credited_staff_id = Id(allow_none=True)
-    credited_role = ma.fields.Enum(Role, by_value=True, allow_none=True)
+    credited_role = StaffRole(allow_none=True)
     note = ma.fields.String(allow_none=True)
     cancel_reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
@@ -83,7 +82,7 @@ class CreditEntrySchema(Output):
     id = Id()
     booking_id = Id()
     staff_id = Id()
-    role = ma.fields.Enum(Role, by_value=True)
+    role = StaffRole()
     service_id = Id(allow_none=True)
     is_recall = ma.fields.Boolean()
     kind = ma.fields.Enum(CreditKind, by_value=True)

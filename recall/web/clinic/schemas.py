@@ -6,11 +6,10 @@ from typing import Any
 import marshmallow as ma
 
 from recall.clinic.clinics import NULLABLE_RULES, QUEUE_RULES
-from recall.common.actors import Role
 from recall.common.errors import ValidationError as DomainValidationError
 from recall.common.timeutil import format_hhmm
 from recall.credit.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
-from recall.web.common import Id, Input, Output, StrictDecimal
+from recall.web.common import Id, Input, Output, StaffRole, StrictDecimal
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 
@@ -97,9 +96,7 @@ class ClinicUpdateSchema(Input):
 
 class ServiceRateSchema(Input):
     service_id = Id(required=True, strict=True)
-    role = ma.fields.Enum(
-        Role,
-        by_value=True,
+    role = StaffRole(
         required=True,
         validate=ma.validate.OneOf(EARNING_ROLES, error="must be frontdesk or operator"),
     )

@@ -42,7 +42,7 @@ def _earnings_of(staff_id: int, args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, EarningsSchema)
 def my_earnings(args: dict[str, Any]) -> Any:
     """The caller's earnings: by default the current pay period (calendar month in the clinic's zone)."""
-    return _earnings_of(actor().staff_id, args)
+    return _earnings_of(actor().member_id, args)
 
 
 @blp.route("/earnings/staff/<int:staff_id>", methods=["GET"])

@@ -4,10 +4,9 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.common.actors import Role
 from recall.credit.ledger import CreditKind
 from recall.web.clinic.schemas import PayPlanInputSchema
-from recall.web.common import Day, DayOrInstant, Id, Input, Output, PageArgs
+from recall.web.common import Day, DayOrInstant, Id, Input, Output, PageArgs, StaffRole
 
 
 class _Totals(Output):
@@ -36,7 +35,7 @@ class EarningsSchema(_Totals):
 class StaffSummarySchema(_Totals):
     staff_id = ma.fields.Integer()
     name = ma.fields.String()
-    role = ma.fields.Enum(Role, by_value=True)
+    role = StaffRole()
     pending_cents = ma.fields.Integer()
     pending_count = ma.fields.Integer()
 
@@ -62,7 +61,7 @@ class WhatIfInputSchema(Input):
 class WhatIfRowSchema(Output):
     staff_id = ma.fields.Integer()
     name = ma.fields.String()
-    role = ma.fields.Enum(Role, by_value=True)
+    role = StaffRole()
     realized_count = ma.fields.Integer()
     actual_cents = ma.fields.Integer()
     proposed_cents = ma.fields.Integer()

@@ -32,7 +32,7 @@ def _self_or_manager(staff_id: int) -> None:
 @blp.response(200, StaffSchema)
 def me() -> Any:
     """The caller's own staff record."""
-    return staff_uc.get_staff(session(), actor().clinic_id, actor().staff_id)
+    return staff_uc.get_staff(session(), actor().clinic_id, actor().member_id)
 
 
 @blp.route("/staff", methods=["GET"])

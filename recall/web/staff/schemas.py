@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from recall.common.actors import Role
-from recall.web.common import Input, Output, PageArgs, strict_bool
+from recall.web.common import Input, Output, PageArgs, StaffRole, strict_bool
 
 
 class StaffSchema(Output):
@@ -11,14 +10,14 @@ class StaffSchema(Output):
     clinic_id = ma.fields.Integer()
     name = ma.fields.String()
     email = ma.fields.String(allow_none=True)
-    role = ma.fields.Enum(Role, by_value=True)
+    role = StaffRole()
     active = ma.fields.Boolean()
     created_at = ma.fields.DateTime()
 
 
 class StaffCreateSchema(Input):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    role = ma.fields.Enum(Role, by_value=True, required=True)
+    role = StaffRole(required=True)
     email = ma.fields.Email(load_default=None, validate=ma.validate.Length(max=254))
 
 
@@ -28,7 +27,7 @@ class StaffUpdateSchema(Input):
 
 
 class StaffListArgs(PageArgs):
-    role = ma.fields.Enum(Role, by_value=True)
+    role = StaffRole()
     active = ma.fields.Boolean()
 
 
