@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime
 from recall.common.errors import NotFound, ValidationError
@@ -99,8 +100,9 @@ def create_provider(session: Session, clock: Clock, clinic_id: int, data: dict[s
     return provider
 
 
-def update_provider(session: Session, clinic_id: int, provider_id: int, data: dict[str, Any]) -> Provider:
-    provider = get_provider(session, clinic_id, provider_id)
+def update_provider(session: Session, actor: Actor, provider_id: int, data: dict[str, Any]) -> Provider:
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    provider = get_provider(session, actor.clinic_id, provider_id)
     _set_fields(provider, data)
     session.commit()
     return provider
@@ -114,10 +116,11 @@ def create_service(session: Session, clock: Clock, clinic_id: int, data: dict[st
     return service
 
 
-def change_service(session: Session, clinic_id: int, service_id: int, data: dict[str, Any]) -> Service:
+def change_service(session: Session, actor: Actor, service_id: int, data: dict[str, Any]) -> Service:
     """Apply an edit of a service inside the caller's transaction (``recall.queue.service_edits`` commits it,
     with the recall queue's order that a new value weight changes)."""
-    service = get_service(session, clinic_id, service_id)
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    service = get_service(session, actor.clinic_id, service_id)
     _set_fields(service, data)
     return service
 

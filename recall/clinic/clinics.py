@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from babel.numbers import list_currencies
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from recall.common.actors import Actor, Role
 from recall.common.db import Base, UTCDateTime
 from recall.common.errors import NotFound, ValidationError
 from recall.common.phones import validate_region
@@ -125,9 +126,10 @@ def get_clinic(session: Session, clinic_id: int) -> Clinic:
 _HOURS_FIELDS = ("calling_weekday_start", "calling_weekday_end", "calling_weekend_start", "calling_weekend_end")
 
 
-def update_clinic(session: Session, clinic_id: int, changes: dict[str, Any]) -> Clinic:
+def update_clinic(session: Session, actor: Actor, changes: dict[str, Any]) -> Clinic:
     """Apply a manager's edit of name, zone, region, currency, cooling-off and calling hours."""
-    clinic = get_clinic(session, clinic_id)
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    clinic = get_clinic(session, actor.clinic_id)
     if "name" in changes:
         if not str(changes["name"]).strip():
             raise ValidationError("must not be empty", field="name")

@@ -88,6 +88,7 @@ def list_staff(clinic_id: int, *, role: Role | None = None, active: bool | None 
 def update_staff(
     session: Session, actor: Actor, staff_id: int, *, name: str | None = None, active: bool | None = None
 ) -> Staff:
+    actor.require(Role.MANAGER, Role.SYSTEM)
     staff = get_staff(session, actor.clinic_id, staff_id)
     if name is not None:
         if not name.strip():

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.catalog import Service
-from recall.common.actors import Role
+from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import NotFound, ValidationError
@@ -153,8 +153,10 @@ def check_rates(session: Session, clinic_id: int, terms: PlanTerms, prefix: str 
             raise ValidationError(f"no service {service_id} in this clinic", field=f"{prefix}.{index}.service_id")
 
 
-def replace_plan(session: Session, clock: Clock, clinic_id: int, terms: PlanTerms) -> PlanTerms:
+def replace_plan(session: Session, clock: Clock, actor: Actor, terms: PlanTerms) -> PlanTerms:
     """Adopt a new plan. Entries already in the ledger keep the amounts they were booked at."""
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    clinic_id = actor.clinic_id
     check_rates(session, clinic_id, terms)
     plan = session.get(PayPlan, clinic_id, with_for_update=True)
     if plan is None:

@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import Service, change_service
+from recall.common.actors import Actor
 from recall.queue.tasks import reweigh_open_tasks
 
 
-def update_service(session: Session, clinic_id: int, service_id: int, data: dict[str, Any]) -> Service:
-    """Edit a service; commits."""
-    service = change_service(session, clinic_id, service_id, data)
+def update_service(session: Session, actor: Actor, service_id: int, data: dict[str, Any]) -> Service:
+    """Edit a service (a manager's); commits."""
+    service = change_service(session, actor, service_id, data)
     if "value_weight" in data:
         reweigh_open_tasks(session, service.id, service.value_weight)
     session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import get_clinic
 from recall.clinic.patients import Patient, apply_changes, get_patient
+from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
 from recall.queue import tasks as recall_tasks
 from recall.reminders.reminders import cancel_waiting
@@ -21,14 +22,16 @@ from recall.reminders.reminders import cancel_waiting
 def update_patient(
     session: Session,
     clock: Clock,
-    clinic_id: int,
+    actor: Actor,
     patient_id: int,
     data: dict[str, Any],
-    by_staff_id: int | None = None,
 ) -> Patient:
-    """A staff member's edit of a patient, with what it changes beyond the patient; commits."""
-    clinic = get_clinic(session, clinic_id)
-    patient = get_patient(session, clinic_id, patient_id, for_update=True)
+    """A staff member's edit of a patient, with what it changes beyond the patient; commits. The tasks an
+    opt-out closes name the actor as closer (nobody for the system)."""
+    actor.require(*STAFF_ROLES, Role.SYSTEM)
+    by_staff_id = actor.staff_id
+    clinic = get_clinic(session, actor.clinic_id)
+    patient = get_patient(session, actor.clinic_id, patient_id, for_update=True)
     was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
     now = clock.now()
     apply_changes(patient, data, clinic, now)

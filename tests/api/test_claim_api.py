@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.queue.attempts import AttemptChannel, AttemptInput, ContactAttempt, Outcome, log_attempt
 from recall.queue.claims import claim_next
@@ -30,7 +31,7 @@ def history(database, clock, world):
     10 days ago; the second has a booking in three days and wrote back asking to move it."""
     a, desk, operator = world.a, actor_of(world.a.staff["frontdesk"]), actor_of(world.a.staff["operator"])
     astrid, kasia = a.patients[0].id, a.patients[1].id
-    _write(database, update_patient, clock, a.clinic.id, astrid, {"timezone": "Europe/Warsaw"})
+    _write(database, update_patient, clock, Actor.system(a.clinic.id), astrid, {"timezone": "Europe/Warsaw"})
     long_ago = FixedClock(clock.now() - timedelta(days=40))
     visit = _write(
         database,

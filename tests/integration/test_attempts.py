@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
+from recall.common.actors import Actor
 from recall.common.errors import Conflict, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.attempts import AttemptChannel, AttemptInput, BookingDetails, ContactAttempt, Outcome, log_attempt
@@ -112,10 +113,10 @@ def test_a_wrong_number_flags_the_phone_and_parks_the_task_until_it_is_corrected
     assert patient.phone_invalid
     assert _claim(database, clock, people["operator"]) is None
     with database.writer() as s:  # the same number again does not count as a correction
-        update_patient(s, clock, world.a.clinic.id, patient.id, {"phone": patient.phone_e164})
+        update_patient(s, clock, Actor.system(world.a.clinic.id), patient.id, {"phone": patient.phone_e164})
     assert _task(database, held).status is TaskStatus.PARKED
     with database.writer() as s:
-        update_patient(s, clock, world.a.clinic.id, patient.id, {"phone": "070-111 22 33"})
+        update_patient(s, clock, Actor.system(world.a.clinic.id), patient.id, {"phone": "070-111 22 33"})
     assert _task(database, held).status is TaskStatus.OPEN and not _patient_of(database, held).phone_invalid
     assert _claim(database, clock, people["operator2"]) == held
 

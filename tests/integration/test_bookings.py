@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from recall.common.actors import Role
+from recall.common.actors import Actor, Role
 from recall.common.errors import Conflict, Forbidden, ValidationError
 from recall.credit.ledger import CreditEntry, CreditKind, entries_for_booking
 from recall.credit.payplan import PlanTerms, load_terms, replace_plan
@@ -103,7 +103,10 @@ def test_attending_earns_exactly_what_was_pending_even_after_the_plan_changes(da
     booking = make_booking(database, clock, world.a, by=people["operator"])
     with database.writer() as s:
         replace_plan(
-            s, clock, world.a.clinic.id, PlanTerms(5000, 5000, load_terms(s, world.a.clinic.id).recall_multiplier)
+            s,
+            clock,
+            Actor.system(world.a.clinic.id),
+            PlanTerms(5000, 5000, load_terms(s, world.a.clinic.id).recall_multiplier),
         )
     clock.set(booking.start_at)
     with database.writer() as s:

@@ -8,12 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.clinics import Clinic
-from recall.clinic.patients import Patient, update_patient
+from recall.clinic.patients import Patient
+from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.errors import Conflict, Forbidden
 from recall.queue.claims import claim_next, release_lease, renew_lease
 from recall.queue.service_edits import update_service
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
+from recall.reminders.patient_edits import update_patient
 from recall.visits.bookings import Channel, Source
 from tests.factories import make_booking, make_patient, make_service, make_task
 
@@ -78,7 +80,7 @@ def test_changing_a_services_weight_reorders_its_waiting_tasks(database, clock, 
     with database.writer() as s:
         release_lease(s, clock, people["operator"], plain.id)
     with database.writer() as s:
-        update_service(s, a, service, {"value_weight": 2.5})
+        update_service(s, Actor.system(a), service, {"value_weight": 2.5})
     assert _task(database, cheap.id).value_weight == 2.5
     assert _claim(database, clock, people["operator"]) == cheap.id
 
@@ -279,7 +281,7 @@ def test_opting_out_through_the_patient_record_closes_their_open_tasks(database,
     patient = _patient(database, clock, world)
     tasks = [make_task(database, clock, world.a.clinic.id, patient) for _ in range(2)]
     with database.writer() as s:
-        update_patient(s, clock, world.a.clinic.id, patient, {"opted_out": True}, people["operator"].staff_id)
+        update_patient(s, clock, people["operator"], patient, {"opted_out": True})
     for task in tasks:
         assert (_task(database, task.id).status, _task(database, task.id).close_reason) == (
             TaskStatus.CLOSED,

@@ -160,7 +160,7 @@ def worked(database: Database, clock: FixedClock, world: World, people: dict[str
     """op1 works Monday 2 March, op2 a little on Monday and on Tuesday 3 March. Two unanswered tries
     make a task unreachable here."""
     with database.writer() as s:
-        update_clinic(s, world.a.clinic.id, {"recall_max_attempts": 2})
+        update_clinic(s, Actor.system(world.a.clinic.id), {"recall_max_attempts": 2})
     op1, op2, desk = people["operator"], people["operator2"], people["frontdesk"]
     d = Desk(database, clock, world)
     t1, t2, t3, t4, t5 = (d.task(local(2, hhmm)) for hhmm in ("09:00", "09:09", "09:20", "10:00", "10:06"))

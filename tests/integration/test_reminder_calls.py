@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.patients import Patient
+from recall.common.actors import Actor
 from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskStatus
@@ -132,7 +133,7 @@ def test_a_call_about_a_visit_that_has_begun_leaves_the_list(database, clock, wo
 
 def test_an_opted_out_patients_call_leaves_the_list_and_cannot_be_recorded(database, clock, world, people, call):
     with database.writer() as s:
-        update_patient(s, clock, world.a.clinic.id, world.a.patients[0].id, {"opted_out": True})
+        update_patient(s, clock, Actor.system(world.a.clinic.id), world.a.patients[0].id, {"opted_out": True})
     assert call_ids(database, world, clock.now()) == []
     with nothing_written(database), pytest.raises(Conflict) as refused:
         record(database, clock, people["frontdesk"], call, "reached")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.errors import ValidationError
 from recall.reminders.patient_edits import update_patient
@@ -90,7 +91,7 @@ def test_opting_out_cancels_every_waiting_reminder_of_the_patient(database, cloc
     first = make_booking(database, clock, world.a, patient_id=patient, start_at=VISIT)
     second = make_booking(database, clock, world.a, patient_id=patient, start_at=VISIT + timedelta(days=7))
     with database.writer() as s:
-        update_patient(s, clock, world.a.clinic.id, patient, {"opted_out": True})
+        update_patient(s, clock, Actor.system(world.a.clinic.id), patient, {"opted_out": True})
     assert _waiting(database, first.id) == [] and _waiting(database, second.id) == []
 
 

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.clinics import update_clinic
+from recall.common.actors import Actor
 from recall.common.errors import Conflict, ValidationError
 from recall.credit.ledger import CreditKind, entries_for_booking
 from recall.queue.tasks import CloseReason, RecallTask, TaskReason, TaskStatus
@@ -52,7 +53,7 @@ def test_an_undecided_patient_gets_a_recall_task_due_at_the_recommended_day(data
 
 def test_a_recall_task_is_never_due_before_the_cooling_off_delay(database, clock, world, people):
     with database.writer() as s:
-        update_clinic(s, world.a.clinic.id, {"recall_cooling_off_hours": 24 * 10})
+        update_clinic(s, Actor.system(world.a.clinic.id), {"recall_cooling_off_hours": 24 * 10})
     visit = _visit(database, clock, people, world)
     task = _checkout(database, clock, people, visit, follow_up=FollowUp.DECLINED, follow_up_interval_days=3).recall_task
     assert task.due_at == clock.now() + timedelta(days=10)

@@ -50,7 +50,7 @@ def get_provider(provider_id: int) -> Any:
 @blp.arguments(ProviderUpdateSchema)
 @blp.response(200, ProviderSchema)
 def update_provider(data: dict[str, Any], provider_id: int) -> Any:
-    return catalog.update_provider(session(), actor().clinic_id, provider_id, data)
+    return catalog.update_provider(session(), actor(), provider_id, data)
 
 
 @blp.route("/services", methods=["GET"])
@@ -81,4 +81,4 @@ def get_service(service_id: int) -> Any:
 @blp.arguments(ServiceUpdateSchema)
 @blp.response(200, ServiceSchema)
 def update_service(data: dict[str, Any], service_id: int) -> Any:
-    return service_edits.update_service(session(), actor().clinic_id, service_id, data)
+    return service_edits.update_service(session(), actor(), service_id, data)

@@ -39,7 +39,7 @@ def update_clinic(changes: dict[str, Any]) -> Any:
         sealer=clinic_accounts.Sealer.from_setting(current_app.config.get("TWILIO_CREDENTIALS_KEY")),
     )
     rest = {k: v for k, v in changes.items() if k not in clinic_accounts.FIELDS}
-    return clinics.update_clinic(session(), actor().clinic_id, rest)  # commits both
+    return clinics.update_clinic(session(), actor(), rest)  # commits both
 
 
 @blp.route("/clinic/pay-plan", methods=["GET"])
@@ -54,4 +54,4 @@ def get_pay_plan() -> Any:
 @blp.arguments(PayPlanInputSchema)
 @blp.response(200, PayPlanSchema)
 def replace_pay_plan(terms: PlanTerms) -> Any:
-    return payplan.replace_plan(session(), clock(), actor().clinic_id, terms)
+    return payplan.replace_plan(session(), clock(), actor(), terms)

@@ -48,4 +48,4 @@ def get_patient(patient_id: int) -> Any:
 @blp.arguments(PatientUpdateSchema)
 @blp.response(200, PatientSchema)
 def update_patient(data: dict[str, Any], patient_id: int) -> Any:
-    return patient_edits.update_patient(session(), clock(), actor().clinic_id, patient_id, data, actor().staff_id)
+    return patient_edits.update_patient(session(), clock(), actor(), patient_id, data)
