@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.common.actors import Actor, Role
+from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import Forbidden, NotFound, Unauthenticated, ValidationError
@@ -61,6 +61,8 @@ def create_staff(
 ) -> Staff:
     if not name.strip():
         raise ValidationError("must not be empty", field="name")
+    if role not in STAFF_ROLES:  # the system acts for a clinic; nobody on its staff holds that role
+        raise ValidationError(f"must be one of {', '.join(r.value for r in STAFF_ROLES)}", field="role")
     staff = Staff(
         clinic_id=clinic_id, name=name.strip(), email=(email or None), role=role, active=True, created_at=clock.now()
     )

@@ -2,25 +2,25 @@
 
 The outcome decides the task's fate by the clinic's rules:
 
-| outcome | what happens |
-|---|---|
-| no_answer, busy, voicemail | back in the queue after the clinic's growing backoff; after ``recall_max_attempts`` unanswered attempts the task ends as unreachable |
-| declined | closed, with the reason |
-| wrong_number | the patient's phone is flagged invalid and the task parked until the number is corrected |
-| callback_requested | due at the time the patient asked for, reserved for this operator for the clinic's hold window |
-| opted_out | the patient is opted out; all their open tasks end |
-| booked | a booking through the core's booking flow wins the task and credits the operator at the recall rate (the base rate on a service call); one that names neither provider nor service is with the task's suggested ones |
+- no_answer, busy, voicemail: back in the queue after the clinic's growing backoff; after
+  ``recall_max_attempts`` unanswered attempts the task ends as unreachable.
+- declined: closed, with the reason.
+- wrong_number: the patient's phone is flagged invalid and the task parked until the number is corrected.
+- callback_requested: due at the time the patient asked for, reserved for this operator for the clinic's
+  hold window.
+- opted_out: the patient is opted out; all their open tasks end.
+- booked: a booking through the core's booking flow wins the task and credits the operator at the recall
+  rate (the base rate on a service call); one that names neither provider nor service is with the task's
+  suggested ones.
 
 Service calls (a reminder call, a patient's request: ``recall_tasks.SERVICE_REASONS``) are about a
 booking the patient already has, and add four outcomes that act on it through the core's use cases,
 in the attempt's transaction:
 
-| outcome | what happens |
-|---|---|
-| confirmed | the booking is confirmed |
-| cancelled | the booking is cancelled (its credit void, its reminders stopped, a follow-up's recall re-opened) |
-| rescheduled | the booking moves to the attempt's ``booking.start_at`` (and ``end_at``, ``provider_id``) |
-| resolved | the patient was helped; the booking stands as it was |
+- confirmed: the booking is confirmed.
+- cancelled: the booking is cancelled (its credit void, its reminders stopped, a follow-up's recall re-opened).
+- rescheduled: the booking moves to the attempt's ``booking.start_at`` (and ``end_at``, ``provider_id``).
+- resolved: the patient was helped; the booking stands as it was.
 
 Each closes the task with that reason. Only the operator holding the task's lease may log an attempt on it.
 """

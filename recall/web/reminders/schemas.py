@@ -30,8 +30,8 @@ class ReminderSchema(Output):
     outcome = ma.fields.String(
         allow_none=True,
         metadata={
-            "description": "why it ended: skipped (e.g. outside_calling_hours: due when the patient's hours were closed "
-            "and they open only after the visit), failed, cancelled; for a call also answered, "
+            "description": "why it ended: skipped (e.g. outside_calling_hours: due when the patient's hours were "
+            "closed and they open only after the visit), failed, cancelled; for a call also answered, "
             "voicemail or machine"
         },
     )
