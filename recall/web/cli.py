@@ -22,7 +22,7 @@ from integrations.twilio.standin import StandIn
 from recall.clinic.clinics import Clinic, ClinicInput
 from recall.clinic.opening import create_clinic
 from recall.clinic.staff import create_staff, get_staff, issue_token
-from recall.common.actors import Role
+from recall.common.actors import STAFF_ROLES, Role
 from recall.common.db import Database
 from recall.demo import load_demo
 from recall.migrate import upgrade
@@ -56,7 +56,7 @@ def create_clinic_cmd(name: str, zone: str, region: str, currency: str) -> None:
 @group.command("create-staff")
 @click.option("--clinic", "clinic_id", type=int, required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--role", type=click.Choice([r.value for r in STAFF_ROLES]), required=True)
 @click.option("--email", default=None)
 def create_staff_cmd(clinic_id: int, name: str, role: str, email: str | None) -> None:
     """Create a staff member and print their first API token (shown once)."""

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
-from recall.common.actors import Actor, Role
+from recall.common.actors import Actor
 from recall.common.clock import Clock
 from recall.common.text import UNSTORABLE
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders.replies import Intent
+from recall.visits.booking import lock_patient_and_booking
 from recall.visits.booking_outcomes import cancel_booking
 from recall.visits.bookings import ACTIVE, Booking, BookingStatus, confirm_booking
 
@@ -51,8 +52,7 @@ def answer(
         session.commit()
         done = BookingStatus.CONFIRMED if intent is Intent.CONFIRM else BookingStatus.CANCELLED
         return ("confirmed" if intent is Intent.CONFIRM else "cancelled") if booking.status is done else "unchanged"
-    # staff id 0 is never written by confirm or cancel: they record no actor, only the clinic
-    system = Actor(staff_id=0, clinic_id=booking.clinic_id, role=Role.MANAGER)
+    system = Actor.system(booking.clinic_id)  # the patient's own answer: no staff member made this change
     if intent is Intent.CONFIRM:
         if booking.status is BookingStatus.CONFIRMED:
             session.commit()
@@ -104,12 +104,11 @@ def _task(
 
 
 def locked_booking(session: Session, booking_id: int) -> Booking | None:
-    """The booking, locked after its patient: the order every use case that changes them locks in."""
-    patient_id = session.scalar(sa.select(Booking.patient_id).where(Booking.id == booking_id))
-    if patient_id is None:
+    """The booking, locked in the one order every use case that changes a booking takes (its patient first)."""
+    row = session.execute(sa.select(Booking.clinic_id, Booking.patient_id).where(Booking.id == booking_id)).first()
+    if row is None:
         return None
-    session.execute(sa.select(Patient.id).where(Patient.id == patient_id).with_for_update())
-    return session.scalar(sa.select(Booking).where(Booking.id == booking_id).with_for_update())
+    return lock_patient_and_booking(session, row.clinic_id, row.patient_id, booking_id)[1]
 
 
 def storable(text: str) -> str | None:
