@@ -150,7 +150,7 @@ def test_two_clinics_cannot_share_an_account_and_no_token_is_stored_without_a_ke
     )
 
 
-# --- sends and webhooks over HTTP --------------------------------------------------------------------------------------
+# --- sends and webhooks over HTTP ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -265,8 +265,8 @@ def test_the_clinics_webhooks_are_signed_with_its_token_and_act_only_when_they_n
             ).status_code
             == 200
         )  # the clinic's account, about b's send
-    for row in (mine, theirs):  # the stand-in signs each with its own account's token
-        assert twilio.deliver(row.provider_sid, "delivered").status == 200
+    for sent in (mine, theirs):  # the stand-in signs each with its own account's token
+        assert twilio.deliver(sent.provider_sid, "delivered").status == 200
     assert reminder(database, mine.id).status is reminder(database, theirs.id).status is ReminderStatus.DELIVERED
 
 

@@ -208,7 +208,7 @@ def test_many_claimers_drain_the_queue_and_each_task_is_claimed_exactly_once(dat
     t0, cpu0 = time.perf_counter(), time.process_time()
     try:
         errors = _run_threads(
-            [_drainer(shared, db_url, clock, me, log, start, deadline) for me, log in zip(claimers, logs)],
+            [_drainer(shared, db_url, clock, me, log, start, deadline) for me, log in zip(claimers, logs, strict=True)],
             DRAIN_DEADLINE + JOIN_TIMEOUT,
         )
     finally:
@@ -391,7 +391,9 @@ def test_two_claimers_racing_for_one_due_task_exactly_one_gets_it(database, db_u
             start = threading.Barrier(2)
             got: dict[int, int | None] = {}
 
-            def claim(me: Actor) -> Callable[[], None]:
+            def claim(
+                me: Actor, start: threading.Barrier = start, got: dict[int, int | None] = got
+            ) -> Callable[[], None]:
                 def run() -> None:
                     start.wait(JOIN_TIMEOUT)
                     with engines[me.staff_id].writer() as s:

@@ -331,7 +331,7 @@ def test_a_booking_made_from_a_patients_request_earns_the_base_rate_not_the_reca
     request = make_task(database, clock, world.a.clinic.id, patient.id, reason=TaskReason.PATIENT_REQUEST)
     win_back = make_task(database, clock, world.a.clinic.id, world.a.patients[1].id)
     amounts = {}
-    for task_id, patient_id in ((request.id, patient.id), (win_back.id, world.a.patients[1].id)):
+    for task_id, _patient_id in ((request.id, patient.id), (win_back.id, world.a.patients[1].id)):
         assert _claim(database, clock, people["operator"]).id == task_id
         result = _log(
             database,

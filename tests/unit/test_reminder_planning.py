@@ -41,7 +41,10 @@ def wall(instant: datetime, zone: str) -> str:
     return instant.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %z")
 
 
-def policy(*steps: Step, hours: Hours = Hours(), overrides: tuple[Override, ...] = ()) -> PolicyDoc:
+DEFAULT_HOURS = Hours()  # the policy's default hours, built once (a frozen value)
+
+
+def policy(*steps: Step, hours: Hours = DEFAULT_HOURS, overrides: tuple[Override, ...] = ()) -> PolicyDoc:
     return PolicyDoc(steps=steps, hours=hours, overrides=overrides)
 
 
@@ -289,7 +292,7 @@ def test_in_a_surge_a_fallback_never_repeats_the_automated_channel():
 # --- the next opening, for a reminder found outside the hours when it is about to leave ----------------------------
 
 
-def opening(zone: str, *wall_time: int, hours: Hours = Hours(), fold: int = 0) -> str:
+def opening(zone: str, *wall_time: int, hours: Hours = DEFAULT_HOURS, fold: int = 0) -> str:
     found = earliest_allowed(at(zone, *wall_time, fold=fold), ZoneInfo(zone), hours)
     assert found is not None
     return wall(found, zone)
