@@ -80,7 +80,7 @@ class QueueWorld:
         self.operators: list[Operator] = []
         for i in range(n_operators):
             with self.db.writer() as s:
-                member = create_staff(s, self.clock, clinic.id, name=f"Operator {i}", role=Role.OPERATOR)
+                member = create_staff(s, self.clock, Actor.system(clinic.id), name=f"Operator {i}", role=Role.OPERATOR)
                 token = issue_token(s, self.clock, member, "bench").secret
                 self.operators.append(Operator(Actor(member.id, clinic.id, Role.OPERATOR), token))
 

@@ -30,7 +30,7 @@ from recall.clinic.clinics import ClinicInput
 from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
-from recall.common.actors import Role
+from recall.common.actors import Actor, Role
 from recall.common.clock import SystemClock
 from recall.common.db import UTCDateTime
 from recall.common.timeutil import local_day
@@ -265,22 +265,26 @@ class LedgerBuilder:
                         name=f"Bench chain {c} {time.time_ns()}", timezone=zone, phone_region="SE", currency="SEK"
                     ),
                 )
-                create_staff(s, self.clock, clinic.id, name=f"Manager {c}", role=Role.MANAGER)
+                create_staff(s, self.clock, Actor.system(clinic.id), name=f"Manager {c}", role=Role.MANAGER)
                 n_desk = round(per_clinic[c] * 0.4)
                 for i in range(per_clinic[c]):
                     role = Role.FRONTDESK if i < n_desk else Role.OPERATOR
-                    member = create_staff(s, self.clock, clinic.id, name=f"{role.value} {c}-{i}", role=role)
+                    member = create_staff(
+                        s, self.clock, Actor.system(clinic.id), name=f"{role.value} {c}-{i}", role=role
+                    )
                     token = issue_token(s, self.clock, member, "bench").secret
                     self.members.append(Member(member.id, clinic.id, zone, role, token))
                 providers = [
-                    create_provider(s, self.clock, clinic.id, {"name": f"Dr. {c}-{i}", "specialty": "gp"}).id
+                    create_provider(
+                        s, self.clock, Actor.system(clinic.id), {"name": f"Dr. {c}-{i}", "specialty": "gp"}
+                    ).id
                     for i in range(3)
                 ]
                 services = [
                     create_service(
                         s,
                         self.clock,
-                        clinic.id,
+                        Actor.system(clinic.id),
                         {"name": f"Service {i}", "duration_minutes": 30, "follow_up_interval_days": 30 * (i + 1)},
                     ).id
                     for i in range(4)

@@ -55,7 +55,7 @@ from recall.clinic.clinics import ClinicInput
 from recall.clinic.opening import create_clinic
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import create_staff, issue_token
-from recall.common.actors import Role
+from recall.common.actors import Actor, Role
 from recall.common.clock import SystemClock
 from recall.visits.visits import Visit, VisitStatus
 
@@ -88,15 +88,18 @@ class World:
         self.desk: list[tuple[int, str]] = []
         for i in range(n_desk):
             with self.db.writer() as s:
-                member = create_staff(s, self.clock, clinic.id, name=f"Desk {i}", role=Role.FRONTDESK)
+                member = create_staff(s, self.clock, Actor.system(clinic.id), name=f"Desk {i}", role=Role.FRONTDESK)
                 self.desk.append((member.id, issue_token(s, self.clock, member, "bench").secret))
         with self.db.writer() as s:
             self.provider_id = create_provider(
-                s, self.clock, clinic.id, {"name": "Dr. Bench", "specialty": "general practice"}
+                s, self.clock, Actor.system(clinic.id), {"name": "Dr. Bench", "specialty": "general practice"}
             ).id
         with self.db.writer() as s:
             self.service_id = create_service(
-                s, self.clock, clinic.id, {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30}
+                s,
+                self.clock,
+                Actor.system(clinic.id),
+                {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30},
             ).id
 
     def checked_in_visits(self, n: int) -> list[int]:

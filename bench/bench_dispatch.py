@@ -164,9 +164,12 @@ def make_clinic(db: Database, rate: float | None) -> tuple[int, int, int]:
                 name=f"Bench clinic {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE", currency="SEK"
             ),
         )
-        manager = create_staff(s, clock, clinic.id, name="Bench manager", role=Role.MANAGER)
+        manager = create_staff(s, clock, Actor.system(clinic.id), name="Bench manager", role=Role.MANAGER)
         service = create_service(
-            s, clock, clinic.id, {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30}
+            s,
+            clock,
+            Actor.system(clinic.id),
+            {"name": "Check-up", "duration_minutes": 30, "follow_up_interval_days": 30},
         )
         s.commit()
     with db.writer() as s:

@@ -87,16 +87,18 @@ def load_demo(session: Session, clock: Clock) -> str:
     lines = [f"demo clinic {clinic.id}: {clinic.name} ({clinic.timezone}); API tokens, shown once:"]
     actors: dict[Role, list[Actor]] = {r: [] for r in Role}
     for name, role, email in STAFF:
-        member = create_staff(session, clock, clinic.id, name=name, role=role, email=email)
+        member = create_staff(session, clock, Actor.system(clinic.id), name=name, role=role, email=email)
         secret = issue_token(session, clock, member, "demo").secret
         actors[role].append(Actor(staff_id=member.id, clinic_id=clinic.id, role=role))
         lines.append(f"  {role.value:<9} {name:<20} {secret}")
-    providers = [create_provider(session, clock, clinic.id, {"name": n, "specialty": s}) for n, s in PROVIDERS]
+    providers = [
+        create_provider(session, clock, Actor.system(clinic.id), {"name": n, "specialty": s}) for n, s in PROVIDERS
+    ]
     services = [
         create_service(
             session,
             clock,
-            clinic.id,
+            Actor.system(clinic.id),
             {"name": n, "duration_minutes": d, "follow_up_interval_days": f, "value_weight": w},
         )
         for n, d, f, w in SERVICES
@@ -105,7 +107,7 @@ def load_demo(session: Session, clock: Clock) -> str:
         create_patient(
             session,
             clock,
-            clinic.id,
+            Actor.system(clinic.id),
             {"full_name": n, "language": lang, "phone": phone, **({"timezone": tz} if tz else {})},
         )
         for n, lang, phone, tz in PATIENTS

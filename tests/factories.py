@@ -42,26 +42,33 @@ def make_clinic(db: Database, clock: Clock, **kw: Any) -> Clinic:
 def make_staff(db: Database, clock: Clock, clinic_id: int, role: Role = Role.OPERATOR, **kw: Any) -> tuple[Staff, str]:
     with db.writer() as s:
         member = create_staff(
-            s, clock, clinic_id, name=kw.get("name", f"{role.value} person"), role=role, email=kw.get("email")
+            s,
+            clock,
+            Actor.system(clinic_id),
+            name=kw.get("name", f"{role.value} person"),
+            role=role,
+            email=kw.get("email"),
         )
         return member, issue_token(s, clock, member, "test").secret
 
 
 def make_provider(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Provider:
     with db.writer() as s:
-        return create_provider(s, clock, clinic_id, {"name": "Dr. Anna Berg", "specialty": "general practice", **kw})
+        return create_provider(
+            s, clock, Actor.system(clinic_id), {"name": "Dr. Anna Berg", "specialty": "general practice", **kw}
+        )
 
 
 def make_service(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Service:
     data = {"name": "General check-up", "duration_minutes": 30, "follow_up_interval_days": 30, **kw}
     with db.writer() as s:
-        return create_service(s, clock, clinic_id, data)
+        return create_service(s, clock, Actor.system(clinic_id), data)
 
 
 def make_patient(db: Database, clock: Clock, clinic_id: int, **kw: Any) -> Patient:
     data = {"full_name": "Astrid Andersson", "phone": "070-123 45 67", "language": "sv", **kw}
     with db.writer() as s:
-        return create_patient(s, clock, clinic_id, data)
+        return create_patient(s, clock, Actor.system(clinic_id), data)
 
 
 def make_task(db: Database, clock: Clock, clinic_id: int, patient_id: int, **kw: Any) -> RecallTask:

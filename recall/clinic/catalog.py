@@ -92,8 +92,9 @@ def _set_fields(obj: Provider | Service, data: dict[str, Any]) -> None:
         setattr(obj, key, value)
 
 
-def create_provider(session: Session, clock: Clock, clinic_id: int, data: dict[str, Any]) -> Provider:
-    provider = Provider(clinic_id=clinic_id, created_at=clock.now(), active=True)
+def create_provider(session: Session, clock: Clock, actor: Actor, data: dict[str, Any]) -> Provider:
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    provider = Provider(clinic_id=actor.clinic_id, created_at=clock.now(), active=True)
     _set_fields(provider, data)
     session.add(provider)
     session.commit()
@@ -108,8 +109,11 @@ def update_provider(session: Session, actor: Actor, provider_id: int, data: dict
     return provider
 
 
-def create_service(session: Session, clock: Clock, clinic_id: int, data: dict[str, Any]) -> Service:
-    service = Service(clinic_id=clinic_id, created_at=clock.now(), active=True, duration_minutes=30, value_weight=1.0)
+def create_service(session: Session, clock: Clock, actor: Actor, data: dict[str, Any]) -> Service:
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    service = Service(
+        clinic_id=actor.clinic_id, created_at=clock.now(), active=True, duration_minutes=30, value_weight=1.0
+    )
     _set_fields(service, data)
     session.add(service)
     session.commit()

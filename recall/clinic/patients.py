@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.clinics import Clinic, get_clinic
+from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound, ValidationError
@@ -92,7 +93,9 @@ def apply_changes(patient: Patient, data: dict[str, Any], clinic: Clinic, now: d
     patient.updated_at = now
 
 
-def create_patient(session: Session, clock: Clock, clinic_id: int, data: dict[str, Any]) -> Patient:
+def create_patient(session: Session, clock: Clock, actor: Actor, data: dict[str, Any]) -> Patient:
+    actor.require(*STAFF_ROLES, Role.SYSTEM)
+    clinic_id = actor.clinic_id
     clinic = get_clinic(session, clinic_id)
     now = clock.now()
     patient = Patient(clinic_id=clinic_id, created_at=now, language=Language.EN)

@@ -57,8 +57,10 @@ def hash_token(secret: str) -> str:
 
 
 def create_staff(
-    session: Session, clock: Clock, clinic_id: int, *, name: str, role: Role, email: str | None = None
+    session: Session, clock: Clock, actor: Actor, *, name: str, role: Role, email: str | None = None
 ) -> Staff:
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    clinic_id = actor.clinic_id
     if not name.strip():
         raise ValidationError("must not be empty", field="name")
     if role not in STAFF_ROLES:  # the system acts for a clinic; nobody on its staff holds that role

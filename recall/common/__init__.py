@@ -7,4 +7,5 @@
 - `timeutil`: zones, local days and calling hours.
 - `phones`: phone numbers parsed once, at the edge, into E.164.
 - `pagination`: pages of query results.
+- `text`: what text can be stored (the pattern the web's input check and SMS cleaning share).
 """

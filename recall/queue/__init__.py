@@ -4,7 +4,9 @@
 - `claims`: who gets which task next, as a committed lease; renew and release.
 - `claim_sheet`: everything an operator sees with a claim.
 - `attempts`: contact attempts and what each leads to (a booking, a callback, a decline).
+- `service_edits`: a manager's edit of a service, with the re-ranking of the queue it causes.
 - `surge`: the thresholds past which the queue is in surge.
-- `stats`: queue health and the team's KPIs, read-only.
+- `health`: how the queue stands right now; `stats`: the team's KPIs and their definitions; `measures`:
+  the SQL behind them (periods in the clinic's zone, attempt stretches, closures, credited bookings).
 - `staffing`: how many operators it takes to clear the queue in time.
 """

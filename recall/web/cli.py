@@ -22,7 +22,7 @@ from integrations.twilio.standin import StandIn
 from recall.clinic.clinics import Clinic, ClinicInput
 from recall.clinic.opening import create_clinic
 from recall.clinic.staff import create_staff, get_staff, issue_token
-from recall.common.actors import STAFF_ROLES, Role
+from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.db import Database
 from recall.demo import load_demo
 from recall.migrate import upgrade
@@ -61,7 +61,7 @@ def create_clinic_cmd(name: str, zone: str, region: str, currency: str) -> None:
 def create_staff_cmd(clinic_id: int, name: str, role: str, email: str | None) -> None:
     """Create a staff member and print their first API token (shown once)."""
     with database().writer() as s:
-        member = create_staff(s, clock(), clinic_id, name=name, role=Role(role), email=email)
+        member = create_staff(s, clock(), Actor.system(clinic_id), name=name, role=Role(role), email=email)
         issued = issue_token(s, clock(), member, "cli")
     click.echo(f"staff {member.id} ({role}) created; token: {issued.secret}")
 

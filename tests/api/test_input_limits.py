@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from recall.clinic.patients import create_patient
+from recall.common.actors import Actor
 from recall.visits.bookings import BookingRequest, Channel, create_booking
 from recall.visits.visits import check_in
 from tests.api.checks import assert_rejected, nothing_written
@@ -210,7 +211,9 @@ def test_garbage_sent_to_an_endpoint_never_gets_a_5xx(app, client, database, clo
 
     def fresh_patient() -> int:
         with database.writer() as s:
-            return create_patient(s, clock, world.a.clinic.id, {"full_name": "Sweep", "phone": "070-765 43 21"}).id
+            return create_patient(
+                s, clock, Actor.system(world.a.clinic.id), {"full_name": "Sweep", "phone": "070-765 43 21"}
+            ).id
 
     def target() -> str:
         """The URL for the next payload. A checkout, cancel, move or call outcome that succeeds changes its

@@ -35,7 +35,7 @@ def list_providers(args: dict[str, Any]) -> Any:
 @blp.arguments(ProviderCreateSchema)
 @blp.response(201, ProviderSchema)
 def create_provider(data: dict[str, Any]) -> Any:
-    return catalog.create_provider(session(), clock(), actor().clinic_id, data)
+    return catalog.create_provider(session(), clock(), actor(), data)
 
 
 @blp.route("/providers/<int:provider_id>", methods=["GET"])
@@ -66,7 +66,7 @@ def list_services(args: dict[str, Any]) -> Any:
 @blp.arguments(ServiceCreateSchema)
 @blp.response(201, ServiceSchema)
 def create_service(data: dict[str, Any]) -> Any:
-    return catalog.create_service(session(), clock(), actor().clinic_id, data)
+    return catalog.create_service(session(), clock(), actor(), data)
 
 
 @blp.route("/services/<int:service_id>", methods=["GET"])

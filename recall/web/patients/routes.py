@@ -33,7 +33,7 @@ def list_patients(args: dict[str, Any]) -> Any:
 @blp.arguments(PatientCreateSchema)
 @blp.response(201, PatientSchema)
 def create_patient(data: dict[str, Any]) -> Any:
-    return patients.create_patient(session(), clock(), actor().clinic_id, data)
+    return patients.create_patient(session(), clock(), actor(), data)
 
 
 @blp.route("/patients/<int:patient_id>", methods=["GET"])

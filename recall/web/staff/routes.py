@@ -48,9 +48,7 @@ def list_staff(args: dict[str, Any]) -> Any:
 @blp.arguments(StaffCreateSchema)
 @blp.response(201, StaffSchema)
 def create_staff(data: dict[str, Any]) -> Any:
-    return staff_uc.create_staff(
-        session(), clock(), actor().clinic_id, name=data["name"], role=data["role"], email=data["email"]
-    )
+    return staff_uc.create_staff(session(), clock(), actor(), name=data["name"], role=data["role"], email=data["email"])
 
 
 @blp.route("/staff/<int:staff_id>", methods=["GET"])
