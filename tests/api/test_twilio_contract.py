@@ -352,15 +352,15 @@ def _dispatch_to(database: Any, world: Any, people: Any, base_url: str, n: int) 
 
     from recall.common.clock import FixedClock
     from recall.reminders.reminders import Reminder
-    from tests.api.test_dispatch import SMS_TIME, _booked, _dispatcher, _policy_at
+    from tests.api.dispatching import SMS_TIME, booked, dispatcher_for, policy_at
 
     clock = FixedClock(SMS_TIME - timedelta(days=1))
-    _policy_at(database, clock, people, None)
-    _booked(database, clock, world, people, n=n)
+    policy_at(database, clock, people, None)
+    booked(database, clock, world, people, n=n)
     clock.set(SMS_TIME)
     gateway, answers = _recording_gateway(base_url)
     try:
-        _dispatcher(database, clock, gateway, concurrency=8).drain(max_seconds=60)
+        dispatcher_for(database, clock, gateway, concurrency=8).drain(max_seconds=60)
     finally:
         gateway.close()
     with database.reader() as s:
