@@ -40,7 +40,7 @@ ACCOUNT = "AC" + "5" * 32
 TOKEN = "stand-in-secret"
 FROM = SenderIdentity(from_number="+46850000000")
 PATIENT = "+46700000001"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass
