@@ -1,0 +1,45 @@
+"""What the webhook tests share: the account and number they run under, and the app with its webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from recall.web import create_app, webhooks
+from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+    DEFAULT_FROM,
+    OFFSET,
+    SV_PHONE,
+    credit_kinds,
+    make_reminder,
+    new_sid,
+    reminders_of,
+    send_from,
+    status_of,
+    tasks_of,
+    world,
+)
+
+TOKEN = "webhook-test-token"
+ACCOUNT = "AC" + "7" * 32
+CLINIC_NUMBER = "+46850000000"
+HOOKS = webhooks.PREFIX
+
+
+def webhook_app(database: Any, clock: Any, **config: Any) -> Flask:
+    app = create_app(
+        "test",
+        {
+            "TWILIO_ACCOUNT_SID": ACCOUNT,
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "PUBLIC_BASE_URL": "",
+            "TWILIO_DEFAULT_FROM": DEFAULT_FROM,
+            **config,
+        },
+        clock=clock,
+        database=database,
+    )
+    if "twilio_webhooks" not in app.blueprints:  # until the factory registers it
+        app.register_blueprint(webhooks.blp)
+    return app
