@@ -53,13 +53,8 @@ class WorkerSettings:
         return cls(**{field.name: settings[field.name.upper()] for field in dataclasses.fields(cls)})
 
 
-def build_dispatcher(
-    settings: WorkerSettings | Mapping[str, Any], database: Database, clock: Clock
-) -> tuple[Dispatcher, AccountRouter]:
-    """The dispatcher a worker runs and the gateway it sends through (close it when done). ``settings`` may be the
-    service's settings themselves, as tests that build a dispatcher next to an app hold them."""
-    if not isinstance(settings, WorkerSettings):
-        settings = WorkerSettings.from_settings(settings)
+def build_dispatcher(settings: WorkerSettings, database: Database, clock: Clock) -> tuple[Dispatcher, AccountRouter]:
+    """The dispatcher a worker runs and the gateway it sends through (close it when done)."""
     account: dict[str, Any] = {  # how every gateway reaches Twilio, the service's and each clinic's
         "base_url": settings.twilio_base_url,
         "timeout": settings.twilio_timeout_seconds,

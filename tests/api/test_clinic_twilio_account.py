@@ -26,21 +26,11 @@ from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
 from recall.visits.bookings import Booking, BookingStatus
-from recall.worker import build_dispatcher
+from recall.worker import WorkerSettings, build_dispatcher
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.api.test_webhooks import (
-    ACCOUNT as SERVICE,
-)
-from tests.api.test_webhooks import (
-    CLINIC_NUMBER,
-    HOOKS,
-    TOKEN,
-    post,
-    receipt,
-    serving,
-    text_form,
-    webhook_app,
-)
+from tests.api.test_webhooks import post, receipt, text_form
+from tests.api.webhooking import ACCOUNT as SERVICE
+from tests.api.webhooking import CLINIC_NUMBER, HOOKS, TOKEN, serving, webhook_app
 from tests.conftest import T0
 from tests.factories import api_as, future, make_booking, row
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
@@ -191,7 +181,7 @@ def drain(app: Any, database: Any, clock: FixedClock, twilio: StandIn, live: str
         "WORKER_CONCURRENCY": 2,
         "TWILIO_TIMEOUT_SECONDS": 5.0,
     }
-    dispatcher, gateway = build_dispatcher(config, database, clock)
+    dispatcher, gateway = build_dispatcher(WorkerSettings.from_settings(config), database, clock)
     try:
         return dispatcher.drain(max_seconds=30).outcomes
     finally:
@@ -222,7 +212,7 @@ def test_a_replaced_token_is_picked_up_by_a_running_sender(app, database, clock,
     own_account(app, world)
     sms_due(database, clock, world)
     config = {**app.config, "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": live, "WORKER_CONCURRENCY": 2}
-    dispatcher, gateway = build_dispatcher(config, database, clock)
+    dispatcher, gateway = build_dispatcher(WorkerSettings.from_settings(config), database, clock)
     try:
         assert dispatcher.drain(max_seconds=30).outcomes == {"sent": 2}
         new_token = secrets.token_hex(16)
@@ -328,7 +318,7 @@ def test_a_lost_send_is_looked_up_in_the_account_it_went_out_through(app, databa
     ids = sms_due(database, clock, world)
     assert drain(app, database, clock, twilio, live) == {"sent": 2}
     config = {**app.config, "TWILIO_BASE_URL": twilio.base_url, "PUBLIC_BASE_URL": live}
-    dispatcher, gateway = build_dispatcher(config, database, clock)
+    dispatcher, gateway = build_dispatcher(WorkerSettings.from_settings(config), database, clock)
     try:
         assert dispatcher.lookup is not None  # recovery is on in the worker as built for production
         with database.reader() as s:

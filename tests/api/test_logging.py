@@ -15,7 +15,7 @@ from integrations.twilio.standin import StandIn
 from recall.clinic.patients import Language, Patient
 from recall.clinic.staff import hash_token
 from recall.web import webhooks
-from recall.worker import build_dispatcher
+from recall.worker import WorkerSettings, build_dispatcher
 from tests.factories import Api, api_as, iso
 
 SECRET_NAME = "Zofia Kamińska-Testowa"
@@ -138,7 +138,9 @@ def test_a_whole_session_at_debug_logs_no_name_phone_sms_text_or_token(
     clock.set(VISIT - timedelta(hours=24))
     config = {**app.config, "PUBLIC_BASE_URL": CALLBACK_BASE}
     with StandIn(auth_token=config["TWILIO_AUTH_TOKEN"], account_sid=config["TWILIO_ACCOUNT_SID"]) as standin:
-        dispatcher, gateway = build_dispatcher({**config, "TWILIO_BASE_URL": standin.base_url}, database, clock)
+        dispatcher, gateway = build_dispatcher(
+            WorkerSettings.from_settings({**config, "TWILIO_BASE_URL": standin.base_url}), database, clock
+        )
         try:
             assert dispatcher.drain().outcomes == {"sent": 1}
         finally:

@@ -23,7 +23,7 @@ from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via
 from recall.reminders.policy import replace_policy
 from recall.reminders.reminders import Reminder, ReminderStatus
-from tests.api.test_webhooks import ACCOUNT, TOKEN, serving, webhook_app  # noqa: F401 - the stand-in's account
+from tests.api.webhooking import ACCOUNT, TOKEN, serving, webhook_app  # noqa: F401 - the stand-in's account
 from tests.factories import make_booking
 
 UTC = UTC

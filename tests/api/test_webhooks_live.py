@@ -16,7 +16,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
-from werkzeug.serving import make_server
 
 from integrations.twilio.standin import StandIn
 from integrations.twilio.standin_webhooks import post_webhook
@@ -26,7 +25,7 @@ from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.reminders.sending import SenderIdentity
 from recall.visits.bookings import Booking, BookingStatus
 from tests.api.checks import nothing_written
-from tests.api.webhooking import ACCOUNT, CLINIC_NUMBER, HOOKS, TOKEN, webhook_app
+from tests.api.webhooking import ACCOUNT, CLINIC_NUMBER, HOOKS, TOKEN, serving, webhook_app
 from tests.factories import make_booking
 from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     DEFAULT_FROM,
@@ -47,17 +46,6 @@ GATEWAY_TIMEOUT = 5.0
 
 
 # --- over real HTTP, with the Twilio stand-in -----------------------------------------------------------------------
-
-
-@contextmanager
-def serving(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    (thread := threading.Thread(target=server.serve_forever, daemon=True)).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
 
 
 @contextmanager
