@@ -102,6 +102,8 @@ class DevelopmentConfig(Config):
     TWILIO_ACCOUNT_SID = "AC" + "0" * 32
     TWILIO_DEFAULT_FROM = "+46700000000"
     GENERATE_TWILIO_AUTH_TOKEN = True
+    GENERATE_SECRET_KEY = True  # per run unless SECRET_KEY is set: signed-in browsers sign in again after a restart
+    CONSOLE_COOKIE_SECURE = False  # http://127.0.0.1
 
 
 class TestConfig(Config):
@@ -111,6 +113,8 @@ class TestConfig(Config):
     TWILIO_ACCOUNT_SID = "AC" + "0" * 32
     TWILIO_AUTH_TOKEN = "test-auth-token"
     TWILIO_DEFAULT_FROM = "+46700000000"
+    SECRET_KEY = "test-secret-key"
+    CONSOLE_COOKIE_SECURE = False  # the test client and the browser tests speak plain http
 
 
 class ProductionConfig(Config):
@@ -118,7 +122,7 @@ class ProductionConfig(Config):
     PROXY_FIX_HOPS = 1
     # No defaults that could reach a real account: these come from the environment, and ``check`` refuses to
     # start without them.
-    REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL")
+    REQUIRED = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "PUBLIC_BASE_URL", "SECRET_KEY")
 
 
 CONFIGS: dict[str, type[Config]] = {
@@ -147,6 +151,8 @@ def load(
         raise ConfigError(f"RECALL_ENV={name}: {wrong}") from None
     if settings.get("GENERATE_TWILIO_AUTH_TOKEN") and not settings["TWILIO_AUTH_TOKEN"]:
         settings["TWILIO_AUTH_TOKEN"] = secrets.token_hex(16)  # this run's: only its own stand-in knows it
+    if settings.get("GENERATE_SECRET_KEY") and not settings["SECRET_KEY"]:
+        settings["SECRET_KEY"] = secrets.token_hex(32)
     settings.update(overrides or {})
     return settings
 
@@ -183,5 +189,12 @@ def check(settings: dict[str, Any]) -> None:
             problems.append("TWILIO_ACCOUNT_SID is not an Account SID (AC and 32 hex digits)")
         elif key == "TWILIO_AUTH_TOKEN" and value in PUBLIC_TOKENS:
             problems.append("TWILIO_AUTH_TOKEN is a stand-in's public token, not the account's")
+        elif key == "SECRET_KEY" and len(value) < 32:
+            problems.append("SECRET_KEY is shorter than 32 characters")
+    samesite = settings.get("CONSOLE_COOKIE_SAMESITE", "Lax")
+    if samesite not in ("Lax", "Strict", "None"):
+        problems.append(f"CONSOLE_COOKIE_SAMESITE={samesite!r} is not Lax, Strict or None")
+    elif samesite == "None" and not settings.get("CONSOLE_COOKIE_SECURE"):
+        problems.append("CONSOLE_COOKIE_SAMESITE=None needs CONSOLE_COOKIE_SECURE on (browsers drop it otherwise)")
     if problems:
         raise ConfigError(f"RECALL_ENV={settings.get('ENV_NAME')}: cannot start: " + "; ".join(problems))

@@ -118,6 +118,15 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("PUBLIC_BASE_URL", "str", "", "the absolute http(s) address Twilio calls back and signs"),
+    # The console (recall.web.console): its session cookie is signed with SECRET_KEY.
+    Setting("SECRET_KEY", "str", "", "signs the console's cookies and CSRF tokens (long and random)", secret=True),
+    Setting(
+        "CONSOLE_COOKIE_SAMESITE",
+        "str",
+        "Lax",
+        "SameSite of the console's cookie: Lax, Strict, or None (needed when a CRM on another site frames it)",
+    ),
+    Setting("CONSOLE_COOKIE_SECURE", "bool", True, "send the console's cookie over HTTPS only"),
     # Beyond 256 parallel sends a process only queues them, holding a connection each.
     Setting("WORKER_CONCURRENCY", "int", 32, "parallel sends of one worker process", at_least=1, at_most=256),
     Setting("WORKER_INTERVAL_SECONDS", "float", 1.0, "seconds between the worker's looks for due work", more_than=0),

@@ -2,7 +2,9 @@
 
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import Clinic
+from recall.clinic.integration import ClinicIntegration, LaunchNonce
 from recall.clinic.patients import Patient
+from recall.clinic.signin import ConsoleSession, StaffLink
 from recall.clinic.staff import ApiToken, Staff
 from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
@@ -18,9 +20,12 @@ from recall.visits.visit import Visit
 __all__ = [
     "ApiToken",
     "Booking",
+    "ClinicIntegration",
+    "ConsoleSession",
     "ContactAttempt",
     "Clinic",
     "CreditEntry",
+    "LaunchNonce",
     "Patient",
     "PatientClaim",
     "PayPlan",
@@ -32,6 +37,7 @@ __all__ = [
     "Service",
     "ServiceRate",
     "Staff",
+    "StaffLink",
     "Visit",
     "WebhookReceipt",
 ]

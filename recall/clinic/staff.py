@@ -28,6 +28,13 @@ class Staff(Base):
     role: Mapped[Role] = mapped_column(enum_column_type(Role, "staff_role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The console (recall.clinic.signin): an Argon2 hash once an invite is accepted, the failures that slow
+    # down and lock further sign-ins, and the language the console speaks to this person.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    failed_signins: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
 
     __table_args__ = (sa.UniqueConstraint("clinic_id", "email", name="uq_staff_clinic_email"),)
 

@@ -17,6 +17,7 @@ from recall.web import (
     catalog,
     cli,
     clinic,
+    console,
     contract,
     docs,
     earnings,
@@ -114,6 +115,7 @@ def create_app(
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
+    console.register(app)  # the pages, after the API: its blueprints keep the API's JSON errors
     errors.register(app)
     health.register(app)
     docs.register(app)

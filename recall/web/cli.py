@@ -21,7 +21,8 @@ import config
 from integrations.twilio.standin import StandIn
 from recall.clinic.clinics import Clinic, ClinicInput
 from recall.clinic.opening import create_clinic
-from recall.clinic.staff import create_staff, get_staff, issue_token
+from recall.clinic.signin import LinkKind, issue_link
+from recall.clinic.staff import Staff, create_staff, get_staff, issue_token
 from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.db import Database
 from recall.demo import load_demo
@@ -63,7 +64,41 @@ def create_staff_cmd(clinic_id: int, name: str, role: str, email: str | None) ->
     with database().writer() as s:
         member = create_staff(s, clock(), Actor.system(clinic_id), name=name, role=Role(role), email=email)
         issued = issue_token(s, clock(), member, "cli")
+        invite = issue_link(s, clock(), Actor.system(clinic_id), member.id, LinkKind.INVITE) if email else None
     click.echo(f"staff {member.id} ({role}) created; token: {issued.secret}")
+    if invite is not None:
+        click.echo(f"console invite (once, 7 days): {_console_base()}/console/welcome/{invite.secret}")
+
+
+@group.command("invite")
+@click.option("--clinic", "clinic_id", type=int, required=True)
+@click.option("--staff", "staff_id", type=int, required=True)
+@click.option("--reset", is_flag=True, help="a reset link: unlocks the account and ends its sessions")
+def invite_cmd(clinic_id: int, staff_id: int, reset: bool) -> None:
+    """Print a one-time link with which a staff member sets their console password."""
+    kind = LinkKind.RESET if reset else LinkKind.INVITE
+    with database().writer() as s:
+        link = issue_link(s, clock(), Actor.system(clinic_id), staff_id, kind)
+    click.echo(f"{_console_base()}/console/welcome/{link.secret}")
+
+
+def _console_base(default: str = "http://127.0.0.1:8000") -> str:
+    return (current_app.config.get("PUBLIC_BASE_URL") or default).rstrip("/")
+
+
+def sign_in_links(base: str) -> list[str]:
+    """For each clinic's staff with an email and no password yet, a fresh invite link (the demo's staff on a
+    first ``serve``); those who chose a password sign in with it."""
+    lines = []
+    with database().writer() as s:
+        members = list(s.scalars(sa.select(Staff).where(Staff.active.is_(True), Staff.email.is_not(None))))
+        for member in members:
+            if member.password_hash is not None:
+                lines.append(f"  {member.role.value:<9} {member.email:<28} signs in with the password they chose")
+                continue
+            link = issue_link(s, clock(), Actor.system(member.clinic_id), member.id, LinkKind.INVITE)
+            lines.append(f"  {member.role.value:<9} {member.email:<28} {base}/console/welcome/{link.secret}")
+    return lines
 
 
 @group.command("issue-token")
@@ -176,7 +211,11 @@ def serve_cmd(info: ScriptInfo, host: str, port: int, threads: int, demo: bool, 
             stop_gently_on_signals()
         logging.basicConfig()  # as waitress.serve does: its warnings and ours reach stderr
         server = create_server(app, host=host, port=port, threads=threads, ident="recall")
-        click.echo(f"recall listening on http://{host}:{port}  (API docs: http://{host}:{port}/api/v1/docs)")
+        base = f"http://{host}:{port}"
+        click.echo(f"recall listening on {base}  (API docs: {base}/api/v1/docs)")
+        click.echo(f"console: {base}/console/  sign-in links (each works once):")
+        for line in sign_in_links(base):
+            click.echo(line)
         server.run()  # returns on the SystemExit our signal handler raises, having closed the listening socket
     except SystemExit:
         pass  # a signal before the server ran: stop as gently

@@ -1,0 +1,111 @@
+"""Signing in and out: the sign-in form, the invite and reset links that set a password, the member's
+language, and the console's front door (which sends each role to its own page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, redirect, request, url_for
+from flask import session as cookie
+from flask_babel import gettext as _
+
+from recall.clinic.signin import accept_link, link_holder, set_language, sign_in, sign_out
+from recall.common.actors import STAFF_ROLES
+from recall.common.errors import RateLimited, Unauthenticated, ValidationError
+from recall.web.common import clock, session
+from recall.web.console.pages import (
+    SESSION_KEY,
+    console_actor,
+    console_blueprint,
+    field_errors,
+    home_for,
+    page,
+    render,
+    safe_next,
+    signed_in,
+)
+
+blp = console_blueprint("access", __name__, "/console")
+
+
+def _start(secret: str) -> None:
+    cookie.clear()  # a new session id in a new cookie: nothing from before signing in carries over
+    cookie[SESSION_KEY] = secret
+    cookie.permanent = False
+
+
+@blp.get("/")
+def front_door() -> Any:
+    actor = signed_in()
+    if actor is None:
+        return redirect(url_for("access.sign_in"))
+    return redirect(home_for(actor))
+
+
+@blp.route("/sign-in", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page() -> Any:
+    target = safe_next(request.values.get("next"))
+    clinic_id = request.values.get("clinic", type=int)
+    if request.method == "GET":
+        actor = signed_in()
+        if actor is not None:
+            return redirect(target or home_for(actor))
+        return render("access/sign_in.html", errors={}, email="", next=target, clinic=clinic_id)
+    email = request.form.get("email", "")
+    try:
+        signed = sign_in(session(), clock(), email, request.form.get("password", ""), clinic_id=clinic_id)
+    except (ValidationError, Unauthenticated, RateLimited) as wrong:
+        status = 429 if isinstance(wrong, RateLimited) else 422 if isinstance(wrong, ValidationError) else 401
+        errors = field_errors(wrong) if isinstance(wrong, ValidationError) else {"_form": [_message(wrong)]}
+        return render("access/sign_in.html", status=status, errors=errors, email=email, next=target, clinic=clinic_id)
+    _start(signed.secret)
+    return redirect(target or home_for(signed.actor))
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, RateLimited):
+        seconds = getattr(error, "retry_after", 60)
+        return _("Too many failed sign-ins. Try again in %(seconds)s seconds.", seconds=seconds)
+    return _("The email or the password is wrong.")
+
+
+@blp.post("/sign-out")
+def sign_out_page() -> Any:
+    secret = cookie.get(SESSION_KEY)
+    if isinstance(secret, str) and secret:
+        sign_out(session(), clock(), secret)
+    cookie.clear()
+    return redirect(url_for("access.sign_in"))
+
+
+@blp.route("/welcome/<token>", methods=["GET", "POST"])
+def set_password(token: str) -> Any:
+    """An invite or reset link: the member chooses a password (twice) and is signed in."""
+    try:
+        member = link_holder(session(), clock(), token)
+    except Unauthenticated:
+        return render("access/link_expired.html", status=410)
+    if request.method == "GET":
+        return render("access/set_password.html", member=member, errors={})
+    password, again = request.form.get("password", ""), request.form.get("password_again", "")
+    if password != again:
+        errors = {"password_again": [_("The two passwords differ.")]}
+        return render("access/set_password.html", status=422, member=member, errors=errors)
+    try:
+        signed = accept_link(session(), clock(), token, password)
+    except ValidationError as wrong:
+        return render("access/set_password.html", status=422, member=member, errors=field_errors(wrong))
+    _start(signed.secret)
+    return redirect(home_for(signed.actor))
+
+
+@blp.post("/language")
+@page(*STAFF_ROLES)
+def language() -> Any:
+    try:
+        set_language(session(), console_actor(), request.form.get("language", ""))
+    except ValidationError:
+        pass  # the picker offers only the five; anything else leaves the language as it was
+    g.pop("actor", None)
+    back = safe_next(request.form.get("next"))
+    return redirect(back or home_for(console_actor()))
