@@ -25,7 +25,7 @@ LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ru": "Русский", "sv":
 CONSOLE = Path(__file__).parent
 #: Every console package's catalog folder; each blueprint keeps the words of its own templates and views.
 CATALOG_DIRS = [CONSOLE / "translations"] + [
-    CONSOLE / part / "translations" for part in ("access", "operator", "frontdesk", "manager")
+    CONSOLE / part / "translations" for part in ("access", "operator", "frontdesk", "manager", "manager/team")
 ]
 
 
