@@ -28,12 +28,19 @@ PUBLIC_BASE_URL             str           ""                    absolute http(s)
                                                                 signs (behind a proxy: the proxy's)
 WORKER_CONCURRENCY          int 1..256    32                    parallel sends of one worker process
 WORKER_INTERVAL_SECONDS     float > 0     1.0                   seconds between the worker's looks for due work
+SECRET_KEY                  str (secret)  "" (see below)        signs the console's cookies and CSRF tokens; at
+                                                                least 32 characters in production
+CONSOLE_COOKIE_SAMESITE     str           Lax                   the console cookie's SameSite: Lax, Strict, or
+                                                                None (a CRM on another site frames the console;
+                                                                only with CONSOLE_COOKIE_SECURE)
+CONSOLE_COOKIE_SECURE       bool          true (dev/test: 0)    the console's cookie goes over HTTPS only
 ==========================  ============  ====================  ==================================================
 
 No credential lives here: a constant token in a public repository signs anyone's forged webhook. Development
 names the local stand-in's account and sender, makes a random Twilio auth token per run and hands it to the
 stand-in ``serve`` starts; the test settings carry their own explicit values; production takes the account, the
-token and the public base URL from the environment and refuses to start without them (``check``).
+token, the public base URL and the console's SECRET_KEY from the environment and refuses to start without them
+(``check``); development makes a SECRET_KEY per run unless one is set, so a restart signs browsers out.
 
 The flask-smorest and OpenAPI constants of ``Config`` (API_TITLE, OPENAPI_*) describe the API itself, not a
 deployment, so they are not read from the environment.

@@ -23,6 +23,7 @@ PRODUCTION = {
     "TWILIO_ACCOUNT_SID": ACCOUNT,
     "TWILIO_AUTH_TOKEN": "f" * 32,
     "PUBLIC_BASE_URL": "https://recall.clinic.example",
+    "SECRET_KEY": "s" * 40,
 }
 TWILIO_VARIABLES = (
     "TWILIO_ACCOUNT_SID",
@@ -211,6 +212,7 @@ def test_no_secret_appears_in_an_error(no_twilio_environment):
         "DATABASE_URL": "postgresql://recall:hunter2-db@db.example/recall",
         "TWILIO_AUTH_TOKEN": PUBLISHED,  # refused by check, without being repeated
         "TWILIO_CREDENTIALS_KEY": "hunter2-fernet-key",
+        "SECRET_KEY": "hunter2-too-short",  # refused by check (under 32 characters), without being repeated
     }
     assert {name for name, setting in config.BY_NAME.items() if setting.secret} == set(secrets)
     environ = {**PRODUCTION, **secrets, "WORKER_CONCURRENCY": "many"}
@@ -220,7 +222,7 @@ def test_no_secret_appears_in_an_error(no_twilio_environment):
         config.check(config.load("production", environ={**environ, "WORKER_CONCURRENCY": "4"}))
     for error in (wrong_type, refused):
         assert not [value for value in secrets.values() if value in str(error.value)], str(error.value)
-    assert "TWILIO_AUTH_TOKEN" in str(refused.value)
+    assert "TWILIO_AUTH_TOKEN" in str(refused.value) and "SECRET_KEY" in str(refused.value)
     # A secret of a type that can be wrong is named, its value not shown.
     hidden = config.Setting("SOME_SECRET_NUMBER", "int", 0, "a secret", secret=True)
     with pytest.raises(config.ConfigError, match=r"^SOME_SECRET_NUMBER is not a whole number$"):

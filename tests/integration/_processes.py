@@ -234,6 +234,7 @@ def worker_env(db_url: str, base_url: str) -> dict[str, str]:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_DEFAULT_FROM": SENDER,
         "PUBLIC_BASE_URL": CALLBACK_BASE,
+        "SECRET_KEY": "k" * 32,
     }
 
 

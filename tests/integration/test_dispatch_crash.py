@@ -109,6 +109,7 @@ def test_workers_killed_mid_dispatch_never_send_a_reminder_twice_nor_leave_one_s
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_DEFAULT_FROM": "+46700000000",
         "PUBLIC_BASE_URL": CALLBACK_BASE,
+        "SECRET_KEY": "k" * 32,
     }
     workers: list[Worker] = []
     killed: list[Worker] = []
@@ -232,6 +233,7 @@ def test_a_worker_told_to_stop_finishes_its_sends_and_gives_back_what_it_claimed
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_DEFAULT_FROM": "+46700000000",
         "PUBLIC_BASE_URL": CALLBACK_BASE,
+        "SECRET_KEY": "k" * 32,
     }
     worker = Worker.start(env, tmp_path / "worker.log")
     try:
