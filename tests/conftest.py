@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,18 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 # The longest tests start first, so that parallel workers (pytest-xdist, --dist worksteal) share out
 # the rest around them instead of one worker finishing alone with them at the end.
 SLOW_FIRST = ("test_queue_concurrency.py::test_many_claimers", "test_dispatch_crash.py::")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run, in the main process: Debian's Chromium for the browser tests, installed if missing."""
+    if hasattr(config, "workerinput"):
+        return  # an xdist worker: the controller did it
+    from tests.browser.install import ensure_chromium
+
+    path, said = ensure_chromium()
+    if path is None:
+        banner = "!" * 100
+        print(f"\n{banner}\nBROWSER TESTS WILL FAIL: {said}\n{banner}\n", file=sys.stderr)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

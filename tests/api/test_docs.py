@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import threading
 
-import pytest
 from werkzeug.serving import make_server
 
 
@@ -39,8 +38,8 @@ def test_the_docs_page_loads_every_asset_from_this_server(client):
             assert response.status_code == 200, asset
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is installed by .ci/run")
 def test_the_docs_page_renders_the_operations_in_a_real_browser_with_every_other_host_unreachable(app, tmp_path):
+    assert shutil.which("chromium"), "Debian's chromium: the suite installs it at start (tests/browser/install.py)"
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
