@@ -20,7 +20,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from recall.web.console.i18n import CATALOG_DIRS, LANGUAGES
+from recall.web.console.catalog_files import CATALOG_DIRS, LANGUAGES
 
 TRANSLATED = tuple(language for language in LANGUAGES if language != "en")
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]

@@ -2,53 +2,20 @@
 blueprint), the signed-in member's language, and dates, times, numbers and money in that locale and the
 clinic's zone.
 
-The catalogs are ``.po`` files in the repository; ``setup.py`` compiles them to ``.mo`` at install, and
-``compile_catalogs`` does the same for a checkout whose catalogs changed since (the app calls it at start,
-compiling only what is out of date).
+The catalogs are ``.po`` files in the repository (``catalog_files``): ``setup.py`` compiles them to ``.mo`` at
+install, and the app compiles at start whatever changed since.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from flask import Flask, g, request
 from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, format_time, get_locale
 
-LANGUAGES = ("en", "pl", "ru", "sv", "zh")
-LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ru": "Русский", "sv": "Svenska", "zh": "中文"}
-CONSOLE = Path(__file__).parent
-#: Every console package's catalog folder; each blueprint keeps the words of its own templates and views.
-CATALOG_DIRS = [CONSOLE / "translations"] + [
-    CONSOLE / part / "translations" for part in ("access", "operator", "frontdesk", "manager", "manager/team")
-]
-
-
-def compile_catalogs(dirs: list[Path] | None = None) -> list[Path]:
-    """Compile every ``.po`` under ``dirs`` whose ``.mo`` is missing or older; the files written."""
-    written = []
-    for folder in dirs or CATALOG_DIRS:
-        for po in folder.glob("*/LC_MESSAGES/messages.po"):
-            mo = po.with_suffix(".mo")
-            if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-                continue
-            with po.open("rb") as source:
-                catalog = read_po(source, locale=po.parent.parent.name)
-            partial = mo.with_name(f"messages.mo.{os.getpid()}")
-            try:
-                with partial.open("wb") as target:
-                    write_mo(target, catalog, use_fuzzy=False)
-                os.replace(partial, mo)  # another process compiling at once writes the same bytes
-            except OSError:  # an installed, read-only package: its catalogs were compiled at install
-                partial.unlink(missing_ok=True)
-                continue
-            written.append(mo)
-    return written
+from recall.web.console.catalog_files import CATALOG_DIRS, LANGUAGE_NAMES, LANGUAGES, compile_catalogs
 
 
 def _locale() -> str:
