@@ -1,4 +1,4 @@
-"""A demo clinic: staff with tokens, providers, services, and patients in five languages.
+"""A demo clinic: staff with tokens, providers, services, patients in five languages, and three weeks of work.
 
 It goes through the same use cases as the API, so everything it makes obeys the rules.
 """
@@ -16,6 +16,7 @@ from recall.clinic.patients import create_patient
 from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock, FixedClock
+from recall.demo.history import HISTORY_DAYS, history
 from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
 
 STAFF = [
@@ -112,6 +113,7 @@ def load_demo(session: Session, clock: Clock) -> str:
         )
         for n, lang, phone, tz in PATIENTS
     ]
+    made = history(session, clock, clinic, actors, providers, services)  # first: today's work comes after it
     # Today's visits at the desk: some book their follow-up, some leave without one.
     desk = actors[Role.FRONTDESK][0]
     outcomes = [FollowUp.BOOKED, FollowUp.UNDECIDED, FollowUp.DECLINED, FollowUp.NOT_NEEDED]
@@ -134,5 +136,9 @@ def load_demo(session: Session, clock: Clock) -> str:
         f"  {len(providers)} providers, {len(services)} services, {len(patients)} patients in en/pl/ru/sv/zh,"
         " 12 visits checked out today (recall tasks open for the undecided and declined),"
         " 12 overdue recall tasks from earlier visits"
+    )
+    lines.append(
+        f"  the last {HISTORY_DAYS} days: {made['visits']} visits, {made['attempts']} operator calls,"
+        f" {made['bookings']} bookings ({made['attended']} attended); {made['today']} bookings on today's schedule"
     )
     return "\n".join(lines)
