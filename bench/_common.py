@@ -33,11 +33,12 @@ HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"  # the only permitted load target
 PROTECTED_DATABASES = {"test"}  # the test-suite's database: never reset or load it
 # ``create_app("production")`` refuses to start without these (config.check); the benchmarks send nothing to
-# Twilio and take no webhook, so placeholders do.
+# Twilio and take no webhook, so placeholders do (the console's SECRET_KEY signs only the bench's own cookies).
 PRODUCTION_TWILIO = {
     "TWILIO_ACCOUNT_SID": "AC" + "b" * 32,
     "TWILIO_AUTH_TOKEN": "bench-auth-token",
     "PUBLIC_BASE_URL": f"http://{HOST}",
+    "SECRET_KEY": "bench-console-secret-key-of-40-chars!!!",
 }
 
 
