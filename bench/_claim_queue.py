@@ -57,21 +57,26 @@ class Operator:
 class QueueWorld:
     """One clinic calling the whole day (so the time of day never matters), operators, and due tasks."""
 
-    def __init__(self, bdb: BenchDatabase, n_operators: int):
+    def __init__(self, bdb: BenchDatabase, n_operators: int, clinic_id: int | None = None):
+        """A new clinic, or (``clinic_id``) an existing one, set to call the whole day."""
         self.bdb, self.db = bdb, bdb.db
         self.clock = SystemClock()
         with self.db.writer() as s:
-            clinic = create_clinic(
-                s,
-                self.clock,
-                ClinicInput(
-                    name=f"Claim bench {time.time_ns()}", timezone="Europe/Stockholm", phone_region="SE", currency="SEK"
-                ),
-            )
-            self.clinic_id = clinic.id
+            if clinic_id is None:
+                clinic_id = create_clinic(
+                    s,
+                    self.clock,
+                    ClinicInput(
+                        name=f"Claim bench {time.time_ns()}",
+                        timezone="Europe/Stockholm",
+                        phone_region="SE",
+                        currency="SEK",
+                    ),
+                ).id
+            self.clinic_id = clinic_id
             s.execute(
                 sa.update(Clinic)
-                .where(Clinic.id == clinic.id)
+                .where(Clinic.id == clinic_id)
                 .values(
                     calling_weekday_start=0, calling_weekday_end=1440, calling_weekend_start=0, calling_weekend_end=1440
                 )
@@ -80,9 +85,9 @@ class QueueWorld:
         self.operators: list[Operator] = []
         for i in range(n_operators):
             with self.db.writer() as s:
-                member = create_staff(s, self.clock, Actor.system(clinic.id), name=f"Operator {i}", role=Role.OPERATOR)
+                member = create_staff(s, self.clock, Actor.system(clinic_id), name=f"Operator {i}", role=Role.OPERATOR)
                 token = issue_token(s, self.clock, member, "bench").secret
-                self.operators.append(Operator(Actor(member.id, clinic.id, Role.OPERATOR), token))
+                self.operators.append(Operator(Actor(member.id, clinic_id, Role.OPERATOR), token))
 
     def load_tasks(self, n: int, rng: random.Random) -> None:
         """``n`` patients with one open task each, due at random times in the past 30 days."""
