@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from recall.clinic.staff import Staff
 from recall.credit.ledger import CreditEntry, CreditKind
 from recall.queue.attempts import ContactAttempt, Outcome
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
@@ -300,3 +301,22 @@ def test_without_script_the_forms_answer_whole_pages(console, task):
     client = console("operator")
     answer = post(client, "/console/desk/next")
     assert answer.status_code == 200 and "<html" in text(answer) and "Astrid Andersson" in text(answer)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pl", "Weź następnego pacjenta"),
+        ("ru", "Взять следующего пациента"),
+        ("sv", "Ta nästa patient"),
+        ("zh", "领取下一位患者"),
+    ],
+)
+def test_the_desk_speaks_the_members_language(console, database, world, task, language, words):
+    with database.writer() as s:
+        s.get_one(Staff, world.a.staff["operator"].id).language = language
+        s.commit()
+    client = console("operator")
+    assert words in text(client.get("/console/desk/"))
+    card = text(_claim(client))
+    assert "Why in the queue" not in card and "Take the next patient" not in card
