@@ -83,6 +83,7 @@ def test_on_a_tablet_a_callback_outside_calling_hours_is_refused_beside_its_fiel
     page.on("response", answered)
     try:
         live.sign_in(page, "operator")
+        shot(page, "tablet-desk-empty")
         page.get_by_role("button", name="Take the next patient").click()
         expect(page.locator("[data-patient]")).to_have_text("Katarzyna Kowalska")
         shot(page, "tablet-card")

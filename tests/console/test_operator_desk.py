@@ -13,6 +13,8 @@ from recall.credit.ledger import CreditEntry, CreditKind
 from recall.queue.attempts import ContactAttempt, Outcome
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
 from recall.visits.booking import Booking
+from recall.visits.visit import FollowUp
+from recall.visits.visits import CheckoutRequest, check_in, checkout
 from tests.console.helpers import post, text
 from tests.factories import make_booking, make_task, row
 
@@ -320,3 +322,28 @@ def test_the_desk_speaks_the_members_language(console, database, world, task, la
     assert words in text(client.get("/console/desk/"))
     card = text(_claim(client))
     assert "Why in the queue" not in card and "Take the next patient" not in card
+
+
+def test_the_card_shows_the_visit_the_task_came_from(console, database, clock, world, people):
+    a = world.a
+    with database.writer() as s:
+        visit = check_in(
+            s,
+            clock,
+            people["frontdesk"],
+            patient_id=a.patients[1].id,
+            provider_id=a.providers[1].id,
+            service_id=a.services[0].id,
+        )
+        checkout(
+            s,
+            clock,
+            people["frontdesk"],
+            visit.id,
+            CheckoutRequest(follow_up=FollowUp.UNDECIDED, note="will check the calendar"),
+        )
+    clock.advance(timedelta(days=35))  # Monday 6 April, 10:00 in Stockholm: the follow-up is due
+    page = text(_claim(console("operator")))
+    assert "Katarzyna Kowalska" in page and "From the visit" in page
+    assert "Follow-up at checkout: Undecided" in page and "will check the calendar" in page
+    assert "Dr. Piotr Zieliński" in page and "Mon 10:00" in page

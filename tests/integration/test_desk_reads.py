@@ -1,5 +1,5 @@
 """What the operator's desk reads beside the claim: a task's worth, the claim an operator holds, the outcomes a
-task may end with, and the callbacks due on a day."""
+task may end with (tests/unit/test_desk_rules.py), and the callbacks due on a day."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from recall.common.actors import Role
 from recall.common.errors import Forbidden
 from recall.credit.payplan import PlanTerms, replace_plan
 from recall.credit.worth import task_worth
-from recall.queue.attempts import Outcome
 from recall.queue.claims import claim_next
-from recall.queue.desk import callbacks_due, fields_for, held_claim, outcomes_for
+from recall.queue.desk import callbacks_due, held_claim
 from recall.queue.tasks import RecallTask, TaskReason
 from tests.factories import make_task
 
@@ -60,15 +59,6 @@ def test_the_held_claim_is_the_patient_an_operator_holds_now(database, clock, wo
         assert held_claim(s, clinic, people["operator"], later).task is None, "a lapsed lease holds nobody"
         with pytest.raises(Forbidden):
             held_claim(s, clinic, people["frontdesk"], clock.now())
-
-
-def test_service_outcomes_only_end_a_service_call():
-    assert Outcome.CONFIRMED not in outcomes_for(TaskReason.UNDECIDED)
-    assert Outcome.BOOKED in outcomes_for(TaskReason.NO_SHOW)
-    assert set(outcomes_for(TaskReason.REMINDER_CALL)) == set(Outcome)
-    assert fields_for(Outcome.DECLINED) == {"decline_reason"}
-    assert fields_for(Outcome.RESCHEDULED) == {"booking"} == fields_for(Outcome.BOOKED)
-    assert fields_for(Outcome.BUSY) == frozenset()
 
 
 def test_callbacks_due_are_the_operators_own_of_that_local_day(database, clock, world, people):
