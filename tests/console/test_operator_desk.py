@@ -347,3 +347,13 @@ def test_the_card_shows_the_visit_the_task_came_from(console, database, clock, w
     assert "Katarzyna Kowalska" in page and "From the visit" in page
     assert "Follow-up at checkout: Undecided" in page and "will check the calendar" in page
     assert "Dr. Piotr Zieliński" in page and "Mon 10:00" in page
+
+
+def test_the_desk_says_when_tasks_closed_themselves_on_the_way(console, database, clock, world, task):
+    a = world.a
+    make_booking(database, clock, a)  # the first patient booked meanwhile: their win-back closes itself
+    make_task(database, clock, a.clinic.id, a.patients[1].id, due_at=clock.now() + timedelta(seconds=1))
+    clock.advance(timedelta(seconds=2))
+    page = text(_claim(console("operator")))
+    assert "1 task closed itself on the way" in page and "Katarzyna Kowalska" in page
+    assert row(database, RecallTask, task.id).status is TaskStatus.WON
