@@ -357,3 +357,14 @@ def test_the_desk_says_when_tasks_closed_themselves_on_the_way(console, database
     page = text(_claim(console("operator")))
     assert "1 task closed itself on the way" in page and "Katarzyna Kowalska" in page
     assert row(database, RecallTask, task.id).status is TaskStatus.WON
+
+
+def test_times_are_typed_in_local_time_across_the_summer_time_change(console, database, world, task):
+    client = console("operator")
+    _claim(client)
+    # Stockholm moves to UTC+2 on 29 March 2026: 10:00 on the 30th is 08:00 UTC, not 09:00.
+    answer = _attempt(client, task.id, outcome="booked", **{"booking.start_at": "2026-03-30T10:00"})
+    assert answer.status_code == 200, text(answer)
+    (booking,) = _all(database, Booking, Booking.recall_task_id == task.id)
+    assert booking.start_at == datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
+    assert (booking.provider_id, booking.service_id) == (world.a.providers[0].id, world.a.services[0].id)
