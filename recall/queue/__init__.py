@@ -3,6 +3,7 @@
 - `tasks`: recall tasks (why a patient is in the queue, when they are due, how they closed).
 - `claims`: who gets which task next, as a committed lease; renew and release.
 - `claim_sheet`: everything an operator sees with a claim.
+- `desk`: what the operator's desk reads beside it (the patient held now, outcomes per task, callbacks due).
 - `attempts`: contact attempts and what each leads to (a booking, a callback, a decline).
 - `service_edits`: a manager's edit of a service, with the re-ranking of the queue it causes.
 - `surge`: the thresholds past which the queue is in surge.

@@ -145,15 +145,18 @@ class AttemptResult:
     booking_id: int | None = None
 
 
+# The fields an attempt of these outcomes must carry, and no other outcome may.
+NEEDS: dict[str, tuple[Outcome, ...]] = {
+    "decline_reason": (Outcome.DECLINED,),
+    "callback_at": (Outcome.CALLBACK_REQUESTED,),
+    "booking": (Outcome.BOOKED, Outcome.RESCHEDULED),
+}
+
+
 def _check(data: AttemptInput, now: datetime) -> None:
     if not 0 <= data.duration_seconds <= MAX_DURATION_SECONDS:
         raise ValidationError("must be between 0 and 14400 seconds", field="duration_seconds")
-    needs = {
-        "decline_reason": (Outcome.DECLINED,),
-        "callback_at": (Outcome.CALLBACK_REQUESTED,),
-        "booking": (Outcome.BOOKED, Outcome.RESCHEDULED),
-    }
-    for name, outcomes in needs.items():
+    for name, outcomes in NEEDS.items():
         given = getattr(data, name) is not None
         if data.outcome in outcomes and not given:
             raise ValidationError(f"is required when the outcome is {data.outcome.value}", field=name)
