@@ -63,6 +63,7 @@ def update(catalog_dir: Path) -> None:
         path = po_path(catalog_dir, language)
         if path.exists():
             catalog = read(path, language)
+            template.creation_date = catalog.creation_date  # no churn in a catalog whose words did not change
             catalog.update(template, no_fuzzy_matching=True)
             catalog.obsolete.clear()
         else:

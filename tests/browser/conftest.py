@@ -29,6 +29,7 @@ from tests.browser.install import chromium_path
 from tests.conftest import T0
 from tests.factories import World, make_world
 
+ASSETS = ("script", "stylesheet", "image", "font", "media")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
@@ -75,8 +76,9 @@ def page(browser: Browser) -> Iterator[Page]:
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
-    # A page answering 4xx is the console saying no (a wrong password is a 401); any other resource that fails
-    # (a script, a style, an icon, a fragment) is a broken page. The browser's own line for each is redundant.
+    # A page or a fragment answering 4xx is the console saying no (a wrong password is a 401, a refused outcome a
+    # 422 shown beside its field); a 5xx anywhere, or an asset (script, style, image, font) that fails to load, is
+    # a broken page. The browser's own line for each failed load is redundant.
     opened.on(
         "console",
         lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None,

@@ -140,7 +140,14 @@ def sign_in_redirect() -> Response:
     return redirect(url_for("access.sign_in", next=safe_next(target)))
 
 
-def _error_page(status: int, message: str) -> tuple[str, int]:
+ALERT_HEADER = "X-Recall-Alert"  # console.js shows such an answer above the fragment instead of replacing it
+
+
+def _error_page(status: int, message: str) -> Any:
+    """The refusal as a page, or, to console.js, as an alert it puts above what is on screen (the card or form
+    stays as it was, so nothing typed is lost)."""
+    if is_fetch():
+        return render_template("console/_alert.html", status=status, message=message), status, {ALERT_HEADER: "1"}
     return render_template("console/error.html", status=status, message=message), status
 
 
@@ -159,7 +166,7 @@ def _on_domain_error(error: RecallError) -> Any:
     return _error_page(409 if error.code == "conflict" else 422, error.message)
 
 
-def _on_csrf_error(error: CSRFError) -> tuple[str, int]:
+def _on_csrf_error(error: CSRFError) -> Any:
     return _error_page(400, "the form expired or did not come from this console: reload the page and try again")
 
 

@@ -16,6 +16,14 @@
     wire(target);
   }
 
+  function alert(target, html) {
+    var old = target.querySelector("[data-alert]");
+    if (old) old.remove();
+    target.insertAdjacentHTML("afterbegin", html);
+    var shown = target.querySelector("[data-alert]");
+    if (shown) { shown.setAttribute("tabindex", "-1"); shown.focus(); }
+  }
+
   function send(method, url, body, targetSel) {
     var target = document.querySelector(targetSel);
     if (!target) return;
@@ -24,10 +32,19 @@
       headers: { "X-Requested-With": "fetch", "X-CSRFToken": csrf() } })
       .then(function (r) {
         if (r.status === 401) { window.location.reload(); return null; }
+        if (r.headers.get("X-Recall-Alert")) {  // a refusal: shown above what is on screen, which stays
+          return r.text().then(function (html) { alert(target, html); return null; });
+        }
         return r.text();
       })
       .then(function (html) { if (html !== null && html !== undefined) swap(target, html); })
-      .catch(function () { target.insertAdjacentHTML("afterbegin", '<div class="form-error" role="alert">Network error</div>'); })
+      .catch(function () {
+        var words = document.body.dataset.networkError || "Network error";
+        var div = document.createElement("div");
+        div.className = "form-error alert"; div.setAttribute("role", "alert"); div.setAttribute("data-alert", "");
+        div.textContent = words;
+        alert(target, div.outerHTML);
+      })
       .finally(function () { target.removeAttribute("aria-busy"); });
   }
 
