@@ -13,7 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Flask, g, request
-from flask_babel import Babel, format_currency, format_date, format_datetime, format_decimal, format_time, get_locale
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_time,
+    get_locale,
+    get_translations,
+)
 
 from recall.web.console.catalog_files import CATALOG_DIRS, LANGUAGE_NAMES, LANGUAGES, compile_catalogs
 
@@ -58,10 +67,31 @@ def number(value: Any, digits: int | None = None) -> str:
     return format_decimal(value, format=None if digits is None else "#,##0." + "0" * digits if digits else "#,##0")
 
 
+def _translations() -> Any:
+    """This request's catalog, looked up once: a page says a hundred words, and Flask-Babel finds the domain,
+    the locale and the cache entry again for each one."""
+    locale = get_locale()
+    held = g.get("console_translations")
+    if held is None or held[0] is not locale:
+        held = g.console_translations = (locale, get_translations())
+    return held[1]
+
+
+def _gettext(string: str, **variables: Any) -> str:
+    text = _translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def _ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    variables.setdefault("num", num)
+    return _translations().ungettext(singular, plural, num) % variables
+
+
 def init_app(app: Flask) -> None:
     compile_catalogs()
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in CATALOG_DIRS)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "en")
     Babel(app, locale_selector=_locale, timezone_selector=_timezone)
+    app.jinja_env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     app.jinja_env.filters.update(money=money, when=when, day=day, clock_time=clock_time, number=number)
     app.jinja_env.globals.update(LANGUAGES=LANGUAGES, LANGUAGE_NAMES=LANGUAGE_NAMES, get_locale=get_locale)
