@@ -80,8 +80,9 @@ def test_an_email_already_used_in_the_clinic_is_refused_beside_the_email(console
 def test_renaming_a_member_and_an_empty_name_beside_the_field(console, database, world):
     member = world.a.staff["operator"]
     client = console("manager")
-    assert post(client, f"{STAFF}{member.id}/name", {"name": "Olga Berg"}).status_code == 200
+    assert post(client, f"{STAFF}{member.id}/name", {"name": "Olga Berg"}).status_code == 303
     assert row(database, Staff, member.id).name == "Olga Berg"
+    assert "Saved." in text(client.get(f"{STAFF}{member.id}/?saved=name"))
     wrong = post(client, f"{STAFF}{member.id}/name", {"name": "   "})
     assert wrong.status_code == 422 and _error(wrong, "name")
     assert row(database, Staff, member.id).name == "Olga Berg"
@@ -92,10 +93,10 @@ def test_deactivating_ends_the_members_console_and_reactivating_brings_it_back(c
     operator = console("operator")
     assert operator.get("/console/desk/").status_code == 200
     manager = console("manager")
-    assert post(manager, f"{STAFF}{member.id}/active", {"active": "no"}).status_code == 200
+    assert post(manager, f"{STAFF}{member.id}/active", {"active": "no"}).status_code == 303
     assert row(database, Staff, member.id).active is False
     assert operator.get("/console/desk/").status_code == 302  # signed out
-    assert post(manager, f"{STAFF}{member.id}/active", {"active": "yes"}).status_code == 200
+    assert post(manager, f"{STAFF}{member.id}/active", {"active": "yes"}).status_code == 303
     assert row(database, Staff, member.id).active is True
 
 

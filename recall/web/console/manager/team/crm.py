@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import request, url_for
+from flask import redirect, request, url_for
 
 from recall.clinic.integration import GRACE, LAUNCH_LIFETIME, get_integration, rotate_launch_secret, set_frame_origins
 from recall.common.actors import Role
@@ -21,6 +21,7 @@ def _crm_page(status: int = 200, errors: dict[str, list[str]] | None = None, **s
     previous_until: datetime | None = None
     if row is not None and row.previous_launch_secret and row.rotated_at is not None:
         previous_until = row.rotated_at + GRACE if row.rotated_at + GRACE > clock().now() else None
+    shown.setdefault("saved", request.args.get("saved") == "origins")
     shown.setdefault("origins", "\n".join((row.frame_ancestors or "").split()) if row is not None else "")
     return render(
         "team/crm.html",
@@ -59,4 +60,4 @@ def origins() -> Any:
     except ValidationError as wrong:
         session().rollback()
         return _crm_page(422, field_errors(wrong), origins=text)
-    return _crm_page(saved="origins")
+    return redirect(url_for("manager.team.crm", saved="origins"), code=303)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response
 
 from recall.clinic import staff as staff_uc
 from recall.clinic.signin import LinkKind, issue_link
@@ -20,6 +21,7 @@ from recall.web.console.pages import console_actor, field_errors, page, render
 from recall.web.staff.schemas import StaffUpdateSchema
 
 KINDS = {kind.value: kind for kind in LinkKind}
+SAVED = ("name", "active", "token")  # ?saved=: what the change that led back here was
 
 
 def member_page(member: Staff, status: int = 200, errors: dict[str, list[str]] | None = None, **shown: Any) -> Any:
@@ -33,8 +35,13 @@ def member_page(member: Staff, status: int = 200, errors: dict[str, list[str]] |
         errors=errors or {},
         is_me=member.id == console_actor().staff_id,
         added=request.args.get("added") == "1",
-        **shown,
+        **{"saved": request.args.get("saved") in SAVED, **shown},
     )
+
+
+def saved(staff_id: int, what: str) -> Response:
+    """Back to the member's page after a change (so that reloading it does not send the form again)."""
+    return redirect(url_for("manager.team.member", staff_id=staff_id, saved=what), code=303)
 
 
 def _member(staff_id: int) -> Staff:
@@ -56,11 +63,11 @@ def rename(staff_id: int) -> Any:
     if errors:
         return member_page(found, 422, errors, name=name)
     try:
-        changed = staff_uc.update_staff(session(), console_actor(), staff_id, name=data["name"])
+        staff_uc.update_staff(session(), console_actor(), staff_id, name=data["name"])
     except ValidationError as wrong:
         session().rollback()
         return member_page(found, 422, field_errors(wrong), name=name)
-    return member_page(changed, saved="name")
+    return saved(staff_id, "name")
 
 
 @blp.post("/<int:staff_id>/active")
@@ -72,11 +79,11 @@ def set_active(staff_id: int) -> Any:
     if active not in ("yes", "no"):
         return member_page(found, 422, {"active": [_("Choose to deactivate or to reactivate.")]})
     try:
-        changed = staff_uc.update_staff(session(), console_actor(), staff_id, active=active == "yes")
+        staff_uc.update_staff(session(), console_actor(), staff_id, active=active == "yes")
     except ValidationError as wrong:
         session().rollback()
         return member_page(found, 422, field_errors(wrong))
-    return member_page(changed, saved="active")
+    return saved(staff_id, "active")
 
 
 @blp.post("/<int:staff_id>/link")

@@ -12,7 +12,7 @@ from recall.common.actors import Role
 from recall.web.common import clock, session
 from recall.web.console.manager.team import blp
 from recall.web.console.manager.team.forms import load
-from recall.web.console.manager.team.member import member_page
+from recall.web.console.manager.team.member import member_page, saved
 from recall.web.console.pages import console_actor, page
 from recall.web.staff.schemas import TokenCreateSchema
 
@@ -34,5 +34,4 @@ def issue_token(staff_id: int) -> Any:
 def revoke_token(staff_id: int, token_id: int) -> Any:
     """Revoke a token of the member (another clinic's member or another member's token: 404)."""
     staff_uc.revoke_token(session(), clock(), console_actor(), staff_id, token_id)
-    member = staff_uc.get_staff(session(), console_actor().clinic_id, staff_id)
-    return member_page(member, saved="token")
+    return saved(staff_id, "token")
