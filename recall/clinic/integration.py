@@ -25,6 +25,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -79,8 +80,32 @@ class LaunchRefused(Unauthenticated):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class IntegrationState:
+    """What a manager sees of the wiring (never the secrets themselves)."""
+
+    has_launch_secret: bool
+    rotated_at: datetime | None
+    previous_valid_until: datetime | None  # the previous secret still verifies until then; None: it does not
+    frame_origins: list[str]
+
+
 def get_integration(session: Session, clinic_id: int) -> ClinicIntegration | None:
     return session.get(ClinicIntegration, clinic_id)
+
+
+def integration_state(session: Session, clock: Clock, actor: Actor) -> IntegrationState:
+    actor.require(Role.MANAGER, Role.SYSTEM)
+    row = get_integration(session, actor.clinic_id)
+    if row is None:
+        return IntegrationState(False, None, None, [])
+    until = row.rotated_at + GRACE if row.rotated_at is not None and row.previous_launch_secret else None
+    return IntegrationState(
+        has_launch_secret=bool(row.launch_secret),
+        rotated_at=row.rotated_at,
+        previous_valid_until=until if until is not None and until > clock.now() else None,
+        frame_origins=(row.frame_ancestors or "").split(),
+    )
 
 
 def _own_row(session: Session, clinic_id: int) -> ClinicIntegration:

@@ -3,12 +3,11 @@ console (CSP frame-ancestors)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import redirect, request, url_for
 
-from recall.clinic.integration import GRACE, LAUNCH_LIFETIME, get_integration, rotate_launch_secret, set_frame_origins
+from recall.clinic.integration import LAUNCH_LIFETIME, integration_state, rotate_launch_secret, set_frame_origins
 from recall.common.actors import Role
 from recall.common.errors import ValidationError
 from recall.web.common import clock, session
@@ -17,19 +16,14 @@ from recall.web.console.pages import console_actor, field_errors, page, render
 
 
 def _crm_page(status: int = 200, errors: dict[str, list[str]] | None = None, **shown: Any) -> Any:
-    row = get_integration(session(), console_actor().clinic_id)
-    previous_until: datetime | None = None
-    if row is not None and row.previous_launch_secret and row.rotated_at is not None:
-        previous_until = row.rotated_at + GRACE if row.rotated_at + GRACE > clock().now() else None
+    state = integration_state(session(), clock(), console_actor())
     shown.setdefault("saved", request.args.get("saved") == "origins")
-    shown.setdefault("origins", "\n".join((row.frame_ancestors or "").split()) if row is not None else "")
+    shown.setdefault("origins", "\n".join(state.frame_origins))
     return render(
         "team/crm.html",
         status=status,
         errors=errors or {},
-        has_secret=row is not None and bool(row.launch_secret),
-        rotated_at=row.rotated_at if row is not None else None,
-        previous_until=previous_until,
+        state=state,
         launch_url=url_for("access.launch_page", _external=True),
         clinic_id=console_actor().clinic_id,
         lifetime_minutes=int(LAUNCH_LIFETIME.total_seconds() // 60),
