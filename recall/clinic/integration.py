@@ -72,6 +72,14 @@ class LaunchNonce(Base):
     __table_args__ = (sa.UniqueConstraint("clinic_id", "nonce", name="uq_launch_nonce"),)
 
 
+class BadOrigins(ValidationError):
+    """The frame origins given are refused: ``origin`` is the first one that is not an origin (None: too many)."""
+
+    def __init__(self, message: str, field: str, origin: str | None = None):
+        super().__init__(message, field=field)
+        self.origin = origin
+
+
 class LaunchRefused(Unauthenticated):
     """A launch link that does not open the console; ``reason`` is for the log, never for the answer."""
 
@@ -143,11 +151,12 @@ def parse_origins(text: str, *, field: str = "frame_origins") -> list[str]:
     for item in text.replace(",", " ").split():
         origin = _origin(item)
         if origin is None:
-            raise ValidationError(f"{item[:100]!r} is not an origin such as https://crm.example.com", field=field)
+            shown = item[:100]
+            raise BadOrigins(f"{shown!r} is not an origin such as https://crm.example.com", field, shown)
         if origin not in origins:
             origins.append(origin)
     if len(origins) > MAX_ORIGINS:
-        raise ValidationError(f"may list at most {MAX_ORIGINS} origins", field=field)
+        raise BadOrigins(f"may list at most {MAX_ORIGINS} origins", field)
     return origins
 
 

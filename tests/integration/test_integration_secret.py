@@ -3,15 +3,19 @@ the origins that may frame the console, and launch links used once, on SQLite an
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from recall.clinic.integration import (
     GRACE,
+    IntegrationState,
     LaunchRefused,
     frame_origins,
     get_integration,
+    integration_state,
     launch,
     parse_origins,
     rotate_launch_secret,
@@ -19,6 +23,7 @@ from recall.clinic.integration import (
     sign_launch,
     verify_launch,
 )
+from recall.clinic.signin import ConsoleSession
 from recall.common.actors import Actor
 from recall.common.errors import Forbidden, ValidationError
 from tests.factories import actor_of
@@ -100,3 +105,45 @@ def test_a_nonce_is_used_once_and_expired_nonces_are_cleared(database, clock, wo
         launch(s, clock, params)
     assert refused.value.reason == "the link was used already"
     assert "used" not in refused.value.message  # the answer does not say which detail was wrong
+
+
+def test_the_state_a_manager_sees_holds_the_grace_deadline_and_no_secret(database, clock, world):
+    manager = actor_of(world.a.staff["manager"])
+    with database.writer() as s:
+        assert integration_state(s, clock, manager) == IntegrationState(False, None, None, [])
+        rotate_launch_secret(s, clock, manager)
+        assert integration_state(s, clock, manager).previous_valid_until is None  # nothing before the first
+        rotate_launch_secret(s, clock, manager)
+        state = integration_state(s, clock, manager)
+    assert state.has_launch_secret and state.previous_valid_until == clock.now() + GRACE
+    assert not any(isinstance(value, str) and len(value) > 30 for value in vars(state).values())
+    clock.advance(GRACE)
+    with database.reader() as s:
+        assert integration_state(s, clock, manager).previous_valid_until is None
+
+
+def test_one_link_opened_at_once_from_many_threads_opens_one_session(database, clock, world):
+    with database.writer() as s:
+        secret = rotate_launch_secret(s, clock, Actor.system(world.a.clinic.id))
+    params = sign_launch(secret, world.a.clinic.id, world.a.staff["operator"].id, clock.now() + timedelta(minutes=2))
+    outcomes: list[str] = []
+    start = threading.Barrier(8)
+
+    def open_it() -> None:
+        start.wait()
+        with database.writer() as s:
+            try:
+                launch(s, clock, params)
+                outcomes.append("opened")
+            except LaunchRefused:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["opened"] + ["refused"] * 7
+    with database.reader() as s:
+        opened = s.scalar(sa.select(sa.func.count()).select_from(ConsoleSession).where(ConsoleSession.via == "launch"))
+    assert opened == 1

@@ -6,13 +6,20 @@ from __future__ import annotations
 from typing import Any
 
 from flask import redirect, request, url_for
+from flask_babel import gettext as _
 
-from recall.clinic.integration import LAUNCH_LIFETIME, integration_state, rotate_launch_secret, set_frame_origins
+from recall.clinic.integration import (
+    LAUNCH_LIFETIME,
+    MAX_ORIGINS,
+    BadOrigins,
+    integration_state,
+    rotate_launch_secret,
+    set_frame_origins,
+)
 from recall.common.actors import Role
-from recall.common.errors import ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager.team import blp
-from recall.web.console.pages import console_actor, field_errors, page, render
+from recall.web.console.pages import console_actor, page, render
 
 
 def _crm_page(status: int = 200, errors: dict[str, list[str]] | None = None, **shown: Any) -> Any:
@@ -29,6 +36,12 @@ def _crm_page(status: int = 200, errors: dict[str, list[str]] | None = None, **s
         lifetime_minutes=int(LAUNCH_LIFETIME.total_seconds() // 60),
         **shown,
     )
+
+
+def _origin_message(wrong: BadOrigins) -> str:
+    if wrong.origin is None:
+        return _("List at most %(count)s origins.", count=MAX_ORIGINS)
+    return _("“%(origin)s” is not an origin such as https://crm.example.com.", origin=wrong.origin)
 
 
 @blp.get("/crm")
@@ -51,7 +64,7 @@ def origins() -> Any:
     text = request.form.get("frame_origins", "")
     try:
         set_frame_origins(session(), console_actor(), text)
-    except ValidationError as wrong:
+    except BadOrigins as wrong:
         session().rollback()
-        return _crm_page(422, field_errors(wrong), origins=text)
+        return _crm_page(422, {"frame_origins": [_origin_message(wrong)]}, origins=text)
     return redirect(url_for("manager.team.crm", saved="origins"), code=303)

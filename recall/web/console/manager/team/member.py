@@ -33,7 +33,6 @@ def member_page(member: Staff, status: int = 200, errors: dict[str, list[str]] |
         member=member,
         tokens=tokens,
         errors=errors or {},
-        is_me=member.id == console_actor().staff_id,
         added=request.args.get("added") == "1",
         **{"saved": request.args.get("saved") in SAVED, **shown},
     )
