@@ -16,7 +16,7 @@ from recall.common.actors import Role
 from recall.common.errors import ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager.team import blp
-from recall.web.console.manager.team.forms import load
+from recall.web.console.manager.team.forms import load, translated
 from recall.web.console.pages import console_actor, field_errors, page, render
 from recall.web.staff.schemas import StaffUpdateSchema
 
@@ -65,7 +65,7 @@ def rename(staff_id: int) -> Any:
         staff_uc.update_staff(session(), console_actor(), staff_id, name=data["name"])
     except ValidationError as wrong:
         session().rollback()
-        return member_page(found, 422, field_errors(wrong), name=name)
+        return member_page(found, 422, translated(field_errors(wrong)), name=name)
     return saved(staff_id, "name")
 
 
@@ -81,7 +81,7 @@ def set_active(staff_id: int) -> Any:
         staff_uc.update_staff(session(), console_actor(), staff_id, active=active == "yes")
     except ValidationError as wrong:
         session().rollback()
-        return member_page(found, 422, field_errors(wrong))
+        return member_page(found, 422, translated(field_errors(wrong)))
     return saved(staff_id, "active")
 
 
@@ -97,6 +97,7 @@ def link(staff_id: int) -> Any:
         issued = issue_link(session(), clock(), console_actor(), staff_id, kind)
     except ValidationError as wrong:
         session().rollback()
-        return member_page(found, 422, field_errors(wrong, {"staff_id": "link"}))
+        problem = _("Reactivate them first.") if not found.active else _("They have no email to sign in with.")
+        return member_page(found, 422, {"link": [problem]} if "staff_id" in wrong.fields else field_errors(wrong))
     url = url_for("access.set_password", token=issued.secret, _external=True)
     return member_page(found, issued_link=url, link_kind=kind.value, link_expires=issued.link.expires_at)

@@ -13,7 +13,7 @@ from recall.common.actors import STAFF_ROLES, Role
 from recall.common.errors import ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager.team import blp
-from recall.web.console.manager.team.forms import load
+from recall.web.console.manager.team.forms import load, translated
 from recall.web.console.pages import console_actor, csv_response, field_errors, page, render, wants_csv
 from recall.web.staff.schemas import StaffCreateSchema
 
@@ -65,7 +65,7 @@ def add() -> Any:
             session(), clock(), console_actor(), name=data["name"], role=data["role"], email=data["email"]
         )
     except ValidationError as wrong:
-        return _staff_page(422, field_errors(wrong), form)
+        return _staff_page(422, translated(field_errors(wrong)), form)
     except IntegrityError:  # the clinic's emails are unique
         session().rollback()
         return _staff_page(409, {"email": [_("Another staff member of the clinic has this email.")]}, form)
