@@ -25,7 +25,7 @@ from flask import session as cookie
 from flask_babel import gettext as _
 
 from recall.clinic.integration import MAX_ID, LaunchRefused, launch
-from recall.clinic.signin import accept_link, link_holder, set_language, sign_in, sign_out
+from recall.clinic.signin import MIN_PASSWORD, accept_link, link_holder, set_language, sign_in, sign_out
 from recall.common.actors import STAFF_ROLES
 from recall.common.errors import RateLimited, Unauthenticated, ValidationError
 from recall.web.common import clock, database, session
@@ -73,10 +73,21 @@ def sign_in_page() -> Any:
         signed = sign_in(session(), clock(), email, request.form.get("password", ""), clinic_id=clinic_id)
     except (ValidationError, Unauthenticated, RateLimited) as wrong:
         status = 429 if isinstance(wrong, RateLimited) else 422 if isinstance(wrong, ValidationError) else 401
-        errors = field_errors(wrong) if isinstance(wrong, ValidationError) else {"_form": [_message(wrong)]}
+        errors = _sign_in_problems(wrong, email) if isinstance(wrong, ValidationError) else {"_form": [_message(wrong)]}
         return render("access/sign_in.html", status=status, errors=errors, email=email, next=target, clinic=clinic_id)
     _start(signed.secret)
     return redirect(target or home_for(signed.actor))
+
+
+def _sign_in_problems(wrong: ValidationError, email: str) -> dict[str, list[str]]:
+    """The domain's refusal beside its field, in the member's language."""
+    if "email" in wrong.fields:
+        if email.strip():
+            return {"email": [_("This email is used at several clinics: sign in through your clinic's own link.")]}
+        return {"email": [_("Enter your email.")]}
+    if "password" in wrong.fields:
+        return {"password": [_("Enter your password.")]}
+    return field_errors(wrong)
 
 
 def _message(error: Exception) -> str:
@@ -127,7 +138,12 @@ def set_password(token: str) -> Any:
     try:
         signed = accept_link(session(), clock(), token, password)
     except ValidationError as wrong:
-        return render("access/set_password.html", status=422, member=member, errors=field_errors(wrong))
+        errors = field_errors(wrong)
+        if "password" in errors:
+            errors["password"] = [
+                _("Use %(least)s to %(most)s characters, and not only spaces.", least=MIN_PASSWORD, most=1000)
+            ]
+        return render("access/set_password.html", status=422, member=member, errors=errors)
     _start(signed.secret)
     return redirect(home_for(signed.actor))
 
