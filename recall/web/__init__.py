@@ -23,6 +23,7 @@ from recall.web import (
     earnings,
     errors,
     health,
+    integration,
     patients,
     queue_stats,
     recall_tasks,
@@ -102,6 +103,7 @@ def create_app(
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": MAX_ID})
     for module in (
         clinic,
+        integration,
         reminder_policy,
         staff,
         patients,

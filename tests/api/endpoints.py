@@ -82,6 +82,16 @@ ENDPOINTS: list[Endpoint] = [
     ep("PATCH", "/clinic", MANAGER, "/clinic", lambda s, w: {"name": "Nordvik Clinic"}),
     ep("GET", "/clinic/pay-plan", EVERYONE, "/clinic/pay-plan"),
     ep("PUT", "/clinic/pay-plan", MANAGER, "/clinic/pay-plan", pay_plan),
+    # the CRM wiring
+    ep("GET", "/clinic/integration", MANAGER, "/clinic/integration"),
+    ep("POST", "/clinic/integration/launch-secret", MANAGER, "/clinic/integration/launch-secret"),
+    ep(
+        "PUT",
+        "/clinic/integration/frame-origins",
+        MANAGER,
+        "/clinic/integration/frame-origins",
+        lambda s, w: {"frame_origins": ["https://crm.example.com"]},
+    ),
     # the reminder policy
     ep("GET", "/clinic/reminder-policy", EVERYONE, "/clinic/reminder-policy"),
     ep("PUT", "/clinic/reminder-policy", MANAGER, "/clinic/reminder-policy", reminder_policy),

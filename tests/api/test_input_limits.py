@@ -176,6 +176,8 @@ SWEPT = [
     ("POST", "/api/v1/staff/<int:staff_id>/tokens"),
     ("PATCH", "/api/v1/clinic"),
     ("PUT", "/api/v1/clinic/pay-plan"),
+    ("POST", "/api/v1/clinic/integration/launch-secret"),
+    ("PUT", "/api/v1/clinic/integration/frame-origins"),
     ("POST", "/api/v1/earnings/what-if"),
     ("POST", "/api/v1/bookings"),
     ("POST", "/api/v1/bookings/<int:booking_id>/move"),

@@ -166,6 +166,12 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
         lambda v: plan(service_rates=[{"service_id": v.service, "role": "operator", "amount_cents": 1500}]),
         "manager",
     ),
+    "PUT /clinic/integration/frame-origins": (
+        "PUT",
+        lambda v: "/clinic/integration/frame-origins",
+        lambda v: {"frame_origins": ["https://crm.example.com"]},
+        "manager",
+    ),
     "PUT /clinic/reminder-policy": (
         "PUT",
         lambda v: "/clinic/reminder-policy",

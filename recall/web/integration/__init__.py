@@ -1,0 +1,3 @@
+from recall.web.integration.routes import blp
+
+__all__ = ["blp"]
