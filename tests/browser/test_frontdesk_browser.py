@@ -127,3 +127,28 @@ def test_the_reminder_call_list_records_an_outcome(live, page, shot):
     page.wait_for_url(re.compile(r"/console/front-desk/reminder-calls$"))
     assert page.locator("table.reminder-calls").count() == 0
     shot(page, "reminder-calls-after")
+
+
+def test_the_desk_works_on_a_tablet_in_chinese(live, page, shot):
+    cw = live.world.a
+    make_booking(live.database, live.clock, cw, days=0, hour=10)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    live.sign_in(page, "frontdesk")
+    with page.expect_navigation():
+        page.get_by_label("Language").select_option("zh")
+    assert page.locator("html").get_attribute("lang") == "zh"
+    shot(page, "today-zh-tablet")
+    with page.expect_navigation(url=re.compile(r"/console/front-desk/$")):
+        page.get_by_role("button", name="为 Astrid Andersson 登记到诊").click()
+    page.get_by_role("link", name="为 Astrid Andersson 办理离院").click()
+    page.wait_for_url(re.compile(r"/visits/\d+/checkout$"))
+    shot(page, "checkout-zh-tablet")
+    page.get_by_role("button", name="离院登记").click()  # no choice made: the browser asks for one first
+    page.get_by_label("未决定").check()
+    page.get_by_label("建议复诊日期").fill("2026-03-01")  # before the visit: the server says no, beside the field
+    page.get_by_role("button", name="离院登记").click()
+    page.wait_for_selector("#follow_up_date-error:not([hidden])")
+    shot(page, "checkout-zh-refused-beside-the-date")
+    page.get_by_role("link", name="患者", exact=True).click()
+    page.wait_for_url(re.compile(r"/console/front-desk/patients"))
+    shot(page, "patients-zh-tablet")
