@@ -67,6 +67,7 @@ def test_the_schedule_downloads_as_csv_with_one_row_per_booking(console, databas
     assert rows[0][:3] == ["Start", "End", "Patient"]
     assert [r[2] for r in rows[1:]] == ["Astrid Andersson", "Katarzyna Kowalska"]
     assert rows[1][6] == "booked"
+    assert rows[1][0] == "2026-03-02T11:00:00+01:00"  # the clinic's own clock, with its offset
 
 
 def test_checking_in_from_a_booking_records_the_visit_and_marks_the_booking_attended(console, database, clock, world):
@@ -109,6 +110,19 @@ def test_a_second_check_in_of_a_patient_still_checked_in_is_refused_beside_the_p
     assert answer.status_code == 409
     assert 'id="patient_id-error" role="alert">' in text(answer) and "still checked in" in text(answer)
     assert len(rows_of(database, Visit)) == 1
+
+
+def test_checking_in_hours_before_the_booking_is_refused_beside_the_booking(console, database, clock, world):
+    booking = make_booking(database, clock, world.a, days=0, hour=15)  # seven hours from now
+    answer = post(
+        console("frontdesk"),
+        "/console/front-desk/check-in",
+        {"patient_id": str(booking.patient_id), "booking_id": str(booking.id)},
+    )
+    assert answer.status_code == 409
+    assert 'id="booking_id-error" role="alert">the appointment has not come yet' in text(answer)
+    assert rows_of(database, Visit) == []
+    assert rows_of(database, Booking, Booking.id == booking.id)[0].status is BookingStatus.BOOKED
 
 
 def test_an_unknown_provider_at_check_in_is_refused_beside_it_and_nothing_is_written(console, database, world):

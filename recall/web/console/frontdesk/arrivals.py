@@ -78,7 +78,7 @@ def check_in() -> Any:
             booking_id=booking_id,
         )
     except (ValidationError, Conflict) as error:
-        errors, status = failed(error, FIELDS)
+        errors, status = failed(error, FIELDS, {"status": "booking_id"})  # the booking cannot be attended
         patient = get_patient(session(), clinic().id, patient_id)
         return _form(patient, _booking_named(form.get("booking_id")), values(form), errors, status)
     return redirect(url_for("frontdesk.today"), code=303)

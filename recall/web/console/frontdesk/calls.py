@@ -15,7 +15,7 @@ from recall.reminders.calls import RECORDABLE, CallInput, CallState
 from recall.reminders.reminders import CallOutcome
 from recall.web.common import clock, session
 from recall.web.console.frontdesk import blp
-from recall.web.console.frontdesk.forms import failed, ident, local_instant, text, values
+from recall.web.console.frontdesk.forms import failed, ident, local_instant, local_iso, text, values
 from recall.web.console.frontdesk.views import DESK
 from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
 
@@ -47,7 +47,7 @@ def reminder_calls() -> Any:
             [_("Visit"), _("Patient"), _("Phone"), _("Booking status"), _("Attempts"), _("Last outcome"), _("Open")],
             (
                 [
-                    c.booking.start_at.isoformat(),
+                    local_iso(c.booking.start_at, clinic().timezone),
                     c.patient.full_name,
                     c.patient.phone_e164,
                     c.booking.status.value,

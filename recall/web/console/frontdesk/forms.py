@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from recall.common.errors import Conflict, RecallError, ValidationError
 from recall.common.text import UNSTORABLE
-from recall.common.timeutil import at_local, parse_hhmm
+from recall.common.timeutil import at_local, parse_hhmm, zone
 from recall.web.common import MAX_ID, session
 from recall.web.console.pages import field_errors
 
@@ -72,6 +72,11 @@ def local_instant(form: Form, day_field: str, time_field: str, zone_name: str) -
     if minutes >= 24 * 60:
         raise ValidationError(_("must be a time of day as HH:MM"), field=time_field)
     return at_local(day, minutes, zone_name)
+
+
+def local_iso(instant: datetime, zone_name: str) -> str:
+    """An instant as a CSV cell: ISO 8601 in the clinic's zone, with its offset (what the desk's clock said)."""
+    return instant.astimezone(zone(zone_name)).isoformat()
 
 
 def failed(error: RecallError, known: Iterable[str], rename: dict[str, str] | None = None) -> tuple[dict, int]:

@@ -17,7 +17,7 @@ from recall.credit.earnings import Earnings
 from recall.visits.schedule import day_schedule, visits_checked_out, visits_under_way
 from recall.web.common import clock, session
 from recall.web.console.frontdesk import blp
-from recall.web.console.frontdesk.forms import day_of
+from recall.web.console.frontdesk.forms import day_of, local_iso
 from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
 
 DESK = (Role.FRONTDESK, Role.MANAGER)
@@ -48,8 +48,8 @@ def today() -> Any:
             [_("Start"), _("End"), _("Patient"), _("Phone"), _("Provider"), _("Service"), _("Status"), _("Visit")],
             (
                 [
-                    r.booking.start_at.isoformat(),
-                    r.booking.end_at.isoformat(),
+                    local_iso(r.booking.start_at, clinic().timezone),
+                    local_iso(r.booking.end_at, clinic().timezone),
                     r.patient.full_name,
                     r.patient.phone_e164,
                     r.provider.name if r.provider else "",
