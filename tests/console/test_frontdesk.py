@@ -60,6 +60,15 @@ def test_the_schedule_lists_todays_bookings_with_their_status_and_not_tomorrows(
     assert "11:00" in body  # 10:00 UTC is 11:00 in Stockholm, the clinic's zone
 
 
+def test_the_schedule_refreshes_alone_when_console_js_asks(console, database, clock, world):
+    client = console("frontdesk")
+    assert 'data-refresh="/console/front-desk/?day=2026-03-02"' in text(client.get("/console/front-desk/"))
+    booking = make_booking(database, clock, world.a, days=0, hour=10)  # booked by phone meanwhile
+    fragment = text(client.get("/console/front-desk/?day=2026-03-02", headers={"X-Requested-With": "fetch"}))
+    assert fragment.strip().startswith('<section class="card" id="desk-schedule"') and "<html" not in fragment
+    assert f'data-booking="{booking.id}"' in fragment
+
+
 def test_the_schedule_downloads_as_csv_with_one_row_per_booking(console, database, clock, world):
     make_booking(database, clock, world.a, days=0, hour=10)
     make_booking(database, clock, world.a, days=0, hour=13, patient_id=world.a.patients[1].id)

@@ -62,6 +62,7 @@ def today() -> Any:
         )
     return render(
         "frontdesk/today.html",
+        fragment="frontdesk/_schedule.html",
         day=day,
         is_today=day == local_day(clock().now(), clinic().timezone),
         rows=rows,
