@@ -194,3 +194,29 @@ def test_an_operator_may_not_record_a_call(console, database, clock, world):
     )
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Patient).where(Patient.full_name == "X")) == 0
+
+
+@pytest.mark.parametrize(
+    ("outcome", "booking_status", "patient_flag"),
+    [
+        ("cancelled", BookingStatus.CANCELLED, None),
+        ("reached", BookingStatus.BOOKED, None),
+        ("busy", BookingStatus.BOOKED, None),
+        ("voicemail", BookingStatus.BOOKED, None),
+        ("wrong_number", BookingStatus.BOOKED, "phone_invalid"),
+        ("opted_out", BookingStatus.BOOKED, "opted_out"),
+    ],
+)
+def test_each_call_outcome_does_what_the_api_does(
+    console, database, clock, world, outcome, booking_status, patient_flag
+):
+    booking, call = _call(database, clock, world)
+    answer = post(console("frontdesk"), f"/console/front-desk/reminder-calls/{call}/outcome", {"outcome": outcome})
+    assert answer.status_code == 303
+    (stored,) = rows_of(database, Booking, Booking.id == booking.id)
+    assert stored.status is booking_status
+    (reminder,) = rows_of(database, Reminder, Reminder.id == call)
+    assert reminder.call_outcome is CallOutcome(outcome) and reminder.called_by_id == world.a.staff["frontdesk"].id
+    (patient,) = rows_of(database, Patient, Patient.id == booking.patient_id)
+    for flag in ("phone_invalid", "opted_out"):
+        assert getattr(patient, flag) is (flag == patient_flag)
