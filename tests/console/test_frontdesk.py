@@ -248,6 +248,21 @@ def test_an_unknown_provider_for_the_follow_up_is_refused_beside_it(console, dat
         ({"follow_up": "maybe"}, "follow_up"),
         ({"follow_up": "booked", "booking_date": "", "booking_time": "10:00"}, "booking_date"),
         ({"follow_up": "booked", "booking_date": "2026-13-40", "booking_time": "10:00"}, "booking_date"),
+        ({"follow_up": "booked", "booking_date": "9999-12-31", "booking_time": "23:59"}, "booking_date"),
+        (
+            {"follow_up": "booked", "booking_date": "2026-03-09", "booking_time": "10:00", "booking_provider": "x"},
+            "booking_provider",
+        ),
+        (
+            {
+                "follow_up": "booked",
+                "booking_date": "2026-03-09",
+                "booking_time": "10:00",
+                "booking_service": "99999999999",
+            },
+            "booking_service",
+        ),
+        ({"follow_up": "declined", "follow_up_date": "9999-12-31"}, "follow_up_date"),
         ({"follow_up": "booked", "booking_date": "2026-03-09", "booking_time": "25:99"}, "booking_time"),
         ({"follow_up": "declined", "follow_up_date": "2026-03-01"}, "follow_up_date"),
         ({"follow_up": "declined", "note": "bad\x00text"}, "note"),

@@ -68,8 +68,9 @@ def test_every_desk_page_speaks_the_members_language(console, database, clock, w
     assert word in text(client.get("/console/front-desk/"))
 
 
-def test_a_day_that_is_no_date_is_refused_beside_the_day_picker(console):
-    answer = console("frontdesk").get("/console/front-desk/?day=soon")
+@pytest.mark.parametrize("day", ["soon", "9999-12-31", "0001-01-01", "2026-02-30"])
+def test_a_day_that_is_no_date_is_refused_beside_the_day_picker(console, day):
+    answer = console("frontdesk").get(f"/console/front-desk/?day={day}")
     assert answer.status_code == 422 and 'id="day-error" role="alert">' in text(answer)
 
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from recall.common.errors import Conflict, RecallError, ValidationError
 from recall.common.text import UNSTORABLE
 from recall.common.timeutil import at_local, parse_hhmm, zone
-from recall.web.common import MAX_ID, session
+from recall.web.common import EARLIEST_DAY, LATEST_DAY, MAX_ID, session
 from recall.web.console.pages import field_errors
 
 Form = Mapping[str, str]
@@ -53,9 +53,15 @@ def day_of(value: str | None, name: str, required: bool = False) -> date | None:
             raise ValidationError(_("is required"), field=name)
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError(_("must be a date (YYYY-MM-DD)"), field=name) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(
+            _("must be between %(low)s and %(high)s", low=EARLIEST_DAY.isoformat(), high=LATEST_DAY.isoformat()),
+            field=name,
+        )
+    return day
 
 
 def local_instant(form: Form, day_field: str, time_field: str, zone_name: str) -> datetime:
