@@ -79,3 +79,17 @@ def test_another_day_shows_that_days_bookings(console, database, clock, world):
     day = (clock.now() + timedelta(days=3)).date().isoformat()
     body = text(console("frontdesk").get(f"/console/front-desk/?day={day}"))
     assert f'data-booking="{booking.id}"' in body
+
+
+def test_the_recommended_follow_up_counts_from_the_visits_local_day(database, clock, world):
+    cw = world.a
+    clock.advance(timedelta(hours=15, minutes=30))  # 23:30 UTC: already Tuesday in Stockholm
+    with database.writer() as s:
+        desk = actor_of(cw.staff["frontdesk"])
+        check_up = visits.check_in(s, clock, desk, patient_id=cw.patients[0].id, service_id=cw.services[0].id)
+        ent = visits.check_in(s, clock, desk, patient_id=cw.patients[1].id, service_id=cw.services[1].id)
+        clinic = s.get_one(type(cw.clinic), cw.clinic.id)
+        services = {sv.id: s.get_one(type(sv), sv.id) for sv in cw.services}
+        assert visits.default_follow_up_date(check_up, services[cw.services[0].id], clinic) == date(2026, 4, 2)
+        assert visits.default_follow_up_date(ent, services[cw.services[1].id], clinic) is None
+        assert visits.default_follow_up_date(ent, None, clinic) is None
