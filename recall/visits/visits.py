@@ -150,15 +150,24 @@ def _recommended_date(visit: Visit, service: Service | None, clinic: Clinic, req
             raise ValidationError("must be within ten years of the visit", field="follow_up_date")
         return req.follow_up_date
     interval = req.follow_up_interval_days
-    if interval is None and service is not None:
-        interval = service.follow_up_interval_days
     if interval is None:
+        recommended = default_follow_up_date(visit, service, clinic)
+        if recommended is not None:
+            return recommended
         if req.follow_up is FollowUp.BOOKED:
             return None  # the booking itself says when
         raise ValidationError(
             "is required: the visit's service has no default follow-up interval", field="follow_up_date"
         )
     return visit_day + timedelta(days=interval)
+
+
+def default_follow_up_date(visit: Visit, service: Service | None, clinic: Clinic) -> date | None:
+    """The follow-up day the visit's service recommends (the visit's local day plus the service's interval), or
+    None when the service names no interval: what a checkout without a date or interval records."""
+    if service is None or service.follow_up_interval_days is None:
+        return None
+    return local_day(visit.checked_in_at, clinic.timezone) + timedelta(days=service.follow_up_interval_days)
 
 
 def checkout(session: Session, clock: Clock, actor: Actor, visit_id: int, req: CheckoutRequest) -> CheckoutResult:

@@ -1,4 +1,8 @@
-"""The front desk: today's schedule, check-in and checkout, patients, reminder calls, the desk's earnings."""
+"""The front desk: today's schedule, check-in and checkout, patients, reminder calls, the desk's earnings.
+
+``views`` holds the day and the earnings, ``arrivals`` the check-in, ``checkout`` the follow-up at checkout,
+``patients`` the search and the new-patient form, ``calls`` the reminder calls; ``forms`` reads their input.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,4 @@ from recall.web.console.pages import console_blueprint
 
 blp = console_blueprint("frontdesk", __name__, "/console/front-desk")
 
-from recall.web.console.frontdesk import views  # noqa: E402,F401  (registers the pages on blp)
+from recall.web.console.frontdesk import arrivals, calls, checkout, patients, views  # noqa: E402, F401
