@@ -55,6 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if path is None:
         banner = "!" * 100
         print(f"\n{banner}\nBROWSER TESTS WILL FAIL: {said}\n{banner}\n", file=sys.stderr)
+    elif "warning" in said:
+        print(f"\nbrowser tests: {said}\n", file=sys.stderr)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
