@@ -151,6 +151,18 @@ NEEDS: dict[str, tuple[Outcome, ...]] = {
     "callback_at": (Outcome.CALLBACK_REQUESTED,),
     "booking": (Outcome.BOOKED, Outcome.RESCHEDULED),
 }
+# What is said when such a field is missing or out of place, in full: the console looks each up in its catalog.
+REQUIRED_MESSAGES: dict[Outcome, str] = {
+    Outcome.DECLINED: "is required when the outcome is declined",
+    Outcome.CALLBACK_REQUESTED: "is required when the outcome is callback_requested",
+    Outcome.BOOKED: "is required when the outcome is booked",
+    Outcome.RESCHEDULED: "is required when the outcome is rescheduled",
+}
+OUT_OF_PLACE_MESSAGES: dict[str, str] = {
+    "decline_reason": "only goes with the outcome declined",
+    "callback_at": "only goes with the outcome callback_requested",
+    "booking": "only goes with the outcome booked or rescheduled",
+}
 
 
 def _check(data: AttemptInput, now: datetime) -> None:
@@ -159,9 +171,9 @@ def _check(data: AttemptInput, now: datetime) -> None:
     for name, outcomes in NEEDS.items():
         given = getattr(data, name) is not None
         if data.outcome in outcomes and not given:
-            raise ValidationError(f"is required when the outcome is {data.outcome.value}", field=name)
+            raise ValidationError(REQUIRED_MESSAGES[data.outcome], field=name)
         if data.outcome not in outcomes and given:
-            raise ValidationError(f"only goes with the outcome {' or '.join(o.value for o in outcomes)}", field=name)
+            raise ValidationError(OUT_OF_PLACE_MESSAGES[name], field=name)
     if data.outcome is Outcome.RESCHEDULED and data.booking is not None:
         for name in ("service_id", "note"):
             if getattr(data.booking, name) is not None:
