@@ -8,6 +8,9 @@ English text, so there is no ``en`` catalog.
     python -m tools.catalogs            # every catalog: add new words (empty), mark changed ones fuzzy, drop gone
     python -m tools.catalogs --check    # exit 1 and list what is missing a translation
 
+The words package (``recall/web/console/words``) holds no page's words but the domain's and the API schemas'
+refusals, which the console shows beside its fields: ``tools.refusals`` finds them.
+
 tests/console/test_translations.py fails while any word of any page lacks a translation in pl, ru, sv or zh.
 """
 
@@ -20,7 +23,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
-from recall.web.console.catalog_files import CATALOG_DIRS, LANGUAGES
+from recall.web.console.catalog_files import CATALOG_DIRS, LANGUAGES, WORDS
+from tools import refusals
 
 TRANSLATED = tuple(language for language in LANGUAGES if language != "en")
 METHODS = [("**.py", "python"), ("**/templates/**.html", "jinja2.ext:babel_extract")]
@@ -45,6 +49,9 @@ def extract(catalog_dir: Path) -> Catalog:
         str(root), METHODS, {}, KEYWORDS, directory_filter=keep
     ):
         template.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    if catalog_dir == WORDS:
+        for filename, lineno, message in refusals.extract_words():
+            template.add(message, None, [(filename, lineno)])
     return template
 
 

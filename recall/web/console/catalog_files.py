@@ -16,8 +16,11 @@ from babel.messages.pofile import read_po
 LANGUAGES = ("en", "pl", "ru", "sv", "zh")
 LANGUAGE_NAMES = {"en": "English", "pl": "Polski", "ru": "Русский", "sv": "Svenska", "zh": "中文"}
 CONSOLE = Path(__file__).resolve().parent
-#: Every console package's catalog folder; each blueprint keeps the words of its own templates and views.
-CATALOG_DIRS = [CONSOLE / "translations"] + [
+#: The domain's and the API schemas' refusals (``recall.web.console.words``), shown beside the console's fields.
+WORDS = CONSOLE / "words" / "translations"
+#: Every console package's catalog folder; each blueprint keeps the words of its own templates and views. The
+#: words come first: where a page's own catalog says the same English otherwise, the page's wins.
+CATALOG_DIRS = [WORDS, CONSOLE / "translations"] + [
     CONSOLE / part / "translations" for part in ("access", "operator", "frontdesk", "manager", "manager/team")
 ]
 

@@ -28,6 +28,7 @@ from recall.clinic.staff import get_staff
 from recall.common.actors import Actor, Role
 from recall.common.errors import Forbidden, NotFound, RateLimited, RecallError, Unauthenticated
 from recall.web.common import clock, session
+from recall.web.console.words import say
 
 F = TypeVar("F", bound=Callable[..., Any])
 csrf = CSRFProtect()
@@ -85,14 +86,14 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
 
 
 def field_errors(error: RecallError, rename: dict[str, str] | None = None) -> dict[str, list[str]]:
-    """The domain's field messages under the form's field names (``rename`` maps a domain field to a form's);
-    a message naming no field goes under ``_form``."""
+    """The domain's field messages under the form's field names (``rename`` maps a domain field to a form's),
+    in the member's language; a message naming no field goes under ``_form``."""
     rename = rename or {}
     errors: dict[str, list[str]] = {}
     for name, messages in error.fields.items():
-        errors.setdefault(rename.get(name, name), []).extend(messages)
+        errors.setdefault(rename.get(name, name), []).extend(say(message) for message in messages)
     if not errors:
-        errors["_form"] = [error.message]
+        errors["_form"] = [say(error.message)]
     return errors
 
 

@@ -18,6 +18,7 @@ from recall.web.console.frontdesk import blp
 from recall.web.console.frontdesk.forms import failed, text, values
 from recall.web.console.frontdesk.views import DESK
 from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.words import say, say_all
 
 MAX_ROWS = 100
 NEW_FIELDS = ("full_name", "phone", "language")
@@ -32,7 +33,7 @@ def _search() -> tuple[list[patient_rules.Patient], dict[str, list[str]], bool]:
         raw_phone = text(args, "tel", max_length=40)
         phone = to_e164(raw_phone, clinic().phone_region, field="tel") if raw_phone else None
     except ValidationError as error:
-        return [], error.fields, True
+        return [], say_all(error.fields), True
     if name is None and phone is None:
         return [], {}, False
     stmt = patient_rules.search_patients(clinic().id, q=name, phone=phone).limit(MAX_ROWS)
@@ -102,5 +103,5 @@ def check_phone() -> Response:
     try:
         normalized = to_e164(raw, clinic().phone_region)
     except ValidationError as error:
-        return jsonify(valid=False, error=error.message, normalized=None)
+        return jsonify(valid=False, error=say(error.message), normalized=None)
     return jsonify(valid=True, error=None, normalized=normalized)
