@@ -14,9 +14,13 @@ input with, which the console shows beside its fields in the member's language.
   validators' messages, filled in with that field's and validator's own parameters, exactly as marshmallow
   fills them in when it refuses ("Length must be between 1 and 200.").
 
-An f-string with substitutions cannot be looked up as written: ``dynamic()`` lists those calls, and they stay
-in English. The extraction reads the sources with ``ast`` (babel's token-based python extractor takes the
-``"; "`` of ``ValidationError("; ".join(problems))`` for a message) and runs as a babel extraction method.
+An f-string whose substitutions are all constants of its module (``f"must be at most {MAX_NOTE} characters"``)
+always makes the same message: it is extracted as that message. Any other f-string with substitutions cannot be
+looked up as written: ``dynamic()`` lists those calls, and they stay in English.
+
+The sources are read with ``ast``, not babel's token-based python extractor, which takes the ``"; "`` of
+``ValidationError("; ".join(problems))`` for a message and cannot tell an f-string's constants from its input;
+``tools.catalogs`` adds what is found here to the words package's babel catalog.
 """
 
 from __future__ import annotations
@@ -113,8 +117,9 @@ def calls(path: Path, classes: frozenset[str]) -> Iterator[Call]:
         if names[called] == "NotFound":  # NotFound(what, ident): "what ident not found", or "what not found"
             literal = f"{literal} not found" if literal is not None and len(node.args) < 2 else None
         fstring = isinstance(arg, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in arg.values)
-        if isinstance(arg, ast.JoinedStr) and not fstring:
-            literal = "".join(v.value for v in arg.values if isinstance(v, ast.Constant))
+        if isinstance(arg, ast.JoinedStr):
+            literal = _folded(path, arg)
+            fstring = literal is None
         yield Call(path, node.lineno, names[called], literal, ast.unparse(arg), fstring)
 
 
@@ -128,6 +133,23 @@ def tables(path: Path) -> Iterator[Call]:
         for value in node.value.values:
             if isinstance(value, ast.Constant) and isinstance(value.value, str):
                 yield Call(path, value.lineno, target.id, value.value, ast.unparse(value), False)
+
+
+def _folded(path: Path, fstring: ast.JoinedStr) -> str | None:
+    """An f-string whose every substitution is a constant of its module (``{MAX_NOTE}``, a number or a text) as
+    the message it always makes; None when one depends on the input."""
+    module = importlib.import_module(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    parts = []
+    for value in fstring.values:
+        if isinstance(value, ast.Constant):
+            parts.append(str(value.value))
+            continue
+        assert isinstance(value, ast.FormattedValue)
+        found = getattr(module, value.value.id, None) if isinstance(value.value, ast.Name) else None
+        if value.conversion != -1 or value.format_spec is not None or type(found) not in (int, str):
+            return None
+        parts.append(str(found))
+    return "".join(parts)
 
 
 def domain_calls() -> list[Call]:
@@ -238,7 +260,7 @@ def schema_messages() -> list[str]:
     return messages
 
 
-# --- as a babel extraction method --------------------------------------------------------------------------------
+# --- for tools.catalogs --------------------------------------------------------------------------------------------
 
 
 def literal_messages() -> list[tuple[str, int, str]]:

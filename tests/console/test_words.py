@@ -26,6 +26,7 @@ pytestmark = pytest.mark.db
 IN_THE_PAST = {"ru": "не может быть в прошлом", "zh": "不能是过去的时间"}
 CALLING_HOURS = {"ru": "вне часов, когда пациенту можно звонить", "zh": "不在该患者可接听电话的时段内"}
 NO_REASON = {"ru": "обязательно, если итог — отказ", "zh": "当结果为拒绝时为必填项"}
+YEARS = {"ru": "должно быть в пределах 1970–2200 годов", "zh": "必须在 1970 年到 2200 年之间"}
 TOO_LONG = {"ru": "Длина должна быть от 1 до 200.", "zh": "长度必须在 1 到 200 之间。"}
 
 
@@ -61,6 +62,7 @@ def desk_attempt(client, task_id, fields):
     ("fields", "field", "words"),
     [
         ({"outcome": "callback_requested", "callback_at": "2026-03-02T22:00"}, "callback_at", CALLING_HOURS),
+        ({"outcome": "callback_requested", "callback_at": "1900-03-02T10:00"}, "callback_at", YEARS),
         ({"outcome": "declined", "decline_reason": ""}, "decline_reason", NO_REASON),
         ({"outcome": "declined", "decline_reason": "x" * 201}, "decline_reason", TOO_LONG),
     ],
@@ -170,8 +172,15 @@ def test_the_error_classes_are_found_in_the_domain_not_listed():
 def test_an_f_string_is_counted_as_left_in_english_and_a_join_is_no_message():
     dynamic = refusals.dynamic()
     assert dynamic and all(call.message is None for call in dynamic)
+    assert "is required when the outcome is {data.outcome.value}" not in {c.source for c in dynamic}
     ids = {m.id for m in extract(WORDS)}
     assert "; " not in ids and not any(i.startswith("invalid policy") for i in ids)
+
+
+def test_an_f_string_of_its_modules_constants_is_the_one_message_it_makes():
+    literal = {message for _where, _line, message in refusals.literal_messages()}
+    assert {"must be between the years 1970 and 2200", "must be at least 10 characters"} <= literal
+    assert not [m for m in literal if "{" in m]
 
 
 def test_the_attempts_messages_said_in_full_are_the_english_they_were():
@@ -186,3 +195,8 @@ def test_the_attempts_messages_said_in_full_are_the_english_they_were():
 
 def test_a_pages_own_catalog_wins_over_the_words_for_the_same_english():
     assert CATALOG_DIRS[0] == WORDS, "flask-babel merges in order: the later catalog's translation wins"
+
+
+def test_a_refusal_shown_as_an_alert_is_in_the_readers_language_too(client):
+    answer = client.get("/console/desk/", headers={"X-Requested-With": "fetch", "Accept-Language": "ru"})
+    assert answer.status_code == 401 and "сначала войдите" in text(answer)

@@ -146,7 +146,8 @@ ALERT_HEADER = "X-Recall-Alert"  # console.js shows such an answer above the fra
 
 def _error_page(status: int, message: str) -> Any:
     """The refusal as a page, or, to console.js, as an alert it puts above what is on screen (the card or form
-    stays as it was, so nothing typed is lost)."""
+    stays as it was, so nothing typed is lost), in the member's language."""
+    message = say(message)
     if is_fetch():
         return render_template("console/_alert.html", status=status, message=message), status, {ALERT_HEADER: "1"}
     return render_template("console/error.html", status=status, message=message), status
