@@ -16,7 +16,9 @@ input with, which the console shows beside its fields in the member's language.
 
 An f-string whose substitutions are all constants of its module (``f"must be at most {MAX_NOTE} characters"``)
 always makes the same message: it is extracted as that message. Any other f-string with substitutions cannot be
-looked up as written: ``dynamic()`` lists those calls, and they stay in English.
+looked up as written: ``dynamic()`` lists those calls, and they stay in English; except one said as a literal
+and, in closing parentheses, its detail (``... at an overlapping time (booking {clash})``): the literal is
+extracted, and ``say`` translates it and keeps the detail as it is.
 
 The sources are read with ``ast``, not babel's token-based python extractor, which takes the ``"; "`` of
 ``ValidationError("; ".join(problems))`` for a message and cannot tell an f-string's constants from its input;
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -118,7 +121,7 @@ def calls(path: Path, classes: frozenset[str]) -> Iterator[Call]:
             literal = f"{literal} not found" if literal is not None and len(node.args) < 2 else None
         fstring = isinstance(arg, ast.JoinedStr) and any(isinstance(v, ast.FormattedValue) for v in arg.values)
         if isinstance(arg, ast.JoinedStr):
-            literal = _folded(path, arg)
+            literal = _folded(path, arg) or _before_detail(arg)
             fstring = literal is None
         yield Call(path, node.lineno, names[called], literal, ast.unparse(arg), fstring)
 
@@ -150,6 +153,18 @@ def _folded(path: Path, fstring: ast.JoinedStr) -> str | None:
             return None
         parts.append(str(found))
     return "".join(parts)
+
+
+DETAIL = re.compile(r"([^\0]+) \(([^()]*\0[^()]*)\)")
+
+
+def _before_detail(fstring: ast.JoinedStr) -> str | None:
+    """The literal of a message said as a literal and, in closing parentheses, its detail (``f"the patient
+    already has a booking at an overlapping time (booking {clash})"``): ``say`` translates the literal and keeps
+    the detail."""
+    shape = "".join(v.value if isinstance(v, ast.Constant) else "\0" for v in fstring.values)
+    found = DETAIL.fullmatch(shape)
+    return found.group(1) if found else None
 
 
 def domain_calls() -> list[Call]:

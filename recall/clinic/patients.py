@@ -63,7 +63,7 @@ def check_birth_date(born: date, today: date, field: str = "date_of_birth") -> d
     if born < EARLIEST_BIRTH_DATE:
         raise ValidationError(f"must be on or after {EARLIEST_BIRTH_DATE.isoformat()}", field=field)
     if born > today:
-        raise ValidationError(f"must not be after today ({today.isoformat()} in the clinic's time zone)", field=field)
+        raise ValidationError(f"must not be after today in the clinic's time zone ({today.isoformat()})", field=field)
     return born
 
 

@@ -338,9 +338,9 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
 def _held(session: Session, actor: Actor, task_id: int) -> RecallTask:
     task = get_task(session, actor.clinic_id, task_id, for_update=True)
     if task.status is not TaskStatus.OPEN:
-        raise Conflict(f"recall task {task.id} is {task.status.value}", field="task_id")
+        raise Conflict(f"the task is no longer open (recall task {task.id} is {task.status.value})", field="task_id")
     if task.lease_holder_id != actor.staff_id:
-        raise Conflict(f"recall task {task.id} is not leased to you; claim a task first", field="task_id")
+        raise Conflict(f"this task is not leased to you; claim a task first (recall task {task.id})", field="task_id")
     return task
 
 
@@ -382,7 +382,7 @@ def release_lease(session: Session, clock: Clock, actor: Actor, task_id: int) ->
     if actor.role is Role.MANAGER:
         task = get_task(session, actor.clinic_id, task_id, for_update=True)
         if task.lease_holder_id is None:
-            raise Conflict(f"recall task {task.id} is not leased", field="task_id")
+            raise Conflict(f"the task is not leased (recall task {task.id})", field="task_id")
     else:
         task = _held(session, actor, task_id)
     leases = sa.update(RecallTask).where(RecallTask.patient_id == patient_id, RecallTask.lease_holder_id.is_not(None))

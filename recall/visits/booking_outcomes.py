@@ -37,7 +37,9 @@ def mark_attended(session: Session, clock: Clock, actor: Actor, booking_id: int)
 def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> None:
     """The patient came: the booking is realized and its credit earned (the caller commits)."""
     if BookingStatus.ATTENDED not in TRANSITIONS[booking.status]:
-        raise Conflict(f"booking {booking.id} is {booking.status.value}; it cannot become attended", field="status")
+        raise Conflict(
+            f"the booking cannot become attended (booking {booking.id} is {booking.status.value})", field="status"
+        )
     if now < booking.start_at - ATTEND_EARLIEST:
         raise Conflict("the appointment has not come yet; attendance is recorded on the day", field="status")
     booking.status, booking.updated_at = BookingStatus.ATTENDED, now

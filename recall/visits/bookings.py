@@ -143,7 +143,7 @@ def _check_no_overlap(
         stmt = stmt.where(Booking.id != exclude_id)
     clash = session.scalar(stmt.limit(1))
     if clash is not None:
-        raise Conflict(f"the patient already has booking {clash} at an overlapping time", field="start_at")
+        raise Conflict(f"the patient already has a booking at an overlapping time (booking {clash})", field="start_at")
 
 
 def book(

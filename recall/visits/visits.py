@@ -131,8 +131,8 @@ def _open_visit(session: Session, patient_id: int) -> Visit | None:
 
 def _still_open(visit: Visit) -> Conflict:
     return Conflict(
-        f"patient {visit.patient_id} is still checked in for visit {visit.id} (since "
-        f"{visit.checked_in_at.isoformat()}); check that visit out first",
+        "the patient is still checked in for another visit; check that visit out first "
+        f"(patient {visit.patient_id}, visit {visit.id}, since {visit.checked_in_at.isoformat()})",
         field="patient_id",
     )
 

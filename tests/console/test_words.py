@@ -134,6 +134,34 @@ def test_a_follow_up_booking_in_the_past_is_refused_beside_the_date_in_the_membe
     assert api.status_code == 422 and api.json["fields"]["booking.start_at"] == ["must not be in the past"]
 
 
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("ru", "пациент всё ещё отмечен на другом визите; сначала оформите выписку по нему"),
+        ("zh", "该患者仍在另一次就诊中签到；请先为那次就诊办理结账"),
+    ],
+)
+def test_a_refusal_with_its_detail_in_parentheses_is_said_in_the_members_language_with_the_detail_kept(
+    console, client, database, clock, world, language, words
+):
+    a = world.a
+    with database.writer() as s:
+        visit = visits.check_in(s, clock, actor_of(a.staff["frontdesk"]), patient_id=a.patients[0].id)
+    desk = speaking(console, database, world, "frontdesk", language)
+    answer = post(desk, "/console/front-desk/check-in", {"patient_id": str(a.patients[0].id)})
+    assert answer.status_code == 409
+    assert beside(text(answer), "patient_id").startswith(
+        f"{words} (patient {a.patients[0].id}, visit {visit.id}, since "
+    )
+
+    desk_api = api_as(client, a, "frontdesk")
+    again = desk_api.post("/visits", json={"patient_id": a.patients[0].id})
+    assert again.status_code == 409, again.json
+    assert again.json["fields"]["patient_id"][0].startswith(
+        "the patient is still checked in for another visit; check that visit out first (patient "
+    )
+
+
 def test_the_phone_check_as_it_is_typed_says_why_in_the_members_language(console, database, world):
     desk = speaking(console, database, world, "frontdesk", "ru")
     answer = desk.get("/console/front-desk/patients/check-phone?phone=")
