@@ -20,7 +20,7 @@ def to_e164(raw: str, default_region: str, field: str = "phone") -> str:
         raise ValidationError("a phone number is required", field=field)
     if not _WRITTEN_NUMBER.fullmatch(raw.strip()) or not any(c.isdigit() for c in raw):
         raise ValidationError(
-            f"'{raw}' is not a phone number: write only digits, spaces, a leading + and ( ) - .", field=field
+            f"is not a phone number: write only digits, spaces, a leading + and ( ) - . ('{raw}')", field=field
         )
     try:
         number = phonenumbers.parse(raw, default_region.upper())
@@ -28,7 +28,7 @@ def to_e164(raw: str, default_region: str, field: str = "phone") -> str:
         raise ValidationError(f"'{raw}' is not a phone number: {_reason(exc)}", field=field) from None
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(
-            f"'{raw}' is not a valid phone number (read with default region {default_region.upper()})", field=field
+            f"is not a valid phone number ('{raw}' read with default region {default_region.upper()})", field=field
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -297,9 +297,9 @@ def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data:
         raise Conflict("this request is about no booking; there is nothing to confirm, cancel or move", field="outcome")
     current = get_booking(session, actor.clinic_id, booking_id)
     if current.status not in ACTIVE or current.start_at <= clock.now():
+        state = current.status.value + ("" if current.status not in ACTIVE else " and has begun")
         raise Conflict(
-            f"booking {booking_id} is {current.status.value}"
-            + ("" if current.status not in ACTIVE else " and has begun"),
+            f"the booking can no longer be confirmed, cancelled or moved (booking {booking_id} is {state})",
             field="outcome",
         )
     try:

@@ -166,6 +166,12 @@ def test_the_phone_check_as_it_is_typed_says_why_in_the_members_language(console
     desk = speaking(console, database, world, "frontdesk", "ru")
     answer = desk.get("/console/front-desk/patients/check-phone?phone=")
     assert answer.json == {"valid": False, "error": "нужен номер телефона", "normalized": None}
+    wrong = desk.get("/console/front-desk/patients/check-phone?phone=12").json["error"]
+    assert wrong.startswith("не является действительным номером телефона ('12' read with default region ")
+    letters = desk.get("/console/front-desk/patients/check-phone?phone=call me").json["error"]
+    assert (
+        letters == "не является номером телефона: используйте только цифры, пробелы, + в начале и ( ) - . ('call me')"
+    )
 
 
 # --- the catalog ----------------------------------------------------------------------------------------------
