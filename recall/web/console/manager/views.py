@@ -129,7 +129,7 @@ def _cell(value: Any, kind: str) -> Any:
     if value is None:
         return ""
     if kind == MONEY:
-        return str(Decimal(value) / 100)
+        return str((Decimal(value) / 100).quantize(Decimal("0.01")))
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
