@@ -103,11 +103,15 @@ def preview_policy() -> Any:
                     session(), clinic(), clock().now(), policy=loaded, language=lang, channel=channel
                 )
             except ValidationError as exc:
-                named = {k.removeprefix("policy."): v for k, v in field_errors(exc).items()}
-                previews.append({"language": lang, "errors": renamed(named, built.paths)})
+                named = field_errors(exc)
+                if any(name.startswith("policy") for name in named):  # the document itself: no language helps
+                    errors = renamed({k.removeprefix("policy."): v for k, v in named.items()}, built.paths)
+                    previews = []
+                    break
+                previews.append({"language": lang, "errors": named})
             else:
                 previews.append({"language": lang, "result": shown})
-    status = 422 if errors else 200
+    status = 422 if errors or any("errors" in p for p in previews) else 200
     return _editor(
         policy_form.from_form(request.form),
         errors,
