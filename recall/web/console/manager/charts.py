@@ -58,6 +58,8 @@ def _config(chart: type[Any], title: str, **kw: Any) -> Any:
         truncate_legend=-1,
         truncate_label=-1,
         no_data_text=_("No data yet"),
+        min_scale=2,
+        max_scale=8,
         **kw,
     )
 

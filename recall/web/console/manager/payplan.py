@@ -103,7 +103,7 @@ def _editor(
         errors=errors,
         version=current.version,
         services=_services(),
-        roles=[r.value for r in EARNING_ROLES],
+        earning_roles=[r.value for r in EARNING_ROLES],
         today=local_day(clock().now(), clinic().timezone),
         **extra,
     )
