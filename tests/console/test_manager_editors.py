@@ -225,6 +225,9 @@ def test_a_what_if_shows_actual_against_proposed_per_staff_member_without_saving
     assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
     svg = text(chart)
     assert "operator" in svg and "SEK25.00" in svg and "SEK10.00" in svg and "Proposed" in svg
+    csv_url = fragment.split('class="csv" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    table = text(manager.get(csv_url)).lstrip("\ufeff").splitlines()
+    assert table == ["Staff member,Visits attended,Actual,Proposed,Difference", "operator,1,10.00,25.00,15.00"]
     with database.reader() as s:
         terms = load_terms(s, world.a.clinic.id)
     assert (terms.operator_base_cents, terms.version) == (1000, 1)

@@ -28,7 +28,7 @@ from recall.web.clinic.schemas import PayPlanInputSchema
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, charts
 from recall.web.console.manager.forms import Errors, Reader, load, merge, renamed
-from recall.web.console.pages import clinic, console_actor, field_errors, page, render
+from recall.web.console.pages import clinic, console_actor, csv_response, field_errors, page, render, wants_csv
 from recall.web.earnings.schemas import WhatIfInputSchema
 
 BASES = ("frontdesk_base_cents", "operator_base_cents")
@@ -160,6 +160,8 @@ def _what_if(data: MultiDict[str, str]) -> tuple[Any, Errors]:
 def what_if() -> Any:
     data = request.form if request.method == "POST" else request.args
     result, errors = _what_if(data)
+    if result is not None and wants_csv():
+        return _what_if_csv(result)
     chart_url = url_for("manager.what_if_chart") + "?" + urlencode(_typed(data)) if result is not None else None
     return _editor(
         _typed(data),
@@ -168,7 +170,17 @@ def what_if() -> Any:
         "manager/what_if.html",
         result=result,
         chart_url=chart_url,
+        csv_url=url_for("manager.what_if") + "?" + urlencode({**_typed(data), "format": "csv"}),
     )
+
+
+def _what_if_csv(result: Any) -> Response:
+    header = [_("Staff member"), _("Visits attended"), _("Actual"), _("Proposed"), _("Difference")]
+    rows = (
+        [r.name, r.realized_count, _units(r.actual_cents), _units(r.proposed_cents), _units(r.difference_cents)]
+        for r in result.rows
+    )
+    return csv_response(f"what-if-{result.start.isoformat()}-{result.end.isoformat()}.csv", header, rows)
 
 
 @blp.get("/pay-plan/what-if.svg")
