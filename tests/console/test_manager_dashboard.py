@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from recall.clinic.clinics import Clinic
+from recall.clinic.staff import Staff
 from recall.visits.booking_outcomes import mark_attended
 from tests.console.helpers import post, text
 from tests.factories import actor_of, api_as, make_booking, make_task
@@ -200,3 +201,20 @@ def test_only_a_manager_may_open_the_office(console, office, who):
 def test_an_unknown_chart_is_a_404(console, office):
     assert console("manager").get(f"{OFFICE}/charts/bogus.svg").status_code == 404
     assert console("manager").get(f"{OFFICE}/tables/bogus.csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("zh", ("队列状况", "按服务和时长划分的队列状况")),
+        ("ru", ("Состояние очереди", "Состояние очереди по услугам и сроку")),
+    ],
+)
+def test_the_dashboard_and_its_charts_speak_the_managers_language(database, world, console, office, lang, words):
+    with database.writer() as s:
+        s.get_one(Staff, world.a.staff["manager"].id).language = lang
+        s.commit()
+    manager = console("manager")
+    page, chart = words
+    assert page in text(manager.get(f"{OFFICE}/"))
+    assert chart in text(manager.get(f"{OFFICE}/charts/queue.svg"))
