@@ -341,3 +341,33 @@ def test_another_clinics_manager_edits_only_their_own_clinic(client, database, w
     )
     assert answer.status_code == 302  # clinic a's service is not on b's form: ignored, never b's rate
     assert api_as(client, world.b, "manager").get("/clinic/pay-plan").get_json()["service_rates"] == []
+
+
+NASTY = ["Infinity", "sNaN", "nan", "1e400", "-0", "9" * 40, "\x00", "１２", " ", "12,5"]
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_no_input_makes_a_server_error(console, value):
+    manager = console("manager")
+    answers = [
+        post(manager, f"{OFFICE}/pay-plan", plan_form(operator_base_cents=value, recall_multiplier=value)),
+        post(manager, f"{OFFICE}/pay-plan/what-if", plan_form(frontdesk_base_cents=value, to=value), fetch=True),
+        post(
+            manager,
+            f"{OFFICE}/reminder-policy",
+            policy_form(**{"steps.0.offset_minutes": value, "rate_limits.sms_per_second": value}),
+        ),
+        post(
+            manager,
+            f"{OFFICE}/reminder-policy/preview",
+            {**policy_form(**{"templates.sms.ru": value}), "preview_channel": value},
+            fetch=True,
+        ),
+        post(manager, f"{OFFICE}/clinic", settings_form(recall_max_attempts=value, surge_backlog=value, name=value)),
+        manager.get(f"{OFFICE}/?from={value}&to={value}&target_days={value}&occupancy={value}"),
+        manager.get(f"{OFFICE}/charts/kpis.svg?group={value}"),
+        manager.get(f"{OFFICE}/tables/staffing.csv?hours_per_day={value}"),
+        manager.get(f"{OFFICE}/pay-plan/what-if.svg?from={value}"),
+    ]
+    for answer in answers:
+        assert answer.status_code < 500, (value, answer.request.path, text(answer)[-500:])

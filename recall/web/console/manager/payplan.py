@@ -41,6 +41,8 @@ def _cents(form: Reader, name: str) -> Any:
     try:
         amount = Decimal(raw) * 100
     except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite():
         form.errors.setdefault(name, []).append(_("must be an amount such as 12.50"))
         return None
     if amount != amount.to_integral_value():
