@@ -371,3 +371,25 @@ def test_no_input_makes_a_server_error(console, value):
     ]
     for answer in answers:
         assert answer.status_code < 500, (value, answer.request.path, text(answer)[-500:])
+
+
+@pytest.mark.parametrize("which", ["foreign", "both"])
+def test_a_bad_override_is_named_beside_its_service(database, world, console, which):
+    service = world.b.services[0].id if which == "foreign" else world.a.services[0].id
+    form = policy_form(
+        **{
+            "overrides.0.service_id": str(service),
+            "overrides.0.provider_id": str(world.a.providers[0].id) if which == "both" else "",
+            "overrides.0.steps.0.offset_minutes": "60",
+            "overrides.0.steps.0.channel": "voice",
+        }
+    )
+    answer = post(console("manager"), f"{OFFICE}/reminder-policy", form)
+    assert answer.status_code == 422
+    beside = text(answer).split('id="overrides.0.service_id-error" role="alert">', 1)[1].split("</p>", 1)[0]
+    expected = (
+        f"no service {service} in this clinic" if which == "foreign" else "exactly one of service_id and provider_id"
+    )
+    assert expected in beside
+    with database.reader() as s:
+        assert latest_version(s, world.a.clinic.id) is None
