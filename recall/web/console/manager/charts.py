@@ -7,6 +7,7 @@ the chart's own response carries its own CSP allowing exactly that; the pages' C
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -64,16 +65,26 @@ def _config(chart: type[Any], title: str, **kw: Any) -> Any:
     )
 
 
-def svg(chart: Any) -> Response:
-    """The chart as image/svg+xml with its own CSP (set by ``chart_policy`` after the console's headers)."""
-    g.chart_svg = True
+def svg_text(chart: Any) -> str:
+    """The chart as an SVG document, without the script pygal always writes (its tooltips): an image needs none."""
     tree = chart.render_tree()
-    for parent in tree.iter():  # pygal always writes its tooltip configuration as a script: an image needs none
+    for parent in tree.iter():
         for child in list(parent):
             if isinstance(child.tag, str) and child.tag.rsplit("}", 1)[-1] == "script":
                 parent.remove(child)
-    body = "<?xml version='1.0' encoding='utf-8'?>\n" + etree.tostring(tree, encoding="unicode")
-    response = Response(body, mimetype="image/svg+xml")
+    return "<?xml version='1.0' encoding='utf-8'?>\n" + etree.tostring(tree, encoding="unicode")
+
+
+def data_uri(chart: Any) -> str:
+    """The chart for an ``<img src>`` inside a page (the console's CSP allows data: images): drawn from the
+    tables the page computed anyway, instead of another request computing them again."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg_text(chart).encode()).decode("ascii")
+
+
+def svg(chart: Any) -> Response:
+    """The chart as image/svg+xml with its own CSP (set by ``chart_policy`` after the console's headers)."""
+    g.chart_svg = True
+    response = Response(svg_text(chart), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "no-store"
     return response
 

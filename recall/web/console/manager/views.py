@@ -75,12 +75,26 @@ def dashboard() -> Any:
         "staffing": staffing,
     }
     query = {k: v for k, v in request.args.items() if k != "format"}
+    drawn: dict[str, tuple[str, Table | None, dict[str, Any], str | None]] = {
+        "queue": ("queue", tables["queue"], {}, None),
+        "kpis_bookings": ("kpis", tables["kpis"], {}, "bookings"),
+        "kpis_attempts": ("kpis", tables["kpis"], {}, "attempts"),
+        "conversion": ("conversion", tables["conversion"], {}, None),
+        "earnings": ("earnings", earnings, {}, None),
+        "staffing": ("staffing", staffing, {"plan": plan}, None),
+    }
+    inline = {
+        key: charts.data_uri(_draw(name, table, extra, metric))
+        for key, (name, table, extra, metric) in drawn.items()
+        if table is not None
+    }
     return render(
         "manager/dashboard.html",
         status=422 if errors or kpi_errors else 200,
         health=health,
         surge=figures.surge_lines(health.surge),
         tables=tables,
+        inline=inline,
         kpis=kpis,
         group=kpi.get("group", "day"),
         query=query,
@@ -92,26 +106,28 @@ def dashboard() -> Any:
     )
 
 
+def _draw(name: str, table: Table, extra: dict[str, Any], metric: str | None = None) -> Any:
+    """The pygal chart of one of the dashboard's tables."""
+    if name == "queue":
+        return charts.queue_chart(table)
+    if name == "kpis":
+        titles = {"bookings": _("Bookings per operator"), "attempts": _("Attempts per operator")}
+        metric = metric if metric in titles else "bookings"
+        return charts.kpi_chart(table, metric, titles[metric])
+    if name == "conversion":
+        return charts.conversion_chart(table)
+    if name == "earnings":
+        return charts.earnings_chart(table, _("Earnings this pay period"))
+    plan = extra["plan"]
+    return charts.staffing_chart(plan.operators_needed, plan.operators_active)
+
+
 @blp.get("/charts/<name>.svg")
 @page(Role.MANAGER)
 def chart(name: str) -> Response:
+    """One chart on its own (the page draws them inline; this is the link to open or save one)."""
     table, extra = _table(name)
-    if name == "queue":
-        drawn = charts.queue_chart(table)
-    elif name == "kpis":
-        metric = request.args.get("metric", "bookings")
-        titles = {"bookings": _("Bookings per operator"), "attempts": _("Attempts per operator")}
-        drawn = charts.kpi_chart(
-            table, metric if metric in titles else "bookings", titles.get(metric, titles["bookings"])
-        )
-    elif name == "conversion":
-        drawn = charts.conversion_chart(table)
-    elif name == "earnings":
-        drawn = charts.earnings_chart(table, _("Earnings this pay period"))
-    else:
-        plan = extra["plan"]
-        drawn = charts.staffing_chart(plan.operators_needed, plan.operators_active)
-    return charts.svg(drawn)
+    return charts.svg(_draw(name, table, extra, request.args.get("metric", "bookings")))
 
 
 @blp.get("/tables/<name>.csv")
