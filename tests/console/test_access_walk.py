@@ -45,7 +45,7 @@ IDS: dict[str, Callable[[ClinicScene], int]] = {
     "provider_id": lambda s: s.provider,
     "service_id": lambda s: s.service,
 }
-TEXT_ARGUMENTS = {"token": "not-a-real-link", "filename": "console.css", "chart": "queue", "kind": "queue"}
+TEXT_ARGUMENTS = {"token": "not-a-real-link", "filename": "console.css", "name": "queue"}
 
 
 def _console_rules(app: Flask) -> list[Rule]:

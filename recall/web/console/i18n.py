@@ -77,14 +77,12 @@ def _translations() -> Any:
     return held[1]
 
 
-def _gettext(string: str, **variables: Any) -> str:
-    text = _translations().ugettext(string)
-    return text % variables if variables else text
+def _gettext(string: str) -> str:
+    return _translations().ugettext(string)  # Jinja's newstyle gettext fills the %(placeholders)s itself
 
 
-def _ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
-    variables.setdefault("num", num)
-    return _translations().ungettext(singular, plural, num) % variables
+def _ngettext(singular: str, plural: str, num: int) -> str:
+    return _translations().ungettext(singular, plural, num)
 
 
 def init_app(app: Flask) -> None:

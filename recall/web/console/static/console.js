@@ -115,5 +115,18 @@
     if (el && !el.disabled) { ev.preventDefault(); el.click(); }
   });
 
+  // == manager's office (recall/web/console/manager) ==
+  // A submit button with data-swap="#target" and formaction posts its own form there and swaps the answer into
+  // the target, the rest of the form staying as it is: the policy editor's Preview buttons, beside its Save.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("button[data-swap][formaction]") : null;
+    if (!button || !button.form) return;
+    ev.preventDefault();
+    var data = new FormData(button.form);
+    if (button.name) data.append(button.name, button.value);
+    send("POST", button.formAction, data, button.dataset.swap);
+  });
+  // == end of manager's office ==
+
   document.addEventListener("DOMContentLoaded", function () { wire(document); tick(); setInterval(tick, 1000); });
 })();
