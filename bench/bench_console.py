@@ -197,6 +197,8 @@ def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
                 "API health+kpis+staffing+surge+team": api_dashboard,
             },
         }
+        if args.only:
+            suites = {label: paths for label, paths in suites.items() if label.startswith(args.only)}
         results: dict[str, dict[str, Latencies]] = {}
         for label, paths in suites.items():
             for fn in paths.values():  # warm-up, unmeasured
@@ -245,6 +247,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="measured rounds per suite (default %(default)s)")
     parser.add_argument("--max-seconds", type=float, default=120, help="time cap per suite's measuring")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--only", choices=("operator", "manager"), help="measure one of the two pages only")
     args = parser.parse_args()
     args.clinics = 1
     args.analyze_sqlite = False
