@@ -17,6 +17,7 @@ from recall.clinic.staff import create_staff, issue_token
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock, FixedClock
 from recall.demo.history import HISTORY_DAYS, history
+from recall.reminders.policy import replace_policy
 from recall.visits.visits import CheckoutRequest, DeskBooking, FollowUp, check_in, checkout
 
 STAFF = [
@@ -78,6 +79,14 @@ PATIENTS = [
 ]
 
 
+DEMO_POLICY = {
+    "steps": [
+        {"offset_minutes": 24 * 60, "channel": "frontdesk_call", "routine": False},
+        {"offset_minutes": 120, "channel": "sms"},
+    ]
+}
+
+
 def load_demo(session: Session, clock: Clock) -> str:
     now = clock.now()
     clinic = create_clinic(
@@ -113,6 +122,8 @@ def load_demo(session: Session, clock: Clock) -> str:
         )
         for n, lang, phone, tz in PATIENTS
     ]
+    # The desk calls the day before a visit, an SMS follows two hours ahead: reminder calls for the desk to make.
+    replace_policy(session, clock, actors[Role.MANAGER][0], DEMO_POLICY)
     made = history(session, clock, clinic, actors, providers, services)  # first: today's work comes after it
     # Today's visits at the desk: some book their follow-up, some leave without one.
     desk = actors[Role.FRONTDESK][0]

@@ -13,6 +13,8 @@ from recall.credit.earnings import team_earnings
 from recall.demo import load_demo
 from recall.queue.attempts import ContactAttempt
 from recall.queue.tasks import RecallTask, TaskStatus
+from recall.reminders.planning import Channel as ReminderChannel
+from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.booking import Booking, BookingStatus, list_bookings
 
 
@@ -45,3 +47,10 @@ def test_the_demo_clinic_has_three_weeks_of_work_and_a_day_to_show(database, clo
             sa.select(sa.func.count()).select_from(Booking).where(Booking.status == BookingStatus.NO_SHOW)
         )
         assert kept >= 10 and missed >= 1
+        # The desk has reminder calls to make: the demo's policy calls the day before a visit.
+        calls = s.scalar(
+            sa.select(sa.func.count())
+            .select_from(Reminder)
+            .where(Reminder.channel == ReminderChannel.FRONTDESK_CALL, Reminder.status == ReminderStatus.PLANNED)
+        )
+        assert calls >= 3
