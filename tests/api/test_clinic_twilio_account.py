@@ -33,7 +33,7 @@ from tests.api.webhooking import ACCOUNT as SERVICE
 from tests.api.webhooking import CLINIC_NUMBER, HOOKS, TOKEN, serving, webhook_app
 from tests.conftest import T0
 from tests.factories import api_as, future, make_booking, row
-from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+from tests.integration.inbound_scene import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     SV_PHONE,
     make_reminder,
     new_sid,

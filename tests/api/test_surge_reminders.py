@@ -24,7 +24,7 @@ from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.bookings import move_booking
 from tests import twilio_callbacks
 from tests.factories import api_as, make_booking, make_task
-from tests.integration.test_inbound import make_reminder, new_sid
+from tests.integration.inbound_scene import make_reminder, new_sid
 
 UTC = UTC
 VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)  # Thursday 13:00 in Stockholm

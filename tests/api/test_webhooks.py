@@ -23,7 +23,7 @@ from recall.visits.bookings import BookingStatus
 from tests.api.checks import assert_error, assert_rejected, nothing_written
 from tests.api.webhooking import ACCOUNT, CLINIC_NUMBER, HOOKS, TOKEN, webhook_app
 from tests.factories import actor_of, make_booking, make_patient
-from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+from tests.integration.inbound_scene import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     DEFAULT_FROM,
     OFFSET,
     SV_PHONE,

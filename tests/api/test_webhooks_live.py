@@ -27,7 +27,7 @@ from recall.visits.bookings import Booking, BookingStatus
 from tests.api.checks import nothing_written
 from tests.api.webhooking import ACCOUNT, CLINIC_NUMBER, HOOKS, TOKEN, serving, webhook_app
 from tests.factories import make_booking
-from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+from tests.integration.inbound_scene import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     DEFAULT_FROM,
     OFFSET,
     SV_PHONE,

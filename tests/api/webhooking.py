@@ -12,7 +12,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from recall.web import create_app, webhooks
-from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+from tests.integration.inbound_scene import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     DEFAULT_FROM,
     OFFSET,
     SV_PHONE,

@@ -15,7 +15,7 @@ from recall.visits.booking_outcomes import cancel_booking
 from recall.visits.bookings import Booking, BookingStatus
 from tests.api.checks import nothing_written
 from tests.factories import actor_of, make_booking, make_clinic, make_patient
-from tests.integration.test_inbound import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
+from tests.integration.inbound_scene import (  # noqa: F401 - world: clinic a sends from CLINIC_NUMBER
     CLINIC_NUMBER,
     DEFAULT_FROM,
     SV_PHONE,

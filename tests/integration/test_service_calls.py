@@ -26,8 +26,8 @@ from recall.reminders.reminders import Reminder, ReminderStatus
 from recall.visits.booking_outcomes import cancel_booking
 from recall.visits.bookings import Booking, BookingStatus
 from tests.factories import dispatch_at, future, make_booking, make_patient, make_task, row
+from tests.integration.inbound_scene import credit_kinds, make_reminder, new_sid, run, status_of
 from tests.integration.test_attempts import _log
-from tests.integration.test_inbound import credit_kinds, make_reminder, new_sid, run, status_of
 
 CALL_AHEAD = 24 * 60  # the operator calls the day before
 
