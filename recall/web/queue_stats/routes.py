@@ -39,7 +39,7 @@ def health() -> Any:
     return queue_health.queue_health(session(), clinic, clock().now())
 
 
-def _range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+def kpi_range(clinic: Clinic, args: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
     """The range asked for; by default the last 7 local days (day) or the last 4 ISO weeks (week), today included."""
     start, end = args.get("from_"), args.get("to")
     if start is None and end is None:
@@ -62,7 +62,7 @@ def kpis(args: dict[str, Any]) -> Any:
     Attempts, contacts, pace, handle and wrap-up, conversion, first-contact resolution and the realized rate,
     each ratio with its numerator and denominator."""
     clinic = get_clinic(session(), actor().clinic_id)
-    start, end = _range(clinic, args, clock().now())
+    start, end = kpi_range(clinic, args, clock().now())
     staff_id = args.get("staff_id")
     if staff_id is not None:
         try:

@@ -21,7 +21,7 @@ from recall.queue import staffing
 from recall.queue import stats as queue_stats
 from recall.queue.health import QueueHealth
 from recall.web.console.manager.forms import Errors, load
-from recall.web.queue_stats.routes import _range as kpi_range
+from recall.web.queue_stats.routes import kpi_range
 from recall.web.queue_stats.schemas import KpiArgs, StaffingArgs
 
 # The kinds of cell: how a value is shown (the CSV holds it as the API gives it).
