@@ -42,3 +42,10 @@ def post(client: FlaskClient, path: str, data: dict[str, str] | None = None, *, 
 
 def text(response: TestResponse) -> str:
     return response.get_data(as_text=True)
+
+
+def error_beside(response: TestResponse, field: str) -> str:
+    """The message the page shows beside ``field`` (its ``<field>-error`` alert)."""
+    found = re.search(rf'id="{field}-error" role="alert">([^<]*)<', text(response))
+    assert found, f"no message beside {field}"
+    return found.group(1)

@@ -11,17 +11,11 @@ import pytest
 import sqlalchemy as sa
 
 from recall.clinic.staff import Staff
-from tests.console.helpers import post, text
+from tests.console.helpers import error_beside, post, text
 from tests.factories import row
 
 pytestmark = pytest.mark.db
 STAFF = "/console/office/staff/"
-
-
-def _error(answer, field):
-    found = re.search(rf'id="{field}-error" role="alert">([^<]*)<', text(answer))
-    assert found, f"no message beside {field}"
-    return found.group(1)
 
 
 def test_the_staff_list_shows_the_clinics_own_members_and_downloads_as_csv(console, world):
@@ -63,7 +57,7 @@ def test_adding_a_member_creates_them_as_the_api_does(console, database, world):
 def test_a_wrong_new_member_is_refused_beside_the_field(console, database, form, field):
     answer = post(console("manager"), STAFF, form)
     assert answer.status_code == 422
-    assert _error(answer, field)
+    assert error_beside(answer, field)
     with database.reader() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Staff).where(Staff.name == "Nora")) == 0
 
@@ -73,7 +67,7 @@ def test_an_email_already_used_in_the_clinic_is_refused_beside_the_email(console
     post(client, STAFF, {"name": "Nora", "role": "operator", "email": "nora@nordvik.example"})
     again = post(client, STAFF, {"name": "Nora Two", "role": "frontdesk", "email": "nora@nordvik.example"})
     assert again.status_code == 409
-    assert "has this email" in _error(again, "email")
+    assert "has this email" in error_beside(again, "email")
     assert 'value="Nora Two"' in text(again)  # the form keeps what was typed
 
 
@@ -84,7 +78,7 @@ def test_renaming_a_member_and_an_empty_name_beside_the_field(console, database,
     assert row(database, Staff, member.id).name == "Olga Berg"
     assert "Saved." in text(client.get(f"{STAFF}{member.id}/?saved=name"))
     wrong = post(client, f"{STAFF}{member.id}/name", {"name": "   "})
-    assert wrong.status_code == 422 and _error(wrong, "name")
+    assert wrong.status_code == 422 and error_beside(wrong, "name")
     assert row(database, Staff, member.id).name == "Olga Berg"
 
 
@@ -103,7 +97,7 @@ def test_deactivating_ends_the_members_console_and_reactivating_brings_it_back(c
 def test_a_manager_cannot_deactivate_themselves(console, database, world):
     me = world.a.staff["manager"]
     answer = post(console("manager"), f"{STAFF}{me.id}/active", {"active": "no"})
-    assert answer.status_code == 422 and "yourself" in _error(answer, "active")
+    assert answer.status_code == 422 and "yourself" in error_beside(answer, "active")
     assert row(database, Staff, me.id).active is True
 
 
@@ -123,5 +117,5 @@ def test_an_invite_link_is_shown_once_and_sets_the_password(app, console, databa
 def test_a_member_without_an_email_gets_no_link_and_the_reason_is_beside_it(console, world):
     member = world.a.staff["operator2"]  # the world's staff have no email
     answer = post(console("manager"), f"{STAFF}{member.id}/link", {"kind": "invite"})
-    assert answer.status_code == 422 and "email" in _error(answer, "link")
+    assert answer.status_code == 422 and "email" in error_beside(answer, "link")
     assert 'id="issued-link"' not in text(answer)

@@ -11,17 +11,11 @@ import sqlalchemy as sa
 
 from recall.clinic.integration import frame_origins, sign_launch
 from recall.clinic.staff import ApiToken, hash_token
-from tests.console.helpers import post, text
+from tests.console.helpers import error_beside, post, text
 
 pytestmark = pytest.mark.db
 STAFF = "/console/office/staff/"
 CRM = "/console/office/staff/crm"
-
-
-def _error(answer, field):
-    found = re.search(rf'id="{field}-error" role="alert">([^<]*)<', text(answer))
-    assert found, f"no message beside {field}"
-    return found.group(1)
 
 
 def _shown(answer, ident):
@@ -47,7 +41,7 @@ def test_an_issued_token_is_shown_once_works_on_the_api_and_stops_when_revoked(a
 
 def test_a_token_label_too_long_is_refused_beside_the_label(console, world):
     answer = post(console("manager"), f"{STAFF}{world.a.staff['operator'].id}/tokens", {"label": "x" * 101})
-    assert answer.status_code == 422 and _error(answer, "label")
+    assert answer.status_code == 422 and error_beside(answer, "label")
     assert 'id="issued-token"' not in text(answer)
 
 
@@ -88,7 +82,7 @@ def test_a_wrong_origin_is_refused_beside_the_field_and_nothing_changes(console,
     post(client, f"{CRM}/origins", {"frame_origins": "https://crm.example.com"})
     wrong = post(client, f"{CRM}/origins", {"frame_origins": "https://ok.example.com\nhttp://crm.example.com/x"})
     assert wrong.status_code == 422
-    assert "http://crm.example.com/x" in _error(wrong, "frame_origins")
+    assert "http://crm.example.com/x" in error_beside(wrong, "frame_origins")
     assert "https://ok.example.com" in text(wrong)  # what was typed stays in the field
     with database.reader() as s:
         assert frame_origins(s, world.a.clinic.id) == ["https://crm.example.com"]
