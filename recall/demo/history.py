@@ -6,6 +6,7 @@ console's pages, the earnings and the KPIs show what a clinic in its fourth week
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -79,31 +80,26 @@ def history(
         outcome = (Outcome.BOOKED, Outcome.NO_ANSWER, Outcome.BOOKED, Outcome.DECLINED, Outcome.CALLBACK_REQUESTED)[
             n % 5
         ]
-        details: dict[str, object] = {}
+        data = AttemptInput(outcome=outcome, duration_seconds=90)
         if outcome is Outcome.BOOKED:
             other = providers[n % len(providers)]  # now and then another specialist than the one suggested
             start = slot(step.now() + timedelta(days=2 + n % 6))
-            details["booking"] = BookingDetails(start_at=start, provider_id=other.id, service_id=task.service_id)
+            booking = BookingDetails(start_at=start, provider_id=other.id, service_id=task.service_id)
+            data = dataclasses.replace(data, booking=booking)
         elif outcome is Outcome.DECLINED:
-            details["decline_reason"] = "booked elsewhere"
+            data = dataclasses.replace(data, decline_reason="booked elsewhere")
         elif outcome is Outcome.CALLBACK_REQUESTED:
-            details["callback_at"] = _at(clinic, step.now() + timedelta(days=1), 14)
+            data = dataclasses.replace(data, callback_at=_at(clinic, step.now() + timedelta(days=1), 14))
         try:
-            result = log_attempt(
-                session,
-                step,
-                operator,
-                task.id,
-                AttemptInput(outcome=outcome, duration_seconds=90, **details),  # type: ignore[arg-type]
-            )
+            result = log_attempt(session, step, operator, task.id, data)
         except RecallError:
             session.rollback()
             release_lease(session, step, operator, task.id)
             return
         made["attempts"] += 1
-        if result.booking_id is not None:
+        if result.booking_id is not None and data.booking is not None:
             made["bookings"] += 1
-            booked.append((details["booking"].start_at, result.booking_id, task.patient_id))  # type: ignore[attr-defined]
+            booked.append((data.booking.start_at, result.booking_id, task.patient_id))
 
     desk = actors[Role.FRONTDESK]
     # Patients seen months ago who left undecided: the queue the operators start the three weeks with.
