@@ -14,7 +14,8 @@ from recall.credit import earnings
 from recall.queue import attempts, desk
 from recall.web.common import clock, session
 from recall.web.console.operator import blp
-from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
+from recall.web.csv_files import csv_response
 
 # The most attempts one page lists (a pay period of a busy operator fits; the CSV has them all).
 ATTEMPTS_SHOWN = 500
