@@ -134,10 +134,11 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
-def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings ``environ`` sets, parsed; ConfigError naming every variable that is wrong."""
+def from_environment(environ: Mapping[str, str], settings: tuple[Setting, ...] = SETTINGS) -> dict[str, Any]:
+    """The ``settings`` (by default the service's) that ``environ`` sets, parsed; ConfigError naming every variable
+    that is wrong."""
     values, problems = {}, []
-    for setting in SETTINGS:
+    for setting in settings:
         raw = environ.get(setting.name)
         if not raw:
             continue  # unset or empty: the environment's default

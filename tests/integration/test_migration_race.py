@@ -3,12 +3,10 @@ brings the schema up under the database's lock, the others find it at the latest
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +14,7 @@ from alembic.script import ScriptDirectory
 
 from recall.common.db import make_engine
 from recall.migrate import alembic_config
-from tests.conftest import PG_URL
+from tests.integration.empty_databases import empty_url  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTERS = 3
@@ -30,37 +28,6 @@ time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 upgrade(engine)
 print("migrated")
 """
-
-
-def _empty_postgres(tag: str) -> str:
-    assert PG_URL
-    parts = urlsplit(PG_URL)
-    name = f"{parts.path.lstrip('/') or 'test'}_race_{tag}_{os.getpid()}"
-    admin = make_engine(PG_URL).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    admin.dispose()
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _drop_postgres(url: str) -> None:
-    admin = make_engine(PG_URL or "").execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{urlsplit(url).path.lstrip("/")}" WITH (FORCE)')
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite"] + (["postgresql"] if PG_URL else []))
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'empty.db'}"
-        return
-    url = _empty_postgres("migrate")
-    try:
-        yield url
-    finally:
-        _drop_postgres(url)
 
 
 @pytest.mark.slow
