@@ -71,6 +71,7 @@ __all__ = [
     "check",
     "load",
     "public_base_url_problem",
+    "refusals",
 ]
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -183,6 +184,13 @@ def public_base_url_problem(value: str | None) -> str | None:
 
 def check(settings: dict[str, Any]) -> None:
     """Refuse settings the environment cannot run with, naming every variable to set (the app factory calls it)."""
+    problems = refusals(settings)
+    if problems:
+        raise ConfigError(f"RECALL_ENV={settings.get('ENV_NAME')}: cannot start: " + "; ".join(problems))
+
+
+def refusals(settings: dict[str, Any]) -> list[str]:
+    """Why the environment cannot run with ``settings``, one message per variable to set (empty: it can)."""
     problems = []
     for key in settings.get("REQUIRED", ()):
         value = (settings.get(key) or "").strip()
@@ -203,5 +211,4 @@ def check(settings: dict[str, Any]) -> None:
         problems.append(f"CONSOLE_COOKIE_SAMESITE={samesite!r} is not Lax, Strict or None")
     elif samesite == "None" and not settings.get("CONSOLE_COOKIE_SECURE"):
         problems.append("CONSOLE_COOKIE_SAMESITE=None needs CONSOLE_COOKIE_SECURE on (browsers drop it otherwise)")
-    if problems:
-        raise ConfigError(f"RECALL_ENV={settings.get('ENV_NAME')}: cannot start: " + "; ".join(problems))
+    return problems
