@@ -34,6 +34,10 @@ CONSOLE_COOKIE_SAMESITE     str           Lax                   the console cook
                                                                 None (a CRM on another site frames the console;
                                                                 only with CONSOLE_COOKIE_SECURE)
 CONSOLE_COOKIE_SECURE       bool          true (dev/test: 0)    the console's cookie goes over HTTPS only
+LOG_LEVEL                   str           INFO                  DEBUG, INFO, WARNING or ERROR: the least severe
+                                                                level logged
+LOG_FORMAT                  str           json (dev: text,      json: one JSON object per line (recall.common.logs);
+                                          test: none)           text: readable lines; none: logging left alone
 ==========================  ============  ====================  ==================================================
 
 No credential lives here: a constant token in a public repository signs anyone's forged webhook. Development
@@ -112,6 +116,7 @@ class DevelopmentConfig(Config):
     GENERATE_TWILIO_AUTH_TOKEN = True
     GENERATE_SECRET_KEY = True  # per run unless SECRET_KEY is set: signed-in browsers sign in again after a restart
     CONSOLE_COOKIE_SECURE = False  # http://127.0.0.1
+    LOG_FORMAT = "text"
 
 
 class TestConfig(Config):
@@ -123,6 +128,7 @@ class TestConfig(Config):
     TWILIO_DEFAULT_FROM = "+46700000000"
     SECRET_KEY = "test-secret-key"
     CONSOLE_COOKIE_SECURE = False  # the test client and the browser tests speak plain http
+    LOG_FORMAT = "none"  # pytest captures the records itself
 
 
 class ProductionConfig(Config):

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 import config
 from recall.common.clock import Clock, SystemClock
 from recall.common.db import Database
+from recall.common.logs import configure as configure_logging
 from recall.web import (
     bookings,
     catalog,
@@ -30,6 +31,7 @@ from recall.web import (
     recall_tasks,
     reminder_policy,
     reminders,
+    request_log,
     staff,
     visits,
     webhooks,
@@ -73,8 +75,10 @@ def create_app(
     ``overrides``; ``clock`` and ``database`` replace the system clock and the database the settings name."""
     settings = config.load(config_name, overrides)
     config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
+    configure_logging(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
     app = Flask("recall")
     app.config.update(settings)
+    request_log.install(app)
     app.extensions["recall.db"] = database or Database(
         app.config["DATABASE_URL"],
         busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
