@@ -34,6 +34,10 @@ CONSOLE_COOKIE_SAMESITE     str           Lax                   the console cook
                                                                 None (a CRM on another site frames the console;
                                                                 only with CONSOLE_COOKIE_SECURE)
 CONSOLE_COOKIE_SECURE       bool          true (dev/test: 0)    the console's cookie goes over HTTPS only
+METRICS_TOKEN               str (secret)  ""                    the bearer token a scrape of /metrics carries
+METRICS_ALLOW               str           ""                    addresses or networks (comma-separated, e.g.
+                                                                10.0.0.0/8) that may scrape without the token;
+                                                                with neither set, /metrics refuses everyone
 LOG_LEVEL                   str           INFO                  DEBUG, INFO, WARNING or ERROR: the least severe
                                                                 level logged
 LOG_FORMAT                  str           json (dev: text,      json: one JSON object per line (recall.common.logs);
@@ -52,6 +56,7 @@ deployment, so they are not read from the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -212,6 +217,12 @@ def refusals(settings: dict[str, Any]) -> list[str]:
             problems.append("TWILIO_AUTH_TOKEN is a stand-in's public token, not the account's")
         elif key == "SECRET_KEY" and len(value) < 32:
             problems.append("SECRET_KEY is shorter than 32 characters")
+    for part in str(settings.get("METRICS_ALLOW") or "").split(","):
+        try:
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            problems.append(f"METRICS_ALLOW names {part.strip()!r}, which is no address or network")
     samesite = settings.get("CONSOLE_COOKIE_SAMESITE", "Lax")
     if samesite not in ("Lax", "Strict", "None"):
         problems.append(f"CONSOLE_COOKIE_SAMESITE={samesite!r} is not Lax, Strict or None")

@@ -22,7 +22,15 @@ The reminder and webhook worker is its own process (``recall worker``, as many a
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 from typing import Any
+
+# Metrics from every worker, added up at each scrape (recall.web.metrics): the directory must be known before a
+# worker imports prometheus_client. `recall worker`s on this machine given the same directory are counted too.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="recall-metrics-"))
+
+from prometheus_client import multiprocess  # after the directory is set
 
 from config import load as load_settings  # not "import config": gunicorn reads "config" as its own setting
 from config.settings import ConfigError, Setting, from_environment
@@ -51,7 +59,12 @@ accesslog = None  # the app logs its requests itself, without query strings that
 
 
 def on_starting(server: Any) -> None:
-    """Before any worker starts: bring the schema up, under the database's lock (recall/migrations/env.py)."""
+    """Before any worker starts: forget a previous run's metrics, and bring the schema up under the database's
+    lock (recall/migrations/env.py)."""
+    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
     if not _process["MIGRATE_ON_START"]:
         return
     try:
@@ -65,3 +78,8 @@ def on_starting(server: Any) -> None:
     finally:
         engine.dispose()
     server.log.info("database is at the latest revision")
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker that exits leaves its counters behind (they stay in the sums) but no live gauges."""
+    multiprocess.mark_process_dead(worker.pid)

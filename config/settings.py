@@ -133,6 +133,9 @@ SETTINGS: tuple[Setting, ...] = (
     # Beyond 256 parallel sends a process only queues them, holding a connection each.
     Setting("WORKER_CONCURRENCY", "int", 32, "parallel sends of one worker process", at_least=1, at_most=256),
     Setting("WORKER_INTERVAL_SECONDS", "float", 1.0, "seconds between the worker's looks for due work", more_than=0),
+    # Metrics (recall.web.metrics): who may scrape /metrics.
+    Setting("METRICS_TOKEN", "str", "", "the bearer token a scrape of /metrics must carry (empty: none)", secret=True),
+    Setting("METRICS_ALLOW", "str", "", "addresses or networks that may scrape without it, comma-separated"),
     # Logs (recall.common.logs): JSON lines in production, readable lines in development, pytest's in tests.
     Setting("LOG_LEVEL", "str", "INFO", "the least severe level logged", one_of=("DEBUG", "INFO", "WARNING", "ERROR")),
     Setting("LOG_FORMAT", "str", "json", "json (one object per line), text, or none", one_of=("json", "text", "none")),

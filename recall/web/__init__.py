@@ -26,6 +26,7 @@ from recall.web import (
     exports,
     health,
     integration,
+    metrics,
     patients,
     queue_stats,
     recall_tasks,
@@ -79,6 +80,7 @@ def create_app(
     app = Flask("recall")
     app.config.update(settings)
     request_log.install(app)
+    metrics.install(app)
     app.extensions["recall.db"] = database or Database(
         app.config["DATABASE_URL"],
         busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],

@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from prometheus_client.parser import text_string_to_metric_families
 
 from recall.common.db import make_engine
 from recall.migrate import alembic_config
@@ -106,3 +108,49 @@ def test_a_wrong_process_setting_stops_gunicorn_naming_the_variable(tmp_path):
         stop(proc)
     assert proc.returncode != 0
     assert "WEB_WORKERS='lots' is not a whole number" in log.read_text()
+
+
+METRICS_TOKEN = "metrics-token-of-the-gunicorn-test-0123"
+
+
+def _clinic_401s(port: int, token: str | None) -> float:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    answer = requests.get(f"http://127.0.0.1:{port}/metrics", headers=headers, timeout=10)
+    if answer.status_code != 200:
+        return -answer.status_code
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            if s.name == "recall_http_requests_total" and s.labels == {
+                "method": "GET", "route": "/api/v1/clinic", "status": "401",
+            }:  # fmt: skip
+                return s.value
+    return 0.0
+
+
+def _get_clinic(port: int) -> int:
+    headers = {"Connection": "close"}
+    return requests.get(f"http://127.0.0.1:{port}/api/v1/clinic", timeout=10, headers=headers).status_code
+
+
+@pytest.mark.slow
+def test_metrics_from_two_gunicorn_workers_add_up_and_an_unauthorised_scrape_is_refused(tmp_path):
+    log = tmp_path / "gunicorn.log"
+    proc, port = start_gunicorn(
+        f"sqlite:///{tmp_path / 'metrics.db'}", log, workers=2, METRICS_TOKEN=METRICS_TOKEN,
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+    )  # fmt: skip
+    try:
+        wait_ready(proc, port, log)
+        # In parallel batches until both workers have served some (the kernel may hand one worker every
+        # connection for a while); then, whichever worker answers a scrape, the sum is every worker's.
+        sent, counters = 0, tmp_path / "metrics"
+        with ThreadPoolExecutor(8) as pool:
+            while len(list(counters.glob("counter_*.db"))) < 2 and sent < 2000:
+                assert set(pool.map(lambda _n: _get_clinic(port), range(40))) == {401}
+                sent += 40
+        assert len(list(counters.glob("counter_*.db"))) == 2, "both workers served requests"
+        assert [_clinic_401s(port, METRICS_TOKEN) for _ in range(6)] == [float(sent)] * 6
+        assert _clinic_401s(port, None) == -403
+        assert _clinic_401s(port, "not-the-token") == -403
+    finally:
+        stop(proc)
