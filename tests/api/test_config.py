@@ -213,6 +213,7 @@ def test_no_secret_appears_in_an_error(no_twilio_environment):
         "TWILIO_AUTH_TOKEN": PUBLISHED,  # refused by check, without being repeated
         "TWILIO_CREDENTIALS_KEY": "hunter2-fernet-key",
         "SECRET_KEY": "hunter2-too-short",  # refused by check (under 32 characters), without being repeated
+        "METRICS_TOKEN": "hunter2-metrics",
     }
     assert {name for name, setting in config.BY_NAME.items() if setting.secret} == set(secrets)
     environ = {**PRODUCTION, **secrets, "WORKER_CONCURRENCY": "many"}
