@@ -23,6 +23,7 @@ from recall.web import (
     earnings,
     errors,
     health,
+    imports,
     integration,
     patients,
     queue_stats,
@@ -114,6 +115,7 @@ def create_app(
         queue_stats,
         earnings,
         reminders,
+        imports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
