@@ -34,6 +34,14 @@ CONSOLE_COOKIE_SAMESITE     str           Lax                   the console cook
                                                                 None (a CRM on another site frames the console;
                                                                 only with CONSOLE_COOKIE_SECURE)
 CONSOLE_COOKIE_SECURE       bool          true (dev/test: 0)    the console's cookie goes over HTTPS only
+METRICS_TOKEN               str (secret)  ""                    the bearer token a scrape of /metrics carries
+METRICS_ALLOW               str           ""                    addresses or networks (comma-separated, e.g.
+                                                                10.0.0.0/8) that may scrape without the token;
+                                                                with neither set, /metrics refuses everyone
+LOG_LEVEL                   str           INFO                  DEBUG, INFO, WARNING or ERROR: the least severe
+                                                                level logged
+LOG_FORMAT                  str           json (dev: text,      json: one JSON object per line (recall.common.logs);
+                                          test: none)           text: readable lines; none: logging left alone
 ==========================  ============  ====================  ==================================================
 
 No credential lives here: a constant token in a public repository signs anyone's forged webhook. Development
@@ -48,6 +56,7 @@ deployment, so they are not read from the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -71,6 +80,7 @@ __all__ = [
     "check",
     "load",
     "public_base_url_problem",
+    "refusals",
 ]
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
@@ -111,6 +121,7 @@ class DevelopmentConfig(Config):
     GENERATE_TWILIO_AUTH_TOKEN = True
     GENERATE_SECRET_KEY = True  # per run unless SECRET_KEY is set: signed-in browsers sign in again after a restart
     CONSOLE_COOKIE_SECURE = False  # http://127.0.0.1
+    LOG_FORMAT = "text"
 
 
 class TestConfig(Config):
@@ -122,6 +133,7 @@ class TestConfig(Config):
     TWILIO_DEFAULT_FROM = "+46700000000"
     SECRET_KEY = "test-secret-key"
     CONSOLE_COOKIE_SECURE = False  # the test client and the browser tests speak plain http
+    LOG_FORMAT = "none"  # pytest captures the records itself
 
 
 class ProductionConfig(Config):
@@ -183,6 +195,13 @@ def public_base_url_problem(value: str | None) -> str | None:
 
 def check(settings: dict[str, Any]) -> None:
     """Refuse settings the environment cannot run with, naming every variable to set (the app factory calls it)."""
+    problems = refusals(settings)
+    if problems:
+        raise ConfigError(f"RECALL_ENV={settings.get('ENV_NAME')}: cannot start: " + "; ".join(problems))
+
+
+def refusals(settings: dict[str, Any]) -> list[str]:
+    """Why the environment cannot run with ``settings``, one message per variable to set (empty: it can)."""
     problems = []
     for key in settings.get("REQUIRED", ()):
         value = (settings.get(key) or "").strip()
@@ -198,10 +217,15 @@ def check(settings: dict[str, Any]) -> None:
             problems.append("TWILIO_AUTH_TOKEN is a stand-in's public token, not the account's")
         elif key == "SECRET_KEY" and len(value) < 32:
             problems.append("SECRET_KEY is shorter than 32 characters")
+    for part in str(settings.get("METRICS_ALLOW") or "").split(","):
+        try:
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            problems.append(f"METRICS_ALLOW names {part.strip()!r}, which is no address or network")
     samesite = settings.get("CONSOLE_COOKIE_SAMESITE", "Lax")
     if samesite not in ("Lax", "Strict", "None"):
         problems.append(f"CONSOLE_COOKIE_SAMESITE={samesite!r} is not Lax, Strict or None")
     elif samesite == "None" and not settings.get("CONSOLE_COOKIE_SECURE"):
         problems.append("CONSOLE_COOKIE_SAMESITE=None needs CONSOLE_COOKIE_SECURE on (browsers drop it otherwise)")
-    if problems:
-        raise ConfigError(f"RECALL_ENV={settings.get('ENV_NAME')}: cannot start: " + "; ".join(problems))
+    return problems

@@ -32,6 +32,7 @@ class Setting:
     at_least: float | None = None
     at_most: float | None = None
     more_than: float | None = None
+    one_of: tuple[str, ...] = ()  # the only values a "str" setting takes (empty: any text)
 
     def parse(self, raw: str) -> Any:
         """The value of the variable set to ``raw``, or ConfigError naming the variable and what is wrong."""
@@ -45,6 +46,8 @@ class Setting:
             raise ConfigError(f"{shown} is more than {_number(self.at_most)}")
         if self.more_than is not None and not value > self.more_than:
             raise ConfigError(f"{shown} is not more than {_number(self.more_than)}")
+        if self.one_of and value not in self.one_of:
+            raise ConfigError(f"{shown} is not one of {', '.join(self.one_of)}")
         return value
 
 
@@ -130,14 +133,21 @@ SETTINGS: tuple[Setting, ...] = (
     # Beyond 256 parallel sends a process only queues them, holding a connection each.
     Setting("WORKER_CONCURRENCY", "int", 32, "parallel sends of one worker process", at_least=1, at_most=256),
     Setting("WORKER_INTERVAL_SECONDS", "float", 1.0, "seconds between the worker's looks for due work", more_than=0),
+    # Metrics (recall.web.metrics): who may scrape /metrics.
+    Setting("METRICS_TOKEN", "str", "", "the bearer token a scrape of /metrics must carry (empty: none)", secret=True),
+    Setting("METRICS_ALLOW", "str", "", "addresses or networks that may scrape without it, comma-separated"),
+    # Logs (recall.common.logs): JSON lines in production, readable lines in development, pytest's in tests.
+    Setting("LOG_LEVEL", "str", "INFO", "the least severe level logged", one_of=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("LOG_FORMAT", "str", "json", "json (one object per line), text, or none", one_of=("json", "text", "none")),
 )
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
-def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings ``environ`` sets, parsed; ConfigError naming every variable that is wrong."""
+def from_environment(environ: Mapping[str, str], settings: tuple[Setting, ...] = SETTINGS) -> dict[str, Any]:
+    """The ``settings`` (by default the service's) that ``environ`` sets, parsed; ConfigError naming every variable
+    that is wrong."""
     values, problems = {}, []
-    for setting in SETTINGS:
+    for setting in settings:
         raw = environ.get(setting.name)
         if not raw:
             continue  # unset or empty: the environment's default

@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 import config
 from recall.common.clock import Clock, SystemClock
 from recall.common.db import Database
+from recall.common.logs import configure as configure_logging
 from recall.web import (
     bookings,
     catalog,
@@ -22,14 +23,17 @@ from recall.web import (
     docs,
     earnings,
     errors,
+    exports,
     health,
     imports,
     integration,
+    metrics,
     patients,
     queue_stats,
     recall_tasks,
     reminder_policy,
     reminders,
+    request_log,
     staff,
     visits,
     webhooks,
@@ -73,8 +77,11 @@ def create_app(
     ``overrides``; ``clock`` and ``database`` replace the system clock and the database the settings name."""
     settings = config.load(config_name, overrides)
     config.check(settings)  # production without its Twilio account or public URL stops here, saying what to set
+    configure_logging(settings["LOG_LEVEL"], settings["LOG_FORMAT"])
     app = Flask("recall")
     app.config.update(settings)
+    request_log.install(app)
+    metrics.install(app)
     app.extensions["recall.db"] = database or Database(
         app.config["DATABASE_URL"],
         busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
@@ -115,6 +122,7 @@ def create_app(
         queue_stats,
         earnings,
         reminders,
+        exports,
         imports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")

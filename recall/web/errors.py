@@ -18,6 +18,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from recall.common import errors
 from recall.web.common import Output
+from recall.web.request_log import request_id
 
 log = logging.getLogger("recall.web")
 
@@ -135,5 +136,10 @@ def register(app: Flask) -> None:
             # Only a pathologically nested JSON body gets the parser this deep.
             return payload(400, "bad_request", "the body is nested too deeply", {"body": ["nested too deeply"]}), 400
         # The type and the frames only: messages and arguments may hold patient data.
-        log.error("unhandled %s\n%s", type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))
+        log.error(
+            "unhandled %s\n%s",
+            type(exc).__name__,
+            "".join(traceback.format_tb(exc.__traceback__)),
+            extra={"request_id": request_id()},
+        )
         return payload(500, "internal_error", "the server failed; the failure is logged"), 500

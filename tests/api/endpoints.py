@@ -294,6 +294,10 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/ledger", EVERYONE, "/ledger"),
     ep("GET", "/ledger", EVERYONE, lambda s, w: f"/ledger?staff_id={s.own(w)}", variant="own staff_id"),
     ep("GET", "/ledger", MANAGER, lambda s, w: f"/ledger?staff_id={s.other}", variant="someone else's staff_id"),
+    # exports
+    ep("GET", "/exports/payroll.csv", MANAGER, "/exports/payroll.csv?month=2026-02"),
+    ep("GET", "/exports/recall-queue.csv", QUEUE, "/exports/recall-queue.csv"),
+    ep("GET", "/exports/overdue.csv", QUEUE, "/exports/overdue.csv"),
     # imports
     ep(
         "POST",

@@ -17,7 +17,8 @@ from recall.web.common import clock, session
 from recall.web.console.frontdesk import blp
 from recall.web.console.frontdesk.forms import failed, ident, local_instant, local_iso, text, values
 from recall.web.console.frontdesk.views import DESK
-from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
+from recall.web.csv_files import csv_response
 
 MAX_ROWS = 200
 FIELDS = ("outcome", "note", "new_date", "new_time", "new_provider")

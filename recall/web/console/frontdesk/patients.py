@@ -17,8 +17,9 @@ from recall.web.common import clock, session
 from recall.web.console.frontdesk import blp
 from recall.web.console.frontdesk.forms import failed, text, values
 from recall.web.console.frontdesk.views import DESK
-from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
 from recall.web.console.words import say, say_all
+from recall.web.csv_files import csv_response
 
 MAX_ROWS = 100
 NEW_FIELDS = ("full_name", "phone", "language")

@@ -18,7 +18,8 @@ from recall.visits.schedule import day_schedule, visits_checked_out, visits_unde
 from recall.web.common import clock, session
 from recall.web.console.frontdesk import blp
 from recall.web.console.frontdesk.forms import day_of, local_iso
-from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
+from recall.web.csv_files import csv_response
 
 DESK = (Role.FRONTDESK, Role.MANAGER)
 

@@ -1,7 +1,7 @@
 """The manager's office: the dashboard (``views``: figures from ``figures``, charts drawn by ``charts``), the
-reminder policy editor (``policy``, its form in ``policy_form``), the pay plan with its what-if (``payplan``)
-and clinic settings (``settings``); the team pages (staff, invites, tokens, the CRM's launch secret) are a
-blueprint nested in it (``manager.team``)."""
+reminder policy editor (``policy``, its form in ``policy_form``), the pay plan with its what-if (``payplan``),
+clinic settings (``settings``) and the payroll download (``exports``); the team pages (staff, invites, tokens,
+the CRM's launch secret) are a blueprint nested in it (``manager.team``)."""
 
 from __future__ import annotations
 
@@ -11,4 +11,4 @@ from recall.web.console.pages import console_blueprint
 blp = console_blueprint("manager", __name__, "/console/office")
 blp.register_blueprint(team.blp)
 
-from recall.web.console.manager import payplan, policy, settings, views  # noqa: E402,F401  (register the pages)
+from recall.web.console.manager import exports, payplan, policy, settings, views  # noqa: E402,F401  (register the pages)

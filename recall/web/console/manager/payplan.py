@@ -28,7 +28,8 @@ from recall.web.clinic.schemas import PayPlanInputSchema
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, charts
 from recall.web.console.manager.forms import Errors, Reader, load, merge, renamed
-from recall.web.console.pages import clinic, console_actor, csv_response, field_errors, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, field_errors, page, render, wants_csv
+from recall.web.csv_files import csv_response
 from recall.web.earnings.schemas import WhatIfInputSchema
 
 BASES = ("frontdesk_base_cents", "operator_base_cents")

@@ -18,7 +18,8 @@ from recall.common.errors import NotFound, ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, charts, figures
 from recall.web.console.manager.figures import MONEY, Table
-from recall.web.console.pages import clinic, csv_response, field_errors, page, render
+from recall.web.console.pages import clinic, field_errors, page, render
+from recall.web.csv_files import csv_response
 
 CHARTS = ("queue", "kpis", "conversion", "earnings", "staffing")
 

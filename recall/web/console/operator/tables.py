@@ -1,6 +1,6 @@
 """The operator's tables, each a page and a CSV download (?format=csv): callbacks due today, their contact
 attempts this pay period (as GET /recall-tasks/{id}/attempts, by staff member) and their earnings by day (as
-GET /earnings/me)."""
+GET /earnings/me), and the queue and its overdue list as the API exports them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from recall.credit import earnings
 from recall.queue import attempts, desk
 from recall.web.common import clock, session
 from recall.web.console.operator import blp
-from recall.web.console.pages import clinic, console_actor, csv_response, page, render, wants_csv
+from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
+from recall.web.csv_files import csv_response
+from recall.web.exports.tables import work_table
 
 # The most attempts one page lists (a pay period of a busy operator fits; the CSV has them all).
 ATTEMPTS_SHOWN = 500
@@ -130,3 +132,17 @@ def my_earnings() -> Any:
 
 def _major(cents: int) -> str:
     return f"{cents / 100:.2f}"
+
+
+@blp.get("/exports/recall-queue.csv")
+@page(Role.OPERATOR, Role.MANAGER)
+def queue_csv() -> Any:
+    """The recall queue as the API exports it (GET /exports/recall-queue.csv)."""
+    return csv_response(*work_table(session(), clinic(), clock().now(), "recall-queue", overdue_only=False))
+
+
+@blp.get("/exports/overdue.csv")
+@page(Role.OPERATOR, Role.MANAGER)
+def overdue_csv() -> Any:
+    """The overdue list as the API exports it (GET /exports/overdue.csv)."""
+    return csv_response(*work_table(session(), clinic(), clock().now(), "overdue", overdue_only=True))

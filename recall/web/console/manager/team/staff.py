@@ -14,7 +14,8 @@ from recall.common.errors import ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager.team import blp
 from recall.web.console.manager.team.forms import load, translated
-from recall.web.console.pages import console_actor, csv_response, field_errors, page, render, wants_csv
+from recall.web.console.pages import console_actor, field_errors, page, render, wants_csv
+from recall.web.csv_files import csv_response
 from recall.web.staff.schemas import StaffCreateSchema
 
 FILTER_ROLES = {role.value: role for role in STAFF_ROLES}

@@ -1,0 +1,3 @@
+from recall.web.exports.routes import blp
+
+__all__ = ["blp"]
