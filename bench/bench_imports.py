@@ -69,7 +69,8 @@ def main() -> None:
             report = import_file(db, clock, ehr, parsed, dry_run=dry_run)
             took = time.perf_counter() - began
             came = ", ".join(f"{r.value} {report.counts[r]}" for r in Result if report.counts[r])
-            print(f"  {step:<8} {kind:<13} {report.rows:>6} rows {took:8.2f} s {report.rows / took:9.0f} rows/s  ({came})")
+            rate = report.rows / took
+            print(f"  {step:<8} {kind:<13} {report.rows:>6} rows {took:8.2f} s {rate:9.0f} rows/s  ({came})")
     bench.close()
 
 
