@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -11,6 +13,7 @@ from recall.clinic.catalog import Provider, Service
 from recall.clinic.patients import Language, Patient
 from recall.common.actors import Actor
 from recall.common.errors import Forbidden
+from recall.imports.apply import apply_record
 from recall.imports.records import PatientRecord, ProviderRecord, Result, ServiceRecord
 from tests.factories import row
 from tests.integration.imports_scene import apply, count, run, snapshot
@@ -227,3 +230,34 @@ def test_a_dry_run_reports_what_the_import_would_and_writes_nothing(database, cl
     report = run(database, clock, _ehr(world), records, dry_run=True, batch_size=1)
     assert report.dry_run and (report.counts[Result.CREATED], report.counts[Result.REFUSED]) == (1, 1)
     assert snapshot(database) == before
+
+
+def test_two_imports_of_one_new_patient_at_once_make_one_patient(database, clock, world):
+    """The second waits for the first's commit: it then finds the patient (SQLite, one writer at a time) or is
+    refused by the unique identifier (PostgreSQL, where both looked before either committed)."""
+    record = PatientRecord(ref="P-race", full_name="Race Case", phone="070-555 12 34")
+    inserted, outcomes = threading.Event(), {}
+
+    def first() -> None:
+        with database.writer() as s:
+            outcomes["first"] = apply_record(s, clock, _ehr(world), record)
+            inserted.set()
+            time.sleep(0.5)  # the second is waiting on our row (PostgreSQL) or our write lock (SQLite)
+            s.commit()
+
+    def second() -> None:
+        inserted.wait(5)
+        with database.writer() as s:
+            outcomes["second"] = apply_record(s, clock, _ehr(world), record)
+            s.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert outcomes["first"].result is Result.CREATED
+    second_outcome = outcomes["second"]
+    assert second_outcome.result is Result.UNCHANGED or list(second_outcome.errors) == ["ref"], second_outcome
+    with database.reader() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Patient).where(Patient.external_ref == "P-race")) == 1
