@@ -8,6 +8,9 @@
   `apply_encounters` (visits); `refs` finds our rows by the source's identifiers.
 - `batches`: ``import_records``, many records in committed batches, or a dry run that writes nothing, and the
   ``ImportReport`` it answers.
+- CSV: `csv_values` reads a cell (times in the clinic's zone, days, statuses, channels), `csv_fields` holds each
+  kind of file's fields and usual headers, `csv_read` turns a file into records and row problems (line,
+  column, reason), and `csv_import` imports them, adding the rows our rules refused to the report.
 
 The importers of each format (FHIR R4 in ``integrations/fhir``, CSV here) turn their input into these
 records; applying one is idempotent by its identifier, and never half-applies: each record is its own

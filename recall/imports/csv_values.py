@@ -76,7 +76,8 @@ def instant(raw: str, zone_name: str) -> datetime:
 def state(raw: str) -> AppointmentState:
     key = _key(raw)
     if key not in STATES:
-        raise ValueError(f"is not an appointment status ('{raw.strip()}'): write one of {', '.join(_names(STATES))}")
+        named = ", ".join(s.value for s in AppointmentState)
+        raise ValueError(f"is not an appointment status ('{raw.strip()}'): write one of {named}")
     return STATES[key]
 
 
@@ -127,7 +128,3 @@ def _date(year: int, month: int, mday: int, written: str) -> date:
 
 def _key(raw: str) -> str:
     return re.sub(r"[\s\-]+", "_", raw.strip().casefold())
-
-
-def _names(table: dict[str, AppointmentState]) -> list[str]:
-    return [s.value for s in AppointmentState]
