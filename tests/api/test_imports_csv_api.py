@@ -108,9 +108,17 @@ def test_json_or_no_body_is_refused_before_anything_is_read(client, database, wo
         assert_rejected(manager.post("/imports/csv"), "body", status=400)
 
 
-def test_a_file_over_the_limit_is_a_413(client, database, world):
+def test_a_file_of_more_rows_than_a_request_imports_is_a_422_on_file_and_writes_nothing(client, database, world):
+    rows = "".join(f"P-{n},Name {n},070-555 {n:04d}\n" for n in range(2001))
+    with nothing_written(database):
+        response = _post(client, world, text="id,name,phone\n" + rows, mapping=None)
+    body = assert_rejected(response, "file")
+    assert "2001 rows" in body["fields"]["file"][0] and "recall import-csv" in body["fields"]["file"][0]
+
+
+def test_a_body_over_the_services_limit_is_a_413(client, database, world):
     boundary = "recall-test-boundary"
-    big = "id,name,phone\n" + "P,N,070\n" * (8 * 1024 * 1024 // 8 + 10)
+    big = "id,name,phone\n" + "P,N,070\n" * (1024 * 1024 // 8 + 10)
     body = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\npatients\r\n'
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n{big}\r\n'

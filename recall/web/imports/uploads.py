@@ -37,10 +37,6 @@ class UploadBlueprint(Blueprint):
         FORM_AND_FILES: MULTIPART,
     }
 
-    def __init__(self, *args: Any, max_bytes: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_bytes = max_bytes
-
     def arguments(self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any) -> Any:
         parse = super().arguments(schema, location=location, required=required, **kwargs)
         if location != FORM_AND_FILES:
@@ -51,7 +47,6 @@ class UploadBlueprint(Blueprint):
 
             @functools.wraps(parsed)
             def wrapper(*args: Any, **kw: Any) -> Any:
-                request.max_content_length = self.max_bytes  # files are larger than the JSON bodies' limit
                 require_multipart()
                 return parsed(*args, **kw)
 
