@@ -25,6 +25,7 @@ from recall.web import (
     errors,
     exports,
     health,
+    imports,
     integration,
     metrics,
     patients,
@@ -122,6 +123,7 @@ def create_app(
         earnings,
         reminders,
         exports,
+        imports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks

@@ -27,6 +27,7 @@ from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.db import Database
 from recall.demo import load_demo
 from recall.migrate import upgrade
+from recall.web import cli_imports
 from recall.web.common import clock, database
 from recall.worker import WorkerSettings, build_dispatcher, run_until_stopped, schedule, stop_gently_on_signals
 
@@ -228,4 +229,5 @@ def serve_cmd(info: ScriptInfo, host: str, port: int, threads: int, demo: bool, 
 
 
 def register(app: Flask) -> None:
+    cli_imports.add_commands(group)
     app.cli.add_command(group)

@@ -6,6 +6,7 @@ for them, in the scene (scene.py) that the ``scene`` fixture builds.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ class Endpoint:
     path: Path
     body: Body | None = None
     variant: str = ""
+    upload: str | None = None  # the body is a multipart form; this field of it is sent as a file
 
     @property
     def name(self) -> str:
@@ -48,6 +50,9 @@ class Endpoint:
     def call(self, api: Api, scene: ClinicScene, who: str, *, path_from: ClinicScene | None = None) -> Any:
         body = self.body(scene, who) if self.body else None
         url = self.path(path_from or scene, who)
+        if body is not None and self.upload is not None:
+            form = {**body, self.upload: (io.BytesIO(body[self.upload].encode()), f"{self.upload}.csv")}
+            return api._call(self.method, url, data=form, content_type="multipart/form-data")
         return api._call(self.method, url, **({"json": body} if body is not None else {}))
 
 
@@ -70,10 +75,16 @@ def pay_plan(s: ClinicScene, _who: str = "") -> dict[str, Any]:
 
 
 def ep(
-    method: str, rule: str, allowed: frozenset[str], path: str | Path, body: Body | None = None, variant: str = ""
+    method: str,
+    rule: str,
+    allowed: frozenset[str],
+    path: str | Path,
+    body: Body | None = None,
+    variant: str = "",
+    upload: str | None = None,
 ) -> Endpoint:
     resolve: Path = (lambda _s, _w, p=path: p) if isinstance(path, str) else path
-    return Endpoint(method, rule, allowed, resolve, body, variant)
+    return Endpoint(method, rule, allowed, resolve, body, variant, upload)
 
 
 ENDPOINTS: list[Endpoint] = [
@@ -287,6 +298,15 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/exports/payroll.csv", MANAGER, "/exports/payroll.csv?month=2026-02"),
     ep("GET", "/exports/recall-queue.csv", QUEUE, "/exports/recall-queue.csv"),
     ep("GET", "/exports/overdue.csv", QUEUE, "/exports/overdue.csv"),
+    # imports
+    ep(
+        "POST",
+        "/imports/csv",
+        MANAGER,
+        "/imports/csv",
+        lambda s, w: {"file": "id;name;phone\nP-77;Li Wei;070-765 43 88\n", "kind": "patients", "dry_run": "false"},
+        upload="file",
+    ),
 ]
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

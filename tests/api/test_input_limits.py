@@ -193,6 +193,7 @@ SWEPT = [
     ("PUT", "/api/v1/clinic/reminder-policy"),
     ("POST", "/api/v1/clinic/reminder-policy/preview"),
     ("POST", "/api/v1/reminder-calls/<int:reminder_id>/outcome"),
+    ("POST", "/api/v1/imports/csv"),  # a multipart form: every JSON body is a 415
 ]
 
 

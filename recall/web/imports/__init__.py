@@ -1,0 +1,3 @@
+from recall.web.imports.routes import blp
+
+__all__ = ["blp"]
