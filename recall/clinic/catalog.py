@@ -23,6 +23,9 @@ class Provider(Base):
     specialty: Mapped[str] = mapped_column(sa.String(100))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the source's identifier (recall.imports)
+
+    __table_args__ = (sa.UniqueConstraint("clinic_id", "external_ref", name="uq_providers_clinic_external_ref"),)
 
 
 class Service(Base):
@@ -38,9 +41,11 @@ class Service(Base):
     value_weight: Mapped[float] = mapped_column(sa.Float, default=1.0)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the source's identifier (recall.imports)
 
     __table_args__ = (
         sa.UniqueConstraint("clinic_id", "name", name="uq_services_clinic_name"),
+        sa.UniqueConstraint("clinic_id", "external_ref", name="uq_services_clinic_external_ref"),
         sa.CheckConstraint("duration_minutes > 0", name="duration_positive"),
         sa.CheckConstraint("follow_up_interval_days IS NULL OR follow_up_interval_days > 0", name="interval_positive"),
         sa.CheckConstraint("value_weight >= 0.1 AND value_weight <= 10", name="value_weight_range"),

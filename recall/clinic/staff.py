@@ -35,8 +35,12 @@ class Staff(Base):
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     language: Mapped[str] = mapped_column(sa.String(5), default="en", server_default="en")
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the EHR's name for this person (recall.imports)
 
-    __table_args__ = (sa.UniqueConstraint("clinic_id", "email", name="uq_staff_clinic_email"),)
+    __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "email", name="uq_staff_clinic_email"),
+        sa.UniqueConstraint("clinic_id", "external_ref", name="uq_staff_clinic_external_ref"),
+    )
 
 
 class ApiToken(Base):

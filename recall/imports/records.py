@@ -98,3 +98,5 @@ class EntryOutcome:
     result: Result
     id: int | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # Why an accepted record changed nothing or less than it says (a proposed appointment books nothing).
+    note: str | None = None

@@ -88,8 +88,10 @@ class Booking(Base):
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the source's identifier (recall.imports)
 
     __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "external_ref", name="uq_bookings_clinic_external_ref"),
         sa.CheckConstraint("end_at > start_at", name="ends_after_start"),
         sa.CheckConstraint("provider_id IS NOT NULL OR service_id IS NOT NULL", name="provider_or_service"),
         sa.Index("ix_bookings_patient_start", "patient_id", "start_at"),

@@ -71,6 +71,7 @@ class BookingRequest:
     recall_task_id: int | None = None
     on_behalf_of_staff_id: int | None = None
     note: str | None = None
+    external_ref: str | None = None  # the source's identifier, for a booking an import makes
 
 
 def credit_target(
@@ -78,7 +79,7 @@ def credit_target(
 ) -> tuple[Role | None, int | None]:
     """Who earns a booking recorded by ``actor`` through ``channel``: (role, staff id) or (None, None)."""
     earning_role = CHANNEL_ROLE[channel]
-    if actor.role is not Role.MANAGER:
+    if actor.role not in (Role.MANAGER, Role.SYSTEM):  # the system (an EHR's import) records as a manager does
         if on_behalf_of is not None:
             raise Forbidden("only a manager may record a booking on behalf of another staff member")
         if earning_role is not actor.role:
@@ -203,6 +204,7 @@ def book(
         credited_staff_id=staff_id,
         credited_role=role,
         note=req.note,
+        external_ref=req.external_ref,
         created_at=now,
         updated_at=now,
     )

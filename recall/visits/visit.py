@@ -45,7 +45,7 @@ class Visit(Base):
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", use_alter=True), unique=True)
     status: Mapped[VisitStatus] = mapped_column(enum_column_type(VisitStatus, "visit_status"))
     checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    checked_in_by_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"))
+    checked_in_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))  # None: the system (an EHR)
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checked_out_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     follow_up: Mapped[FollowUp | None] = mapped_column(enum_column_type(FollowUp, "visit_follow_up"))
@@ -53,8 +53,10 @@ class Visit(Base):
     follow_up_booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id", use_alter=True))
     # Operational remarks only ("call after 5 pm"); never a diagnosis.
     follow_up_note: Mapped[str | None] = mapped_column(sa.String(500))
+    external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the source's identifier (recall.imports)
 
     __table_args__ = (
+        sa.UniqueConstraint("clinic_id", "external_ref", name="uq_visits_clinic_external_ref"),
         sa.Index("ix_visits_clinic_checked_in", "clinic_id", "checked_in_at"),
         sa.Index("ix_visits_patient", "patient_id"),
         # One visit per patient checked in and not yet checked out: a second check-in is impossible.

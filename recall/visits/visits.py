@@ -70,11 +70,12 @@ def check_in(
     provider_id: int | None = None,
     service_id: int | None = None,
     booking_id: int | None = None,
+    external_ref: str | None = None,
 ) -> Visit:
     """Record an arrival. Checking in for a booking marks that booking attended. A patient still checked in
     (a visit not checked out) cannot be checked in again: 409 naming that visit, also when two check-ins race
     (a partial unique index allows one open visit per patient)."""
-    actor.require(Role.FRONTDESK, Role.MANAGER)
+    actor.require(Role.FRONTDESK, Role.MANAGER, Role.SYSTEM)
     now = clock.now()
     try:
         # locked when the booking will change: the patient, then the booking, as everywhere
@@ -104,6 +105,7 @@ def check_in(
         status=VisitStatus.CHECKED_IN,
         checked_in_at=now,
         checked_in_by_id=actor.staff_id,
+        external_ref=external_ref,
     )
     session.add(visit)
     if booking is not None:
@@ -172,7 +174,7 @@ def default_follow_up_date(visit: Visit, service: Service | None, clinic: Clinic
 
 def checkout(session: Session, clock: Clock, actor: Actor, visit_id: int, req: CheckoutRequest) -> CheckoutResult:
     """Record the checkout, or repeat it (idempotent), or correct it."""
-    actor.require(Role.FRONTDESK, Role.MANAGER)
+    actor.require(Role.FRONTDESK, Role.MANAGER, Role.SYSTEM)
     now = clock.now()
     if req.booking is not None and req.follow_up is not FollowUp.BOOKED:
         raise ValidationError("a booking goes only with follow_up 'booked'", field="booking")

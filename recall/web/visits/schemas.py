@@ -19,7 +19,7 @@ class VisitSchema(Output):
     booking_id = Id(allow_none=True)
     status = ma.fields.Enum(VisitStatus, by_value=True)
     checked_in_at = ma.fields.DateTime()
-    checked_in_by_id = Id()
+    checked_in_by_id = Id(allow_none=True, metadata={"description": "none: reported by the EHR (an import)"})
     checked_out_at = ma.fields.DateTime(allow_none=True)
     checked_out_by_id = Id(allow_none=True)
     follow_up = ma.fields.Enum(FollowUp, by_value=True, allow_none=True)
