@@ -2,6 +2,7 @@
 
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import Clinic
+from recall.clinic.ehr import EhrLink, EhrNotification, IntegrationToken
 from recall.clinic.integration import ClinicIntegration, LaunchNonce
 from recall.clinic.patients import Patient
 from recall.clinic.signin import ConsoleSession, StaffLink
@@ -25,6 +26,9 @@ __all__ = [
     "ContactAttempt",
     "Clinic",
     "CreditEntry",
+    "EhrLink",
+    "EhrNotification",
+    "IntegrationToken",
     "LaunchNonce",
     "Patient",
     "PatientClaim",
