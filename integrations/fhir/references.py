@@ -21,7 +21,7 @@ from typing import Any
 
 from integrations.fhir.problems import MappingError
 
-MAX_REF = 200  # our external_ref column's length
+MAX_REF = 64  # our external_ref column's length
 _TYPED = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?$")
 
 

@@ -22,6 +22,7 @@ from recall.web import (
     docs,
     earnings,
     errors,
+    fhir,
     health,
     integration,
     patients,
@@ -116,6 +117,8 @@ def create_app(
         reminders,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    for blueprint in fhir.BLUEPRINTS:  # the EHR over FHIR (recall.web.fhir)
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
     console.register(app)  # the pages, after the API: its blueprints keep the API's JSON errors
     errors.register(app)
