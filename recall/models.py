@@ -2,7 +2,7 @@
 
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import Clinic
-from recall.clinic.ehr import EhrLink, EhrNotification, IntegrationToken
+from recall.clinic.ehr import EhrLink, EhrNotification, EhrResourceId, IntegrationToken
 from recall.clinic.integration import ClinicIntegration, LaunchNonce
 from recall.clinic.patients import Patient
 from recall.clinic.signin import ConsoleSession, StaffLink
@@ -28,6 +28,7 @@ __all__ = [
     "CreditEntry",
     "EhrLink",
     "EhrNotification",
+    "EhrResourceId",
     "IntegrationToken",
     "LaunchNonce",
     "Patient",

@@ -22,13 +22,15 @@ from pydantic import ValidationError
 
 from integrations.fhir import mapping
 from integrations.fhir.problems import MappingError, Problem, validation_problems
-from integrations.fhir.references import References, ref_of
+from integrations.fhir.references import Lookup, References, ref_of
 from recall.imports.records import (
     AppointmentRecord,
     EncounterRecord,
+    EntryOutcome,
     PatientRecord,
     ProviderRecord,
     Record,
+    Result,
     ServiceRecord,
 )
 
@@ -89,29 +91,38 @@ class Parsed:
                 pairs.append((None, entry.service))
         return sorted(pairs, key=lambda pair: ORDER[type(pair[1])])
 
+    def landed(self, outcomes: dict[int, EntryOutcome]) -> list[tuple[str, str, str]]:
+        """(resource type, FHIR id, ref) of every entry whose record landed, to be found by its id later."""
+        return [
+            (e.resource_type, e.fhir_id, outcomes[e.index].ref)
+            for e in self.entries
+            if e.resource_type and e.fhir_id and e.index in outcomes and outcomes[e.index].result is not Result.REFUSED
+        ]
+
     @property
     def problems(self) -> list[Entry]:
         return [e for e in self.entries if e.problems]
 
 
-def read_path(path: Path) -> Parsed:
-    """A Bundle (.json) or NDJSON (.ndjson, .jsonl) file."""
+def read_path(path: Path, lookup: Lookup | None = None) -> Parsed:
+    """A Bundle (.json) or NDJSON (.ndjson, .jsonl) file. ``lookup``: the refs of resources imported before, by
+    their FHIR type and id (``references``' rule 3)."""
     if path.suffix.lower() in (".ndjson", ".jsonl"):
         with path.open(encoding="utf-8") as lines:
-            return read_ndjson(lines)
+            return read_ndjson(lines, lookup)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise Unreadable(path.name, f"is not JSON ({error})") from None
-    return read_json(data)
+    return read_json(data, lookup)
 
 
-def read_json(data: Any) -> Parsed:
+def read_json(data: Any, lookup: Lookup | None = None) -> Parsed:
     """A Bundle, or a single resource (read as a one-entry collection)."""
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise Unreadable("(root)", "is not a FHIR resource: an object with a resourceType is expected")
     if data["resourceType"] != "Bundle":
-        return _finish(Parsed("collection", [_validated(0, data)]))
+        return _finish(Parsed("collection", [_validated(0, data)]), lookup)
     kind = data.get("type")
     if kind not in BUNDLE_TYPES:
         raise Unreadable("Bundle.type", f"{kind!r} is not one of {', '.join(BUNDLE_TYPES)}")
@@ -136,10 +147,10 @@ def read_json(data: Any) -> Parsed:
         entry = _validated(index, item["resource"])
         entry.full_url, entry.method = shell.fullUrl, method
         entries.append(entry)
-    return _finish(Parsed(kind, entries))
+    return _finish(Parsed(kind, entries), lookup)
 
 
-def read_ndjson(lines: Iterable[str]) -> Parsed:
+def read_ndjson(lines: Iterable[str], lookup: Lookup | None = None) -> Parsed:
     entries: list[Entry] = []
     for number, line in enumerate(lines):
         if not line.strip():
@@ -153,7 +164,7 @@ def read_ndjson(lines: Iterable[str]) -> Parsed:
             entries.append(Entry(number, problems=[Problem(f"line {number + 1}", f"is not JSON ({error})")]))
             continue
         entries.append(_validated(number, data))
-    return _finish(Parsed("ndjson", entries))
+    return _finish(Parsed("ndjson", entries), lookup)
 
 
 def _validated(index: int, data: Any) -> Entry:
@@ -182,9 +193,9 @@ def _validated(index: int, data: Any) -> Entry:
     return entry
 
 
-def _finish(parsed: Parsed) -> Parsed:
+def _finish(parsed: Parsed, lookup: Lookup | None) -> Parsed:
     """Index every valid resource by its references, then map each onto its record."""
-    refs = References()
+    refs = References(lookup)
     for entry in parsed.entries:
         if entry.resource is None:
             continue

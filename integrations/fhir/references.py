@@ -8,14 +8,16 @@ The rule, for every resource recall reads:
 2. A reference (``Patient/123``, an absolute URL ending in ``Patient/123``, or a ``urn:uuid:`` fullUrl) to a
    resource in the same Bundle or file resolves to that resource's ref, found by its ``fullUrl`` or by its
    ``<type>/<id>``. A ``PractitionerRole`` resolves to its practitioner.
-3. Otherwise a reference carrying ``identifier.value`` resolves to that value, and a relative or absolute
-   ``<type>/<id>`` to ``<type>/<id>`` (which is what rule 1 made of a resource imported without identifiers).
-   A ``urn:uuid:`` nobody in the Bundle has is a problem.
+3. Otherwise a reference carrying ``identifier.value`` resolves to that value; a relative or absolute
+   ``<type>/<id>`` to the ref the resource of that type and id landed under before (recall keeps the EHR's ids
+   of what it imported: ``lookup``), else to ``<type>/<id>`` itself (what rule 1 makes of a resource without
+   identifiers). A ``urn:uuid:`` nobody in the Bundle has is a problem.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,10 @@ def typed_key(text: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+# The ref a resource of the EHR's (type, id) landed under before, if any: the caller's memory of past imports.
+Lookup = Callable[[str, str], str | None]
+
+
 @dataclass(frozen=True)
 class Target:
     resource_type: str | None  # None: a reference by identifier alone, its type unsaid
@@ -63,8 +69,9 @@ class _Known:
 class References:
     """The resources of one Bundle or file, by fullUrl and by ``<type>/<id>``."""
 
-    def __init__(self) -> None:
+    def __init__(self, lookup: Lookup | None = None) -> None:
         self._known: dict[str, _Known] = {}
+        self._lookup = lookup
 
     def add(self, full_url: str | None, resource: Any, ref: str) -> None:
         kind = resource.get_resource_type()
@@ -93,7 +100,8 @@ class References:
         if identifier is not None and identifier.value and identifier.value.strip():
             return Target(reference.type or (typed[0] if typed else None), checked(identifier.value, path))
         if typed is not None:
-            return Target(typed[0], f"{typed[0]}/{typed[1]}")
+            earlier = self._lookup(typed[0], typed[1]) if self._lookup is not None else None
+            return Target(typed[0], earlier or f"{typed[0]}/{typed[1]}")
         if text:
             raise MappingError(path, f"refers to {text[:100]!r}, which is not in the Bundle, and has no identifier")
         raise MappingError(path, "has neither a reference nor an identifier")

@@ -7,6 +7,8 @@ EHR's notifications, and the notifications already seen.
 - The **EHR secret** (``whsec_`` + base64 of 32 random bytes, the Standard Webhooks format) signs the EHR's
   notifications. Checking an HMAC needs the secret itself, so it is stored as it is, like the launch secret
   (``recall.clinic.integration``); the manager sees it once, when it is made, and issuing another replaces it.
+- The EHR's **resource ids** (``Patient/123``) of what landed, with the ref each became (``ehr_resource_ids``):
+  a later notification that refers to ``Patient/123`` alone finds the patient imported under its identifier.
 - A notification's ``webhook-id`` is kept (``ehr_notifications``) so that a replay is acknowledged and does
   nothing.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,6 +64,18 @@ class EhrNotification(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (sa.UniqueConstraint("clinic_id", "webhook_id", name="uq_ehr_notification"),)
+
+
+class EhrResourceId(Base):
+    __tablename__ = "ehr_resource_ids"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(sa.ForeignKey("clinics.id"))
+    resource_type: Mapped[str] = mapped_column(sa.String(40))
+    fhir_id: Mapped[str] = mapped_column(sa.String(64))
+    ref: Mapped[str] = mapped_column(sa.String(64))
+
+    __table_args__ = (sa.UniqueConstraint("clinic_id", "resource_type", "fhir_id", name="uq_ehr_resource_id"),)
 
 
 @dataclass(frozen=True)
@@ -147,3 +162,39 @@ def first_sighting(session: Session, clock: Clock, clinic_id: int, webhook_id: s
     except IntegrityError:  # the same notification, delivered twice at once
         return False
     return True
+
+
+def known_ref(session: Session, clinic_id: int, resource_type: str, fhir_id: str) -> str | None:
+    """The ref a resource of the EHR's (``Patient/123``) landed under, if one did."""
+    return session.scalar(
+        sa.select(EhrResourceId.ref).where(
+            EhrResourceId.clinic_id == clinic_id,
+            EhrResourceId.resource_type == resource_type,
+            EhrResourceId.fhir_id == fhir_id,
+        )
+    )
+
+
+def remember_refs(session: Session, clinic_id: int, landed: Iterable[tuple[str, str, str]]) -> None:
+    """Keep (resource type, FHIR id, ref) of what landed, in the caller's transaction (flushed, not committed)."""
+    wanted = {(kind, fhir_id): ref for kind, fhir_id, ref in landed if len(fhir_id) <= 64 and len(kind) <= 40}
+    kinds = {kind for kind, _id in wanted}
+    for kind in kinds:
+        ids = [fhir_id for k, fhir_id in wanted if k == kind]
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = session.scalars(
+                sa.select(EhrResourceId).where(
+                    EhrResourceId.clinic_id == clinic_id,
+                    EhrResourceId.resource_type == kind,
+                    EhrResourceId.fhir_id.in_(chunk),
+                )
+            )
+            held = {row.fhir_id: row for row in rows}
+            for fhir_id in chunk:
+                ref = wanted[(kind, fhir_id)]
+                if fhir_id in held:
+                    held[fhir_id].ref = ref
+                else:
+                    session.add(EhrResourceId(clinic_id=clinic_id, resource_type=kind, fhir_id=fhir_id, ref=ref))
+    session.flush()

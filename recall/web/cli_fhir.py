@@ -14,6 +14,7 @@ import click
 from integrations.fhir.reading import Entry, Unreadable, read_path
 from integrations.fhir.responses import KIND_TYPES, outcome_problems
 from recall.clinic.clinics import get_clinic
+from recall.clinic.ehr import known_ref, remember_refs
 from recall.common.actors import Actor
 from recall.common.errors import NotFound
 from recall.imports.batches import import_records
@@ -34,19 +35,24 @@ def import_fhir_cmd(clinic_id: int, file: Path, dry_run: bool, batch_size: int) 
             get_clinic(s, clinic_id)
         except NotFound:
             raise click.ClickException(f"there is no clinic {clinic_id}") from None
-    try:
-        parsed = read_path(file)
-    except Unreadable as error:
-        raise click.ClickException(str(error.problem)) from None
+    with database().reader() as s:
+        try:
+            parsed = read_path(file, lambda kind, fhir_id: known_ref(s, clinic_id, kind, fhir_id))
+        except Unreadable as error:
+            raise click.ClickException(str(error.problem)) from None
     for entry in parsed.problems:
         for problem in entry.problems:
             click.echo(f"{entry.label}: {problem}", err=True)
     pairs = parsed.to_apply()
     refused: list[tuple[Entry | None, EntryOutcome]] = []
+    outcomes: dict[int, EntryOutcome] = {}
 
     def heard(position: int, outcome: EntryOutcome) -> None:
+        entry = pairs[position][0]
+        if entry is not None:
+            outcomes[entry.index] = outcome
         if outcome.result is Result.REFUSED:
-            refused.append((pairs[position][0], outcome))
+            refused.append((entry, outcome))
 
     with click.progressbar(length=len(pairs), label="importing", show_pos=True) as bar:
         report = import_records(
@@ -59,6 +65,10 @@ def import_fhir_cmd(clinic_id: int, file: Path, dry_run: bool, batch_size: int) 
             on_progress=bar.update,
             on_outcome=heard,
         )
+    if not dry_run:
+        with database().writer() as s:
+            remember_refs(s, clinic_id, parsed.landed(outcomes))
+            s.commit()
     for source, outcome in refused:
         where = source.label if source is not None else f"{outcome.kind} {outcome.ref}"
         kind = (source.resource_type or "") if source is not None else KIND_TYPES.get(outcome.kind, outcome.kind)

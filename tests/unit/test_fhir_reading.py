@@ -229,3 +229,9 @@ def test_an_unknown_resource_type_is_a_problem_and_a_resource_recall_does_not_re
     )
     assert str(parsed.entries[0].problems[0]) == "Nonsense: is not a FHIR R4 resource type"
     assert parsed.entries[1].problems == [] and "not imported" in parsed.entries[1].ignored
+
+
+def test_a_reference_by_the_ehrs_id_alone_finds_the_ref_that_resource_landed_under_before():
+    landed = {("Patient", "pat-1"): "MRN-1001"}
+    (entry,) = read_json(fixture("appointment-booked"), lambda kind, fhir_id: landed.get((kind, fhir_id))).entries
+    assert (entry.record.patient_ref, entry.record.provider_ref) == ("MRN-1001", "Practitioner/pr-1")

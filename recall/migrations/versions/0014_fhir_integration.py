@@ -3,7 +3,8 @@ and the notifications already seen (a replay does nothing).
 
 ``integration_tokens`` are a clinic's, not a staff member's: stored hashed, revocable, acting as the system for
 their clinic. ``ehr_links`` holds one Standard Webhooks secret per clinic; ``ehr_notifications`` one row per
-webhook-id received.
+webhook-id received; ``ehr_resource_ids`` the EHR's own id (``Patient/123``) of each resource that landed, with the
+ref it landed under, so that a later reference by that id alone finds it.
 
 Revision ID: 0014
 Revises: 0012
@@ -52,8 +53,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("clinic_id", "webhook_id", name="uq_ehr_notification"),
     )
 
+    op.create_table(
+        "ehr_resource_ids",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("clinic_id", sa.Integer(), sa.ForeignKey("clinics.id"), nullable=False),
+        sa.Column("resource_type", sa.String(40), nullable=False),
+        sa.Column("fhir_id", sa.String(64), nullable=False),
+        sa.Column("ref", sa.String(64), nullable=False),
+        sa.UniqueConstraint("clinic_id", "resource_type", "fhir_id", name="uq_ehr_resource_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("ehr_resource_ids")
     op.drop_table("ehr_notifications")
     op.drop_table("ehr_links")
     op.drop_table("integration_tokens")

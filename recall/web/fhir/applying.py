@@ -10,6 +10,7 @@ import flask_smorest
 from sqlalchemy.orm import Session
 
 from integrations.fhir.reading import Parsed, Unreadable, read_json
+from recall.clinic.ehr import known_ref, remember_refs
 from recall.common.actors import Actor
 from recall.common.clock import Clock
 from recall.common.errors import ValidationError
@@ -17,14 +18,15 @@ from recall.imports.apply import apply_record
 from recall.imports.records import EntryOutcome
 
 
-def parse_body(body: bytes) -> Parsed:
-    """A request's body as a Bundle (or one resource); what is not one is a 422 naming ``body``."""
+def parse_body(body: bytes, session: Session, clinic_id: int) -> Parsed:
+    """A request's body as a Bundle (or one resource); what is not one is a 422 naming ``body``. A reference by
+    the EHR's id alone finds what landed under that id before."""
     try:
         data: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         flask_smorest.abort(400, messages={"json": {"body": ["is not valid JSON"]}})
     try:
-        return read_json(data)
+        return read_json(data, lambda kind, fhir_id: known_ref(session, clinic_id, kind, fhir_id))
     except Unreadable as error:
         raise ValidationError(str(error.problem), field="body") from None
 
@@ -36,5 +38,6 @@ def apply_entries(session: Session, clock: Clock, actor: Actor, parsed: Parsed) 
         outcome = apply_record(session, clock, actor, record)
         if entry is not None:
             outcomes[entry.index] = outcome
+    remember_refs(session, actor.clinic_id, parsed.landed(outcomes))
     session.commit()
     return outcomes

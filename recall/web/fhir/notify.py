@@ -55,7 +55,7 @@ def notify(clinic_id: int) -> Any:
     except SignatureRefused as refused:
         raise Unauthenticated(f"the notification is not signed by the clinic's EHR: {refused}") from None
     require_json_body(True)
-    parsed = parse_body(body)
+    parsed = parse_body(body, session(), clinic_id)
     if not first_sighting(session(), clock(), clinic_id, webhook_id):
         session().rollback()
         return {"webhook_id": webhook_id, "replay": True, "counts": {}, "entries": []}

@@ -46,7 +46,7 @@ def post_bundle() -> Any:
     location (`Appointment/<our id>`) when it landed, and an OperationOutcome naming the element and the reason
     when it did not. Takes a manager's token or an integration token."""
     require_json_body(True)
-    parsed = parse_body(request.get_data())
+    parsed = parse_body(request.get_data(), session(), actor().clinic_id)
     if parsed.bundle_type not in ("transaction", "batch"):
         raise ValidationError(f"Bundle.type is {parsed.bundle_type!r}: send a transaction or batch", field="body")
     outcomes = apply_entries(session(), clock(), actor(), parsed)
