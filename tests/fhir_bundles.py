@@ -59,3 +59,27 @@ def appointment(number: int, *, start: str, status: str = "booked", patient: str
     data["participant"][0]["actor"]["reference"] = patient
     data.pop("extension", None)
     return data
+
+
+def many_appointments(count: int, patients: int = 100) -> dict[str, Any]:
+    """A transaction Bundle of ``patients`` patients and ``count`` booked appointments shared among them, none
+    overlapping another of the same patient's, from the day after the tests' T0 on."""
+    resources: list[dict[str, Any]] = []
+    for p in range(patients):
+        resources.append(
+            {
+                "resourceType": "Patient",
+                "id": f"bulk-{p}",
+                "identifier": [{"system": "urn:oid:1.2.36.146.595.217.0.1", "value": f"BULK-{p}"}],
+                "name": [{"given": ["Patient"], "family": f"Number {p}"}],
+                "telecom": [{"system": "phone", "value": f"+4670{p:07d}"}],
+            }
+        )
+    for n in range(count):
+        day, hour = divmod(n // patients, 10)  # each patient's appointments: ten a day, an hour apart
+        assert day < 28, "more appointments than four weeks of March hold"
+        start = f"2026-03-{3 + day:02d}T{8 + hour:02d}:00:00+01:00"
+        data = appointment(n, start=start, patient=f"Patient/bulk-{n % patients}")
+        data["participant"] = data["participant"][:1]
+        resources.append(data)
+    return bundle(resources)

@@ -7,6 +7,7 @@ committed batches; ``--dry-run`` applies them all and rolls back, reporting what
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -54,7 +55,14 @@ def import_fhir_cmd(clinic_id: int, file: Path, dry_run: bool, batch_size: int) 
         if outcome.result is Result.REFUSED:
             refused.append((entry, outcome))
 
+    on_terminal = sys.stdout.isatty()
     with click.progressbar(length=len(pairs), label="importing", show_pos=True) as bar:
+
+        def progressed(count: int) -> None:
+            bar.update(count)
+            if not on_terminal:  # not a terminal (a log, a pipe): a line per batch instead of the bar
+                click.echo(f"importing: {bar.pos}/{bar.length}")
+
         report = import_records(
             database(),
             clock(),
@@ -62,7 +70,7 @@ def import_fhir_cmd(clinic_id: int, file: Path, dry_run: bool, batch_size: int) 
             [record for _entry, record in pairs],
             batch_size=batch_size,
             dry_run=dry_run,
-            on_progress=bar.update,
+            on_progress=progressed,
             on_outcome=heard,
         )
     if not dry_run:
