@@ -114,6 +114,9 @@ def entry_response(entry: Entry, outcome: EntryOutcome | None) -> dict[str, Any]
     answer: dict[str, Any] = {"status": STATUS[outcome.result]}
     if outcome.id is not None:
         answer["location"] = f"{entry.resource_type}/{outcome.id}"
+    if outcome.note:  # accepted, but it did less than it says (a proposed appointment books nothing yet)
+        note = Problem(entry.resource_type or "resource", outcome.note)
+        answer["outcome"] = operation_outcome([note], severity="information", code="informational")
     return answer
 
 

@@ -54,6 +54,8 @@ def test_the_fixtures_import_cleanly_and_each_entry_is_answered_like_a_fhir_tran
         assert by_id[f"appt-{status}"]["status"] == "200 OK"
         assert _by_ref(database, Booking, clinic, fixture(f"appointment-{status}")["identifier"][0]["value"]) is None
     assert by_id["role-2"]["outcome"]["issue"][0]["severity"] == "information"
+    (said,) = by_id["appt-proposed"]["outcome"]["issue"]
+    assert (said["severity"], said["diagnostics"]) == ("information", "proposed: not a booking until it is booked")
 
 
 def test_a_reimport_changes_nothing(client, database, world):
