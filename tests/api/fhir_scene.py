@@ -3,6 +3,7 @@ issued over the API, and a Bundle posted as the EHR posts it."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from recall.clinic.staff import Staff
@@ -28,8 +29,6 @@ def integration_token(client: Any, world: World) -> str:
 
 
 def post_bundle(client: Any, token: str, body: dict[str, Any]) -> Any:
-    import json
-
     return client.post(
         "/api/v1/fhir",
         data=json.dumps(body),
