@@ -2,6 +2,7 @@
 
 from recall.clinic.catalog import Provider, Service
 from recall.clinic.clinics import Clinic
+from recall.clinic.ehr import EhrLink, EhrNotification, EhrResourceId, IntegrationToken
 from recall.clinic.integration import ClinicIntegration, LaunchNonce
 from recall.clinic.patients import Patient
 from recall.clinic.signin import ConsoleSession, StaffLink
@@ -25,6 +26,10 @@ __all__ = [
     "ContactAttempt",
     "Clinic",
     "CreditEntry",
+    "EhrLink",
+    "EhrNotification",
+    "EhrResourceId",
+    "IntegrationToken",
     "LaunchNonce",
     "Patient",
     "PatientClaim",

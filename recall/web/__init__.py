@@ -24,6 +24,7 @@ from recall.web import (
     earnings,
     errors,
     exports,
+    fhir,
     health,
     imports,
     integration,
@@ -126,6 +127,8 @@ def create_app(
         imports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
+    for blueprint in fhir.BLUEPRINTS:  # the EHR over FHIR (recall.web.fhir)
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
     console.register(app)  # the pages, after the API: its blueprints keep the API's JSON errors
     errors.register(app)

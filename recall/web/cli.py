@@ -231,3 +231,6 @@ def serve_cmd(info: ScriptInfo, host: str, port: int, threads: int, demo: bool, 
 def register(app: Flask) -> None:
     cli_imports.add_commands(group)
     app.cli.add_command(group)
+
+
+from recall.web import cli_fhir  # noqa: E402, F401  (its import-fhir command registers on ``group``)

@@ -21,6 +21,8 @@ AT_THE_CLINIC = frozenset({"frontdesk", "manager"})
 QUEUE = frozenset({"operator", "manager"})
 # Not resources: the OpenAPI document and the interactive docs are public.
 UNGUARDED = {"/api/v1/openapi.json", "/api/v1/docs", "/api/v1/docs/static/<path:filename>"}
+# Signed by the EHR with its secret instead of a bearer token (tests/api/test_fhir_notify.py).
+UNGUARDED |= {"/api/v1/fhir/notify/<int:clinic_id>"}
 
 
 # --- the table of endpoints --------------------------------------------------------------------------------------
@@ -74,6 +76,21 @@ def pay_plan(s: ClinicScene, _who: str = "") -> dict[str, Any]:
     }
 
 
+def fhir_batch() -> dict[str, Any]:
+    patient = {
+        "resourceType": "Patient",
+        "id": "p-1",
+        "identifier": [{"value": "MRN-ACCESS"}],
+        "name": [{"text": "Ida Holm"}],
+        "telecom": [{"system": "phone", "value": "070-765 43 29"}],
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [{"resource": patient, "request": {"method": "PUT", "url": "Patient/p-1"}}],
+    }
+
+
 def ep(
     method: str,
     rule: str,
@@ -103,6 +120,17 @@ ENDPOINTS: list[Endpoint] = [
         "/clinic/integration/frame-origins",
         lambda s, w: {"frame_origins": ["https://crm.example.com"]},
     ),
+    # the EHR wiring and the FHIR Bundle endpoint (tests/api/test_fhir_api.py: integration tokens too)
+    ep("GET", "/clinic/integration/tokens", MANAGER, "/clinic/integration/tokens"),
+    ep("POST", "/clinic/integration/tokens", MANAGER, "/clinic/integration/tokens", lambda s, w: {"label": "EHR"}),
+    ep(
+        "DELETE",
+        "/clinic/integration/tokens/<int:token_id>",
+        MANAGER,
+        lambda s, w: f"/clinic/integration/tokens/{s.integration_token}",
+    ),
+    ep("POST", "/clinic/integration/ehr-secret", MANAGER, "/clinic/integration/ehr-secret"),
+    ep("POST", "/fhir", MANAGER, "/fhir", lambda s, w: fhir_batch()),
     # the reminder policy
     ep("GET", "/clinic/reminder-policy", EVERYONE, "/clinic/reminder-policy"),
     ep("PUT", "/clinic/reminder-policy", MANAGER, "/clinic/reminder-policy", reminder_policy),

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from recall.clinic.ehr import issue_integration_token
 from recall.clinic.staff import ApiToken
 from recall.common.actors import Actor
 from recall.common.clock import FixedClock
@@ -46,6 +47,7 @@ class ClinicScene:
     upcoming_call: int = 0  # a front-desk reminder call about the upcoming booking, handed over and still open
     ent_visit: int = 0  # checked in today with the ENT service (a third patient)
     bare_visit: int = 0  # checked in today with no service at all (a fourth patient)
+    integration_token: int = 0  # an integration token of the clinic's EHR (recall.clinic.ehr)
 
     @property
     def patient(self) -> int:
@@ -130,6 +132,8 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         assert result.recall_task is not None
         scene.task = result.recall_task.id
     scene.call = make_call(database, clock, scene.desk_booking)
+    with database.writer() as s:
+        scene.integration_token = issue_integration_token(s, clock, people["manager"], "EHR").token.id
     scene.upcoming_call = make_call(database, clock, scene.upcoming)
     # One patient is one operator's at a time: the manager holds the second patient's work.
     for who, patient in (("operator", scene.patient), ("manager", scene.patient2)):
