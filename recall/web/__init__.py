@@ -25,6 +25,7 @@ from recall.web import (
     exports,
     health,
     integration,
+    outcome_reports,
     patients,
     queue_stats,
     recall_tasks,
@@ -116,6 +117,7 @@ def create_app(
         earnings,
         reminders,
         exports,
+        outcome_reports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks

@@ -287,6 +287,10 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/exports/payroll.csv", MANAGER, "/exports/payroll.csv?month=2026-02"),
     ep("GET", "/exports/recall-queue.csv", QUEUE, "/exports/recall-queue.csv"),
     ep("GET", "/exports/overdue.csv", QUEUE, "/exports/overdue.csv"),
+    # no-shows with and without reminders
+    ep("GET", "/reports/no-shows", MANAGER, "/reports/no-shows"),
+    ep("GET", "/reports/no-shows", MANAGER, "/reports/no-shows?from=2026-03-01&to=2026-03-07", variant="a week"),
+    ep("GET", "/reports/no-shows.csv", MANAGER, "/reports/no-shows.csv?from=2026-02-01&to=2026-02-28"),
 ]
 
 BY_NAME = {e.name: e for e in ENDPOINTS}
