@@ -32,6 +32,7 @@ from recall.web import (
     reminder_policy,
     reminders,
     staff,
+    targets,
     visits,
     webhooks,
 )
@@ -118,6 +119,7 @@ def create_app(
         reminders,
         exports,
         outcome_reports,
+        targets,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
