@@ -134,7 +134,7 @@ def _check(session: Session, actor: Actor, data: dict[str, Any], target_id: int 
 
 def create_target(session: Session, clock: Clock, actor: Actor, data: dict[str, Any]) -> Target:
     actor.require(Role.MANAGER)
-    data = {"staff_id": None, "cap": None, **data}
+    data = {"staff_id": None, "cap": None, "rise_percent": 0.0, **data}
     _check(session, actor, data, None)
     now = clock.now()
     target = Target(clinic_id=actor.clinic_id, created_at=now, updated_at=now, **{k: data[k] for k in FIELDS})
