@@ -139,20 +139,21 @@ _FLAGS = tuple(Channel)
 
 def no_show_report(session: Session, clinic: Clinic, start: datetime, end: datetime) -> NoShowReport:
     """The report over the bookings whose visit is in [start, end)."""
-    sent = (
-        sa.select(
-            Reminder.booking_id,
-            *(sa.func.max(sa.case((Reminder.channel == ch, 1), else_=0)).label(ch.value) for ch in _FLAGS),
-        )
-        .where(Reminder.clinic_id == clinic.id, Reminder.status.in_(SENT))
-        .group_by(Reminder.booking_id)
-        .subquery()
-    )
     in_range = (
         Booking.clinic_id == clinic.id,
         Booking.start_at >= start,
         Booking.start_at < end,
         Booking.status.in_(OUTCOMES),
+    )
+    counted = sa.select(Booking.id).where(*in_range)  # the reminders read are those of the counted bookings only
+    sent = (
+        sa.select(
+            Reminder.booking_id,
+            *(sa.func.max(sa.case((Reminder.channel == ch, 1), else_=0)).label(ch.value) for ch in _FLAGS),
+        )
+        .where(Reminder.booking_id.in_(counted), Reminder.status.in_(SENT))
+        .group_by(Reminder.booking_id)
+        .subquery()
     )
     flags = [sa.func.coalesce(sent.c[ch.value], 0) for ch in _FLAGS]
     rows = session.execute(
@@ -195,7 +196,7 @@ def _steps(session: Session, in_range: tuple[sa.ColumnElement[bool], ...], mode:
     treated = Booking.holdout.is_(False) if mode == HOLDOUT else sa.true()
     step = (
         sa.select(Reminder.booking_id, Reminder.channel, Reminder.offset_minutes)
-        .where(Reminder.status.in_(SENT))
+        .where(Reminder.booking_id.in_(sa.select(Booking.id).where(*in_range)), Reminder.status.in_(SENT))
         .distinct()
         .subquery()
     )
