@@ -10,6 +10,7 @@ from recall.clinic.staff import ApiToken, Staff
 from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
 from recall.queue.attempts import ContactAttempt
+from recall.queue.targets import Target
 from recall.queue.tasks import PatientClaim, RecallTask
 from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.pacing import SendPacer
@@ -43,6 +44,7 @@ __all__ = [
     "ServiceRate",
     "Staff",
     "StaffLink",
+    "Target",
     "Visit",
     "WebhookReceipt",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ QUEUE_RULES: dict[str, tuple[int, int]] = {
     "surge_overdue_tasks": (1, 10_000_000),
 }
 NULLABLE_RULES = frozenset({"surge_backlog", "surge_overdue_days"})
+HOLDOUT_MAX_PERCENT = 50
 
 
 class Clinic(Base):
@@ -57,6 +59,12 @@ class Clinic(Base):
     # with the service's key. Both or neither; none: the service-wide account sends for it.
     twilio_account_sid: Mapped[str | None] = mapped_column(sa.String(34), unique=True)
     twilio_auth_token_sealed: Mapped[str | None] = mapped_column(sa.Text)
+    # The reminder holdout (recall.reminders.holdout): the whole percent of bookings held out from automated
+    # reminders (0: off), whether they still get the policy's human calls, and the hash's salt, fixed when the
+    # holdout is first switched on.
+    reminder_holdout_percent: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    holdout_human_calls: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    reminder_holdout_salt: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -65,6 +73,9 @@ class Clinic(Base):
         sa.CheckConstraint("calling_weekend_start < calling_weekend_end", name="weekend_hours_order"),
         sa.CheckConstraint(
             "(twilio_account_sid IS NULL) = (twilio_auth_token_sealed IS NULL)", name="twilio_account_whole"
+        ),
+        sa.CheckConstraint(
+            "reminder_holdout_percent >= 0 AND reminder_holdout_percent <= 50", name="holdout_percent_range"
         ),
     )
 
@@ -123,6 +134,25 @@ def get_clinic(session: Session, clinic_id: int) -> Clinic:
     return clinic
 
 
+def _holdout(clinic: Clinic, changes: dict[str, Any]) -> None:
+    """The reminder holdout's share and its human calls. The salt of the hash that picks the held-out bookings
+    is drawn once, when the holdout is first switched on, and kept: switching it off and on again keeps the
+    same bookings on the same side."""
+    if "reminder_holdout_percent" in changes:
+        value = changes["reminder_holdout_percent"]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= HOLDOUT_MAX_PERCENT:
+            raise ValidationError(
+                f"must be a whole percent between 0 and {HOLDOUT_MAX_PERCENT}", field="reminder_holdout_percent"
+            )
+        clinic.reminder_holdout_percent = value
+        if value > 0 and clinic.reminder_holdout_salt is None:
+            clinic.reminder_holdout_salt = secrets.token_hex(16)
+    if "holdout_human_calls" in changes:
+        if not isinstance(changes["holdout_human_calls"], bool):
+            raise ValidationError("must be true or false", field="holdout_human_calls")
+        clinic.holdout_human_calls = changes["holdout_human_calls"]
+
+
 _HOURS_FIELDS = ("calling_weekday_start", "calling_weekday_end", "calling_weekend_start", "calling_weekend_end")
 
 
@@ -158,6 +188,7 @@ def update_clinic(session: Session, actor: Actor, changes: dict[str, Any]) -> Cl
             setattr(clinic, name, value)
     if "recall_backoff_minutes" in changes:
         clinic.recall_backoff_minutes = _backoff(changes["recall_backoff_minutes"])
+    _holdout(clinic, changes)
     for name in _HOURS_FIELDS:
         if name in changes:
             setattr(clinic, name, parse_hhmm(changes[name], name))

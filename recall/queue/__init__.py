@@ -10,4 +10,6 @@
 - `health`: how the queue stands right now; `stats`: the team's KPIs and their definitions; `measures`:
   the SQL behind them (periods in the clinic's zone, attempt stretches, closures, credited bookings).
 - `staffing`: how many operators it takes to clear the queue in time.
+- `targets`: a manager's targets per KPI that rise each month up to a cap; `target_progress`: how each stands
+  in a month, and whether it is on track.
 """

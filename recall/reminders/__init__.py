@@ -11,6 +11,7 @@ Planning and policy
   contacted on a channel, hand-over to people and fallback.
 - `calls`: reminders as staff see them, and the front desk's reminder calls.
 - `patient_edits`: patient edits that reach past the patient (an opt-out closes tasks, cancels reminders).
+- `holdout`: the share of bookings held out from automated reminders, picked by a salted hash of the booking.
 
 Sending
 - `sending`: the ports (message sender, voice caller) that integrations implement; `delivery` and
@@ -25,4 +26,5 @@ What comes back
 - `inbound/`: which send a webhook is about (`receipts`), delivery and call progress (`progress`), the call
   (`voice`), SMS replies (`sms`), and what confirm, cancel and a request do (`answers`); `replies` reads what
   a patient meant, `reply_routing` which clinic a reply is for, `voicemail` what a machine means.
+- `no_shows`: the no-show rate with and without reminders (reminded against held-out bookings, Wilson intervals).
 """

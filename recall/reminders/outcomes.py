@@ -43,6 +43,9 @@ class Refusal(str, enum.Enum):
     NO_CONSENT = "no_consent"
     INVALID_PHONE = "invalid_phone"
     OUTSIDE_HOURS = "outside_calling_hours"  # also a deferred reminder's ``moved_reason``
+    HELD_OUT = (
+        "held_out"  # the booking is in the clinic's reminder holdout: no automated send (recall.reminders.holdout)
+    )
 
     @classmethod
     def booking(cls, status: str) -> Refusal:

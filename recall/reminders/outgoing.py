@@ -59,6 +59,7 @@ class Outgoing:
     phone_invalid: bool
     account_sid: str | None  # the clinic's own Twilio account; None: the service-wide one
     lease_expires_at: datetime | None  # the claim's lease: a send on a lapsed one may race a reaper's recovery
+    held_out: bool | None  # the booking is in the reminder holdout: no automated send
 
     @property
     def zone(self) -> str:
@@ -87,6 +88,7 @@ _COLUMNS = (
     Patient.phone_invalid,
     Clinic.twilio_account_sid,
     Reminder.lease_expires_at,
+    Booking.holdout,
 )
 
 
@@ -125,6 +127,8 @@ def refusal(out: Outgoing, worker_id: str, now: datetime, hours: Hours) -> Refus
         return Refusal.TOO_LATE
     if out.opted_out:
         return Refusal.OPTED_OUT
+    if out.held_out and out.channel in AUTOMATED:
+        return Refusal.HELD_OUT
     if not getattr(out, CONSENT[out.channel]):
         return Refusal.NO_CONSENT
     if out.phone_invalid and out.channel in AUTOMATED:

@@ -35,6 +35,7 @@ from recall.clinic.patients import Patient
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.queue.surge import surge_status
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
+from recall.reminders import holdout
 from recall.reminders.planning import DEFAULT_POLICY, HUMAN, Channel, Fallback, Step, automated, plan_steps
 from recall.reminders.policy_versions import current_policy, get_version
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
@@ -208,6 +209,8 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
     patient = session.get(Patient, b.patient_id)
     clinic = session.get(Clinic, b.clinic_id)
     assert patient is not None and clinic is not None
+    if first:
+        holdout.assign(clinic, b)
     if patient.opted_out:
         return []
     version, doc = current_policy(session, clinic.id)
@@ -224,7 +227,11 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
     )
     made = []
     for step in steps:
-        skipped = step.skipped_reason or why_not_contact(patient, step.channel)
+        skipped = (
+            holdout.why_not_planned(clinic, b, step.channel)
+            or step.skipped_reason
+            or why_not_contact(patient, step.channel)
+        )
         if skipped is not None and not first:
             continue
         reminder = Reminder(
@@ -296,6 +303,8 @@ def automate_in_surge(session: Session, reminder: Reminder, now: datetime) -> bo
     routine, there is no surge, or the patient cannot be reached that way (no consent, a wrong number)."""
     step = step_of(session, reminder)
     if step is None or not step.routine or reminder.channel not in HUMAN:
+        return False
+    if holdout.is_held_out(session.get(Booking, reminder.booking_id)):  # its human call stays human
         return False
     clinic = session.get(Clinic, reminder.clinic_id)
     patient = session.get(Patient, reminder.patient_id)

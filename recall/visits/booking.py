@@ -86,6 +86,9 @@ class Booking(Base):
     credited_role: Mapped[Role | None] = mapped_column(enum_column_type(Role, "booking_credited_role"))
     note: Mapped[str | None] = mapped_column(sa.String(500))
     cancel_reason: Mapped[str | None] = mapped_column(sa.String(200))
+    # Held out from automated reminders (recall.reminders.holdout), decided when its reminders were first planned;
+    # None: no holdout was on then. Kept, so a later change of the share never re-labels it.
+    holdout: Mapped[bool | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     external_ref: Mapped[str | None] = mapped_column(sa.String(64))  # the source's identifier (recall.imports)

@@ -29,6 +29,7 @@ from recall.web import (
     imports,
     integration,
     metrics,
+    outcome_reports,
     patients,
     queue_stats,
     recall_tasks,
@@ -36,6 +37,7 @@ from recall.web import (
     reminders,
     request_log,
     staff,
+    targets,
     visits,
     webhooks,
 )
@@ -125,6 +127,8 @@ def create_app(
         reminders,
         exports,
         imports,
+        outcome_reports,
+        targets,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for blueprint in fhir.BLUEPRINTS:  # the EHR over FHIR (recall.web.fhir)

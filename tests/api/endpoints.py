@@ -335,6 +335,32 @@ ENDPOINTS: list[Endpoint] = [
         lambda s, w: {"file": "id;name;phone\nP-77;Li Wei;070-765 43 88\n", "kind": "patients", "dry_run": "false"},
         upload="file",
     ),
+    # no-shows with and without reminders
+    ep("GET", "/reports/no-shows", MANAGER, "/reports/no-shows"),
+    ep("GET", "/reports/no-shows", MANAGER, "/reports/no-shows?from=2026-03-01&to=2026-03-07", variant="a week"),
+    ep("GET", "/reports/no-shows.csv", MANAGER, "/reports/no-shows.csv?from=2026-02-01&to=2026-02-28"),
+    # targets that rise
+    ep("GET", "/targets", MANAGER, "/targets"),
+    ep(
+        "POST",
+        "/targets",
+        MANAGER,
+        "/targets",
+        lambda s, w: {
+            "kpi": "conversion",
+            "staff_id": s.other,
+            "start_value": 0.3,
+            "start_month": "2026-03",
+            "rise_percent": 5,
+            "cap": 0.5,
+        },
+    ),  # fmt: skip
+    ep("GET", "/targets/<int:target_id>", MANAGER, lambda s, w: f"/targets/{s.target}"),
+    ep("PATCH", "/targets/<int:target_id>", MANAGER, lambda s, w: f"/targets/{s.target}", lambda s, w: {"cap": 60}),
+    ep("DELETE", "/targets/<int:target_id>", MANAGER, lambda s, w: f"/targets/{s.target}"),
+    ep("GET", "/targets/progress", MANAGER, "/targets/progress"),
+    ep("GET", "/targets/progress", MANAGER, "/targets/progress?month=2026-02", variant="a past month"),
+    ep("GET", "/targets/me", QUEUE, "/targets/me"),
 ]
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

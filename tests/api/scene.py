@@ -10,7 +10,7 @@ and the ``v`` fixture views clinic a's for the validation tests (valid.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,7 @@ from recall.clinic.staff import ApiToken
 from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.db import Database
+from recall.queue.targets import create_target
 from recall.reminders.policy import ReminderPolicy, replace_policy
 from recall.visits.bookings import Channel
 from recall.visits.visits import CheckoutRequest, FollowUp, check_in, checkout
@@ -48,6 +49,7 @@ class ClinicScene:
     ent_visit: int = 0  # checked in today with the ENT service (a third patient)
     bare_visit: int = 0  # checked in today with no service at all (a fourth patient)
     integration_token: int = 0  # an integration token of the clinic's EHR (recall.clinic.ehr)
+    target: int = 0  # the team's bookings target, rising 5 % a month from March 2026
 
     @property
     def patient(self) -> int:
@@ -139,6 +141,13 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
     for who, patient in (("operator", scene.patient), ("manager", scene.patient2)):
         scene.leased[who] = make_task(
             database, clock, cw.clinic.id, patient, service_id=scene.service, leased_to=scene.staff[who]
+        ).id
+    with database.writer() as s:
+        scene.target = create_target(
+            s,
+            clock,
+            people["manager"],
+            {"kpi": "bookings", "start_value": 40, "start_month": date(2026, 3, 1), "rise_percent": 5},
         ).id
     # Clinic a (built first) saves its reminder policy once, clinic b twice: a's version in b's path names nothing.
     with database.reader() as s:

@@ -5,11 +5,11 @@ from typing import Any
 
 import marshmallow as ma
 
-from recall.clinic.clinics import NULLABLE_RULES, QUEUE_RULES
+from recall.clinic.clinics import HOLDOUT_MAX_PERCENT, NULLABLE_RULES, QUEUE_RULES
 from recall.common.errors import ValidationError as DomainValidationError
 from recall.common.timeutil import format_hhmm
 from recall.credit.payplan import EARNING_ROLES, MAX_CENTS, PlanTerms
-from recall.web.common import Id, Input, Output, StaffRole, StrictDecimal
+from recall.web.common import Id, Input, Output, StaffRole, StrictDecimal, strict_bool
 
 HHMM = ma.validate.Regexp(r"^([01]\d|2[0-4]):[0-5]\d$", error="must be a time of day as HH:MM")
 
@@ -39,6 +39,12 @@ class ClinicSchema(Output):
         },
     )
     has_own_twilio_account = ma.fields.Boolean()
+    reminder_holdout_percent = ma.fields.Integer(
+        metadata={"description": "The whole percent of bookings held out from automated reminders; 0: off."}
+    )
+    holdout_human_calls = ma.fields.Boolean(
+        metadata={"description": "Whether held-out bookings still get the human reminder calls the policy names."}
+    )
 
 
 def _rule(name: str, description: str) -> ma.fields.Integer:
@@ -83,6 +89,19 @@ class ClinicUpdateSchema(Input):
             "description": "The clinic's own Twilio account or subaccount, given with its auth token; null "
             "goes back to the service-wide account."
         },
+    )
+    reminder_holdout_percent = ma.fields.Integer(
+        strict=True,
+        validate=ma.validate.Range(min=0, max=HOLDOUT_MAX_PERCENT),
+        metadata={
+            "description": "Hold out this whole percent of new bookings from automated reminders (SMS, voice "
+            "calls), to measure what reminders do to no-shows (GET /reports/no-shows); 0, the default, is off. "
+            "A booking's side is decided by a salted SHA-256 hash of the booking when its reminders are first "
+            "planned, and kept: changing the share re-labels no booking already planned."
+        },
+    )
+    holdout_human_calls = strict_bool(
+        metadata={"description": "Whether held-out bookings still get the human reminder calls the policy names."}
     )
     twilio_auth_token = ma.fields.String(
         load_only=True,

@@ -20,7 +20,14 @@ from recall.web.console.pages import clinic, console_actor, field_errors, page, 
 
 TEXTS = ("name", "timezone", "phone_region", "currency")
 HOURS = ("calling_weekday_start", "calling_weekday_end", "calling_weekend_start", "calling_weekend_end")
-WHOLE = ("recall_cooling_off_hours", "recall_lease_minutes", "recall_max_attempts", "recall_callback_hold_minutes")
+WHOLE = (
+    "recall_cooling_off_hours",
+    "recall_lease_minutes",
+    "recall_max_attempts",
+    "recall_callback_hold_minutes",
+    "reminder_holdout_percent",
+)
+HOLDOUT_CALLS = "holdout_human_calls"  # a checkbox: absent from the form is false
 NULLABLE = ("surge_backlog", "surge_overdue_days")
 BACKOFF = "recall_backoff_minutes"
 
@@ -30,6 +37,7 @@ def _values() -> dict[str, Any]:
     out: dict[str, Any] = {name: getattr(c, name) for name in (*TEXTS, *WHOLE, *NULLABLE, "surge_overdue_tasks")}
     out.update({name: format_hhmm(getattr(c, name)) for name in HOURS})
     out[BACKOFF] = ", ".join(str(m) for m in c.recall_backoff_minutes)
+    out[HOLDOUT_CALLS] = c.holdout_human_calls
     return out
 
 
@@ -49,6 +57,7 @@ def _document() -> tuple[dict[str, Any], Errors]:
                 form.errors.setdefault(BACKOFF, []).append(_("must be whole numbers of minutes, separated by commas"))
                 break
     doc[BACKOFF] = waits
+    doc[HOLDOUT_CALLS] = HOLDOUT_CALLS in request.form
     doc = {k: v for k, v in doc.items() if v is not None or k in NULLABLE}
     return doc, form.errors
 

@@ -18,6 +18,7 @@ from recall.common.errors import NotFound, ValidationError
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, charts, figures
 from recall.web.console.manager.figures import MONEY, Table
+from recall.web.console.operator.targets import targets_context
 from recall.web.console.pages import clinic, field_errors, page, render
 from recall.web.csv_files import csv_response
 
@@ -91,6 +92,7 @@ def dashboard() -> Any:
     }
     return render(
         "manager/dashboard.html",
+        **targets_context(session(), clinic(), now, None),
         status=422 if errors or kpi_errors else 200,
         health=health,
         surge=figures.surge_lines(health.surge),

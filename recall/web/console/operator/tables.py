@@ -14,6 +14,7 @@ from recall.credit import earnings
 from recall.queue import attempts, desk
 from recall.web.common import clock, session
 from recall.web.console.operator import blp
+from recall.web.console.operator.targets import targets_context
 from recall.web.console.pages import clinic, console_actor, page, render, wants_csv
 from recall.web.csv_files import csv_response
 from recall.web.exports.tables import work_table
@@ -127,7 +128,7 @@ def my_earnings() -> Any:
                 for d in mine.days
             ),
         )
-    return render("operator/earnings.html", earnings=mine)
+    return render("operator/earnings.html", earnings=mine, **targets_context(session(), c, now, me.member_id))
 
 
 def _major(cents: int) -> str:

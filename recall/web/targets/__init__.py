@@ -1,0 +1,3 @@
+from recall.web.targets.routes import blp
+
+__all__ = ["blp"]
