@@ -8,6 +8,7 @@ from recall.clinic.signin import ConsoleSession, StaffLink
 from recall.clinic.staff import ApiToken, Staff
 from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
+from recall.events.tables import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from recall.queue.attempts import ContactAttempt
 from recall.queue.tasks import PatientClaim, RecallTask
 from recall.reminders.inbound import WebhookReceipt
@@ -26,6 +27,7 @@ __all__ = [
     "Clinic",
     "CreditEntry",
     "LaunchNonce",
+    "OutboxEvent",
     "Patient",
     "PatientClaim",
     "PayPlan",
@@ -39,5 +41,7 @@ __all__ = [
     "Staff",
     "StaffLink",
     "Visit",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookReceipt",
 ]
