@@ -150,13 +150,14 @@ def rotate_secret(
     return endpoint, secret
 
 
-def delete_endpoint(session: Session, actor: Actor, endpoint_id: int) -> None:
+def delete_endpoint(session: Session, actor: Actor, endpoint_id: int) -> WebhookEndpoint:
     """The endpoint and its delivery log go; the events stay (other endpoints may still be sending them)."""
     actor.require(Role.MANAGER)
     endpoint = get_endpoint(session, actor.clinic_id, endpoint_id, for_update=True)
     session.execute(sa.delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id))
     session.delete(endpoint)
     session.commit()
+    return endpoint
 
 
 def given_up(session: Session, clinic_id: int) -> list[WebhookEndpoint]:

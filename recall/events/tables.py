@@ -8,12 +8,14 @@ when it is next due, the lease of the worker sending it, and what the receiver l
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from recall.common.db import Base, UTCDateTime, enum_column_type
+from recall.events.types import EventType
 
 
 class DeliveryStatus(str, enum.Enum):
@@ -63,6 +65,11 @@ class WebhookEndpoint(Base):
 
     __table_args__ = (sa.Index("ix_webhook_endpoints_clinic", "clinic_id", "enabled"),)
 
+    @property
+    def types(self) -> list[EventType]:
+        """The event types it subscribes to."""
+        return [EventType(t) for t in json.loads(self.event_types)]
+
 
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
@@ -86,6 +93,10 @@ class WebhookDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     event: Mapped[OutboxEvent] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def type(self) -> EventType:
+        return EventType(self.event_type)
 
     __table_args__ = (
         sa.UniqueConstraint("event_id", "endpoint_id", name="uq_webhook_deliveries_event_endpoint"),

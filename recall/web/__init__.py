@@ -31,6 +31,7 @@ from recall.web import (
     reminders,
     staff,
     visits,
+    webhook_endpoints,
     webhooks,
 )
 from recall.web.common import MAX_ID, close_session
@@ -114,6 +115,7 @@ def create_app(
         queue_stats,
         earnings,
         reminders,
+        webhook_endpoints,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
