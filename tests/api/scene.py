@@ -105,7 +105,7 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         }
     with database.writer() as s:
         scene.webhook_endpoint = create_endpoint(
-            s, clock, people["manager"], {"url": "https://crm.example.com/hooks", "event_types": list(EventType)}, None
+            s, clock, people["manager"], {"url": "http://127.0.0.1:9/hooks", "event_types": list(EventType)}, None
         )[0].id
     scene.booking = make_booking(
         database, earlier, cw, provider_id=scene.provider, start_at=clock.now() - timedelta(hours=1)
