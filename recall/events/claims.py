@@ -1,13 +1,14 @@
-"""Leasing due deliveries to a worker: one committed statement, in order per resource and endpoint.
+"""Leasing due deliveries to a worker: one committed transaction, in order per resource and endpoint.
 
 As the reminders' claim (``recall.reminders.leases``): due deliveries become ``delivering`` under a lease with
-the worker's id and one more attempt, in one ``UPDATE ... WHERE id IN (due) ... RETURNING`` that commits before
-anything is sent. On PostgreSQL the due rows are picked ``FOR UPDATE SKIP LOCKED`` (claimers never wait for each
+the worker's id and one more attempt (a pick, then ``UPDATE ... WHERE id IN (picked) ... RETURNING``), committed
+before anything is sent. On PostgreSQL the due rows are picked ``FOR UPDATE SKIP LOCKED`` (claimers never wait for each
 other); on SQLite the write runs inside ``BEGIN IMMEDIATE`` (``Database.connection(write=True)``), one writer at
 a time, so the conditional UPDATE is the whole claim.
 
-Due: ``pending`` and its time has come, or ``delivering`` under a lease that lapsed (its worker died or stalled:
-at-least-once, it goes again under the same ``webhook-id``), for an enabled endpoint, with no earlier delivery of
+Due: ``pending`` and its time has come (a ``delivering`` one whose lease lapsed, its worker dead or stalled, is
+made ``pending`` again first, in the claim's transaction: at-least-once, under the same ``webhook-id``), for an
+enabled endpoint, with no earlier delivery of
 the same resource to the same endpoint unfinished. That last rule keeps the order: a later event of a booking is
 not sent while an earlier one waits for its retry, and at most one event per resource and endpoint is in flight.
 """
@@ -40,7 +41,7 @@ class Job:
     body: str = field(repr=False)
 
 
-def claim_statement(postgres: bool) -> sa.Update:
+def claim_statement(postgres: bool) -> sa.Select[int]:
     d = WebhookDelivery
     now: sa.BindParameter[datetime] = sa.bindparam("now")
     due = (
@@ -48,10 +49,8 @@ def claim_statement(postgres: bool) -> sa.Update:
         .join(WebhookEndpoint, WebhookEndpoint.id == d.endpoint_id)
         .where(
             WebhookEndpoint.enabled.is_(True),
-            sa.or_(
-                sa.and_(d.status == DeliveryStatus.PENDING, d.next_attempt_at <= now),
-                sa.and_(d.status == DeliveryStatus.DELIVERING, d.lease_expires_at < now),
-            ),
+            d.status == DeliveryStatus.PENDING,
+            d.next_attempt_at <= now,
             ~sa.exists().where(
                 _EARLIER.endpoint_id == d.endpoint_id,
                 _EARLIER.resource_key == d.resource_key,
@@ -64,18 +63,31 @@ def claim_statement(postgres: bool) -> sa.Update:
     )
     if postgres:
         due = due.with_for_update(skip_locked=True, of=d)
-    return (
-        sa.update(d)
-        .where(d.id.in_(due.scalar_subquery()))
-        .values(
-            status=DeliveryStatus.DELIVERING,
-            lease_expires_at=sa.bindparam("until"),
-            claimed_by=sa.bindparam("worker"),
-            attempts=d.attempts + 1,
-        )
-        .returning(d.id, d.attempts)
-    )
+    return due
 
+
+# The lease, on the rows just picked (and, on PostgreSQL, locked): a second statement of the same transaction,
+# so the planner never re-runs the locking, limited pick once per row of the UPDATE.
+_LEASE = (
+    sa.update(WebhookDelivery)
+    .where(WebhookDelivery.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        status=DeliveryStatus.DELIVERING,
+        lease_expires_at=sa.bindparam("until"),
+        claimed_by=sa.bindparam("worker"),
+        attempts=WebhookDelivery.attempts + 1,
+    )
+    .returning(WebhookDelivery.id, WebhookDelivery.attempts)
+)
+
+
+# A lease that lapsed (its worker died or stalled): due again, first, in the claim's own transaction. Through the
+# status index it touches only ``delivering`` rows (at most what the workers hold).
+_LAPSED = (
+    sa.update(WebhookDelivery)
+    .where(WebhookDelivery.status == DeliveryStatus.DELIVERING, WebhookDelivery.lease_expires_at < sa.bindparam("now"))
+    .values(status=DeliveryStatus.PENDING, claimed_by=None, lease_expires_at=None)
+)
 
 _JOBS = (
     sa.select(
@@ -96,11 +108,14 @@ _JOBS = (
 
 
 def claim(
-    database: Database, statement: sa.Update, now: datetime, limit: int, lease: timedelta, worker_id: str
+    database: Database, statement: sa.Select[int], now: datetime, limit: int, lease: timedelta, worker_id: str
 ) -> list[Job]:
     """Lease up to ``limit`` due deliveries to ``worker_id``, committed, with what sending each needs."""
     with database.connection(write=True) as conn:
-        claimed = conn.execute(statement, {"now": now, "limit": limit, "until": now + lease, "worker": worker_id}).all()
+        conn.execute(_LAPSED, {"now": now})
+        picked = list(conn.scalars(statement, {"now": now, "limit": limit}))
+        lease_of = {"ids": picked, "until": now + lease, "worker": worker_id}
+        claimed = conn.execute(_LEASE, lease_of).all() if picked else []
         jobs = [Job(*row) for row in conn.execute(_JOBS, {"ids": [row[0] for row in claimed]})] if claimed else []
         conn.commit()
     return jobs
