@@ -8,9 +8,9 @@ a time, so the conditional UPDATE is the whole claim.
 
 Due: ``pending`` and its time has come (a ``delivering`` one whose lease lapsed, its worker dead or stalled, is
 made ``pending`` again first, in the claim's transaction: at-least-once, under the same ``webhook-id``), for an
-enabled endpoint, with no earlier delivery of
-the same resource to the same endpoint unfinished. That last rule keeps the order: a later event of a booking is
-not sent while an earlier one waits for its retry, and at most one event per resource and endpoint is in flight.
+enabled endpoint, whose predecessor (``after_id``: the delivery of the same resource to the same endpoint queued
+just before it) is finished. That keeps the order: a later event of a booking is not sent while an earlier one
+waits for its retry, and at most one event per resource and endpoint is in flight.
 """
 
 from __future__ import annotations
@@ -51,12 +51,7 @@ def claim_statement(postgres: bool) -> sa.Select[int]:
             WebhookEndpoint.enabled.is_(True),
             d.status == DeliveryStatus.PENDING,
             d.next_attempt_at <= now,
-            ~sa.exists().where(
-                _EARLIER.endpoint_id == d.endpoint_id,
-                _EARLIER.resource_key == d.resource_key,
-                _EARLIER.id < d.id,
-                _EARLIER.status.in_(UNFINISHED),
-            ),
+            ~sa.exists().where(_EARLIER.id == d.after_id, _EARLIER.status.in_(UNFINISHED)),
         )
         .order_by(d.next_attempt_at, d.id)
         .limit(sa.bindparam("limit"))

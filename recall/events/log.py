@@ -1,9 +1,9 @@
 """The delivery log a manager reads per endpoint, and replays: one delivery, or an endpoint's failures since.
 
 A replay puts a delivery back in the queue as new (its attempts start over, due now) with the event's own
-``webhook-id`` and body, so a receiver that already has it recognises it. It keeps its place in the order: a
-replayed early event of a booking holds back that booking's later events to the same endpoint until it is
-through. A disabled endpoint's replays wait until it is enabled again.
+``webhook-id`` and body, so a receiver that already has it recognises it. A replay is sent as soon as it is due:
+it does not hold back events of the same booking queued after it (those were already delivered, or wait only for
+their own predecessor). A disabled endpoint's replays wait until it is enabled again.
 """
 
 from __future__ import annotations

@@ -33,6 +33,10 @@ _ENDPOINTS = sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
     WebhookEndpoint.clinic_id == sa.bindparam("clinic_id"), WebhookEndpoint.enabled.is_(True)
 )
 _EVENT = sa.insert(OutboxEvent).returning(OutboxEvent.id)
+# The delivery this one comes after: the last of the same resource to the same endpoint.
+_LAST = sa.select(sa.func.max(WebhookDelivery.id)).where(
+    WebhookDelivery.endpoint_id == sa.bindparam("endpoint_id"), WebhookDelivery.resource_key == sa.bindparam("key")
+)
 
 
 def emit(
@@ -80,6 +84,7 @@ def emit(
                 "endpoint_id": endpoint_id,
                 "event_type": type.value,
                 "resource_key": resource.key,
+                "after_id": db.scalar(_LAST, {"endpoint_id": endpoint_id, "key": resource.key}),
                 "status": DeliveryStatus.PENDING,
                 "attempts": 0,
                 "next_attempt_at": now,

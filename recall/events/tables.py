@@ -80,6 +80,9 @@ class WebhookDelivery(Base):
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
     event_type: Mapped[str] = mapped_column(sa.String(40))
     resource_key: Mapped[str] = mapped_column(sa.String(40))  # "booking:12": the order is kept per key
+    # The delivery of the same resource to the same endpoint queued just before this one: this one waits while
+    # that one is unfinished (one primary-key probe per candidate, whatever the table's statistics say).
+    after_id: Mapped[int | None] = mapped_column()
     status: Mapped[DeliveryStatus] = mapped_column(enum_column_type(DeliveryStatus, "webhook_delivery_status"))
     attempts: Mapped[int] = mapped_column()  # since it was queued (or last replayed); counted at the claim
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())

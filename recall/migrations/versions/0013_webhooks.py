@@ -63,6 +63,7 @@ def upgrade() -> None:
         ),
         sa.Column("event_type", sa.String(40), nullable=False),
         sa.Column("resource_key", sa.String(40), nullable=False),
+        sa.Column("after_id", sa.Integer(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
