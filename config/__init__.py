@@ -28,6 +28,11 @@ PUBLIC_BASE_URL             str           ""                    absolute http(s)
                                                                 signs (behind a proxy: the proxy's)
 WORKER_CONCURRENCY          int 1..256    32                    parallel sends of one worker process
 WORKER_INTERVAL_SECONDS     float > 0     1.0                   seconds between the worker's looks for due work
+WEBHOOK_INTERVAL_SECONDS    float > 0     1.0                   seconds between the worker's looks for due webhooks
+WEBHOOK_CONCURRENCY         int 1..64     8                     parallel webhook POSTs of one worker process
+WEBHOOK_TIMEOUT_SECONDS     float > 0     10.0                  how long a webhook receiver may take to answer
+WEBHOOK_LEASE_SECONDS       float >= 1    60.0                  how long a claimed delivery is one worker's; keep
+                                                                it above the timeout (then it is sent again)
 SECRET_KEY                  str (secret)  "" (see below)        signs the console's cookies and CSRF tokens; at
                                                                 least 32 characters in production
 CONSOLE_COOKIE_SAMESITE     str           Lax                   the console cookie's SameSite: Lax, Strict, or

@@ -1,6 +1,11 @@
 """The settings an environment variable can set: one table (``SETTINGS``) of name, type, default and meaning, and
 the parsing that turns a variable's text into its typed value or a ``ConfigError`` naming it.
 
+The webhook worker's settings (``WEBHOOK_INTERVAL_SECONDS``, ``WEBHOOK_CONCURRENCY``, ``WEBHOOK_TIMEOUT_SECONDS``,
+``WEBHOOK_LEASE_SECONDS``) pace the delivery job of ``recall worker`` apart from the reminders' job: how often it
+looks for due deliveries, how many POSTs it makes at once, how long a receiver may take, and how long a claimed
+delivery stays one worker's (a killed worker's deliveries go again, under the same ``webhook-id``, once it lapses).
+
 Kept apart from the environments (``config``) so that the table reads as one list; ``config``'s docstring
 documents it for operators.
 """
@@ -139,6 +144,19 @@ SETTINGS: tuple[Setting, ...] = (
     # Logs (recall.common.logs): JSON lines in production, readable lines in development, pytest's in tests.
     Setting("LOG_LEVEL", "str", "INFO", "the least severe level logged", one_of=("DEBUG", "INFO", "WARNING", "ERROR")),
     Setting("LOG_FORMAT", "str", "json", "json (one object per line), text, or none", one_of=("json", "text", "none")),
+    # Webhooks to the clinics' CRMs (recall.events.delivery): their own pace, apart from the reminders'.
+    Setting(
+        "WEBHOOK_INTERVAL_SECONDS", "float", 1.0, "seconds between the worker's looks for due webhooks", more_than=0
+    ),
+    Setting("WEBHOOK_CONCURRENCY", "int", 8, "parallel webhook POSTs of one worker process", at_least=1, at_most=64),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", "float", 10.0, "how long a webhook receiver may take to answer", more_than=0),
+    Setting(
+        "WEBHOOK_LEASE_SECONDS",
+        "float",
+        60.0,
+        "how long a claimed webhook delivery is a worker's before another may send it (longer than the timeout)",
+        at_least=1,
+    ),
 )
 BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 

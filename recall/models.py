@@ -9,6 +9,7 @@ from recall.clinic.signin import ConsoleSession, StaffLink
 from recall.clinic.staff import ApiToken, Staff
 from recall.credit.ledger import CreditEntry
 from recall.credit.payplan import PayPlan, ServiceRate
+from recall.events.tables import OutboxEvent, WebhookDelivery, WebhookEndpoint
 from recall.queue.attempts import ContactAttempt
 from recall.queue.targets import Target
 from recall.queue.tasks import PatientClaim, RecallTask
@@ -32,6 +33,7 @@ __all__ = [
     "EhrResourceId",
     "IntegrationToken",
     "LaunchNonce",
+    "OutboxEvent",
     "Patient",
     "PatientClaim",
     "PayPlan",
@@ -46,5 +48,7 @@ __all__ = [
     "StaffLink",
     "Target",
     "Visit",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WebhookReceipt",
 ]

@@ -1,4 +1,4 @@
-"""The reminder worker: APScheduler ticks that drain due reminders through Twilio.
+"""The worker: APScheduler ticks that drain due reminders through Twilio, and due webhooks to the clinics' CRMs.
 
 The scheduler only decides *when* to look; the database decides who sends what
 (claims are leases), so any number of these may run, in their own processes or
@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,8 +24,10 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
+from integrations.webhooks.sender import HttpWebhookSender
 from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.events.delivery import Deliverer, DeliverySettings
 from recall.reminders.accounts import Sealer, token_lookup
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 
@@ -45,6 +48,10 @@ class WorkerSettings:
     public_base_url: str  # the absolute address Twilio calls back (status callbacks, the call's TwiML)
     worker_concurrency: int
     worker_interval_seconds: float
+    webhook_interval_seconds: float = 1.0
+    webhook_concurrency: int = 8
+    webhook_timeout_seconds: float = 10.0
+    webhook_lease_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> WorkerSettings:
@@ -74,6 +81,45 @@ def build_dispatcher(settings: WorkerSettings, database: Database, clock: Clock)
     return Dispatcher(database, clock, gateway, gateway, dispatch), gateway
 
 
+def build_deliverer(settings: WorkerSettings, database: Database, clock: Clock) -> Deliverer:
+    """The webhook deliverer a worker runs (``close`` it when done): signed POSTs from the outbox."""
+    sender = HttpWebhookSender(timeout=settings.webhook_timeout_seconds, pool=settings.webhook_concurrency)
+    return Deliverer(
+        database,
+        clock,
+        sender,
+        Sealer.from_setting(settings.twilio_credentials_key),
+        DeliverySettings(
+            worker_id=f"{socket.gethostname()}:{os.getpid()}"[:64],
+            concurrency=settings.webhook_concurrency,
+            lease=timedelta(seconds=settings.webhook_lease_seconds),
+        ),
+    )
+
+
+def _deliver(deliverer: Deliverer) -> None:
+    made = deliverer.drain()
+    if made:
+        _log.info("webhook attempts made: %s", made)
+
+
+def schedule_webhooks(
+    scheduler: BlockingScheduler | BackgroundScheduler, settings: WorkerSettings, database: Database, clock: Clock
+) -> Deliverer:
+    """Add the webhook job to ``scheduler``: due deliveries every ``webhook_interval_seconds``, never two at once."""
+    deliverer = build_deliverer(settings, database, clock)
+    scheduler.add_job(
+        _deliver,
+        "interval",
+        args=[deliverer],
+        seconds=settings.webhook_interval_seconds,
+        max_instances=1,
+        coalesce=True,
+        id="deliver-webhooks",
+    )
+    return deliverer
+
+
 def _tick(dispatcher: Dispatcher) -> None:
     result = dispatcher.drain()
     if result.total:
@@ -98,7 +144,7 @@ def schedule(
     return scheduler, dispatcher
 
 
-def stop_gently_on_signals(*dispatchers: Dispatcher) -> None:
+def stop_gently_on_signals(*dispatchers: Dispatcher | Deliverer) -> None:
     """On SIGTERM or SIGINT the dispatchers claim nothing more (``Dispatcher.stop``) and the main thread gets
     ``SystemExit(0)``; whoever runs the scheduler then shuts it down waiting, so the drain under way finishes
     its sends in flight, records them, and gives back the reminders it claimed ahead."""
@@ -117,7 +163,8 @@ def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock
     """The worker process: ticks until SIGTERM or SIGINT, then stops gently (``Dispatcher.stop``): the sends in
     flight finish and are recorded, the reminders claimed ahead go back to the queue, and the process exits."""
     scheduler, dispatcher = schedule(settings, database, clock, blocking=True)
-    stop_gently_on_signals(dispatcher)
+    deliverer = schedule_webhooks(scheduler, settings, database, clock)
+    stop_gently_on_signals(dispatcher, deliverer)
     try:
         scheduler.start()
     except SystemExit:
@@ -125,3 +172,4 @@ def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=True)
+        deliverer.close()

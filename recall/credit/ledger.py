@@ -18,6 +18,7 @@ from recall.common.actors import Role
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.timeutil import local_day
 from recall.credit.payplan import amount_for
+from recall.events import announce
 
 
 class CreditKind(str, enum.Enum):
@@ -76,6 +77,8 @@ def record_pending(
         local_day=local_day(now, clinic_zone),
     )
     session.add(entry)
+    session.flush()
+    announce.credit(session, entry, now)
     return entry
 
 
@@ -101,6 +104,8 @@ def record_outcome(
         local_day=day,
     )
     session.add(entry)
+    session.flush()
+    announce.credit(session, entry, now)
     return entry
 
 

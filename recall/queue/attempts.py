@@ -40,6 +40,7 @@ from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import Conflict, RecallError, ValidationError
+from recall.events import announce
 from recall.queue import claims as queue
 from recall.queue.tasks import (
     SERVICE_REASONS,
@@ -284,6 +285,8 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
             raise
         attempt.booking_id = booking_id = booking.id
     session.add(attempt)
+    session.flush()
+    announce.attempt(session, attempt, now)
     session.commit()
     return AttemptResult(attempt, task, booking_id)
 

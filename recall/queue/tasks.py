@@ -15,12 +15,14 @@ import enum
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.common.db import Base, UTCDateTime, enum_column_type, locking
 from recall.common.errors import NotFound
+from recall.events import announce
+from recall.events.types import EventType
 
 
 class TaskStatus(str, enum.Enum):
@@ -226,6 +228,7 @@ def open_task(
     set_due(task, due_at)
     session.add(task)
     session.flush()
+    announce.task(session, EventType.RECALL_TASK_OPENED, task, now)
     return task
 
 
@@ -245,6 +248,9 @@ def close_task(
     task.booking_id = booking_id
     drop_lease(task)
     task.reserved_for_id = task.reserved_until = None
+    session = object_session(task)
+    if session is not None:  # always: a task is closed where it was read
+        announce.task(session, EventType.RECALL_TASK_CLOSED, task, now)
 
 
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:

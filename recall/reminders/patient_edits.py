@@ -15,6 +15,8 @@ from recall.clinic.clinics import get_clinic
 from recall.clinic.patients import Patient, apply_changes, get_patient
 from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
+from recall.events import announce
+from recall.events.types import EventType
 from recall.queue import tasks as recall_tasks
 from recall.reminders.reminders import cancel_waiting
 
@@ -37,6 +39,8 @@ def update_patient(
     apply_changes(patient, data, clinic, now)
     if patient.opted_out and not was_opted_out:
         opt_out(session, patient, now, by_staff_id)
+    elif was_opted_out and not patient.opted_out:
+        announce.patient(session, EventType.PATIENT_OPTED_IN, patient, now)
     if was_invalid and "phone" in data and patient.phone_e164 != old_phone:
         recall_tasks.unpark(session, patient.id, now)
     elif was_invalid and "phone" in data:
@@ -49,5 +53,6 @@ def opt_out(session: Session, patient: Patient, now: datetime, by_staff_id: int 
     """No more contact: the flag, every open recall task of the patient closes, and their reminders that have
     not gone out are cancelled (the caller commits)."""
     patient.opted_out, patient.opted_out_at, patient.updated_at = True, now, now
+    announce.patient(session, EventType.PATIENT_OPTED_OUT, patient, now)
     recall_tasks.close_for_opt_out(session, patient.id, now, by_staff_id)
     cancel_waiting(session, now, patient_id=patient.id, reason="opted_out")

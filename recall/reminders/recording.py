@@ -20,6 +20,9 @@ import sqlalchemy as sa
 
 from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.events import announce
+from recall.events.tables import WebhookEndpoint
+from recall.events.types import EventType
 from recall.reminders.delivery import Delivery
 from recall.reminders.outcomes import SendIncident
 from recall.reminders.reminders import Reminder, ReminderStatus
@@ -73,6 +76,7 @@ def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None
     the rows are written again one at a time, each in a savepoint, a colliding one without its SID."""
     try:
         conn.execute(_SENT, successes)
+        _announce(conn, successes)
         return
     except sa.exc.IntegrityError:
         if conn.dialect.name == "postgresql":  # SQLite undid only the failing row, and the transaction goes on
@@ -88,6 +92,40 @@ def record_sent(conn: sa.Connection, successes: list[dict[str, object]]) -> None
             )
             # recorded without the SID, so the successes written with it are kept; the clash is told (no patient data)
             conn.execute(_SENT, {**success, "sid": None, "outcome": SendIncident.DUPLICATE_SID.value})
+    _announce(conn, successes)
+
+
+_WRITTEN = sa.select(
+    Reminder.id,
+    Reminder.clinic_id,
+    Reminder.booking_id,
+    Reminder.patient_id,
+    Reminder.channel,
+    Reminder.status,
+    Reminder.step_index,
+    Reminder.outcome,
+    Reminder.error_code,
+    Reminder.sent_at,
+).where(Reminder.id.in_(sa.bindparam("ids", expanding=True)))
+_LISTENING = (
+    sa.select(WebhookEndpoint.clinic_id)
+    .where(WebhookEndpoint.clinic_id.in_(sa.bindparam("clinics", expanding=True)), WebhookEndpoint.enabled.is_(True))
+    .distinct()
+)
+
+
+def _announce(conn: sa.Connection, successes: list[dict[str, object]]) -> None:
+    """``reminder.sent`` for each reminder this batch wrote (a status callback that came first kept its own), in
+    the same transaction; one read for the batch, and nothing more for clinics with no endpoint."""
+    at = {success["reminder_id"]: success["now"] for success in successes}
+    rows = conn.execute(_WRITTEN, {"ids": list(at)}).all()
+    listening = set(conn.scalars(_LISTENING, {"clinics": sorted({row.clinic_id for row in rows})}))
+    for row in rows:
+        if row.clinic_id in listening and row.sent_at == at[row.id] and row.status in _WRITES:
+            announce.reminder(conn, EventType.REMINDER_SENT, row, row.sent_at)
+
+
+_WRITES = (ReminderStatus.SENT, ReminderStatus.DELIVERED)
 
 
 class SentLog:

@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from recall.events import announce
+from recall.events.types import EventType
 from recall.reminders import outgoing
 from recall.reminders.outcomes import Refusal, SendOutcome
 from recall.reminders.planning import Hours
@@ -74,6 +76,7 @@ def failed(
         reminder.due_at = now + timedelta(seconds=wait_s)
         return SendOutcome.RETRY
     reminder.status, reminder.outcome = ReminderStatus.FAILED, error.reason
+    announce.reminder(session, EventType.REMINDER_FAILED, reminder, now)
     if isinstance(error, PermanentSendError):
         refused_for_good(session, reminder.patient_id, error.reason, now)
     fall_back(session, reminder, now)
@@ -101,5 +104,6 @@ def failed_on_create(session: Session, reminder: Reminder, result: SendResult, n
     )
     reminder.outcome = result.outcome or result.status
     reminder.sent_at, reminder.updated_at, reminder.lease_expires_at = now, now, None
+    announce.reminder(session, EventType.REMINDER_FAILED, reminder, now)
     fall_back(session, reminder, now)
     return SendOutcome.FAILED

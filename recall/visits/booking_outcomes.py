@@ -18,6 +18,8 @@ from recall.common.clock import Clock
 from recall.common.errors import Conflict
 from recall.common.timeutil import local_day
 from recall.credit.ledger import CreditKind, record_outcome
+from recall.events import announce
+from recall.events.types import EventType
 from recall.queue.tasks import RecallTask, TaskReason, close_service_tasks, open_task, open_task_for_visit
 from recall.reminders import reminders
 from recall.visits.booking import ACTIVE, TRANSITIONS, Booking, BookingStatus, lock_booking, lock_to_become
@@ -43,6 +45,7 @@ def attend(session: Session, actor: Actor, booking: Booking, now: datetime) -> N
     if now < booking.start_at - ATTEND_EARLIEST:
         raise Conflict("the appointment has not come yet; attendance is recorded on the day", field="status")
     booking.status, booking.updated_at = BookingStatus.ATTENDED, now
+    announce.booking(session, EventType.BOOKING_ATTENDED, booking, now)
     reminders.cancel_waiting(session, now, booking_id=booking.id, reason="attended")
     close_service_tasks(session, booking.id, now)
     clinic = get_clinic(session, actor.clinic_id)
@@ -80,10 +83,14 @@ def cancel_booking(session: Session, clock: Clock, actor: Actor, booking_id: int
     return booking
 
 
+_ENDED = {BookingStatus.CANCELLED: EventType.BOOKING_CANCELLED, BookingStatus.NO_SHOW: EventType.BOOKING_NO_SHOW}
+
+
 def _end(
     session: Session, actor: Actor, booking: Booking, status: BookingStatus, now: datetime, task_reason: TaskReason
 ) -> None:
     booking.status, booking.updated_at = status, now
+    announce.booking(session, _ENDED[status], booking, now)
     reminders.cancel_waiting(session, now, booking_id=booking.id, reason=status.value)
     close_service_tasks(session, booking.id, now)
     clinic = get_clinic(session, actor.clinic_id)

@@ -21,6 +21,8 @@ from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.errors import Conflict, Forbidden, NotFound, ValidationError
 from recall.credit.ledger import record_pending
+from recall.events import announce
+from recall.events.types import EventType
 from recall.queue.tasks import (
     SERVICE_REASONS,
     CloseReason,
@@ -210,6 +212,7 @@ def book(
     )
     session.add(booking)
     session.flush()
+    announce.booking(session, EventType.BOOKING_CREATED, booking, now)
     if task is not None:
         # A booking from a recall task wins it, whatever provider or service it ended up with.
         close_task(
@@ -247,6 +250,7 @@ def confirm(session: Session, clock: Clock, actor: Actor, booking_id: int) -> Bo
     """The patient confirmed (the caller commits): steps the policy does not run once confirmed are dropped."""
     booking = lock_to_become(session, actor.clinic_id, booking_id, BookingStatus.CONFIRMED)
     booking.status, booking.updated_at = BookingStatus.CONFIRMED, clock.now()
+    announce.booking(session, EventType.BOOKING_CONFIRMED, booking, booking.updated_at)
     reminders.plan_booking(session, booking, clock.now(), reason="confirmed")
     return booking
 
@@ -280,11 +284,13 @@ def move(
         end_at = start_at + (booking.end_at - booking.start_at)
     start, end = _times(start_at, end_at, service, now)
     _check_no_overlap(session, booking.patient_id, start, end, exclude_id=booking.id)
+    was = {"previous_start_at": booking.start_at, "previous_provider_id": booking.provider_id}
     booking.start_at, booking.end_at, booking.updated_at = start, end, now
     if provider is not None:
         booking.provider_id = provider.id
     if booking.status is BookingStatus.CONFIRMED:
         booking.status = BookingStatus.BOOKED
+    announce.booking(session, EventType.BOOKING_MOVED, booking, now, **was)
     reminders.plan_booking(session, booking, now, reason="moved")
     return booking
 

@@ -39,6 +39,7 @@ from recall.web import (
     staff,
     targets,
     visits,
+    webhook_endpoints,
     webhooks,
 )
 from recall.web.common import MAX_ID, close_session
@@ -129,6 +130,7 @@ def create_app(
         imports,
         outcome_reports,
         targets,
+        webhook_endpoints,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for blueprint in fhir.BLUEPRINTS:  # the EHR over FHIR (recall.web.fhir)

@@ -29,7 +29,14 @@ from recall.demo import load_demo
 from recall.migrate import upgrade
 from recall.web import cli_imports
 from recall.web.common import clock, database
-from recall.worker import WorkerSettings, build_dispatcher, run_until_stopped, schedule, stop_gently_on_signals
+from recall.worker import (
+    WorkerSettings,
+    build_dispatcher,
+    run_until_stopped,
+    schedule,
+    schedule_webhooks,
+    stop_gently_on_signals,
+)
 
 group = AppGroup("recall", help="Run and administer the recall service.")
 
@@ -205,7 +212,7 @@ def serve_cmd(info: ScriptInfo, host: str, port: int, threads: int, demo: bool, 
             # In the web process the worker shares the request pool: keep its parallel sends few.
             settings = dataclasses.replace(settings, worker_concurrency=min(settings.worker_concurrency, 4))
             scheduler, dispatcher = schedule(settings, database(), clock(), blocking=False)
-            stop_gently_on_signals(dispatcher)
+            stop_gently_on_signals(dispatcher, schedule_webhooks(scheduler, settings, database(), clock()))
             scheduler.start()
             click.echo(f"reminder worker running every {settings.worker_interval_seconds} s")
         else:

@@ -361,6 +361,60 @@ ENDPOINTS: list[Endpoint] = [
     ep("GET", "/targets/progress", MANAGER, "/targets/progress"),
     ep("GET", "/targets/progress", MANAGER, "/targets/progress?month=2026-02", variant="a past month"),
     ep("GET", "/targets/me", QUEUE, "/targets/me"),
+    # webhooks to the CRM
+    ep("GET", "/webhooks/event-types", MANAGER, "/webhooks/event-types"),
+    ep("GET", "/webhooks/endpoints", MANAGER, "/webhooks/endpoints"),
+    ep(
+        "POST",
+        "/webhooks/endpoints",
+        MANAGER,
+        "/webhooks/endpoints",
+        lambda s, w: {"url": "https://crm.example.com/recall", "event_types": ["booking.created"]},
+    ),
+    ep(
+        "GET",
+        "/webhooks/endpoints/<int:endpoint_id>",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}",
+    ),
+    ep(
+        "PATCH",
+        "/webhooks/endpoints/<int:endpoint_id>",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}",
+        lambda s, w: {"description": "the CRM", "enabled": False},
+    ),
+    ep(
+        "DELETE",
+        "/webhooks/endpoints/<int:endpoint_id>",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}",
+    ),
+    ep(
+        "POST",
+        "/webhooks/endpoints/<int:endpoint_id>/rotate-secret",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}/rotate-secret",
+    ),
+    ep(
+        "GET",
+        "/webhooks/endpoints/<int:endpoint_id>/deliveries",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}/deliveries",
+    ),
+    ep(
+        "POST",
+        "/webhooks/endpoints/<int:endpoint_id>/replay-failed",
+        MANAGER,
+        lambda s, w: f"/webhooks/endpoints/{s.webhook_endpoint}/replay-failed",
+        lambda s, w: {"since": "2026-01-01T00:00:00Z"},
+    ),
+    ep(
+        "POST",
+        "/webhooks/deliveries/<int:delivery_id>/replay",
+        MANAGER,
+        lambda s, w: f"/webhooks/deliveries/{s.delivery}/replay",
+    ),
 ]
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

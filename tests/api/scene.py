@@ -20,6 +20,9 @@ from recall.clinic.staff import ApiToken
 from recall.common.actors import Actor
 from recall.common.clock import FixedClock
 from recall.common.db import Database
+from recall.events.endpoints import create_endpoint
+from recall.events.tables import WebhookDelivery
+from recall.events.types import EventType
 from recall.queue.targets import create_target
 from recall.reminders.policy import ReminderPolicy, replace_policy
 from recall.visits.bookings import Channel
@@ -50,6 +53,8 @@ class ClinicScene:
     bare_visit: int = 0  # checked in today with no service at all (a fourth patient)
     integration_token: int = 0  # an integration token of the clinic's EHR (recall.clinic.ehr)
     target: int = 0  # the team's bookings target, rising 5 % a month from March 2026
+    webhook_endpoint: int = 0  # the manager's CRM endpoint, subscribed to every event type
+    delivery: int = 0  # its first delivery (booking.created of the operator's booking)
 
     @property
     def patient(self) -> int:
@@ -102,9 +107,17 @@ def build_clinic(database: Database, clock: FixedClock, cw: ClinicWorld) -> Clin
         scene.tokens = {
             k: s.scalar(sa.select(ApiToken.id).where(ApiToken.staff_id == i)) for k, i in scene.staff.items()
         }
+    with database.writer() as s:
+        scene.webhook_endpoint = create_endpoint(
+            s, clock, people["manager"], {"url": "http://127.0.0.1:9/hooks", "event_types": list(EventType)}, None
+        )[0].id
     scene.booking = make_booking(
         database, earlier, cw, provider_id=scene.provider, start_at=clock.now() - timedelta(hours=1)
     ).id
+    with database.reader() as s:
+        scene.delivery = s.scalar(
+            sa.select(sa.func.min(WebhookDelivery.id)).where(WebhookDelivery.endpoint_id == scene.webhook_endpoint)
+        )
     scene.desk_booking = make_booking(
         database,
         clock,

@@ -7,7 +7,7 @@ webhook-id received; ``ehr_resource_ids`` the EHR's own id (``Patient/123``) of 
 ref it landed under, so that a later reference by that id alone finds it.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import recall.common.db
 
 revision = "0014"
-down_revision = "0012"  # after imports' external_ref; the lead re-chains it at merge
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

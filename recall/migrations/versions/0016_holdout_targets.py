@@ -8,7 +8,7 @@ reminders were first planned (null: no holdout was on then), so changing the sha
 a cap.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0014
 Create Date: 2026-12-03
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import recall.common.db
 
 revision = "0016"
-down_revision = "0014"  # after fhir's 0014 (re-chained at merge)
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

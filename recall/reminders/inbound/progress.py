@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from recall.common.clock import Clock
+from recall.events import announce
+from recall.events.types import EventType
 from recall.reminders import voicemail
 from recall.reminders.delivery import FINAL, Delivery, DeliveryReport
 from recall.reminders.inbound.receipts import UNRESOLVED, own_send
@@ -111,8 +113,10 @@ def _advance(
     reminder.sent_at = reminder.sent_at or now
     if new is DELIVERED:
         reminder.outcome = outcome if reminder.channel is Channel.VOICE else None
+        announce.reminder(session, EventType.REMINDER_DELIVERED, reminder, now)
     elif new is FAILED:
         reminder.error_code, reminder.outcome = report.provider_code, outcome
+        announce.reminder(session, EventType.REMINDER_FAILED, reminder, now)
         # e.g. the provider blocks SMS to them (they sent STOP): as for the sender's refusal, SMS consent goes
         refused_for_good(session, reminder.patient_id, report.failure, now)
         _fallback(session, now, reminder)

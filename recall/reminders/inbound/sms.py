@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.patients import Patient
 from recall.common.clock import Clock
+from recall.events import announce
+from recall.events.types import EventType
 from recall.reminders.inbound.answers import answer, locked_booking, storable
 from recall.reminders.inbound.receipts import first_receipt
 from recall.reminders.patient_edits import opt_out
@@ -124,6 +126,7 @@ def _opt_in_phone(session: Session, now: datetime, clinic_id: int, phone: str) -
         sa.select(Patient).where(Patient.clinic_id == clinic_id, Patient.phone_e164 == phone, Patient.opted_out)
     ):
         patient.opted_out, patient.opted_out_at, patient.updated_at = False, None, now
+        announce.patient(session, EventType.PATIENT_OPTED_IN, patient, now)
         session.flush()
         for booking in session.scalars(
             sa.select(Booking).where(

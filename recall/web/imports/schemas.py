@@ -34,7 +34,9 @@ class ColumnMapping(ma.fields.Field):
         try:
             mapping = json.loads(value) if value.strip() else {}
         except (ValueError, RecursionError):
-            raise ma.ValidationError('must be a JSON object, e.g. {"full_name": "Name"}') from None
+            raise ma.ValidationError(
+                'must be a JSON object of our fields and your headers, such as "full_name": "Name"'
+            ) from None
         if not isinstance(mapping, dict) or not all(isinstance(v, str) for v in mapping.values()):
             raise ma.ValidationError("must map each field to a header (text)")
         return mapping

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from recall.common.actors import Role
 from recall.common.errors import NotFound, ValidationError
+from recall.events import endpoints as webhook_endpoints
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, charts, figures
 from recall.web.console.manager.figures import MONEY, Table
@@ -60,6 +61,12 @@ def _table(name: str) -> tuple[Table, dict[str, Any]]:
     raise NotFound("chart", name)
 
 
+def _webhooks_down() -> list[tuple[str, bool]]:
+    """The CRM endpoints the worker gave up on, each with whether the receiver said 410 Gone (else the retries
+    ran out): the dashboard tells the manager, in their language."""
+    return [(e.url, "410" in (e.disabled_reason or "")) for e in webhook_endpoints.given_up(session(), clinic().id)]
+
+
 @blp.get("/")
 @page(Role.MANAGER)
 def dashboard() -> Any:
@@ -96,6 +103,7 @@ def dashboard() -> Any:
         status=422 if errors or kpi_errors else 200,
         health=health,
         surge=figures.surge_lines(health.surge),
+        webhooks_down=_webhooks_down(),
         tables=tables,
         inline=inline,
         kpis=kpis,

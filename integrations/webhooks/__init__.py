@@ -1,0 +1,1 @@
+"""Webhooks out: the HTTP sender behind ``recall.events.port`` (requests, signed with ``standardwebhooks``)."""
