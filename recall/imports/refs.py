@@ -7,7 +7,7 @@ A reference to a record we do not hold is the record's fault, named by its field
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -52,8 +52,18 @@ def checked_text(value: str, limit: int, field: str) -> str:
     return value
 
 
+# One statement per model, built once: building a statement cost more than running it, four times a record.
+_BY_REF: dict[type, sa.Select[Any]] = {
+    model: sa.select(model).where(
+        model.clinic_id == sa.bindparam("clinic_id"), model.external_ref == sa.bindparam("ref")
+    )
+    for model in (Patient, Provider, Service, Booking, Visit, Staff)
+}
+
+
 def by_ref(session: Session, model: type[Row], clinic_id: int, ref: str) -> Row | None:
-    return session.scalar(sa.select(model).where(model.clinic_id == clinic_id, model.external_ref == ref))
+    found: Row | None = session.scalar(_BY_REF[model], {"clinic_id": clinic_id, "ref": ref})
+    return found
 
 
 def required(session: Session, model: type[Row], clinic_id: int, ref: str, field: str, what: str) -> Row:
