@@ -42,7 +42,12 @@ T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 # The longest tests start first, so that parallel workers (pytest-xdist, --dist worksteal) share out
 # the rest around them instead of one worker finishing alone with them at the end.
-SLOW_FIRST = ("test_queue_concurrency.py::test_many_claimers", "test_dispatch_crash.py::")
+SLOW_FIRST = (
+    "test_fhir_cli.py::test_a_bundle_of_ten_thousand_appointments",
+    "test_queue_concurrency.py::test_many_claimers",
+    "test_dispatch_crash.py::",
+    "test_webhooks_crash.py::",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
