@@ -25,6 +25,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from integrations.twilio.accounts import AccountRouter
 from integrations.twilio.client import TwilioGateway
 from integrations.webhooks.sender import HttpWebhookSender
+from recall import telemetry
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.events.delivery import Deliverer, DeliverySettings
@@ -78,7 +79,7 @@ def build_dispatcher(settings: WorkerSettings, database: Database, clock: Clock)
         concurrency=settings.worker_concurrency,
         default_from=settings.twilio_default_from,
     )
-    return Dispatcher(database, clock, gateway, gateway, dispatch), gateway
+    return Dispatcher(database, clock, gateway, gateway, dispatch, observer=telemetry.SendTelemetry()), gateway
 
 
 def build_deliverer(settings: WorkerSettings, database: Database, clock: Clock) -> Deliverer:
@@ -99,6 +100,8 @@ def build_deliverer(settings: WorkerSettings, database: Database, clock: Clock) 
 
 def _deliver(deliverer: Deliverer) -> None:
     made = deliverer.drain()
+    telemetry.ticked("webhooks", made)
+    telemetry.webhooks_answered(deliverer.take_answered())
     if made:
         _log.info("webhook attempts made: %s", made)
 
@@ -122,6 +125,7 @@ def schedule_webhooks(
 
 def _tick(dispatcher: Dispatcher) -> None:
     result = dispatcher.drain()
+    telemetry.ticked("reminders", result.total)
     if result.total:
         _log.info("reminders dispatched: %s", result.outcomes)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,14 @@ class DeliverySettings:
     worker_id: str
     concurrency: int = 8  # parallel POSTs (and the size of one claim)
     lease: timedelta = timedelta(seconds=60)  # longer than a send's timeout
+
+
+def answer_kind(answer: WebhookAnswer) -> str:
+    """An attempt's answer in one word: delivered (2xx), gone (410: the endpoint is disabled) or failed (retried
+    on the schedule, or the last of it)."""
+    if answer.status_code is not None and 200 <= answer.status_code < 300:
+        return "delivered"
+    return "gone" if answer.status_code == GONE else "failed"
 
 
 def _mine(delivery_id: int, worker_id: str) -> sa.ColumnElement[bool]:
@@ -116,6 +125,12 @@ class Deliverer:
         self._claim = claims.claim_statement(database.dialect == "postgresql")
         self._pool = ThreadPoolExecutor(settings.concurrency, thread_name_prefix="webhook")
         self._stopping = threading.Event()
+        self.answered: Counter[str] = Counter()
+
+    def take_answered(self) -> dict[str, int]:
+        """The attempts recorded since the last call, by ``answer_kind`` (for the worker's metrics)."""
+        taken, self.answered = dict(self.answered), Counter()
+        return taken
 
     def stop(self) -> None:
         """Claim nothing more; the batch in flight finishes and is recorded."""
@@ -145,6 +160,8 @@ class Deliverer:
                 for job, answer in zip(jobs, answers, strict=True):
                     record(conn, job, answer, now, self.settings.worker_id)
                 conn.commit()
+            for answer in answers:
+                self.answered[answer_kind(answer)] += 1
             made += len(jobs)
         return made
 

@@ -27,7 +27,7 @@ from recall.reminders.pacing import Pacer
 from recall.reminders.planning import Channel, Hours, PolicyDoc
 from recall.reminders.policy_versions import DEFAULT_POLICY, get_version
 from recall.reminders.reminders import Reminder
-from recall.reminders.sending import MessageSender, SendError, SendResult, VoiceCaller
+from recall.reminders.sending import MessageSender, SendError, SendObserver, SendReport, SendResult, VoiceCaller
 
 # The statements every send runs, built once (a statement caches its own cache key).
 _SHARE_PATIENT = sa.select(Patient.id).where(Patient.id == sa.bindparam("patient_id")).with_for_update(read=True)
@@ -54,9 +54,17 @@ class ClaimedSender:
     """Sends claimed reminders, one per call of ``process``; safe to call from many threads at once."""
 
     def __init__(
-        self, database: Database, clock: Clock, sender: MessageSender, caller: VoiceCaller, settings: DispatchSettings
+        self,
+        database: Database,
+        clock: Clock,
+        sender: MessageSender,
+        caller: VoiceCaller,
+        settings: DispatchSettings,
+        observer: SendObserver | None = None,
     ) -> None:
         self.db, self.clock, self.sender, self.caller, self.settings = database, clock, sender, caller, settings
+        self.observer = observer
+        self._trace = threading.local()  # this thread's send: the provider's error code, the rate limit's wait
         self.pacer = Pacer(database)
         self._policies: dict[tuple[int, int], PolicyDoc] = {}
         self._lock = threading.Lock()
@@ -69,6 +77,7 @@ class ClaimedSender:
         A slot that has passed by the time the request would leave (this thread, or the whole process, woke
         late) is not used: a new one is taken, and the reminder checked again before it is sent."""
         rate = self._rate(claimed) if claimed.channel in (Channel.SMS, Channel.VOICE) else None
+        self._trace.code, waited = None, 0.0
         while True:
             slot = None
             if rate:
@@ -77,11 +86,27 @@ class ClaimedSender:
                 self._keep_lease(claimed, delay)
                 if delay > 0:
                     self.pacer.sleep(delay)
+                    waited += delay
             outcome = (
                 self._send_locked(claimed, rate, slot) if self.postgres else self._send_unlocked(claimed, rate, slot)
             )
             if outcome is not None:
+                if self.observer is not None:
+                    self.observer.observed(self._report(claimed, outcome, waited))
                 return outcome
+
+    def _report(self, claimed: Claimed, outcome: SendOutcome, waited: float) -> SendReport:
+        late = (self.clock.now() - claimed.send_at).total_seconds() if outcome is SendOutcome.SENT else None
+        return SendReport(
+            reminder_id=claimed.id,
+            clinic_id=claimed.clinic_id,
+            booking_id=claimed.booking_id,
+            channel=claimed.channel.value,
+            outcome=outcome.value,
+            provider_code=self._trace.code,
+            waited_seconds=waited,
+            due_to_sent_seconds=max(0.0, late) if late is not None else None,
+        )
 
     def _send_locked(self, claimed: Claimed, rate: float | None, slot: float | None) -> SendOutcome | None:
         """PostgreSQL: one transaction holds the patient and the booking FOR SHARE from the check to the record,
@@ -230,10 +255,12 @@ class ClaimedSender:
 
     def _failed(self, error: SendError) -> Callable[[Session, Reminder], SendOutcome]:
         """What a send error does to the reminder (``settling.failed``), to be applied in a transaction."""
+        self._trace.code = error.code if error.code is not None else error.status
         return lambda session, reminder: settling.failed(
             session, reminder, error, self.clock.now(), self.settings.backoff_seconds
         )
 
     def _failed_on_create(self, result: SendResult) -> Callable[[Session, Reminder], SendOutcome]:
         """A create answered with a final failure (``settling.failed_on_create``), to be applied likewise."""
+        self._trace.code = result.error_code
         return lambda session, reminder: settling.failed_on_create(session, reminder, result, self.clock.now())

@@ -38,7 +38,7 @@ from recall.reminders.leases import Claimed
 from recall.reminders.outcomes import SendOutcome
 from recall.reminders.planning import Channel
 from recall.reminders.recovery import Recovery
-from recall.reminders.sending import MessageSender, SendLookup, VoiceCaller
+from recall.reminders.sending import MessageSender, SendLookup, SendObserver, VoiceCaller
 
 _log = logging.getLogger(__name__)
 
@@ -67,8 +67,9 @@ class Dispatcher(ClaimedSender):
         caller: VoiceCaller,
         settings: DispatchSettings,
         lookup: SendLookup | None = None,
+        observer: SendObserver | None = None,
     ):
-        super().__init__(database, clock, sender, caller, settings)
+        super().__init__(database, clock, sender, caller, settings, observer)
         self._claim = leases.claim_statement(self.postgres)
         self._stopping = threading.Event()
         # Asks Twilio what became of a lost send; the gateway is one. Without it lost sends stay ``unknown``.

@@ -30,6 +30,7 @@ class Claimed:
     booking_id: int
     patient_id: int
     lease_expires_at: datetime
+    send_at: datetime  # as planned: how late it went out is measured from here
 
 
 def claim_statement(postgres: bool) -> sa.Update:
@@ -61,6 +62,7 @@ def claim_statement(postgres: bool) -> sa.Update:
             Reminder.booking_id,
             Reminder.patient_id,
             Reminder.lease_expires_at,
+            Reminder.send_at,
         )
     )
 

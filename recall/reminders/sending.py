@@ -142,3 +142,24 @@ class SendLookup(Protocol):
     def messages_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]: ...
 
     def calls_since(self, *, to: str, sender: SenderIdentity, since: datetime) -> list[Found]: ...
+
+
+@dataclass(frozen=True)
+class SendReport:
+    """What became of one claimed reminder, told to the worker's observer (its metrics and its log line): ids,
+    words and numbers only, never the destination or the text."""
+
+    reminder_id: int
+    clinic_id: int
+    booking_id: int
+    channel: str
+    outcome: str  # a SendOutcome's value
+    provider_code: int | None  # the provider's error code (or HTTP status) when the send failed with one
+    waited_seconds: float  # held back by the sender's rate limit before the request could leave
+    due_to_sent_seconds: float | None  # from the planned send time to the provider taking it (sent only)
+
+
+class SendObserver(Protocol):
+    """Told of every claimed reminder's outcome, from the sending thread; must be quick and must not raise."""
+
+    def observed(self, report: SendReport) -> None: ...

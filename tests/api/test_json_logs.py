@@ -8,13 +8,16 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import recall.clinic.patients
+from integrations.twilio.standin import StandIn
 from recall.common.logs import configure
 from recall.web import create_app
-from tests.factories import api_as
+from recall.worker import WorkerSettings, build_dispatcher
+from tests.factories import api_as, iso
 
 SECRET_NAME = "Zofia Kamińska-Logowa"
 SECRET_PHONE = "+48 698 765 433"
@@ -80,3 +83,40 @@ def test_a_session_logs_one_parseable_line_per_request_and_no_patient_data(
     for secret in (SECRET_NAME, "Kamińska", "698765433", "698 765 433", "EMR-5511", token, "12345abc"):
         assert secret not in text, secret
     assert recall.clinic.patients  # the session went through the real use cases
+
+
+VISIT = datetime(2026, 3, 5, 12, 0, tzinfo=UTC)
+
+
+def test_a_twilio_failure_is_one_json_line_with_its_code_and_no_phone_or_text(
+    app, client, world, database, clock, json_lines
+):
+    manager = api_as(client, world.a, "manager")
+    policy = {"steps": [{"offset_minutes": 24 * 60, "channel": "sms"}], "sender": {"from_number": "+46850000000"}}
+    assert manager.put("/clinic/reminder-policy", json=policy).status_code == 200
+    patient = api_as(client, world.a, "frontdesk").post(
+        "/patients", json={"full_name": SECRET_NAME, "phone": SECRET_PHONE}
+    )
+    booked = api_as(client, world.a, "operator").post(
+        "/bookings",
+        json={"patient_id": patient.json["id"], "service_id": world.a.services[0].id, "start_at": iso(VISIT),
+              "channel": "phone"},
+    )  # fmt: skip
+    assert booked.status_code == 201, booked.json
+    clock.set(VISIT - timedelta(hours=24))
+    config = {**app.config, "PUBLIC_BASE_URL": "https://clinic.example.com"}
+    with StandIn(auth_token=config["TWILIO_AUTH_TOKEN"], account_sid=config["TWILIO_ACCOUNT_SID"]) as standin:
+        standin.add_fault(status=400, code=21610, times=1)  # the number has unsubscribed: a refusal for good
+        dispatcher, gateway = build_dispatcher(
+            WorkerSettings.from_settings({**config, "TWILIO_BASE_URL": standin.base_url}), database, clock
+        )
+        try:
+            assert dispatcher.drain().outcomes == {"failed": 1}
+        finally:
+            gateway.close()
+    [failed] = [line for line in _lines(json_lines) if line["message"] == "reminder failed"]
+    assert failed["twilio_code"] == 21610 and failed["channel"] == "sms" and failed["clinic_id"] == world.a.clinic.id
+    assert failed["booking_id"] == booked.json["id"] and failed["level"] == "INFO"
+    text = json_lines.getvalue()
+    for secret in (SECRET_NAME, "698765433", "Kamińska"):
+        assert secret not in text

@@ -7,6 +7,7 @@ schema is made once, and every worker answers. Every process is killed in ``fina
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -24,11 +25,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from recall.common.db import make_engine
 from recall.migrate import alembic_config
-from tests.integration._processes import worker_env
+from tests.integration._processes import StandInProcess, load_due_reminders, worker_env
 from tests.integration.empty_databases import empty_url  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+FLASK = Path(sys.executable).with_name("flask")
 DEADLINE = 60
 
 
@@ -154,3 +156,40 @@ def test_metrics_from_two_gunicorn_workers_add_up_and_an_unauthorised_scrape_is_
         assert _clinic_401s(port, "not-the-token") == -403
     finally:
         stop(proc)
+
+
+@pytest.mark.slow
+def test_a_workers_reminder_series_reach_the_web_apps_scrape(tmp_path, database, db_url):
+    """A ``recall worker`` sharing the app's metrics directory: the sends it makes show in the app's /metrics."""
+    metrics_dir = str(tmp_path / "metrics")
+    load_due_reminders(database, 5, None)
+    standin = StandInProcess.start(tmp_path / "standin.log")
+    proc, port = start_gunicorn(db_url, tmp_path / "gunicorn.log", workers=2, METRICS_TOKEN=METRICS_TOKEN,
+                                PROMETHEUS_MULTIPROC_DIR=metrics_dir, MIGRATE_ON_START="false")  # fmt: skip
+    try:
+        wait_ready(proc, port, tmp_path / "gunicorn.log")
+        before = _series(port, "recall_reminders_total", {"channel": "sms", "outcome": "sent"})
+        env = {**worker_env(db_url, standin.base_url), "PROMETHEUS_MULTIPROC_DIR": metrics_dir, "LOG_FORMAT": "json"}
+        done = subprocess.run([str(FLASK), "--app", "wsgi", "recall", "worker", "--once"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=DEADLINE)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert _series(port, "recall_reminders_total", {"channel": "sms", "outcome": "sent"}) == before + 5
+        assert _series(port, "recall_reminder_due_to_sent_seconds_count", {"channel": "sms"}) == 5
+        sent_lines = [json.loads(line) for line in done.stderr.splitlines() if '"reminder sent"' in line]
+        assert len(sent_lines) == 5 and {line["channel"] for line in sent_lines} == {"sms"}
+        assert all(line["reminder_id"] and line["twilio_code"] is None for line in sent_lines)
+    finally:
+        stop(proc)
+        standin.stop()
+
+
+def _series(port: int, name: str, labels: dict[str, str]) -> float:
+    answer = requests.get(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10
+    )
+    assert answer.status_code == 200
+    for family in text_string_to_metric_families(answer.text):
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return s.value
+    return 0.0
