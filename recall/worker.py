@@ -29,6 +29,7 @@ from recall import telemetry
 from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.events.delivery import Deliverer, DeliverySettings
+from recall.privacy import retention
 from recall.reminders.accounts import Sealer, token_lookup
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 
@@ -123,6 +124,21 @@ def schedule_webhooks(
     return deliverer
 
 
+RETENTION_EVERY = timedelta(hours=1)
+
+
+def purge_old_texts(database: Database, clock: Clock) -> None:
+    """The clinics' retention (recall.privacy.retention): SMS texts and receipts older than they keep go."""
+    with database.writer() as session:
+        purged = retention.purge(session, clock.now())
+        session.commit()
+    if purged.texts or purged.receipts or purged.notifications:
+        _log.info(
+            "retention purge",
+            extra={"texts": purged.texts, "receipts": purged.receipts, "notifications": purged.notifications},
+        )
+
+
 def _tick(dispatcher: Dispatcher) -> None:
     result = dispatcher.drain()
     telemetry.ticked("reminders", result.total)
@@ -168,6 +184,15 @@ def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock
     flight finish and are recorded, the reminders claimed ahead go back to the queue, and the process exits."""
     scheduler, dispatcher = schedule(settings, database, clock, blocking=True)
     deliverer = schedule_webhooks(scheduler, settings, database, clock)
+    scheduler.add_job(
+        purge_old_texts,
+        "interval",
+        args=[database, clock],
+        seconds=RETENTION_EVERY.total_seconds(),
+        max_instances=1,
+        coalesce=True,
+        id="purge-old-texts",
+    )
     stop_gently_on_signals(dispatcher, deliverer)
     try:
         scheduler.start()

@@ -27,9 +27,12 @@ QUEUE_RULES: dict[str, tuple[int, int]] = {
     "surge_backlog": (1, 10_000_000),
     "surge_overdue_days": (1, 3650),
     "surge_overdue_tasks": (1, 10_000_000),
+    # Privacy (recall.privacy.retention): the days SMS texts and webhook receipts are kept.
+    "text_retention_days": (7, 3650),
 }
 NULLABLE_RULES = frozenset({"surge_backlog", "surge_overdue_days"})
 HOLDOUT_MAX_PERCENT = 50
+DEFAULT_TEXT_RETENTION_DAYS = 365
 
 
 class Clinic(Base):
@@ -65,6 +68,7 @@ class Clinic(Base):
     reminder_holdout_percent: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
     holdout_human_calls: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     reminder_holdout_salt: Mapped[str | None] = mapped_column(sa.String(32))
+    text_retention_days: Mapped[int] = mapped_column(default=DEFAULT_TEXT_RETENTION_DAYS, server_default="365")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

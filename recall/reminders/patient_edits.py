@@ -15,6 +15,7 @@ from recall.clinic.clinics import get_clinic
 from recall.clinic.patients import Patient, apply_changes, get_patient
 from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
+from recall.common.errors import Conflict
 from recall.events import announce
 from recall.events.types import EventType
 from recall.queue import tasks as recall_tasks
@@ -34,6 +35,8 @@ def update_patient(
     by_staff_id = actor.staff_id
     clinic = get_clinic(session, actor.clinic_id)
     patient = get_patient(session, actor.clinic_id, patient_id, for_update=True)
+    if patient.erased_at is not None:
+        raise Conflict(f"patient {patient.id} was erased: nothing of theirs is kept to change")
     was_opted_out, old_phone, was_invalid = patient.opted_out, patient.phone_e164, patient.phone_invalid
     now = clock.now()
     apply_changes(patient, data, clinic, now)

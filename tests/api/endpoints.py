@@ -197,6 +197,15 @@ ENDPOINTS: list[Endpoint] = [
         lambda s, w: f"/patients/{s.patient}",
         lambda s, w: {"language": "en"},
     ),
+    # a patient's privacy rights
+    ep("GET", "/patients/<int:patient_id>/export", MANAGER, lambda s, w: f"/patients/{s.patient}/export"),
+    ep(
+        "POST",
+        "/patients/<int:patient_id>/erase",
+        MANAGER,
+        lambda s, w: f"/patients/{s.patient}/erase",
+        lambda s, w: {"confirm": True},
+    ),
     # the catalog
     ep("GET", "/providers", EVERYONE, "/providers"),
     ep("POST", "/providers", MANAGER, "/providers", lambda s, w: {"name": "Dr. Wang Fang", "specialty": "ENT"}),

@@ -32,6 +32,7 @@ class ClinicSchema(Output):
     surge_backlog = ma.fields.Integer(allow_none=True)
     surge_overdue_days = ma.fields.Integer(allow_none=True)
     surge_overdue_tasks = ma.fields.Integer()
+    text_retention_days = ma.fields.Integer(metadata={"description": "Days SMS texts and webhook receipts are kept."})
     twilio_account_sid = ma.fields.String(
         allow_none=True,
         metadata={
@@ -82,6 +83,10 @@ class ClinicUpdateSchema(Input):
         "surge_overdue_days", "A surge starts when surge_overdue_tasks tasks are this many days overdue; null: never."
     )
     surge_overdue_tasks = _rule("surge_overdue_tasks", "See surge_overdue_days.")
+    text_retention_days = _rule(
+        "text_retention_days",
+        "Days the SMS texts patients send and Twilio's webhook receipts are kept; the worker purges older ones.",
+    )
     twilio_account_sid = ma.fields.String(
         allow_none=True,
         validate=ma.validate.Regexp(r"^AC[0-9a-fA-F]{32}$", error="must be AC and 32 hex digits"),

@@ -1,0 +1,3 @@
+from recall.web.privacy.routes import blp
+
+__all__ = ["blp"]
