@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -98,6 +99,11 @@ class KpiRow:
 COUNTS = tuple(f.name for f in fields(KpiRow) if f.type in ("int", int) and f.name != "bookings_with_outcome")
 
 
+def as_day(raw: Any) -> date:
+    """A period key as the database returns it (a date on PostgreSQL, text on SQLite) as a date."""
+    return raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+
+
 def kpi_range_check(start: datetime, end: datetime) -> None:
     if end <= start:
         raise ValidationError("must be after from", field="to")
@@ -105,7 +111,7 @@ def kpi_range_check(start: datetime, end: datetime) -> None:
         raise ValidationError("a range spans at most 366 days", field="to")
 
 
-def _periods(clinic: Clinic, start: datetime, end: datetime, group: Group) -> list[date]:
+def periods(clinic: Clinic, start: datetime, end: datetime, group: Group) -> list[date]:
     first, last = local_day(start, clinic.timezone), local_day(end - timedelta(microseconds=1), clinic.timezone)
     if group == "week":
         first -= timedelta(days=first.weekday())
@@ -140,14 +146,14 @@ def team_kpis(
         credited(session, clinic, start, end, ids, period),
     ):
         for (sid, raw), values in part.items():
-            day = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+            day = as_day(raw)
             row = rows.setdefault(
                 (sid, day), KpiRow(period_start=day, period_end=day + span, staff_id=sid, staff_name=staff[sid])
             )
             for name, value in values.items():
                 setattr(row, name, round(value))
     result: list[KpiRow] = []
-    for day in _periods(clinic, start, end, group):
+    for day in periods(clinic, start, end, group):
         team = KpiRow(period_start=day, period_end=day + span, staff_id=None)
         members = [rows[k].finish() for k in sorted(k for k in rows if k[1] == day)]
         for name in COUNTS:
