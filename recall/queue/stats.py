@@ -11,6 +11,10 @@ never a Python loop over every task. The definitions, and why:
   first start to last end, is working time. Each attempt carries the part of the span it adds (the
   idle gap before it, when it joins, plus its own call), so a stretch splits cleanly at midnight and
   a range that starts mid-stretch counts the same as a longer one. Wrap-up is the mean of those gaps.
+- Pace: attempts per working hour, and beside it contacts per working hour (a contact is an answered
+  attempt: the patient was reached and spoke for themselves), so dialling unanswered numbers faster does not
+  read as more work done. Handle time is an attempt's own duration as logged (the call, or the chat or SMS
+  exchange), its mean over all attempts.
 - Conversion: of the win-back tasks an operator closed through the queue (won; declined, unreachable,
   opted out), the share won. Desk corrections (booked at the desk, not needed) are not the operator's
   doing, and service calls (a reminder call, a patient's request) win nobody back, so neither counts.
@@ -77,6 +81,7 @@ class KpiRow:
     # The ratios, filled by finish(); None where the denominator is 0.
     bookings_with_outcome: int = 0
     attempts_per_hour: float | None = None
+    contacts_per_hour: float | None = None
     contact_rate: float | None = None
     avg_handle_seconds: float | None = None
     avg_wrap_up_seconds: float | None = None
@@ -87,6 +92,7 @@ class KpiRow:
     def finish(self) -> KpiRow:
         self.bookings_with_outcome = self.bookings_attended + self.bookings_no_show + self.bookings_cancelled
         self.attempts_per_hour = ratio(self.attempts * 3600, self.working_seconds)
+        self.contacts_per_hour = ratio(self.contacts * 3600, self.working_seconds)
         self.contact_rate = ratio(self.contacts, self.attempts)
         self.avg_handle_seconds = ratio(self.handle_seconds, self.attempts)
         self.avg_wrap_up_seconds = ratio(self.wrap_up_seconds, self.wrap_up_gaps)
