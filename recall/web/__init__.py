@@ -30,6 +30,7 @@ from recall.web import (
     recall_tasks,
     reminder_policy,
     reminders,
+    reports,
     staff,
     visits,
     webhooks,
@@ -116,6 +117,7 @@ def create_app(
         earnings,
         reminders,
         exports,
+        reports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     app.register_blueprint(webhooks.blp)  # Twilio's callbacks: signed by Twilio, in the document's x-twilio-webhooks
