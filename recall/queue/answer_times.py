@@ -76,6 +76,8 @@ def _first_attempts(
 ) -> sa.Subquery:
     """Each task's first attempt, when it started in [start, end): the wait of win-back work and requests."""
     a, t = ContactAttempt, RecallTask
+    # Only the tasks tried in the range can have their first attempt in it: their whole history is numbered.
+    tried = sa.select(a.task_id).where(a.clinic_id == clinic.id, a.started_at >= start, a.started_at < end)
     numbered = (
         sa.select(
             a.task_id,
@@ -83,7 +85,7 @@ def _first_attempts(
             a.started_at,
             sa.func.row_number().over(partition_by=a.task_id, order_by=(a.started_at, a.id)).label("nth"),
         )
-        .where(a.clinic_id == clinic.id, a.started_at < end)
+        .where(a.clinic_id == clinic.id, a.started_at < end, a.task_id.in_(tried))
         .subquery()
     )
     f = numbered.c
@@ -117,17 +119,12 @@ def _callbacks(
 ) -> sa.Subquery:
     """Each callback whose time falls in [start, end), with the task's next attempt after the request."""
     cb, nxt, t = aliased(ContactAttempt), aliased(ContactAttempt), RecallTask
-    following = (
-        sa.select(sa.func.min(nxt.started_at))
-        .where(
-            nxt.task_id == cb.task_id,
-            sa.or_(nxt.started_at > cb.started_at, sa.and_(nxt.started_at == cb.started_at, nxt.id > cb.id)),
-        )
-        .scalar_subquery()
-    )
+    later = sa.or_(nxt.started_at > cb.started_at, sa.and_(nxt.started_at == cb.started_at, nxt.id > cb.id))
+    # Grouped, not a scalar subquery: the database computes each callback's next attempt once.
     inner = (
-        sa.select(cb.staff_id, cb.callback_at, following.label("answered_at"))
+        sa.select(cb.staff_id, cb.callback_at, sa.func.min(nxt.started_at).label("answered_at"))
         .join(t, t.id == cb.task_id)
+        .outerjoin(nxt, sa.and_(nxt.task_id == cb.task_id, later))
         .where(
             cb.clinic_id == clinic.id,
             cb.outcome == Outcome.CALLBACK_REQUESTED,
@@ -135,6 +132,7 @@ def _callbacks(
             cb.callback_at < end,
             *filters,
         )
+        .group_by(cb.id, cb.staff_id, cb.callback_at)
         .subquery()
     )
     c = inner.c
@@ -181,11 +179,17 @@ def answer_times(
     events = sa.union_all(
         sa.select(f.staff_id, f.period, f.kind.label("metric"), f.wait.label("value"), sa.null().label("state")),
         sa.select(k.staff_id, k.period, sa.literal("callback").label("metric"), k.wait.label("value"), k.state),
-    ).subquery()
+    ).cte("events")
     if staff_id is not None:
-        events = sa.select(events).where(events.c.staff_id == staff_id).subquery()
-    e = events.c
-    team = sa.select(e.period, e.metric, e.value).subquery()
+        events = sa.select(events).where(events.c.staff_id == staff_id).cte("mine")
+    # Both levels in one pass: each wait once under its operator, once under the team (staff_id null; an
+    # attempt always has an operator, so the key cannot be mistaken).
+    ev = events.c
+    levels = sa.union_all(
+        sa.select(ev.staff_id, ev.period, ev.metric, ev.value, ev.state),
+        sa.select(sa.null(), ev.period, ev.metric, ev.value, ev.state),
+    ).cte("levels")
+    e = levels.c
     counts = {
         "winback_tasks": count_if(e.metric == "winback"),
         "requests": count_if(e.metric == "request"),
@@ -193,22 +197,20 @@ def answer_times(
         "callbacks_late": count_if(e.state == "late"),
         "callbacks_pending": count_if(e.state == "pending"),
     }
+    keys = ("period", "staff_id")
+    found = {(as_day(q[0]), *q[1:]): v for q, v in quantiles(session, levels, keys).items()}
+    grouped = sa.select(*(e[n] for n in keys), *(x.label(n) for n, x in counts.items())).group_by(*(e[n] for n in keys))
     staff = queue_staff(session, clinic.id)
     span = timedelta(days=6 if group == "week" else 0)
     rows: dict[tuple[date, int], AnswerTimeRow] = {}
-    for keys, values in ((("period",), team), (("period", "staff_id"), events)):
-        found = {(as_day(q[0]), *q[1:]): v for q, v in quantiles(session, values, keys).items()}
-        grouped = sa.select(*(e[n] for n in keys), *(x.label(n) for n, x in counts.items())).group_by(
-            *(e[n] for n in keys)
-        )
-        for r in session.execute(grouped):
-            day, sid = as_day(r[0]), (r[1] if len(keys) == 2 else None)
-            row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **{n: int(r._mapping[n]) for n in counts})
-            for metric in WAITS:
-                q = found.get((day, *([sid] if len(keys) == 2 else []), metric), {})
-                setattr(row, f"{metric}_wait_median", q.get(50))
-                setattr(row, f"{metric}_wait_p90", q.get(90))
-            rows[(day, sid or 0)] = row.finish()
+    for r in session.execute(grouped):
+        day, sid = as_day(r.period), r.staff_id
+        row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **{n: int(r._mapping[n]) for n in counts})
+        for metric in WAITS:
+            q = found.get((day, sid, metric), {})
+            setattr(row, f"{metric}_wait_median", q.get(50))
+            setattr(row, f"{metric}_wait_p90", q.get(90))
+        rows[(day, sid or 0)] = row.finish()
     result: list[AnswerTimeRow] = []
     for day in periods(clinic, start, end, group):
         result.append(rows.get((day, 0)) or AnswerTimeRow(day, day + span, None).finish())

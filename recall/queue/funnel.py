@@ -92,6 +92,10 @@ def _key(values: tuple[Any, ...] | Sequence[Any]) -> tuple[Any, ...]:
     return (as_day(first), *(v.value if isinstance(v, enum.Enum) else v for v in rest))
 
 
+def _stage_columns(k: Any) -> list[Any]:
+    return [k.created_at, k.closed_at, k.close_reason, k.contact_at, k.booking_status, k.visit_at]
+
+
 def _cohort(
     session: Session,
     clinic: Clinic,
@@ -100,43 +104,54 @@ def _cohort(
     group: Group,
     service_id: int | None,
     reason: TaskReason | None,
-) -> sa.Subquery:
-    """One row per task of the cohort: its keys and the instants of its stages."""
-    t, b = RecallTask, Booking
-    a = sa.orm.aliased(ContactAttempt)
-    last_staff = (
-        sa.select(a.staff_id).where(a.task_id == t.id).order_by(a.started_at.desc(), a.id.desc()).limit(1)
-    ).scalar_subquery()
-    first_contact = (
-        sa.select(sa.func.min(a.started_at)).where(a.task_id == t.id, a.answered.is_(True))
-    ).scalar_subquery()
+    staff_id: int | None,
+) -> sa.CTE:
+    """One row per task of the cohort: its keys and the instants of its stages, computed once per statement.
+
+    The attempts are read in one pass over the cohort's tasks (a window per task: its first answered start,
+    its last attempt's operator), not one lookup per task.
+    """
+    t, b, a = RecallTask, Booking, ContactAttempt
+    scope = [t.clinic_id == clinic.id, t.created_at >= start, t.created_at < end, t.reason.not_in(SERVICE_REASONS)]
+    if service_id is not None:
+        scope.append(t.service_id == service_id)
+    if reason is not None:
+        scope.append(t.reason == reason)
+    worked = (
+        sa.select(
+            a.task_id,
+            a.staff_id,
+            sa.func.min(sa.case((a.answered.is_(True), a.started_at))).over(partition_by=a.task_id).label("contact_at"),
+            sa.func.row_number()
+            .over(partition_by=a.task_id, order_by=(a.started_at.desc(), a.id.desc()))
+            .label("latest"),
+        )
+        .join(t, t.id == a.task_id)
+        .where(*scope)
+        .subquery()
+    )
+    w = worked.c
     period = period_of(session, clinic.timezone, group, start, end)
     stmt = (
         sa.select(
             period(t.created_at).label("period"),
             t.reason,
             t.service_id,
-            last_staff.label("staff_id"),
+            w.staff_id,
             t.created_at,
             t.closed_at,
             t.close_reason,
-            first_contact.label("contact_at"),
+            w.contact_at,
             b.status.label("booking_status"),
             b.start_at.label("visit_at"),
         )
+        .outerjoin(worked, sa.and_(w.task_id == t.id, w.latest == 1))
         .outerjoin(b, b.id == t.booking_id)
-        .where(
-            t.clinic_id == clinic.id,
-            t.created_at >= start,
-            t.created_at < end,
-            t.reason.not_in(SERVICE_REASONS),
-        )
+        .where(*scope)
     )
-    if service_id is not None:
-        stmt = stmt.where(t.service_id == service_id)
-    if reason is not None:
-        stmt = stmt.where(t.reason == reason)
-    return stmt.subquery()
+    if staff_id is not None:
+        stmt = stmt.where(w.staff_id == staff_id)
+    return stmt.cte("cohort")
 
 
 def recall_funnel(
@@ -152,10 +167,14 @@ def recall_funnel(
 ) -> list[FunnelRow]:
     """The funnel of the tasks opened in [start, end), per period: the total, then each (reason, service, operator)."""
     kpi_range_check(start, end)
-    cohort = _cohort(session, clinic, start, end, group, service_id, reason)
-    c = cohort.c
-    source = sa.select(cohort).where(c.staff_id == staff_id).subquery() if staff_id is not None else cohort
-    c = source.c
+    cohort = _cohort(session, clinic, start, end, group, service_id, reason, staff_id)
+    k = cohort.c
+    # Both levels in one pass: each task once under its own keys, once under its period's total.
+    levels = sa.union_all(
+        sa.select(sa.literal(0).label("total"), k.period, k.reason, k.service_id, k.staff_id, *_stage_columns(k)),
+        sa.select(sa.literal(1), k.period, sa.null(), sa.null(), sa.null(), *_stage_columns(k)),
+    ).cte("levels")
+    c = levels.c
     booked = c.close_reason == CloseReason.BOOKED
     counts = {
         "opened": sa.func.count(),
@@ -177,35 +196,33 @@ def recall_funnel(
             )
         ),
     }
+    keys = ("total", *KEYS)
+    found = quantiles(session, long_form({n: c[n] for n in keys}, stages, levels), keys)
+    medians = {_key(q[1:]): v for q, v in found.items()}
+    grouped = sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items())).group_by(*(c[n] for n in keys))
     staff = queue_staff(session, clinic.id)
     services = dict(session.execute(sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id)).all())
     span = timedelta(days=6 if group == "week" else 0)
     rows: dict[tuple[object, ...], FunnelRow] = {}
-    for keys in (("period",), KEYS):
-        grouped = sa.select(*(c[k] for k in keys), *(e.label(n) for n, e in counts.items())).group_by(
-            *(c[k] for k in keys)
+    for r in session.execute(grouped):
+        values = dict(zip(KEYS, _key(r[1 : len(keys)]), strict=True))
+        day = values["period"]
+        row = FunnelRow(
+            period_start=day,
+            period_end=day + span,
+            total=bool(r.total),
+            reason=values["reason"],
+            service_id=values["service_id"],
+            service_name=services.get(values["service_id"] or 0),
+            staff_id=values["staff_id"],
+            staff_name=staff.get(values["staff_id"] or 0),
+            **{n: int(r._mapping[n]) for n in counts},
         )
-        found = quantiles(session, long_form({k: c[k] for k in keys}, stages, source), keys)
-        medians = {_key(k): v for k, v in found.items()}
-        for r in session.execute(grouped):
-            values = dict(zip(keys, _key(r[: len(keys)]), strict=True))
-            day = values["period"]
-            row = FunnelRow(
-                period_start=day,
-                period_end=day + span,
-                total=len(keys) == 1,
-                reason=values.get("reason"),
-                service_id=values.get("service_id"),
-                service_name=services.get(values.get("service_id") or 0),
-                staff_id=values.get("staff_id"),
-                staff_name=staff.get(values.get("staff_id") or 0),
-                **{n: int(r._mapping[n]) for n in counts},
-            )
-            q = {metric: medians.get((*values.values(), metric), {}) for metric in STAGES.values()}
-            for name, metric in STAGES.items():
-                setattr(row, f"{name}_median", q[metric].get(50))
-                setattr(row, f"{name}_p90", q[metric].get(90))
-            rows[(row.total, day, row.reason or "", row.service_id or 0, row.staff_id or 0)] = row.finish()
+        for name, metric in STAGES.items():
+            q = medians.get((*values.values(), metric), {})  # a total's keys are null; a group's reason never is
+            setattr(row, f"{name}_median", q.get(50))
+            setattr(row, f"{name}_p90", q.get(90))
+        rows[(row.total, day, row.reason or "", row.service_id or 0, row.staff_id or 0)] = row.finish()
     result: list[FunnelRow] = []
     for day in periods(clinic, start, end, group):
         result.append(rows.get((True, day, "", 0, 0)) or FunnelRow(day, day + span, True).finish())
