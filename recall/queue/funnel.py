@@ -109,7 +109,8 @@ def _cohort(
     """One row per task of the cohort: its keys and the instants of its stages, computed once per statement.
 
     The attempts are read in one pass over the cohort's tasks (a window per task: its first answered start,
-    its last attempt's operator), not one lookup per task.
+    its last attempt's operator). Not a window subquery joined to the tasks: SQLite scans such a join's
+    materialized side once per task.
     """
     t, b, a = RecallTask, Booking, ContactAttempt
     scope = [t.clinic_id == clinic.id, t.created_at >= start, t.created_at < end, t.reason.not_in(SERVICE_REASONS)]
@@ -117,38 +118,41 @@ def _cohort(
         scope.append(t.service_id == service_id)
     if reason is not None:
         scope.append(t.reason == reason)
-    worked = (
+    # Each task with its attempts (found by the task's index), numbered latest first; a task never tried is
+    # one row with no attempt. Filtering that numbering keeps one row per task.
+    per_task = (
         sa.select(
-            a.task_id,
-            a.staff_id,
-            sa.func.min(sa.case((a.answered.is_(True), a.started_at))).over(partition_by=a.task_id).label("contact_at"),
-            sa.func.row_number()
-            .over(partition_by=a.task_id, order_by=(a.started_at.desc(), a.id.desc()))
-            .label("latest"),
-        )
-        .join(t, t.id == a.task_id)
-        .where(*scope)
-        .subquery()
-    )
-    w = worked.c
-    period = period_of(session, clinic.timezone, group, start, end)
-    stmt = (
-        sa.select(
-            period(t.created_at).label("period"),
+            t.created_at,
             t.reason,
             t.service_id,
-            w.staff_id,
-            t.created_at,
             t.closed_at,
             t.close_reason,
-            w.contact_at,
+            a.staff_id,
+            sa.func.min(sa.case((a.answered.is_(True), a.started_at))).over(partition_by=t.id).label("contact_at"),
+            sa.func.row_number().over(partition_by=t.id, order_by=(a.started_at.desc(), a.id.desc())).label("latest"),
             b.status.label("booking_status"),
             b.start_at.label("visit_at"),
         )
-        .outerjoin(worked, sa.and_(w.task_id == t.id, w.latest == 1))
+        .select_from(t)
+        .outerjoin(a, a.task_id == t.id)
         .outerjoin(b, b.id == t.booking_id)
         .where(*scope)
+        .subquery()
     )
+    w = per_task.c
+    period = period_of(session, clinic.timezone, group, start, end)
+    stmt = sa.select(
+        period(w.created_at).label("period"),
+        w.reason,
+        w.service_id,
+        w.staff_id,
+        w.created_at,
+        w.closed_at,
+        w.close_reason,
+        w.contact_at,
+        w.booking_status,
+        w.visit_at,
+    ).where(w.latest == 1)
     if staff_id is not None:
         stmt = stmt.where(w.staff_id == staff_id)
     return stmt.cte("cohort")
