@@ -121,6 +121,17 @@ class ContactAttempt(Base):
         ),
         sa.Index("ix_contact_attempts_staff_time", "clinic_id", "staff_id", "ended_at"),
         sa.Index("ix_contact_attempts_task", "task_id", "ended_at"),
+        # The reports (recall.queue.funnel, .answer_times): a task's attempts in time order, a range's attempts,
+        # a range's callbacks.
+        sa.Index("ix_contact_attempts_task_start", "task_id", "started_at", "id"),
+        sa.Index("ix_contact_attempts_clinic_start", "clinic_id", "started_at"),
+        sa.Index(
+            "ix_contact_attempts_callbacks",
+            "clinic_id",
+            "callback_at",
+            sqlite_where=sa.text("outcome = 'callback_requested'"),
+            postgresql_where=sa.text("outcome = 'callback_requested'"),
+        ),
     )
 
 

@@ -11,6 +11,10 @@ never a Python loop over every task. The definitions, and why:
   first start to last end, is working time. Each attempt carries the part of the span it adds (the
   idle gap before it, when it joins, plus its own call), so a stretch splits cleanly at midnight and
   a range that starts mid-stretch counts the same as a longer one. Wrap-up is the mean of those gaps.
+- Pace: attempts per working hour, and beside it contacts per working hour (a contact is an answered
+  attempt: the patient was reached and spoke for themselves), so dialling unanswered numbers faster does not
+  read as more work done. Handle time is an attempt's own duration as logged (the call, or the chat or SMS
+  exchange), its mean over all attempts.
 - Conversion: of the win-back tasks an operator closed through the queue (won; declined, unreachable,
   opted out), the share won. Desk corrections (booked at the desk, not needed) are not the operator's
   doing, and service calls (a reminder call, a patient's request) win nobody back, so neither counts.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -76,6 +81,7 @@ class KpiRow:
     # The ratios, filled by finish(); None where the denominator is 0.
     bookings_with_outcome: int = 0
     attempts_per_hour: float | None = None
+    contacts_per_hour: float | None = None
     contact_rate: float | None = None
     avg_handle_seconds: float | None = None
     avg_wrap_up_seconds: float | None = None
@@ -86,6 +92,7 @@ class KpiRow:
     def finish(self) -> KpiRow:
         self.bookings_with_outcome = self.bookings_attended + self.bookings_no_show + self.bookings_cancelled
         self.attempts_per_hour = ratio(self.attempts * 3600, self.working_seconds)
+        self.contacts_per_hour = ratio(self.contacts * 3600, self.working_seconds)
         self.contact_rate = ratio(self.contacts, self.attempts)
         self.avg_handle_seconds = ratio(self.handle_seconds, self.attempts)
         self.avg_wrap_up_seconds = ratio(self.wrap_up_seconds, self.wrap_up_gaps)
@@ -98,6 +105,11 @@ class KpiRow:
 COUNTS = tuple(f.name for f in fields(KpiRow) if f.type in ("int", int) and f.name != "bookings_with_outcome")
 
 
+def as_day(raw: Any) -> date:
+    """A period key as the database returns it (a date on PostgreSQL, text on SQLite) as a date."""
+    return raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+
+
 def kpi_range_check(start: datetime, end: datetime) -> None:
     if end <= start:
         raise ValidationError("must be after from", field="to")
@@ -105,7 +117,7 @@ def kpi_range_check(start: datetime, end: datetime) -> None:
         raise ValidationError("a range spans at most 366 days", field="to")
 
 
-def _periods(clinic: Clinic, start: datetime, end: datetime, group: Group) -> list[date]:
+def periods(clinic: Clinic, start: datetime, end: datetime, group: Group) -> list[date]:
     first, last = local_day(start, clinic.timezone), local_day(end - timedelta(microseconds=1), clinic.timezone)
     if group == "week":
         first -= timedelta(days=first.weekday())
@@ -140,14 +152,14 @@ def team_kpis(
         credited(session, clinic, start, end, ids, period),
     ):
         for (sid, raw), values in part.items():
-            day = raw if isinstance(raw, date) else date.fromisoformat(str(raw)[:10])
+            day = as_day(raw)
             row = rows.setdefault(
                 (sid, day), KpiRow(period_start=day, period_end=day + span, staff_id=sid, staff_name=staff[sid])
             )
             for name, value in values.items():
                 setattr(row, name, round(value))
     result: list[KpiRow] = []
-    for day in _periods(clinic, start, end, group):
+    for day in periods(clinic, start, end, group):
         team = KpiRow(period_start=day, period_end=day + span, staff_id=None)
         members = [rows[k].finish() for k in sorted(k for k in rows if k[1] == day)]
         for name in COUNTS:

@@ -36,6 +36,7 @@ from recall.web import (
     recall_tasks,
     reminder_policy,
     reminders,
+    reports,
     request_log,
     staff,
     targets,
@@ -133,6 +134,7 @@ def create_app(
         outcome_reports,
         targets,
         webhook_endpoints,
+        reports,
     ):
         api.register_blueprint(module.blp, url_prefix="/api/v1")
     for blueprint in fhir.BLUEPRINTS:  # the EHR over FHIR (recall.web.fhir)

@@ -424,6 +424,18 @@ ENDPOINTS: list[Endpoint] = [
         MANAGER,
         lambda s, w: f"/webhooks/deliveries/{s.delivery}/replay",
     ),
+    # reports
+    ep("GET", "/reports/funnel", MANAGER, "/reports/funnel"),
+    ep(
+        "GET",
+        "/reports/funnel",
+        MANAGER,
+        lambda s, w: f"/reports/funnel?from=2026-03-01&to=2026-03-07&group=week&staff_id={s.other}&reason=declined",
+        variant="filtered",
+    ),
+    ep("GET", "/reports/funnel.csv", MANAGER, "/reports/funnel.csv?from=2026-03-01&to=2026-03-07"),
+    ep("GET", "/reports/time-to-answer", MANAGER, "/reports/time-to-answer"),
+    ep("GET", "/reports/time-to-answer.csv", MANAGER, "/reports/time-to-answer.csv?group=week"),
 ]
 
 BY_NAME = {e.name: e for e in ENDPOINTS}

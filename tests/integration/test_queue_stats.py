@@ -218,6 +218,8 @@ def test_each_operators_day_adds_up_to_the_figures_worked_out_by_hand(database, 
     assert figures(o1, "wrap_up_seconds", "wrap_up_gaps", "avg_wrap_up_seconds") == (840, 3, pytest.approx(280.0))
     # Answered: booked x3, declined, callback requested; the two no-answers are not contacts.
     assert figures(o1, "contacts", "refusals", "bookings", "contact_rate") == (5, 1, 3, pytest.approx(5 / 7))
+    # Beside 10 attempts an hour, 5 patients reached in 0.7 h of work.
+    assert o1.contacts_per_hour == pytest.approx(5 / 0.7)
     # Closed by op1: t2, t5, t4 won; t3 declined; t1 unreachable -> 3 of 5.
     assert figures(o1, "tasks_won", "tasks_closed", "closed_declined", "closed_unreachable", "conversion") == (
         3,
@@ -241,6 +243,7 @@ def test_each_operators_day_adds_up_to_the_figures_worked_out_by_hand(database, 
 
     # op2, Monday: one 6-minute call to a wrong number; no gaps, closures or bookings -> null ratios.
     assert figures(o2, "attempts", "contacts", "working_seconds", "attempts_per_hour") == (1, 0, 360, 10.0)
+    assert o2.contacts_per_hour == 0
     assert figures(o2, "avg_wrap_up_seconds", "conversion", "first_contact_resolution", "realized_rate") == (
         None,
         None,

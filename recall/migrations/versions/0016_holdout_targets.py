@@ -8,7 +8,7 @@ reminders were first planned (null: no holdout was on then), so changing the sha
 a cap.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import recall.common.db
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

@@ -60,7 +60,20 @@ def kpis(args: dict[str, Any]) -> Any:
     """The team's KPIs per operator and local day or ISO week.
 
     Attempts, contacts, pace, handle and wrap-up, conversion, first-contact resolution and the realized rate,
-    each ratio with its numerator and denominator."""
+    each ratio with its numerator and denominator. The definitions:
+
+    - An attempt belongs to the period of its start; a contact is an answered attempt (the patient was reached).
+    - Working time: an operator's attempts form stretches; a gap of more than 30 minutes between the latest end
+      so far and the next start ends one. A stretch's span, first start to last end, is working time.
+    - Pace: `attempts_per_hour` and `contacts_per_hour`, attempts and contacts per working hour.
+    - Handle time: an attempt's own logged duration; `avg_handle_seconds` is its mean over the attempts.
+    - Wrap-up (the time between contacts): the idle gaps between attempts inside a stretch;
+      `avg_wrap_up_seconds` is their mean.
+    - Conversion: of the win-back tasks the operator closed through the queue (won, declined, unreachable, opted
+      out), the share won; desk corrections and service calls are left out.
+    - First-contact resolution: of the tasks won, those booked on their first answered attempt.
+    - Realized rate: of the bookings credited to the operator in the period, the attended share of those whose
+      outcome is known; `bookings_pending` are left out."""
     clinic = get_clinic(session(), actor().clinic_id)
     start, end = kpi_range(clinic, args, clock().now())
     staff_id = args.get("staff_id")

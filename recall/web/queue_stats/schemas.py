@@ -93,13 +93,22 @@ class KpiRowSchema(Output):
     contact_rate = _ratio("contacts / attempts")
     refusals = ma.fields.Integer(metadata={"description": "declined attempts"})
     bookings = ma.fields.Integer(metadata={"description": "attempts that booked"})
-    working_seconds = ma.fields.Integer(metadata={"description": "stretches of attempts, a gap over 30 min ends one"})
+    working_seconds = ma.fields.Integer(
+        metadata={
+            "description": "working time: the operator's attempts form stretches, a gap of more than 30 minutes "
+            "between the latest end so far and the next start ends one; a stretch's span, first start to last end, "
+            "is working time"
+        }
+    )
     attempts_per_hour = _ratio("attempts / working hours")
-    handle_seconds = ma.fields.Integer()
-    avg_handle_seconds = _ratio("handle_seconds / attempts")
-    wrap_up_seconds = ma.fields.Integer()
-    wrap_up_gaps = ma.fields.Integer()
-    avg_wrap_up_seconds = _ratio("wrap_up_seconds / wrap_up_gaps")
+    contacts_per_hour = _ratio("contacts (answered attempts) / working hours: patients reached per hour of work")
+    handle_seconds = ma.fields.Integer(metadata={"description": "the attempts' own durations as logged, summed"})
+    avg_handle_seconds = _ratio("handle time: handle_seconds / attempts")
+    wrap_up_seconds = ma.fields.Integer(
+        metadata={"description": "the idle gaps between attempts inside a stretch (never one over 30 minutes)"}
+    )
+    wrap_up_gaps = ma.fields.Integer(metadata={"description": "how many such gaps"})
+    avg_wrap_up_seconds = _ratio("wrap-up, the time between contacts: wrap_up_seconds / wrap_up_gaps")
     tasks_won = ma.fields.Integer()
     tasks_closed = ma.fields.Integer(metadata={"description": "won, declined, unreachable or opted out"})
     closed_declined = ma.fields.Integer()

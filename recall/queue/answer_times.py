@@ -1,0 +1,218 @@
+"""Time to answer: how long patients and win-back work wait for an operator's first call.
+
+The definitions, and why:
+
+- Win-back work (every reason but the service calls): from the task's due time to its first attempt. A task
+  belongs to the period (local day or ISO week in the clinic's zone) of that first attempt and to the operator
+  who made it; an attempt before the due time (a task moved later after it was tried) waits 0.
+- A patient's request (reason ``patient_request``: an SMS reply to read, or key 3 in a reminder call): from the
+  request (the task's ``created_at``) to its first attempt; the period and operator of that attempt.
+- Callbacks: a callback the patient asked for (an attempt with the outcome ``callback_requested``) is on time
+  when the task's next attempt starts no later than the callback time plus the clinic's callback hold window
+  (``recall_callback_hold_minutes``, as it is set now). A callback belongs to the period of its callback time
+  and to the operator who took the request (it is reserved for them). One whose window has passed without an
+  attempt is late; one whose window is still open without an attempt is ``callbacks_pending`` and in no
+  share. The wait is from the callback time to the next attempt (0 when called early).
+- Work never tried yet is not here (it has no answer time yet): the queue health's overdue counts show it.
+- Each wait is in seconds, a median and a 90th percentile, per operator and for the team (``staff_id``
+  null), each period having a team row. The filters (operator, the task's service and reason) narrow the rows
+  the figures are made of, the team rows included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from recall.clinic.clinics import Clinic
+from recall.queue.attempts import ContactAttempt, Outcome
+from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
+from recall.queue.quantiles import quantiles
+from recall.queue.stats import as_day, kpi_range_check, periods
+from recall.queue.tasks import SERVICE_REASONS, RecallTask, TaskReason
+
+WAITS = ("winback", "request", "callback")
+
+
+@dataclass
+class AnswerTimeRow:
+    period_start: date
+    period_end: date  # inclusive
+    staff_id: int | None  # None: the team
+    staff_name: str | None = None
+    winback_tasks: int = 0
+    winback_wait_median: float | None = None
+    winback_wait_p90: float | None = None
+    requests: int = 0
+    request_wait_median: float | None = None
+    request_wait_p90: float | None = None
+    callbacks: int = 0  # on time or late; the pending ones are not in it
+    callbacks_on_time: int = 0
+    callbacks_late: int = 0
+    callbacks_pending: int = 0
+    callback_on_time_share: float | None = None
+    callback_wait_median: float | None = None
+    callback_wait_p90: float | None = None
+
+    def finish(self) -> AnswerTimeRow:
+        self.callbacks = self.callbacks_on_time + self.callbacks_late
+        self.callback_on_time_share = ratio(self.callbacks_on_time, self.callbacks)
+        return self
+
+
+COUNTS = ("winback_tasks", "requests", "callbacks_on_time", "callbacks_late", "callbacks_pending")
+
+
+def _clip(value: Any) -> Any:
+    return sa.case((value > 0, value), else_=0)
+
+
+def _first_attempts(
+    session: Session, clinic: Clinic, start: datetime, end: datetime, period: Any, filters: list[Any]
+) -> sa.Subquery:
+    """Each task's first attempt, when it started in [start, end): the wait of win-back work and requests."""
+    a, t = ContactAttempt, RecallTask
+    # Only the tasks tried in the range can have their first attempt in it: their whole history is numbered.
+    tried = sa.select(a.task_id).where(a.clinic_id == clinic.id, a.started_at >= start, a.started_at < end)
+    numbered = (
+        sa.select(
+            a.task_id,
+            a.staff_id,
+            a.started_at,
+            sa.func.row_number().over(partition_by=a.task_id, order_by=(a.started_at, a.id)).label("nth"),
+        )
+        .where(a.clinic_id == clinic.id, a.started_at < end, a.task_id.in_(tried))
+        .subquery()
+    )
+    f = numbered.c
+    request = t.reason == TaskReason.PATIENT_REQUEST
+    wait = _clip(
+        sa.case(
+            (request, seconds_between(session, f.started_at, t.created_at)),
+            else_=seconds_between(session, f.started_at, t.due_at),
+        )
+    )
+    return (
+        sa.select(
+            f.staff_id,
+            period(f.started_at).label("period"),
+            sa.case((request, "request"), else_="winback").label("kind"),
+            wait.label("wait"),
+        )
+        .join(t, t.id == f.task_id)
+        .where(
+            f.nth == 1,
+            f.started_at >= start,
+            sa.or_(request, t.reason.not_in(SERVICE_REASONS)),
+            *filters,
+        )
+        .subquery()
+    )
+
+
+def _callbacks(
+    session: Session, clinic: Clinic, start: datetime, end: datetime, now: datetime, period: Any, filters: list[Any]
+) -> sa.Subquery:
+    """Each callback whose time falls in [start, end), with the task's next attempt after the request."""
+    cb, nxt, t = aliased(ContactAttempt), aliased(ContactAttempt), RecallTask
+    later = sa.or_(nxt.started_at > cb.started_at, sa.and_(nxt.started_at == cb.started_at, nxt.id > cb.id))
+    # Grouped, not a scalar subquery: the database computes each callback's next attempt once.
+    inner = (
+        sa.select(cb.staff_id, cb.callback_at, sa.func.min(nxt.started_at).label("answered_at"))
+        .join(t, t.id == cb.task_id)
+        .outerjoin(nxt, sa.and_(nxt.task_id == cb.task_id, later))
+        .where(
+            cb.clinic_id == clinic.id,
+            cb.outcome == Outcome.CALLBACK_REQUESTED,
+            cb.callback_at >= start,
+            cb.callback_at < end,
+            *filters,
+        )
+        .group_by(cb.id, cb.staff_id, cb.callback_at)
+        .subquery()
+    )
+    c = inner.c
+    hold = clinic.recall_callback_hold_minutes * 60
+    late_by = seconds_between(session, c.answered_at, c.callback_at)
+    # The window is still open now: an attempt may yet come in time.
+    still_open = seconds_between(session, sa.literal(now, ContactAttempt.started_at.type), c.callback_at) < hold
+    state = sa.case(
+        (c.answered_at.is_not(None), sa.case((late_by <= hold, "on_time"), else_="late")),
+        (still_open, "pending"),
+        else_="late",
+    )
+    return sa.select(
+        c.staff_id,
+        period(c.callback_at).label("period"),
+        state.label("state"),
+        sa.case((c.answered_at.is_not(None), _clip(late_by))).label("wait"),
+    ).subquery()
+
+
+def answer_times(
+    session: Session,
+    clinic: Clinic,
+    now: datetime,
+    *,
+    start: datetime,
+    end: datetime,
+    group: Group = "day",
+    staff_id: int | None = None,
+    service_id: int | None = None,
+    reason: TaskReason | None = None,
+) -> list[AnswerTimeRow]:
+    """Per period of [start, end): the team row, then each operator with a wait to show, by id."""
+    kpi_range_check(start, end)
+    period = period_of(session, clinic.timezone, group, start, end)
+    filters = [] if service_id is None else [RecallTask.service_id == service_id]
+    if reason is not None:
+        filters.append(RecallTask.reason == reason)
+    first, calls = (
+        _first_attempts(session, clinic, start, end, period, filters),
+        _callbacks(session, clinic, start, end, now, period, filters),
+    )
+    f, k = first.c, calls.c
+    events = sa.union_all(
+        sa.select(f.staff_id, f.period, f.kind.label("metric"), f.wait.label("value"), sa.null().label("state")),
+        sa.select(k.staff_id, k.period, sa.literal("callback").label("metric"), k.wait.label("value"), k.state),
+    ).cte("events")
+    if staff_id is not None:
+        events = sa.select(events).where(events.c.staff_id == staff_id).cte("mine")
+    # Both levels in one pass: each wait once under its operator, once under the team (staff_id null; an
+    # attempt always has an operator, so the key cannot be mistaken).
+    ev = events.c
+    levels = sa.union_all(
+        sa.select(ev.staff_id, ev.period, ev.metric, ev.value, ev.state),
+        sa.select(sa.null(), ev.period, ev.metric, ev.value, ev.state),
+    ).cte("levels")
+    e = levels.c
+    counts = {
+        "winback_tasks": count_if(e.metric == "winback"),
+        "requests": count_if(e.metric == "request"),
+        "callbacks_on_time": count_if(e.state == "on_time"),
+        "callbacks_late": count_if(e.state == "late"),
+        "callbacks_pending": count_if(e.state == "pending"),
+    }
+    keys = ("period", "staff_id")
+    found = {(as_day(q[0]), *q[1:]): v for q, v in quantiles(session, levels, keys).items()}
+    grouped = sa.select(*(e[n] for n in keys), *(x.label(n) for n, x in counts.items())).group_by(*(e[n] for n in keys))
+    staff = queue_staff(session, clinic.id)
+    span = timedelta(days=6 if group == "week" else 0)
+    rows: dict[tuple[date, int], AnswerTimeRow] = {}
+    for r in session.execute(grouped):
+        day, sid = as_day(r.period), r.staff_id
+        row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **{n: int(r._mapping[n]) for n in counts})
+        for metric in WAITS:
+            q = found.get((day, sid, metric), {})
+            setattr(row, f"{metric}_wait_median", q.get(50))
+            setattr(row, f"{metric}_wait_p90", q.get(90))
+        rows[(day, sid or 0)] = row.finish()
+    result: list[AnswerTimeRow] = []
+    for day in periods(clinic, start, end, group):
+        result.append(rows.get((day, 0)) or AnswerTimeRow(day, day + span, None).finish())
+        result.extend(rows[key] for key in sorted(key for key in rows if key[0] == day and key[1]))
+    return result

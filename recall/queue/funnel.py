@@ -1,0 +1,234 @@
+"""The recall funnel: what became of the win-back tasks opened in a period, stage by stage.
+
+The definitions, and why:
+
+- The cohort: the win-back tasks opened (``created_at``) in the period, a local day or ISO week in the clinic's
+  zone. Service calls (a reminder call, a patient's request) win nobody back and stay out, as in conversion.
+  A cohort is read by when the work arrived, so a late stage (an attended visit) still counts for the period
+  the task opened in: a recent period's later stages keep filling up.
+- Opened → first contact: the patient was reached, i.e. the task has an answered attempt.
+- First contact → booked: the task was won from the queue (closed as booked). A task won because the patient
+  booked another way (``booked_elsewhere``) is shown beside the chain, not in it: nobody's call did it.
+- Booked → attended: the booking made from the task was attended. Its share is of the bookings whose outcome
+  is known (attended, no-show, cancelled), as the realized rate; ``booked_pending`` are still ahead.
+- The operator of a task is the one who made its last attempt: on a won task, the one who booked it; on any
+  other, the one who worked it last. A task nobody has tried yet has no operator (``staff_id`` null).
+- Days between stages, as a median and 90th percentile over the tasks that reached the later stage:
+  opened → the first answered attempt's start; that → the task's close as booked; that → the visit's start.
+- Each period has a total row (``total`` true, every key null) and a row per (reason, service, operator)
+  with any task. The filters narrow the cohort itself, so the totals are of what is shown.
+
+The database does the work: one pass groups the cohort, one window pass gives the medians
+(``recall.queue.quantiles``), whatever the number of tasks.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from recall.clinic.catalog import Service
+from recall.clinic.clinics import Clinic
+from recall.queue.attempts import ContactAttempt
+from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
+from recall.queue.quantiles import long_form, quantiles
+from recall.queue.stats import as_day, kpi_range_check, periods
+from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskReason
+from recall.visits.booking import ACTIVE, Booking, BookingStatus
+
+KEYS = ("period", "reason", "service_id", "staff_id")
+KNOWN = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED)
+DAY = 86_400.0
+
+
+@dataclass
+class FunnelRow:
+    period_start: date
+    period_end: date  # inclusive
+    total: bool  # the period's total over every reason, service and operator
+    reason: str | None = None
+    service_id: int | None = None
+    service_name: str | None = None
+    staff_id: int | None = None
+    staff_name: str | None = None
+    opened: int = 0
+    contacted: int = 0
+    booked: int = 0
+    attended: int = 0
+    booked_no_show: int = 0
+    booked_cancelled: int = 0
+    booked_pending: int = 0
+    booked_elsewhere: int = 0
+    contact_share: float | None = None
+    booking_share: float | None = None
+    attendance_share: float | None = None
+    days_to_contact_median: float | None = None
+    days_to_contact_p90: float | None = None
+    days_to_booking_median: float | None = None
+    days_to_booking_p90: float | None = None
+    days_to_visit_median: float | None = None
+    days_to_visit_p90: float | None = None
+
+    def finish(self) -> FunnelRow:
+        self.contact_share = ratio(self.contacted, self.opened)
+        self.booking_share = ratio(self.booked, self.contacted)
+        self.attendance_share = ratio(self.attended, self.attended + self.booked_no_show + self.booked_cancelled)
+        return self
+
+
+COUNTS = ("opened", "contacted", "booked", "attended", "booked_no_show", "booked_cancelled", "booked_pending")
+STAGES = {"days_to_contact": "contact_days", "days_to_booking": "booking_days", "days_to_visit": "visit_days"}
+
+
+def _key(values: tuple[Any, ...] | Sequence[Any]) -> tuple[Any, ...]:
+    """Group keys as plain values: the period as a date, an enum as its value (an enum hashes by its name)."""
+    first, *rest = values
+    return (as_day(first), *(v.value if isinstance(v, enum.Enum) else v for v in rest))
+
+
+def _stage_columns(k: Any) -> list[Any]:
+    return [k.created_at, k.closed_at, k.close_reason, k.contact_at, k.booking_status, k.visit_at]
+
+
+def _cohort(
+    session: Session,
+    clinic: Clinic,
+    start: datetime,
+    end: datetime,
+    group: Group,
+    service_id: int | None,
+    reason: TaskReason | None,
+    staff_id: int | None,
+) -> sa.CTE:
+    """One row per task of the cohort: its keys and the instants of its stages, computed once per statement.
+
+    The attempts are read in one pass over the cohort's tasks (a window per task: its first answered start,
+    its last attempt's operator). Not a window subquery joined to the tasks: SQLite scans such a join's
+    materialized side once per task.
+    """
+    t, b, a = RecallTask, Booking, ContactAttempt
+    scope = [t.clinic_id == clinic.id, t.created_at >= start, t.created_at < end, t.reason.not_in(SERVICE_REASONS)]
+    if service_id is not None:
+        scope.append(t.service_id == service_id)
+    if reason is not None:
+        scope.append(t.reason == reason)
+    # Each task with its attempts (found by the task's index), numbered latest first; a task never tried is
+    # one row with no attempt. Filtering that numbering keeps one row per task.
+    per_task = (
+        sa.select(
+            t.created_at,
+            t.reason,
+            t.service_id,
+            t.closed_at,
+            t.close_reason,
+            a.staff_id,
+            sa.func.min(sa.case((a.answered.is_(True), a.started_at))).over(partition_by=t.id).label("contact_at"),
+            sa.func.row_number().over(partition_by=t.id, order_by=(a.started_at.desc(), a.id.desc())).label("latest"),
+            b.status.label("booking_status"),
+            b.start_at.label("visit_at"),
+        )
+        .select_from(t)
+        .outerjoin(a, a.task_id == t.id)
+        .outerjoin(b, b.id == t.booking_id)
+        .where(*scope)
+        .subquery()
+    )
+    w = per_task.c
+    period = period_of(session, clinic.timezone, group, start, end)
+    stmt = sa.select(
+        period(w.created_at).label("period"),
+        w.reason,
+        w.service_id,
+        w.staff_id,
+        w.created_at,
+        w.closed_at,
+        w.close_reason,
+        w.contact_at,
+        w.booking_status,
+        w.visit_at,
+    ).where(w.latest == 1)
+    if staff_id is not None:
+        stmt = stmt.where(w.staff_id == staff_id)
+    return stmt.cte("cohort")
+
+
+def recall_funnel(
+    session: Session,
+    clinic: Clinic,
+    *,
+    start: datetime,
+    end: datetime,
+    group: Group = "day",
+    staff_id: int | None = None,
+    service_id: int | None = None,
+    reason: TaskReason | None = None,
+) -> list[FunnelRow]:
+    """The funnel of the tasks opened in [start, end), per period: the total, then each (reason, service, operator)."""
+    kpi_range_check(start, end)
+    cohort = _cohort(session, clinic, start, end, group, service_id, reason, staff_id)
+    k = cohort.c
+    # Both levels in one pass: each task once under its own keys, once under its period's total.
+    levels = sa.union_all(
+        sa.select(sa.literal(0).label("total"), k.period, k.reason, k.service_id, k.staff_id, *_stage_columns(k)),
+        sa.select(sa.literal(1), k.period, sa.null(), sa.null(), sa.null(), *_stage_columns(k)),
+    ).cte("levels")
+    c = levels.c
+    booked = c.close_reason == CloseReason.BOOKED
+    counts = {
+        "opened": sa.func.count(),
+        "contacted": sa.func.count(c.contact_at),
+        "booked": count_if(booked),
+        "attended": count_if(sa.and_(booked, c.booking_status == BookingStatus.ATTENDED)),
+        "booked_no_show": count_if(sa.and_(booked, c.booking_status == BookingStatus.NO_SHOW)),
+        "booked_cancelled": count_if(sa.and_(booked, c.booking_status == BookingStatus.CANCELLED)),
+        "booked_pending": count_if(sa.and_(booked, c.booking_status.in_(ACTIVE))),
+        "booked_elsewhere": count_if(c.close_reason == CloseReason.BOOKED_ELSEWHERE),
+    }
+    stages = {
+        "contact_days": seconds_between(session, c.contact_at, c.created_at) / DAY,
+        "booking_days": sa.case((booked, seconds_between(session, c.closed_at, c.contact_at) / DAY)),
+        "visit_days": sa.case(
+            (
+                sa.and_(booked, c.booking_status == BookingStatus.ATTENDED),
+                seconds_between(session, c.visit_at, c.closed_at) / DAY,
+            )
+        ),
+    }
+    keys = ("total", *KEYS)
+    found = quantiles(session, long_form({n: c[n] for n in keys}, stages, levels), keys)
+    medians = {_key(q[1:]): v for q, v in found.items()}
+    grouped = sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items())).group_by(*(c[n] for n in keys))
+    staff = queue_staff(session, clinic.id)
+    services = dict(session.execute(sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id)).all())
+    span = timedelta(days=6 if group == "week" else 0)
+    rows: dict[tuple[object, ...], FunnelRow] = {}
+    for r in session.execute(grouped):
+        values = dict(zip(KEYS, _key(r[1 : len(keys)]), strict=True))
+        day = values["period"]
+        row = FunnelRow(
+            period_start=day,
+            period_end=day + span,
+            total=bool(r.total),
+            reason=values["reason"],
+            service_id=values["service_id"],
+            service_name=services.get(values["service_id"] or 0),
+            staff_id=values["staff_id"],
+            staff_name=staff.get(values["staff_id"] or 0),
+            **{n: int(r._mapping[n]) for n in counts},
+        )
+        for name, metric in STAGES.items():
+            q = medians.get((*values.values(), metric), {})  # a total's keys are null; a group's reason never is
+            setattr(row, f"{name}_median", q.get(50))
+            setattr(row, f"{name}_p90", q.get(90))
+        rows[(row.total, day, row.reason or "", row.service_id or 0, row.staff_id or 0)] = row.finish()
+    result: list[FunnelRow] = []
+    for day in periods(clinic, start, end, group):
+        result.append(rows.get((True, day, "", 0, 0)) or FunnelRow(day, day + span, True).finish())
+        result.extend(rows[k] for k in sorted(k for k in rows if not k[0] and k[1] == day))
+    return result

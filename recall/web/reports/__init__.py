@@ -1,0 +1,3 @@
+from recall.web.reports.routes import blp
+
+__all__ = ["blp"]
