@@ -40,6 +40,10 @@ class Scene:
     call: int  # a front-desk reminder call about the booking, handed over and still open
     b_operator: int
     b_service: int
+    clinic: int
+    target: int  # the team's bookings target
+    webhook_endpoint: int  # the manager's CRM endpoint
+    delivery: int  # its first delivery
 
     @classmethod
     def of(cls, a: ClinicScene, b: ClinicWorld) -> Scene:
@@ -61,6 +65,10 @@ class Scene:
             call=a.upcoming_call,
             b_operator=b.staff["operator"].id,
             b_service=b.services[0].id,
+            clinic=a.world.clinic.id,
+            target=a.target,
+            webhook_endpoint=a.webhook_endpoint,
+            delivery=a.delivery,
         )
 
     def later(self, days: int = 7, hour: int = 9) -> str:
@@ -261,6 +269,56 @@ VALID: dict[str, tuple[str, Callable[[Scene], str], Callable[[Scene], Any], str]
             "note": "mornings suit her better",
         },
         "frontdesk",
+    ),
+    "POST /patients/<id>/erase": (
+        "POST",
+        lambda v: f"/patients/{v.patient}/erase",
+        lambda v: {"confirm": True},
+        "manager",
+    ),
+    "POST /targets": (
+        "POST",
+        lambda v: "/targets",
+        lambda v: {
+            "kpi": "conversion",
+            "staff_id": v.staff["operator2"],
+            "start_value": 0.3,
+            "start_month": "2026-03",
+            "rise_percent": 5,
+            "cap": 0.5,
+        },
+        "manager",
+    ),  # fmt: skip
+    "PATCH /targets/<id>": ("PATCH", lambda v: f"/targets/{v.target}", lambda v: {"cap": 60}, "manager"),
+    "POST /webhooks/endpoints": (
+        "POST",
+        lambda v: "/webhooks/endpoints",
+        lambda v: {"url": "https://crm.example.com/recall", "event_types": ["booking.created"], "description": "CRM"},
+        "manager",
+    ),
+    "PATCH /webhooks/endpoints/<id>": (
+        "PATCH",
+        lambda v: f"/webhooks/endpoints/{v.webhook_endpoint}",
+        lambda v: {"description": "the CRM", "enabled": False},
+        "manager",
+    ),
+    "POST /webhooks/endpoints/<id>/replay-failed": (
+        "POST",
+        lambda v: f"/webhooks/endpoints/{v.webhook_endpoint}/replay-failed",
+        lambda v: {"since": v.ago(days=7)},
+        "manager",
+    ),
+    "POST /clinic/integration/tokens": (
+        "POST",
+        lambda v: "/clinic/integration/tokens",
+        lambda v: {"label": "EHR"},
+        "manager",
+    ),
+    "POST /fhir": (
+        "POST",
+        lambda v: "/fhir",
+        lambda v: {"resourceType": "Bundle", "type": "batch", "entry": []},
+        "manager",
     ),
     "POST /visits": (
         "POST",
