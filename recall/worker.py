@@ -149,7 +149,8 @@ def _tick(dispatcher: Dispatcher) -> None:
 def schedule(
     settings: WorkerSettings, database: Database, clock: Clock, *, blocking: bool
 ) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
-    """A scheduler whose one job drains due reminders every ``worker_interval_seconds`` (never two at once)."""
+    """A scheduler whose job drains due reminders every ``worker_interval_seconds`` (never two at once), and
+    purges texts past the clinics' retention every hour."""
     dispatcher, _gateway = build_dispatcher(settings, database, clock)
     scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(
@@ -160,6 +161,15 @@ def schedule(
         max_instances=1,
         coalesce=True,
         id="dispatch-reminders",
+    )
+    scheduler.add_job(
+        purge_old_texts,
+        "interval",
+        args=[database, clock],
+        seconds=RETENTION_EVERY.total_seconds(),
+        max_instances=1,
+        coalesce=True,
+        id="purge-old-texts",
     )
     return scheduler, dispatcher
 
@@ -184,15 +194,6 @@ def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock
     flight finish and are recorded, the reminders claimed ahead go back to the queue, and the process exits."""
     scheduler, dispatcher = schedule(settings, database, clock, blocking=True)
     deliverer = schedule_webhooks(scheduler, settings, database, clock)
-    scheduler.add_job(
-        purge_old_texts,
-        "interval",
-        args=[database, clock],
-        seconds=RETENTION_EVERY.total_seconds(),
-        max_instances=1,
-        coalesce=True,
-        id="purge-old-texts",
-    )
     stop_gently_on_signals(dispatcher, deliverer)
     try:
         scheduler.start()

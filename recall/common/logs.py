@@ -44,3 +44,5 @@ def configure(level: str, fmt: LogFormat, stream: IO[str] | None = None) -> None
     setattr(handler, _OURS, True)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # The scheduler logs every run of every job at INFO (each second): its warnings and errors are enough.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
