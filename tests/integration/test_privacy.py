@@ -24,7 +24,7 @@ from recall.queue.tasks import RecallTask, TaskReason, TaskStatus
 from recall.reminders.inbound.receipts import WebhookReceipt
 from recall.reminders.patient_edits import update_patient
 from recall.reminders.reminders import Reminder, ReminderStatus
-from recall.visits.booking import Booking, BookingStatus, Channel
+from recall.visits.booking import Booking, BookingStatus
 from recall.visits.booking_outcomes import mark_attended
 from tests.factories import make_booking, make_patient, make_task
 
@@ -161,4 +161,3 @@ def test_texts_and_receipts_older_than_the_clinics_retention_are_purged(database
         assert s.get(RecallTask, old.id).request_text is None and s.get(RecallTask, old.id).status is TaskStatus.OPEN
         assert s.get(RecallTask, new.id).request_text == "new text"
         assert s.scalars(sa.select(WebhookReceipt.sid)).all() == ["SM" + "3" * 32]
-    assert Channel  # the booking channels the fixture books through
