@@ -11,7 +11,8 @@ The definitions, and why:
   ``min(start_value * (1 + rise_percent / 100) ** m, cap)``; before the start month none is in force. A month is
   a calendar month in the clinic's zone.
 * A target's scope is the team (``staff_id`` None: the team's total, as the team row of the KPIs) or one
-  operator. One target per KPI and scope.
+  operator. One target per KPI and scope, kept by the database too (two partial unique indexes, the team's
+  scope being a null ``staff_id``): two managers saving the same scope at once get one target and a 409.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.staff import Staff, get_staff
@@ -70,6 +72,24 @@ class Target(Base):
         sa.CheckConstraint("start_value >= 0", name="target_start_non_negative"),
         sa.CheckConstraint("cap IS NULL OR cap >= start_value", name="target_cap_not_below_start"),
         sa.Index("ix_targets_clinic_staff", "clinic_id", "staff_id"),
+        # One per KPI and scope. Nulls are distinct in a unique index, so the team's scope has its own.
+        sa.Index(
+            "uq_targets_operator_kpi",
+            "clinic_id",
+            "kpi",
+            "staff_id",
+            unique=True,
+            sqlite_where=sa.text("staff_id IS NOT NULL"),
+            postgresql_where=sa.text("staff_id IS NOT NULL"),
+        ),
+        sa.Index(
+            "uq_targets_team_kpi",
+            "clinic_id",
+            "kpi",
+            unique=True,
+            sqlite_where=sa.text("staff_id IS NULL"),
+            postgresql_where=sa.text("staff_id IS NULL"),
+        ),
     )
 
     @property
@@ -139,8 +159,17 @@ def create_target(session: Session, clock: Clock, actor: Actor, data: dict[str, 
     now = clock.now()
     target = Target(clinic_id=actor.clinic_id, created_at=now, updated_at=now, **{k: data[k] for k in FIELDS})
     session.add(target)
-    session.commit()
+    _commit(session, data["kpi"])
     return target
+
+
+def _commit(session: Session, kpi: str) -> None:
+    """Commit, a race the check could not see (another manager saving the same scope meanwhile) being a 409."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"another target already sets {kpi} for this scope; reload and retry", field="kpi") from None
 
 
 def get_target(session: Session, clinic_id: int, target_id: int) -> Target:
@@ -158,7 +187,7 @@ def update_target(session: Session, clock: Clock, actor: Actor, target_id: int, 
     for name in FIELDS:
         setattr(target, name, data[name])
     target.updated_at = clock.now()
-    session.commit()
+    _commit(session, data["kpi"])
     return target
 
 

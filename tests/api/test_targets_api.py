@@ -3,12 +3,15 @@ progress in a month worked out by hand, and an operator sees only their own and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from recall.clinic.clinics import get_clinic
 from recall.queue.attempts import AttemptChannel, ContactAttempt, Outcome
+from recall.queue.targets import Target
 from recall.queue.tasks import TaskReason, open_task
 from tests.factories import api_as
 
@@ -139,3 +142,27 @@ def test_a_target_that_breaks_a_rule_is_refused_naming_the_field(client, world, 
         body = {**body, "staff_id": world.b.staff["operator"].id}
     answer = api_as(client, world.a, "manager").post("/targets", json=body)
     assert answer.status_code == status and field in str(answer.get_json()), answer.get_json()
+
+
+def test_the_database_keeps_one_target_per_kpi_and_scope_whatever_the_check_misses(database, world):
+    """A race past the use case's check (two managers saving at once) meets the unique indexes: the team's
+    scope (a null staff_id, which a plain unique index would let repeat) and an operator's."""
+    op, op2 = world.a.staff["operator"].id, world.a.staff["operator2"].id
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def add(kpi, staff_id):
+        with database.writer() as s:
+            start = date(2026, 3, 1)
+            s.add(Target(clinic_id=world.a.clinic.id, kpi=kpi, staff_id=staff_id, start_value=1, start_month=start,
+                         rise_percent=0, cap=None, created_at=now, updated_at=now))  # fmt: skip
+            s.commit()
+
+    add("bookings", None)
+    add("bookings", op)
+    add("bookings", op2)  # another operator's scope
+    add("contacts", None)  # another KPI of the team
+    for kpi, staff_id in (("bookings", None), ("bookings", op)):
+        with pytest.raises(IntegrityError):
+            add(kpi, staff_id)
+    with database.reader() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Target)) == 4
