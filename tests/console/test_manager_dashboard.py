@@ -12,9 +12,11 @@ import pytest
 
 from recall.clinic.clinics import Clinic
 from recall.clinic.staff import Staff
+from recall.queue.attempts import Outcome
 from recall.visits.booking_outcomes import mark_attended
 from tests.console.helpers import post, text
 from tests.factories import actor_of, api_as, make_booking, make_task
+from tests.integration import _report_rows as report_rows
 
 pytestmark = pytest.mark.db
 
@@ -220,3 +222,37 @@ def test_the_dashboard_and_its_charts_speak_the_managers_language(database, worl
     page, chart = words
     assert page in text(manager.get(f"{OFFICE}/"))
     assert chart in text(manager.get(f"{OFFICE}/charts/queue.svg"))
+
+
+@pytest.mark.parametrize("group", ["day", "week"])
+def test_the_funnel_and_time_to_answer_are_the_reports_team_rows_and_download_as_csv(
+    client, console, database, clock, office, group
+):
+    """A task opened yesterday was reached on its first call two hours after it fell due: the dashboard's rows
+    are those of GET /reports/funnel and /reports/time-to-answer for the same range, the page shows both."""
+    a = office.a
+    opened = clock.now() - timedelta(days=1)
+    task_id = report_rows.task(database, a, created=opened)
+    report_rows.attempt(database, task_id, a.staff["operator"].id, opened + timedelta(hours=2), Outcome.DECLINED)
+    manager = console("manager")
+    api = api_as(client, a, "manager")
+    funnel = api.get(f"/reports/funnel?group={group}").get_json()["rows"]
+    rows = _csv(manager.get(f"{OFFICE}/tables/funnel.csv?group={group}"))
+    assert rows[0][:5] == ["Period from", "Tasks opened", "Reached", "Booked", "Attended"]
+    totals = [r for r in funnel if r["total"]]
+    assert [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows[1:]] == [
+        (r["period_start"], r["opened"], r["contacted"], r["booked"]) for r in totals
+    ]
+    assert sum(int(r[2]) for r in rows[1:]) == 1  # the reached patient
+    waits = api.get(f"/reports/time-to-answer?group={group}").get_json()["rows"]
+    rows = _csv(manager.get(f"{OFFICE}/tables/answer_times.csv?group={group}"))
+    team = [r for r in waits if r["staff_id"] is None]
+    assert [(r[0], int(r[1]), r[2]) for r in rows[1:]] == [
+        (r["period_start"], r["winback_tasks"], "" if r["winback_wait_median"] is None else
+         str(r["winback_wait_median"])) for r in team
+    ]  # fmt: skip
+    assert sum(int(r[1]) for r in rows[1:]) == 1 and "7200.0" in [r[2] for r in rows[1:]]  # two hours from due
+    page = text(manager.get(f"{OFFICE}/?group={group}"))
+    assert "Recall funnel" in page and "Time to answer" in page
+    assert f"{OFFICE}/tables/funnel.csv?group={group}" in page
+    assert f"{OFFICE}/tables/answer_times.csv?group={group}" in page

@@ -17,7 +17,7 @@ from recall.common.actors import Role
 from recall.common.errors import NotFound, ValidationError
 from recall.events import endpoints as webhook_endpoints
 from recall.web.common import clock, session
-from recall.web.console.manager import blp, charts, figures
+from recall.web.console.manager import blp, charts, figures, report_tables
 from recall.web.console.manager.figures import MONEY, Table
 from recall.web.console.operator.targets import targets_context
 from recall.web.console.pages import clinic, field_errors, page, render
@@ -52,6 +52,13 @@ def _table(name: str) -> tuple[Table, dict[str, Any]]:
             raise ValidationError(next(iter(errors.values()))[0])
         maker = figures.kpi_table if name == "kpis" else figures.conversion_table
         return maker(kpis), {"group": kpis.group}
+    if name in ("funnel", "answer_times"):
+        kpis, errors = _kpis(kpi)
+        if kpis is None:
+            raise ValidationError(next(iter(errors.values()))[0])
+        if name == "funnel":
+            return report_tables.funnel_table(clinic(), session(), kpis), {}
+        return report_tables.answer_table(clinic(), session(), now, kpis), {}
     if name == "earnings":
         table, start, end = figures.earnings_table(clinic(), session(), now)
         return table, {"start": start, "end": end}
@@ -80,6 +87,8 @@ def dashboard() -> Any:
         "queue": figures.queue_table(health),
         "kpis": figures.kpi_table(kpis) if kpis else None,
         "conversion": figures.conversion_table(kpis) if kpis else None,
+        "funnel": report_tables.funnel_table(clinic(), session(), kpis) if kpis else None,
+        "answer_times": report_tables.answer_table(clinic(), session(), now, kpis) if kpis else None,
         "earnings": earnings,
         "staffing": staffing,
     }
