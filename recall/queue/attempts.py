@@ -42,6 +42,7 @@ from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import Conflict, RecallError, ValidationError
 from recall.events import announce
 from recall.queue import claims as queue
+from recall.queue.task_facts import note_attempt
 from recall.queue.tasks import (
     SERVICE_REASONS,
     CloseReason,
@@ -227,6 +228,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         callback_at=data.callback_at,
     )
     task.attempt_count += 1
+    note_attempt(task, attempt.staff_id, attempt.started_at, attempt.answered)
     booking_id = None
     if data.outcome in RETRY:
         task.failed_attempts += 1

@@ -125,6 +125,13 @@ class RecallTask(Base):
     failed_attempts: Mapped[int] = mapped_column(default=0)  # no answer, busy, voicemail
     reserved_for_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What its attempts did, kept as each is logged (``note_attempt``) so the reports read the task alone: the
+    # first attempt's start and operator, the first answered attempt's start, the latest attempt's.
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_attempt_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
 
     __table_args__ = (
         sa.Index(
@@ -140,6 +147,7 @@ class RecallTask(Base):
         sa.Index("ix_recall_tasks_lease_holder", "lease_holder_id"),
         sa.Index("ix_recall_tasks_closed", "clinic_id", "closed_at"),
         sa.Index("ix_recall_tasks_created", "clinic_id", "created_at"),
+        sa.Index("ix_recall_tasks_first_attempt", "clinic_id", "first_attempt_at"),
         sa.Index("ix_recall_tasks_patient", "patient_id", "status"),
         # The claim's "no other live lease on this patient": a range over the few leased rows, not the queue.
         sa.Index(

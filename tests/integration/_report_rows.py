@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from recall.clinic.clinics import get_clinic
 from recall.common.db import Database
 from recall.queue.attempts import ANSWERED, AttemptChannel, ContactAttempt, Outcome
+from recall.queue.task_facts import note_attempt
 from recall.queue.tasks import RecallTask, TaskReason, open_task
 from recall.visits.booking import Booking, BookingStatus, Channel, Source
 from tests.factories import ClinicWorld
@@ -82,6 +83,7 @@ def attempt(
                 callback_at=callback_at,
             )
         )
+        note_attempt(t, staff_id, start, outcome in ANSWERED)  # as log_attempt keeps them
         s.commit()
 
 
