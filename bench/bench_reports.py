@@ -71,6 +71,11 @@ TASK_COLS = [
     "rank_at",
     "attempt_count",
     "failed_attempts",
+    "first_attempt_at",
+    "first_attempt_by_id",
+    "first_contact_at",
+    "last_attempt_at",
+    "last_attempt_by_id",
 ]
 ATTEMPT_COLS = [
     "id",
@@ -207,8 +212,15 @@ class History:
             status, close = TaskStatus.CLOSED, CloseReason.DECLINED
         task = (task_id, self.clinic_id, patient, service, reason, status, due, created,
                 closed_at if close else None, staff if close else None, close, booking_id if booking else None,
-                1.0, due, n, n)  # fmt: skip
+                1.0, due, n, n, *self._facts(attempts))  # fmt: skip
         return task, attempts, booking
+
+    @staticmethod
+    def _facts(attempts: list[tuple]) -> tuple:
+        """What log_attempt keeps on the task (recall.queue.task_facts): first attempt, first contact, latest."""
+        ordered = sorted(attempts, key=lambda x: (x[8], x[0]))
+        answered = [x[8] for x in ordered if x[7]]
+        return ordered[0][8], ordered[0][4], answered[0] if answered else None, ordered[-1][8], ordered[-1][4]
 
     def generate(self) -> Iterator[tuple[list[tuple], list[tuple], list[tuple]]]:
         a = self.args

@@ -74,39 +74,30 @@ def _clip(value: Any) -> Any:
 def _first_attempts(
     session: Session, clinic: Clinic, start: datetime, end: datetime, period: Any, filters: list[Any]
 ) -> sa.Subquery:
-    """Each task's first attempt, when it started in [start, end): the wait of win-back work and requests."""
-    a, t = ContactAttempt, RecallTask
-    # Only the tasks tried in the range can have their first attempt in it: their whole history is numbered.
-    tried = sa.select(a.task_id).where(a.clinic_id == clinic.id, a.started_at >= start, a.started_at < end)
-    numbered = (
-        sa.select(
-            a.task_id,
-            a.staff_id,
-            a.started_at,
-            sa.func.row_number().over(partition_by=a.task_id, order_by=(a.started_at, a.id)).label("nth"),
-        )
-        .where(a.clinic_id == clinic.id, a.started_at < end, a.task_id.in_(tried))
-        .subquery()
-    )
-    f = numbered.c
+    """Each task's first attempt, when it started in [start, end): the wait of win-back work and requests.
+
+    The first attempt's start and operator are kept on the task (``recall.queue.task_facts``): the range's
+    tasks are found by their index, whatever the clinic's history of attempts.
+    """
+    t = RecallTask
     request = t.reason == TaskReason.PATIENT_REQUEST
     wait = _clip(
         sa.case(
-            (request, seconds_between(session, f.started_at, t.created_at)),
-            else_=seconds_between(session, f.started_at, t.due_at),
+            (request, seconds_between(session, t.first_attempt_at, t.created_at)),
+            else_=seconds_between(session, t.first_attempt_at, t.due_at),
         )
     )
     return (
         sa.select(
-            f.staff_id,
-            period(f.started_at).label("period"),
+            t.first_attempt_by_id.label("staff_id"),
+            period(t.first_attempt_at).label("period"),
             sa.case((request, "request"), else_="winback").label("kind"),
             wait.label("wait"),
         )
-        .join(t, t.id == f.task_id)
         .where(
-            f.nth == 1,
-            f.started_at >= start,
+            t.clinic_id == clinic.id,
+            t.first_attempt_at >= start,
+            t.first_attempt_at < end,
             sa.or_(request, t.reason.not_in(SERVICE_REASONS)),
             *filters,
         )

@@ -19,7 +19,8 @@ The definitions, and why:
   with any task. The filters narrow the cohort itself, so the totals are of what is shown.
 
 The database does the work: one pass groups the cohort, one window pass gives the medians
-(``recall.queue.quantiles``), whatever the number of tasks.
+(``recall.queue.quantiles``), whatever the number of tasks. It reads the cohort's tasks (and their bookings)
+alone: what their attempts did is kept on each task (``recall.queue.task_facts``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
-from recall.queue.attempts import ContactAttempt
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
 from recall.queue.quantiles import long_form, quantiles
 from recall.queue.stats import as_day, kpi_range_check, periods
@@ -106,55 +106,37 @@ def _cohort(
     reason: TaskReason | None,
     staff_id: int | None,
 ) -> sa.CTE:
-    """One row per task of the cohort: its keys and the instants of its stages, computed once per statement.
+    """One row per task of the cohort: its keys and the instants of its stages.
 
-    The attempts are read in one pass over the cohort's tasks (a window per task: its first answered start,
-    its last attempt's operator). Not a window subquery joined to the tasks: SQLite scans such a join's
-    materialized side once per task.
+    The attempts' part (the first answered start, the latest attempt's operator) is kept on the task as each
+    attempt is logged (``recall.queue.task_facts``): the cohort is the range's tasks alone, by their index.
     """
-    t, b, a = RecallTask, Booking, ContactAttempt
+    t, b = RecallTask, Booking
     scope = [t.clinic_id == clinic.id, t.created_at >= start, t.created_at < end, t.reason.not_in(SERVICE_REASONS)]
     if service_id is not None:
         scope.append(t.service_id == service_id)
     if reason is not None:
         scope.append(t.reason == reason)
-    # Each task with its attempts (found by the task's index), numbered latest first; a task never tried is
-    # one row with no attempt. Filtering that numbering keeps one row per task.
-    per_task = (
+    if staff_id is not None:
+        scope.append(t.last_attempt_by_id == staff_id)
+    period = period_of(session, clinic.timezone, group, start, end)
+    stmt = (
         sa.select(
-            t.created_at,
+            period(t.created_at).label("period"),
             t.reason,
             t.service_id,
+            t.last_attempt_by_id.label("staff_id"),
+            t.created_at,
             t.closed_at,
             t.close_reason,
-            a.staff_id,
-            sa.func.min(sa.case((a.answered.is_(True), a.started_at))).over(partition_by=t.id).label("contact_at"),
-            sa.func.row_number().over(partition_by=t.id, order_by=(a.started_at.desc(), a.id.desc())).label("latest"),
+            t.first_contact_at.label("contact_at"),
             b.status.label("booking_status"),
             b.start_at.label("visit_at"),
         )
         .select_from(t)
-        .outerjoin(a, a.task_id == t.id)
         .outerjoin(b, b.id == t.booking_id)
         .where(*scope)
-        .subquery()
     )
-    w = per_task.c
-    period = period_of(session, clinic.timezone, group, start, end)
-    stmt = sa.select(
-        period(w.created_at).label("period"),
-        w.reason,
-        w.service_id,
-        w.staff_id,
-        w.created_at,
-        w.closed_at,
-        w.close_reason,
-        w.contact_at,
-        w.booking_status,
-        w.visit_at,
-    ).where(w.latest == 1)
-    if staff_id is not None:
-        stmt = stmt.where(w.staff_id == staff_id)
     return stmt.cte("cohort")
 
 
