@@ -46,19 +46,16 @@ def _table(name: str) -> tuple[Table, dict[str, Any]]:
     if name == "queue":
         health = figures.health_now(clinic(), session(), now)
         return figures.queue_table(health), {}
-    if name in ("kpis", "conversion"):
-        kpis, errors = _kpis(kpi)
-        if kpis is None:
-            raise ValidationError(next(iter(errors.values()))[0])
-        maker = figures.kpi_table if name == "kpis" else figures.conversion_table
-        return maker(kpis), {"group": kpis.group}
-    if name in ("funnel", "answer_times"):
+    if name in ("kpis", "conversion", "funnel", "answer_times"):
         kpis, errors = _kpis(kpi)
         if kpis is None:
             raise ValidationError(next(iter(errors.values()))[0])
         if name == "funnel":
             return report_tables.funnel_table(clinic(), session(), kpis), {}
-        return report_tables.answer_table(clinic(), session(), now, kpis), {}
+        if name == "answer_times":
+            return report_tables.answer_table(clinic(), session(), now, kpis), {}
+        maker = figures.kpi_table if name == "kpis" else figures.conversion_table
+        return maker(kpis), {"group": kpis.group}
     if name == "earnings":
         table, start, end = figures.earnings_table(clinic(), session(), now)
         return table, {"start": start, "end": end}
