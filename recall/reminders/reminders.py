@@ -24,6 +24,7 @@ reminder says why (``moved_reason`` "surge", ``planned_channel``).
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -36,7 +37,16 @@ from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.queue.surge import surge_status
 from recall.queue.tasks import RecallTask, TaskReason, TaskStatus, open_task
 from recall.reminders import holdout
-from recall.reminders.planning import DEFAULT_POLICY, HUMAN, Channel, Fallback, Step, automated, plan_steps
+from recall.reminders.planning import (
+    DEFAULT_POLICY,
+    HUMAN,
+    Channel,
+    Fallback,
+    PolicyDoc,
+    Step,
+    automated,
+    plan_steps,
+)
 from recall.reminders.policy_versions import current_policy, get_version
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
 
@@ -193,6 +203,21 @@ def cancel_waiting(
     return result.rowcount or 0
 
 
+@dataclass(frozen=True)
+class Planning:
+    """What planning needs once per clinic, whatever the booking: the policy in force and whether a surge is on."""
+
+    clinic: Clinic
+    version: int
+    doc: PolicyDoc
+    surge: bool
+
+
+def planning_for(session: Session, clinic: Clinic, now: datetime) -> Planning:
+    version, doc = current_policy(session, clinic.id)
+    return Planning(clinic, version, doc, surge_status(session, clinic, now).active)
+
+
 def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: str = "replanned") -> list[Reminder]:
     """(Re-)plan a booking's reminders by the clinic's current policy, inside the caller's transaction.
 
@@ -209,21 +234,30 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
     patient = session.get(Patient, b.patient_id)
     clinic = session.get(Clinic, b.clinic_id)
     assert patient is not None and clinic is not None
+    made = plan_with(session, planning_for(session, clinic, now), b, patient, now, first=first)
+    session.flush()
+    return made
+
+
+def plan_with(
+    session: Session, planning: Planning, booking: Booking, patient: Patient, now: datetime, *, first: bool
+) -> list[Reminder]:
+    """Add the reminders of an active booking whose waiting ones are already cancelled (``plan_booking``, or a
+    batch of them: ``recall.reminders.replans``); the caller flushes. ``first``: it never had any."""
+    b, clinic = booking, planning.clinic
     if first:
         holdout.assign(clinic, b)
     if patient.opted_out:
         return []
-    version, doc = current_policy(session, clinic.id)
-    surge = surge_status(session, clinic, now).active
     steps = plan_steps(
-        doc,
+        planning.doc,
         start_at=b.start_at,
         now=now,
         zone=patient.timezone or clinic.timezone,
         service_id=b.service_id,
         provider_id=b.provider_id,
         confirmed=b.status == BookingStatus.CONFIRMED,
-        surge=surge,
+        surge=planning.surge,
     )
     made = []
     for step in steps:
@@ -238,7 +272,7 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
             clinic_id=clinic.id,
             booking_id=b.id,
             patient_id=patient.id,
-            policy_version=version,
+            policy_version=planning.version,
             step_index=step.step_index,
             offset_minutes=step.offset_minutes,
             channel=step.channel,
@@ -255,7 +289,6 @@ def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: s
         )
         session.add(reminder)
         made.append(reminder)
-    session.flush()
     return made
 
 
