@@ -17,6 +17,7 @@ from recall.reminders.inbound import WebhookReceipt
 from recall.reminders.pacing import SendPacer
 from recall.reminders.policy_versions import ReminderPolicy
 from recall.reminders.reminders import Reminder
+from recall.reminders.replans import ReplanRun
 from recall.visits.booking import Booking
 from recall.visits.visit import Visit
 
@@ -40,6 +41,7 @@ __all__ = [
     "Provider",
     "RecallTask",
     "Reminder",
+    "ReplanRun",
     "ReminderPolicy",
     "SendPacer",
     "Service",

@@ -30,6 +30,7 @@ from recall.common.clock import Clock
 from recall.common.db import Database
 from recall.events.delivery import Deliverer, DeliverySettings
 from recall.privacy import retention
+from recall.reminders import replans
 from recall.reminders.accounts import Sealer, token_lookup
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 
@@ -146,11 +147,17 @@ def _tick(dispatcher: Dispatcher) -> None:
         _log.info("reminders dispatched: %s", result.outcomes)
 
 
+def _replan(database: Database, clock: Clock) -> None:
+    batches = replans.work(database, clock)
+    telemetry.ticked("replans", batches)
+
+
 def schedule(
     settings: WorkerSettings, database: Database, clock: Clock, *, blocking: bool
 ) -> tuple[BlockingScheduler | BackgroundScheduler, Dispatcher]:
-    """A scheduler whose job drains due reminders every ``worker_interval_seconds`` (never two at once), and
-    purges texts past the clinics' retention every hour."""
+    """A scheduler whose job drains due reminders every ``worker_interval_seconds`` (never two at once), whose
+    second goes on with the re-plans under way (``recall.reminders.replans``) as often, and which purges texts
+    past the clinics' retention every hour."""
     dispatcher, _gateway = build_dispatcher(settings, database, clock)
     scheduler: BlockingScheduler | BackgroundScheduler = BlockingScheduler() if blocking else BackgroundScheduler()
     scheduler.add_job(
@@ -161,6 +168,15 @@ def schedule(
         max_instances=1,
         coalesce=True,
         id="dispatch-reminders",
+    )
+    scheduler.add_job(
+        _replan,
+        "interval",
+        args=[database, clock],
+        seconds=settings.worker_interval_seconds,
+        max_instances=1,
+        coalesce=True,
+        id="replan-reminders",
     )
     scheduler.add_job(
         purge_old_texts,

@@ -3,9 +3,10 @@ back when a claim is never started, and reaped when it lapsed with the send's ou
 
 A claim is one statement, committed before anything is sent: due ``planned`` reminders become ``sending`` with a
 lease and the worker's id (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so claimers never wait for each other), and
-the attempt counter goes up there, before anything leaves the building. A reminder whose lease lapsed while
-``sending`` may or may not have gone out, so the reaper makes it ``unknown`` (``worker_lost``): never re-sent
-blindly, ``recall.reminders.recovery`` asks the provider first.
+the attempt counter goes up there, before anything leaves the building. A reminder planned under a policy version
+that a re-plan under way replaces is not claimed (``replans.stale``): the re-plan takes it first. A reminder whose
+lease lapsed while ``sending`` may or may not have gone out, so the reaper makes it ``unknown`` (``worker_lost``):
+never re-sent blindly, ``recall.reminders.recovery`` asks the provider first.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from recall.common.db import Database
+from recall.reminders import replans
 from recall.reminders.outcomes import SendIncident
 from recall.reminders.planning import Channel
 from recall.reminders.reminders import Reminder, ReminderStatus
@@ -37,7 +39,7 @@ def claim_statement(postgres: bool) -> sa.Update:
     """The claim, built once per dispatcher: the due reminders, oldest first, become this worker's."""
     due = (
         sa.select(Reminder.id)
-        .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= sa.bindparam("now"))
+        .where(Reminder.status == ReminderStatus.PLANNED, Reminder.due_at <= sa.bindparam("now"), ~replans.stale())
         .order_by(Reminder.due_at, Reminder.id)
         .limit(sa.bindparam("limit"))
     )

@@ -4,8 +4,8 @@ Why it looks like this:
 
 * The manager edits the policy as one JSON document, and every save is a new
   row, version n+1 (``recall.reminders.policy_versions``), checked by
-  ``recall.reminders.policy_validation``. A save re-plans every future booking
-  of the clinic in its own transaction (``replan_clinic``).
+  ``recall.reminders.policy_validation``. A save starts a re-plan of every future
+  booking of the clinic, done in short batches (``recall.reminders.replans``).
 * Two managers saving at once get distinct versions: the save locks the clinic
   row (``FOR NO KEY UPDATE`` on PostgreSQL, which does not block the inserts of
   bookings that reference the clinic; SQLite writers are serialized anyway), and
@@ -29,6 +29,7 @@ from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.errors import Conflict, NotFound, ValidationError
 from recall.common.timeutil import at_local, local_day, validate_zone
+from recall.reminders import replans
 from recall.reminders.planning import (
     Channel,
     PlannedStep,
@@ -36,7 +37,6 @@ from recall.reminders.planning import (
 )
 from recall.reminders.policy_validation import validate_policy
 from recall.reminders.policy_versions import ReminderPolicy, current_policy
-from recall.reminders.reminders import plan_booking
 from recall.reminders.templates import (
     SegmentInfo,
     check_template,
@@ -45,11 +45,13 @@ from recall.reminders.templates import (
     validate_template,
     worst_case_segments,
 )
-from recall.visits.booking import Booking, upcoming_bookings
 
 
 def replace_policy(session: Session, clock: Clock, actor: Actor, raw: Any) -> tuple[ReminderPolicy, list[str]]:
-    """Save the manager's document as the next version; returns the row and the warnings to show them."""
+    """Save the manager's document as the next version; returns the row and the warnings to show them.
+
+    The version and its re-plan run are committed first, then the request re-plans the first future bookings
+    itself (``replans.run_inline``); the worker re-plans the rest, batch by batch."""
     actor.require(Role.MANAGER)
     clinic = session.scalars(
         sa.select(Clinic).where(Clinic.id == actor.clinic_id).with_for_update(key_share=True)
@@ -70,20 +72,13 @@ def replace_policy(session: Session, clock: Clock, actor: Actor, raw: Any) -> tu
     session.add(row)
     try:
         session.flush()
-        replan_clinic(session, clinic.id, clock.now())  # the new version applies to every future booking now
+        run = replans.start(session, clinic.id, row.version, clock.now(), actor.staff_id)
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict("another manager saved the reminder policy at the same moment; reload and retry") from None
+    replans.run_inline(session, run, clock.now())
     return row, warnings
-
-
-def replan_clinic(session: Session, clinic_id: int, now: datetime) -> int:
-    """A policy change: every future active booking of the clinic is planned again. Returns how many."""
-    bookings = session.scalars(upcoming_bookings(now).where(Booking.clinic_id == clinic_id)).all()
-    for booking in bookings:
-        plan_booking(session, booking, now, reason="policy_changed")
-    return len(bookings)
 
 
 @dataclass(frozen=True)

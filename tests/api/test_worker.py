@@ -41,7 +41,7 @@ def test_a_worker_built_without_an_app_drains_and_ticks_at_its_interval(database
         gateway.close()
     scheduler, _ = schedule(dataclasses.replace(SETTINGS, worker_interval_seconds=7.5), database, clock, blocking=False)
     jobs = {job.id: job.trigger.interval.total_seconds() for job in scheduler.get_jobs()}
-    assert jobs == {"dispatch-reminders": 7.5, "purge-old-texts": 3600.0}
+    assert jobs == {"dispatch-reminders": 7.5, "replan-reminders": 7.5, "purge-old-texts": 3600.0}
 
 
 def test_the_settings_are_read_by_name_and_shown_without_their_secrets():
