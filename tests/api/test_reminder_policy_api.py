@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from recall.reminders import replans
 from recall.reminders.planning import DEFAULT_POLICY
 from tests.api.checks import assert_error, assert_rejected, nothing_written
-from tests.factories import api_as, iso
+from tests.factories import api_as, iso, make_booking
 
 URL = "/clinic/reminder-policy"
 THREE_SEGMENTS = (
@@ -63,6 +64,7 @@ def test_every_staff_member_reads_the_policy_in_force_and_a_new_clinic_is_on_the
         "warnings": [],
         "created_at": None,
         "created_by_id": None,
+        "replan": None,
     }
 
 
@@ -102,6 +104,31 @@ def test_a_manager_saves_the_whole_document_and_everyone_reads_it_back(client, w
     assert policy["templates"]["voice"] == document(world)["templates"]["voice"]
     read = api_as(client, world.a, "operator").get(URL)
     assert read.json["version"] == 1 and read.json["policy"] == policy
+
+
+def test_a_save_answers_with_the_replan_under_way_and_staff_read_its_progress(
+    client, database, clock, world, monkeypatch
+):
+    monkeypatch.setattr(replans, "BATCH", 2)
+    monkeypatch.setattr(replans, "INLINE", 2)
+    for day in range(2, 7):
+        make_booking(database, clock, world.a, days=day)
+    saved = api_as(client, world.a, "manager").put(URL, json={"steps": [{"offset_minutes": 1500, "channel": "sms"}]})
+    assert saved.status_code == 200, saved.get_json()
+    progress = saved.json["replan"]
+    assert {k: progress[k] for k in ("policy_version", "status", "total", "done")} == {
+        "policy_version": 1,
+        "status": "running",
+        "total": 5,
+        "done": 2,
+    }
+    assert progress["finished_at"] is None
+    assert api_as(client, world.a, "operator").get(URL).json["replan"] == progress
+    replans.work(database, clock)
+    after = api_as(client, world.a, "frontdesk").get(URL).json["replan"]
+    assert (after["status"], after["done"], after["total"]) == ("done", 5, 5)
+    assert after["finished_at"] is not None
+    assert api_as(client, world.b, "manager").get(URL).json["replan"] is None  # the other clinic saved nothing
 
 
 def test_each_save_is_a_new_version_listed_newest_first_and_old_ones_stay_readable(client, world):

@@ -13,7 +13,7 @@ from typing import Any
 from recall.clinic.clinics import get_clinic
 from recall.common.timeutil import zone
 from recall.reminders import policy as reminder_policy
-from recall.reminders import policy_versions
+from recall.reminders import policy_versions, replans
 from recall.reminders.planning import DEFAULT_POLICY, PlannedStep
 from recall.reminders.policy_validation import policy_warnings
 from recall.reminders.policy_versions import ReminderPolicy
@@ -34,13 +34,14 @@ blp = Blueprint(
 )
 
 
-def _shown(row: ReminderPolicy, warnings: list[str]) -> dict[str, Any]:
+def _shown(row: ReminderPolicy, warnings: list[str], *, progress: bool = False) -> dict[str, Any]:
     return {
         "version": row.version,
         "body": row.body,
         "warnings": warnings,
         "created_at": row.created_at,
         "created_by_id": row.created_by_id,
+        "replan": replans.latest(session(), row.clinic_id) if progress else None,
     }
 
 
@@ -57,8 +58,9 @@ def get_policy() -> Any:
             "warnings": [],
             "created_at": None,
             "created_by_id": None,
+            "replan": None,
         }
-    return _shown(row, policy_warnings(row.doc))
+    return _shown(row, policy_warnings(row.doc), progress=True)
 
 
 @blp.route("/clinic/reminder-policy", methods=["PUT"])
@@ -66,9 +68,12 @@ def get_policy() -> Any:
 @blp.arguments(PolicySchema)
 @blp.response(200, PolicyVersionSchema)
 def replace_policy(document: dict[str, Any]) -> Any:
-    """Save the whole document as the next version. Future reminders are planned by it from now on."""
+    """Save the whole document as the next version. Future reminders are planned by it from now on.
+
+    The answer comes at once: the request re-plans the soonest future bookings itself, and the worker the rest in
+    short batches, during which the clinic's other writes go on; ``replan`` is the progress."""
     row, warnings = reminder_policy.replace_policy(session(), clock(), actor(), document)
-    return _shown(row, warnings)
+    return _shown(row, warnings, progress=True)
 
 
 @blp.route("/clinic/reminder-policy/versions", methods=["GET"])

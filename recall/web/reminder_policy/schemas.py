@@ -134,12 +134,39 @@ class PolicySchema(Input):
     rate_limits = ma.fields.Nested(RateLimitsSchema)
 
 
+class ReplanSchema(Output):
+    policy_version = ma.fields.Integer(metadata={"description": "The version the future bookings are planned by."})
+    status = ma.fields.String(
+        metadata={
+            "description": "running: the worker is re-planning; done; superseded: a newer save started its own run."
+        }
+    )
+    total = ma.fields.Integer(metadata={"description": "The clinic's future bookings when the save was made."})
+    done = ma.fields.Integer(
+        metadata={
+            "description": "Bookings re-planned so far, soonest first. A reminder falling due before its booking's "
+            "turn is re-planned first, so none goes out under a replaced version."
+        }
+    )
+    started_at = Instant()
+    finished_at = Instant(allow_none=True)
+
+
 class PolicyVersionSchema(Output):
     version = ma.fields.Integer(metadata={"description": "0: the built-in default, never saved"})
     created_at = ma.fields.DateTime(allow_none=True)
     created_by_id = ma.fields.Integer(allow_none=True)
     policy = ma.fields.Nested(PolicySchema, attribute="body")
     warnings = ma.fields.List(ma.fields.String())
+    replan = ma.fields.Nested(
+        ReplanSchema,
+        allow_none=True,
+        metadata={
+            "description": "The re-plan of the clinic's future bookings that the last save started (null before "
+            "any save, and in the list of versions). A save answers at once; the worker re-plans in short "
+            "batches, and this is its progress."
+        },
+    )
 
 
 class PreviewSchema(Input):
