@@ -11,6 +11,7 @@ import pytest
 
 from recall.clinic.clinics import Clinic
 from recall.credit.payplan import load_terms
+from recall.reminders import replans
 from recall.reminders.policy_versions import latest_version
 from recall.visits.booking_outcomes import mark_attended
 from tests.console.helpers import post, text
@@ -82,6 +83,25 @@ def test_a_saved_policy_is_the_document_the_api_would_have_saved(client, databas
     assert through_api.get_json()["policy"] == body
     page = text(manager.get(f"{OFFICE}/reminder-policy?saved=1"))
     assert "Saved as version 1" in page and RU in page and 'value="180"' in page
+
+
+def test_the_editor_shows_the_replan_under_way_and_refreshes_it_until_it_is_done(
+    database, clock, world, console, monkeypatch
+):
+    monkeypatch.setattr(replans, "BATCH", 2)
+    monkeypatch.setattr(replans, "INLINE", 2)
+    for day in range(2, 7):
+        make_booking(database, clock, world.a, days=day)
+    manager = console("manager")
+    assert post(manager, f"{OFFICE}/reminder-policy", policy_form()).status_code == 302
+    page = text(manager.get(f"{OFFICE}/reminder-policy?saved=1"))
+    assert "Re-planning the future bookings under version 1: 2 of 5 done." in page
+    assert 'data-refresh="/console/office/reminder-policy/replan"' in page
+    replans.work(database, clock)
+    fragment = text(manager.get(f"{OFFICE}/reminder-policy/replan", headers={"X-Requested-With": "fetch"}))
+    assert fragment.lstrip().startswith('<div id="replan-progress">')
+    assert "All 5 future bookings are planned under version 1." in fragment and "data-refresh" not in fragment
+    assert console("operator").get(f"{OFFICE}/reminder-policy/replan").status_code == 403
 
 
 def test_an_override_for_a_service_is_saved_with_its_steps(client, world, console):

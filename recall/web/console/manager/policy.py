@@ -15,7 +15,7 @@ from recall.clinic.catalog import list_providers, list_services
 from recall.common.actors import Role
 from recall.common.errors import ValidationError
 from recall.reminders import policy as reminder_policy
-from recall.reminders import policy_versions
+from recall.reminders import policy_versions, replans
 from recall.reminders.planning import DEFAULT_POLICY, TEMPLATE_CHANNELS, Channel, Fallback, OnMachine
 from recall.reminders.policy_validation import policy_warnings
 from recall.web.common import clock, session
@@ -45,6 +45,7 @@ def _editor(
         errors=errors,
         version=version,
         warnings=warnings,
+        replan=replans.latest(session(), clinic_id),
         rows=policy_form.rows,
         services=session().scalars(list_services(clinic_id)).all(),
         providers=session().scalars(list_providers(clinic_id)).all(),
@@ -63,6 +64,14 @@ def _editor(
 def policy() -> Any:
     _version, body, _warnings = _saved()
     return _editor(policy_form.values(body), {}, saved=request.args.get("saved", type=int))
+
+
+@blp.get("/reminder-policy/replan")
+@page(Role.MANAGER)
+def replan_progress() -> Any:
+    """The re-plan's progress alone, for console.js to refresh while it runs."""
+    _version, body, _warnings = _saved()
+    return _editor(policy_form.values(body), {}, fragment="manager/_replan.html")
 
 
 def _checked() -> tuple[Any, policy_form.Built, Errors]:
