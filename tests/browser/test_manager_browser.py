@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from recall.reminders import replans
 from recall.visits.booking_outcomes import mark_attended
 from tests.factories import actor_of, make_booking, make_task
 
@@ -83,6 +84,31 @@ def test_a_manager_changes_the_policy_previews_it_in_russian_and_chinese_and_run
     assert page.locator("#surge").is_visible()
     _loaded(page, ".dashboard img")
     shot(page, "dashboard-surge")
+
+
+def test_the_policy_page_follows_the_replan_without_a_reload_until_it_is_done(live, page, shot, monkeypatch):
+    monkeypatch.setattr(replans, "BATCH", 2)
+    monkeypatch.setattr(replans, "INLINE", 2)
+    for day in range(2, 7):
+        make_booking(live.database, live.clock, live.world.a, days=day)
+    live.sign_in(page, "manager")
+    page.wait_for_url(re.compile(r"/console/office/$"))
+    page.get_by_role("link", name="Reminder policy").click()
+    page.get_by_label("Minutes before the visit").first.fill("1500")
+    page.get_by_role("button", name="Save policy").first.click()
+    page.wait_for_url(re.compile(r"saved=1"))
+    progress = page.locator("#replan-progress")
+    assert "2 of 5 done" in progress.inner_text()
+    shot(page, "policy-replanning")
+    page.evaluate("window.reloaded = false")  # a reload would drop this flag
+    with live.database.writer() as s:
+        replans.run_batch(s, replans.latest(s, live.world.a.clinic.id).id, live.clock.now())
+    progress.get_by_text("4 of 5 done").wait_for(timeout=15_000)
+    replans.work(live.database, live.clock)  # a second refresh: the fresh element goes on refreshing itself
+    progress.get_by_text("All 5 future bookings are planned under version 1.").wait_for(timeout=15_000)
+    assert page.evaluate("window.reloaded") is False
+    assert page.locator("#replan-progress[data-refresh]").count() == 0
+    shot(page, "policy-replanned")
 
 
 def test_the_office_works_on_a_tablet(live, page, shot):

@@ -2,6 +2,7 @@
 // live countdowns, periodic refresh and server-side field checks. Plain JS, served by the app.
 (function () {
   "use strict";
+  var refreshing = {};  // element id -> its refresh timer
   var csrf = function () { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; };
 
   function swap(target, html) {
@@ -69,10 +70,16 @@
       if (sel.dataset.wired) return; sel.dataset.wired = "1";
       sel.addEventListener("change", function () { sel.form.submit(); });
     });
+    // One timer per element id, which looks the element up each time: a refresh replaces the element with the
+    // fresh one (same id), and that one goes on refreshing while it still asks to (an ended job's does not).
     root.querySelectorAll("[data-refresh]").forEach(function (el) {
-      if (el.dataset.wired) return; el.dataset.wired = "1";
-      var every = parseInt(el.dataset.every || "30", 10) * 1000;
-      setInterval(function () { if (document.body.contains(el)) send("GET", el.dataset.refresh, undefined, "#" + el.id); }, every);
+      if (!el.id || refreshing[el.id]) return;
+      var id = el.id, every = parseInt(el.dataset.every || "30", 10) * 1000;
+      refreshing[id] = setInterval(function () {
+        var now = document.getElementById(id);
+        if (!now || !now.dataset.refresh) { clearInterval(refreshing[id]); delete refreshing[id]; return; }
+        send("GET", now.dataset.refresh, undefined, "#" + id);
+      }, every);
     });
     root.querySelectorAll("input[data-check-url]").forEach(function (input) {
       if (input.dataset.wired) return; input.dataset.wired = "1";
