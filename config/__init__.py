@@ -27,6 +27,8 @@ TWILIO_CREDENTIALS_KEY      optional str  none                  Fernet key(s), c
 PUBLIC_BASE_URL             str           ""                    absolute http(s) address Twilio calls back and
                                                                 signs (behind a proxy: the proxy's)
 WORKER_CONCURRENCY          int 1..256    32                    parallel sends of one worker process
+WORKER_PROCESSES            int 0..64     1                     sending processes of `recall worker` (0: one
+                                                                per core)
 WORKER_INTERVAL_SECONDS     float > 0     1.0                   seconds between the worker's looks for due work
 WEBHOOK_INTERVAL_SECONDS    float > 0     1.0                   seconds between the worker's looks for due webhooks
 WEBHOOK_CONCURRENCY         int 1..64     8                     parallel webhook POSTs of one worker process

@@ -137,6 +137,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONSOLE_COOKIE_SECURE", "bool", True, "send the console's cookie over HTTPS only"),
     # Beyond 256 parallel sends a process only queues them, holding a connection each.
     Setting("WORKER_CONCURRENCY", "int", 32, "parallel sends of one worker process", at_least=1, at_most=256),
+    Setting(
+        "WORKER_PROCESSES", "int", 1, "sending processes of `recall worker` (0: one per core)", at_least=0, at_most=64
+    ),
     Setting("WORKER_INTERVAL_SECONDS", "float", 1.0, "seconds between the worker's looks for due work", more_than=0),
     # Metrics (recall.web.metrics): who may scrape /metrics.
     Setting("METRICS_TOKEN", "str", "", "the bearer token a scrape of /metrics must carry (empty: none)", secret=True),

@@ -4,6 +4,11 @@ The scheduler only decides *when* to look; the database decides who sends what
 (claims are leases), so any number of these may run, in their own processes or
 inside the web process of the one-command demo.
 
+``recall worker --processes N`` runs N of them on one machine (``run_processes``): a send costs a few ms of Python
+under one process's GIL, so one process keeps one core busy long before the network is the limit. They share
+nothing but the database: claims with ``SKIP LOCKED`` on PostgreSQL (SQLite's claim is one write under its lock),
+one pacing row per clinic and channel, so together they keep each clinic's rate.
+
 It needs no Flask app: it is given its settings (``WorkerSettings``, typed, read from the service's settings
 once), a Database and a clock. ``recall worker`` and ``serve`` (recall.web.cli) build those and call it.
 """
@@ -12,10 +17,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import multiprocessing
 import os
 import signal
 import socket
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -219,3 +227,61 @@ def run_until_stopped(settings: WorkerSettings, database: Database, clock: Clock
         if scheduler.running:
             scheduler.shutdown(wait=True)
         deliverer.close()
+
+
+RESTART_AFTER = 5.0  # seconds before a sending process that died is started again
+
+
+def processes_for(setting: int) -> int:
+    """How many sending processes ``WORKER_PROCESSES`` asks for: 0 is one per core."""
+    return setting or os.cpu_count() or 1
+
+
+def exit_with_parent(parent: int) -> None:
+    """In a sending process: when ``parent``, the supervisor that started it, is gone (killed outright, maybe
+    before this process got this far), stop gently as on SIGTERM, so no sender outlives its supervisor."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="recall-parent-watch", daemon=True).start()
+
+
+def run_processes(count: int, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """Supervise ``count`` sending processes, each ``target(*args)`` (a whole worker: ``run_until_stopped``),
+    started fresh (spawn: no connection crosses a fork). One that dies is started again after RESTART_AFTER.
+    SIGTERM or SIGINT is passed on to each, which stops gently, and waited for."""
+    spawn = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    children: list[Any] = [None] * count
+    died_at: list[float | None] = [None] * count
+
+    def start(index: int) -> None:
+        child = spawn.Process(target=target, args=args, name=f"recall-worker-{index}")
+        child.start()
+        children[index], died_at[index] = child, None
+
+    def stop(signum: int, _frame: object) -> None:
+        _log.info("signal %s: stopping %s sending processes gently", signum, count)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for index in range(count):
+        start(index)
+    while not stopping.wait(0.5):
+        for index, child in enumerate(children):
+            if child.is_alive():
+                continue
+            if died_at[index] is None:
+                _log.warning("sending process %s exited with %s; starting another", index, child.exitcode)
+                died_at[index] = time.monotonic()
+            elif time.monotonic() - (died_at[index] or 0.0) >= RESTART_AFTER:
+                start(index)
+    for child in children:
+        if child.is_alive():
+            child.terminate()  # SIGTERM: the child's own gentle stop
+    for child in children:
+        child.join()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import click
 import sqlalchemy as sa
@@ -24,7 +25,10 @@ from recall.clinic.opening import create_clinic
 from recall.clinic.signin import LinkKind, issue_link
 from recall.clinic.staff import Staff, create_staff, get_staff, issue_token
 from recall.common.actors import STAFF_ROLES, Actor, Role
+from recall.common.clock import Clock
 from recall.common.db import Database
+from recall.common.logs import LogFormat
+from recall.common.logs import configure as configure_logging
 from recall.demo import load_demo
 from recall.migrate import upgrade
 from recall.web import cli_imports
@@ -32,6 +36,9 @@ from recall.web.common import clock, database
 from recall.worker import (
     WorkerSettings,
     build_dispatcher,
+    exit_with_parent,
+    processes_for,
+    run_processes,
     run_until_stopped,
     schedule,
     schedule_webhooks,
@@ -141,9 +148,24 @@ def _callback_base(settings: Mapping[str, Any], development_default: str) -> str
     return configured
 
 
+def sending_process(
+    settings: WorkerSettings, url: str, engine: dict[str, Any], logs: tuple[str, str], now: Clock, supervisor: int
+) -> None:
+    """One of ``recall worker --processes N``'s processes: a whole worker of its own, on its own engine."""
+    configure_logging(logs[0], cast(LogFormat, logs[1]))
+    exit_with_parent(supervisor)
+    run_until_stopped(settings, Database(url, **engine), now)
+
+
 @group.command("worker")
 @click.option("--once", is_flag=True, help="send what is due now and exit")
-def worker_cmd(once: bool) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="sending processes to run (0: one per core); default: the WORKER_PROCESSES setting",
+)
+def worker_cmd(once: bool, processes: int | None) -> None:
     """Send due reminders through Twilio: APScheduler ticks until stopped (any number may run)."""
     app_settings = current_app.config
     # Without a server of its own, a development worker is called back at serve's default address.
@@ -152,12 +174,20 @@ def worker_cmd(once: bool) -> None:
         public_base_url=_callback_base(app_settings, "http://127.0.0.1:8000"),
     )
     # Each parallel send holds a connection while it is recorded; size the pool for them.
-    db = Database(
-        app_settings["DATABASE_URL"],
-        busy_timeout_ms=app_settings["SQLITE_BUSY_TIMEOUT_MS"],
-        pool_size=settings.worker_concurrency + 4,
-        max_overflow=4,
-    )
+    engine = {
+        "busy_timeout_ms": app_settings["SQLITE_BUSY_TIMEOUT_MS"],
+        "pool_size": settings.worker_concurrency + 4,
+        "max_overflow": 4,
+    }
+    count = processes_for(app_settings["WORKER_PROCESSES"] if processes is None else processes)
+    if count > 1 and not once:
+        click.echo(f"recall worker: {count} sending processes, each looking every {settings.worker_interval_seconds} s")
+        logs = (app_settings["LOG_LEVEL"], app_settings["LOG_FORMAT"])
+        run_processes(
+            count, sending_process, (settings, app_settings["DATABASE_URL"], engine, logs, clock(), os.getpid())
+        )
+        return
+    db = Database(app_settings["DATABASE_URL"], **engine)
     if once:
         dispatcher, gateway = build_dispatcher(settings, db, clock())
         click.echo(f"dispatched: {dispatcher.drain().outcomes}")
