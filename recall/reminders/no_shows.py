@@ -113,25 +113,68 @@ class NoShowReport:
         return "significant" if test.significant else "not_significant"
 
     @property
+    def finding(self) -> Finding:
+        """What the statement says, as facts: for a reader that puts them in words of its own language."""
+        test = self.treated.test
+        return Finding(
+            self.verdict,
+            self.causal,
+            _rate(self.treated),
+            _rate(self.control),
+            test.difference if test else None,
+            test.p_value if test else None,
+        )
+
+    @property
     def statement(self) -> str:
-        t, c, test = self.treated, self.control, self.treated.test
-        kind = "" if self.causal else " This comparison is not causal: without a holdout, the patients who get no "
-        if not self.causal:
+        """The finding in one English sentence (the API's ``statement``)."""
+        f = self.finding
+        t, c = f.treated, f.control
+        kind = "" if f.causal else " This comparison is not causal: without a holdout, the patients who get no "
+        if not f.causal:
             kind += "reminder differ from the others; switch on reminder_holdout_percent to measure the effect."
-        if test is None:
+        if f.difference is None or f.p_value is None:
             return f"Not enough data: {t.name} {t.bookings} and {c.name} {c.bookings} bookings with an outcome.{kind}"
-        said = "is significant" if test.significant else "is not significant yet"
+        said = "is significant" if f.verdict == "significant" else "is not significant yet"
         return (
             f"No-show rate {t.name} {_pct(t)} against {c.name} {_pct(c)}: the difference of "
-            f"{test.difference * 100:+.1f} points {said} (two-proportion z-test, p = {test.p_value:.3f}).{kind}"
+            f"{f.difference * 100:+.1f} points {said} (two-proportion z-test, p = {f.p_value:.3f}).{kind}"
         )
 
 
-def _pct(g: Group) -> str:
-    rate, ci = g.no_show_rate, g.interval
-    if rate is None or ci is None:
+@dataclass(frozen=True)
+class Rate:
+    """One arm's no-show rate as the statement gives it."""
+
+    name: str  # reminded, held_out or not_reminded
+    bookings: int
+    rate: float | None
+    low: float | None  # the Wilson 95 % interval
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The statement's facts: the verdict, whether the comparison is causal, both arms' rates, and the difference
+    with its p-value (None, as the verdict no_data, while an arm has no booking with an outcome)."""
+
+    verdict: str
+    causal: bool
+    treated: Rate
+    control: Rate
+    difference: float | None
+    p_value: float | None
+
+
+def _rate(g: Group) -> Rate:
+    ci = g.interval
+    return Rate(g.name, g.bookings, g.no_show_rate, ci[0] if ci else None, ci[1] if ci else None)
+
+
+def _pct(r: Rate) -> str:
+    if r.rate is None or r.low is None or r.high is None:
         return "n/a"
-    return f"{rate * 100:.1f} % (95 % CI {ci[0] * 100:.1f}-{ci[1] * 100:.1f} %, n = {g.bookings})"
+    return f"{r.rate * 100:.1f} % (95 % CI {r.low * 100:.1f}-{r.high * 100:.1f} %, n = {r.bookings})"
 
 
 _FLAGS = tuple(Channel)

@@ -13,7 +13,10 @@ import pytest
 from recall.clinic.clinics import Clinic
 from recall.clinic.staff import Staff
 from recall.queue.attempts import Outcome
+from recall.reminders.planning import Channel as Via
+from recall.visits.booking import BookingStatus
 from recall.visits.booking_outcomes import mark_attended
+from tests.api.test_no_show_report import at, visit
 from tests.console.helpers import post, text
 from tests.factories import actor_of, api_as, make_booking, make_task
 from tests.integration import _report_rows as report_rows
@@ -195,6 +198,7 @@ def test_only_a_manager_may_open_the_office(console, office, who):
     member = console(who)
     paths = [f"{OFFICE}/", f"{OFFICE}/reminder-policy", f"{OFFICE}/pay-plan", f"{OFFICE}/clinic"]
     paths += [f"{OFFICE}/charts/{name}.svg" for name in CHARTS] + [f"{OFFICE}/tables/{n}.csv" for n in CHARTS]
+    paths += [f"{OFFICE}/tables/{n}.csv" for n in ("funnel", "answer_times", "no_shows")]
     paths += [f"{OFFICE}/pay-plan/what-if?from=2026-03-01&to=2026-03-03", f"{OFFICE}/pay-plan/what-if.svg"]
     for path in paths:
         assert member.get(path).status_code == 403, path
@@ -256,3 +260,93 @@ def test_the_funnel_and_time_to_answer_are_the_reports_team_rows_and_download_as
     assert "Recall funnel" in page and "Time to answer" in page
     assert f"{OFFICE}/tables/funnel.csv?group={group}" in page
     assert f"{OFFICE}/tables/answer_times.csv?group={group}" in page
+
+
+WEEK = "from=2026-03-02&to=2026-03-08"  # Stockholm's days of the visits ``at`` gives
+
+
+@pytest.fixture
+def no_show_week(database, world):
+    """Reminded arm: 4 attended (2 of them also got the voice call), 2 no-shows, 1 cancelled, all sent the SMS.
+    Held out: 1 attended, 3 no-shows. Planned before the holdout: 1 attended. Out of range: a no-show on 9 March."""
+    sent = [(Via.SMS, Via.VOICE)] * 2 + [(Via.SMS,)] * 2
+    for i, status in enumerate([BookingStatus.ATTENDED] * 4 + [BookingStatus.NO_SHOW] * 2 + [BookingStatus.CANCELLED]):
+        visit(database, world, at(i), status=status, holdout=False, sent=sent[i] if i < 4 else (Via.SMS,))
+    for i, status in enumerate([BookingStatus.ATTENDED] + [BookingStatus.NO_SHOW] * 3, start=7):
+        visit(database, world, at(i), status=status, holdout=True)
+    visit(database, world, at(11), status=BookingStatus.ATTENDED, sent=(Via.SMS,))
+    visit(database, world, at(0) + timedelta(days=7), status=BookingStatus.NO_SHOW, holdout=True)
+    return world
+
+
+def test_the_no_show_card_and_its_csv_are_the_reports_rows_and_the_hand_counts(client, console, no_show_week):
+    api = api_as(client, no_show_week.a, "manager").get(f"/reports/no-shows?{WEEK}").get_json()
+    manager = console("manager")
+    rows = _csv(manager.get(f"{OFFICE}/tables/no_shows.csv?{WEEK}"))
+    assert rows[0][:8] == ["Breakdown", "Group", "Name in the API", "Bookings with an outcome", "Attended",
+                           "No-shows", "Cancelled", "No-show rate"]  # fmt: skip
+    mine = {r[2]: r for r in rows[1:]}
+    groups = [*api["arms"], *api["channels"], *api["steps"]]
+    assert [r[2] for r in rows[1:]] == [g["group"] for g in groups]
+    for g in groups:
+        row = mine[g["group"]]
+        assert [int(v) for v in row[3:7]] == [g["bookings"], g["attended"], g["no_shows"], g["cancelled"]]
+        for value, key in zip(row[7:12], ("no_show_rate", "ci_low", "ci_high", "difference", "p_value"), strict=True):
+            assert (None if value == "" else float(value)) == pytest.approx(g[key]), (g["group"], key)
+        assert row[12] == {None: "", True: "Yes", False: "No"}[g["significant"]]
+    # By hand: reminded 2 no-shows of 6 (and 1 cancelled), held out 3 of 4; pooled 5/10, z = -1.291, p = 0.197.
+    assert [r[3:7] for r in rows[1:3]] == [["6", "4", "2", "1"], ["4", "1", "3", "0"]]
+    assert [r[1] for r in rows[1:]] == ["Reminded", "Held out", "SMS", "Automated voice call",
+                                        "SMS, 1 day before", "Automated voice call, 2 hours before"]  # fmt: skip
+    assert float(rows[1][7]) == pytest.approx(1 / 3) and float(rows[2][7]) == 0.75
+    assert float(rows[1][11]) == pytest.approx(0.1967, abs=1e-4) and rows[1][12] == "No"
+    assert (api["mode"], api["outside_holdout"], mine["voice"][3:6]) == ("holdout", 1, ["2", "2", "0"])
+    page = text(manager.get(f"{OFFICE}/?{WEEK}"))
+    assert 'id="no-shows"' in page and 'data-table="no_shows"' in page
+    assert f"{OFFICE}/tables/no_shows.csv?from=2026-03-02&amp;to=2026-03-08" in page
+    assert "No-show rate of the reminded bookings: 33.3 % (95% interval 9.7 % to 70.0 %, n = 6)" in page
+    assert "of the held-out ones: 75.0 % (95% interval 30.1 % to 95.4 %, n = 4)" in page
+    assert "The difference of -41.7 percentage points is not significant yet" in page and "p = 0.197" in page
+    assert "so the comparison of the arms is causal" in page and "1 booking planned while no holdout" in page
+    assert api["statement"] == (  # the API's English sentence, from the same facts
+        "No-show rate reminded 33.3 % (95 % CI 9.7-70.0 %, n = 6) against held_out 75.0 % (95 % CI 30.1-95.4 %, "
+        "n = 4): the difference of -41.7 points is not significant yet (two-proportion z-test, p = 0.197)."
+    )
+
+
+def test_the_no_show_statement_and_card_speak_the_managers_language(database, console, no_show_week):
+    with database.writer() as s:
+        s.get_one(Staff, no_show_week.a.staff["manager"].id).language = "pl"
+        s.commit()
+    manager = console("manager")
+    page = text(manager.get(f"{OFFICE}/?{WEEK}"))
+    assert "Nieobecności z przypomnieniami i bez nich" in page
+    assert "Odsetek nieobecności wśród rezerwacji z przypomnieniem: 33,3 % (przedział 95% od 9,7 % do 70,0 %" in page
+    assert "Różnica -41,7 pkt proc. nie jest jeszcze istotna" in page and "p = 0,197" in page
+    assert "No-show rate of the reminded" not in page and "not significant" not in page
+    rows = _csv(manager.get(f"{OFFICE}/tables/no_shows.csv?{WEEK}"))
+    assert rows[0][7] == "Odsetek nieobecności" and rows[2][1] == "Wyłączone" and rows[1][12] == "Nie"
+
+
+def test_without_a_holdout_the_no_show_card_compares_reminded_with_not_reminded_and_is_not_causal(
+    database, console, world
+):
+    for i, status in enumerate([BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.NO_SHOW]):
+        visit(database, world, at(i), status=status, sent=(Via.SMS,) if i < 2 else ())
+    manager = console("manager")
+    rows = _csv(manager.get(f"{OFFICE}/tables/no_shows.csv?{WEEK}"))
+    assert [(r[1], r[2], r[3], r[5]) for r in rows[1:3]] == [("Reminded", "reminded", "2", "1"),
+                                                            ("Not reminded", "not_reminded", "1", "1")]  # fmt: skip
+    page = text(manager.get(f"{OFFICE}/?{WEEK}"))
+    assert "of those not reminded: 100.0 %" in page and "This comparison is not causal" in page
+    assert f'href="{OFFICE}/clinic#holdout"' in page
+
+
+def test_an_empty_range_shows_the_no_show_cards_empty_state(console, no_show_week):
+    manager = console("manager")
+    page = manager.get(f"{OFFICE}/?from=2026-04-01&to=2026-04-07")
+    assert page.status_code == 200
+    assert 'id="no-shows-empty"' in text(page) and "there is nothing to compare" in text(page)
+    assert _csv(manager.get(f"{OFFICE}/tables/no_shows.csv?from=2026-04-01&to=2026-04-07"))[1:] == []
+    other = console("manager", clinic="b")  # and another clinic's manager sees none of clinic a's bookings
+    assert _csv(other.get(f"{OFFICE}/tables/no_shows.csv?{WEEK}"))[1:] == []

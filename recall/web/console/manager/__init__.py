@@ -1,4 +1,5 @@
-"""The manager's office: the dashboard (``views``: figures from ``figures``, charts drawn by ``charts``), the
+"""The manager's office: the dashboard (``views``: figures from ``figures`` and ``report_tables``, the no-show
+report's statement in the manager's words from ``no_show_words``, charts drawn by ``charts``), the
 reminder policy editor (``policy``, its form in ``policy_form``), the pay plan with its what-if (``payplan``),
 clinic settings (``settings``) and the payroll download (``exports``); the team pages (staff, invites, tokens,
 the CRM's launch secret) are a blueprint nested in it (``manager.team``)."""

@@ -24,8 +24,10 @@ from recall.web.console.manager.forms import Errors, load
 from recall.web.queue_stats.routes import kpi_range
 from recall.web.queue_stats.schemas import KpiArgs, StaffingArgs
 
-# The kinds of cell: how a value is shown (the CSV holds it as the API gives it).
+# The kinds of cell: how a value is shown (the CSV holds it as the API gives it). A p-value shows 3 decimals, so
+# that one just above 0.05 does not read as 0.05.
 TEXT, COUNT, RATIO, MONEY, SECONDS, DAY, DECIMAL = "text", "count", "ratio", "money", "seconds", "day", "decimal"
+P_VALUE = "p_value"
 BANDS = ("not_yet_due", "overdue_under_1_day", "overdue_1_to_7_days", "overdue_7_to_30_days", "overdue_over_30_days")
 
 

@@ -17,7 +17,7 @@ from recall.common.actors import Role
 from recall.common.errors import NotFound, ValidationError
 from recall.events import endpoints as webhook_endpoints
 from recall.web.common import clock, session
-from recall.web.console.manager import blp, charts, figures, report_tables
+from recall.web.console.manager import blp, charts, figures, no_show_words, report_tables
 from recall.web.console.manager.figures import MONEY, Table
 from recall.web.console.operator.targets import targets_context
 from recall.web.console.pages import clinic, field_errors, page, render
@@ -46,7 +46,7 @@ def _table(name: str) -> tuple[Table, dict[str, Any]]:
     if name == "queue":
         health = figures.health_now(clinic(), session(), now)
         return figures.queue_table(health), {}
-    if name in ("kpis", "conversion", "funnel", "answer_times"):
+    if name in ("kpis", "conversion", "funnel", "answer_times", "no_shows"):
         kpis, errors = _kpis(kpi)
         if kpis is None:
             raise ValidationError(next(iter(errors.values()))[0])
@@ -54,6 +54,8 @@ def _table(name: str) -> tuple[Table, dict[str, Any]]:
             return report_tables.funnel_table(clinic(), session(), kpis), {}
         if name == "answer_times":
             return report_tables.answer_table(clinic(), session(), now, kpis), {}
+        if name == "no_shows":
+            return report_tables.no_show_table(report_tables.no_shows(clinic(), session(), kpis)), {}
         maker = figures.kpi_table if name == "kpis" else figures.conversion_table
         return maker(kpis), {"group": kpis.group}
     if name == "earnings":
@@ -80,12 +82,14 @@ def dashboard() -> Any:
     kpis, kpi_errors = _kpis(kpi)
     earnings, start, end = figures.earnings_table(clinic(), session(), now)
     staffing, plan = figures.staffing_table(clinic(), session(), now, plan_args)
+    no_shows = report_tables.no_shows(clinic(), session(), kpis) if kpis else None
     tables = {
         "queue": figures.queue_table(health),
         "kpis": figures.kpi_table(kpis) if kpis else None,
         "conversion": figures.conversion_table(kpis) if kpis else None,
         "funnel": report_tables.funnel_table(clinic(), session(), kpis) if kpis else None,
         "answer_times": report_tables.answer_table(clinic(), session(), now, kpis) if kpis else None,
+        "no_shows": report_tables.no_show_table(no_shows) if no_shows else None,
         "earnings": earnings,
         "staffing": staffing,
     }
@@ -110,6 +114,9 @@ def dashboard() -> Any:
         health=health,
         surge=figures.surge_lines(health.surge),
         webhooks_down=_webhooks_down(),
+        no_shows=no_shows,
+        no_show_statement=no_show_words.statement(no_shows) if no_shows else [],
+        no_show_outside=no_show_words.outside_holdout(no_shows) if no_shows else None,
         tables=tables,
         inline=inline,
         kpis=kpis,
