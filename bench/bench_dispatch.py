@@ -12,7 +12,9 @@ RoutingHttpClient) pointed at the stand-in:
 * bare:     ``--reminders`` calls of ``TwilioGateway.send_sms`` (``client.messages.create`` plus the
             idempotency header), nothing else; run before and after the dispatch, the mean is the baseline;
 * dispatch: ``recall.dispatch.Dispatcher.drain()`` over as many due SMS reminders (bulk-loaded), with the
-            same settings as ``flask recall worker``: claim under a lease, check, render, send, record.
+            same settings as ``flask recall worker``: claim under a lease, check, render, send, record. With
+            ``--processes N``, N sending processes (``recall worker --processes N``) share the same total
+            concurrency, each started and ready before the clock starts.
 
 The dispatch clinic has no rate limit: its policy says ``"sms_per_second": null`` (no limit of ours);
 ``--no-limit-as max`` uses a policy at the highest rate a policy takes, 100/s, instead.
@@ -23,13 +25,16 @@ Then one run per ``--rates`` entry (rate:count) with a policy at that rate: the 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -106,6 +111,7 @@ def measure(name: str, standin: StandInProcess, run: Callable[[], dict[str, int]
     cpu0, sc0, t0 = time.process_time(), standin.cpu_seconds(), time.perf_counter()
     outcomes = run()
     wall, cpu, scpu = time.perf_counter() - t0, time.process_time() - cpu0, standin.cpu_seconds() - sc0
+    cpu += getattr(run, "children_cpu", [0.0])[0]  # the sending processes', with --processes
     times = sorted(r["at"] for r in standin.creates() if r["status"] == 201)
     return Phase(name, outcomes.get("sent", 0), wall, cpu, scpu, times, outcomes)
 
@@ -189,6 +195,65 @@ def dispatch(
     return run
 
 
+def _drain_in_process(
+    url: str, base_url: str, concurrency: int, max_seconds: float, ready: Any, go: Any, results: Any
+) -> None:
+    """One sending process of ``--processes``: a dispatcher of its own, as ``recall worker --processes`` runs."""
+    import recall.models  # noqa: F401  (every table, as the service's processes have them)
+
+    db = Database(url, pool_size=concurrency + 4, max_overflow=4)
+    gateway = TwilioGateway(ACCOUNT, TOKEN, base_url=base_url, max_pool=concurrency + 4)
+    settings = DispatchSettings(
+        worker_id=f"bench:{os.getpid()}", callback_base=CALLBACK, concurrency=concurrency, default_from=FROM
+    )
+    dispatcher = Dispatcher(db, SystemClock(), gateway, gateway, settings)
+    ready.wait()
+    go.wait()
+    cpu = time.process_time()
+    outcomes = dispatcher.drain(max_seconds=max_seconds).outcomes
+    results.put((outcomes, time.process_time() - cpu))
+    gateway.close()
+    db.dispose()
+
+
+def dispatch_processes(
+    db: Database, url: str, base_url: str, processes: int, concurrency: int, max_seconds: float
+) -> Callable[[], dict[str, int]]:
+    """``processes`` sending processes of ``concurrency / processes`` threads each, started and ready before the
+    clock starts (their imports are not the dispatch's), draining the same due reminders."""
+    spawn = multiprocessing.get_context("spawn")
+    ready, go, results = spawn.Barrier(processes + 1), spawn.Event(), spawn.Queue()
+    each = max(1, concurrency // processes)
+    children = [
+        spawn.Process(target=_drain_in_process, args=(url, base_url, each, max_seconds, ready, go, results))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+    ready.wait()
+    cpu = [0.0]
+
+    def run() -> dict[str, int]:
+        before = recorded_sent(db)
+        go.set()
+        total: Counter[str] = Counter()
+        for _ in children:
+            outcomes, seconds = results.get(timeout=max_seconds + 60)
+            total.update(outcomes)
+            cpu[0] += seconds
+        for child in children:
+            child.join(30)
+        outcomes = dict(total)
+        missing = outcomes.get("sent", 0) - (recorded_sent(db) - before)
+        if missing:
+            outcomes["SENT BUT NOT RECORDED"] = missing
+        left = cancel_leftovers(db)
+        return {**outcomes, "left unsent (time cap)": left} if left else outcomes
+
+    run.children_cpu = cpu  # type: ignore[attr-defined]
+    return run
+
+
 def recorded_sent(db: Database) -> int:
     with db.reader() as s:
         return (
@@ -215,6 +280,13 @@ def main() -> int:
         help="the throughput clinic's rate: null in its policy (no limit) or the maximum, 100/s",
     )
     parser.add_argument("--max-seconds", type=float, default=240, help="time cap per measured phase")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="sending processes sharing --concurrency, as `recall worker --processes` (default %(default)s: "
+        "the dispatcher in this process)",
+    )
     parser.add_argument(
         "--prefetch",
         type=int,
@@ -253,9 +325,15 @@ def main() -> int:
             bare_loop(gateway, args.reminders, args.concurrency, 5_000_000, args.max_seconds),
         )
         bare1.show()
-        run = measure(
-            "recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds, args.prefetch)
-        )
+        if args.processes > 1:
+            sending = dispatch_processes(
+                db, bdb.url, standin.base_url, args.processes, args.concurrency, args.max_seconds
+            )
+            run = measure(f"recall dispatch, {args.processes} processes", standin, sending)
+        else:
+            run = measure(
+                "recall dispatch", standin, dispatch(db, gateway, args.concurrency, args.max_seconds, args.prefetch)
+            )
         run.show()
         unrecorded = run.outcomes.get("SENT BUT NOT RECORDED", 0)
         bare2 = measure(
