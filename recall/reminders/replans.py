@@ -23,11 +23,13 @@ Why it looks like this:
 from __future__ import annotations
 
 import enum
+import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.clinics import Clinic
@@ -41,6 +43,7 @@ BATCH = 25  # bookings per transaction: about what one checkout takes, on SQLite
 INLINE = 200  # bookings the saving request re-plans itself; the worker does the rest
 HORIZON = timedelta(minutes=10)  # stale reminders due this soon are re-planned ahead of the soonest-first pass
 REASON = "policy_changed"
+_log = logging.getLogger(__name__)
 
 
 class ReplanStatus(str, enum.Enum):
@@ -165,10 +168,21 @@ def replan(session: Session, clinic: Clinic, bookings: Sequence[Booking], now: d
 
 
 def run_inline(session: Session, run: ReplanRun, now: datetime) -> ReplanRun:
-    """The saving request's share of the run: batches until ``INLINE`` bookings, or the run is done."""
+    """The saving request's share of the run: batches until ``INLINE`` bookings, or the run is done. The save
+    has committed by then: a database that refuses a batch (busy, a lock timeout) ends the share, not the save,
+    and the worker goes on from the cursor."""
     current: ReplanRun | None = run
     for _ in range(max(1, INLINE // BATCH)):
-        current = run_batch(session, run.id, now)
+        try:
+            current = run_batch(session, run.id, now)
+        except DBAPIError as exc:
+            session.rollback()
+            _log.warning(
+                "clinic %s: the re-plan's first batches stopped (%s); the worker goes on",
+                run.clinic_id,
+                exc.__class__.__name__,
+            )
+            break
         if current is None or current.status != ReplanStatus.RUNNING.value:
             break
     return current or run

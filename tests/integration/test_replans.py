@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
 import config
 from recall.common.clock import FixedClock
@@ -229,3 +230,22 @@ def test_the_worker_carries_a_replan_to_its_end_by_itself(database, clock, world
         scheduler.shutdown(wait=True)
     assert run_of(database, world.a.clinic.id).status == "done"
     assert [planned(database, b.id) for b in made] == [[(1, 1500)]] * 9
+
+
+def test_a_database_refusing_the_requests_share_leaves_the_save_and_the_worker_finishes_the_replan(
+    database, clock, world, people, small_batches, monkeypatch
+):
+    made = bookings(database, clock, world, 3)
+    real = replans.run_batch
+
+    def busy(*_args: Any, **_kw: Any) -> Any:
+        raise OperationalError("UPDATE reminders", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(replans, "run_batch", busy)
+    with database.writer() as s:
+        row, _ = replace_policy(s, clock, people["manager"], steps(1500))
+    assert row.version == 1
+    assert run_of(database, world.a.clinic.id).status == "running"
+    monkeypatch.setattr(replans, "run_batch", real)
+    replans.work(database, clock)
+    assert [planned(database, b.id) for b in made] == [[(1, 1500)]] * 3
