@@ -207,15 +207,24 @@ def work(database: Database, clock: Clock, *, size: int | None = None, budget: f
 
 
 def _due_stale(session: Session, run: ReplanRun, now: datetime, size: int) -> list[Booking]:
-    stale_ids = sa.select(Reminder.booking_id).where(
-        Reminder.clinic_id == run.clinic_id,
-        Reminder.status == ReminderStatus.PLANNED,
-        Reminder.due_at <= now + HORIZON,
-        Reminder.policy_version < run.policy_version,
-        Reminder.fallback_of_id.is_(None),
-    )
-    query = sa.select(Booking).where(Booking.clinic_id == run.clinic_id, is_upcoming(now), Booking.id.in_(stale_ids))
-    return list(session.scalars(query.order_by(Booking.start_at, Booking.id).limit(size)))
+    # Driven from the few reminders due soon (ix_reminders_due), never from the clinic's every booking.
+    ids = session.scalars(
+        sa.select(Reminder.booking_id)
+        .join(Booking, Booking.id == Reminder.booking_id)
+        .where(
+            Reminder.status == ReminderStatus.PLANNED,
+            Reminder.due_at <= now + HORIZON,
+            Reminder.clinic_id == run.clinic_id,
+            Reminder.policy_version < run.policy_version,
+            Reminder.fallback_of_id.is_(None),
+            is_upcoming(now),
+        )
+        .distinct()
+        .limit(size)
+    ).all()
+    if not ids:
+        return []
+    return list(session.scalars(sa.select(Booking).where(Booking.id.in_(ids)).order_by(Booking.start_at, Booking.id)))
 
 
 def _next(session: Session, run: ReplanRun, now: datetime, size: int) -> list[Booking]:
