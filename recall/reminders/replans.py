@@ -224,7 +224,7 @@ def _due_stale(session: Session, run: ReplanRun, now: datetime, size: int) -> li
     ).all()
     if not ids:
         return []
-    return list(session.scalars(sa.select(Booking).where(Booking.id.in_(ids)).order_by(Booking.start_at, Booking.id)))
+    return _locked(sa.select(Booking).where(Booking.id.in_(ids)), session)
 
 
 def _next(session: Session, run: ReplanRun, now: datetime, size: int) -> list[Booking]:
@@ -234,7 +234,15 @@ def _next(session: Session, run: ReplanRun, now: datetime, size: int) -> list[Bo
         query = query.where(
             (Booking.start_at > after) | ((Booking.start_at == after) & (Booking.id > run.cursor_booking_id))
         )
-    return list(session.scalars(query.order_by(Booking.start_at, Booking.id).limit(size)))
+    return _locked(query, session, size)
+
+
+def _locked(query: sa.Select[Booking], session: Session, size: int | None = None) -> list[Booking]:
+    """The batch's bookings, soonest first, locked as a use case that changes one locks it (``FOR NO KEY UPDATE``
+    on PostgreSQL): a move or a confirmation under way finishes first, and then either planned the booking under
+    the new version (passed over) or left it to the batch; never both planning it at once."""
+    query = query.order_by(Booking.start_at, Booking.id).limit(size).with_for_update(key_share=True, of=Booking)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
 def _planned_under(session: Session, booking_ids: list[int], version: int) -> set[int]:

@@ -9,6 +9,7 @@ version.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -24,9 +25,9 @@ from recall.reminders import leases, replans
 from recall.reminders import reminders as planning_module
 from recall.reminders.planning import Fallback
 from recall.reminders.policy import replace_policy
-from recall.reminders.reminders import Reminder, ReminderStatus
+from recall.reminders.reminders import Reminder, ReminderStatus, plan_booking
 from recall.reminders.replans import ReplanRun, ReplanStatus
-from recall.visits.booking import Booking
+from recall.visits.booking import Booking, lock_booking
 from recall.worker import WorkerSettings, schedule
 from tests.factories import make_booking
 
@@ -249,3 +250,34 @@ def test_a_database_refusing_the_requests_share_leaves_the_save_and_the_worker_f
     monkeypatch.setattr(replans, "run_batch", real)
     replans.work(database, clock)
     assert [planned(database, b.id) for b in made] == [[(1, 1500)]] * 3
+
+
+def test_a_move_under_way_on_a_booking_of_the_batch_finishes_first_and_the_batch_passes_the_booking_over(
+    database, clock, world, people, small_batches
+):
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: a move and a batch cannot overlap there")
+    made = bookings(database, clock, world, 7)
+    save(database, clock, people, steps(1500))
+    run_id = run_of(database, world.a.clinic.id).id
+    moving = made[4]  # the first booking of the next batch
+    outcome: dict[str, Any] = {}
+
+    def next_batch() -> None:
+        try:
+            with database.writer() as s:
+                outcome["run"] = replans.run_batch(s, run_id, clock.now())
+        except Exception as exc:
+            outcome["error"] = exc
+
+    with database.writer() as s:  # a move or a confirmation: the booking locked, its reminders planned again
+        booking = lock_booking(s, world.a.clinic.id, moving.id)
+        plan_booking(s, booking, clock.now(), reason="moved")
+        batch = threading.Thread(target=next_batch)
+        batch.start()
+        time.sleep(0.5)
+        s.commit()
+    batch.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert planned(database, moving.id) == [(1, 1500)]
+    assert planned(database, made[5].id) == [(1, 1500)]
