@@ -24,6 +24,7 @@ reminder says why (``moved_reason`` "surge", ``planned_channel``).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -183,12 +184,21 @@ class Reminder(Base):
 
 
 def cancel_waiting(
-    session: Session, now: datetime, *, booking_id: int | None = None, patient_id: int | None = None, reason: str
+    session: Session,
+    now: datetime,
+    *,
+    booking_id: int | None = None,
+    booking_ids: Sequence[int] | None = None,
+    patient_id: int | None = None,
+    reason: str,
 ) -> int:
-    """Cancel a booking's (or a patient's) reminders that have not gone out; the caller commits."""
+    """Cancel a booking's (or several bookings', or a patient's) reminders that have not gone out; the caller
+    commits."""
     stmt = sa.update(Reminder).where(Reminder.status.in_(WAITING))
     if booking_id is not None:
         stmt = stmt.where(Reminder.booking_id == booking_id)
+    if booking_ids is not None:
+        stmt = stmt.where(Reminder.booking_id.in_(booking_ids))
     if patient_id is not None:
         stmt = stmt.where(Reminder.patient_id == patient_id)
     # An UPDATE answers with a cursor result, which counts the rows it matched.

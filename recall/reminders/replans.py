@@ -36,7 +36,7 @@ from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Base, Database, UTCDateTime
-from recall.reminders.reminders import WAITING, Reminder, ReminderStatus, plan_with, planning_for
+from recall.reminders.reminders import Reminder, ReminderStatus, cancel_waiting, plan_with, planning_for
 from recall.visits.booking import ACTIVE, Booking, is_upcoming
 
 BATCH = 25  # bookings per transaction: about what one checkout takes, on SQLite the longest any writer waits
@@ -151,12 +151,7 @@ def replan(session: Session, clinic: Clinic, bookings: Sequence[Booking], now: d
         return
     ids = [b.id for b in bookings]
     had = set(session.scalars(sa.select(Reminder.booking_id).where(Reminder.booking_id.in_(ids)).distinct()))
-    session.execute(
-        sa.update(Reminder)
-        .where(Reminder.booking_id.in_(ids), Reminder.status.in_(WAITING))
-        .values(status=ReminderStatus.CANCELLED, outcome=REASON, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    cancel_waiting(session, now, booking_ids=ids, reason=REASON)
     patients = {
         p.id: p for p in session.scalars(sa.select(Patient).where(Patient.id.in_({b.patient_id for b in bookings})))
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import redirect, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from recall.clinic.catalog import list_providers, list_services
 from recall.common.actors import Role
@@ -21,7 +21,7 @@ from recall.reminders.policy_validation import policy_warnings
 from recall.web.common import clock, session
 from recall.web.console.manager import blp, policy_form
 from recall.web.console.manager.forms import Errors, load, merge, renamed
-from recall.web.console.pages import clinic, console_actor, field_errors, page, render
+from recall.web.console.pages import clinic, console_actor, field_errors, is_fetch, page, render
 from recall.web.reminder_policy.schemas import LANGUAGES, PolicySchema
 
 
@@ -69,9 +69,11 @@ def policy() -> Any:
 @blp.get("/reminder-policy/replan")
 @page(Role.MANAGER)
 def replan_progress() -> Any:
-    """The re-plan's progress alone, for console.js to refresh while it runs."""
-    _version, body, _warnings = _saved()
-    return _editor(policy_form.values(body), {}, fragment="manager/_replan.html")
+    """The re-plan's progress alone, for console.js to refresh every few seconds while it runs: one read, not the
+    editor's whole page. Opened by hand, it is the editor."""
+    if not is_fetch():
+        return redirect(url_for("manager.policy"))
+    return render_template("manager/_replan.html", replan=replans.latest(session(), console_actor().clinic_id))
 
 
 def _checked() -> tuple[Any, policy_form.Built, Errors]:
