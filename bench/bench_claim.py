@@ -55,10 +55,9 @@ from _common import (  # noqa: E402
 )
 from _server import SCRATCH, scratch_table  # noqa: E402
 
-from recall.clinic.clinics import get_clinic  # noqa: E402
 from recall.common.db import Database  # noqa: E402
 from recall.queue.attempts import ContactAttempt  # noqa: E402
-from recall.queue.claims import _candidates  # noqa: E402 - the statement claim_next sends, for its plan
+from recall.queue.claims import candidates, claim_clinic  # noqa: E402 - the statement claim_next sends
 
 TARGET_P95_MS = {"use case": 25.0, "HTTP": 60.0}
 
@@ -67,10 +66,10 @@ def explain(bdb: BenchDatabase, world: QueueWorld) -> None:
     """The plans of the two candidate queries claim_next sends (callbacks reserved for me, then the queue)."""
     db = bdb.db
     with db.writer() as s:
-        clinic = get_clinic(s, world.clinic_id)
+        clinic = claim_clinic(s, world.clinic_id)
         me = world.operators[0].actor.staff_id
         for reserved_only in (True, False):
-            stmt = _candidates(s, clinic, me, world.clock.now(), reserved_only=reserved_only, surge=False)
+            stmt = candidates(s, clinic, me, world.clock.now(), reserved_only=reserved_only, surge=False)
             sql = str(stmt.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if db.dialect == "postgresql" else "EXPLAIN QUERY PLAN "
             rows = s.execute(sa.text(prefix + sql)).all()

@@ -32,34 +32,33 @@ from __future__ import annotations
 import functools
 import json
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import Clinic, get_clinic
 from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import UTCDateTime
-from recall.common.errors import Conflict
+from recall.common.errors import Conflict, NotFound
 from recall.queue.surge import SurgeStatus, surge_status
 from recall.queue.tasks import (
     SERVICE_REASONS,
     CloseReason,
     PatientClaim,
     RecallTask,
-    TaskReason,
     TaskStatus,
     close_service_tasks,
     close_task,
     get_task,
 )
-from recall.visits.booking import Booking, is_upcoming, upcoming_bookings
+from recall.visits.booking import ACTIVE, Booking, is_upcoming, upcoming_bookings
 
 # How many tasks one claim may close on its way (their patients booked meanwhile) before it gives up.
 MAX_SKIPS = 50
@@ -98,7 +97,50 @@ def _zones_open(hours: tuple[int, int, int, int], minute: int) -> tuple[str, ...
     return tuple(open_zones)
 
 
-def zones_in_calling_hours(clinic: Clinic, now: datetime) -> tuple[str, ...]:
+class CallingHours(Protocol):
+    """A clinic's calling hours, as the claim reads them (a Clinic, or the claim's own read of its row)."""
+
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def calling_weekday_start(self) -> int: ...
+    @property
+    def calling_weekday_end(self) -> int: ...
+    @property
+    def calling_weekend_start(self) -> int: ...
+    @property
+    def calling_weekend_end(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimClinic:
+    """What a claim needs of its clinic, read in one prebuilt statement instead of loading the whole Clinic."""
+
+    id: int
+    timezone: str
+    calling_weekday_start: int
+    calling_weekday_end: int
+    calling_weekend_start: int
+    calling_weekend_end: int
+    recall_lease_minutes: int
+    surge_backlog: int | None
+    surge_overdue_days: int | None
+    surge_overdue_tasks: int
+
+
+_CLINIC_ROW = sa.select(*(Clinic.__table__.c[f.name] for f in fields(ClaimClinic))).where(
+    Clinic.__table__.c.id == sa.bindparam("clinic", type_=sa.Integer())
+)
+
+
+def claim_clinic(session: Session, clinic_id: int) -> ClaimClinic:
+    row = session.execute(_CLINIC_ROW, {"clinic": clinic_id}).first()
+    if row is None:
+        raise NotFound("clinic", clinic_id)
+    return ClaimClinic(*row)
+
+
+def zones_in_calling_hours(clinic: CallingHours, now: datetime) -> tuple[str, ...]:
     """Every IANA zone whose local time is inside the clinic's calling hours right now.
 
     Computed once a minute per set of hours; a patient's zone (or the clinic's, when
@@ -113,23 +155,23 @@ def zones_in_calling_hours(clinic: Clinic, now: datetime) -> tuple[str, ...]:
     return _zones_open(hours, int(now.timestamp() // 60))
 
 
-def in_calling_hours(clinic: Clinic, zone: str | None, at: datetime) -> bool:
+def in_calling_hours(clinic: CallingHours, zone: str | None, at: datetime) -> bool:
     return (zone or clinic.timezone) in zones_in_calling_hours(clinic, at)
 
 
-def _free(now: datetime) -> Any:
-    return sa.or_(RecallTask.lease_expires_at.is_(None), RecallTask.lease_expires_at <= now)
-
-
-# The patient's other tasks, in the candidate query. Made once: building an alias's columns costs milliseconds.
-_SIBLING = aliased(RecallTask, name="sibling")
-
-
-def _patient_free(me: int, now: datetime) -> Any:
-    """No task of the candidate's patient is under another operator's live lease."""
-    return ~sa.exists().where(
-        _SIBLING.patient_id == RecallTask.patient_id, _SIBLING.lease_holder_id != me, _SIBLING.lease_expires_at > now
-    )
+# The claim's statements are built once per dialect (and kind), on the tables rather than the mapped classes
+# where no object is loaded, with bound parameters (:clinic, :me, :now, :until, :patient, :clinic_zone,
+# :open_zones): building a statement, and the ORM's handling of it, cost more CPU than running it.
+_TASKS, _PATIENTS = RecallTask.__table__, Patient.__table__
+_T, _P = _TASKS.c, _PATIENTS.c
+_SIBLING = _TASKS.alias("sibling").c  # the patient's other tasks, in the candidate query
+_CLINIC, _ME = sa.bindparam("clinic", type_=sa.Integer()), sa.bindparam("me", type_=sa.Integer())
+_PATIENT = sa.bindparam("patient", type_=sa.Integer())
+_NOW, _UNTIL = sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("until", type_=UTCDateTime())
+_OPEN_ZONES, _CLINIC_ZONE = (
+    sa.bindparam("open_zones", type_=sa.String()),
+    sa.bindparam("clinic_zone", type_=sa.String()),
+)
 
 
 def _workable(me: Any, now: Any) -> Any:
@@ -146,97 +188,102 @@ def _workable(me: Any, now: Any) -> Any:
     )
 
 
-def _candidates(
-    session: Session, clinic: Clinic, me: int, now: datetime, *, reserved_only: bool, surge: bool
-) -> sa.Select[int, int, TaskReason, int | None]:
-    sqlite = session.get_bind().dialect.name == "sqlite"
+@functools.lru_cache(maxsize=8)
+def _candidates_stmt(dialect: str, reserved_only: bool, surge: bool) -> sa.Select[Any]:
+    """The next candidate task (with its patient), free and callable now: callbacks reserved for the caller
+    (``reserved_only``), or the queue in its order (``surge``: value x overdue age)."""
+    sqlite = dialect == "sqlite"
     # SQLite's planner would take the due-time index and sort every due task; "+column" keeps it off that
     # index, so it walks the rank index in order and stops at the first free task.
-    due_at = sa.type_coerce(sa.literal_column("+recall_tasks.due_at"), UTCDateTime()) if sqlite else RecallTask.due_at
+    due_at = sa.type_coerce(sa.literal_column("+recall_tasks.due_at"), UTCDateTime()) if sqlite else _T.due_at
     # Callbacks reserved for me: "+clinic_id" likewise keeps it on ix_recall_tasks_reserved (a handful of rows)
     # instead of walking every open task of the clinic by ix_recall_tasks_queue.
-    in_clinic = sa.literal_column("+recall_tasks.clinic_id") if sqlite and reserved_only else RecallTask.clinic_id
+    in_clinic = sa.literal_column("+recall_tasks.clinic_id") if sqlite and reserved_only else _T.clinic_id
+    patient_free = ~sa.exists().where(  # no task of the patient is under another operator's live lease
+        _SIBLING.patient_id == _T.patient_id, _SIBLING.lease_holder_id != _ME, _SIBLING.lease_expires_at > _NOW
+    )
     stmt = (
-        sa.select(RecallTask.id, RecallTask.patient_id, RecallTask.reason, RecallTask.origin_booking_id)
-        .join(Patient, Patient.id == RecallTask.patient_id)
+        sa.select(_T.id, _T.patient_id, _T.reason, _T.origin_booking_id)
+        .select_from(_TASKS.join(_PATIENTS, _P.id == _T.patient_id))
         .where(
-            in_clinic == clinic.id,
-            RecallTask.status == TaskStatus.OPEN,
-            due_at <= now,
-            _free(now),
-            _patient_free(me, now),
-            Patient.opted_out.is_(False),
-            Patient.phone_invalid.is_(False),
-            _in_zones(sa.func.coalesce(Patient.timezone, clinic.timezone), zones_in_calling_hours(clinic, now), sqlite),
+            in_clinic == _CLINIC,
+            _T.status == TaskStatus.OPEN,
+            due_at <= _NOW,
+            sa.or_(_T.lease_expires_at.is_(None), _T.lease_expires_at <= _NOW),
+            patient_free,
+            _P.opted_out.is_(False),
+            _P.phone_invalid.is_(False),
+            _in_zones(sa.func.coalesce(_P.timezone, _CLINIC_ZONE), sqlite),
         )
     )
     if reserved_only:
-        stmt = stmt.where(RecallTask.reserved_for_id == me, RecallTask.reserved_until > now)
-        order: list[Any] = [RecallTask.due_at, RecallTask.id]
+        stmt = stmt.where(_T.reserved_for_id == _ME, _T.reserved_until > _NOW)
+        order: list[Any] = [_T.due_at, _T.id]
     else:
-        stmt = stmt.where(
-            sa.or_(
-                RecallTask.reserved_for_id.is_(None), RecallTask.reserved_for_id == me, RecallTask.reserved_until <= now
-            )
-        )
-        service_first = sa.case((RecallTask.reason.in_(SERVICE_REASONS), 0), else_=1)
-        order = (
-            [service_first, _surge_order(session, now), RecallTask.id] if surge else [RecallTask.rank_at, RecallTask.id]
-        )
+        stmt = stmt.where(sa.or_(_T.reserved_for_id.is_(None), _T.reserved_for_id == _ME, _T.reserved_until <= _NOW))
+        service_first = sa.case((_T.reason.in_(SERVICE_REASONS), 0), else_=1)
+        order = [service_first, _surge_order(sqlite), _T.id] if surge else [_T.rank_at, _T.id]
     stmt = stmt.order_by(*order).limit(1)
     if not sqlite:
         # The patient's row too: two claimers never try one patient at once. NO KEY UPDATE, so inserts that
         # merely reference the patient (an attempt, a booking's foreign key) are not held up.
-        stmt = stmt.with_for_update(skip_locked=True, key_share=True, of=(RecallTask, Patient))
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True, of=(_TASKS, _PATIENTS))
     return stmt
 
 
-def _in_zones(zone: Any, zones: tuple[str, ...], sqlite: bool) -> Any:
+def _in_zones(zone: Any, sqlite: bool) -> Any:
     """``zone IN zones`` as ONE bound parameter (an array, or a JSON list on SQLite): hundreds of zone names
     as separate parameters would cost more to build and compile than the query costs to run."""
     if sqlite:
-        names = sa.select(sa.column("value")).select_from(sa.func.json_each(json.dumps(zones))).scalar_subquery()
-        return zone.in_(names)
-    return zone == sa.any_(sa.func.string_to_array(sa.bindparam("open_zones", _comma_joined(zones)), ","))
+        return zone.in_(sa.select(sa.column("value")).select_from(sa.func.json_each(_OPEN_ZONES)).scalar_subquery())
+    return zone == sa.any_(sa.func.string_to_array(_OPEN_ZONES, ","))
 
 
 @functools.lru_cache(maxsize=64)
-def _comma_joined(zones: tuple[str, ...]) -> str:
-    return ",".join(zones)
+def _zone_list(zones: tuple[str, ...], sqlite: bool) -> str:
+    return json.dumps(zones) if sqlite else ",".join(zones)
 
 
-def _surge_order(session: Session, now: datetime) -> Any:
+def _surge_order(sqlite: bool) -> Any:
     """Strictly value x overdue age, largest first."""
-    if session.get_bind().dialect.name == "sqlite":
-        overdue: Any = sa.func.julianday(now.replace(tzinfo=None).isoformat(sep=" ")) - sa.func.julianday(
-            RecallTask.due_at
-        )
+    if sqlite:
+        overdue: Any = sa.func.julianday(_NOW) - sa.func.julianday(_T.due_at)
     else:
-        overdue = sa.extract("epoch", sa.cast(now, sa.DateTime(timezone=True)) - RecallTask.due_at)
-    return (RecallTask.value_weight * overdue).desc()
+        overdue = sa.extract("epoch", sa.cast(_NOW, sa.DateTime(timezone=True)) - _T.due_at)
+    return (_T.value_weight * overdue).desc()
 
 
-# The claim's two writes are built once per dialect, with bound parameters: building a statement costs
-# more CPU than running it (:patient, :me, :now, :until).
-_ME, _PATIENT = sa.bindparam("me", type_=sa.Integer()), sa.bindparam("patient", type_=sa.Integer())
-_NOW, _UNTIL = sa.bindparam("now", type_=UTCDateTime()), sa.bindparam("until", type_=UTCDateTime())
+def _claim_params(clinic: ClaimClinic, me: int, now: datetime, sqlite: bool) -> dict[str, Any]:
+    zones = _zone_list(zones_in_calling_hours(clinic, now), sqlite)
+    return {"clinic": clinic.id, "me": me, "now": now, "clinic_zone": clinic.timezone, "open_zones": zones}
+
+
+def candidates(
+    session: Session, clinic: ClaimClinic, me: int, now: datetime, *, reserved_only: bool, surge: bool
+) -> sa.Select[Any]:
+    """The candidate statement with its values bound (to show its plan)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    return _candidates_stmt(session.get_bind().dialect.name, reserved_only, surge).params(
+        _claim_params(clinic, me, now, sqlite)
+    )
 
 
 @functools.lru_cache(maxsize=2)
 def _take_patient_stmt(dialect: str) -> Any:
     held_live = sa.exists().where(
-        RecallTask.patient_id == _PATIENT, RecallTask.lease_holder_id.is_not(None), RecallTask.lease_expires_at > _NOW
+        _T.patient_id == _PATIENT, _T.lease_holder_id.is_not(None), _T.lease_expires_at > _NOW
     )
     insert = sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert
+    claims = cast(sa.Table, PatientClaim.__table__)  # mapped to a Table, typed as any FromClause
     return (
-        insert(PatientClaim)
+        insert(claims)
         .values(patient_id=_PATIENT, holder_id=_ME, claimed_at=_NOW)
         .on_conflict_do_update(
-            index_elements=[PatientClaim.patient_id],
+            index_elements=[claims.c.patient_id],
             set_={"holder_id": _ME, "claimed_at": _NOW},
-            where=sa.or_(PatientClaim.holder_id == _ME, ~held_live),
+            where=sa.or_(claims.c.holder_id == _ME, ~held_live),
         )
-        .returning(PatientClaim.holder_id)
+        .returning(claims.c.holder_id)
     )
 
 
@@ -251,6 +298,13 @@ def take_patient(session: Session, patient_id: int, me: int, now: datetime) -> b
 def _lease_patient_stmt() -> Any:
     workable = _workable(_ME, _NOW)
     lapsed_other = sa.and_(RecallTask.lease_holder_id != _ME, RecallTask.lease_expires_at <= _NOW)
+    # Whether the patient has a booking still to come, read after the patient is the caller's: a booking made
+    # meanwhile (its flow locks the patient first) is seen here, where the candidate's snapshot could miss it.
+    booked = (
+        sa.exists()
+        .where(Booking.patient_id == _PATIENT, Booking.status.in_(ACTIVE), Booking.start_at > _NOW)
+        .label("booked")
+    )
     return (
         sa.update(RecallTask)
         .where(RecallTask.patient_id == _PATIENT, sa.or_(workable, RecallTask.lease_holder_id != _ME))
@@ -258,24 +312,30 @@ def _lease_patient_stmt() -> Any:
             lease_holder_id=sa.case((workable, _ME), (lapsed_other, sa.null()), else_=RecallTask.lease_holder_id),
             lease_expires_at=sa.case((workable, _UNTIL), (lapsed_other, sa.null()), else_=RecallTask.lease_expires_at),
         )
-        .returning(RecallTask)
+        .returning(RecallTask, booked)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
 
 
-def _lease_patient(session: Session, patient_id: int, me: int, now: datetime, until: datetime) -> list[RecallTask]:
+def _lease_patient(
+    session: Session, patient_id: int, me: int, now: datetime, until: datetime
+) -> tuple[list[RecallTask], bool]:
     """One UPDATE: every task of the patient the caller may work is leased to them; another holder's lapsed
-    leases on the patient's tasks are cleared (the claim row now names the caller). Returns the leased tasks."""
-    rows = session.scalars(_lease_patient_stmt(), {"patient": patient_id, "me": me, "now": now, "until": until}).all()
-    return [task for task in rows if task.lease_holder_id == me and task.status is TaskStatus.OPEN]
+    leases on the patient's tasks are cleared (the claim row now names the caller). Returns the leased tasks,
+    and whether the patient has a booking still to come."""
+    params = {"patient": patient_id, "me": me, "now": now, "until": until}
+    rows = session.execute(_lease_patient_stmt(), params).all()
+    leased = [task for task, _ in rows if task.lease_holder_id == me and task.status is TaskStatus.OPEN]
+    return leased, any(booked for _, booked in rows)
 
 
-def _close_on_the_way(session: Session, tasks: list[RecallTask], now: datetime) -> int:
+def _close_on_the_way(session: Session, tasks: list[RecallTask], booked: bool, now: datetime) -> int:
     """Of the patient's leased tasks, those no longer worth a call close themselves: win-back work of a patient
-    who has a future booking, service calls about a booking that is over or has begun. Returns how many."""
+    who has a future booking (``booked``), service calls about a booking that is over or has begun. Returns
+    how many."""
     closed = 0
     winback = [t for t in tasks if t.reason not in SERVICE_REASONS]
-    if winback:
+    if winback and booked:
         booking = session.scalars(upcoming_bookings(now, winback[0].patient_id).limit(1)).first()
         if booking is not None:
             for task in winback:
@@ -308,23 +368,23 @@ def claim_next(session: Session, clock: Clock, actor: Actor) -> Claim:
     when nothing is due."""
     actor.require(Role.OPERATOR, Role.MANAGER)
     now = clock.now()
-    clinic = get_clinic(session, actor.clinic_id)
+    dialect = session.get_bind().dialect.name
+    clinic = claim_clinic(session, actor.clinic_id)
     surge = surge_status(session, clinic, now)
     until = now + timedelta(minutes=clinic.recall_lease_minutes)
     me = actor.member_id
+    params = _claim_params(clinic, me, now, dialect == "sqlite")
     closed = tries = 0
     for reserved_only in (True, False):
         while closed <= MAX_SKIPS and tries <= MAX_SKIPS:
-            row = session.execute(
-                _candidates(session, clinic, me, now, reserved_only=reserved_only, surge=surge.active)
-            ).first()
+            row = session.execute(_candidates_stmt(dialect, reserved_only, surge.active), params).first()
             if row is None:
                 break
             tries += 1
             if not take_patient(session, row.patient_id, me, now):
                 continue  # another operator's lease committed since the candidate was read: not this patient
-            tasks = _lease_patient(session, row.patient_id, me, now, until)
-            closed += _close_on_the_way(session, tasks, now)
+            tasks, booked = _lease_patient(session, row.patient_id, me, now, until)
+            closed += _close_on_the_way(session, tasks, booked, now)
             tasks = [t for t in tasks if t.status is TaskStatus.OPEN]
             if not tasks:
                 continue

@@ -11,12 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic.clinics import Clinic
 from recall.queue.tasks import RecallTask, TaskStatus
+
+
+class SurgePlan(Protocol):
+    """A clinic's surge thresholds (a Clinic, or the claim's own read of its row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def surge_backlog(self) -> int | None: ...
+    @property
+    def surge_overdue_days(self) -> int | None: ...
+    @property
+    def surge_overdue_tasks(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +52,7 @@ def _count_due(session: Session, clinic_id: int, before: datetime, cap: int) -> 
     return session.scalar(sa.select(sa.func.count()).select_from(inner)) or 0
 
 
-def surge_status(session: Session, clinic: Clinic, now: datetime) -> SurgeStatus:
+def surge_status(session: Session, clinic: SurgePlan, now: datetime) -> SurgeStatus:
     reasons: list[str] = []
     if clinic.surge_backlog is not None:
         if _count_due(session, clinic.id, now, clinic.surge_backlog) >= clinic.surge_backlog:
