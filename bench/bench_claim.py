@@ -57,7 +57,7 @@ from _server import SCRATCH, scratch_table  # noqa: E402
 
 from recall.common.db import Database  # noqa: E402
 from recall.queue.attempts import ContactAttempt  # noqa: E402
-from recall.queue.claims import candidates, claim_clinic  # noqa: E402 - the statement claim_next sends
+from recall.queue.claim_statements import candidates, claim_clinic  # noqa: E402 - the statement claim_next sends
 
 TARGET_P95_MS = {"use case": 25.0, "HTTP": 60.0}
 

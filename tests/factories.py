@@ -14,7 +14,7 @@ from recall.clinic.staff import Staff, create_staff, issue_token
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock, FixedClock
 from recall.common.db import Database
-from recall.queue.claims import take_patient
+from recall.queue.claim_statements import take_patient
 from recall.queue.tasks import RecallTask, TaskReason, open_task
 from recall.reminders.dispatch import Dispatcher, DispatchSettings
 from recall.reminders.planning import Channel as Via

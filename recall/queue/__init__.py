@@ -1,7 +1,8 @@
 """The recall queue: the operators' work of winning patients back.
 
 - `tasks`: recall tasks (why a patient is in the queue, when they are due, how they closed).
-- `claims`: who gets which task next, as a committed lease; renew and release.
+- `claims`: who gets which task next, as a committed lease; renew and release. `claim_statements`: its
+  statements, prebuilt; `calling_hours`: which zones are inside a clinic's calling hours now.
 - `claim_sheet`: everything an operator sees with a claim.
 - `desk`: what the operator's desk reads beside it (the patient held now, outcomes per task, callbacks due).
 - `attempts`: contact attempts and what each leads to (a booking, a callback, a decline).

@@ -42,6 +42,7 @@ from recall.common.db import Base, UTCDateTime, enum_column_type
 from recall.common.errors import Conflict, RecallError, ValidationError
 from recall.events import announce
 from recall.queue import claims as queue
+from recall.queue.calling_hours import in_calling_hours
 from recall.queue.task_facts import note_attempt
 from recall.queue.tasks import (
     SERVICE_REASONS,
@@ -249,7 +250,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         drop_lease(task)
     elif data.outcome is Outcome.CALLBACK_REQUESTED:
         assert data.callback_at is not None
-        if not queue.in_calling_hours(clinic, patient.timezone, data.callback_at):
+        if not in_calling_hours(clinic, patient.timezone, data.callback_at):
             raise ValidationError("is outside the patient's calling hours", field="callback_at")
         set_due(task, data.callback_at)
         task.reserved_for_id = actor.staff_id

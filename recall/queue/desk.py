@@ -27,7 +27,7 @@ from recall.queue.tasks import SERVICE_REASONS, RecallTask, TaskReason, TaskStat
 def _off_the_queue_index(session: Session) -> Any:
     """``clinic_id`` for a filter on one person's tasks. SQLite's planner, without statistics, takes the index
     with more equal columns (``ix_recall_tasks_queue``: every open task of the clinic) over the person's own
-    (a handful of rows); "+clinic_id" keeps it on the person's index, as claims._candidates does."""
+    (a handful of rows); "+clinic_id" keeps it on the person's index, as claim_statements.candidates_stmt does."""
     if session.get_bind().dialect.name == "sqlite":
         return sa.literal_column("+recall_tasks.clinic_id")
     return RecallTask.clinic_id

@@ -28,7 +28,8 @@ from recall.queue.attempts import (
     Outcome,
     log_attempt,
 )
-from recall.queue.claims import claim_next, take_patient
+from recall.queue.claim_statements import take_patient
+from recall.queue.claims import claim_next
 from recall.queue.health import queue_health
 from recall.queue.staffing import forecast
 from recall.queue.stats import KpiRow, team_kpis

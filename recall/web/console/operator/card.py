@@ -15,7 +15,8 @@ from recall.common.timeutil import local_day, zone
 from recall.credit import earnings
 from recall.credit.worth import task_worth
 from recall.queue import claim_sheet, desk
-from recall.queue.claims import Claim, in_calling_hours
+from recall.queue.calling_hours import in_calling_hours
+from recall.queue.claims import Claim
 from recall.web.common import clock, session
 from recall.web.console.pages import clinic, console_actor
 
