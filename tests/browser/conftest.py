@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, sync_playwright
+from waitress import wasyncore
 from waitress.server import create_server
 
 from recall.clinic.signin import SessionVia, open_session
@@ -125,6 +126,18 @@ def live(tmp_path: Path, sqlite_template: Path) -> Iterator[Live]:
         url = f"http://127.0.0.1:{server.effective_port}"
         yield Live(url=url, app=app, database=database, clock=clock, world=world)
     finally:
-        server.close()
-        thread.join(timeout=5)
+        stop(server, thread)
         database.dispose()
+
+
+def stop(server: Any, thread: threading.Thread) -> None:
+    """Close the listening socket and every open connection inside the server's own loop, then wait for it.
+
+    Closing them from this thread races the loop: a socket closed while the loop waits on it in select() ends
+    the loop thread with EBADF, which pytest reports as an error at the test's teardown. The trigger runs the
+    close in the loop's thread; with its map empty, the loop returns.
+    """
+    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()
+    assert not thread.is_alive(), "the live server's loop did not stop"
