@@ -183,6 +183,10 @@ class Reminder(Base):
     )
 
 
+# The table's, not the entity's: an ORM bulk insert would read every id back.
+_INSERT_REMINDER = sa.insert(cast(sa.Table, Reminder.__table__))
+
+
 def cancel_waiting(
     session: Session,
     now: datetime,
@@ -228,32 +232,42 @@ def planning_for(session: Session, clinic: Clinic, now: datetime) -> Planning:
     return Planning(clinic, version, doc, surge_status(session, clinic, now).active)
 
 
-def plan_booking(session: Session, booking: Booking, now: datetime, *, reason: str = "replanned") -> list[Reminder]:
-    """(Re-)plan a booking's reminders by the clinic's current policy, inside the caller's transaction.
+def plan_booking(
+    session: Session, booking: Booking, now: datetime, *, reason: str = "replanned", new: bool = False
+) -> int:
+    """(Re-)plan a booking's reminders by the clinic's current policy, inside the caller's transaction; returns
+    how many reminders it wrote.
 
     Waiting reminders are cancelled first; a booking that is no longer active, or whose patient
     opted out, gets none. Steps that cannot run are recorded as skipped only at the first planning,
-    so a re-plan does not pile up rows for steps that already went out.
+    so a re-plan does not pile up rows for steps that already went out. ``new``: the caller has just made the
+    booking, so it has no reminders to look for.
     """
     b = booking
-    first = session.scalar(sa.select(Reminder.id).where(Reminder.booking_id == b.id).limit(1)) is None
+    first = new or session.scalar(sa.select(Reminder.id).where(Reminder.booking_id == b.id).limit(1)) is None
     if not first:  # a new booking has nothing to cancel
         cancel_waiting(session, now, booking_id=b.id, reason=reason)
     if b.status not in ACTIVE:
-        return []
+        return 0
     patient = session.get(Patient, b.patient_id)
     clinic = session.get(Clinic, b.clinic_id)
     assert patient is not None and clinic is not None
-    made = plan_with(session, planning_for(session, clinic, now), b, patient, now, first=first)
-    session.flush()
-    return made
+    return insert_reminders(session, plan_with(planning_for(session, clinic, now), b, patient, now, first=first))
+
+
+def insert_reminders(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Write planned reminders in one statement, run once per row (``executemany``): the same short INSERT each
+    time, so the driver parses it once per process; nothing reads the rows back inside the planning request."""
+    if rows:
+        session.execute(_INSERT_REMINDER, rows)
+    return len(rows)
 
 
 def plan_with(
-    session: Session, planning: Planning, booking: Booking, patient: Patient, now: datetime, *, first: bool
-) -> list[Reminder]:
-    """Add the reminders of an active booking whose waiting ones are already cancelled (``plan_booking``, or a
-    batch of them: ``recall.reminders.replans``); the caller flushes. ``first``: it never had any."""
+    planning: Planning, booking: Booking, patient: Patient, now: datetime, *, first: bool
+) -> list[dict[str, Any]]:
+    """The reminder rows an active booking whose waiting ones are already cancelled is to get (``plan_booking``,
+    or a batch of them: ``recall.reminders.replans``), for ``insert_reminders``. ``first``: it never had any."""
     b, clinic = booking, planning.clinic
     if first:
         holdout.assign(clinic, b)
@@ -269,7 +283,7 @@ def plan_with(
         confirmed=b.status == BookingStatus.CONFIRMED,
         surge=planning.surge,
     )
-    made = []
+    rows = []
     for step in steps:
         skipped = (
             holdout.why_not_planned(clinic, b, step.channel)
@@ -278,28 +292,28 @@ def plan_with(
         )
         if skipped is not None and not first:
             continue
-        reminder = Reminder(
-            clinic_id=clinic.id,
-            booking_id=b.id,
-            patient_id=patient.id,
-            policy_version=planning.version,
-            step_index=step.step_index,
-            offset_minutes=step.offset_minutes,
-            channel=step.channel,
-            fallback=step.fallback,
-            status=ReminderStatus.SKIPPED if skipped else ReminderStatus.PLANNED,
-            outcome=skipped,
-            send_at=step.send_at,
-            due_at=step.send_at,
-            attempts=0,
-            created_at=now,
-            updated_at=now,
-            planned_channel=step.automated_from,
-            moved_reason=SURGE if step.automated_from else None,
+        rows.append(
+            {
+                "clinic_id": clinic.id,
+                "booking_id": b.id,
+                "patient_id": patient.id,
+                "policy_version": planning.version,
+                "step_index": step.step_index,
+                "offset_minutes": step.offset_minutes,
+                "channel": step.channel,
+                "fallback": step.fallback,
+                "status": ReminderStatus.SKIPPED if skipped else ReminderStatus.PLANNED,
+                "outcome": skipped,
+                "send_at": step.send_at,
+                "due_at": step.send_at,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+                "planned_channel": step.automated_from,
+                "moved_reason": SURGE if step.automated_from else None,
+            }
         )
-        session.add(reminder)
-        made.append(reminder)
-    return made
+    return rows
 
 
 def list_reminders(

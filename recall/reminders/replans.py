@@ -36,7 +36,14 @@ from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
 from recall.common.clock import Clock
 from recall.common.db import Base, Database, UTCDateTime
-from recall.reminders.reminders import Reminder, ReminderStatus, cancel_waiting, plan_with, planning_for
+from recall.reminders.reminders import (
+    Reminder,
+    ReminderStatus,
+    cancel_waiting,
+    insert_reminders,
+    plan_with,
+    planning_for,
+)
 from recall.visits.booking import ACTIVE, Booking, is_upcoming
 
 BATCH = 25  # bookings per transaction: about what one checkout takes, on SQLite the longest any writer waits
@@ -156,9 +163,13 @@ def replan(session: Session, clinic: Clinic, bookings: Sequence[Booking], now: d
         p.id: p for p in session.scalars(sa.select(Patient).where(Patient.id.in_({b.patient_id for b in bookings})))
     }
     planning = planning_for(session, clinic, now)
-    for booking in bookings:
-        if booking.status in ACTIVE:
-            plan_with(session, planning, booking, patients[booking.patient_id], now, first=booking.id not in had)
+    rows = [
+        row
+        for booking in bookings
+        if booking.status in ACTIVE
+        for row in plan_with(planning, booking, patients[booking.patient_id], now, first=booking.id not in had)
+    ]
+    insert_reminders(session, rows)
     session.flush()
 
 

@@ -223,7 +223,7 @@ def book(
             by_staff_id=actor.staff_id,
             booking_id=booking.id,
         )
-    reminders.plan_booking(session, booking, now, reason="booked")
+    reminders.plan_booking(session, booking, now, reason="booked", new=True)
     if staff_id is not None and role is not None:
         record_pending(
             session,
