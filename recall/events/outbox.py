@@ -9,7 +9,8 @@ The fan-out happens here rather than in the worker: who hears of an event is dec
 endpoint registered later does not get the past), the worker needs no second cursor over the events, and the
 delivery ids follow the order in which the changes of one resource committed (such changes hold that
 resource's row lock, or SQLite's one write lock), which is the order the worker keeps per endpoint. The price
-is one indexed read of the clinic's endpoints per event. A clinic with no endpoint for a type writes nothing.
+is one indexed read of the clinic's endpoints per transaction that announces something. A clinic with no
+endpoint for a type writes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import secrets
+import weakref
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +34,7 @@ from recall.events.types import EventType, Resource
 _ENDPOINTS = sa.select(WebhookEndpoint.id, WebhookEndpoint.event_types).where(
     WebhookEndpoint.clinic_id == sa.bindparam("clinic_id"), WebhookEndpoint.enabled.is_(True)
 )
+_MEMO = "recall.events.endpoints"  # in the session's (or connection's) info: (transaction, clinic, endpoints)
 _EVENT = sa.insert(OutboxEvent).returning(OutboxEvent.id)
 # The delivery this one comes after: the last of the same resource to the same endpoint.
 _LAST = sa.select(sa.func.max(WebhookDelivery.id)).where(
@@ -50,11 +53,7 @@ def emit(
 ) -> int | None:
     """Announce ``type`` about ``resource`` in ``db``'s transaction (the caller commits); returns the event's id,
     or None when no enabled endpoint of the clinic subscribes to the type."""
-    subscribed = [
-        endpoint_id
-        for endpoint_id, types in db.execute(_ENDPOINTS, {"clinic_id": clinic_id})
-        if type.value in json.loads(types)
-    ]
+    subscribed = [endpoint_id for endpoint_id, types in _endpoints(db, clinic_id) if type.value in types]
     if not subscribed:
         return None
     uid = "msg_" + secrets.token_hex(12)
@@ -94,6 +93,22 @@ def emit(
         ],
     )
     return int(event_id)
+
+
+def _endpoints(db: Session | sa.Connection, clinic_id: int) -> list[tuple[int, frozenset[str]]]:
+    """The clinic's enabled endpoints and the types each subscribes to, read once per transaction: a change that
+    announces several events (a booking and its credit) reads them once. The memo names its transaction (weakly:
+    an ended one is not kept alive), so the next transaction reads afresh."""
+    txn = db.get_transaction()
+    memo = db.info.get(_MEMO)
+    if txn is not None and memo is not None and memo[0]() is txn and memo[1] == clinic_id:
+        return memo[2]
+    rows = [
+        (endpoint_id, frozenset(json.loads(types)))
+        for endpoint_id, types in db.execute(_ENDPOINTS, {"clinic_id": clinic_id})
+    ]
+    db.info[_MEMO] = (weakref.ref(db.get_transaction()), clinic_id, rows)
+    return rows
 
 
 def _instant(value: datetime) -> str:

@@ -201,6 +201,40 @@ def types_of_in(session, clinic_id) -> list[str]:
     )
 
 
+def test_a_change_reads_the_endpoints_once_and_the_next_transaction_sees_a_new_one(
+    database, clock, world, people, receiver
+):
+    clinic = world.a.clinic.id
+    reads = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        if "FROM webhook_endpoints" in statement:
+            reads.append(statement)
+
+    request = BookingRequest(
+        patient_id=world.a.patients[0].id, service_id=world.a.services[0].id, start_at=future(clock), channel="phone"
+    )
+    sa.event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        with database.writer() as s:
+            bookings.book(s, clock, people["operator"], request)  # two events: the booking and its credit
+            assert len(reads) == 1
+            s.commit()
+            register(database, clock, people, receiver)  # meanwhile, in another transaction
+            later = BookingRequest(
+                patient_id=world.a.patients[1].id,
+                service_id=world.a.services[0].id,
+                start_at=future(clock),
+                channel="phone",
+            )
+            bookings.book(s, clock, people["operator"], later)
+            s.commit()
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", count)
+    assert types_of(database, clinic) == ["booking.created", "credit.pending"]  # the second booking's, not the first's
+    assert len(reads) == 3  # the first booking's, the registration's limit check, the second booking's
+
+
 def test_an_endpoint_gets_only_the_types_it_picked_and_a_disabled_one_nothing(database, clock, world, people, receiver):
     clinic = world.a.clinic.id
     picked = register(database, clock, people, receiver, types=[EventType.CREDIT_PENDING])
