@@ -126,18 +126,24 @@ def load_terms(session: Session, clinic_id: int) -> PlanTerms:
     )
 
 
+# The plan's terms and the one service's rate, built once: every booking that earns credit runs it.
+_RATE = (
+    sa.select(ServiceRate.amount_cents)
+    .where(
+        ServiceRate.clinic_id == sa.bindparam("clinic"),
+        ServiceRate.service_id == sa.bindparam("service"),
+        ServiceRate.role == sa.bindparam("role"),
+    )
+    .scalar_subquery()
+)
+_TERMS = sa.select(
+    PayPlan.frontdesk_base_cents, PayPlan.operator_base_cents, PayPlan.recall_multiplier_milli, _RATE
+).where(PayPlan.clinic_id == sa.bindparam("clinic"))
+
+
 def amount_for(session: Session, clinic_id: int, role: Role, service_id: int | None, is_recall: bool) -> int:
     """What one booking is worth under the clinic's current plan, in one query."""
-    rate = (
-        sa.select(ServiceRate.amount_cents)
-        .where(ServiceRate.clinic_id == clinic_id, ServiceRate.service_id == service_id, ServiceRate.role == role)
-        .scalar_subquery()
-    )
-    row = session.execute(
-        sa.select(
-            PayPlan.frontdesk_base_cents, PayPlan.operator_base_cents, PayPlan.recall_multiplier_milli, rate
-        ).where(PayPlan.clinic_id == clinic_id)
-    ).one_or_none()
+    row = session.execute(_TERMS, {"clinic": clinic_id, "service": service_id, "role": role}).one_or_none()
     if row is None:
         raise NotFound("pay plan of clinic", clinic_id)
     rates = {(service_id, role): row[3]} if row[3] is not None and service_id is not None else {}

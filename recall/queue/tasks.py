@@ -217,7 +217,9 @@ def open_task(
     origin_booking_id: int | None = None,
 ) -> RecallTask:
     """Add an open task to the caller's transaction (the caller commits)."""
-    weight = session.scalar(sa.select(Service.value_weight).where(Service.id == service_id)) if service_id else None
+    # The service is most often already in the session (a checkout read it): then no statement at all.
+    service = session.get(Service, service_id) if service_id else None
+    weight = service.value_weight if service is not None else None
     task = RecallTask(
         clinic_id=clinic.id,
         patient_id=patient_id,

@@ -42,20 +42,27 @@ class ReminderPolicy(Base):
 
 
 def latest_version(session: Session, clinic_id: int) -> ReminderPolicy | None:
-    return session.scalars(list_versions(clinic_id).limit(1)).first()
+    return session.scalars(_LATEST, {"clinic": clinic_id}).first()
+
+
+def list_versions(clinic_id: int) -> sa.Select[ReminderPolicy]:
+    """Every saved version of the clinic's policy, newest first (for paging)."""
+    return _VERSIONS.params(clinic=clinic_id)
+
+
+# Built once: every booking made, moved or confirmed reads the policy in force.
+_VERSIONS = (
+    sa.select(ReminderPolicy)
+    .where(ReminderPolicy.clinic_id == sa.bindparam("clinic"))
+    .order_by(ReminderPolicy.version.desc())
+)
+_LATEST = _VERSIONS.limit(1)
 
 
 def current_policy(session: Session, clinic_id: int) -> tuple[int, PolicyDoc]:
     """The clinic's policy now: (version, document); (0, DEFAULT_POLICY) if it never saved one."""
     row = latest_version(session, clinic_id)
     return (0, DEFAULT_POLICY) if row is None else (row.version, row.doc)
-
-
-def list_versions(clinic_id: int) -> sa.Select[ReminderPolicy]:
-    """Every saved version of the clinic's policy, newest first (for paging)."""
-    return (
-        sa.select(ReminderPolicy).where(ReminderPolicy.clinic_id == clinic_id).order_by(ReminderPolicy.version.desc())
-    )
 
 
 def get_version(session: Session, clinic_id: int, version: int) -> ReminderPolicy:
