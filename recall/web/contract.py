@@ -96,6 +96,10 @@ class Blueprint(flask_smorest.Blueprint):
         self._prepare_doc_cbks.append(self._prepare_errors_doc)
 
     def arguments(self, schema: Any, *, location: str = "json", required: bool = True, **kwargs: Any) -> Any:
+        # One instance per route, made here: given a class, webargs builds the schema and every nested one anew
+        # for each request. A schema keeps no state between loads, so threads share it.
+        if isinstance(schema, type):
+            schema = schema()
         parse = super().arguments(schema, location=location, required=required, **kwargs)
         if location != "json":
             return parse
