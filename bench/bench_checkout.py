@@ -15,7 +15,7 @@ each in its own process, on the same database:
 The load generator is this process: ``--concurrency`` threads, one keep-alive
 HTTP/1.1 connection each, every request sent once. Reported: requests/s,
 p50/p95/p99 latency, CPU seconds per request in the server and the client,
-and the ratio recall/bare throughput (target from the issue: >= 0.6).
+and the ratio recall/bare throughput (target from issue 16: >= 0.45).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from recall.common.clock import SystemClock
 from recall.visits.visits import Visit, VisitStatus
 
 UTC = UTC
-TARGET_RATIO = 0.6
+TARGET_RATIO = 0.45  # issue 16, part 4
 
 
 def iso(value: datetime) -> str:
