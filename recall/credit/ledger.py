@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from types import SimpleNamespace
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -52,6 +54,10 @@ class CreditEntry(Base):
     )
 
 
+# The table's, not the entity's: an ORM insert would go through the unit of work.
+_INSERT_ENTRY = sa.insert(cast(sa.Table, CreditEntry.__table__)).returning(CreditEntry.__table__.c.id)
+
+
 def record_pending(
     session: Session,
     *,
@@ -63,23 +69,24 @@ def record_pending(
     service_id: int | None,
     is_recall: bool,
     now: datetime,
-) -> CreditEntry:
-    entry = CreditEntry(
-        clinic_id=clinic_id,
-        staff_id=staff_id,
-        role=role,
-        booking_id=booking_id,
-        service_id=service_id,
-        is_recall=is_recall,
-        kind=CreditKind.PENDING,
-        amount_cents=amount_for(session, clinic_id, role, service_id, is_recall),
-        occurred_at=now,
-        local_day=local_day(now, clinic_zone),
-    )
-    session.add(entry)
-    session.flush()
-    announce.credit(session, entry, now)
-    return entry
+) -> int:
+    """Append a booking's pending entry (the caller commits); returns its id. Written by one Core statement, not
+    the unit of work: every booking that earns credit writes one, and nothing reads it back in that request."""
+    entry = {
+        "clinic_id": clinic_id,
+        "staff_id": staff_id,
+        "role": role,
+        "booking_id": booking_id,
+        "service_id": service_id,
+        "is_recall": is_recall,
+        "kind": CreditKind.PENDING,
+        "amount_cents": amount_for(session, clinic_id, role, service_id, is_recall),
+        "occurred_at": now,
+        "local_day": local_day(now, clinic_zone),
+    }
+    entry_id = int(session.execute(_INSERT_ENTRY, entry).scalar_one())
+    announce.credit(session, SimpleNamespace(id=entry_id, **entry), now)
+    return entry_id
 
 
 def record_outcome(
