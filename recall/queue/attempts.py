@@ -35,7 +35,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from recall.clinic.clinics import get_clinic
-from recall.clinic.patients import get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
@@ -209,7 +208,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     now = clock.now()
     _check(data, now)
     clinic = get_clinic(session, actor.clinic_id)
-    patient = get_patient(session, actor.clinic_id, queue.lock_patient_of(session, actor, task_id))  # then the task
+    patient = queue.lock_patient_of(session, actor, task_id)  # then the task
     task = queue.held_by(session, actor, task_id)
     if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
         raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import get_clinic
-from recall.clinic.patients import get_patient
+from recall.clinic.patients import Patient, get_patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.errors import Conflict
@@ -50,6 +50,7 @@ from recall.queue.tasks import (
     close_service_tasks,
     close_task,
     get_task,
+    patient_of_task,
 )
 from recall.visits.booking import Booking, is_upcoming, upcoming_bookings
 
@@ -153,18 +154,17 @@ def _held(session: Session, actor: Actor, task_id: int) -> RecallTask:
     return task
 
 
-def lock_patient_of(session: Session, actor: Actor, task_id: int) -> int:
-    """Lock order as in the booking flow and the claim: the patient, then the tasks. Returns the patient's id."""
-    patient_id = get_task(session, actor.clinic_id, task_id).patient_id
-    get_patient(session, actor.clinic_id, patient_id, for_update=True)
-    return patient_id
+def lock_patient_of(session: Session, actor: Actor, task_id: int) -> Patient:
+    """Lock order as in the booking flow and the claim: the patient, then the tasks. Returns the patient, locked;
+    the task is read only for its patient's id (the caller locks it next)."""
+    return get_patient(session, actor.clinic_id, patient_of_task(session, actor.clinic_id, task_id), for_update=True)
 
 
 def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> RecallTask:
     """Keep working: the caller's leases on this task's patient run for another full period from now (also
     after they lapsed, if nobody took the patient meanwhile)."""
     actor.require(Role.OPERATOR, Role.MANAGER)
-    patient_id = lock_patient_of(session, actor, task_id)
+    patient_id = lock_patient_of(session, actor, task_id).id
     task = _held(session, actor, task_id)
     clinic = get_clinic(session, actor.clinic_id)
     until = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
@@ -187,7 +187,7 @@ def release_lease(session: Session, clock: Clock, actor: Actor, task_id: int) ->
     """Give the patient's work back to the queue untouched: every lease on this task's patient the caller
     holds (a manager: anyone's) ends."""
     actor.require(Role.OPERATOR, Role.MANAGER)
-    patient_id = lock_patient_of(session, actor, task_id)
+    patient_id = lock_patient_of(session, actor, task_id).id
     if actor.role is Role.MANAGER:
         task = get_task(session, actor.clinic_id, task_id, for_update=True)
         if task.lease_holder_id is None:

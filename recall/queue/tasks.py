@@ -263,12 +263,27 @@ def close_task(
         announce.task(session, EventType.RECALL_TASK_CLOSED, task, now)
 
 
+# Built once: every attempt, lease change and booking from a task reads its task (the patient first).
+_TASK = sa.select(RecallTask).where(RecallTask.id == sa.bindparam("id"), RecallTask.clinic_id == sa.bindparam("clinic"))
+_TASK_FOR_UPDATE = locking(_TASK)
+_PATIENT_OF = sa.select(RecallTask.patient_id).where(
+    RecallTask.id == sa.bindparam("id"), RecallTask.clinic_id == sa.bindparam("clinic")
+)
+
+
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
-    stmt = sa.select(RecallTask).where(RecallTask.id == task_id, RecallTask.clinic_id == clinic_id)
-    task = session.scalar(locking(stmt) if for_update else stmt)
+    task = session.scalar(_TASK_FOR_UPDATE if for_update else _TASK, {"id": task_id, "clinic": clinic_id})
     if task is None:
         raise NotFound("recall task", task_id)
     return task
+
+
+def patient_of_task(session: Session, clinic_id: int, task_id: int) -> int:
+    """The id of the task's patient, read alone (the caller locks the patient, then the task)."""
+    patient_id = session.scalar(_PATIENT_OF, {"id": task_id, "clinic": clinic_id})
+    if patient_id is None:
+        raise NotFound("recall task", task_id)
+    return int(patient_id)
 
 
 def open_task_for_visit(session: Session, visit_id: int) -> RecallTask | None:

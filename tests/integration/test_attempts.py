@@ -71,6 +71,25 @@ def test_an_unanswered_call_comes_back_after_a_growing_backoff_then_ends_unreach
     assert (task.status, task.close_reason, task.attempt_count) == (TaskStatus.CLOSED, CloseReason.UNREACHABLE, 5)
 
 
+def test_an_attempt_reads_its_patient_and_its_task_once_each(database, clock, people, held):
+    """The patient is locked first, then the task: each read once, the task's patient id alone before that."""
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_rest) -> None:
+        if statement.lstrip().startswith("SELECT"):
+            reads.append(statement)
+
+    sa.event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        _log(database, clock, people["operator"], held, outcome=Outcome.NO_ANSWER, duration_seconds=30)
+    finally:
+        sa.event.remove(database.engine, "before_cursor_execute", count)
+    assert len([r for r in reads if "FROM patients" in r]) == 1
+    whole_task = [r for r in reads if "FROM recall_tasks" in r and "recall_tasks.lease_holder_id" in r]
+    assert len(whole_task) == 1
+    assert _task(database, held).failed_attempts == 1
+
+
 def test_the_clinics_own_backoff_and_attempt_limit_apply(database, clock, world, people, held):
     with database.writer() as s:
         s.execute(
