@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from recall.clinic.clinics import Clinic, get_clinic
 from recall.common.actors import STAFF_ROLES, Actor, Role
 from recall.common.clock import Clock
-from recall.common.db import Base, UTCDateTime, enum_column_type, locking
+from recall.common.db import Base, UTCDateTime, by_id_in_clinic, enum_column_type
 from recall.common.errors import NotFound, ValidationError
 from recall.common.phones import to_e164
 from recall.common.timeutil import local_day, validate_zone
@@ -109,9 +109,7 @@ def create_patient(session: Session, clock: Clock, actor: Actor, data: dict[str,
     return patient
 
 
-# Built once, as every booking reads (and locks) its patient: building costs more CPU than running it.
-_PATIENT = sa.select(Patient).where(Patient.id == sa.bindparam("id"), Patient.clinic_id == sa.bindparam("clinic"))
-_PATIENT_FOR_UPDATE = locking(_PATIENT)
+_PATIENT, _PATIENT_FOR_UPDATE = by_id_in_clinic(Patient)
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int, *, for_update: bool = False) -> Patient:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
-from recall.common.db import Base, UTCDateTime, enum_column_type, locking
+from recall.common.db import Base, UTCDateTime, by_id_in_clinic, enum_column_type
 from recall.common.errors import NotFound
 from recall.events import announce
 from recall.events.types import EventType
@@ -263,12 +263,8 @@ def close_task(
         announce.task(session, EventType.RECALL_TASK_CLOSED, task, now)
 
 
-# Built once: every attempt, lease change and booking from a task reads its task (the patient first).
-_TASK = sa.select(RecallTask).where(RecallTask.id == sa.bindparam("id"), RecallTask.clinic_id == sa.bindparam("clinic"))
-_TASK_FOR_UPDATE = locking(_TASK)
-_PATIENT_OF = sa.select(RecallTask.patient_id).where(
-    RecallTask.id == sa.bindparam("id"), RecallTask.clinic_id == sa.bindparam("clinic")
-)
+_TASK, _TASK_FOR_UPDATE = by_id_in_clinic(RecallTask)
+_PATIENT_OF = _TASK.with_only_columns(RecallTask.patient_id)
 
 
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
