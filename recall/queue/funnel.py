@@ -18,15 +18,16 @@ The definitions, and why:
 - Each period has a total row (``total`` true, every key null) and a row per (reason, service, operator)
   with any task. The filters narrow the cohort itself, so the totals are of what is shown.
 
-The database does the work: one pass groups the cohort, one window pass gives the medians
-(``recall.queue.quantiles``), whatever the number of tasks. It reads the cohort's tasks (and their bookings)
+The database does the work, whatever the number of tasks: on PostgreSQL one pass over the cohort gives
+both levels and every figure (GROUPING SETS, ``percentile_cont``); on SQLite one pass groups the cohort and
+one window pass gives the medians (``recall.queue.quantiles``). It reads the cohort's tasks (and their bookings)
 alone: what their attempts did is kept on each task (``recall.queue.task_facts``).
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import long_form, quantiles
+from recall.queue.quantiles import PERCENTILES, long_form, ordered_set, quantiles, tune_for_reports
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskReason
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
@@ -92,6 +93,10 @@ def _key(values: tuple[Any, ...] | Sequence[Any]) -> tuple[Any, ...]:
     return (as_day(first), *(v.value if isinstance(v, enum.Enum) else v for v in rest))
 
 
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _stage_columns(k: Any) -> list[Any]:
     return [k.created_at, k.closed_at, k.close_reason, k.contact_at, k.booking_status, k.visit_at]
 
@@ -140,6 +145,69 @@ def _cohort(
     return stmt.cte("cohort")
 
 
+Figures = tuple[bool, tuple[Any, ...], dict[str, int], dict[str, dict[int, float]]]
+
+
+def _measures(session: Session, c: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The counts and the stages' days, over columns named as the cohort's."""
+    booked = c.close_reason == CloseReason.BOOKED
+    attended = sa.and_(booked, c.booking_status == BookingStatus.ATTENDED)
+    counts = {
+        "opened": sa.func.count(),
+        "contacted": sa.func.count(c.contact_at),
+        "booked": count_if(booked),
+        "attended": count_if(attended),
+        "booked_no_show": count_if(sa.and_(booked, c.booking_status == BookingStatus.NO_SHOW)),
+        "booked_cancelled": count_if(sa.and_(booked, c.booking_status == BookingStatus.CANCELLED)),
+        "booked_pending": count_if(sa.and_(booked, c.booking_status.in_(ACTIVE))),
+        "booked_elsewhere": count_if(c.close_reason == CloseReason.BOOKED_ELSEWHERE),
+    }
+    stages = {
+        "contact_days": seconds_between(session, c.contact_at, c.created_at) / DAY,
+        "booking_days": sa.case((booked, seconds_between(session, c.closed_at, c.contact_at) / DAY)),
+        "visit_days": sa.case((attended, seconds_between(session, c.visit_at, c.closed_at) / DAY)),
+    }
+    return counts, stages
+
+
+def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
+    """PostgreSQL: both levels and every figure in one pass over the cohort (GROUPING SETS, percentile_cont)."""
+    k = cohort.c
+    counts, stages = _measures(session, k)
+    keys = [k[n] for n in KEYS]
+    stmt = sa.select(
+        sa.func.grouping(k.reason).label("total"),
+        *keys,
+        *(e.label(n) for n, e in counts.items()),
+        *(col for metric, value in stages.items() for col in ordered_set(value, PERCENTILES, prefix=f"{metric}_q")),
+    ).group_by(sa.func.grouping_sets(sa.tuple_(k.period), sa.tuple_(*keys)))
+    first = 5 + len(counts)  # where the percentiles start: stage by stage, each stage's percentiles in order
+    slots = {m: {p: first + i * len(PERCENTILES) + j for j, p in enumerate(PERCENTILES)} for i, m in enumerate(stages)}
+    # A Core execution: the rows are plain tuples, with no ORM loading around them (10,000 rows is usual).
+    for r in session.connection().execute(stmt):
+        found = {metric: {p: r[i] for p, i in at.items()} for metric, at in slots.items()}
+        yield bool(r[0]), tuple(r[1:5]), dict(zip(counts, r[5:first], strict=True)), found
+
+
+def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
+    """SQLite: one pass groups the cohort at both levels, one window pass gives the medians."""
+    k = cohort.c
+    # Both levels in one pass: each task once under its own keys, once under its period's total.
+    levels = sa.union_all(
+        sa.select(sa.literal(0).label("total"), k.period, k.reason, k.service_id, k.staff_id, *_stage_columns(k)),
+        sa.select(sa.literal(1), k.period, sa.null(), sa.null(), sa.null(), *_stage_columns(k)),
+    ).cte("levels")
+    c = levels.c
+    counts, stages = _measures(session, c)
+    keys = ("total", *KEYS)
+    found = quantiles(session, long_form({n: c[n] for n in keys}, stages, levels), keys, PERCENTILES)
+    grouped = sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items())).group_by(*(c[n] for n in keys))
+    for r in session.execute(grouped):
+        values = tuple(r[1 : len(keys)])
+        per_metric = {metric: found.get((r.total, *values, metric), {}) for metric in stages}
+        yield bool(r.total), values, {n: int(r._mapping[n]) for n in counts}, per_metric
+
+
 def recall_funnel(
     session: Session,
     clinic: Clinic,
@@ -153,61 +221,31 @@ def recall_funnel(
 ) -> list[FunnelRow]:
     """The funnel of the tasks opened in [start, end), per period: the total, then each (reason, service, operator)."""
     kpi_range_check(start, end)
+    tune_for_reports(session)
     cohort = _cohort(session, clinic, start, end, group, service_id, reason, staff_id)
-    k = cohort.c
-    # Both levels in one pass: each task once under its own keys, once under its period's total.
-    levels = sa.union_all(
-        sa.select(sa.literal(0).label("total"), k.period, k.reason, k.service_id, k.staff_id, *_stage_columns(k)),
-        sa.select(sa.literal(1), k.period, sa.null(), sa.null(), sa.null(), *_stage_columns(k)),
-    ).cte("levels")
-    c = levels.c
-    booked = c.close_reason == CloseReason.BOOKED
-    counts = {
-        "opened": sa.func.count(),
-        "contacted": sa.func.count(c.contact_at),
-        "booked": count_if(booked),
-        "attended": count_if(sa.and_(booked, c.booking_status == BookingStatus.ATTENDED)),
-        "booked_no_show": count_if(sa.and_(booked, c.booking_status == BookingStatus.NO_SHOW)),
-        "booked_cancelled": count_if(sa.and_(booked, c.booking_status == BookingStatus.CANCELLED)),
-        "booked_pending": count_if(sa.and_(booked, c.booking_status.in_(ACTIVE))),
-        "booked_elsewhere": count_if(c.close_reason == CloseReason.BOOKED_ELSEWHERE),
-    }
-    stages = {
-        "contact_days": seconds_between(session, c.contact_at, c.created_at) / DAY,
-        "booking_days": sa.case((booked, seconds_between(session, c.closed_at, c.contact_at) / DAY)),
-        "visit_days": sa.case(
-            (
-                sa.and_(booked, c.booking_status == BookingStatus.ATTENDED),
-                seconds_between(session, c.visit_at, c.closed_at) / DAY,
-            )
-        ),
-    }
-    keys = ("total", *KEYS)
-    found = quantiles(session, long_form({n: c[n] for n in keys}, stages, levels), keys)
-    medians = {_key(q[1:]): v for q, v in found.items()}
-    grouped = sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items())).group_by(*(c[n] for n in keys))
+    passes = _grouping_sets if session.get_bind().dialect.name == "postgresql" else _two_passes
     staff = queue_staff(session, clinic.id)
     services = dict(session.execute(sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id)).all())
     span = timedelta(days=6 if group == "week" else 0)
     rows: dict[tuple[object, ...], FunnelRow] = {}
-    for r in session.execute(grouped):
-        values = dict(zip(KEYS, _key(r[1 : len(keys)]), strict=True))
+    for total, keys, counts, found in passes(session, cohort):
+        values = dict(zip(KEYS, _key(keys), strict=True))
         day = values["period"]
         row = FunnelRow(
             period_start=day,
             period_end=day + span,
-            total=bool(r.total),
+            total=total,
             reason=values["reason"],
             service_id=values["service_id"],
             service_name=services.get(values["service_id"] or 0),
             staff_id=values["staff_id"],
             staff_name=staff.get(values["staff_id"] or 0),
-            **{n: int(r._mapping[n]) for n in counts},
+            **counts,
         )
         for name, metric in STAGES.items():
-            q = medians.get((*values.values(), metric), {})  # a total's keys are null; a group's reason never is
-            setattr(row, f"{name}_median", q.get(50))
-            setattr(row, f"{name}_p90", q.get(90))
+            q = found[metric]  # a group with no value for the stage has none (or NULL) here
+            setattr(row, f"{name}_median", _float(q.get(50)))
+            setattr(row, f"{name}_p90", _float(q.get(90)))
         rows[(row.total, day, row.reason or "", row.service_id or 0, row.staff_id or 0)] = row.finish()
     result: list[FunnelRow] = []
     for day in periods(clinic, start, end, group):

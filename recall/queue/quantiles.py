@@ -1,4 +1,4 @@
-"""Medians and percentiles computed by the database, the same SQL on PostgreSQL and SQLite.
+"""Medians and percentiles computed by the database.
 
 SQLite has no ``percentile_cont``. Both databases have window functions, so the values are given in a long
 form (group keys, a metric name, a value), numbered within their group in ascending order, and only the one
@@ -7,9 +7,10 @@ or two rows around each percentile's position are kept and blended: the linear i
 Percentiles are whole numbers (50, 90), so the position is integer arithmetic with no rounding rules of
 either database in the way. The cost is one sort of the group's values, as ``percentile_cont``'s.
 
-On PostgreSQL the same figures come from ``percentile_cont`` itself (the same interpolation), which sorts each
-group once for all its percentiles instead of numbering every row, counting it and filtering: about half the
-time of the window form over a million values.
+On PostgreSQL the reports take the same figures from ``percentile_cont`` itself (``ordered_set``: the same
+interpolation) in the pass that counts, grouped at every level at once by GROUPING SETS: one sort of each
+group's values for all its percentiles, instead of numbering every row, counting it and filtering, and no
+second pass. ``quantiles`` (the window form) runs on both databases; the reports use it on SQLite.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from sqlalchemy.orm import Session
 
 # {(key..., metric): {percentile: value}}
 Quantiles = dict[tuple[Any, ...], dict[int, float]]
+PERCENTILES = (50, 90)  # the median and the 90th percentile, as every report shows them
 
 
-def quantiles(session: Session, values: Any, keys: Sequence[str], percentiles: Sequence[int] = (50, 90)) -> Quantiles:
+def quantiles(
+    session: Session, values: Any, keys: Sequence[str], percentiles: Sequence[int] = PERCENTILES
+) -> Quantiles:
     """``values`` is a subquery with the columns ``keys``, ``metric`` and ``value`` (NULL values are skipped).
 
     Returns the percentiles of each (keys, metric) group with any value; a group of one value has it as
@@ -32,8 +36,6 @@ def quantiles(session: Session, values: Any, keys: Sequence[str], percentiles: S
     """
     v = values.c
     group = [v[k] for k in keys] + [v.metric]
-    if session.get_bind().dialect.name == "postgresql":
-        return _collect(session, _ordered_set(values, group, percentiles), keys, percentiles)
     ranked = (
         sa.select(
             *group,
@@ -60,16 +62,30 @@ def quantiles(session: Session, values: Any, keys: Sequence[str], percentiles: S
     return _collect(session, stmt, keys, percentiles)
 
 
-def _ordered_set(values: Any, group: list[Any], percentiles: Sequence[int]) -> sa.Select[Any]:
-    value = sa.cast(values.c.value, sa.Float)
-    return (
-        sa.select(
-            *group,
-            *(sa.func.percentile_cont(p / 100).within_group(value).label(f"q{p}") for p in percentiles),
-        )
-        .where(values.c.value.is_not(None))
-        .group_by(*group)
-    )
+def ordered_set(value: Any, percentiles: Sequence[int], where: Any = None, prefix: str = "q") -> list[Any]:
+    """PostgreSQL's ``percentile_cont`` of ``value`` per percentile, labelled ``{prefix}{p}``, for a GROUP BY.
+
+    NULL values are skipped, as ``quantiles`` does; ``where`` narrows the group's rows (a FILTER clause).
+    The calls share their input, so PostgreSQL sorts each group's values once for all of them. A group with
+    no value gives NULL.
+    """
+    value = sa.cast(value, sa.Float)
+    columns = []
+    for p in percentiles:
+        call: Any = sa.func.percentile_cont(p / 100).within_group(value)
+        columns.append((call if where is None else call.filter(where)).label(f"{prefix}{p}"))
+    return columns
+
+
+def tune_for_reports(session: Session) -> None:
+    """Settings for one report's transaction on PostgreSQL: sorts in memory, no JIT.
+
+    A report sorts a few hundred thousand rows at most; the default 4 MB of work memory spills them to disk
+    (an external merge, about twice the time), and JIT compiling a report costs more than it saves.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+        session.execute(sa.text("SET LOCAL jit = off"))
 
 
 def _collect(session: Session, stmt: sa.Select[Any], keys: Sequence[str], percentiles: Sequence[int]) -> Quantiles:
