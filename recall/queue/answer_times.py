@@ -21,6 +21,7 @@ The definitions, and why:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session, aliased
 from recall.clinic.clinics import Clinic
 from recall.queue.attempts import ContactAttempt, Outcome
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import quantiles
+from recall.queue.quantiles import PERCENTILES, ordered_set, quantiles, tune_for_reports
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, RecallTask, TaskReason
 
@@ -144,6 +145,61 @@ def _callbacks(
     ).subquery()
 
 
+Figures = tuple[Any, int | None, dict[str, int], dict[str, dict[int, Any]]]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _counts(e: Any) -> dict[str, Any]:
+    return {
+        "winback_tasks": count_if(e.metric == "winback"),
+        "requests": count_if(e.metric == "request"),
+        "callbacks_on_time": count_if(e.state == "on_time"),
+        "callbacks_late": count_if(e.state == "late"),
+        "callbacks_pending": count_if(e.state == "pending"),
+    }
+
+
+def _grouping_sets(session: Session, events: sa.CTE) -> Iterator[Figures]:
+    """PostgreSQL: the team and the operators, every count and wait, in one pass (GROUPING SETS, percentile_cont)."""
+    e = events.c
+    counts = _counts(e)
+    waits = [ordered_set(e.value, PERCENTILES, where=e.metric == m, prefix=f"{m}_q") for m in WAITS]
+    stmt = sa.select(
+        sa.func.grouping(e.staff_id).label("team"),
+        e.period,
+        e.staff_id,
+        *(x.label(n) for n, x in counts.items()),
+        *(col for columns in waits for col in columns),
+    ).group_by(sa.func.grouping_sets(sa.tuple_(e.period), sa.tuple_(e.period, e.staff_id)))
+    first = 3 + len(counts)
+    slots = {m: {p: first + i * len(PERCENTILES) + j for j, p in enumerate(PERCENTILES)} for i, m in enumerate(WAITS)}
+    for r in session.connection().execute(stmt):  # Core: plain tuples, no ORM loading around them
+        found = {metric: {p: r[i] for p, i in at.items()} for metric, at in slots.items()}
+        yield r[1], None if r[0] else r[2], dict(zip(counts, r[3:first], strict=True)), found
+
+
+def _two_passes(session: Session, events: sa.CTE) -> Iterator[Figures]:
+    """SQLite: one pass counts at both levels, one window pass gives the medians (``recall.queue.quantiles``)."""
+    # Both levels in one pass: each wait once under its operator, once under the team (staff_id null; an
+    # attempt always has an operator, so the key cannot be mistaken).
+    ev = events.c
+    levels = sa.union_all(
+        sa.select(ev.staff_id, ev.period, ev.metric, ev.value, ev.state),
+        sa.select(sa.null(), ev.period, ev.metric, ev.value, ev.state),
+    ).cte("levels")
+    e = levels.c
+    counts = _counts(e)
+    keys = ("period", "staff_id")
+    found = quantiles(session, levels, keys, PERCENTILES)
+    grouped = sa.select(*(e[n] for n in keys), *(x.label(n) for n, x in counts.items())).group_by(*(e[n] for n in keys))
+    for r in session.execute(grouped):
+        per_metric = {metric: found.get((r.period, r.staff_id, metric), {}) for metric in WAITS}
+        yield r.period, r.staff_id, {n: int(r._mapping[n]) for n in counts}, per_metric
+
+
 def answer_times(
     session: Session,
     clinic: Clinic,
@@ -158,6 +214,7 @@ def answer_times(
 ) -> list[AnswerTimeRow]:
     """Per period of [start, end): the team row, then each operator with a wait to show, by id."""
     kpi_range_check(start, end)
+    tune_for_reports(session)
     period = period_of(session, clinic.timezone, group, start, end)
     filters = [] if service_id is None else [RecallTask.service_id == service_id]
     if reason is not None:
@@ -173,34 +230,17 @@ def answer_times(
     ).cte("events")
     if staff_id is not None:
         events = sa.select(events).where(events.c.staff_id == staff_id).cte("mine")
-    # Both levels in one pass: each wait once under its operator, once under the team (staff_id null; an
-    # attempt always has an operator, so the key cannot be mistaken).
-    ev = events.c
-    levels = sa.union_all(
-        sa.select(ev.staff_id, ev.period, ev.metric, ev.value, ev.state),
-        sa.select(sa.null(), ev.period, ev.metric, ev.value, ev.state),
-    ).cte("levels")
-    e = levels.c
-    counts = {
-        "winback_tasks": count_if(e.metric == "winback"),
-        "requests": count_if(e.metric == "request"),
-        "callbacks_on_time": count_if(e.state == "on_time"),
-        "callbacks_late": count_if(e.state == "late"),
-        "callbacks_pending": count_if(e.state == "pending"),
-    }
-    keys = ("period", "staff_id")
-    found = {(as_day(q[0]), *q[1:]): v for q, v in quantiles(session, levels, keys).items()}
-    grouped = sa.select(*(e[n] for n in keys), *(x.label(n) for n, x in counts.items())).group_by(*(e[n] for n in keys))
+    passes = _grouping_sets if session.get_bind().dialect.name == "postgresql" else _two_passes
     staff = queue_staff(session, clinic.id)
     span = timedelta(days=6 if group == "week" else 0)
     rows: dict[tuple[date, int], AnswerTimeRow] = {}
-    for r in session.execute(grouped):
-        day, sid = as_day(r.period), r.staff_id
-        row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **{n: int(r._mapping[n]) for n in counts})
+    for period_value, sid, counts, found in passes(session, events):
+        day = as_day(period_value)
+        row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **counts)
         for metric in WAITS:
-            q = found.get((day, sid, metric), {})
-            setattr(row, f"{metric}_wait_median", q.get(50))
-            setattr(row, f"{metric}_wait_p90", q.get(90))
+            q = found.get(metric) or {}
+            setattr(row, f"{metric}_wait_median", _float(q.get(50)))
+            setattr(row, f"{metric}_wait_p90", _float(q.get(90)))
         rows[(day, sid or 0)] = row.finish()
     result: list[AnswerTimeRow] = []
     for day in periods(clinic, start, end, group):
