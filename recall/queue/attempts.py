@@ -114,6 +114,9 @@ class ContactAttempt(Base):
     note: Mapped[str | None] = mapped_column(sa.String(1000))
     decline_reason: Mapped[str | None] = mapped_column(sa.String(200))
     callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # On a callback request: the start of the task's next attempt, (started_at, id) after this one, kept as
+    # attempts are logged (``note_callbacks``): time to answer reads it instead of searching the task's attempts.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     booking_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bookings.id"))
 
     __table_args__ = (
@@ -132,6 +135,7 @@ class ContactAttempt(Base):
             "callback_at",
             sqlite_where=sa.text("outcome = 'callback_requested'"),
             postgresql_where=sa.text("outcome = 'callback_requested'"),
+            postgresql_include=["staff_id", "task_id", "next_attempt_at"],  # the report reads the index alone
         ),
     )
 
@@ -228,6 +232,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
         callback_at=data.callback_at,
     )
     task.attempt_count += 1
+    attempt.next_attempt_at = note_callbacks(session, task, attempt.started_at, data.outcome)
     note_attempt(task, attempt.staff_id, attempt.started_at, attempt.answered)
     booking_id = None
     if data.outcome in RETRY:
@@ -302,6 +307,44 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     announce.attempt(session, attempt, now)
     session.commit()
     return AttemptResult(attempt, task, booking_id)
+
+
+def note_callbacks(session: Session, task: RecallTask, started_at: datetime, outcome: Outcome) -> datetime | None:
+    """Keep each callback request's ``next_attempt_at`` as an attempt starting at ``started_at`` is logged.
+
+    Call it before ``note_attempt`` folds the attempt into the task: the task's latest start tells whether the
+    attempt is logged in time order. The new attempt is after every earlier-logged one that started at or
+    before it (a tie goes to the later-logged), so it answers those callbacks, or answers them earlier. In
+    time order (nearly always), only an unanswered request can be affected, and the task says whether it
+    has one: no statement at all otherwise. Returns the new attempt's own ``next_attempt_at`` when it is a
+    callback request logged after attempts that started later.
+    """
+    a, callback = ContactAttempt, outcome is Outcome.CALLBACK_REQUESTED
+    in_order = task.last_attempt_at is None or started_at >= task.last_attempt_at
+    if task.callback_unanswered or not in_order:
+        session.execute(
+            sa.update(a)
+            .where(
+                a.task_id == task.id,
+                a.outcome == Outcome.CALLBACK_REQUESTED,
+                a.started_at <= started_at,
+                sa.or_(a.next_attempt_at.is_(None), a.next_attempt_at > started_at),
+            )
+            .values(next_attempt_at=started_at)
+            .execution_options(synchronize_session=False)
+        )
+    if in_order:
+        task.callback_unanswered = callback  # every earlier request started at or before it: all are answered
+        return None
+    own = None
+    if callback:
+        later = sa.select(sa.func.min(a.started_at)).where(a.task_id == task.id, a.started_at > started_at)
+        own = session.scalar(later)
+    waiting = sa.select(a.id).where(
+        a.task_id == task.id, a.outcome == Outcome.CALLBACK_REQUESTED, a.next_attempt_at.is_(None)
+    )
+    task.callback_unanswered = session.scalar(sa.select(waiting.exists())) or (callback and own is None)
+    return own
 
 
 def _serve(session: Session, clock: Clock, actor: Actor, task: RecallTask, data: AttemptInput) -> int | None:

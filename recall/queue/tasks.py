@@ -132,6 +132,8 @@ class RecallTask(Base):
     first_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_attempt_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    # A callback request of the task waits for its next attempt (``recall.queue.attempts.note_callbacks``).
+    callback_unanswered: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     __table_args__ = (
         sa.Index(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from recall.clinic.clinics import get_clinic
 from recall.common.db import Database
-from recall.queue.attempts import ANSWERED, AttemptChannel, ContactAttempt, Outcome
+from recall.queue.attempts import ANSWERED, AttemptChannel, ContactAttempt, Outcome, note_callbacks
 from recall.queue.task_facts import note_attempt
 from recall.queue.tasks import RecallTask, TaskReason, open_task
 from recall.visits.booking import Booking, BookingStatus, Channel, Source
@@ -68,6 +68,7 @@ def attempt(
     with database.writer() as s:
         t = s.get(RecallTask, task_id)
         assert t is not None
+        follows = note_callbacks(s, t, start, outcome)  # as log_attempt keeps them, before note_attempt
         s.add(
             ContactAttempt(
                 clinic_id=t.clinic_id,
@@ -81,6 +82,7 @@ def attempt(
                 ended_at=start + timedelta(minutes=minutes),
                 duration_seconds=minutes * 60,
                 callback_at=callback_at,
+                next_attempt_at=follows,
             )
         )
         note_attempt(t, staff_id, start, outcome in ANSWERED)  # as log_attempt keeps them
