@@ -76,6 +76,7 @@ TASK_COLS = [
     "first_contact_at",
     "last_attempt_at",
     "last_attempt_by_id",
+    "callback_unanswered",
 ]
 ATTEMPT_COLS = [
     "id",
@@ -90,6 +91,7 @@ ATTEMPT_COLS = [
     "ended_at",
     "duration_seconds",
     "callback_at",
+    "next_attempt_at",
 ]
 WIN_BACK = [TaskReason.DECLINED, TaskReason.UNDECIDED, TaskReason.NO_SHOW, TaskReason.BOOKING_CANCELLED]
 UNANSWERED = [Outcome.NO_ANSWER, Outcome.NO_ANSWER, Outcome.NO_ANSWER, Outcome.VOICEMAIL, Outcome.BUSY]
@@ -190,6 +192,8 @@ class History:
             else:
                 at = ended + timedelta(hours=rng.uniform(1, 48))
                 staff = staff if rng.random() < 0.6 else rng.choice(self.staff)
+        attempts = self._answers(attempts)
+        waiting = any(x[6] is Outcome.CALLBACK_REQUESTED and x[12] is None for x in attempts)
         closed_at = attempts[-1][9]
         status, close, booking = TaskStatus.OPEN, None, None
         if end_state < 0.25:
@@ -212,8 +216,16 @@ class History:
             status, close = TaskStatus.CLOSED, CloseReason.DECLINED
         task = (task_id, self.clinic_id, patient, service, reason, status, due, created,
                 closed_at if close else None, staff if close else None, close, booking_id if booking else None,
-                1.0, due, n, n, *self._facts(attempts))  # fmt: skip
+                1.0, due, n, n, *self._facts(attempts), waiting)  # fmt: skip
         return task, attempts, booking
+
+    @staticmethod
+    def _answers(attempts: list[tuple]) -> list[tuple]:
+        """Each callback request with the start of the task's next attempt (``note_callbacks``); in time order here."""
+        follows = [x[8] for x in attempts[1:]] + [None]
+        return [
+            (*x, nxt if x[6] is Outcome.CALLBACK_REQUESTED else None) for x, nxt in zip(attempts, follows, strict=True)
+        ]
 
     @staticmethod
     def _facts(attempts: list[tuple]) -> tuple:

@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from recall.clinic.clinics import Clinic
 from recall.queue.attempts import ContactAttempt, Outcome
@@ -109,25 +109,21 @@ def _first_attempts(
 def _callbacks(
     session: Session, clinic: Clinic, start: datetime, end: datetime, now: datetime, period: Any, filters: list[Any]
 ) -> sa.Subquery:
-    """Each callback whose time falls in [start, end), with the task's next attempt after the request."""
-    cb, nxt, t = aliased(ContactAttempt), aliased(ContactAttempt), RecallTask
-    later = sa.or_(nxt.started_at > cb.started_at, sa.and_(nxt.started_at == cb.started_at, nxt.id > cb.id))
-    # Grouped, not a scalar subquery: the database computes each callback's next attempt once.
-    inner = (
-        sa.select(cb.staff_id, cb.callback_at, sa.func.min(nxt.started_at).label("answered_at"))
-        .join(t, t.id == cb.task_id)
-        .outerjoin(nxt, sa.and_(nxt.task_id == cb.task_id, later))
-        .where(
-            cb.clinic_id == clinic.id,
-            cb.outcome == Outcome.CALLBACK_REQUESTED,
-            cb.callback_at >= start,
-            cb.callback_at < end,
-            *filters,
-        )
-        .group_by(cb.id, cb.staff_id, cb.callback_at)
-        .subquery()
+    """Each callback whose time falls in [start, end), with the task's next attempt after the request.
+
+    The next attempt's start is kept on the request as attempts are logged (``note_callbacks``): the range's
+    callbacks are read from their index alone, and the task only when a filter asks about it.
+    """
+    cb, t = ContactAttempt, RecallTask
+    stmt = sa.select(cb.staff_id, cb.callback_at, cb.next_attempt_at.label("answered_at")).where(
+        cb.clinic_id == clinic.id,
+        cb.outcome == Outcome.CALLBACK_REQUESTED,
+        cb.callback_at >= start,
+        cb.callback_at < end,
     )
-    c = inner.c
+    if filters:
+        stmt = stmt.join(t, t.id == cb.task_id).where(*filters)
+    c = stmt.subquery().c
     hold = clinic.recall_callback_hold_minutes * 60
     late_by = seconds_between(session, c.answered_at, c.callback_at)
     # The window is still open now: an attempt may yet come in time.
