@@ -186,7 +186,7 @@ def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
     # A Core execution: the rows are plain tuples, with no ORM loading around them (10,000 rows is usual).
     for r in session.connection().execute(stmt):
         found = {metric: {p: r[i] for p, i in at.items()} for metric, at in slots.items()}
-        yield bool(r[0]), tuple(r[1:5]), dict(zip(counts, r[5:first], strict=True)), found
+        yield bool(r[0]), _key(r[1:5]), dict(zip(counts, r[5:first], strict=True)), found
 
 
 def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
@@ -205,7 +205,7 @@ def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
     for r in session.execute(grouped):
         values = tuple(r[1 : len(keys)])
         per_metric = {metric: found.get((r.total, *values, metric), {}) for metric in stages}
-        yield bool(r.total), values, {n: int(r._mapping[n]) for n in counts}, per_metric
+        yield bool(r.total), _key(values), {n: int(r._mapping[n]) for n in counts}, per_metric
 
 
 def recall_funnel(
@@ -227,28 +227,23 @@ def recall_funnel(
     staff = queue_staff(session, clinic.id)
     services = dict(session.execute(sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id)).all())
     span = timedelta(days=6 if group == "week" else 0)
-    rows: dict[tuple[object, ...], FunnelRow] = {}
+    rows: dict[tuple[Any, ...], FunnelRow] = {}
     for total, keys, counts, found in passes(session, cohort):
-        values = dict(zip(KEYS, _key(keys), strict=True))
-        day = values["period"]
-        row = FunnelRow(
-            period_start=day,
-            period_end=day + span,
-            total=total,
-            reason=values["reason"],
-            service_id=values["service_id"],
-            service_name=services.get(values["service_id"] or 0),
-            staff_id=values["staff_id"],
-            staff_name=staff.get(values["staff_id"] or 0),
+        day, reason_value, service, operator = keys
+        figures: dict[str, Any] = {
             **counts,
-        )
-        for name, metric in STAGES.items():
-            q = found[metric]  # a group with no value for the stage has none (or NULL) here
-            setattr(row, f"{name}_median", _float(q.get(50)))
-            setattr(row, f"{name}_p90", _float(q.get(90)))
-        rows[(row.total, day, row.reason or "", row.service_id or 0, row.staff_id or 0)] = row.finish()
-    result: list[FunnelRow] = []
+            **{
+                f"{name}_{label}": _float(found[metric].get(p))  # a group with no value for the stage has none
+                for name, metric in STAGES.items()
+                for label, p in (("median", 50), ("p90", 90))
+            },
+        }
+        row = FunnelRow(
+            day, day + span, total, reason_value, service, services.get(service or 0), operator,
+            staff.get(operator or 0), **figures,
+        )  # fmt: skip
+        rows[(not total, day, reason_value or "", service or 0, operator or 0)] = row.finish()
+    # Per period: its total, then its groups by (reason, service, operator); a period with no task has a total.
     for day in periods(clinic, start, end, group):
-        result.append(rows.get((True, day, "", 0, 0)) or FunnelRow(day, day + span, True).finish())
-        result.extend(rows[k] for k in sorted(k for k in rows if not k[0] and k[1] == day))
-    return result
+        rows.setdefault((False, day, "", 0, 0), FunnelRow(day, day + span, True).finish())
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[1], k))]
