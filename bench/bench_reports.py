@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_reports.py                 # fresh SQLite file, 200,000 tasks, 1,000,000 attempts
     .venv/bin/python bench/bench_reports.py --tasks 20000 --attempts 100000   # a quick run
     .venv/bin/python bench/bench_reports.py --database-url postgresql://postgres@127.0.0.1:5432/recall_bench --reset
+    PYTHONPATH=../before .venv/bin/python bench/bench_reports.py --database-url ... --reuse   # other code, same rows
 
 Builds one clinic (Europe/Stockholm) with ``--operators`` operators, 4 services and ``--patients`` patients
 through the use cases and bulk loads, then ``--tasks`` recall tasks opened evenly over ``--days`` days and
@@ -132,6 +133,22 @@ class History:
         self._load([(BulkTable(self.engine, Patient.__table__, PATIENT_COLS), rows)])
         with self.db.reader() as s:
             self.patients = list(s.scalars(sa.select(Patient.id).where(Patient.clinic_id == clinic.id)))
+
+    def reuse(self) -> None:
+        """The clinic with the most tasks, loaded by an earlier run; the ranges end the day after its last task."""
+        with self.db.reader() as s:
+            t = RecallTask
+            found = s.execute(
+                sa.select(t.clinic_id, sa.func.count(), sa.func.max(t.created_at))
+                .group_by(t.clinic_id)
+                .order_by(sa.func.count().desc())
+                .limit(1)
+            ).first()
+        if found is None:
+            raise SystemExit("--reuse: the database has no tasks; run once without --reuse to load them")
+        self.clinic_id, self.tasks, last = found
+        self.end = last.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        self.start = self.end - timedelta(days=self.args.days)
 
     def _load(self, tables: list[tuple[BulkTable, list[tuple]]]) -> None:
         raw = self.engine.raw_connection()
@@ -274,14 +291,20 @@ class History:
 
 
 def run(args: argparse.Namespace, watchdog: Watchdog) -> int:
+    if args.reuse and (args.reset or args.database_url is None):
+        raise SystemExit("--reuse times rows already loaded: give --database-url, and not --reset")
     bdb = open_database(args.database_url, reset=args.reset)
     watchdog.cleanups.append(bdb.close)
     print(f"database: {bdb.describe()}; {machine_note()}")
     history = History(bdb, args, random.Random(args.seed))
     t0 = time.perf_counter()
-    history.setup()
-    history.load()
-    print(f"loaded {history.tasks:,} tasks and {history.attempts:,} attempts in {time.perf_counter() - t0:.1f} s")
+    if args.reuse:
+        history.reuse()
+        print(f"reusing clinic {history.clinic_id}: {history.tasks:,} tasks, loaded before")
+    else:
+        history.setup()
+        history.load()
+        print(f"loaded {history.tasks:,} tasks and {history.attempts:,} attempts in {time.perf_counter() - t0:.1f} s")
     db, cid = bdb.db, history.clinic_id
     ranges = {
         "whole history, by week": (history.start, history.end, "week"),
@@ -343,6 +366,12 @@ def main() -> int:
     parser.add_argument("--patients", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="load nothing: time the reports on the rows an earlier run loaded (to compare two versions of the "
+        "code on the same rows: run once, then again with --reuse and PYTHONPATH at the other version)",
+    )
     args = parser.parse_args()
     watchdog = Watchdog(args.timeout)
     try:
