@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from recall.clinic.clinics import Clinic
 from recall.queue.attempts import ContactAttempt, Outcome
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import PERCENTILES, ordered_set, quantiles, tune_for_reports
+from recall.queue.quantiles import PERCENTILES, as_float, ordered_set, quantiles, tune_for_reports
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, RecallTask, TaskReason
 
@@ -144,10 +144,6 @@ def _callbacks(
 Figures = tuple[Any, int | None, dict[str, int], dict[str, dict[int, Any]]]
 
 
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def _counts(e: Any) -> dict[str, Any]:
     return {
         "winback_tasks": count_if(e.metric == "winback"),
@@ -235,8 +231,8 @@ def answer_times(
         row = AnswerTimeRow(day, day + span, sid, staff.get(sid or 0), **counts)
         for metric in WAITS:
             q = found.get(metric) or {}
-            setattr(row, f"{metric}_wait_median", _float(q.get(50)))
-            setattr(row, f"{metric}_wait_p90", _float(q.get(90)))
+            setattr(row, f"{metric}_wait_median", as_float(q.get(50)))
+            setattr(row, f"{metric}_wait_p90", as_float(q.get(90)))
         rows[(day, sid or 0)] = row.finish()
     result: list[AnswerTimeRow] = []
     for day in periods(clinic, start, end, group):

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import PERCENTILES, long_form, ordered_set, quantiles, tune_for_reports
+from recall.queue.quantiles import PERCENTILES, as_float, long_form, ordered_set, quantiles, tune_for_reports
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskReason
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
@@ -91,10 +91,6 @@ def _key(values: tuple[Any, ...] | Sequence[Any]) -> tuple[Any, ...]:
     """Group keys as plain values: the period as a date, an enum as its value (an enum hashes by its name)."""
     first, *rest = values
     return (as_day(first), *(v.value if isinstance(v, enum.Enum) else v for v in rest))
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _stage_columns(k: Any) -> list[Any]:
@@ -233,7 +229,7 @@ def recall_funnel(
         figures: dict[str, Any] = {
             **counts,
             **{
-                f"{name}_{label}": _float(found[metric].get(p))  # a group with no value for the stage has none
+                f"{name}_{label}": as_float(found[metric].get(p))  # a group with no value for the stage has none
                 for name, metric in STAGES.items()
                 for label, p in (("median", 50), ("p90", 90))
             },

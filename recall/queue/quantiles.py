@@ -77,6 +77,11 @@ def ordered_set(value: Any, percentiles: Sequence[int], where: Any = None, prefi
     return columns
 
 
+def as_float(value: Any) -> float | None:
+    """A percentile as read back (a float, or a Decimal from an average), or None for a group with no value."""
+    return None if value is None else float(value)
+
+
 def tune_for_reports(session: Session) -> None:
     """Settings for one report's transaction on PostgreSQL: sorts in memory, no JIT.
 
