@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session
 from recall.clinic.clinics import Clinic
 from recall.queue.attempts import ContactAttempt, Outcome
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import PERCENTILES, as_float, ordered_set, quantiles, tune_for_reports
+from recall.queue.quantiles import (
+    PERCENTILES,
+    as_float,
+    ordered_set,
+    quantiles,
+    read_ordered_sets,
+    tune_for_reports,
+)
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, RecallTask, TaskReason
 
@@ -166,10 +173,9 @@ def _grouping_sets(session: Session, events: sa.CTE) -> Iterator[Figures]:
         *(x.label(n) for n, x in counts.items()),
         *(col for columns in waits for col in columns),
     ).group_by(sa.func.grouping_sets(sa.tuple_(e.period), sa.tuple_(e.period, e.staff_id)))
-    first = 3 + len(counts)
-    slots = {m: {p: first + i * len(PERCENTILES) + j for j, p in enumerate(PERCENTILES)} for i, m in enumerate(WAITS)}
+    first = 3 + len(counts)  # where the percentiles start
     for r in session.connection().execute(stmt):  # Core: plain tuples, no ORM loading around them
-        found = {metric: {p: r[i] for p, i in at.items()} for metric, at in slots.items()}
+        found = read_ordered_sets(r, first, WAITS)
         yield r[1], None if r[0] else r[2], dict(zip(counts, r[3:first], strict=True)), found
 
 

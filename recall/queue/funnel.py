@@ -38,7 +38,15 @@ from sqlalchemy.orm import Session
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
-from recall.queue.quantiles import PERCENTILES, as_float, long_form, ordered_set, quantiles, tune_for_reports
+from recall.queue.quantiles import (
+    PERCENTILES,
+    as_float,
+    long_form,
+    ordered_set,
+    quantiles,
+    read_ordered_sets,
+    tune_for_reports,
+)
 from recall.queue.stats import as_day, kpi_range_check, periods
 from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskReason
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
@@ -177,11 +185,10 @@ def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
         *(e.label(n) for n, e in counts.items()),
         *(col for metric, value in stages.items() for col in ordered_set(value, PERCENTILES, prefix=f"{metric}_q")),
     ).group_by(sa.func.grouping_sets(sa.tuple_(k.period), sa.tuple_(*keys)))
-    first = 5 + len(counts)  # where the percentiles start: stage by stage, each stage's percentiles in order
-    slots = {m: {p: first + i * len(PERCENTILES) + j for j, p in enumerate(PERCENTILES)} for i, m in enumerate(stages)}
+    first = 5 + len(counts)  # where the percentiles start
     # A Core execution: the rows are plain tuples, with no ORM loading around them (10,000 rows is usual).
     for r in session.connection().execute(stmt):
-        found = {metric: {p: r[i] for p, i in at.items()} for metric, at in slots.items()}
+        found = read_ordered_sets(r, first, list(stages))
         yield bool(r[0]), _key(r[1:5]), dict(zip(counts, r[5:first], strict=True)), found
 
 

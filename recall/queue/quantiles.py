@@ -77,6 +77,12 @@ def ordered_set(value: Any, percentiles: Sequence[int], where: Any = None, prefi
     return columns
 
 
+def read_ordered_sets(row: Any, first: int, metrics: Sequence[str]) -> dict[str, dict[int, Any]]:
+    """The ``ordered_set`` columns of ``row``, from position ``first``: metric by metric, each's ``PERCENTILES``."""
+    n = len(PERCENTILES)
+    return {m: {p: row[first + i * n + j] for j, p in enumerate(PERCENTILES)} for i, m in enumerate(metrics)}
+
+
 def as_float(value: Any) -> float | None:
     """A percentile as read back (a float, or a Decimal from an average), or None for a group with no value."""
     return None if value is None else float(value)
