@@ -26,7 +26,7 @@ alone: what their attempts did is kept on each task (``recall.queue.task_facts``
 
 from __future__ import annotations
 
-import enum
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -40,11 +40,9 @@ from recall.clinic.clinics import Clinic
 from recall.queue.measures import Group, count_if, period_of, queue_staff, ratio, seconds_between
 from recall.queue.quantiles import (
     PERCENTILES,
-    as_float,
     long_form,
     ordered_set,
     quantiles,
-    read_ordered_sets,
     tune_for_reports,
 )
 from recall.queue.stats import as_day, kpi_range_check, periods
@@ -95,12 +93,6 @@ COUNTS = ("opened", "contacted", "booked", "attended", "booked_no_show", "booked
 STAGES = {"days_to_contact": "contact_days", "days_to_booking": "booking_days", "days_to_visit": "visit_days"}
 
 
-def _key(values: tuple[Any, ...] | Sequence[Any]) -> tuple[Any, ...]:
-    """Group keys as plain values: the period as a date, an enum as its value (an enum hashes by its name)."""
-    first, *rest = values
-    return (as_day(first), *(v.value if isinstance(v, enum.Enum) else v for v in rest))
-
-
 def _stage_columns(k: Any) -> list[Any]:
     return [k.created_at, k.closed_at, k.close_reason, k.contact_at, k.booking_status, k.visit_at]
 
@@ -132,7 +124,7 @@ def _cohort(
     stmt = (
         sa.select(
             period(t.created_at).label("period"),
-            t.reason,
+            sa.type_coerce(t.reason, sa.String).label("reason"),  # plain text: the row keeps the value
             t.service_id,
             t.last_attempt_by_id.label("staff_id"),
             t.created_at,
@@ -149,7 +141,10 @@ def _cohort(
     return stmt.cte("cohort")
 
 
-Figures = tuple[bool, tuple[Any, ...], dict[str, int], dict[str, dict[int, float]]]
+# A row of the report as a pass gives it, in ``FunnelRow``'s order and in period order (its total first):
+# total, period, reason, service_id, staff_id, the counts (``COUNTS`` and booked_elsewhere), then the
+# stages' percentiles (``STAGES`` by ``PERCENTILES``).
+Figures = Sequence[Any]
 
 
 def _measures(session: Session, c: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -174,22 +169,29 @@ def _measures(session: Session, c: Any) -> tuple[dict[str, Any], dict[str, Any]]
     return counts, stages
 
 
+def _order(k: Any, total: Any, reason: Any) -> list[Any]:
+    """Per period its total, then its groups by (reason, service, operator), a missing key first."""
+    return [k.period, total.desc(), reason, k.service_id.nulls_first(), k.staff_id.nulls_first()]
+
+
 def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
     """PostgreSQL: both levels and every figure in one pass over the cohort (GROUPING SETS, percentile_cont)."""
     k = cohort.c
     counts, stages = _measures(session, k)
     keys = [k[n] for n in KEYS]
-    stmt = sa.select(
-        sa.func.grouping(k.reason).label("total"),
-        *keys,
-        *(e.label(n) for n, e in counts.items()),
-        *(col for metric, value in stages.items() for col in ordered_set(value, PERCENTILES, prefix=f"{metric}_q")),
-    ).group_by(sa.func.grouping_sets(sa.tuple_(k.period), sa.tuple_(*keys)))
-    first = 5 + len(counts)  # where the percentiles start
-    # A Core execution: the rows are plain tuples, with no ORM loading around them (10,000 rows is usual).
-    for r in session.connection().execute(stmt):
-        found = read_ordered_sets(r, first, list(stages))
-        yield bool(r[0]), _key(r[1:5]), dict(zip(counts, r[5:first], strict=True)), found
+    total = sa.func.grouping(k.reason) == 1
+    stmt = (
+        sa.select(
+            total.label("total"),
+            *keys,
+            *(e.label(n) for n, e in counts.items()),
+            *(c for metric, value in stages.items() for c in ordered_set(value, PERCENTILES, prefix=f"{metric}_q")),
+        )
+        .group_by(sa.func.grouping_sets(sa.tuple_(k.period), sa.tuple_(*keys)))
+        .order_by(*_order(k, total, k.reason.collate("C")))  # as Python orders text
+    )
+    # A Core execution: the rows are plain tuples, with no ORM loading around them, in FunnelRow's order.
+    return iter(session.connection().execute(stmt).all())
 
 
 def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
@@ -204,11 +206,18 @@ def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
     counts, stages = _measures(session, c)
     keys = ("total", *KEYS)
     found = quantiles(session, long_form({n: c[n] for n in keys}, stages, levels), keys, PERCENTILES)
-    grouped = sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items())).group_by(*(c[n] for n in keys))
+    grouped = (
+        sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items()))
+        .group_by(*(c[n] for n in keys))
+        .order_by(*_order(c, c.total, c.reason))  # SQLite orders text as Python does
+    )
     for r in session.execute(grouped):
-        values = tuple(r[1 : len(keys)])
-        per_metric = {metric: found.get((r.total, *values, metric), {}) for metric in stages}
-        yield bool(r.total), _key(values), {n: int(r._mapping[n]) for n in counts}, per_metric
+        key = tuple(r[: len(keys)])
+        per_metric = [found.get((*key, metric), {}) for metric in stages]
+        yield (
+            bool(r.total), as_day(r.period), *key[2:], *r[len(keys) :],
+            *(q.get(p) for q in per_metric for p in PERCENTILES),
+        )  # fmt: skip
 
 
 def recall_funnel(
@@ -230,23 +239,24 @@ def recall_funnel(
     staff = queue_staff(session, clinic.id)
     services = dict(session.execute(sa.select(Service.id, Service.name).where(Service.clinic_id == clinic.id)).all())
     span = timedelta(days=6 if group == "week" else 0)
-    rows: dict[tuple[Any, ...], FunnelRow] = {}
-    for total, keys, counts, found in passes(session, cohort):
-        day, reason_value, service, operator = keys
-        figures: dict[str, Any] = {
-            **counts,
-            **{
-                f"{name}_{label}": as_float(found[metric].get(p))  # a group with no value for the stage has none
-                for name, metric in STAGES.items()
-                for label, p in (("median", 50), ("p90", 90))
-            },
-        }
-        row = FunnelRow(
-            day, day + span, total, reason_value, service, services.get(service or 0), operator,
-            staff.get(operator or 0), **figures,
-        )  # fmt: skip
-        rows[(not total, day, reason_value or "", service or 0, operator or 0)] = row.finish()
-    # Per period: its total, then its groups by (reason, service, operator); a period with no task has a total.
-    for day in periods(clinic, start, end, group):
-        rows.setdefault((False, day, "", 0, 0), FunnelRow(day, day + span, True).finish())
-    return [rows[k] for k in sorted(rows, key=lambda k: (k[1], k))]
+    first = 5 + len(COUNTS) + 1  # where the percentiles start
+    rows: list[FunnelRow] = []
+    # Per period: its total, then its groups; a period with no task has a total, with nothing in it.
+    empty = deque(periods(clinic, start, end, group))
+    for r in passes(session, cohort):
+        total, day, reason_value, service, operator = r[:5]
+        while empty and empty[0] < day:
+            rows.append(_empty(empty.popleft(), span))
+        if empty and empty[0] == day:
+            empty.popleft()
+        fields = [
+            day, day + span, total, reason_value, service, services.get(service), operator, staff.get(operator),
+            *r[5:first], None, None, None, *r[first:],  # the shares come from finish()
+        ]  # fmt: skip
+        rows.append(FunnelRow(*fields).finish())
+    rows.extend(_empty(day, span) for day in empty)
+    return rows
+
+
+def _empty(day: date, span: timedelta) -> FunnelRow:
+    return FunnelRow(day, day + span, True).finish()
