@@ -38,8 +38,12 @@ def ratio(numerator: float, denominator: float) -> float | None:
 
 
 def count_if(condition: Any) -> Any:
-    """How many rows of the group meet ``condition`` (0, not NULL, for none)."""
-    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+    """How many rows of the group meet ``condition`` (0, not NULL, for none).
+
+    A FILTER clause (both databases have it): the database counts the rows it keeps, with no CASE and SUM
+    evaluated per row.
+    """
+    return sa.func.count().filter(condition)
 
 
 def _sum(column: Any) -> Any:
@@ -101,7 +105,8 @@ def period_of(session: Session, zone_name: str, group: Group, lo: datetime, hi: 
 
 def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
-        return sa.extract("epoch", later - earlier)
+        # date_part gives a double; EXTRACT gives a numeric (PostgreSQL 14 on), slower to compute and divide.
+        return sa.func.date_part("epoch", later - earlier)
     # julianday is a double of days: about 10 microseconds of noise, so exactly 30 minutes could read as
     # 1800.00001 s and break a stretch. Rounded to the millisecond, it is exact again.
     return sa.func.round((sa.func.julianday(later) - sa.func.julianday(earlier)) * 86_400.0, 3)
