@@ -172,9 +172,29 @@ def _measures(session: Session, c: Any) -> tuple[dict[str, Any], dict[str, Any]]
     return counts, stages
 
 
-def _order(k: Any, total: Any, reason: Any) -> list[Any]:
+def _order(k: Any) -> list[Any]:
+    """Per period its groups by (reason, service, operator), a missing key last, then its total (no reason).
+
+    The order PostgreSQL's grouping leaves the rows in, so it needs no sort for it; ``_total_first`` turns it
+    into the report's.
+    """
+    return [k.period, k.reason.nulls_last(), k.service_id.nulls_last(), k.staff_id.nulls_last()]
+
+
+def _missing_first(r: Figures) -> tuple[Any, ...]:
+    return (r[2], r[3] is not None, r[3] or 0, r[4] is not None, r[4] or 0)
+
+
+def _total_first(passes: Iterator[Figures]) -> Iterator[Figures]:
     """Per period its total, then its groups by (reason, service, operator), a missing key first."""
-    return [k.period, total.desc(), reason, k.service_id.nulls_first(), k.staff_id.nulls_first()]
+    groups: list[Figures] = []
+    for r in passes:
+        if r[0]:
+            yield r
+            yield from sorted(groups, key=_missing_first)  # nearly sorted already: one pass of merging
+            groups = []
+        else:
+            groups.append(r)
 
 
 def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
@@ -191,7 +211,7 @@ def _grouping_sets(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
             *(c for metric, value in stages.items() for c in ordered_set(value, PERCENTILES, prefix=f"{metric}_q")),
         )
         .group_by(sa.func.grouping_sets(sa.tuple_(k.period), sa.tuple_(*keys)))
-        .order_by(*_order(k, total, k.reason))
+        .order_by(*_order(k))
     )
     # A Core execution: the rows are plain tuples, with no ORM loading around them, in FunnelRow's order.
     return iter(session.connection().execute(stmt).all())
@@ -212,7 +232,7 @@ def _two_passes(session: Session, cohort: sa.CTE) -> Iterator[Figures]:
     grouped = (
         sa.select(*(c[n] for n in keys), *(e.label(n) for n, e in counts.items()))
         .group_by(*(c[n] for n in keys))
-        .order_by(*_order(c, c.total, c.reason))
+        .order_by(*_order(c))
     )
     for r in session.execute(grouped):
         key = tuple(r[: len(keys)])
@@ -246,7 +266,7 @@ def recall_funnel(
     rows: list[FunnelRow] = []
     # Per period: its total, then its groups; a period with no task has a total, with nothing in it.
     empty = deque(periods(clinic, start, end, group))
-    for r in passes(session, cohort):
+    for r in _total_first(passes(session, cohort)):
         total, day, code, service, operator = r[:5]
         while empty and empty[0] < day:
             rows.append(_empty(empty.popleft(), span))
