@@ -1,0 +1,70 @@
+"""gunicorn from ``config/gunicorn.conf.py`` in a subprocess, for the benches that measure the production server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import PRODUCTION_TWILIO
+
+ROOT = Path(__file__).resolve().parents[1]
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gunicorn:
+    def __init__(self, database_url: str, workers: int, threads: int):
+        self.port = free_port()
+        env = {
+            **os.environ,
+            **PRODUCTION_TWILIO,
+            "RECALL_ENV": "production",
+            "DATABASE_URL": database_url,
+            "WEB_BIND": f"127.0.0.1:{self.port}",
+            "WEB_WORKERS": str(workers),
+            "WEB_THREADS": str(threads),
+            "MIGRATE_ON_START": "false",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.proc = subprocess.Popen(
+            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._wait_ready(workers)
+
+    def _wait_ready(self, workers: int) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
+                    if b"200" in conn.recv(64):
+                        time.sleep(1.0 * workers)  # every worker loaded its app, not only the first
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
