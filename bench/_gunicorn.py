@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import PRODUCTION_TWILIO
+from _common import PRODUCTION_TWILIO, _proc_cpu_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, workers: int, threads: int):
+    def __init__(self, database_url: str, workers: int, threads: int, extra_env: dict[str, str] | None = None):
         self.port = free_port()
         env = {
             **os.environ,
@@ -35,6 +35,7 @@ class Gunicorn:
             "WEB_THREADS": str(threads),
             "MIGRATE_ON_START": "false",
             "LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
         }
         self.proc = subprocess.Popen(
             [str(GUNICORN), "-c", "config/gunicorn.conf.py", "wsgi:app"],
@@ -59,6 +60,18 @@ class Gunicorn:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("gunicorn did not start")
+
+    def workers(self) -> list[int]:
+        """The worker processes' ids: the master's children."""
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                return [int(pid) for pid in f.read().split()]
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its workers so far (a worker replaced meanwhile is not counted)."""
+        return sum(_proc_cpu_seconds(pid) for pid in [self.proc.pid, *self.workers()])
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -12,9 +12,11 @@ concurrency in the same run:
 * use case: threads calling ``recall.queue.claim_next`` with their own sessions (one engine,
   pool >= claimers, as in a web process); baseline: a plain single-row UPDATE by primary key
   (each thread its own row of ``bench_scratch``) and COMMIT through the same session machinery;
-* HTTP: ``POST /api/v1/recall-queue/claim`` against the real app under waitress in a
-  subprocess, one keep-alive ``requests.Session`` per claimer; baseline: ``GET /readyz`` (the
-  stack plus SELECT 1) on the same server.
+* HTTP: ``POST /api/v1/recall-queue/claim`` against the real app in a subprocess, one keep-alive
+  ``requests.Session`` per claimer; baseline: ``GET /readyz`` (the stack plus SELECT 1) on the
+  same server. The server is gunicorn from ``config/gunicorn.conf.py`` with one worker process per
+  core (``--server-workers``), as production runs it; ``--server waitress`` serves it from one
+  process instead (the figures before 2026-12-07).
 
 Every claimed id must be unique across all claimers and phases: the duplicate count is
 printed (and makes the exit code 1). Targets (PostgreSQL): p95 <= 25 ms at the use case,
@@ -23,9 +25,13 @@ printed (and makes the exit code 1). Targets (PostgreSQL): p95 <= 25 ms at the u
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +52,7 @@ from _claim_queue import (  # noqa: E402
 )
 from _common import (  # noqa: E402
     BenchDatabase,
+    Server,
     Watchdog,
     bench_parser,
     fmt_ms,
@@ -53,6 +60,7 @@ from _common import (  # noqa: E402
     open_database,
     running_server,
 )
+from _gunicorn import Gunicorn  # noqa: E402
 from _server import SCRATCH, scratch_table  # noqa: E402
 
 from recall.common.db import Database  # noqa: E402
@@ -117,6 +125,33 @@ def show(path: str, run: Run, concurrency: int) -> dict[str, float]:
     return lat
 
 
+def describe_server(args: argparse.Namespace) -> str:
+    if args.server == "waitress":
+        return f"waitress, 1 process, {args.server_threads} threads"
+    threads = max(1, args.server_threads // args.server_workers)
+    return f"gunicorn gthread, {args.server_workers} worker processes of {threads} threads"
+
+
+@contextmanager
+def serving(args: argparse.Namespace, database_url: str, watchdog: Watchdog) -> Iterator[Server | Gunicorn]:
+    """The app behind the HTTP phase: gunicorn with its workers, or waitress in one process."""
+    env = {"PYTHONPATH": str(HERE.parent)}
+    if args.server == "waitress":
+        with running_server(
+            watchdog, "recall", database_url, threads=args.server_threads, max_seconds=args.timeout, extra_env=env
+        ) as server:
+            yield server
+        return
+    threads = max(1, args.server_threads // args.server_workers)
+    gunicorn = Gunicorn(database_url, args.server_workers, threads, extra_env=env)
+    watchdog.cleanups.append(gunicorn.stop)
+    try:
+        yield gunicorn
+    finally:
+        gunicorn.stop()
+        watchdog.cleanups.remove(gunicorn.stop)
+
+
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--tasks", type=int, default=100_000, help="open due tasks loaded (default %(default)s)")
@@ -135,7 +170,15 @@ def main() -> int:
         help="each claimer pauses about this long after each loop (default 0: back to back, which "
         "saturates the machine, so latency is mostly queueing)",
     )
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads (default %(default)s)")
+    parser.add_argument(
+        "--server", choices=("gunicorn", "waitress"), default="gunicorn", help="the HTTP server (default %(default)s)"
+    )
+    parser.add_argument(
+        "--server-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes (default: cores)"
+    )
+    parser.add_argument(
+        "--server-threads", type=int, default=8, help="threads of all the server's processes together (default 8)"
+    )
     parser.add_argument("--no-explain", action="store_true", help="skip the candidate queries' plans")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -155,7 +198,7 @@ def main() -> int:
         print(f"machine: {machine_note()}")
         print(
             f"queue: {world.open_due()} open due tasks; {c} claimers; {args.claims} measured loops per phase "
-            f"after {args.warmup} warm-up; think time {args.think_ms:.0f} ms; waitress threads={args.server_threads}"
+            f"after {args.warmup} warm-up; think time {args.think_ms:.0f} ms; server: {describe_server(args)}"
         )
         if not args.no_explain:
             explain(bdb, world)
@@ -177,14 +220,7 @@ def main() -> int:
             )
         )
         claimed += runs[-1][1].claimed
-        with running_server(
-            watchdog,
-            "recall",
-            bdb.url,
-            threads=args.server_threads,
-            max_seconds=args.timeout,
-            extra_env={"PYTHONPATH": str(HERE.parent)},
-        ) as server:
+        with serving(args, bdb.url, watchdog) as server:
             warm = run_phase("claim warm-up", http_claim(server.port, world), count=args.warmup, claims=True, **warmup)
             claimed += warm.claimed
             runs.append(
