@@ -125,11 +125,14 @@ def show(path: str, run: Run, concurrency: int) -> dict[str, float]:
     return lat
 
 
+def _threads_per_worker(args: argparse.Namespace) -> int:
+    return max(1, args.server_threads // args.server_workers)
+
+
 def describe_server(args: argparse.Namespace) -> str:
     if args.server == "waitress":
         return f"waitress, 1 process, {args.server_threads} threads"
-    threads = max(1, args.server_threads // args.server_workers)
-    return f"gunicorn gthread, {args.server_workers} worker processes of {threads} threads"
+    return f"gunicorn gthread, {args.server_workers} worker processes of {_threads_per_worker(args)} threads"
 
 
 @contextmanager
@@ -142,8 +145,7 @@ def serving(args: argparse.Namespace, database_url: str, watchdog: Watchdog) -> 
         ) as server:
             yield server
         return
-    threads = max(1, args.server_threads // args.server_workers)
-    gunicorn = Gunicorn(database_url, args.server_workers, threads, extra_env=env)
+    gunicorn = Gunicorn(database_url, args.server_workers, _threads_per_worker(args), extra_env=env)
     watchdog.cleanups.append(gunicorn.stop)
     try:
         yield gunicorn

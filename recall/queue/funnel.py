@@ -144,9 +144,9 @@ def _cohort(
     return stmt.cte("cohort")
 
 
-# A row of the report as a pass gives it, in ``FunnelRow``'s order and in period order (its total first):
-# total, period, reason, service_id, staff_id, the counts (``COUNTS`` and booked_elsewhere), then the
-# stages' percentiles (``STAGES`` by ``PERCENTILES``).
+# A row of the report as a pass gives it, in ``FunnelRow``'s order and in ``_order``'s (a period's total after
+# its groups): total, period, reason, service_id, staff_id, the counts (``COUNTS`` and booked_elsewhere), then
+# the stages' percentiles (``STAGES`` by ``PERCENTILES``).
 Figures = Sequence[Any]
 
 
