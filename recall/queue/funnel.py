@@ -138,7 +138,17 @@ def _cohort(
             b.start_at.label("visit_at"),
         )
         .select_from(t)
-        .outerjoin(b, b.id == t.booking_id)
+        # Only a task closed as booked reads its booking, one made from it (so not before the cohort opened):
+        # the bound keeps the join to the range's bookings, by their index, instead of the clinic's history.
+        .outerjoin(
+            b,
+            sa.and_(
+                b.id == t.booking_id,
+                t.close_reason == CloseReason.BOOKED,
+                b.clinic_id == clinic.id,
+                b.created_at >= start,
+            ),
+        )
         .where(*scope)
     )
     return stmt.cte("cohort")
