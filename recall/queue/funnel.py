@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from recall.clinic.catalog import Service
 from recall.clinic.clinics import Clinic
+from recall.common.collector import collector_paused
 from recall.queue.measures import Group, count_if, period_of, queue_staff, seconds_between
 from recall.queue.quantiles import (
     PERCENTILES,
@@ -279,23 +280,25 @@ def recall_funnel(
     # Per period: its total, then its groups; a period with no task has a total, with nothing in it.
     empty = deque(periods(clinic, start, end, group))
     reason_of = dict(enumerate(REASONS))
-    for r in _total_first(passes(session, cohort)):
-        total, day, code, service, operator = r[:5]
-        if service == NONE:
-            service = None
-        if operator == NONE:
-            operator = None
-        if total:
-            while empty and empty[0] < day:
-                rows.append(_empty(empty.popleft(), span))
-            if empty and empty[0] == day:
-                empty.popleft()
-        fields = [
-            day, day + span, total, reason_of.get(code), service, services.get(service),
-            operator, staff.get(operator),
-            *r[5:first], None, None, None, *r[first:],  # the shares come from finish()
-        ]  # fmt: skip
-        rows.append(FunnelRow(*fields).finish())
+    # The passes' rows and the report's, about 10,000 for a month by day: see recall.common.collector.
+    with collector_paused():
+        for r in _total_first(passes(session, cohort)):
+            total, day, code, service, operator = r[:5]
+            if service == NONE:
+                service = None
+            if operator == NONE:
+                operator = None
+            if total:
+                while empty and empty[0] < day:
+                    rows.append(_empty(empty.popleft(), span))
+                if empty and empty[0] == day:
+                    empty.popleft()
+            fields = [
+                day, day + span, total, reason_of.get(code), service, services.get(service),
+                operator, staff.get(operator),
+                *r[5:first], None, None, None, *r[first:],  # the shares come from finish()
+            ]  # fmt: skip
+            rows.append(FunnelRow(*fields).finish())
     rows.extend(_empty(day, span) for day in empty)
     return rows
 
