@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -315,8 +315,14 @@ class LoadResult:
         return self.ok / self.wall_seconds if self.wall_seconds else math.nan
 
 
+class CountsCpu(Protocol):
+    """A server under load whose CPU the load counts: ``Server`` here, ``_gunicorn.Gunicorn``."""
+
+    def cpu_seconds(self) -> float: ...
+
+
 def run_load(
-    port: int, requests: list[Request], *, concurrency: int, max_seconds: float, server: Server | None = None
+    port: int, requests: list[Request], *, concurrency: int, max_seconds: float, server: CountsCpu | None = None
 ) -> LoadResult:
     """Send ``requests`` (each once) from ``concurrency`` threads, each with its own keep-alive connection.
 

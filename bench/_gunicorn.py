@@ -12,7 +12,8 @@ from pathlib import Path
 
 from _common import PRODUCTION_TWILIO, _proc_cpu_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
@@ -23,7 +24,17 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    def __init__(self, database_url: str, workers: int, threads: int, extra_env: dict[str, str] | None = None):
+    """``app`` is gunicorn's app spec: recall's own (``wsgi:app``), or the bare baseline (``_server:bare_from_env()``,
+    found on ``bench/``)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        workers: int,
+        threads: int,
+        extra_env: dict[str, str] | None = None,
+        app: str = "wsgi:app",
+    ):
         self.port = free_port()
         env = {
             **os.environ,
@@ -38,7 +49,7 @@ class Gunicorn:
             **(extra_env or {}),
         }
         self.proc = subprocess.Popen(
-            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "wsgi:app"],
+            [str(GUNICORN), "-c", "config/gunicorn.conf.py", "--pythonpath", str(HERE), app],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

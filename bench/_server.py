@@ -65,6 +65,11 @@ def bare_app(database_url: str) -> Flask:
     return app
 
 
+def bare_from_env() -> Flask:
+    """The baseline served by gunicorn (``bench/_gunicorn.py``): ``_server:bare_from_env()``, DATABASE_URL set."""
+    return bare_app(os.environ["DATABASE_URL"])
+
+
 def recall_app(database_url: str, config_name: str) -> Flask:
     from recall.web import create_app
 

@@ -3,8 +3,10 @@
     .venv/bin/python bench/bench_checkout.py                       # fresh SQLite file
     .venv/bin/python bench/bench_checkout.py --database-url postgresql://postgres@127.0.0.1:5432/recall_bench --reset
 
-Two waitress servers (threads=8, 127.0.0.1, a free port), one after the other,
-each in its own process, on the same database:
+Two servers (127.0.0.1, a free port), one after the other, on the same database and
+the same settings: waitress with ``--server-threads`` (8) in one process, or with
+``--server gunicorn`` gunicorn from ``config/gunicorn.conf.py`` with ``--server-workers``
+processes (default: one per core) sharing those threads:
 
 * bare:   POST /bare inserts one row into a scratch table and commits
           (recall.db.Database, so the same engine settings as the service);
@@ -20,13 +22,17 @@ and the ratio recall/bare throughput (target from issue 16: >= 0.45).
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import io
+import os
 import pstats
 import random
 import re
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     PRODUCTION_TWILIO,
     BenchDatabase,
+    CountsCpu,
     LoadResult,
     Request,
     Watchdog,
@@ -48,6 +55,7 @@ from _common import (
     run_load,
     running_server,
 )
+from _gunicorn import Gunicorn
 from _server import SCRATCH
 
 from recall.clinic.catalog import create_provider, create_service
@@ -282,12 +290,51 @@ def show(name: str, r: LoadResult, concurrency: int) -> None:
         print(f"        error: {sample}")
 
 
+@contextmanager
+def serving(
+    args: argparse.Namespace, app: str, database_url: str, watchdog: Watchdog
+) -> Iterator[tuple[int, CountsCpu]]:
+    """``app`` ("bare" or "recall") served as ``--server`` says: its port, and what counts its CPU."""
+    if args.server == "waitress":
+        with running_server(
+            watchdog, app, database_url, threads=args.server_threads, max_seconds=args.timeout, config_name=args.config
+        ) as server:
+            yield server.port, server
+        return
+    spec = "_server:bare_from_env()" if app == "bare" else "wsgi:app"
+    threads = max(1, args.server_threads // args.server_workers)
+    # The request log at INFO, as production and the waitress server write it.
+    env = {"RECALL_ENV": args.config, "LOG_LEVEL": "INFO"}
+    gunicorn = Gunicorn(database_url, args.server_workers, threads, extra_env=env, app=spec)
+    watchdog.cleanups.append(gunicorn.stop)
+    try:
+        yield gunicorn.port, gunicorn
+    finally:
+        gunicorn.stop()
+        watchdog.cleanups.remove(gunicorn.stop)
+
+
+def describe_server(args: argparse.Namespace) -> str:
+    if args.server == "waitress":
+        return f"waitress threads={args.server_threads} in a subprocess"
+    threads = max(1, args.server_threads // args.server_workers)
+    return f"gunicorn gthread, {args.server_workers} worker processes of {threads} threads"
+
+
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=3000, help="measured requests per app (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per app first")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default %(default)s)")
-    parser.add_argument("--server-threads", type=int, default=8, help="waitress threads (default %(default)s)")
+    parser.add_argument(
+        "--server", choices=("waitress", "gunicorn"), default="waitress", help="the HTTP server (default %(default)s)"
+    )
+    parser.add_argument(
+        "--server-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes (default: cores)"
+    )
+    parser.add_argument(
+        "--server-threads", type=int, default=8, help="threads of all the server's processes together (default 8)"
+    )
     parser.add_argument(
         "--booked-fraction",
         type=float,
@@ -323,32 +370,26 @@ def main() -> int:
         print(f"database: {bdb.describe()}   setup {time.perf_counter() - t_setup:.1f} s")
         print(f"machine: {machine_note()}")
         print(
-            f"load: {args.concurrency} client threads (this process, keep-alive http.client) -> waitress "
-            f"threads={args.server_threads} in a subprocess on 127.0.0.1; {args.requests} measured requests "
+            f"load: {args.concurrency} client threads (this process, keep-alive http.client) -> "
+            f"{describe_server(args)} on 127.0.0.1; {args.requests} measured requests "
             f"per app after {args.warmup} warm-up; booked fraction {args.booked_fraction}"
         )
         in_process_checkouts(bdb, world, sample, args.profile)
 
-        with running_server(watchdog, "bare", bdb.url, threads=args.server_threads, max_seconds=args.timeout) as server:
-            run_load(
-                server.port, bare_requests(args.warmup, rng), concurrency=args.concurrency, max_seconds=args.max_seconds
-            )
+        with serving(args, "bare", bdb.url, watchdog) as (port, server):
+            run_load(port, bare_requests(args.warmup, rng), concurrency=args.concurrency, max_seconds=args.max_seconds)
             bare = run_load(
-                server.port,
+                port,
                 bare_requests(args.requests, rng),
                 concurrency=args.concurrency,
                 max_seconds=args.max_seconds,
                 server=server,
             )
-        with running_server(
-            watchdog, "recall", bdb.url, threads=args.server_threads, max_seconds=args.timeout, config_name=args.config
-        ) as server:
-            warm_result = run_load(server.port, warm, concurrency=args.concurrency, max_seconds=args.max_seconds)
+        with serving(args, "recall", bdb.url, watchdog) as (port, server):
+            warm_result = run_load(port, warm, concurrency=args.concurrency, max_seconds=args.max_seconds)
             if warm_result.errors:
                 print(f"warm-up errors: {warm_result.errors}; first: {warm_result.error_samples[:2]}")
-            recall = run_load(
-                server.port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds, server=server
-            )
+            recall = run_load(port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds, server=server)
 
         print()
         show("bare", bare, args.concurrency)
