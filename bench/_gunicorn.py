@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -92,3 +93,26 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+
+
+def add_server_args(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--server`` (gunicorn or waitress), ``--server-workers`` and ``--server-threads``, as every HTTP bench takes."""
+    parser.add_argument(
+        "--server", choices=("gunicorn", "waitress"), default=default, help="the HTTP server (default %(default)s)"
+    )
+    parser.add_argument(
+        "--server-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes (default: cores)"
+    )
+    parser.add_argument(
+        "--server-threads", type=int, default=8, help="threads of all the server's processes together (default 8)"
+    )
+
+
+def threads_per_worker(args: argparse.Namespace) -> int:
+    return max(1, args.server_threads // args.server_workers)
+
+
+def describe_server(args: argparse.Namespace) -> str:
+    if args.server == "waitress":
+        return f"waitress, 1 process, {args.server_threads} threads"
+    return f"gunicorn gthread, {args.server_workers} worker processes of {threads_per_worker(args)} threads"

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import random
 import re
@@ -55,7 +54,7 @@ from _common import (
     run_load,
     running_server,
 )
-from _gunicorn import Gunicorn
+from _gunicorn import Gunicorn, add_server_args, describe_server, threads_per_worker
 from _server import SCRATCH
 
 from recall.clinic.catalog import create_provider, create_service
@@ -302,7 +301,7 @@ def serving(
             yield server.port, server
         return
     spec = "_server:bare_from_env()" if app == "bare" else "wsgi:app"
-    threads = max(1, args.server_threads // args.server_workers)
+    threads = threads_per_worker(args)
     # The request log at INFO, as production and the waitress server write it.
     env = {"RECALL_ENV": args.config, "LOG_LEVEL": "INFO"}
     gunicorn = Gunicorn(database_url, args.server_workers, threads, extra_env=env, app=spec)
@@ -314,27 +313,12 @@ def serving(
         watchdog.cleanups.remove(gunicorn.stop)
 
 
-def describe_server(args: argparse.Namespace) -> str:
-    if args.server == "waitress":
-        return f"waitress threads={args.server_threads} in a subprocess"
-    threads = max(1, args.server_threads // args.server_workers)
-    return f"gunicorn gthread, {args.server_workers} worker processes of {threads} threads"
-
-
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=3000, help="measured requests per app (default %(default)s)")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured requests per app first")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default %(default)s)")
-    parser.add_argument(
-        "--server", choices=("waitress", "gunicorn"), default="waitress", help="the HTTP server (default %(default)s)"
-    )
-    parser.add_argument(
-        "--server-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes (default: cores)"
-    )
-    parser.add_argument(
-        "--server-threads", type=int, default=8, help="threads of all the server's processes together (default 8)"
-    )
+    add_server_args(parser, default="waitress")
     parser.add_argument(
         "--booked-fraction",
         type=float,

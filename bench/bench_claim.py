@@ -26,7 +26,6 @@ printed (and makes the exit code 1). Targets (PostgreSQL): p95 <= 25 ms at the u
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -60,7 +59,7 @@ from _common import (  # noqa: E402
     open_database,
     running_server,
 )
-from _gunicorn import Gunicorn  # noqa: E402
+from _gunicorn import Gunicorn, add_server_args, describe_server, threads_per_worker  # noqa: E402
 from _server import SCRATCH, scratch_table  # noqa: E402
 
 from recall.common.db import Database  # noqa: E402
@@ -125,16 +124,6 @@ def show(path: str, run: Run, concurrency: int) -> dict[str, float]:
     return lat
 
 
-def _threads_per_worker(args: argparse.Namespace) -> int:
-    return max(1, args.server_threads // args.server_workers)
-
-
-def describe_server(args: argparse.Namespace) -> str:
-    if args.server == "waitress":
-        return f"waitress, 1 process, {args.server_threads} threads"
-    return f"gunicorn gthread, {args.server_workers} worker processes of {_threads_per_worker(args)} threads"
-
-
 @contextmanager
 def serving(args: argparse.Namespace, database_url: str, watchdog: Watchdog) -> Iterator[Server | Gunicorn]:
     """The app behind the HTTP phase: gunicorn with its workers, or waitress in one process."""
@@ -145,7 +134,7 @@ def serving(args: argparse.Namespace, database_url: str, watchdog: Watchdog) -> 
         ) as server:
             yield server
         return
-    gunicorn = Gunicorn(database_url, args.server_workers, _threads_per_worker(args), extra_env=env)
+    gunicorn = Gunicorn(database_url, args.server_workers, threads_per_worker(args), extra_env=env)
     watchdog.cleanups.append(gunicorn.stop)
     try:
         yield gunicorn
@@ -172,15 +161,7 @@ def main() -> int:
         help="each claimer pauses about this long after each loop (default 0: back to back, which "
         "saturates the machine, so latency is mostly queueing)",
     )
-    parser.add_argument(
-        "--server", choices=("gunicorn", "waitress"), default="gunicorn", help="the HTTP server (default %(default)s)"
-    )
-    parser.add_argument(
-        "--server-workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes (default: cores)"
-    )
-    parser.add_argument(
-        "--server-threads", type=int, default=8, help="threads of all the server's processes together (default 8)"
-    )
+    add_server_args(parser, default="gunicorn")
     parser.add_argument("--no-explain", action="store_true", help="skip the candidate queries' plans")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
