@@ -34,7 +34,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from recall.clinic.clinics import get_clinic
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
 from recall.common.db import Base, UTCDateTime, enum_column_type
@@ -211,8 +210,7 @@ def log_attempt(session: Session, clock: Clock, actor: Actor, task_id: int, data
     actor.require(Role.OPERATOR, Role.MANAGER)
     now = clock.now()
     _check(data, now)
-    clinic = get_clinic(session, actor.clinic_id)
-    patient = queue.lock_patient_of(session, actor, task_id)  # then the task
+    patient, clinic = queue.lock_patient_with_clinic(session, actor, task_id)  # then the task
     task = queue.held_by(session, actor, task_id)
     if data.outcome in SERVICE_OUTCOMES and task.reason not in SERVICE_REASONS:
         raise ValidationError("only ends a reminder call or a patient's request, not win-back work", field="outcome")

@@ -35,11 +35,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic.clinics import get_clinic
-from recall.clinic.patients import Patient, get_patient
+from recall.clinic.clinics import Clinic, get_clinic
+from recall.clinic.patients import Patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
-from recall.common.errors import Conflict
+from recall.common.errors import Conflict, NotFound
 from recall.queue.claim_statements import candidates_stmt, claim_clinic, claim_params, lease_patient_stmt, take_patient
 from recall.queue.surge import SurgeStatus, surge_status
 from recall.queue.tasks import (
@@ -50,7 +50,6 @@ from recall.queue.tasks import (
     close_service_tasks,
     close_task,
     get_task,
-    patient_of_task,
 )
 from recall.visits.booking import Booking, is_upcoming, upcoming_bookings
 
@@ -154,10 +153,34 @@ def _held(session: Session, actor: Actor, task_id: int) -> RecallTask:
     return task
 
 
+# The task's patient, locked, and the clinic, unlocked, in one statement: the task's row is read (unlocked) only
+# for its patient's id.
+_PATIENT_OF_TASK = (
+    sa.select(Patient, Clinic)
+    .join(RecallTask, RecallTask.patient_id == Patient.id)
+    .join(Clinic, Clinic.id == Patient.clinic_id)
+    .where(
+        RecallTask.id == sa.bindparam("id"),
+        RecallTask.clinic_id == sa.bindparam("clinic"),
+        Patient.clinic_id == sa.bindparam("clinic"),
+    )
+    .with_for_update(of=Patient)
+)
+
+
 def lock_patient_of(session: Session, actor: Actor, task_id: int) -> Patient:
     """Lock order as in the booking flow and the claim: the patient, then the tasks. Returns the patient, locked;
     the task is read only for its patient's id (the caller locks it next)."""
-    return get_patient(session, actor.clinic_id, patient_of_task(session, actor.clinic_id, task_id), for_update=True)
+    return lock_patient_with_clinic(session, actor, task_id)[0]
+
+
+def lock_patient_with_clinic(session: Session, actor: Actor, task_id: int) -> tuple[Patient, Clinic]:
+    """``lock_patient_of``, and the clinic read in the same statement. The caller keeps the clinic: the session
+    holds its objects weakly, so a clinic nobody refers to is gone again and get_clinic would read it anew."""
+    row = session.execute(_PATIENT_OF_TASK, {"id": task_id, "clinic": actor.clinic_id}).first()
+    if row is None:
+        raise NotFound("recall task", task_id)
+    return row[0], row[1]
 
 
 def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> RecallTask:
