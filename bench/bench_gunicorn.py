@@ -54,7 +54,7 @@ def main() -> int:
             try:
                 run_load(server.port, warm, concurrency=args.concurrency, max_seconds=args.max_seconds)
                 results[workers] = run_load(
-                    server.port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds
+                    server.port, measured, concurrency=args.concurrency, max_seconds=args.max_seconds, server=server
                 )
             finally:
                 server.stop()
