@@ -9,9 +9,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from _common import PRODUCTION_TWILIO, _proc_cpu_seconds
+from _common import PRODUCTION_TWILIO, Server, Watchdog, _proc_cpu_seconds, running_server
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -116,3 +118,38 @@ def describe_server(args: argparse.Namespace) -> str:
     if args.server == "waitress":
         return f"waitress, 1 process, {args.server_threads} threads"
     return f"gunicorn gthread, {args.server_workers} worker processes of {threads_per_worker(args)} threads"
+
+
+@contextmanager
+def serving(
+    args: argparse.Namespace,
+    app: str,
+    database_url: str,
+    watchdog: Watchdog,
+    *,
+    config_name: str = "production",
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Server | Gunicorn]:
+    """``app`` ("recall" or "bare") served as ``--server`` says: gunicorn with its workers, or waitress in one
+    process. Either has ``port`` and ``cpu_seconds()``."""
+    if args.server == "waitress":
+        with running_server(
+            watchdog,
+            app,
+            database_url,
+            threads=args.server_threads,
+            max_seconds=args.timeout,
+            config_name=config_name,
+            extra_env=extra_env,
+        ) as server:
+            yield server
+        return
+    spec = "_server:bare_from_env()" if app == "bare" else "wsgi:app"
+    env = {"RECALL_ENV": config_name, **(extra_env or {})}
+    gunicorn = Gunicorn(database_url, args.server_workers, threads_per_worker(args), extra_env=env, app=spec)
+    watchdog.cleanups.append(gunicorn.stop)
+    try:
+        yield gunicorn
+    finally:
+        gunicorn.stop()
+        watchdog.cleanups.remove(gunicorn.stop)

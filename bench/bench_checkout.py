@@ -22,7 +22,6 @@ and the ratio recall/bare throughput (target from issue 16: >= 0.45).
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -30,8 +29,6 @@ import random
 import re
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,7 +40,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     PRODUCTION_TWILIO,
     BenchDatabase,
-    CountsCpu,
     LoadResult,
     Request,
     Watchdog,
@@ -52,9 +48,8 @@ from _common import (
     machine_note,
     open_database,
     run_load,
-    running_server,
 )
-from _gunicorn import Gunicorn, add_server_args, describe_server, threads_per_worker
+from _gunicorn import add_server_args, describe_server, serving
 from _server import SCRATCH
 
 from recall.clinic.catalog import create_provider, create_service
@@ -289,30 +284,6 @@ def show(name: str, r: LoadResult, concurrency: int) -> None:
         print(f"        error: {sample}")
 
 
-@contextmanager
-def serving(
-    args: argparse.Namespace, app: str, database_url: str, watchdog: Watchdog
-) -> Iterator[tuple[int, CountsCpu]]:
-    """``app`` ("bare" or "recall") served as ``--server`` says: its port, and what counts its CPU."""
-    if args.server == "waitress":
-        with running_server(
-            watchdog, app, database_url, threads=args.server_threads, max_seconds=args.timeout, config_name=args.config
-        ) as server:
-            yield server.port, server
-        return
-    spec = "_server:bare_from_env()" if app == "bare" else "wsgi:app"
-    threads = threads_per_worker(args)
-    # The request log at INFO, as production and the waitress server write it.
-    env = {"RECALL_ENV": args.config, "LOG_LEVEL": "INFO"}
-    gunicorn = Gunicorn(database_url, args.server_workers, threads, extra_env=env, app=spec)
-    watchdog.cleanups.append(gunicorn.stop)
-    try:
-        yield gunicorn.port, gunicorn
-    finally:
-        gunicorn.stop()
-        watchdog.cleanups.remove(gunicorn.stop)
-
-
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--requests", type=int, default=3000, help="measured requests per app (default %(default)s)")
@@ -360,7 +331,10 @@ def main() -> int:
         )
         in_process_checkouts(bdb, world, sample, args.profile)
 
-        with serving(args, "bare", bdb.url, watchdog) as (port, server):
+        # The request log at INFO under either server, as production writes it.
+        logs = {"LOG_LEVEL": "INFO"}
+        with serving(args, "bare", bdb.url, watchdog, config_name=args.config, extra_env=logs) as server:
+            port = server.port
             run_load(port, bare_requests(args.warmup, rng), concurrency=args.concurrency, max_seconds=args.max_seconds)
             bare = run_load(
                 port,
@@ -369,7 +343,8 @@ def main() -> int:
                 max_seconds=args.max_seconds,
                 server=server,
             )
-        with serving(args, "recall", bdb.url, watchdog) as (port, server):
+        with serving(args, "recall", bdb.url, watchdog, config_name=args.config, extra_env=logs) as server:
+            port = server.port
             warm_result = run_load(port, warm, concurrency=args.concurrency, max_seconds=args.max_seconds)
             if warm_result.errors:
                 print(f"warm-up errors: {warm_result.errors}; first: {warm_result.error_samples[:2]}")

@@ -25,12 +25,9 @@ printed (and makes the exit code 1). Targets (PostgreSQL): p95 <= 25 ms at the u
 
 from __future__ import annotations
 
-import argparse
 import random
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -51,15 +48,13 @@ from _claim_queue import (  # noqa: E402
 )
 from _common import (  # noqa: E402
     BenchDatabase,
-    Server,
     Watchdog,
     bench_parser,
     fmt_ms,
     machine_note,
     open_database,
-    running_server,
 )
-from _gunicorn import Gunicorn, add_server_args, describe_server, threads_per_worker  # noqa: E402
+from _gunicorn import add_server_args, describe_server, serving  # noqa: E402
 from _server import SCRATCH, scratch_table  # noqa: E402
 
 from recall.common.db import Database  # noqa: E402
@@ -124,25 +119,6 @@ def show(path: str, run: Run, concurrency: int) -> dict[str, float]:
     return lat
 
 
-@contextmanager
-def serving(args: argparse.Namespace, database_url: str, watchdog: Watchdog) -> Iterator[Server | Gunicorn]:
-    """The app behind the HTTP phase: gunicorn with its workers, or waitress in one process."""
-    env = {"PYTHONPATH": str(HERE.parent)}
-    if args.server == "waitress":
-        with running_server(
-            watchdog, "recall", database_url, threads=args.server_threads, max_seconds=args.timeout, extra_env=env
-        ) as server:
-            yield server
-        return
-    gunicorn = Gunicorn(database_url, args.server_workers, threads_per_worker(args), extra_env=env)
-    watchdog.cleanups.append(gunicorn.stop)
-    try:
-        yield gunicorn
-    finally:
-        gunicorn.stop()
-        watchdog.cleanups.remove(gunicorn.stop)
-
-
 def main() -> int:
     parser = bench_parser(__doc__)
     parser.add_argument("--tasks", type=int, default=100_000, help="open due tasks loaded (default %(default)s)")
@@ -203,7 +179,7 @@ def main() -> int:
             )
         )
         claimed += runs[-1][1].claimed
-        with serving(args, bdb.url, watchdog) as server:
+        with serving(args, "recall", bdb.url, watchdog, extra_env={"PYTHONPATH": str(HERE.parent)}) as server:
             warm = run_phase("claim warm-up", http_claim(server.port, world), count=args.warmup, claims=True, **warmup)
             claimed += warm.claimed
             runs.append(
