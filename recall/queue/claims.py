@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from recall.clinic.clinics import Clinic, get_clinic
+from recall.clinic.clinics import Clinic
 from recall.clinic.patients import Patient
 from recall.common.actors import Actor, Role
 from recall.common.clock import Clock
@@ -187,9 +187,9 @@ def renew_lease(session: Session, clock: Clock, actor: Actor, task_id: int) -> R
     """Keep working: the caller's leases on this task's patient run for another full period from now (also
     after they lapsed, if nobody took the patient meanwhile)."""
     actor.require(Role.OPERATOR, Role.MANAGER)
-    patient_id = lock_patient_of(session, actor, task_id).id
+    patient, clinic = lock_patient_with_clinic(session, actor, task_id)
+    patient_id = patient.id
     task = _held(session, actor, task_id)
-    clinic = get_clinic(session, actor.clinic_id)
     until = clock.now() + timedelta(minutes=clinic.recall_lease_minutes)
     session.execute(
         sa.update(RecallTask)

@@ -51,7 +51,6 @@ from recall.queue.tasks import SERVICE_REASONS, CloseReason, RecallTask, TaskRea
 from recall.visits.booking import ACTIVE, Booking, BookingStatus
 
 KEYS = ("period", "reason", "service_id", "staff_id")
-KNOWN = (BookingStatus.ATTENDED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED)
 DAY = 86_400.0
 NONE = -1  # a missing service or operator in the cohort: no id is negative
 # The cohort carries a reason as its position here, in the values' text order: the database sorts and groups

@@ -266,7 +266,6 @@ def close_task(
 
 
 _TASK, _TASK_FOR_UPDATE = by_id_in_clinic(RecallTask)
-_PATIENT_OF = _TASK.with_only_columns(RecallTask.patient_id)
 
 
 def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool = False) -> RecallTask:
@@ -274,14 +273,6 @@ def get_task(session: Session, clinic_id: int, task_id: int, *, for_update: bool
     if task is None:
         raise NotFound("recall task", task_id)
     return task
-
-
-def patient_of_task(session: Session, clinic_id: int, task_id: int) -> int:
-    """The id of the task's patient, read alone (the caller locks the patient, then the task)."""
-    patient_id = session.scalar(_PATIENT_OF, {"id": task_id, "clinic": clinic_id})
-    if patient_id is None:
-        raise NotFound("recall task", task_id)
-    return int(patient_id)
 
 
 def open_task_for_visit(session: Session, visit_id: int) -> RecallTask | None:
